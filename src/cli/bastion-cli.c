@@ -1,0 +1,108 @@
+/* bastion-cli.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "Bastion"
+
+#include "config.h"
+
+#include <locale.h>
+#include <stdio.h>
+
+#include <glib.h>
+#include <glib/gi18n.h>
+
+#include "bastion-cli-private.h"
+#include "bastion-version.h"
+
+static int cmd_version (int argc, char **argv);
+
+static const BastionCliCommand commands[] = {
+  { "version", N_("Show the versions of Bastion and its libraries"), cmd_version },
+};
+
+int
+bastion_cli_fail (const char *step,
+                  const char *format,
+                  ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  /* One line, whatever the message held. */
+  g_strdelimit (message, "\r\n", ' ');
+  g_printerr ("bastion-cli: %s: %s\n", step, message);
+
+  return 1;
+}
+
+int
+bastion_cli_fail_error (const char   *step,
+                        const GError *error)
+{
+  return bastion_cli_fail (step, "%s", error->message);
+}
+
+static int
+cmd_version (int    argc,
+             char **argv)
+{
+  g_autofree char *summary = bastion_version_dup_summary ();
+
+  g_print ("bastion-cli %s\n%s\n", PACKAGE_VERSION, summary);
+
+  return 0;
+}
+
+static void
+print_usage (FILE *out)
+{
+  fprintf (out, "%s\n\n", _("Usage: bastion-cli [--version] COMMAND [ARGS…]"));
+  fprintf (out, "%s\n", _("Commands:"));
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (out, "  %-10s %s\n", commands[i].name, _(commands[i].summary));
+  fprintf (out, "\n%s\n", _("Run “bastion-cli COMMAND --help” for the options of a command."));
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_autoptr(GError) error = NULL;
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  if (argc < 2)
+    {
+      print_usage (stderr);
+      return 2;
+    }
+
+  if (g_str_equal (argv[1], "--version"))
+    return cmd_version (argc - 1, argv + 1);
+
+  if (g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h") || g_str_equal (argv[1], "help"))
+    {
+      print_usage (stdout);
+      return 0;
+    }
+
+  if (!bastion_version_check_libssh2 (&error))
+    return bastion_cli_fail ("startup", "%s", error->message);
+
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    {
+      if (g_str_equal (argv[1], commands[i].name))
+        return commands[i].func (argc - 1, argv + 1);
+    }
+
+  return bastion_cli_fail ("command", _("unknown command “%s”; run “bastion-cli --help”"), argv[1]);
+}
