@@ -10,15 +10,87 @@
 #include <glib/gi18n.h>
 
 #include "bastion-application.h"
+#include "bastion-simpleiot.h"
 #include "bastion-version.h"
 #include "bastion-window.h"
 
 struct _BastionApplication
 {
-  AdwApplication parent_instance;
+  AdwApplication       parent_instance;
+
+  /* Owned */
+  BastionProfileStore *store;
+  GPtrArray           *startup_errors;
 };
 
 G_DEFINE_FINAL_TYPE (BastionApplication, bastion_application, ADW_TYPE_APPLICATION)
+
+char *
+bastion_application_dup_versions (void)
+{
+  g_autofree char *summary = bastion_version_dup_summary ();
+
+  return g_strdup_printf ("bastion %s\n%s\nGTK %u.%u.%u\nlibadwaita %u.%u.%u\n",
+                          PACKAGE_VERSION, summary,
+                          gtk_get_major_version (),
+                          gtk_get_minor_version (),
+                          gtk_get_micro_version (),
+                          adw_get_major_version (),
+                          adw_get_minor_version (),
+                          adw_get_micro_version ());
+}
+
+BastionProfileStore *
+bastion_application_get_profile_store (BastionApplication *self)
+{
+  g_return_val_if_fail (BASTION_IS_APPLICATION (self), NULL);
+
+  return self->store;
+}
+
+GPtrArray *
+bastion_application_take_startup_errors (BastionApplication *self)
+{
+  g_return_val_if_fail (BASTION_IS_APPLICATION (self), NULL);
+
+  if (self->startup_errors == NULL || self->startup_errors->len == 0)
+    return NULL;
+
+  return g_steal_pointer (&self->startup_errors);
+}
+
+static void
+bastion_application_load_profiles (BastionApplication *self)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) warnings = NULL;
+
+  self->startup_errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+  self->store = bastion_profile_store_new (NULL);
+
+  /* A file that fails to load is never overwritten (the store refuses to save), so nothing the
+   * user saved is lost; the window says what is wrong with it. */
+  if (!bastion_profile_store_load (self->store, &error))
+    g_ptr_array_add (self->startup_errors, g_steal_pointer (&error));
+
+  bastion_profile_store_set_autosave (self->store, TRUE);
+
+  if (!bastion_profile_store_import_simpleiot (self->store, NULL, &warnings, &error))
+    {
+      /* No ~/.simpleiot at all is the normal state of a machine without SimpleIOT. */
+      if (!g_error_matches (error, BASTION_SIMPLEIOT_ERROR, BASTION_SIMPLEIOT_ERROR_NOT_FOUND))
+        g_ptr_array_add (self->startup_errors, g_steal_pointer (&error));
+      g_clear_error (&error);
+    }
+  for (guint i = 0; warnings != NULL && i < warnings->len; i++)
+    g_ptr_array_add (self->startup_errors, g_error_copy (g_ptr_array_index (warnings, i)));
+
+  if (!bastion_profile_store_watch_simpleiot (self->store, NULL, &error))
+    {
+      g_warning ("Cannot watch the SimpleIOT folder for new teams: %s", error->message);
+      g_clear_error (&error);
+    }
+}
 
 static void
 bastion_application_activate (GApplication *app)
@@ -38,25 +110,14 @@ bastion_application_handle_local_options (GApplication *app,
 {
   if (g_variant_dict_contains (options, "version"))
     {
-      g_autofree char *summary = bastion_version_dup_summary ();
+      g_autofree char *versions = bastion_application_dup_versions ();
 
-      g_print ("bastion %s\n%s\nGTK %u.%u.%u\nlibadwaita %u.%u.%u\n",
-               PACKAGE_VERSION, summary,
-               gtk_get_major_version (), gtk_get_minor_version (), gtk_get_micro_version (),
-               adw_get_major_version (), adw_get_minor_version (), adw_get_micro_version ());
+      g_print ("%s", versions);
       return 0;
     }
 
-  return G_APPLICATION_CLASS (bastion_application_parent_class)->handle_local_options (app, options);
-}
-
-static void
-bastion_application_class_init (BastionApplicationClass *klass)
-{
-  GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
-
-  app_class->activate = bastion_application_activate;
-  app_class->handle_local_options = bastion_application_handle_local_options;
+  return G_APPLICATION_CLASS (bastion_application_parent_class)->handle_local_options (app,
+                                                                                       options);
 }
 
 static void
@@ -67,8 +128,7 @@ bastion_application_about_action (GSimpleAction *action,
   static const char *developers[] = { "The Bastion developers", NULL };
   BastionApplication *self = user_data;
   GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
-  g_autofree char *summary = bastion_version_dup_summary ();
-  g_autofree char *debug_info = g_strdup_printf ("Bastion %s\n%s", PACKAGE_VERSION, summary);
+  g_autofree char *debug_info = bastion_application_dup_versions ();
 
   adw_show_about_window (window,
                          "application-name", _("Bastion"),
@@ -78,8 +138,14 @@ bastion_application_about_action (GSimpleAction *action,
                          "developers", developers,
                          "copyright", "© 2026 The Bastion developers",
                          "license-type", GTK_LICENSE_GPL_3_0,
-                         "comments", _("One-click, safe access to your SimpleIOT team’s database"),
+                         "comments",
+                         _("One-click, safe access to your SimpleIOT team’s database"),
+                         "website", "https://github.com/bastiongtk/bastion",
+                         "issue-url", "https://github.com/bastiongtk/bastion/issues",
+                         /* Translators: put your name and e-mail here, one per line */
+                         "translator-credits", _("translator-credits"),
                          "debug-info", debug_info,
+                         "debug-info-filename", "bastion-debug-info.txt",
                          NULL);
 }
 
@@ -88,7 +154,19 @@ bastion_application_quit_action (GSimpleAction *action,
                                  GVariant      *parameter,
                                  gpointer       user_data)
 {
-  g_application_quit (G_APPLICATION (user_data));
+  BastionApplication *self = user_data;
+  GList *windows = gtk_application_get_windows (GTK_APPLICATION (self));
+
+  /* Closing the windows first lets each one save its state (size, selection). */
+  while (windows != NULL)
+    {
+      GtkWindow *window = windows->data;
+
+      windows = windows->next;
+      gtk_window_destroy (window);
+    }
+
+  g_application_quit (G_APPLICATION (self));
 }
 
 static const GActionEntry app_actions[] = {
@@ -97,17 +175,88 @@ static const GActionEntry app_actions[] = {
 };
 
 static void
+bastion_application_startup (GApplication *app)
+{
+  static const struct {
+    const char *action;
+    const char *accels[3];
+  } accels[] = {
+    { "app.quit", { "<primary>q", NULL } },
+    { "window.close", { "<primary>w", NULL } },
+    { "win.show-help-overlay", { "<primary>question", NULL } },
+    { "win.add-profile", { "<primary>n", NULL } },
+    { "win.edit-profile", { "<primary>e", NULL } },
+    { "win.search", { "<primary>f", NULL } },
+  };
+
+  G_APPLICATION_CLASS (bastion_application_parent_class)->startup (app);
+
+  bastion_application_load_profiles (BASTION_APPLICATION (app));
+
+  for (guint i = 0; i < G_N_ELEMENTS (accels); i++)
+    gtk_application_set_accels_for_action (GTK_APPLICATION (app),
+                                           accels[i].action,
+                                           accels[i].accels);
+}
+
+static void
+bastion_application_shutdown (GApplication *app)
+{
+  BastionApplication *self = BASTION_APPLICATION (app);
+  g_autoptr(GError) error = NULL;
+
+  if (self->store != NULL)
+    {
+      bastion_profile_store_unwatch_simpleiot (self->store);
+      /* An autosave may still be pending. */
+      if (!bastion_profile_store_save (self->store, &error)
+          && !g_error_matches (error, BASTION_PROFILE_STORE_ERROR,
+                               BASTION_PROFILE_STORE_ERROR_NOT_LOADED))
+        g_warning ("%s", error->message);
+    }
+
+  G_APPLICATION_CLASS (bastion_application_parent_class)->shutdown (app);
+}
+
+static void
+bastion_application_finalize (GObject *object)
+{
+  BastionApplication *self = BASTION_APPLICATION (object);
+
+  g_clear_object (&self->store);
+  g_clear_pointer (&self->startup_errors, g_ptr_array_unref);
+
+  G_OBJECT_CLASS (bastion_application_parent_class)->finalize (object);
+}
+
+static void
+bastion_application_class_init (BastionApplicationClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+
+  object_class->finalize = bastion_application_finalize;
+  app_class->shutdown = bastion_application_shutdown;
+
+  app_class->activate = bastion_application_activate;
+  app_class->startup = bastion_application_startup;
+  app_class->handle_local_options = bastion_application_handle_local_options;
+}
+
+static void
 bastion_application_init (BastionApplication *self)
 {
   static const GOptionEntry entries[] = {
-    { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Show the versions of Bastion and its libraries"), NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, NULL,
+      N_("Show the versions of Bastion and its libraries"), NULL },
     { NULL }
   };
-  static const char *quit_accels[] = { "<primary>q", NULL };
 
   g_application_add_main_option_entries (G_APPLICATION (self), entries);
-  g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions, G_N_ELEMENTS (app_actions), self);
-  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.quit", quit_accels);
+  g_action_map_add_action_entries (G_ACTION_MAP (self),
+                                   app_actions,
+                                   G_N_ELEMENTS (app_actions),
+                                   self);
 }
 
 BastionApplication *

@@ -7,6 +7,9 @@
 
 #include <glib.h>
 
+#include "bastion-connection.h"
+#include "bastion-profile-store.h"
+
 G_BEGIN_DECLS
 
 /* One command of bastion-cli: argv[0] is the command name. Returns the exit status. */
@@ -25,5 +28,44 @@ int  bastion_cli_fail        (const char *step,
                               ...) G_GNUC_PRINTF (2, 3);
 int  bastion_cli_fail_error  (const char *step,
                               const GError *error);
+
+/* Profiles (bastion-cli-teams.c): the store loaded from profiles.json, or NULL after printing
+ * the error under STEP; a profile by id or display name, or NULL after printing the error. */
+BastionProfileStore *bastion_cli_load_store    (const char           *step);
+BastionProfile      *bastion_cli_find_profile  (BastionProfileStore  *store,
+                                                const char           *step,
+                                                const char           *team);
+/* Parses a command's options (argv[0] is the command); FALSE with *status set on bad options. */
+gboolean             bastion_cli_parse_options (int                  *argc,
+                                                char               ***argv,
+                                                const char           *parameter_string,
+                                                const char           *summary,
+                                                GOptionEntry         *entries,
+                                                int                  *status);
+
+/* Shared by the commands that connect (bastion-cli-connect.c). */
+gboolean            bastion_cli_wait                  (GAsyncResult          **slot);
+void                bastion_cli_store_result          (GObject                *source,
+                                                       GAsyncResult           *result,
+                                                       gpointer                user_data);
+const char         *bastion_cli_stage_step            (BastionConnectionStage  stage);
+char               *bastion_cli_dup_connection_error  (BastionConnection      *connection,
+                                                       const char             *team,
+                                                       const GError           *error);
+/* Opens the profile's connection; NULL after printing the failed step and what to do. */
+BastionConnection  *bastion_cli_connect               (BastionProfile         *profile,
+                                                       const char             *team,
+                                                       BastionConnectionFlags  flags,
+                                                       int                     local_port);
+
+int  bastion_cli_query       (int argc, char **argv);
+int  bastion_cli_check       (int argc, char **argv);
+int  bastion_cli_teams       (int argc, char **argv);
+int  bastion_cli_import      (int argc, char **argv);
+int  bastion_cli_secret      (int argc, char **argv);
+int  bastion_cli_launch      (int argc, char **argv);
+int  bastion_cli_aws         (int argc, char **argv);
+int  bastion_cli_tunnel      (int argc, char **argv);
+int  bastion_cli_hostkey     (int argc, char **argv);
 
 G_END_DECLS

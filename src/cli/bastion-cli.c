@@ -20,6 +20,19 @@ static int cmd_version (int argc, char **argv);
 
 static const BastionCliCommand commands[] = {
   { "version", N_("Show the versions of Bastion and its libraries"), cmd_version },
+  { "teams", N_("List the team profiles"), bastion_cli_teams },
+  { "import", N_("Import the SimpleIOT teams"), bastion_cli_import },
+  { "secret", N_("Set, print or clear a secret of a team in the keyring"), bastion_cli_secret },
+  { "hostkey", N_("Show the bastion’s host key fingerprint; --trust records it"),
+    bastion_cli_hostkey },
+  { "tunnel", N_("Serve the team’s database on 127.0.0.1 through the SSH tunnel"),
+    bastion_cli_tunnel },
+  { "query", N_("Run SQL on a team’s database (read-only unless --write)"), bastion_cli_query },
+  { "launch", N_("Open a team’s database in pgAdmin, DBeaver, psql or pgcli"),
+    bastion_cli_launch },
+  { "check", N_("Run every connection step and report each"), bastion_cli_check },
+  { "aws", N_("Fetch the DB password, allow my IP, start or stop the bastion (AWS)"),
+    bastion_cli_aws },
 };
 
 int

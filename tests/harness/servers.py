@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -83,8 +84,11 @@ class Sshd:
     ed25519 key in OpenSSH format encrypted with a passphrase.
     """
 
-    def __init__(self, root, extra_config=None):
+    def __init__(self, root, extra_config=None, password_user=False):
         self.dir = os.path.join(root, "sshd")
+        # A dedicated local account that logs in with a password (root only; removed on stop).
+        self.password_user = password_user
+        self.pw_user = None
         self.port = None
         self.proc = None
         self.extra_config = extra_config or []
@@ -137,6 +141,8 @@ class Sshd:
             "LogLevel VERBOSE",
             "Subsystem sftp internal-sftp",
         ] + self.extra_config
+        if self.password_user:
+            lines += self._add_password_user()
         with open(self.config, "w") as f:
             f.write("\n".join(lines) + "\n")
         # known_hosts lines as OpenSSH writes them for a non-standard port.
@@ -149,6 +155,21 @@ class Sshd:
         fp = run(["ssh-keygen", "-l", "-E", "sha256", "-f",
                   os.path.join(self.dir, "ssh_host_ed25519_key.pub")]).stdout.decode()
         self.ed25519_fingerprint = fp.split()[1]
+
+    def _add_password_user(self):
+        if not is_root():
+            raise ServerError("--sshd-password creates a local user account: run as root")
+        name = "bastionpw" + secrets.token_hex(3)
+        password = "pw-" + secrets.token_hex(12)
+        run(["useradd", "--no-create-home", "--home-dir", self.dir, "--shell", "/bin/sh", name])
+        self.pw_user = name
+        run(["chpasswd"], input=("%s:%s\n" % (name, password)).encode())
+        self.pw_file = os.path.join(self.dir, "ssh-password")
+        with open(self.pw_file, "w") as f:
+            f.write(password)
+        os.chmod(self.pw_file, 0o600)
+        # Match blocks must come last in sshd_config.
+        return ["Match User %s" % name, "    PasswordAuthentication yes"]
 
     def start(self):
         if not os.path.exists(SSHD):
@@ -175,9 +196,17 @@ class Sshd:
     def stop(self):
         stop_process(self.proc)
         self.proc = None
+        if self.pw_user is not None:
+            subprocess.run(["userdel", self.pw_user], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+            self.pw_user = None
 
     def env(self):
-        return {
+        extra = {}
+        if self.pw_user is not None:
+            extra = {"BASTION_TEST_SSH_PASSWORD_USER": self.pw_user,
+                     "BASTION_TEST_SSH_PASSWORD_FILE": self.pw_file}
+        return dict(extra, **{
             "BASTION_TEST_SSH_HOST": "127.0.0.1",
             "BASTION_TEST_SSH_PORT": str(self.port),
             "BASTION_TEST_SSH_USER": self.user,
@@ -189,7 +218,7 @@ class Sshd:
             "BASTION_TEST_SSHD_CONFIG": self.config,
             "BASTION_TEST_SSHD_PID": str(self.proc.pid),
             "BASTION_TEST_SSHD_DIR": self.dir,
-        }
+        })
 
 
 class Postgres:
@@ -246,8 +275,15 @@ class Postgres:
         self.log = os.path.join(self.dir, "postgres.log")
         logf = open(self.log, "ab")
         self._chown(self.log)
-        self.proc = subprocess.Popen(self._cmd([os.path.join(PG_BIN, "postgres"), "-D", self.data]),
-                                     stdout=logf, stderr=logf, stdin=subprocess.DEVNULL)
+        # Run as postgres directly, not through runuser: runuser does not pass SIGINT on, and
+        # stop() must reach the postmaster itself or it outlives the stack.
+        kwargs = {}
+        if self.as_postgres:
+            pw = pwd.getpwnam("postgres")
+            kwargs = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
+        self.proc = subprocess.Popen([os.path.join(PG_BIN, "postgres"), "-D", self.data],
+                                     stdout=logf, stderr=logf, stdin=subprocess.DEVNULL,
+                                     cwd=self.dir, **kwargs)
         logf.close()
         wait_for_port(self.port, self.proc, what="postgres")
         self._wait_ready()
@@ -382,6 +418,81 @@ class Xvfb:
         stop_process(self.proc)
 
 
+class AwsEndpoint:
+    """tests/harness/aws_endpoint.py: the AWS APIs Bastion calls (Secrets Manager, EC2) and a
+    checkip page, verifying every request's SigV4 signature with botocore.
+
+    The test credentials go into $HOME/.aws/credentials ([default], and [session] with a session
+    token) and the region into $HOME/.aws/config, as `aws configure` writes them.
+    """
+
+    SCRIPT = os.path.join(HERE, "aws_endpoint.py")
+    REGION = "us-west-2"
+
+    def __init__(self, root):
+        self.dir = os.path.join(root, "aws")
+        self.port = None
+        self.proc = None
+
+    def start(self):
+        os.makedirs(self.dir, mode=0o700)
+        sys.path.insert(0, HERE)
+        import aws_endpoint
+        self.module = aws_endpoint
+        self.port = free_port()
+        self.log = os.path.join(self.dir, "aws-endpoint.log")
+        logf = open(self.log, "ab")
+        self.proc = subprocess.Popen(["/usr/bin/python3", self.SCRIPT, "--port", str(self.port),
+                                      "--region", self.REGION],
+                                     stdout=logf, stderr=logf, stdin=subprocess.DEVNULL)
+        logf.close()
+        wait_for_port(self.port, self.proc, what="the AWS endpoint")
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def control(self, path, payload=None):
+        import urllib.request
+        data = json.dumps(payload).encode() if payload is not None else None
+        req = urllib.request.Request(self.url + "/_control/" + path, data=data,
+                                     method="POST" if data is not None else "GET")
+        with urllib.request.urlopen(req, timeout=10) as reply:
+            return json.loads(reply.read() or b"{}")
+
+    def write_aws_files(self, home, profiles=("default",)):
+        aws_dir = os.path.join(home, ".aws")
+        os.makedirs(aws_dir, mode=0o700, exist_ok=True)
+        m = self.module
+        with open(os.path.join(aws_dir, "credentials"), "w") as f:
+            for name in profiles:
+                f.write("[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n\n"
+                        % (name, m.TEST_ACCESS_KEY_ID, m.TEST_SECRET_ACCESS_KEY))
+            f.write("[session]\naws_access_key_id = %s\naws_secret_access_key = %s\n"
+                    "aws_session_token = %s\n"
+                    % (m.TEST_SESSION_ACCESS_KEY_ID, m.TEST_SESSION_SECRET_ACCESS_KEY,
+                       m.TEST_SESSION_TOKEN))
+        os.chmod(os.path.join(aws_dir, "credentials"), 0o600)
+        with open(os.path.join(aws_dir, "config"), "w") as f:
+            f.write("[default]\nregion = %s\n" % self.REGION)
+
+    def stop(self):
+        stop_process(self.proc)
+        self.proc = None
+
+    def env(self):
+        return {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_REGION": self.REGION,
+            "BASTION_CHECKIP_URL": self.url + "/checkip",
+            "BASTION_TEST_AWS_URL": self.url,
+            "BASTION_TEST_AWS_CONTROL_URL": self.url + "/_control",
+            "BASTION_TEST_AWS_PID": str(self.proc.pid),
+            "BASTION_TEST_AWS_ACCESS_KEY_ID": self.module.TEST_ACCESS_KEY_ID,
+            "BASTION_TEST_AWS_LOG": self.log,
+        }
+
+
 def write_team(simpleiot_dir, name, sshd, pg):
     """A SimpleIOT admin team folder laid out as SimpleIOT writes it, pointing at our servers."""
     team_dir = os.path.join(simpleiot_dir, name)
@@ -412,11 +523,19 @@ def write_team(simpleiot_dir, name, sshd, pg):
 
 
 class ServerStack:
-    def __init__(self, keep_home=False):
-        self.root = tempfile.mkdtemp(prefix="bastion-test-")
+    def __init__(self, keep_home=False, demo_home=False, prefix="bastion-test-"):
+        """keep_home: HOME and every XDG directory stay the caller's.
+
+        demo_home (tools/run-demo): HOME stays the caller's, for the display session, but
+        XDG_CONFIG_HOME, XDG_DATA_HOME and XDG_STATE_HOME (Bastion's profiles and known_hosts,
+        the keyring files) and BASTION_SIMPLEIOT_DIR point into the stack's directory, so the
+        user's own profiles, keyring and ~/.simpleiot are never touched.
+        """
+        self.root = tempfile.mkdtemp(prefix=prefix)
         os.chmod(self.root, 0o700)
         self.env = dict(os.environ)
         self.keep_home = keep_home
+        self.demo_home = demo_home
         self.sshd = None
         self.pg = None
         self.keyring = None
@@ -427,12 +546,23 @@ class ServerStack:
         os.makedirs(home, mode=0o700)
         runtime = os.path.join(self.root, "runtime")
         os.makedirs(runtime, mode=0o700)
+        # A relative WAYLAND_DISPLAY names a socket in the caller's XDG_RUNTIME_DIR, which is
+        # about to change: keep reaching the same compositor through the absolute path.
+        wayland = self.env.get("WAYLAND_DISPLAY")
+        if wayland and not os.path.isabs(wayland) and self.env.get("XDG_RUNTIME_DIR"):
+            self.env["WAYLAND_DISPLAY"] = os.path.join(self.env["XDG_RUNTIME_DIR"], wayland)
         self.env.update({
             "BASTION_TEST_TMP": self.root,
             "XDG_RUNTIME_DIR": runtime,
             "BASTION_SIMPLEIOT_DIR": os.path.join(home, ".simpleiot"),
         })
-        if not self.keep_home:
+        if self.demo_home:
+            self.env.update({
+                "XDG_CONFIG_HOME": os.path.join(home, ".config"),
+                "XDG_DATA_HOME": os.path.join(home, ".local", "share"),
+                "XDG_STATE_HOME": os.path.join(home, ".local", "state"),
+            })
+        elif not self.keep_home:
             self.env.update({
                 "HOME": home,
                 "XDG_CONFIG_HOME": os.path.join(home, ".config"),
@@ -449,10 +579,10 @@ class ServerStack:
             self.env.pop(var, None)
 
     def start(self, sshd=False, postgres=False, bulk=False, keyring=False, xvfb=False,
-              team=None, sshd_config=None):
+              team=None, sshd_config=None, aws=False, sshd_password=False):
         self._isolate()
         if sshd:
-            self.sshd = Sshd(self.root, sshd_config)
+            self.sshd = Sshd(self.root, sshd_config, password_user=sshd_password)
             self.sshd.prepare()
             self.sshd.start()
             self.env.update(self.sshd.env())
@@ -477,13 +607,32 @@ class ServerStack:
             self.env["GDK_BACKEND"] = "x11"
             self.env["GSK_RENDERER"] = "cairo"
             self.env.pop("WAYLAND_DISPLAY", None)
+        if aws:
+            self.aws = AwsEndpoint(self.root)
+            self.aws.start()
+            if self.env["HOME"].startswith(self.root):
+                self.aws.write_aws_files(self.env["HOME"])
+            else:
+                # Never the caller's own ~/.aws: files of our own, named by the variables.
+                aws_home = os.path.join(self.root, "aws-home")
+                self.aws.write_aws_files(aws_home)
+                self.env["AWS_SHARED_CREDENTIALS_FILE"] = os.path.join(aws_home, ".aws",
+                                                                       "credentials")
+                self.env["AWS_CONFIG_FILE"] = os.path.join(aws_home, ".aws", "config")
+            if self.pg is not None:
+                # The secret RDS would keep for this database.
+                self.aws.control("state", {"secrets": {"SimpleIOT-db-password": json.dumps({
+                    "username": self.pg.USER, "password": self.pg.password,
+                    "engine": "postgres", "host": "127.0.0.1", "port": self.pg.port,
+                    "dbname": self.pg.DB, "dbInstanceIdentifier": "iot-dev-db"})}})
+            self.env.update(self.aws.env())
         if team:
             team_dir = write_team(self.env["BASTION_SIMPLEIOT_DIR"], team, self.sshd, self.pg)
             self.env["BASTION_TEST_TEAM"] = team
             self.env["BASTION_TEST_TEAM_DIR"] = team_dir
 
     def stop(self):
-        for server in (self.xvfb, self.keyring, self.pg, self.sshd):
+        for server in (getattr(self, "aws", None), self.xvfb, self.keyring, self.pg, self.sshd):
             if server is not None:
                 try:
                     server.stop()

@@ -1,0 +1,1524 @@
+/* bastion-query-page.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "Bastion"
+
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gi18n.h>
+
+#include "bastion-query-page.h"
+#include "bastion-result-writer.h"
+#include "bastion-sql-text.h"
+
+#define TITLE_MAX_CHARS 28
+
+typedef enum
+{
+  PENDING_NONE,
+  PENDING_RUN,
+  PENDING_EXPORT,
+} PendingKind;
+
+struct _BastionQueryPage
+{
+  GtkWidget            parent_instance;
+
+  /* Owned */
+  BastionDatabase     *database;
+  BastionQuery        *query;
+  GCancellable        *cancellable;
+  char                *title;
+  char                *status_text;
+  GtkTextTag          *error_tag;
+  guint                tick_id;
+  gulong               read_only_id;
+  gulong               busy_id;
+  gulong               transaction_id;
+  gulong               connected_id;
+
+  /* A statement (or an export) waiting for the running or paused query to end. */
+  PendingKind          pending;
+  char                *pending_sql;
+  int                  pending_base;
+
+  /* An export in progress */
+  BastionQuery        *export_query;
+  BastionResultWriter *export_writer;
+  GOutputStream       *export_stream;
+  GFile               *export_file;
+  BastionResultFormat  export_format;
+
+  /* Where the running statement starts in the buffer (characters), -1 when not from it. */
+  int                  run_base;
+
+  /* Template widgets */
+  GtkWidget           *box;
+  GtkSourceView       *source_view;
+  GtkStack            *result_stack;
+  BastionResultGrid   *grid;
+  AdwStatusPage       *message_page;
+  GtkTextView         *plan_view;
+  GtkLabel            *status_label;
+  GtkSpinner          *spinner;
+  GtkWidget           *fetch_more_button;
+  GtkWidget           *export_button;
+  GtkWidget           *transaction_box;
+  GtkLabel            *transaction_label;
+  GtkImage            *mode_icon;
+  GtkLabel            *mode_label;
+  GtkSwitch           *writes_switch;
+
+  guint                syncing_switch : 1;
+  guint                running : 1;
+};
+
+G_DEFINE_FINAL_TYPE (BastionQueryPage, bastion_query_page, GTK_TYPE_WIDGET)
+
+enum {
+  PROP_0,
+  PROP_DATABASE,
+  PROP_TITLE,
+  PROP_RUNNING,
+  PROP_STATUS_TEXT,
+  N_PROPS
+};
+
+enum {
+  EXECUTED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static void start_query      (BastionQueryPage *self,
+                              const char       *sql,
+                              int               base);
+static void start_export     (BastionQueryPage *self);
+static void start_pending    (BastionQueryPage *self);
+static void update_actions   (BastionQueryPage *self);
+
+/* Formatting */
+
+static char *
+format_elapsed (gint64 usec)
+{
+  if (usec < 1000 * 1000)
+    /* TRANSLATORS: a duration in milliseconds */
+    return g_strdup_printf (_("%d ms"), (int) (usec / 1000));
+  /* TRANSLATORS: a duration in seconds */
+  return g_strdup_printf (_("%.1f s"), usec / 1e6);
+}
+
+static char *
+format_rows (guint64 n)
+{
+  /* The ' flag groups the digits the locale's way. */
+  g_autofree char *number = g_strdup_printf ("%'" G_GUINT64_FORMAT, n);
+
+  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s row", "%s rows", n), number);
+}
+
+static void
+set_status (BastionQueryPage *self,
+            const char       *text,
+            gboolean          is_error)
+{
+  if (g_strcmp0 (self->status_text, text) != 0)
+    {
+      g_free (self->status_text);
+      self->status_text = g_strdup (text);
+      gtk_label_set_text (self->status_label, text);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATUS_TEXT]);
+    }
+
+  if (is_error)
+    gtk_widget_add_css_class (GTK_WIDGET (self->status_label), "error");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->status_label), "error");
+}
+
+static void
+set_title_from_sql (BastionQueryPage *self,
+                    const char       *sql)
+{
+  g_autofree char *line = NULL;
+  g_autofree char *title = NULL;
+  const char *nl;
+
+  while (*sql != '\0' && g_ascii_isspace (*sql))
+    sql++;
+  nl = strchr (sql, '\n');
+  line = nl != NULL ? g_strndup (sql, nl - sql) : g_strdup (sql);
+  g_strstrip (line);
+  if (!g_utf8_validate (line, -1, NULL) || *line == '\0')
+    return;
+
+  if (g_utf8_strlen (line, -1) > TITLE_MAX_CHARS)
+    {
+      char *end = g_utf8_offset_to_pointer (line, TITLE_MAX_CHARS);
+
+      *end = '\0';
+      title = g_strconcat (g_strchomp (line), "…", NULL);
+    }
+  else
+    title = g_strdup (line);
+
+  if (g_strcmp0 (self->title, title) != 0)
+    {
+      g_free (self->title);
+      self->title = g_steal_pointer (&title);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TITLE]);
+    }
+}
+
+static void
+set_running (BastionQueryPage *self,
+             gboolean          running)
+{
+  running = !!running;
+  if (self->running == running)
+    return;
+
+  self->running = running;
+  gtk_widget_set_visible (GTK_WIDGET (self->spinner), running);
+  gtk_spinner_set_spinning (self->spinner, running);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
+}
+
+/* The editor */
+
+static void
+update_style_scheme (BastionQueryPage *self)
+{
+  AdwStyleManager *manager = adw_style_manager_get_default ();
+  GtkSourceStyleSchemeManager *schemes = gtk_source_style_scheme_manager_get_default ();
+  GtkSourceBuffer *buffer = bastion_query_page_get_buffer (self);
+  const char *id = adw_style_manager_get_dark (manager) ? "Adwaita-dark" : "Adwaita";
+  GtkSourceStyleScheme *scheme = gtk_source_style_scheme_manager_get_scheme (schemes, id);
+
+  if (scheme == NULL)
+    scheme = gtk_source_style_scheme_manager_get_scheme (schemes,
+                                                         adw_style_manager_get_dark (manager)
+                                                         ? "classic-dark" : "classic");
+  gtk_source_buffer_set_style_scheme (buffer, scheme);
+}
+
+static void
+clear_error_mark (BastionQueryPage *self)
+{
+  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (bastion_query_page_get_buffer (self));
+  GtkTextIter start, end;
+
+  gtk_text_buffer_get_bounds (buffer, &start, &end);
+  gtk_text_buffer_remove_tag (buffer, self->error_tag, &start, &end);
+}
+
+/* Marks the word at the server's error position (1-based characters in the text sent). */
+static void
+mark_error (BastionQueryPage *self,
+            guint             position)
+{
+  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (bastion_query_page_get_buffer (self));
+  GtkTextIter start, end;
+
+  if (position == 0 || self->run_base < 0)
+    return;
+
+  gtk_text_buffer_get_iter_at_offset (buffer, &start, self->run_base + (int) position - 1);
+  end = start;
+  if (g_unichar_isalnum (gtk_text_iter_get_char (&end)) || gtk_text_iter_get_char (&end) == '_')
+    {
+      while (!gtk_text_iter_is_end (&end)
+             && (g_unichar_isalnum (gtk_text_iter_get_char (&end))
+                 || gtk_text_iter_get_char (&end) == '_'))
+        gtk_text_iter_forward_char (&end);
+    }
+  else
+    gtk_text_iter_forward_char (&end);
+
+  if (gtk_text_iter_equal (&start, &end))
+    {
+      /* At the very end ("unexpected end of input"): mark the character before. */
+      gtk_text_iter_backward_char (&start);
+    }
+
+  gtk_text_buffer_apply_tag (buffer, self->error_tag, &start, &end);
+  gtk_text_buffer_place_cursor (buffer, &start);
+  gtk_text_view_scroll_to_iter (GTK_TEXT_VIEW (self->source_view), &start, 0.1, FALSE, 0, 0);
+}
+
+static void
+on_buffer_changed (BastionQueryPage *self,
+                   GtkTextBuffer    *buffer)
+{
+  clear_error_mark (self);
+  /* The marked position no longer matches the text. */
+  self->run_base = -1;
+}
+
+/* Query progress */
+
+static gboolean
+result_is_plan (BastionQuery *query)
+{
+  const char * const *names = bastion_query_get_column_names (query);
+
+  return bastion_query_get_n_columns (query) == 1 && names != NULL
+         && g_strcmp0 (names[0], "QUERY PLAN") == 0;
+}
+
+static void
+show_plan (BastionQueryPage *self)
+{
+  BastionResultModel *model = bastion_query_get_model (self->query);
+  guint n = bastion_result_model_get_n_rows (model);
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  for (guint i = 0; i < n; i++)
+    {
+      const char *line = bastion_result_model_get_value (model, i, 0, NULL, NULL);
+
+      g_string_append (text, line != NULL ? line : "");
+      g_string_append_c (text, '\n');
+    }
+  gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->plan_view), text->str, -1);
+  gtk_stack_set_visible_child_name (self->result_stack, "plan");
+}
+
+static void
+show_error (BastionQueryPage *self,
+            const GError     *error)
+{
+  BastionQuery *query = self->query;
+  const char *detail = bastion_query_get_error_detail (query);
+  const char *hint = bastion_query_get_error_hint (query);
+  const char *sqlstate = bastion_query_get_sqlstate (query);
+  g_autoptr(GString) description = g_string_new (NULL);
+  g_autofree char *escaped = g_markup_escape_text (error->message, -1);
+  g_autofree char *status = NULL;
+
+  g_string_append (description, escaped);
+  if (detail != NULL && *detail != '\0')
+    {
+      g_autofree char *e = g_markup_escape_text (detail, -1);
+
+      g_string_append_printf (description, "\n%s", e);
+    }
+  if (hint != NULL && *hint != '\0')
+    {
+      g_autofree char *e = g_markup_escape_text (hint, -1);
+
+      /* TRANSLATORS: the server's hint on how to fix an error */
+      g_string_append_printf (description, "\n%s %s", _("Hint:"), e);
+    }
+
+  if (g_error_matches (error, BASTION_DATABASE_ERROR, BASTION_DATABASE_ERROR_READ_ONLY))
+    {
+      adw_status_page_set_icon_name (self->message_page, "changes-prevent-symbolic");
+      adw_status_page_set_title (self->message_page, _("The Session Is Read-Only"));
+      g_string_append_printf (description, "\n%s",
+                              _("Turn on “Allow Writes” to run statements that change data."));
+    }
+  else
+    {
+      adw_status_page_set_icon_name (self->message_page, "dialog-error-symbolic");
+      adw_status_page_set_title (self->message_page, _("The Query Failed"));
+    }
+  adw_status_page_set_description (self->message_page, description->str);
+  gtk_stack_set_visible_child_name (self->result_stack, "message");
+
+  if (sqlstate != NULL)
+    /* TRANSLATORS: "ERROR 42601: syntax error at or near …" */
+    status = g_strdup_printf (_("ERROR %s: %s"), sqlstate, error->message);
+  else
+    status = g_strdup (error->message);
+  set_status (self, status, TRUE);
+
+  mark_error (self, bastion_query_get_error_position (query));
+}
+
+static void
+update_status (BastionQueryPage *self)
+{
+  BastionQuery *query = self->query;
+  g_autofree char *rows = NULL;
+  g_autofree char *elapsed = NULL;
+  g_autofree char *text = NULL;
+
+  if (query == NULL)
+    return;
+
+  rows = format_rows (bastion_query_get_n_rows (query));
+  elapsed = format_elapsed (bastion_query_get_elapsed_usec (query));
+
+  switch (bastion_query_get_state (query))
+    {
+    case BASTION_QUERY_STATE_NEW:
+    case BASTION_QUERY_STATE_RUNNING:
+      /* TRANSLATORS: the status line while a query runs: "Running… 1 000 rows · 1.2 s" */
+      text = g_strdup_printf (_("Running… %s · %s"), rows, elapsed);
+      set_status (self, text, FALSE);
+      break;
+
+    case BASTION_QUERY_STATE_PAUSED:
+      /* TRANSLATORS: the row cap was reached: "100 000 rows · 2.1 s · more available" */
+      text = g_strdup_printf (_("%s · %s · more available"), rows, elapsed);
+      set_status (self, text, FALSE);
+      break;
+
+    case BASTION_QUERY_STATE_FINISHED:
+      {
+        const GError *error = bastion_query_get_error (query);
+
+        if (error != NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+          {
+            /* TRANSLATORS: "Cancelled · 1 000 rows · 0.4 s" */
+            text = g_strdup_printf (_("Cancelled · %s · %s"), rows, elapsed);
+            set_status (self, text, FALSE);
+          }
+        else if (error != NULL)
+          show_error (self, error);
+        else if (bastion_query_get_n_columns (query) == 0)
+          {
+            const char *command = bastion_query_get_command_status (query);
+
+            text = g_strdup_printf ("%s · %s", command != NULL && *command ? command : _("Done"),
+                                    elapsed);
+            set_status (self, text, FALSE);
+          }
+        else
+          {
+            text = g_strdup_printf ("%s · %s", rows, elapsed);
+            set_status (self, text, FALSE);
+          }
+      }
+      break;
+
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static gboolean
+tick_cb (gpointer user_data)
+{
+  BastionQueryPage *self = user_data;
+
+  update_status (self);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+on_columns_changed (BastionQueryPage *self,
+                    BastionQuery     *query)
+{
+  if (query != self->query)
+    return;
+  if (!result_is_plan (query))
+    gtk_stack_set_visible_child_name (self->result_stack, "grid");
+}
+
+static void
+on_n_rows (BastionQueryPage *self,
+           GParamSpec       *pspec,
+           BastionQuery     *query)
+{
+  if (query == self->query)
+    update_status (self);
+}
+
+static void
+query_ended (BastionQueryPage *self)
+{
+  BastionQuery *query = self->query;
+  const GError *error = bastion_query_get_error (query);
+
+  g_clear_handle_id (&self->tick_id, g_source_remove);
+  set_running (self, FALSE);
+
+  if (error == NULL)
+    {
+      if (result_is_plan (query))
+        show_plan (self);
+      else if (bastion_query_get_n_columns (query) == 0)
+        {
+          const char *command = bastion_query_get_command_status (query);
+
+          adw_status_page_set_icon_name (self->message_page, "emblem-ok-symbolic");
+          adw_status_page_set_title (self->message_page,
+                                     command != NULL && *command ? command : _("Done"));
+          adw_status_page_set_description (self->message_page, NULL);
+          gtk_stack_set_visible_child_name (self->result_stack, "message");
+        }
+      else
+        gtk_stack_set_visible_child_name (self->result_stack, "grid");
+    }
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+           && bastion_query_get_n_columns (query) == 0)
+    {
+      adw_status_page_set_icon_name (self->message_page, "process-stop-symbolic");
+      adw_status_page_set_title (self->message_page, _("Cancelled"));
+      adw_status_page_set_description (self->message_page,
+                                       _("The server stopped the statement."));
+      gtk_stack_set_visible_child_name (self->result_stack, "message");
+    }
+
+  update_status (self);
+}
+
+static void
+on_state (BastionQueryPage *self,
+          GParamSpec       *pspec,
+          BastionQuery     *query)
+{
+  BastionQueryState state = bastion_query_get_state (query);
+
+  if (query == self->query)
+    {
+      gtk_widget_set_visible (self->fetch_more_button, state == BASTION_QUERY_STATE_PAUSED);
+
+      if (state == BASTION_QUERY_STATE_PAUSED)
+        {
+          g_clear_handle_id (&self->tick_id, g_source_remove);
+          set_running (self, FALSE);
+          update_status (self);
+        }
+      else if (state == BASTION_QUERY_STATE_RUNNING)
+        {
+          set_running (self, TRUE);
+          if (self->tick_id == 0)
+            self->tick_id = g_timeout_add (200, tick_cb, self);
+        }
+      else if (state == BASTION_QUERY_STATE_FINISHED)
+        query_ended (self);
+    }
+
+  if (state == BASTION_QUERY_STATE_FINISHED)
+    start_pending (self);
+
+  update_actions (self);
+}
+
+static void
+run_cb (GObject      *object,
+        GAsyncResult *result,
+        gpointer      user_data)
+{
+  g_autoptr(BastionQueryPage) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  /* The outcome is shown from the query's state; this only collects the task. */
+  if (!bastion_query_run_finish (BASTION_QUERY (object), result, &error))
+    g_debug ("Query ended: %s", error->message);
+}
+
+static void
+fetch_more_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(BastionQueryPage) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!bastion_query_fetch_more_finish (BASTION_QUERY (object), result, &error))
+    g_debug ("Fetching more ended: %s", error->message);
+}
+
+static gboolean
+query_is_active (BastionQuery *query)
+{
+  return query != NULL
+         && (bastion_query_get_state (query) == BASTION_QUERY_STATE_RUNNING
+             || bastion_query_get_state (query) == BASTION_QUERY_STATE_PAUSED);
+}
+
+static void
+start_query (BastionQueryPage *self,
+             const char       *sql,
+             int               base)
+{
+  g_autoptr(BastionQuery) query = NULL;
+
+  if (self->database == NULL || !bastion_database_get_connected (self->database))
+    {
+      set_status (self, _("Not connected to the database. Connect again, then run the query."),
+                  TRUE);
+      return;
+    }
+  if (bastion_database_get_busy (self->database))
+    {
+      set_status (self, _("Another query still runs on this connection. Cancel it or wait until "
+                          "it ends, then run this one."), TRUE);
+      return;
+    }
+
+  clear_error_mark (self);
+  self->run_base = base;
+
+  if (self->query != NULL)
+    g_signal_handlers_disconnect_by_data (self->query, self);
+
+  query = bastion_query_new (self->database, sql);
+  g_set_object (&self->query, query);
+
+  g_signal_connect_object (query, "columns-changed", G_CALLBACK (on_columns_changed), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (query, "notify::n-rows", G_CALLBACK (on_n_rows), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (query, "notify::state", G_CALLBACK (on_state), self,
+                           G_CONNECT_SWAPPED);
+
+  bastion_result_grid_set_model (self->grid, bastion_query_get_model (query));
+  set_title_from_sql (self, sql);
+  set_status (self, _("Running…"), FALSE);
+  set_running (self, TRUE);
+  gtk_widget_set_visible (self->fetch_more_button, FALSE);
+  if (self->tick_id == 0)
+    self->tick_id = g_timeout_add (200, tick_cb, self);
+
+  g_signal_emit (self, signals[EXECUTED], 0, sql);
+
+  bastion_query_run_async (query, NULL, run_cb, g_object_ref (self));
+  update_actions (self);
+}
+
+/* Runs now, or once the page's current query has ended (a paused one is cancelled: it holds
+ * the connection). */
+static void
+start_or_queue (BastionQueryPage *self,
+                const char       *sql,
+                int               base)
+{
+  gboolean shared_busy = self->database != NULL && bastion_database_get_busy (self->database);
+
+  if (query_is_active (self->query) || shared_busy)
+    {
+      g_free (self->pending_sql);
+      self->pending_sql = g_strdup (sql);
+      self->pending_base = base;
+      self->pending = PENDING_RUN;
+      if (query_is_active (self->query))
+        bastion_query_cancel (self->query);
+      else
+        /* Another tab (or the sidebar) uses the shared connection: run when it is free. */
+        set_status (self, _("Waiting for the connection…"), FALSE);
+      return;
+    }
+
+  start_query (self, sql, base);
+}
+
+/* Starts what waits, once the connection is free. */
+static void
+start_pending (BastionQueryPage *self)
+{
+  PendingKind pending = self->pending;
+  g_autofree char *sql = NULL;
+
+  if (pending == PENDING_NONE || self->database == NULL
+      || bastion_database_get_busy (self->database) || query_is_active (self->query))
+    return;
+
+  sql = g_steal_pointer (&self->pending_sql);
+  self->pending = PENDING_NONE;
+  if (pending == PENDING_RUN)
+    start_query (self, sql, self->pending_base);
+  else
+    start_export (self);
+}
+
+typedef struct
+{
+  BastionQueryPage *page;
+  char             *sql;
+  int               base;
+} ConfirmData;
+
+static void
+confirm_data_free (gpointer  user_data,
+                   GClosure *closure)
+{
+  ConfirmData *data = user_data;
+
+  g_clear_object (&data->page);
+  g_free (data->sql);
+  g_free (data);
+}
+
+static void
+on_confirm_response (AdwMessageDialog *dialog,
+                     const char       *response,
+                     ConfirmData      *data)
+{
+  if (g_strcmp0 (response, "run") == 0)
+    start_or_queue (data->page, data->sql, data->base);
+  else
+    set_status (data->page, _("Not run"), FALSE);
+}
+
+static void
+run_text (BastionQueryPage *self,
+          const char       *sql,
+          int               base)
+{
+  const char *keyword = NULL;
+  g_autoptr(GArray) statements = sql != NULL ? bastion_sql_split (sql) : NULL;
+
+  if (statements == NULL || statements->len == 0)
+    {
+      set_status (self, _("Nothing to run: type a statement first."), FALSE);
+      return;
+    }
+
+  if (self->database != NULL && !bastion_database_get_read_only (self->database)
+      && bastion_sql_changes_data (sql, &keyword))
+    {
+      GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+      GtkWidget *dialog;
+      ConfirmData *data = g_new0 (ConfirmData, 1);
+      g_autofree char *preview = g_utf8_make_valid (sql, MIN (strlen (sql), 600));
+
+      data->page = g_object_ref (self);
+      data->sql = g_strdup (sql);
+      data->base = base;
+
+      dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                       _("Change Data?"), NULL);
+      adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (dialog),
+                                      /* TRANSLATORS: %s is an SQL key word such as DELETE */
+                                      _("This statement uses %s and writes are allowed in this "
+                                        "session, so it may change or remove data for good.\n\n%s"),
+                                      keyword, preview);
+      adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                        "cancel", _("_Cancel"),
+                                        "run", _("_Run"),
+                                        NULL);
+      adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "run",
+                                                  ADW_RESPONSE_DESTRUCTIVE);
+      adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+      adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+      g_signal_connect_data (dialog, "response", G_CALLBACK (on_confirm_response), data,
+                             confirm_data_free, 0);
+      gtk_window_present (GTK_WINDOW (dialog));
+      return;
+    }
+
+  start_or_queue (self, sql, base);
+}
+
+/* Export */
+
+static void
+export_ended (BastionQueryPage *self)
+{
+  const GError *error = bastion_result_writer_get_error (self->export_writer);
+  g_autoptr(GError) close_error = NULL;
+  g_autofree char *name = g_file_get_basename (self->export_file);
+  g_autofree char *text = NULL;
+
+  if (error == NULL)
+    error = bastion_query_get_error (self->export_query);
+
+  g_output_stream_close (self->export_stream, NULL, error == NULL ? &close_error : NULL);
+  if (error == NULL)
+    error = close_error;
+
+  if (error != NULL)
+    {
+      /* TRANSLATORS: "Could not export to result.csv: …" */
+      text = g_strdup_printf (_("Could not export to %s: %s"), name, error->message);
+      set_status (self, text, TRUE);
+    }
+  else
+    {
+      g_autofree char *rows = format_rows (bastion_result_writer_get_n_rows (self->export_writer));
+
+      /* TRANSLATORS: "Exported 1 000 000 rows to result.csv" */
+      text = g_strdup_printf (_("Exported %s to %s"), rows, name);
+      set_status (self, text, FALSE);
+    }
+
+  g_clear_object (&self->export_writer);
+  g_clear_object (&self->export_stream);
+  g_clear_object (&self->export_file);
+  g_clear_object (&self->export_query);
+  set_running (self, FALSE);
+  update_actions (self);
+}
+
+static void
+on_export_state (BastionQueryPage *self,
+                 GParamSpec       *pspec,
+                 BastionQuery     *query)
+{
+  if (bastion_query_get_state (query) == BASTION_QUERY_STATE_FINISHED
+      && query == self->export_query)
+    export_ended (self);
+}
+
+static void
+on_export_rows (BastionQueryPage *self,
+                GParamSpec       *pspec,
+                BastionQuery     *query)
+{
+  g_autofree char *rows = format_rows (bastion_query_get_n_rows (query));
+  /* TRANSLATORS: "Exporting… 20 000 rows" */
+  g_autofree char *text = g_strdup_printf (_("Exporting… %s"), rows);
+
+  set_status (self, text, FALSE);
+}
+
+static void
+start_export (BastionQueryPage *self)
+{
+  const char *sql;
+
+  if (self->export_stream == NULL || self->query == NULL)
+    return;
+
+  sql = bastion_query_get_sql (self->query);
+  if (bastion_database_get_busy (self->database))
+    {
+      set_status (self, _("Another query still runs on this connection. Export once it ends."),
+                  TRUE);
+      g_clear_object (&self->export_stream);
+      g_clear_object (&self->export_file);
+      return;
+    }
+
+  self->export_query = bastion_query_new (self->database, sql);
+  /* Streams every row to the file and keeps none: any size fits. */
+  bastion_query_set_retain_rows (self->export_query, FALSE);
+  self->export_writer = bastion_result_writer_new (self->export_format, self->export_stream);
+  bastion_result_writer_follow (self->export_writer, self->export_query);
+  g_signal_connect_object (self->export_query, "notify::state", G_CALLBACK (on_export_state),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->export_query, "notify::n-rows", G_CALLBACK (on_export_rows),
+                           self, G_CONNECT_SWAPPED);
+  set_status (self, _("Exporting…"), FALSE);
+  set_running (self, TRUE);
+  bastion_query_run_async (self->export_query, NULL, run_cb, g_object_ref (self));
+  update_actions (self);
+}
+
+static void
+export_file_ready (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(BastionQueryPage) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GFileOutputStream) stream = g_file_replace_finish (G_FILE (object), result, &error);
+
+  if (stream == NULL)
+    {
+      g_autofree char *text = g_strdup_printf (_("Could not export: %s"), error->message);
+
+      set_status (self, text, TRUE);
+      g_clear_object (&self->export_file);
+      return;
+    }
+
+  /* The writer writes each batch as it comes; a local file takes that without a stall. */
+  self->export_stream = G_OUTPUT_STREAM (g_steal_pointer (&stream));
+
+  if (query_is_active (self->query) || bastion_database_get_busy (self->database))
+    {
+      self->pending = PENDING_EXPORT;
+      if (query_is_active (self->query))
+        bastion_query_cancel (self->query);
+      return;
+    }
+  start_export (self);
+}
+
+static void
+on_export_chosen (GtkNativeDialog  *chooser,
+                  int               response,
+                  BastionQueryPage *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_set_object (&self->export_file, gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser)));
+      g_file_replace_async (self->export_file, NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION,
+                            G_PRIORITY_DEFAULT, NULL, export_file_ready, g_object_ref (self));
+    }
+  g_object_unref (chooser);
+}
+
+static void
+export_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *param)
+{
+  BastionQueryPage *self = BASTION_QUERY_PAGE (widget);
+  const char *format_name = g_variant_get_string (param, NULL);
+  GtkRoot *root = gtk_widget_get_root (widget);
+  GtkFileChooserNative *chooser;
+  g_autofree char *name = NULL;
+
+  if (self->query == NULL || self->export_query != NULL)
+    return;
+
+  if (bastion_sql_changes_data (bastion_query_get_sql (self->query), NULL))
+    {
+      /* Exporting runs the statement again. */
+      set_status (self, _("Only a query that reads data can be exported: exporting runs it "
+                          "again."), TRUE);
+      return;
+    }
+
+  if (!bastion_result_format_parse (format_name, &self->export_format))
+    self->export_format = BASTION_RESULT_FORMAT_CSV;
+
+  chooser = gtk_file_chooser_native_new (_("Export the Result"),
+                                         GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                         GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  name = g_strdup_printf ("%s.%s", _("result"),
+                          self->export_format == BASTION_RESULT_FORMAT_JSON ? "json" : "csv");
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
+  g_signal_connect (chooser, "response", G_CALLBACK (on_export_chosen), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+/* Actions */
+
+static int
+char_offset_of (const char *text,
+                gsize       byte_offset)
+{
+  return (int) g_utf8_pointer_to_offset (text, text + byte_offset);
+}
+
+char *
+bastion_query_page_dup_current_statement (BastionQueryPage *self)
+{
+  GtkTextBuffer *buffer;
+  GtkTextIter start, end, cursor;
+  g_autofree char *text = NULL;
+  BastionSqlRange range;
+
+  g_return_val_if_fail (BASTION_IS_QUERY_PAGE (self), NULL);
+
+  buffer = GTK_TEXT_BUFFER (bastion_query_page_get_buffer (self));
+  if (gtk_text_buffer_get_selection_bounds (buffer, &start, &end))
+    return gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+
+  gtk_text_buffer_get_bounds (buffer, &start, &end);
+  text = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+  gtk_text_buffer_get_iter_at_mark (buffer, &cursor, gtk_text_buffer_get_insert (buffer));
+  if (!bastion_sql_statement_at (text, g_utf8_offset_to_pointer (text, gtk_text_iter_get_offset (&cursor)) - text,
+                                 &range))
+    return NULL;
+  return g_strndup (text + range.start, range.end - range.start);
+}
+
+static void
+run_action (GtkWidget  *widget,
+            const char *action_name,
+            GVariant   *param)
+{
+  BastionQueryPage *self = BASTION_QUERY_PAGE (widget);
+  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (bastion_query_page_get_buffer (self));
+  GtkTextIter start, end, cursor;
+  g_autofree char *text = NULL;
+  g_autofree char *sql = NULL;
+  BastionSqlRange range;
+  int base;
+
+  if (gtk_text_buffer_get_selection_bounds (buffer, &start, &end))
+    {
+      sql = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+      base = gtk_text_iter_get_offset (&start);
+      run_text (self, sql, base);
+      return;
+    }
+
+  gtk_text_buffer_get_bounds (buffer, &start, &end);
+  text = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+  gtk_text_buffer_get_iter_at_mark (buffer, &cursor, gtk_text_buffer_get_insert (buffer));
+
+  if (g_strcmp0 (action_name, "query.run-all") == 0)
+    {
+      run_text (self, text, 0);
+      return;
+    }
+
+  if (!bastion_sql_statement_at (text,
+                                 g_utf8_offset_to_pointer (text, gtk_text_iter_get_offset (&cursor)) - text,
+                                 &range))
+    {
+      set_status (self, _("Nothing to run: type a statement first."), FALSE);
+      return;
+    }
+
+  sql = g_strndup (text + range.start, range.end - range.start);
+  base = char_offset_of (text, range.start);
+  run_text (self, sql, base);
+}
+
+static void
+cancel_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *param)
+{
+  BastionQueryPage *self = BASTION_QUERY_PAGE (widget);
+
+  self->pending = PENDING_NONE;
+  g_clear_pointer (&self->pending_sql, g_free);
+
+  if (self->export_query != NULL)
+    bastion_query_cancel (self->export_query);
+  else if (query_is_active (self->query))
+    {
+      set_status (self, _("Cancelling…"), FALSE);
+      bastion_query_cancel (self->query);
+    }
+}
+
+static void
+fetch_more_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *param)
+{
+  BastionQueryPage *self = BASTION_QUERY_PAGE (widget);
+
+  if (self->query == NULL || bastion_query_get_state (self->query) != BASTION_QUERY_STATE_PAUSED)
+    return;
+
+  bastion_query_fetch_more_async (self->query, NULL, fetch_more_cb, g_object_ref (self));
+}
+
+static void
+transaction_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *param)
+{
+  BastionQueryPage *self = BASTION_QUERY_PAGE (widget);
+
+  if (g_str_equal (action_name, "query.begin"))
+    start_or_queue (self, "BEGIN", -1);
+  else if (g_str_equal (action_name, "query.commit"))
+    start_or_queue (self, "COMMIT", -1);
+  else
+    start_or_queue (self, "ROLLBACK", -1);
+}
+
+/* The session's mode */
+
+static void
+update_mode (BastionQueryPage *self)
+{
+  gboolean read_only = self->database == NULL || bastion_database_get_read_only (self->database);
+  BastionTransactionStatus status = self->database != NULL
+                                    ? bastion_database_get_transaction_status (self->database)
+                                    : BASTION_TRANSACTION_IDLE;
+  GtkWidget *label = GTK_WIDGET (self->transaction_label);
+
+  self->syncing_switch = TRUE;
+  gtk_switch_set_active (self->writes_switch, !read_only);
+  self->syncing_switch = FALSE;
+
+  if (read_only)
+    {
+      gtk_image_set_from_icon_name (self->mode_icon, "changes-prevent-symbolic");
+      gtk_label_set_text (self->mode_label, _("Read-only"));
+      gtk_widget_remove_css_class (GTK_WIDGET (self->mode_label), "warning");
+      gtk_widget_remove_css_class (GTK_WIDGET (self->mode_icon), "warning");
+      gtk_widget_add_css_class (GTK_WIDGET (self->mode_label), "dim-label");
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->mode_label),
+                                   _("Statements that change data are refused by the server"));
+    }
+  else
+    {
+      gtk_image_set_from_icon_name (self->mode_icon, "dialog-warning-symbolic");
+      gtk_label_set_text (self->mode_label, _("Writes Allowed"));
+      gtk_widget_remove_css_class (GTK_WIDGET (self->mode_label), "dim-label");
+      gtk_widget_add_css_class (GTK_WIDGET (self->mode_label), "warning");
+      gtk_widget_add_css_class (GTK_WIDGET (self->mode_icon), "warning");
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->mode_label),
+                                   _("Statements that change data ask first, then run"));
+    }
+
+  gtk_widget_remove_css_class (label, "warning");
+  gtk_widget_remove_css_class (label, "error");
+  gtk_widget_remove_css_class (label, "dim-label");
+  switch (status)
+    {
+    case BASTION_TRANSACTION_IN_BLOCK:
+      gtk_label_set_text (self->transaction_label, _("In Transaction"));
+      gtk_widget_add_css_class (label, "warning");
+      break;
+    case BASTION_TRANSACTION_FAILED:
+      gtk_label_set_text (self->transaction_label, _("Transaction Failed: Roll Back"));
+      gtk_widget_add_css_class (label, "error");
+      break;
+    case BASTION_TRANSACTION_ACTIVE:
+      gtk_label_set_text (self->transaction_label, _("Running"));
+      gtk_widget_add_css_class (label, "dim-label");
+      break;
+    case BASTION_TRANSACTION_IDLE:
+    case BASTION_TRANSACTION_UNKNOWN:
+    default:
+      gtk_label_set_text (self->transaction_label, _("Autocommit"));
+      gtk_widget_add_css_class (label, "dim-label");
+      break;
+    }
+
+  gtk_widget_set_visible (self->transaction_box,
+                          !read_only || status == BASTION_TRANSACTION_IN_BLOCK
+                          || status == BASTION_TRANSACTION_FAILED);
+  update_actions (self);
+}
+
+static void
+set_read_only_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(BastionQueryPage) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!bastion_database_set_read_only_finish (BASTION_DATABASE (object), result, &error))
+    {
+      g_autofree char *text = g_strdup_printf (_("Could not change the session’s mode: %s"),
+                                               error->message);
+
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        set_status (self, text, TRUE);
+    }
+  else if (!bastion_database_get_read_only (BASTION_DATABASE (object)))
+    set_status (self, _("Writes are allowed in this session"), FALSE);
+  else
+    set_status (self, _("The session is read-only again"), FALSE);
+
+  update_mode (self);
+}
+
+static void
+on_writes_switch (BastionQueryPage *self,
+                  GParamSpec       *pspec,
+                  GtkSwitch        *widget)
+{
+  gboolean writes = gtk_switch_get_active (widget);
+
+  if (self->syncing_switch || self->database == NULL)
+    return;
+  if (writes == !bastion_database_get_read_only (self->database))
+    return;
+
+  bastion_database_set_read_only_async (self->database, !writes, self->cancellable,
+                                        set_read_only_cb, g_object_ref (self));
+}
+
+static void
+update_actions (BastionQueryPage *self)
+{
+  GtkWidget *widget = GTK_WIDGET (self);
+  gboolean connected = self->database != NULL && bastion_database_get_connected (self->database);
+  gboolean active = query_is_active (self->query) || self->export_query != NULL;
+  gboolean read_only = self->database == NULL || bastion_database_get_read_only (self->database);
+  BastionTransactionStatus status = self->database != NULL
+                                    ? bastion_database_get_transaction_status (self->database)
+                                    : BASTION_TRANSACTION_IDLE;
+  gboolean has_rows = self->query != NULL && bastion_query_get_n_columns (self->query) > 0;
+
+  gtk_widget_action_set_enabled (widget, "query.run", connected);
+  gtk_widget_action_set_enabled (widget, "query.run-all", connected);
+  gtk_widget_action_set_enabled (widget, "query.cancel", active);
+  gtk_widget_action_set_enabled (widget, "query.fetch-more",
+                                 self->query != NULL
+                                 && bastion_query_get_state (self->query) == BASTION_QUERY_STATE_PAUSED);
+  gtk_widget_action_set_enabled (widget, "query.export",
+                                 connected && has_rows && self->export_query == NULL);
+  gtk_widget_set_sensitive (self->export_button, connected && has_rows && self->export_query == NULL);
+  gtk_widget_action_set_enabled (widget, "query.begin",
+                                 connected && !read_only && status == BASTION_TRANSACTION_IDLE);
+  gtk_widget_action_set_enabled (widget, "query.commit",
+                                 connected && status == BASTION_TRANSACTION_IN_BLOCK);
+  gtk_widget_action_set_enabled (widget, "query.rollback",
+                                 connected && (status == BASTION_TRANSACTION_IN_BLOCK
+                                               || status == BASTION_TRANSACTION_FAILED));
+  gtk_widget_set_sensitive (GTK_WIDGET (self->writes_switch), connected);
+}
+
+static void
+on_database_changed (BastionQueryPage *self)
+{
+  update_mode (self);
+  start_pending (self);
+}
+
+/* GObject */
+
+static void
+bastion_query_page_dispose (GObject *object)
+{
+  BastionQueryPage *self = BASTION_QUERY_PAGE (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->tick_id, g_source_remove);
+
+  /* A paused query holds the connection: let it go. */
+  if (query_is_active (self->query))
+    bastion_query_cancel (self->query);
+  if (self->query != NULL)
+    g_signal_handlers_disconnect_by_data (self->query, self);
+  if (self->export_query != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->export_query, self);
+      bastion_query_cancel (self->export_query);
+    }
+
+  bastion_query_page_set_database (self, NULL);
+  gtk_widget_dispose_template (GTK_WIDGET (self), BASTION_TYPE_QUERY_PAGE);
+
+  g_clear_object (&self->query);
+  g_clear_object (&self->export_query);
+  g_clear_object (&self->export_writer);
+  g_clear_object (&self->export_stream);
+  g_clear_object (&self->export_file);
+  g_clear_object (&self->cancellable);
+
+  G_OBJECT_CLASS (bastion_query_page_parent_class)->dispose (object);
+}
+
+static void
+bastion_query_page_finalize (GObject *object)
+{
+  BastionQueryPage *self = BASTION_QUERY_PAGE (object);
+
+  g_free (self->title);
+  g_free (self->status_text);
+  g_free (self->pending_sql);
+
+  G_OBJECT_CLASS (bastion_query_page_parent_class)->finalize (object);
+}
+
+static void
+bastion_query_page_get_property (GObject    *object,
+                                 guint       prop_id,
+                                 GValue     *value,
+                                 GParamSpec *pspec)
+{
+  BastionQueryPage *self = BASTION_QUERY_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_DATABASE:
+      g_value_set_object (value, self->database);
+      break;
+    case PROP_TITLE:
+      g_value_set_string (value, self->title);
+      break;
+    case PROP_RUNNING:
+      g_value_set_boolean (value, self->running);
+      break;
+    case PROP_STATUS_TEXT:
+      g_value_set_string (value, self->status_text);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+bastion_query_page_set_property (GObject      *object,
+                                 guint         prop_id,
+                                 const GValue *value,
+                                 GParamSpec   *pspec)
+{
+  BastionQueryPage *self = BASTION_QUERY_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_DATABASE:
+      bastion_query_page_set_database (self, g_value_get_object (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+bastion_query_page_class_init (BastionQueryPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = bastion_query_page_dispose;
+  object_class->finalize = bastion_query_page_finalize;
+  object_class->get_property = bastion_query_page_get_property;
+  object_class->set_property = bastion_query_page_set_property;
+
+  properties[PROP_DATABASE] =
+    g_param_spec_object ("database", NULL, NULL, BASTION_TYPE_DATABASE,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_TITLE] =
+    g_param_spec_string ("title", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_RUNNING] =
+    g_param_spec_boolean ("running", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_STATUS_TEXT] =
+    g_param_spec_string ("status-text", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /* A statement was sent to the server (for the history). */
+  signals[EXECUTED] =
+    g_signal_new ("executed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1,
+                  G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE);
+
+  g_type_ensure (BASTION_TYPE_RESULT_GRID);
+  g_type_ensure (GTK_SOURCE_TYPE_VIEW);
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/bastiongtk/Bastion/bastion-query-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, box);
+  gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, source_view);
+  gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, result_stack);
+  gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, grid);
+  gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, message_page);
+  gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, plan_view);
+  gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, status_label);
+  gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, spinner);
+  gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, fetch_more_button);
+  gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, export_button);
+  gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, transaction_box);
+  gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, transaction_label);
+  gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, mode_icon);
+  gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, mode_label);
+  gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, writes_switch);
+
+  gtk_widget_class_install_action (widget_class, "query.run", NULL, run_action);
+  gtk_widget_class_install_action (widget_class, "query.run-all", NULL, run_action);
+  gtk_widget_class_install_action (widget_class, "query.cancel", NULL, cancel_action);
+  gtk_widget_class_install_action (widget_class, "query.fetch-more", NULL, fetch_more_action);
+  gtk_widget_class_install_action (widget_class, "query.export", "s", export_action);
+  gtk_widget_class_install_action (widget_class, "query.begin", NULL, transaction_action);
+  gtk_widget_class_install_action (widget_class, "query.commit", NULL, transaction_action);
+  gtk_widget_class_install_action (widget_class, "query.rollback", NULL, transaction_action);
+
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+}
+
+static void
+add_shortcut (GtkShortcutController *controller,
+              guint                  key,
+              GdkModifierType        modifiers,
+              const char            *action)
+{
+  gtk_shortcut_controller_add_shortcut (controller,
+                                        gtk_shortcut_new (gtk_keyval_trigger_new (key, modifiers),
+                                                          gtk_named_action_new (action)));
+}
+
+static void
+bastion_query_page_init (BastionQueryPage *self)
+{
+  GtkSourceLanguageManager *languages;
+  GtkSourceBuffer *buffer;
+  GtkEventController *shortcuts;
+
+  gtk_source_init ();
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->cancellable = g_cancellable_new ();
+  self->title = g_strdup (_("Query"));
+  self->run_base = -1;
+
+  buffer = bastion_query_page_get_buffer (self);
+  languages = gtk_source_language_manager_get_default ();
+  gtk_source_buffer_set_language (buffer, gtk_source_language_manager_get_language (languages,
+                                                                                    "sql"));
+  gtk_source_buffer_set_highlight_syntax (buffer, TRUE);
+  self->error_tag = gtk_text_buffer_create_tag (GTK_TEXT_BUFFER (buffer), "bastion-error",
+                                                "underline", PANGO_UNDERLINE_ERROR,
+                                                "background", "rgba(224,27,36,0.25)",
+                                                NULL);
+  g_signal_connect_object (buffer, "changed", G_CALLBACK (on_buffer_changed), self,
+                           G_CONNECT_SWAPPED);
+
+  update_style_scheme (self);
+  g_signal_connect_object (adw_style_manager_get_default (), "notify::dark",
+                           G_CALLBACK (update_style_scheme), self, G_CONNECT_SWAPPED);
+
+  g_signal_connect_object (self->writes_switch, "notify::active", G_CALLBACK (on_writes_switch),
+                           self, G_CONNECT_SWAPPED);
+
+  /* Capture phase: the editor would otherwise take Ctrl+Enter as a line break. */
+  shortcuts = gtk_shortcut_controller_new ();
+  gtk_event_controller_set_propagation_phase (shortcuts, GTK_PHASE_CAPTURE);
+  add_shortcut (GTK_SHORTCUT_CONTROLLER (shortcuts), GDK_KEY_Return, GDK_CONTROL_MASK,
+                "query.run");
+  add_shortcut (GTK_SHORTCUT_CONTROLLER (shortcuts), GDK_KEY_KP_Enter, GDK_CONTROL_MASK,
+                "query.run");
+  add_shortcut (GTK_SHORTCUT_CONTROLLER (shortcuts), GDK_KEY_Return,
+                GDK_CONTROL_MASK | GDK_SHIFT_MASK, "query.run-all");
+  add_shortcut (GTK_SHORTCUT_CONTROLLER (shortcuts), GDK_KEY_Escape, 0, "query.cancel");
+  gtk_widget_add_controller (GTK_WIDGET (self), shortcuts);
+
+  gtk_stack_set_visible_child_name (self->result_stack, "empty");
+  update_mode (self);
+}
+
+BastionQueryPage *
+bastion_query_page_new (BastionDatabase *database)
+{
+  g_return_val_if_fail (database == NULL || BASTION_IS_DATABASE (database), NULL);
+
+  return g_object_new (BASTION_TYPE_QUERY_PAGE, "database", database, NULL);
+}
+
+BastionDatabase *
+bastion_query_page_get_database (BastionQueryPage *self)
+{
+  g_return_val_if_fail (BASTION_IS_QUERY_PAGE (self), NULL);
+  return self->database;
+}
+
+void
+bastion_query_page_set_database (BastionQueryPage *self,
+                                 BastionDatabase  *database)
+{
+  g_return_if_fail (BASTION_IS_QUERY_PAGE (self));
+  g_return_if_fail (database == NULL || BASTION_IS_DATABASE (database));
+
+  if (self->database == database)
+    return;
+
+  if (self->database != NULL)
+    {
+      g_clear_signal_handler (&self->read_only_id, self->database);
+      g_clear_signal_handler (&self->busy_id, self->database);
+      g_clear_signal_handler (&self->transaction_id, self->database);
+      g_clear_signal_handler (&self->connected_id, self->database);
+    }
+
+  g_set_object (&self->database, database);
+
+  if (database != NULL)
+    {
+      self->read_only_id = g_signal_connect_swapped (database, "notify::read-only",
+                                                     G_CALLBACK (on_database_changed), self);
+      self->busy_id = g_signal_connect_swapped (database, "notify::busy",
+                                                G_CALLBACK (on_database_changed), self);
+      self->transaction_id = g_signal_connect_swapped (database, "notify::transaction-status",
+                                                       G_CALLBACK (on_database_changed), self);
+      self->connected_id = g_signal_connect_swapped (database, "notify::connected",
+                                                     G_CALLBACK (on_database_changed), self);
+    }
+
+  if (self->writes_switch != NULL)
+    update_mode (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DATABASE]);
+}
+
+GtkSourceBuffer *
+bastion_query_page_get_buffer (BastionQueryPage *self)
+{
+  g_return_val_if_fail (BASTION_IS_QUERY_PAGE (self), NULL);
+  return GTK_SOURCE_BUFFER (gtk_text_view_get_buffer (GTK_TEXT_VIEW (self->source_view)));
+}
+
+GtkSourceView *
+bastion_query_page_get_source_view (BastionQueryPage *self)
+{
+  g_return_val_if_fail (BASTION_IS_QUERY_PAGE (self), NULL);
+  return self->source_view;
+}
+
+BastionResultGrid *
+bastion_query_page_get_grid (BastionQueryPage *self)
+{
+  g_return_val_if_fail (BASTION_IS_QUERY_PAGE (self), NULL);
+  return self->grid;
+}
+
+BastionQuery *
+bastion_query_page_get_query (BastionQueryPage *self)
+{
+  g_return_val_if_fail (BASTION_IS_QUERY_PAGE (self), NULL);
+  return self->query;
+}
+
+const char *
+bastion_query_page_get_title (BastionQueryPage *self)
+{
+  g_return_val_if_fail (BASTION_IS_QUERY_PAGE (self), NULL);
+  return self->title;
+}
+
+void
+bastion_query_page_set_title (BastionQueryPage *self,
+                              const char       *title)
+{
+  g_return_if_fail (BASTION_IS_QUERY_PAGE (self));
+  g_return_if_fail (title != NULL);
+
+  if (g_strcmp0 (self->title, title) != 0)
+    {
+      g_free (self->title);
+      self->title = g_strdup (title);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TITLE]);
+    }
+}
+
+gboolean
+bastion_query_page_get_running (BastionQueryPage *self)
+{
+  g_return_val_if_fail (BASTION_IS_QUERY_PAGE (self), FALSE);
+  return self->running;
+}
+
+const char *
+bastion_query_page_get_status_text (BastionQueryPage *self)
+{
+  g_return_val_if_fail (BASTION_IS_QUERY_PAGE (self), NULL);
+  return self->status_text;
+}
+
+const char *
+bastion_query_page_get_result_kind (BastionQueryPage *self)
+{
+  g_return_val_if_fail (BASTION_IS_QUERY_PAGE (self), NULL);
+  return gtk_stack_get_visible_child_name (self->result_stack);
+}
+
+void
+bastion_query_page_set_sql (BastionQueryPage *self,
+                            const char       *sql)
+{
+  GtkTextBuffer *buffer;
+  GtkTextIter start;
+
+  g_return_if_fail (BASTION_IS_QUERY_PAGE (self));
+
+  buffer = GTK_TEXT_BUFFER (bastion_query_page_get_buffer (self));
+  gtk_text_buffer_set_text (buffer, sql != NULL ? sql : "", -1);
+  gtk_text_buffer_get_start_iter (buffer, &start);
+  gtk_text_buffer_place_cursor (buffer, &start);
+}
+
+void
+bastion_query_page_run_sql (BastionQueryPage *self,
+                            const char       *sql)
+{
+  g_autofree char *copy = NULL;
+
+  g_return_if_fail (BASTION_IS_QUERY_PAGE (self));
+  g_return_if_fail (sql != NULL);
+
+  bastion_query_page_set_sql (self, sql);
+  copy = g_strdup (sql);
+  run_text (self, copy, 0);
+}

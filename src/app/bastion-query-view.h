@@ -1,0 +1,57 @@
+/* bastion-query-view.h
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <adwaita.h>
+
+#include "bastion-connection.h"
+#include "bastion-database.h"
+#include "bastion-query-page.h"
+
+G_BEGIN_DECLS
+
+#define BASTION_TYPE_QUERY_VIEW (bastion_query_view_get_type ())
+
+G_DECLARE_FINAL_TYPE (BastionQueryView, bastion_query_view, BASTION, QUERY_VIEW, GtkWidget)
+
+/* The query view of one connection: tabs of BastionQueryPage, a schema sidebar (schemas >
+ * tables > columns), for SimpleIOT one-click views of its entities, EXPLAIN, and the
+ * profile's history of statements ($XDG_STATE_HOME/bastion/history/<profile-id>.json, the last
+ * 200, mode 0600; a statement that mentions a password is never recorded).
+ *
+ * @database must be connected (bastion_connection_connect_database_finish() gives one). The
+ * first tab and the sidebar use it. Without a connection every tab shares it too (one statement
+ * at a time); after bastion_query_view_set_connection() each further tab logs in on its own
+ * through the tunnel, so tabs run side by side and each has its own read-only switch.
+ *
+ * Actions: view.new-tab (Ctrl+T), view.close-tab (Ctrl+W), view.explain,
+ * view.explain-analyze, view.open-entity ("projects", "models", "datatypes", "devices"),
+ * view.refresh-schema. */
+GtkWidget        *bastion_query_view_new              (BastionDatabase   *database,
+                                                       const char        *profile_id,
+                                                       gboolean           is_simpleiot);
+void              bastion_query_view_set_connection   (BastionQueryView  *self,
+                                                       BastionConnection *connection);
+BastionDatabase  *bastion_query_view_get_database     (BastionQueryView  *self);
+const char       *bastion_query_view_get_profile_id   (BastionQueryView  *self);
+AdwTabView       *bastion_query_view_get_tab_view     (BastionQueryView  *self);
+BastionQueryPage *bastion_query_view_get_current_page (BastionQueryView  *self);
+/* A new tab (made current); it shares @database when given, else as described above. */
+BastionQueryPage *bastion_query_view_add_page         (BastionQueryView  *self,
+                                                       BastionDatabase   *database);
+/* Opens a tab showing a SimpleIOT entity ("projects", "models", "datatypes", "devices"). */
+BastionQueryPage *bastion_query_view_open_entity      (BastionQueryView  *self,
+                                                       const char        *entity);
+/* The SQL behind an entity view, or NULL. */
+const char       *bastion_query_view_get_entity_sql   (const char        *entity);
+/* The sidebar's rows (GtkTreeListRow items holding GtkStringObject). */
+GListModel       *bastion_query_view_get_schema_model (BastionQueryView  *self);
+/* The statements run with this profile, oldest first (at most 200). */
+char            **bastion_query_view_dup_history      (BastionQueryView  *self);
+/* Where the history of @profile_id is kept. */
+char             *bastion_query_view_dup_history_path (const char        *profile_id);
+
+G_END_DECLS

@@ -1,0 +1,909 @@
+/* bastion-result-grid.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "Bastion"
+
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib/gi18n.h>
+
+#include "bastion-result-grid.h"
+#include "bastion-result-row.h"
+
+/* What a cell shows of a long value; the tooltip and the side panel show more. */
+#define CELL_MAX_CHARS    120
+#define TOOLTIP_MAX_CHARS 2000
+#define PANEL_MAX_BYTES   (4 * 1024 * 1024)
+
+/* PostgreSQL type OIDs (pg_type.dat) the grid treats specially. */
+#define OID_BOOL    16
+#define OID_BYTEA   17
+#define OID_INT8    20
+#define OID_INT2    21
+#define OID_INT4    23
+#define OID_OID     26
+#define OID_FLOAT4  700
+#define OID_FLOAT8  701
+#define OID_MONEY   790
+#define OID_NUMERIC 1700
+
+struct _BastionResultGrid
+{
+  GtkWidget           parent_instance;
+
+  /* Owned */
+  BastionResultModel *model;
+  GtkSortListModel   *sort_model;
+  GtkMultiSelection  *selection;
+  GMenuModel         *context_menu;
+
+  /* Children */
+  GtkWidget          *paned;
+  GtkWidget          *column_view;
+  GtkWidget          *panel;
+  GtkWidget          *panel_title;
+  GtkWidget          *panel_text;
+  GtkWidget          *popover;
+
+  gulong              columns_changed_id;
+  gulong              items_changed_id;
+  guint               n_bound_rows;
+  /* The last clicked cell: a row of the model (not of the sorted view) and a column. */
+  guint               context_row;
+  guint               context_column;
+  guint               has_context : 1;
+  guint               widths_fitted : 1;
+};
+
+G_DEFINE_FINAL_TYPE (BastionResultGrid, bastion_result_grid, GTK_TYPE_WIDGET)
+
+enum {
+  PROP_0,
+  PROP_MODEL,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+typedef struct
+{
+  BastionResultGrid *grid;  /* unowned: the column lives inside it */
+  guint              column;
+  guint32            type_oid;
+} ColumnData;
+
+static gboolean
+type_is_numeric (guint32 oid)
+{
+  switch (oid)
+    {
+    case OID_INT8:
+    case OID_INT2:
+    case OID_INT4:
+    case OID_OID:
+    case OID_FLOAT4:
+    case OID_FLOAT8:
+    case OID_MONEY:
+    case OID_NUMERIC:
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+/* Cell text */
+
+/* One line, at most @max_chars characters, with "…" when shortened; *shortened says so. */
+static char *
+shorten_value (const char *value,
+               gsize       len,
+               guint       max_chars,
+               gboolean   *shortened)
+{
+  GString *out = g_string_sized_new (MIN (len, (gsize) max_chars * 2) + 8);
+  const char *p = value;
+  const char *end = value + len;
+  guint n = 0;
+
+  *shortened = FALSE;
+  while (p < end && *p != '\0')
+    {
+      gunichar c = g_utf8_get_char_validated (p, end - p);
+
+      if (n == max_chars)
+        {
+          *shortened = TRUE;
+          g_string_append (out, "…");
+          break;
+        }
+      if (c == (gunichar) -1 || c == (gunichar) -2)
+        {
+          g_string_append_unichar (out, 0xFFFD);
+          p++;
+        }
+      else
+        {
+          if (c == '\n' || c == '\r' || c == '\t')
+            {
+              *shortened = TRUE;
+              g_string_append_c (out, ' ');
+            }
+          else
+            g_string_append_unichar (out, c);
+          p = g_utf8_next_char (p);
+        }
+      n++;
+    }
+
+  return g_string_free (out, FALSE);
+}
+
+static char *
+cell_text (const char *value,
+           gsize       len,
+           guint32     type_oid,
+           gboolean   *shortened)
+{
+  if (type_oid == OID_BOOL && len == 1)
+    {
+      *shortened = FALSE;
+      return g_strdup (value[0] == 't' ? "true" : value[0] == 'f' ? "false" : value);
+    }
+
+  if (type_oid == OID_BYTEA && len > 2 && value[0] == '\\' && value[1] == 'x')
+    {
+      guint64 n_bytes = (len - 2) / 2;
+      gboolean cut = FALSE;
+      g_autofree char *hex = shorten_value (value, len, 34, &cut);
+
+      *shortened = cut;
+      if (!cut)
+        return g_steal_pointer (&hex);
+      /* TRANSLATORS: a shortened binary value and its size, e.g. "\x89504e… (2048 bytes)" */
+      return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s (%" G_GUINT64_FORMAT " byte)",
+                                           "%s (%" G_GUINT64_FORMAT " bytes)", n_bytes),
+                              hex, n_bytes);
+    }
+
+  return shorten_value (value, len, CELL_MAX_CHARS, shortened);
+}
+
+/* Factories */
+
+static void
+setup_cell (GtkSignalListItemFactory *factory,
+            GtkListItem              *item,
+            ColumnData               *data)
+{
+  GtkWidget *label = gtk_inscription_new (NULL);
+
+  gtk_inscription_set_text_overflow (GTK_INSCRIPTION (label),
+                                     GTK_INSCRIPTION_OVERFLOW_ELLIPSIZE_END);
+  gtk_inscription_set_min_chars (GTK_INSCRIPTION (label), 1);
+  gtk_inscription_set_nat_chars (GTK_INSCRIPTION (label), 12);
+  gtk_inscription_set_xalign (GTK_INSCRIPTION (label), type_is_numeric (data->type_oid) ? 1.0 : 0.0);
+  if (type_is_numeric (data->type_oid))
+    gtk_widget_add_css_class (label, "numeric");
+  gtk_list_item_set_child (item, label);
+  g_object_set_data (G_OBJECT (label), "bastion-list-item", item);
+  g_object_set_data (G_OBJECT (label), "bastion-column", data);
+}
+
+static void
+bind_cell (GtkSignalListItemFactory *factory,
+           GtkListItem              *item,
+           ColumnData               *data)
+{
+  GtkWidget *label = gtk_list_item_get_child (item);
+  BastionResultRow *row = gtk_list_item_get_item (item);
+  gboolean is_null = FALSE;
+  gboolean shortened = FALSE;
+  gsize len = 0;
+  const char *value = bastion_result_row_get_value (row, data->column, &len, &is_null);
+
+  if (data->column == 0)
+    data->grid->n_bound_rows++;
+
+  if (is_null)
+    {
+      gtk_inscription_set_markup (GTK_INSCRIPTION (label), "<i>NULL</i>");
+      gtk_widget_add_css_class (label, "dim-label");
+      gtk_widget_add_css_class (label, "null-value");
+      gtk_widget_set_tooltip_text (label, NULL);
+      return;
+    }
+
+  {
+    g_autofree char *text = cell_text (value, len, data->type_oid, &shortened);
+
+    gtk_widget_remove_css_class (label, "dim-label");
+    gtk_widget_remove_css_class (label, "null-value");
+    gtk_inscription_set_text (GTK_INSCRIPTION (label), text);
+  }
+
+  if (shortened)
+    {
+      gboolean cut = FALSE;
+      g_autofree char *tip = shorten_value (value, len, TOOLTIP_MAX_CHARS, &cut);
+
+      /* The tooltip keeps the line breaks the cell flattened. */
+      g_free (tip);
+      tip = g_utf8_make_valid (value, MIN (len, (gsize) TOOLTIP_MAX_CHARS * 4));
+      if (len > (gsize) TOOLTIP_MAX_CHARS * 4 || g_utf8_strlen (tip, -1) > TOOLTIP_MAX_CHARS)
+        {
+          char *end = g_utf8_offset_to_pointer (tip, MIN (g_utf8_strlen (tip, -1),
+                                                          TOOLTIP_MAX_CHARS));
+          *end = '\0';
+          cut = TRUE;
+        }
+      if (cut)
+        {
+          char *longer = g_strconcat (tip, "…\n", _("Right-click and choose Show Value for all of it"),
+                                      NULL);
+          g_free (tip);
+          tip = longer;
+        }
+      gtk_widget_set_tooltip_text (label, tip);
+    }
+  else
+    gtk_widget_set_tooltip_text (label, NULL);
+}
+
+static void
+unbind_cell (GtkSignalListItemFactory *factory,
+             GtkListItem              *item,
+             ColumnData               *data)
+{
+  if (data->column == 0 && data->grid->n_bound_rows > 0)
+    data->grid->n_bound_rows--;
+}
+
+/* Sorting */
+
+static int
+compare_rows (gconstpointer a,
+              gconstpointer b,
+              gpointer      user_data)
+{
+  ColumnData *data = user_data;
+  gboolean null_a = FALSE;
+  gboolean null_b = FALSE;
+  const char *va = bastion_result_row_get_value ((BastionResultRow *) a, data->column, NULL, &null_a);
+  const char *vb = bastion_result_row_get_value ((BastionResultRow *) b, data->column, NULL, &null_b);
+  int cmp;
+
+  /* NULLs sort last, as PostgreSQL does by default. */
+  if (null_a || null_b)
+    return null_a == null_b ? GTK_ORDERING_EQUAL
+                            : null_a ? GTK_ORDERING_LARGER : GTK_ORDERING_SMALLER;
+
+  if (type_is_numeric (data->type_oid) && data->type_oid != OID_MONEY)
+    {
+      double da = g_ascii_strtod (va, NULL);
+      double db = g_ascii_strtod (vb, NULL);
+
+      return gtk_ordering_from_cmpfunc ((da > db) - (da < db));
+    }
+
+  /* Byte order, not the locale's collation: fast enough for 100 000 rows on every click. */
+  cmp = strcmp (va, vb);
+  return gtk_ordering_from_cmpfunc (cmp);
+}
+
+/* Columns */
+
+static void
+remove_columns (BastionResultGrid *self)
+{
+  GListModel *columns = gtk_column_view_get_columns (GTK_COLUMN_VIEW (self->column_view));
+
+  while (g_list_model_get_n_items (columns) > 0)
+    {
+      g_autoptr(GtkColumnViewColumn) column = g_list_model_get_item (columns, 0);
+
+      gtk_column_view_remove_column (GTK_COLUMN_VIEW (self->column_view), column);
+    }
+}
+
+static int
+width_for_chars (BastionResultGrid *self,
+                 guint              n_chars)
+{
+  PangoContext *context = gtk_widget_get_pango_context (GTK_WIDGET (self));
+  PangoFontMetrics *metrics = pango_context_get_metrics (context, NULL, NULL);
+  int char_width = MAX (pango_font_metrics_get_approximate_char_width (metrics),
+                        pango_font_metrics_get_approximate_digit_width (metrics));
+
+  pango_font_metrics_unref (metrics);
+
+  /* The approximate width runs short for mixed-case text: a little more keeps names whole. */
+  return (int) (MAX (char_width / PANGO_SCALE, 6) * n_chars * 1.15) + 28;
+}
+
+/* Sizes columns from their header and the first rows, so the widths stay put while rows stream
+ * in and the user scrolls (measuring every row on screen would make them jump). */
+static void
+fit_column_widths (BastionResultGrid *self)
+{
+  GListModel *columns = gtk_column_view_get_columns (GTK_COLUMN_VIEW (self->column_view));
+  guint n_columns = g_list_model_get_n_items (columns);
+  guint n_rows = self->model != NULL ? bastion_result_model_get_n_rows (self->model) : 0;
+
+  for (guint c = 0; c < n_columns; c++)
+    {
+      g_autoptr(GtkColumnViewColumn) column = g_list_model_get_item (columns, c);
+      guint chars = g_utf8_strlen (bastion_result_model_get_column_name (self->model, c), -1) + 2;
+
+      for (guint r = 0; r < MIN (n_rows, 50); r++)
+        {
+          gboolean is_null = FALSE;
+          gsize len = 0;
+          const char *value = bastion_result_model_get_value (self->model, r, c, &len, &is_null);
+
+          chars = MAX (chars, is_null ? 4 : MIN (g_utf8_strlen (value, MIN (len, 200)), 40));
+        }
+      gtk_column_view_column_set_fixed_width (column, width_for_chars (self, MAX (chars, 4)));
+    }
+}
+
+static void
+add_columns (BastionResultGrid *self)
+{
+  guint n = bastion_result_model_get_n_columns (self->model);
+
+  for (guint c = 0; c < n; c++)
+    {
+      GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
+      g_autoptr(GtkColumnViewColumn) column = NULL;
+      g_autoptr(GtkSorter) sorter = NULL;
+      ColumnData *data = g_new0 (ColumnData, 1);
+
+      data->grid = self;
+      data->column = c;
+      data->type_oid = bastion_result_model_get_column_type (self->model, c);
+
+      g_signal_connect (factory, "setup", G_CALLBACK (setup_cell), data);
+      g_signal_connect (factory, "bind", G_CALLBACK (bind_cell), data);
+      g_signal_connect (factory, "unbind", G_CALLBACK (unbind_cell), data);
+      /* The data lives as long as the factory, which lives as long as the column. */
+      g_object_set_data_full (G_OBJECT (factory), "bastion-column-data", data, g_free);
+
+      column = gtk_column_view_column_new (bastion_result_model_get_column_name (self->model, c),
+                                           factory);
+      gtk_column_view_column_set_resizable (column, TRUE);
+      sorter = GTK_SORTER (gtk_custom_sorter_new (compare_rows, data, NULL));
+      gtk_column_view_column_set_sorter (column, sorter);
+      gtk_column_view_append_column (GTK_COLUMN_VIEW (self->column_view), column);
+    }
+
+  self->widths_fitted = FALSE;
+  fit_column_widths (self);
+  self->widths_fitted = bastion_result_model_get_n_rows (self->model) > 0;
+}
+
+static void
+on_columns_changed (BastionResultGrid  *self,
+                    BastionResultModel *model)
+{
+  gtk_column_view_sort_by_column (GTK_COLUMN_VIEW (self->column_view), NULL,
+                                  GTK_SORT_ASCENDING);
+  remove_columns (self);
+  add_columns (self);
+  self->has_context = FALSE;
+}
+
+static void
+on_items_changed (BastionResultGrid *self,
+                  guint              position,
+                  guint              removed,
+                  guint              added,
+                  GListModel        *model)
+{
+  if (!self->widths_fitted && added > 0)
+    {
+      self->widths_fitted = TRUE;
+      fit_column_widths (self);
+    }
+}
+
+/* Copying */
+
+static gboolean
+write_rows (BastionResultGrid    *self,
+            BastionResultFormat   format,
+            const guint          *rows,
+            guint                 n_rows,
+            char                **text,
+            GError              **error)
+{
+  g_autoptr(GOutputStream) stream = g_memory_output_stream_new_resizable ();
+  g_autoptr(BastionResultWriter) writer = bastion_result_writer_new (format, stream);
+
+  if (!bastion_result_writer_write_model_rows (writer, self->model, rows, n_rows, error))
+    return FALSE;
+  if (!g_output_stream_write_all (stream, "", 1, NULL, NULL, error)
+      || !g_output_stream_close (stream, NULL, error))
+    return FALSE;
+
+  *text = g_memory_output_stream_steal_data (G_MEMORY_OUTPUT_STREAM (stream));
+  return TRUE;
+}
+
+char *
+bastion_result_grid_dup_selection_text (BastionResultGrid    *self,
+                                        BastionResultFormat   format,
+                                        GError              **error)
+{
+  g_autoptr(GtkBitset) selected = NULL;
+  g_autoptr(GArray) rows = g_array_new (FALSE, FALSE, sizeof (guint));
+  GtkBitsetIter iter;
+  guint position;
+  char *text = NULL;
+
+  g_return_val_if_fail (BASTION_IS_RESULT_GRID (self), NULL);
+
+  if (self->model == NULL)
+    return g_strdup ("");
+
+  selected = gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->selection));
+  for (gboolean more = gtk_bitset_iter_init_first (&iter, selected, &position);
+       more;
+       more = gtk_bitset_iter_next (&iter, &position))
+    {
+      g_autoptr(BastionResultRow) row = g_list_model_get_item (G_LIST_MODEL (self->sort_model),
+                                                               position);
+      guint index = bastion_result_row_get_index (row);
+
+      g_array_append_val (rows, index);
+    }
+
+  if (rows->len == 0 && self->has_context)
+    g_array_append_val (rows, self->context_row);
+
+  if (!write_rows (self, format, (const guint *) rows->data, rows->len, &text, error))
+    return NULL;
+  return text;
+}
+
+static void
+set_clipboard (BastionResultGrid *self,
+               const char        *text)
+{
+  gdk_clipboard_set_text (gtk_widget_get_clipboard (GTK_WIDGET (self)), text);
+}
+
+static void
+copy_rows_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *param)
+{
+  BastionResultGrid *self = BASTION_RESULT_GRID (widget);
+  BastionResultFormat format = BASTION_RESULT_FORMAT_TSV;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  if (!bastion_result_format_parse (g_variant_get_string (param, NULL), &format))
+    format = BASTION_RESULT_FORMAT_TSV;
+
+  text = bastion_result_grid_dup_selection_text (self, format, &error);
+  if (text == NULL)
+    g_warning ("Could not copy the rows: %s", error->message);
+  else
+    set_clipboard (self, text);
+}
+
+static void
+copy_cell_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *param)
+{
+  BastionResultGrid *self = BASTION_RESULT_GRID (widget);
+  gboolean is_null = FALSE;
+  const char *value;
+
+  if (self->model == NULL || !self->has_context)
+    return;
+
+  value = bastion_result_model_get_value (self->model, self->context_row, self->context_column,
+                                          NULL, &is_null);
+  /* A NULL copies as nothing: "NULL" would paste as a four-letter string. */
+  set_clipboard (self, is_null ? "" : value);
+}
+
+static void
+show_value_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *param)
+{
+  BastionResultGrid *self = BASTION_RESULT_GRID (widget);
+  GtkTextBuffer *buffer = gtk_text_view_get_buffer (GTK_TEXT_VIEW (self->panel_text));
+  gboolean is_null = FALSE;
+  gsize len = 0;
+  const char *value;
+
+  if (self->model == NULL || !self->has_context)
+    return;
+
+  value = bastion_result_model_get_value (self->model, self->context_row, self->context_column,
+                                          &len, &is_null);
+  gtk_label_set_text (GTK_LABEL (self->panel_title),
+                      bastion_result_model_get_column_name (self->model, self->context_column));
+  if (is_null)
+    gtk_text_buffer_set_text (buffer, "NULL", -1);
+  else
+    {
+      g_autofree char *valid = g_utf8_make_valid (value, MIN (len, PANEL_MAX_BYTES));
+
+      gtk_text_buffer_set_text (buffer, valid, -1);
+    }
+  gtk_widget_set_visible (self->panel, TRUE);
+}
+
+static void
+close_panel_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *param)
+{
+  BastionResultGrid *self = BASTION_RESULT_GRID (widget);
+
+  gtk_widget_set_visible (self->panel, FALSE);
+}
+
+/* Clicks on cells */
+
+static gboolean
+context_from_cell (BastionResultGrid *self,
+                   GtkWidget         *cell)
+{
+  GtkListItem *item = g_object_get_data (G_OBJECT (cell), "bastion-list-item");
+  ColumnData *data = g_object_get_data (G_OBJECT (cell), "bastion-column");
+  BastionResultRow *row;
+
+  if (item == NULL || data == NULL || (row = gtk_list_item_get_item (item)) == NULL)
+    return FALSE;
+
+  self->context_row = bastion_result_row_get_index (row);
+  self->context_column = data->column;
+  self->has_context = TRUE;
+
+  if (gtk_widget_get_visible (self->panel))
+    show_value_action (GTK_WIDGET (self), NULL, NULL);
+
+  return TRUE;
+}
+
+static GtkWidget *
+find_cell (BastionResultGrid *self,
+           double             x,
+           double             y)
+{
+  GtkWidget *picked = gtk_widget_pick (GTK_WIDGET (self), x, y, GTK_PICK_DEFAULT);
+
+  while (picked != NULL && picked != GTK_WIDGET (self))
+    {
+      if (g_object_get_data (G_OBJECT (picked), "bastion-list-item") != NULL)
+        return picked;
+      picked = gtk_widget_get_parent (picked);
+    }
+  return NULL;
+}
+
+static void
+on_click_pressed (GtkGestureClick   *gesture,
+                  int                n_press,
+                  double             x,
+                  double             y,
+                  BastionResultGrid *self)
+{
+  guint button = gtk_gesture_single_get_current_button (GTK_GESTURE_SINGLE (gesture));
+  GtkWidget *cell = find_cell (self, x, y);
+
+  if (cell == NULL || !context_from_cell (self, cell))
+    return;
+
+  if (button == GDK_BUTTON_SECONDARY)
+    {
+      GdkRectangle rect = { (int) x, (int) y, 1, 1 };
+      GtkListItem *item = g_object_get_data (G_OBJECT (cell), "bastion-list-item");
+      guint position = gtk_list_item_get_position (item);
+
+      /* Right-clicking outside the selection selects that row, as file managers do. */
+      if (!gtk_selection_model_is_selected (GTK_SELECTION_MODEL (self->selection), position))
+        gtk_selection_model_select_item (GTK_SELECTION_MODEL (self->selection), position, TRUE);
+
+      gtk_popover_set_pointing_to (GTK_POPOVER (self->popover), &rect);
+      gtk_popover_popup (GTK_POPOVER (self->popover));
+      gtk_gesture_set_state (GTK_GESTURE (gesture), GTK_EVENT_SEQUENCE_CLAIMED);
+    }
+}
+
+/* GObject */
+
+static void
+bastion_result_grid_dispose (GObject *object)
+{
+  BastionResultGrid *self = BASTION_RESULT_GRID (object);
+
+  bastion_result_grid_set_model (self, NULL);
+  g_clear_pointer (&self->popover, gtk_widget_unparent);
+  g_clear_pointer (&self->paned, gtk_widget_unparent);
+  g_clear_object (&self->selection);
+  g_clear_object (&self->sort_model);
+  g_clear_object (&self->context_menu);
+
+  G_OBJECT_CLASS (bastion_result_grid_parent_class)->dispose (object);
+}
+
+static void
+bastion_result_grid_get_property (GObject    *object,
+                                  guint       prop_id,
+                                  GValue     *value,
+                                  GParamSpec *pspec)
+{
+  BastionResultGrid *self = BASTION_RESULT_GRID (object);
+
+  switch (prop_id)
+    {
+    case PROP_MODEL:
+      g_value_set_object (value, self->model);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+bastion_result_grid_set_property (GObject      *object,
+                                  guint         prop_id,
+                                  const GValue *value,
+                                  GParamSpec   *pspec)
+{
+  BastionResultGrid *self = BASTION_RESULT_GRID (object);
+
+  switch (prop_id)
+    {
+    case PROP_MODEL:
+      bastion_result_grid_set_model (self, g_value_get_object (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+bastion_result_grid_class_init (BastionResultGridClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = bastion_result_grid_dispose;
+  object_class->get_property = bastion_result_grid_get_property;
+  object_class->set_property = bastion_result_grid_set_property;
+
+  properties[PROP_MODEL] =
+    g_param_spec_object ("model", NULL, NULL, BASTION_TYPE_RESULT_MODEL,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_install_action (widget_class, "grid.copy-cell", NULL, copy_cell_action);
+  gtk_widget_class_install_action (widget_class, "grid.copy-rows", "s", copy_rows_action);
+  gtk_widget_class_install_action (widget_class, "grid.show-value", NULL, show_value_action);
+  gtk_widget_class_install_action (widget_class, "grid.close-value", NULL, close_panel_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_c, GDK_CONTROL_MASK,
+                                       "grid.copy-rows", "s", "tsv");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_c,
+                                       GDK_CONTROL_MASK | GDK_SHIFT_MASK, "grid.copy-cell", NULL);
+
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_set_css_name (widget_class, "resultgrid");
+}
+
+static GMenuModel *
+build_context_menu (void)
+{
+  GMenu *menu = g_menu_new ();
+  g_autoptr(GMenu) cell = g_menu_new ();
+  g_autoptr(GMenu) rows = g_menu_new ();
+
+  g_menu_append (cell, _("Copy _Value"), "grid.copy-cell");
+  g_menu_append (cell, _("_Show Value"), "grid.show-value");
+  g_menu_append (rows, _("Copy Rows as _TSV"), "grid.copy-rows::tsv");
+  g_menu_append (rows, _("Copy Rows as _CSV"), "grid.copy-rows::csv");
+  g_menu_append (rows, _("Copy Rows as _JSON"), "grid.copy-rows::json");
+  g_menu_append_section (menu, NULL, G_MENU_MODEL (cell));
+  g_menu_append_section (menu, NULL, G_MENU_MODEL (rows));
+
+  return G_MENU_MODEL (menu);
+}
+
+static GtkWidget *
+build_panel (BastionResultGrid *self)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  GtkWidget *header = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  GtkWidget *close = gtk_button_new_from_icon_name ("window-close-symbolic");
+  GtkWidget *scroller = gtk_scrolled_window_new ();
+
+  gtk_widget_set_margin_start (header, 12);
+  gtk_widget_set_margin_end (header, 6);
+  gtk_widget_set_margin_top (header, 6);
+  gtk_widget_set_margin_bottom (header, 6);
+
+  self->panel_title = gtk_label_new (NULL);
+  gtk_label_set_xalign (GTK_LABEL (self->panel_title), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (self->panel_title), PANGO_ELLIPSIZE_END);
+  gtk_widget_set_hexpand (self->panel_title, TRUE);
+  gtk_widget_add_css_class (self->panel_title, "heading");
+  gtk_box_append (GTK_BOX (header), self->panel_title);
+
+  gtk_widget_add_css_class (close, "flat");
+  gtk_widget_set_tooltip_text (close, _("Close"));
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (close), "grid.close-value");
+  gtk_box_append (GTK_BOX (header), close);
+  gtk_box_append (GTK_BOX (box), header);
+  gtk_box_append (GTK_BOX (box), gtk_separator_new (GTK_ORIENTATION_HORIZONTAL));
+
+  self->panel_text = gtk_text_view_new ();
+  gtk_text_view_set_editable (GTK_TEXT_VIEW (self->panel_text), FALSE);
+  gtk_text_view_set_monospace (GTK_TEXT_VIEW (self->panel_text), TRUE);
+  gtk_text_view_set_wrap_mode (GTK_TEXT_VIEW (self->panel_text), GTK_WRAP_WORD_CHAR);
+  gtk_text_view_set_left_margin (GTK_TEXT_VIEW (self->panel_text), 12);
+  gtk_text_view_set_right_margin (GTK_TEXT_VIEW (self->panel_text), 12);
+  gtk_text_view_set_top_margin (GTK_TEXT_VIEW (self->panel_text), 6);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), self->panel_text);
+  gtk_widget_set_vexpand (scroller, TRUE);
+  gtk_box_append (GTK_BOX (box), scroller);
+
+  gtk_widget_set_size_request (box, 220, -1);
+  gtk_widget_set_visible (box, FALSE);
+  return box;
+}
+
+static void
+bastion_result_grid_init (BastionResultGrid *self)
+{
+  GtkWidget *scroller = gtk_scrolled_window_new ();
+  GtkGesture *click = gtk_gesture_click_new ();
+
+  self->paned = gtk_paned_new (GTK_ORIENTATION_HORIZONTAL);
+  gtk_widget_set_parent (self->paned, GTK_WIDGET (self));
+  gtk_paned_set_resize_end_child (GTK_PANED (self->paned), FALSE);
+  gtk_paned_set_shrink_end_child (GTK_PANED (self->paned), FALSE);
+
+  self->column_view = gtk_column_view_new (NULL);
+  gtk_column_view_set_show_column_separators (GTK_COLUMN_VIEW (self->column_view), TRUE);
+  gtk_column_view_set_show_row_separators (GTK_COLUMN_VIEW (self->column_view), TRUE);
+  gtk_column_view_set_reorderable (GTK_COLUMN_VIEW (self->column_view), TRUE);
+  gtk_widget_add_css_class (self->column_view, "data-table");
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), self->column_view);
+  gtk_widget_set_hexpand (scroller, TRUE);
+  gtk_widget_set_vexpand (scroller, TRUE);
+  gtk_paned_set_start_child (GTK_PANED (self->paned), scroller);
+
+  self->panel = build_panel (self);
+  gtk_paned_set_end_child (GTK_PANED (self->paned), self->panel);
+
+  self->context_menu = build_context_menu ();
+  self->popover = gtk_popover_menu_new_from_model (self->context_menu);
+  gtk_popover_set_has_arrow (GTK_POPOVER (self->popover), FALSE);
+  gtk_widget_set_halign (self->popover, GTK_ALIGN_START);
+  gtk_widget_set_parent (self->popover, GTK_WIDGET (self));
+
+  /* Capture phase: the click is seen before the row's own selection handling, which still runs. */
+  gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (click), 0);
+  gtk_event_controller_set_propagation_phase (GTK_EVENT_CONTROLLER (click), GTK_PHASE_CAPTURE);
+  g_signal_connect (click, "pressed", G_CALLBACK (on_click_pressed), self);
+  gtk_widget_add_controller (self->column_view, GTK_EVENT_CONTROLLER (click));
+
+  /* The selection model exists from the start so the view is never without one. */
+  self->sort_model = gtk_sort_list_model_new (NULL, NULL);
+  gtk_sort_list_model_set_sorter (self->sort_model,
+                                  gtk_column_view_get_sorter (GTK_COLUMN_VIEW (self->column_view)));
+  gtk_sort_list_model_set_incremental (self->sort_model, TRUE);
+  self->selection = gtk_multi_selection_new (G_LIST_MODEL (g_object_ref (self->sort_model)));
+  gtk_column_view_set_model (GTK_COLUMN_VIEW (self->column_view),
+                             GTK_SELECTION_MODEL (self->selection));
+}
+
+GtkWidget *
+bastion_result_grid_new (void)
+{
+  return g_object_new (BASTION_TYPE_RESULT_GRID, NULL);
+}
+
+BastionResultModel *
+bastion_result_grid_get_model (BastionResultGrid *self)
+{
+  g_return_val_if_fail (BASTION_IS_RESULT_GRID (self), NULL);
+  return self->model;
+}
+
+void
+bastion_result_grid_set_model (BastionResultGrid  *self,
+                               BastionResultModel *model)
+{
+  g_return_if_fail (BASTION_IS_RESULT_GRID (self));
+  g_return_if_fail (model == NULL || BASTION_IS_RESULT_MODEL (model));
+
+  if (self->model == model)
+    return;
+
+  if (self->model != NULL)
+    {
+      g_clear_signal_handler (&self->columns_changed_id, self->model);
+      g_clear_signal_handler (&self->items_changed_id, self->model);
+    }
+
+  gtk_sort_list_model_set_model (self->sort_model, NULL);
+  remove_columns (self);
+
+  g_set_object (&self->model, model);
+  self->has_context = FALSE;
+
+  if (model != NULL)
+    {
+      self->columns_changed_id =
+        g_signal_connect_swapped (model, "columns-changed", G_CALLBACK (on_columns_changed), self);
+      self->items_changed_id =
+        g_signal_connect_swapped (model, "items-changed", G_CALLBACK (on_items_changed), self);
+      add_columns (self);
+      gtk_sort_list_model_set_model (self->sort_model, G_LIST_MODEL (model));
+    }
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODEL]);
+}
+
+GtkColumnView *
+bastion_result_grid_get_column_view (BastionResultGrid *self)
+{
+  g_return_val_if_fail (BASTION_IS_RESULT_GRID (self), NULL);
+  return GTK_COLUMN_VIEW (self->column_view);
+}
+
+GListModel *
+bastion_result_grid_get_rows (BastionResultGrid *self)
+{
+  g_return_val_if_fail (BASTION_IS_RESULT_GRID (self), NULL);
+  return G_LIST_MODEL (self->sort_model);
+}
+
+char *
+bastion_result_grid_dup_cell_text (BastionResultGrid *self,
+                                   guint              position,
+                                   guint              column,
+                                   gboolean          *is_null)
+{
+  g_autoptr(BastionResultRow) row = NULL;
+  gboolean null_value = FALSE;
+  gboolean shortened = FALSE;
+  gsize len = 0;
+  const char *value;
+
+  g_return_val_if_fail (BASTION_IS_RESULT_GRID (self), NULL);
+
+  if (self->model == NULL || column >= bastion_result_model_get_n_columns (self->model))
+    return NULL;
+  row = g_list_model_get_item (G_LIST_MODEL (self->sort_model), position);
+  if (row == NULL)
+    return NULL;
+
+  value = bastion_result_row_get_value (row, column, &len, &null_value);
+  if (is_null != NULL)
+    *is_null = null_value;
+  if (null_value)
+    return g_strdup ("NULL");
+  return cell_text (value, len, bastion_result_model_get_column_type (self->model, column),
+                    &shortened);
+}
+
+guint
+bastion_result_grid_get_n_bound_rows (BastionResultGrid *self)
+{
+  g_return_val_if_fail (BASTION_IS_RESULT_GRID (self), 0);
+  return self->n_bound_rows;
+}

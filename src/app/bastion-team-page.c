@@ -1,0 +1,444 @@
+/* bastion-team-page.c
+ *
+ * The selected team: where it connects, how, and whether its key file is usable.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "Bastion"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "bastion-app-util.h"
+#include "bastion-color-chip.h"
+#include "bastion-key-file.h"
+#include "bastion-team-page.h"
+
+struct _BastionTeamPage
+{
+  GtkWidget         parent_instance;
+
+  /* Owned */
+  BastionProfile   *profile;
+  GCancellable     *key_check;
+
+  /* Template widgets */
+  GtkWidget        *scroller;
+  BastionColorChip *chip;
+  GtkLabel         *title_label;
+  GtkLabel         *subtitle_label;
+  GtkLabel         *env_label;
+  AdwStatusPage    *no_access_page;
+  GtkWidget        *connection_group;
+  AdwActionRow     *bastion_row;
+  AdwActionRow     *auth_row;
+  AdwActionRow     *database_row;
+  AdwActionRow     *local_row;
+  AdwActionRow     *access_row;
+  GtkWidget        *key_group;
+  AdwActionRow     *key_row;
+  GtkImage         *key_icon;
+  GtkWidget        *fix_button;
+  GtkWidget        *passphrase_button;
+};
+
+enum {
+  PROP_0,
+  PROP_PROFILE,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+G_DEFINE_FINAL_TYPE (BastionTeamPage, bastion_team_page, GTK_TYPE_WIDGET)
+
+typedef struct
+{
+  BastionKeyFileStatus status;
+  BastionKeyFileInfo   info;
+  char                *message;
+} KeyCheck;
+
+static void
+key_check_free (KeyCheck *check)
+{
+  g_free (check->message);
+  g_free (check);
+}
+
+static const char *
+or_unset (const char *value)
+{
+  /* Translators: shown for a profile field that has no value yet */
+  return value != NULL && *value != '\0' ? value : _("not set");
+}
+
+static void
+key_check_thread (GTask        *task,
+                  gpointer      source_object,
+                  gpointer      task_data,
+                  GCancellable *cancellable)
+{
+  KeyCheck *check = g_new0 (KeyCheck, 1);
+
+  check->status = bastion_key_file_check (task_data, &check->info, &check->message);
+  g_task_return_pointer (task, check, (GDestroyNotify) key_check_free);
+}
+
+static void
+key_check_done (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  BastionTeamPage *self = BASTION_TEAM_PAGE (object);
+  KeyCheck *check = g_task_propagate_pointer (G_TASK (result), NULL);
+  const char *title;
+  gboolean ok;
+
+  if (check == NULL)
+    return;
+
+  /* An encrypted key is fine: it only needs its passphrase, which the profile can keep. */
+  ok = check->status == BASTION_KEY_FILE_OK || check->status == BASTION_KEY_FILE_ENCRYPTED;
+  if (check->status == BASTION_KEY_FILE_OK)
+    title = _("The key file is ready");
+  else if (check->status == BASTION_KEY_FILE_ENCRYPTED)
+    title = _("The key file is protected by a passphrase");
+  else
+    title = _("The key file needs attention");
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->key_row), title);
+  if (check->message != NULL)
+    adw_action_row_set_subtitle (self->key_row, check->message);
+  else
+    {
+      const char *key_file = bastion_profile_get_key_file (self->profile);
+      g_autofree char *path = bastion_app_dup_display_path (key_file);
+
+      adw_action_row_set_subtitle (self->key_row, path);
+    }
+  if (check->status == BASTION_KEY_FILE_ENCRYPTED)
+    gtk_image_set_from_icon_name (self->key_icon, "dialog-password-symbolic");
+  else
+    gtk_image_set_from_icon_name (self->key_icon,
+                                  ok ? "emblem-ok-symbolic" : "dialog-warning-symbolic");
+  gtk_widget_set_visible (self->fix_button,
+                          check->status == BASTION_KEY_FILE_TOO_OPEN && check->info.can_fix);
+  gtk_widget_set_visible (self->passphrase_button, check->status == BASTION_KEY_FILE_ENCRYPTED);
+  if (ok)
+    gtk_widget_remove_css_class (GTK_WIDGET (self->key_icon), "warning");
+  else
+    gtk_widget_add_css_class (GTK_WIDGET (self->key_icon), "warning");
+
+  key_check_free (check);
+}
+
+void
+bastion_team_page_recheck_key (BastionTeamPage *self)
+{
+  g_autoptr(GTask) task = NULL;
+  const char *key_file;
+
+  g_return_if_fail (BASTION_IS_TEAM_PAGE (self));
+
+  g_cancellable_cancel (self->key_check);
+  g_clear_object (&self->key_check);
+
+  key_file = self->profile != NULL ? bastion_profile_get_key_file (self->profile) : NULL;
+  if (self->profile == NULL
+      || !bastion_profile_get_has_db_access (self->profile)
+      || bastion_profile_get_auth_method (self->profile) != BASTION_AUTH_METHOD_KEY)
+    {
+      gtk_widget_set_visible (self->key_group, FALSE);
+      return;
+    }
+
+  gtk_widget_set_visible (self->key_group, TRUE);
+  gtk_widget_set_visible (self->fix_button, FALSE);
+  gtk_widget_set_visible (self->passphrase_button, FALSE);
+
+  if (key_file == NULL || *key_file == '\0')
+    {
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->key_row),
+                                     _("No key file chosen"));
+      adw_action_row_set_subtitle (self->key_row,
+                                   _("Choose the team’s private key in the profile"));
+      gtk_image_set_from_icon_name (self->key_icon, "dialog-warning-symbolic");
+      return;
+    }
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->key_row),
+                                 _("Checking the key file…"));
+  {
+    g_autofree char *path = bastion_app_dup_display_path (key_file);
+
+    adw_action_row_set_subtitle (self->key_row, path);
+  }
+
+  /* The check reads the file: keep it off the main loop. */
+  self->key_check = g_cancellable_new ();
+  task = g_task_new (self, self->key_check, key_check_done, NULL);
+  g_task_set_source_tag (task, bastion_team_page_recheck_key);
+  g_task_set_task_data (task, g_strdup (key_file), g_free);
+  g_task_set_return_on_cancel (task, TRUE);
+  g_task_run_in_thread (task, key_check_thread);
+}
+
+static void
+bastion_team_page_update (BastionTeamPage *self)
+{
+  BastionProfile *profile = self->profile;
+  g_autofree char *bastion = NULL;
+  g_autofree char *database = NULL;
+  g_autofree char *local = NULL;
+  g_autofree char *subtitle = NULL;
+  const char *auth = NULL;
+  const char *env_label;
+  gboolean access;
+
+  if (profile == NULL)
+    return;
+
+  access = bastion_profile_get_has_db_access (profile);
+  env_label = bastion_profile_get_env_label (profile);
+
+  gtk_label_set_label (self->title_label, bastion_profile_get_display_name (profile));
+  if (bastion_profile_get_source (profile) == BASTION_PROFILE_SOURCE_SIMPLEIOT)
+    {
+      g_autofree char *dir = bastion_app_dup_display_path (bastion_profile_get_team_dir (profile));
+
+      /* Translators: %s is the team's folder, e.g. ~/.simpleiot/acme */
+      subtitle = g_strdup_printf (_("SimpleIOT team in %s"), or_unset (dir));
+    }
+  else
+    subtitle = g_strdup (_("Profile added by hand"));
+  gtk_label_set_label (self->subtitle_label, subtitle);
+  gtk_label_set_label (self->env_label, env_label != NULL ? env_label : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->env_label), env_label != NULL && *env_label != '\0');
+  bastion_color_chip_set_color (self->chip, bastion_profile_get_env_color (profile));
+  gtk_widget_set_visible (GTK_WIDGET (self->chip), bastion_profile_get_env_color (profile) != NULL);
+
+  gtk_widget_set_visible (GTK_WIDGET (self->no_access_page), !access);
+  gtk_widget_set_visible (self->connection_group, access);
+  if (!access)
+    {
+      const char *reason = bastion_profile_get_no_access_reason (profile);
+
+      if (reason == NULL)
+        reason = _("This team’s configuration has no bastion host or database.");
+      adw_status_page_set_description (self->no_access_page, reason);
+    }
+
+  bastion = g_strdup_printf ("%s@%s:%u",
+                             or_unset (bastion_profile_get_ssh_user (profile)),
+                             or_unset (bastion_profile_get_ssh_host (profile)),
+                             bastion_profile_get_ssh_port (profile));
+  adw_action_row_set_subtitle (self->bastion_row, bastion);
+
+  switch (bastion_profile_get_auth_method (profile))
+    {
+    case BASTION_AUTH_METHOD_KEY:
+      auth = _("Key file");
+      break;
+    case BASTION_AUTH_METHOD_AGENT:
+      auth = _("SSH agent");
+      break;
+    case BASTION_AUTH_METHOD_PASSWORD:
+      auth = _("Password");
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+  adw_action_row_set_subtitle (self->auth_row, auth);
+
+  database = g_strdup_printf ("%s@%s:%u/%s",
+                              or_unset (bastion_profile_get_db_user (profile)),
+                              or_unset (bastion_profile_get_db_host (profile)),
+                              bastion_profile_get_db_port (profile),
+                              or_unset (bastion_profile_get_db_name (profile)));
+  adw_action_row_set_subtitle (self->database_row, database);
+
+  if (bastion_profile_get_local_port (profile) != 0)
+    local = g_strdup_printf ("127.0.0.1:%u", bastion_profile_get_local_port (profile));
+  else
+    local = g_strdup (_("127.0.0.1, a free port chosen when connecting"));
+  adw_action_row_set_subtitle (self->local_row, local);
+
+  adw_action_row_set_icon_name (self->access_row,
+                                bastion_profile_get_read_only (profile) ? "changes-prevent-symbolic"
+                                                                        : "changes-allow-symbolic");
+  adw_action_row_set_subtitle (self->access_row,
+                               bastion_profile_get_read_only (profile)
+                                 ? _("Read-only: changes need your confirmation")
+                                 : _("Read and write"));
+}
+
+static void
+on_profile_notify (BastionTeamPage *self,
+                   GParamSpec      *pspec)
+{
+  bastion_team_page_update (self);
+
+  if (g_str_equal (pspec->name, "key-file")
+      || g_str_equal (pspec->name, "auth-method")
+      || g_str_equal (pspec->name, "has-db-access"))
+    bastion_team_page_recheck_key (self);
+}
+
+static void
+fix_key_permissions_action (GtkWidget  *widget,
+                            const char *action_name,
+                            GVariant   *parameter)
+{
+  BastionTeamPage *self = BASTION_TEAM_PAGE (widget);
+  g_autoptr(GError) error = NULL;
+
+  if (self->profile == NULL)
+    return;
+
+  if (!bastion_key_file_fix_permissions (bastion_profile_get_key_file (self->profile), &error))
+    {
+      adw_action_row_set_subtitle (self->key_row, error->message);
+      return;
+    }
+
+  bastion_team_page_recheck_key (self);
+}
+
+static void
+bastion_team_page_dispose (GObject *object)
+{
+  BastionTeamPage *self = BASTION_TEAM_PAGE (object);
+
+  g_cancellable_cancel (self->key_check);
+  g_clear_object (&self->key_check);
+  gtk_widget_dispose_template (GTK_WIDGET (self), BASTION_TYPE_TEAM_PAGE);
+  g_clear_object (&self->profile);
+
+  G_OBJECT_CLASS (bastion_team_page_parent_class)->dispose (object);
+}
+
+static void
+bastion_team_page_get_property (GObject    *object,
+                                guint       prop_id,
+                                GValue     *value,
+                                GParamSpec *pspec)
+{
+  BastionTeamPage *self = BASTION_TEAM_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_PROFILE:
+      g_value_set_object (value, self->profile);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+bastion_team_page_set_property (GObject      *object,
+                                guint         prop_id,
+                                const GValue *value,
+                                GParamSpec   *pspec)
+{
+  BastionTeamPage *self = BASTION_TEAM_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_PROFILE:
+      bastion_team_page_set_profile (self, g_value_get_object (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+bastion_team_page_class_init (BastionTeamPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = bastion_team_page_dispose;
+  object_class->get_property = bastion_team_page_get_property;
+  object_class->set_property = bastion_team_page_set_property;
+
+  properties[PROP_PROFILE] =
+    g_param_spec_object ("profile", NULL, NULL,
+                         BASTION_TYPE_PROFILE,
+                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  g_type_ensure (BASTION_TYPE_COLOR_CHIP);
+
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_set_template_from_resource (
+    widget_class, "/io/github/bastiongtk/Bastion/bastion-team-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, scroller);
+  gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, chip);
+  gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, title_label);
+  gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, subtitle_label);
+  gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, env_label);
+  gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, no_access_page);
+  gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, connection_group);
+  gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, bastion_row);
+  gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, auth_row);
+  gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, database_row);
+  gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, local_row);
+  gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, access_row);
+  gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, key_group);
+  gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, key_row);
+  gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, key_icon);
+  gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, fix_button);
+  gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, passphrase_button);
+
+  gtk_widget_class_install_action (widget_class, "team.fix-key-permissions", NULL,
+                                   fix_key_permissions_action);
+}
+
+static void
+bastion_team_page_init (BastionTeamPage *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+}
+
+GtkWidget *
+bastion_team_page_new (void)
+{
+  return g_object_new (BASTION_TYPE_TEAM_PAGE, NULL);
+}
+
+BastionProfile *
+bastion_team_page_get_profile (BastionTeamPage *self)
+{
+  g_return_val_if_fail (BASTION_IS_TEAM_PAGE (self), NULL);
+
+  return self->profile;
+}
+
+void
+bastion_team_page_set_profile (BastionTeamPage *self,
+                               BastionProfile  *profile)
+{
+  g_return_if_fail (BASTION_IS_TEAM_PAGE (self));
+  g_return_if_fail (profile == NULL || BASTION_IS_PROFILE (profile));
+
+  if (self->profile == profile)
+    return;
+
+  if (self->profile != NULL)
+    g_signal_handlers_disconnect_by_func (self->profile, on_profile_notify, self);
+  g_set_object (&self->profile, profile);
+  if (profile != NULL)
+    g_signal_connect_object (profile, "notify", G_CALLBACK (on_profile_notify), self,
+                             G_CONNECT_SWAPPED);
+
+  bastion_team_page_update (self);
+  bastion_team_page_recheck_key (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROFILE]);
+}

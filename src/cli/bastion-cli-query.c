@@ -1,0 +1,127 @@
+/* bastion-cli-query.c: `bastion-cli query TEAM SQL`
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "Bastion"
+
+#include "config.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <gio/gunixoutputstream.h>
+#include <glib/gi18n.h>
+
+#include "bastion-cli-private.h"
+#include "bastion-query.h"
+#include "bastion-result-writer.h"
+
+int
+bastion_cli_query (int    argc,
+                   char **argv)
+{
+  g_autofree char *format_name = NULL;
+  gboolean write = FALSE;
+  gboolean accept_new = FALSE;
+  GOptionEntry entries[] = {
+    { "format", 'f', 0, G_OPTION_ARG_STRING, &format_name,
+      N_("Output format: table (default), csv or json"), "FORMAT" },
+    { "write", 0, 0, G_OPTION_ARG_NONE, &write,
+      N_("Allow statements that change data (the session is read-only otherwise)"), NULL },
+    { "accept-new", 0, 0, G_OPTION_ARG_NONE, &accept_new,
+      N_("Trust the bastion’s host key if it is not known yet (never a changed one)"), NULL },
+    { NULL }
+  };
+  g_autoptr(BastionProfileStore) store = NULL;
+  g_autoptr(BastionConnection) connection = NULL;
+  g_autoptr(BastionDatabase) database = NULL;
+  g_autoptr(BastionQuery) query = NULL;
+  g_autoptr(BastionResultWriter) writer = NULL;
+  g_autoptr(GOutputStream) out = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  BastionResultFormat format = BASTION_RESULT_FORMAT_TABLE;
+  BastionConnectionFlags flags = BASTION_CONNECTION_FLAGS_NONE;
+  BastionProfile *profile;
+  int status = 0;
+
+  if (!bastion_cli_parse_options (&argc, &argv, _("TEAM SQL"),
+                                  _("Run SQL on the team’s database through the tunnel. The "
+                                    "session is read-only unless --write is given."),
+                                  entries, &status))
+    return status;
+
+  if (argc != 3)
+    return bastion_cli_fail ("query", _("give a team and one SQL text; see “bastion-cli query "
+                                        "--help”"));
+  if (format_name != NULL && !bastion_result_format_parse (format_name, &format))
+    return bastion_cli_fail ("query", _("unknown format “%s”; use table, csv or json"),
+                             format_name);
+
+  store = bastion_cli_load_store ("profile");
+  if (store == NULL)
+    return 1;
+  profile = bastion_cli_find_profile (store, "profile", argv[1]);
+  if (profile == NULL)
+    return 1;
+
+  /* A reader that goes away (| head) ends the query, it does not kill us mid-write. */
+  signal (SIGPIPE, SIG_IGN);
+
+  if (accept_new)
+    flags |= BASTION_CONNECTION_FLAGS_ACCEPT_NEW_HOST_KEY;
+  /* An ephemeral port: a tunnel already serving the team's port stays untouched. */
+  connection = bastion_cli_connect (profile, argv[1], flags, 0);
+  if (connection == NULL)
+    return 1;
+
+  bastion_connection_connect_database_async (connection, NULL, bastion_cli_store_result, &result);
+  bastion_cli_wait (&result);
+  database = bastion_connection_connect_database_finish (connection, result, &error);
+  g_clear_object (&result);
+  if (database == NULL)
+    return bastion_cli_fail_error ("database login", error);
+
+  if (write)
+    {
+      bastion_database_set_read_only_async (database, FALSE, NULL, bastion_cli_store_result,
+                                            &result);
+      bastion_cli_wait (&result);
+      if (!bastion_database_set_read_only_finish (database, result, &error))
+        return bastion_cli_fail_error ("query", error);
+      g_clear_object (&result);
+    }
+
+  out = g_unix_output_stream_new (STDOUT_FILENO, FALSE);
+  writer = bastion_result_writer_new (format, out);
+  query = bastion_query_new (database, argv[2]);
+  /* Stream: rows go straight to the writer, never all held in memory. */
+  bastion_query_set_retain_rows (query, FALSE);
+  bastion_result_writer_follow (writer, query);
+
+  bastion_query_run_async (query, NULL, bastion_cli_store_result, &result);
+  bastion_cli_wait (&result);
+  bastion_query_run_finish (query, result, &error);
+
+  /* A write error cancels the query: it is the cause, so it is what counts. */
+  if (bastion_result_writer_get_error (writer) != NULL)
+    {
+      const GError *write_error = bastion_result_writer_get_error (writer);
+
+      if (g_error_matches (write_error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE))
+        return 0;
+      return bastion_cli_fail_error ("output", write_error);
+    }
+  if (error != NULL)
+    {
+      if (g_error_matches (error, BASTION_DATABASE_ERROR, BASTION_DATABASE_ERROR_READ_ONLY))
+        return bastion_cli_fail ("query", _("%s (add --write to allow changes)"), error->message);
+      return bastion_cli_fail_error ("query", error);
+    }
+
+  bastion_database_disconnect (database);
+  bastion_connection_close (connection);
+
+  return 0;
+}

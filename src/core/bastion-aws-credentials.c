@@ -1,0 +1,400 @@
+/* bastion-aws-credentials.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "Bastion"
+
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <glib/gi18n.h>
+
+#include "bastion-aws.h"
+#include "bastion-aws-credentials.h"
+
+G_DEFINE_BOXED_TYPE (BastionAwsCredentials, bastion_aws_credentials,
+                     bastion_aws_credentials_copy, bastion_aws_credentials_free)
+
+static void
+secret_free (gpointer data)
+{
+  char *str = data;
+
+  if (str != NULL)
+    {
+      explicit_bzero (str, strlen (str));
+      g_free (str);
+    }
+}
+
+BastionAwsCredentials *
+bastion_aws_credentials_copy (const BastionAwsCredentials *self)
+{
+  BastionAwsCredentials *copy;
+
+  g_return_val_if_fail (self != NULL, NULL);
+
+  copy = g_new0 (BastionAwsCredentials, 1);
+  copy->profile = g_strdup (self->profile);
+  copy->source = g_strdup (self->source);
+  copy->access_key_id = g_strdup (self->access_key_id);
+  copy->secret_access_key = g_strdup (self->secret_access_key);
+  copy->session_token = g_strdup (self->session_token);
+  copy->region = g_strdup (self->region);
+  copy->endpoint_url = g_strdup (self->endpoint_url);
+
+  return copy;
+}
+
+void
+bastion_aws_credentials_free (BastionAwsCredentials *self)
+{
+  if (self == NULL)
+    return;
+
+  g_free (self->profile);
+  g_free (self->source);
+  g_free (self->access_key_id);
+  secret_free (self->secret_access_key);
+  secret_free (self->session_token);
+  g_free (self->region);
+  g_free (self->endpoint_url);
+  g_free (self);
+}
+
+static GHashTable *
+section_new (void)
+{
+  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, secret_free);
+}
+
+GHashTable *
+bastion_aws_ini_parse (const char *text)
+{
+  g_autoptr(GHashTable) sections = NULL;
+  g_auto(GStrv) lines = NULL;
+  GHashTable *current = NULL;
+  g_autofree char *parent_key = NULL;
+
+  sections = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                    (GDestroyNotify) g_hash_table_unref);
+  if (text == NULL)
+    return g_steal_pointer (&sections);
+
+  /* A UTF-8 byte order mark, as Windows editors leave it. */
+  if (g_str_has_prefix (text, "\xef\xbb\xbf"))
+    text += 3;
+
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      char *raw = lines[i];
+      gboolean indented = raw[0] == ' ' || raw[0] == '\t';
+      char *line = g_strstrip (raw);
+      char *eq;
+      g_autofree char *key = NULL;
+
+      if (line[0] == '\0' || line[0] == '#' || line[0] == ';')
+        continue;
+
+      if (line[0] == '[')
+        {
+          char *end = strrchr (line, ']');
+          g_auto(GStrv) words = NULL;
+          g_autofree char *name = NULL;
+
+          g_clear_pointer (&parent_key, g_free);
+          if (end == NULL)
+            {
+              current = NULL;
+              continue;
+            }
+          *end = '\0';
+          /* "[ profile   dev ]" is "profile dev". */
+          words = g_strsplit_set (line + 1, " \t", -1);
+          {
+            g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+            g_auto(GStrv) kept = NULL;
+
+            for (guint w = 0; words[w] != NULL; w++)
+              if (words[w][0] != '\0')
+                g_strv_builder_add (builder, words[w]);
+            kept = g_strv_builder_end (builder);
+            name = g_strjoinv (" ", kept);
+          }
+          current = g_hash_table_lookup (sections, name);
+          if (current == NULL)
+            {
+              current = section_new ();
+              g_hash_table_insert (sections, g_steal_pointer (&name), current);
+            }
+          continue;
+        }
+
+      if (current == NULL)
+        continue;
+
+      eq = strchr (line, '=');
+      if (eq == NULL)
+        continue;
+      *eq = '\0';
+      key = g_ascii_strdown (g_strstrip (line), -1);
+      if (key[0] == '\0')
+        continue;
+
+      /* "s3 =" followed by indented "max_concurrent_requests = 20": kept as "s3.max…". */
+      if (indented && parent_key != NULL)
+        {
+          char *nested = g_strconcat (parent_key, ".", key, NULL);
+
+          g_free (key);
+          key = nested;
+        }
+      else
+        {
+          g_clear_pointer (&parent_key, g_free);
+          if (g_strstrip (eq + 1)[0] == '\0')
+            parent_key = g_strdup (key);
+        }
+
+      g_hash_table_insert (current, g_steal_pointer (&key), g_strdup (g_strstrip (eq + 1)));
+    }
+
+  return g_steal_pointer (&sections);
+}
+
+static char *
+expand_home (const char *path)
+{
+  if (path[0] == '~' && (path[1] == '/' || path[1] == '\0'))
+    return g_build_filename (g_get_home_dir (), path + 1, NULL);
+  return g_strdup (path);
+}
+
+static char *
+aws_file_path (const char *env_name,
+               const char *basename)
+{
+  const char *env = g_getenv (env_name);
+
+  if (env != NULL && env[0] != '\0')
+    return expand_home (env);
+
+  return g_build_filename (g_get_home_dir (), ".aws", basename, NULL);
+}
+
+/* A missing file is an empty one; an unreadable one is an error. */
+static GHashTable *
+load_ini (const char  *path,
+          GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *text = NULL;
+  GHashTable *sections;
+
+  if (!g_file_get_contents (path, &text, NULL, &local_error))
+    {
+      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        return bastion_aws_ini_parse (NULL);
+      g_set_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_CONFIG,
+                   _("Could not read the AWS file %s: %s"), path, local_error->message);
+      return NULL;
+    }
+
+  sections = bastion_aws_ini_parse (text);
+  explicit_bzero (text, strlen (text));
+
+  return sections;
+}
+
+static const char *
+nonempty (const char *str)
+{
+  return str != NULL && str[0] != '\0' ? str : NULL;
+}
+
+static const char *
+section_get (GHashTable *first,
+             GHashTable *second,
+             const char *key)
+{
+  const char *value = NULL;
+
+  if (first != NULL)
+    value = nonempty (g_hash_table_lookup (first, key));
+  if (value == NULL && second != NULL)
+    value = nonempty (g_hash_table_lookup (second, key));
+
+  return value;
+}
+
+static const char *
+first_env (const char *a,
+           const char *b)
+{
+  const char *value = nonempty (g_getenv (a));
+
+  if (value == NULL && b != NULL)
+    value = nonempty (g_getenv (b));
+
+  return value;
+}
+
+static gboolean
+set_region (BastionAwsCredentials  *creds,
+            const char             *region,
+            const char             *from_profile,
+            const char             *config_path,
+            GError                **error)
+{
+  const char *value = nonempty (region);
+
+  if (value == NULL)
+    value = first_env ("AWS_REGION", "AWS_DEFAULT_REGION");
+  if (value == NULL)
+    value = nonempty (from_profile);
+  if (value == NULL)
+    {
+      g_set_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_CONFIG,
+                   _("No AWS region is set. Set “region” in the team config, export AWS_REGION, "
+                     "or add “region = …” to the profile in %s."), config_path);
+      return FALSE;
+    }
+  /* It becomes part of a host name the signed requests go to. */
+  if (!g_regex_match_simple ("^[a-z]{2}(-[a-z]+)+-[0-9]+$", value, 0, 0))
+    {
+      g_set_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_CONFIG,
+                   _("“%s” is not an AWS region (like us-west-2). Correct “region” in the team "
+                     "config, AWS_REGION, or the profile in %s."), value, config_path);
+      return FALSE;
+    }
+  creds->region = g_strdup (value);
+
+  return TRUE;
+}
+
+BastionAwsCredentials *
+bastion_aws_credentials_load (const char  *profile,
+                              const char  *region,
+                              GError     **error)
+{
+  g_autoptr(BastionAwsCredentials) creds = g_new0 (BastionAwsCredentials, 1);
+  g_autofree char *credentials_path = aws_file_path ("AWS_SHARED_CREDENTIALS_FILE", "credentials");
+  g_autofree char *config_path = aws_file_path ("AWS_CONFIG_FILE", "config");
+  g_autoptr(GHashTable) credentials_ini = NULL;
+  g_autoptr(GHashTable) config_ini = NULL;
+  g_autofree char *config_section = NULL;
+  GHashTable *cred_sec;
+  GHashTable *conf_sec;
+  const char *env_key = nonempty (g_getenv ("AWS_ACCESS_KEY_ID"));
+  const char *env_secret = nonempty (g_getenv ("AWS_SECRET_ACCESS_KEY"));
+  const char *name;
+  const char *access_key;
+  const char *secret_key;
+  gboolean explicit_profile = nonempty (profile) != NULL;
+
+  if ((env_key != NULL) != (env_secret != NULL))
+    {
+      g_set_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_NO_CREDENTIALS,
+                   _("Only one of AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY is set. Export "
+                     "both, or neither to use ~/.aws/credentials."));
+      return NULL;
+    }
+
+  name = explicit_profile ? profile : first_env ("AWS_PROFILE", NULL);
+  if (name == NULL)
+    name = "default";
+
+  credentials_ini = load_ini (credentials_path, error);
+  if (credentials_ini == NULL)
+    return NULL;
+  config_ini = load_ini (config_path, error);
+  if (config_ini == NULL)
+    return NULL;
+
+  cred_sec = g_hash_table_lookup (credentials_ini, name);
+  config_section = g_strconcat ("profile ", name, NULL);
+  conf_sec = g_hash_table_lookup (config_ini, config_section);
+  if (conf_sec == NULL && g_str_equal (name, "default"))
+    conf_sec = g_hash_table_lookup (config_ini, "default");
+
+  /* Keys in the environment win, unless the caller named a profile that exists. */
+  if (env_key != NULL && (!explicit_profile || (cred_sec == NULL && conf_sec == NULL)))
+    {
+      creds->source = g_strdup (_("the environment (AWS_ACCESS_KEY_ID)"));
+      creds->access_key_id = g_strdup (env_key);
+      creds->secret_access_key = g_strdup (env_secret);
+      creds->session_token = g_strdup (nonempty (g_getenv ("AWS_SESSION_TOKEN")));
+      if (conf_sec != NULL)
+        creds->endpoint_url = g_strdup (section_get (conf_sec, NULL, "endpoint_url"));
+      if (!set_region (creds, region, section_get (conf_sec, cred_sec, "region"), config_path,
+                       error))
+        return NULL;
+      return g_steal_pointer (&creds);
+    }
+
+  if (cred_sec == NULL && conf_sec == NULL)
+    {
+      if (!explicit_profile && g_str_equal (name, "default"))
+        g_set_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_NO_CREDENTIALS,
+                     _("No AWS credentials found: there is no profile in %s or %s and "
+                       "AWS_ACCESS_KEY_ID is not set. Run “aws configure”, or export "
+                       "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."),
+                     credentials_path, config_path);
+      else
+        g_set_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_CONFIG,
+                     _("The AWS profile “%s” is in neither %s nor %s. Run “aws configure "
+                       "--profile %s”, or correct aws_profile in the team config."),
+                     name, credentials_path, config_path, name);
+      return NULL;
+    }
+
+  creds->profile = g_strdup (name);
+  access_key = section_get (cred_sec, conf_sec, "aws_access_key_id");
+  secret_key = section_get (cred_sec, conf_sec, "aws_secret_access_key");
+
+  if (access_key == NULL || secret_key == NULL)
+    {
+      const char *how = NULL;
+
+      if (section_get (conf_sec, cred_sec, "sso_start_url") != NULL ||
+          section_get (conf_sec, cred_sec, "sso_session") != NULL ||
+          section_get (conf_sec, cred_sec, "sso_account_id") != NULL)
+        how = _("signs in through AWS IAM Identity Center (SSO)");
+      else if (section_get (conf_sec, cred_sec, "credential_process") != NULL)
+        how = _("gets its credentials from a credential_process");
+      else if (section_get (conf_sec, cred_sec, "role_arn") != NULL)
+        how = _("assumes an IAM role (role_arn)");
+      else if (section_get (conf_sec, cred_sec, "web_identity_token_file") != NULL)
+        how = _("uses a web identity token");
+
+      if (how != NULL)
+        g_set_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_UNSUPPORTED,
+                     _("The AWS profile “%s” %s, which Bastion does not support yet. Put access "
+                       "keys for it in %s (aws_access_key_id, aws_secret_access_key, and "
+                       "aws_session_token for temporary ones), or export AWS_ACCESS_KEY_ID and "
+                       "AWS_SECRET_ACCESS_KEY."),
+                     name, how, credentials_path);
+      else
+        g_set_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_NO_CREDENTIALS,
+                     _("The AWS profile “%s” has no aws_access_key_id and aws_secret_access_key "
+                       "in %s or %s. Run “aws configure --profile %s”."),
+                     name, credentials_path, config_path, name);
+      return NULL;
+    }
+
+  creds->source = g_strdup (cred_sec != NULL && nonempty (g_hash_table_lookup (cred_sec,
+                                                                               "aws_access_key_id"))
+                            ? credentials_path : config_path);
+  creds->access_key_id = g_strdup (access_key);
+  creds->secret_access_key = g_strdup (secret_key);
+  creds->session_token = g_strdup (section_get (cred_sec, conf_sec, "aws_session_token"));
+  creds->endpoint_url = g_strdup (section_get (conf_sec, NULL, "endpoint_url"));
+  if (!set_region (creds, region, section_get (conf_sec, cred_sec, "region"), config_path, error))
+    return NULL;
+
+  return g_steal_pointer (&creds);
+}

@@ -1,0 +1,1130 @@
+/* bastion-connection.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * One profile's "Connect": every step from the profile's fields to a tunnel on 127.0.0.1 (and,
+ * when asked, a proven database login through it). The GUI, `bastion-cli tunnel`, `query`,
+ * `launch` and `check` all go through it, so they fail the same way, with the same words.
+ */
+
+#define G_LOG_DOMAIN "Bastion"
+
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gi18n.h>
+
+#include "bastion-aws.h"
+#include "bastion-connection.h"
+#include "bastion-key-file.h"
+
+struct _BastionConnection
+{
+  GObject                 parent_instance;
+
+  /* Owned */
+  BastionProfile         *profile;
+  BastionSecrets         *secrets;
+  BastionSshSession      *session;
+  BastionTunnel          *tunnel;
+  GError                 *error;
+  char                   *passphrase;
+  char                   *ssh_password;
+  char                   *db_password;
+
+  BastionConnectionStage  stage;
+  BastionConnectionStage  failed_stage;
+  int                     local_port;
+  gulong                  tunnel_stage_handler;
+
+  guint                   remember_passphrase : 1;
+  guint                   remember_ssh_password : 1;
+  guint                   remember_db_password : 1;
+};
+
+G_DEFINE_FINAL_TYPE (BastionConnection, bastion_connection, G_TYPE_OBJECT)
+G_DEFINE_QUARK (bastion-connection-error-quark, bastion_connection_error)
+G_DEFINE_ENUM_TYPE (BastionConnectionStage, bastion_connection_stage,
+  G_DEFINE_ENUM_VALUE (BASTION_CONNECTION_STAGE_IDLE, "idle"),
+  G_DEFINE_ENUM_VALUE (BASTION_CONNECTION_STAGE_PROFILE, "profile"),
+  G_DEFINE_ENUM_VALUE (BASTION_CONNECTION_STAGE_CREDENTIALS, "credentials"),
+  G_DEFINE_ENUM_VALUE (BASTION_CONNECTION_STAGE_RESOLVING, "resolving"),
+  G_DEFINE_ENUM_VALUE (BASTION_CONNECTION_STAGE_CONNECTING, "connecting"),
+  G_DEFINE_ENUM_VALUE (BASTION_CONNECTION_STAGE_VERIFYING_HOST_KEY, "verifying-host-key"),
+  G_DEFINE_ENUM_VALUE (BASTION_CONNECTION_STAGE_AUTHENTICATING, "authenticating"),
+  G_DEFINE_ENUM_VALUE (BASTION_CONNECTION_STAGE_OPENING_TUNNEL, "opening-tunnel"),
+  G_DEFINE_ENUM_VALUE (BASTION_CONNECTION_STAGE_DATABASE_LOGIN, "database-login"),
+  G_DEFINE_ENUM_VALUE (BASTION_CONNECTION_STAGE_READY, "ready"),
+  G_DEFINE_ENUM_VALUE (BASTION_CONNECTION_STAGE_RECONNECTING, "reconnecting"),
+  G_DEFINE_ENUM_VALUE (BASTION_CONNECTION_STAGE_FAILED, "failed"))
+
+enum {
+  PROP_0,
+  PROP_PROFILE,
+  PROP_SECRETS,
+  PROP_STAGE,
+  PROP_TUNNEL,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+typedef struct
+{
+  BastionConnectionFlags  flags;
+  BastionDatabase        *database;
+  guint                   refetched : 1;
+  /* connect_database(): hand the database to the caller; the connection's stage is the
+   * tunnel's business only. */
+  guint                   keep_database : 1;
+} OpenData;
+
+static void
+open_data_free (OpenData *data)
+{
+  g_clear_object (&data->database);
+  g_free (data);
+}
+
+static void
+wipe_secret (char **secret)
+{
+  g_clear_pointer (secret, bastion_secret_free);
+}
+
+const char *
+bastion_connection_stage_to_string (BastionConnectionStage stage)
+{
+  GEnumClass *klass = g_type_class_ref (BASTION_TYPE_CONNECTION_STAGE);
+  GEnumValue *value = g_enum_get_value (klass, stage);
+
+  g_type_class_unref (klass);
+
+  return value ? value->value_nick : "unknown";
+}
+
+const char *
+bastion_connection_stage_to_label (BastionConnectionStage stage)
+{
+  switch (stage)
+    {
+    case BASTION_CONNECTION_STAGE_IDLE:
+      return _("Not connected");
+    case BASTION_CONNECTION_STAGE_PROFILE:
+      return _("Check the team’s settings");
+    case BASTION_CONNECTION_STAGE_CREDENTIALS:
+      return _("Find the SSH key and secrets");
+    case BASTION_CONNECTION_STAGE_RESOLVING:
+      return _("Resolve the bastion’s name");
+    case BASTION_CONNECTION_STAGE_CONNECTING:
+      return _("Reach port 22");
+    case BASTION_CONNECTION_STAGE_VERIFYING_HOST_KEY:
+      return _("Verify the host key");
+    case BASTION_CONNECTION_STAGE_AUTHENTICATING:
+      return _("Authenticate");
+    case BASTION_CONNECTION_STAGE_OPENING_TUNNEL:
+      return _("Open the tunnel");
+    case BASTION_CONNECTION_STAGE_DATABASE_LOGIN:
+      return _("Log in to the database");
+    case BASTION_CONNECTION_STAGE_READY:
+      return _("Connected");
+    case BASTION_CONNECTION_STAGE_RECONNECTING:
+      return _("Reconnecting");
+    case BASTION_CONNECTION_STAGE_FAILED:
+      return _("Failed");
+    default:
+      return "";
+    }
+}
+
+static void
+set_stage (BastionConnection      *self,
+           BastionConnectionStage  stage)
+{
+  if (self->stage == stage)
+    return;
+
+  g_debug ("Connection %s: %s", bastion_profile_get_id (self->profile),
+           bastion_connection_stage_to_string (stage));
+  self->stage = stage;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STAGE]);
+}
+
+/* Fails the open at the current step: stage FAILED, failed-stage the step. */
+static void
+fail_task (BastionConnection *self,
+           GTask             *task,
+           GError            *error)
+{
+  OpenData *data = g_task_get_task_data (task);
+
+  if (data->keep_database)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      self->failed_stage = self->stage;
+      g_clear_error (&self->error);
+      self->error = g_error_copy (error);
+      set_stage (self, BASTION_CONNECTION_STAGE_FAILED);
+    }
+  else
+    {
+      set_stage (self, BASTION_CONNECTION_STAGE_IDLE);
+    }
+  g_task_return_error (task, error);
+}
+
+static void
+fail_task_new (BastionConnection *self,
+               GTask             *task,
+               int                code,
+               const char        *message)
+{
+  fail_task (self, task, g_error_new_literal (BASTION_CONNECTION_ERROR, code, message));
+}
+
+static void
+remember_secret (BastionConnection *self,
+                 BastionSecretKind  kind,
+                 const char        *secret)
+{
+  /* Fire and forget: a keyring that refuses only means we ask again next time. */
+  bastion_secrets_store_async (self->secrets, bastion_profile_get_id (self->profile), kind,
+                               NULL, secret, NULL, NULL, NULL);
+}
+
+static BastionConnectionStage
+stage_from_ssh (BastionSshStage stage)
+{
+  switch (stage)
+    {
+    case BASTION_SSH_STAGE_RESOLVING:
+      return BASTION_CONNECTION_STAGE_RESOLVING;
+    case BASTION_SSH_STAGE_CONNECTING:
+      return BASTION_CONNECTION_STAGE_CONNECTING;
+    case BASTION_SSH_STAGE_VERIFYING_HOST_KEY:
+      return BASTION_CONNECTION_STAGE_VERIFYING_HOST_KEY;
+    case BASTION_SSH_STAGE_AUTHENTICATING:
+      return BASTION_CONNECTION_STAGE_AUTHENTICATING;
+    case BASTION_SSH_STAGE_READY:
+      return BASTION_CONNECTION_STAGE_OPENING_TUNNEL;
+    case BASTION_SSH_STAGE_RECONNECTING:
+      return BASTION_CONNECTION_STAGE_RECONNECTING;
+    case BASTION_SSH_STAGE_FAILED:
+      return BASTION_CONNECTION_STAGE_FAILED;
+    case BASTION_SSH_STAGE_CLOSED:
+    default:
+      return BASTION_CONNECTION_STAGE_IDLE;
+    }
+}
+
+static void
+on_tunnel_stage (BastionConnection *self,
+                 GParamSpec        *pspec,
+                 BastionTunnel     *tunnel)
+{
+  BastionSshStage ssh_stage = bastion_tunnel_get_stage (tunnel);
+
+  /* While opening, the steps show as they happen; once open, the tunnel's health does. */
+  switch (self->stage)
+    {
+    case BASTION_CONNECTION_STAGE_RESOLVING:
+    case BASTION_CONNECTION_STAGE_CONNECTING:
+    case BASTION_CONNECTION_STAGE_VERIFYING_HOST_KEY:
+    case BASTION_CONNECTION_STAGE_AUTHENTICATING:
+      if (ssh_stage != BASTION_SSH_STAGE_FAILED && ssh_stage != BASTION_SSH_STAGE_CLOSED)
+        set_stage (self, stage_from_ssh (ssh_stage));
+      break;
+
+    case BASTION_CONNECTION_STAGE_READY:
+    case BASTION_CONNECTION_STAGE_RECONNECTING:
+      if (ssh_stage == BASTION_SSH_STAGE_READY)
+        set_stage (self, BASTION_CONNECTION_STAGE_READY);
+      else if (ssh_stage == BASTION_SSH_STAGE_RECONNECTING ||
+               ssh_stage == BASTION_SSH_STAGE_RESOLVING ||
+               ssh_stage == BASTION_SSH_STAGE_CONNECTING ||
+               ssh_stage == BASTION_SSH_STAGE_VERIFYING_HOST_KEY ||
+               ssh_stage == BASTION_SSH_STAGE_AUTHENTICATING)
+        set_stage (self, BASTION_CONNECTION_STAGE_RECONNECTING);
+      else if (ssh_stage == BASTION_SSH_STAGE_FAILED)
+        {
+          const GError *error = bastion_tunnel_get_error (tunnel);
+
+          g_clear_error (&self->error);
+          if (error != NULL)
+            self->error = g_error_copy (error);
+          self->failed_stage = BASTION_CONNECTION_STAGE_OPENING_TUNNEL;
+          set_stage (self, BASTION_CONNECTION_STAGE_FAILED);
+        }
+      break;
+
+    case BASTION_CONNECTION_STAGE_IDLE:
+    case BASTION_CONNECTION_STAGE_PROFILE:
+    case BASTION_CONNECTION_STAGE_CREDENTIALS:
+    case BASTION_CONNECTION_STAGE_OPENING_TUNNEL:
+    case BASTION_CONNECTION_STAGE_DATABASE_LOGIN:
+    case BASTION_CONNECTION_STAGE_FAILED:
+    default:
+      break;
+    }
+}
+
+static void
+drop_tunnel (BastionConnection *self)
+{
+  if (self->tunnel != NULL)
+    {
+      g_clear_signal_handler (&self->tunnel_stage_handler, self->tunnel);
+      bastion_tunnel_stop (self->tunnel);
+      g_clear_object (&self->tunnel);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TUNNEL]);
+    }
+  g_clear_object (&self->session);
+}
+
+static gboolean
+tunnel_is_up (BastionConnection *self)
+{
+  BastionSshStage stage;
+
+  if (self->tunnel == NULL)
+    return FALSE;
+
+  stage = bastion_tunnel_get_stage (self->tunnel);
+
+  return stage == BASTION_SSH_STAGE_READY || stage == BASTION_SSH_STAGE_RECONNECTING;
+}
+
+/* ---- Database login ---------------------------------------------------------------------- */
+
+static void open_login_database (GTask *task);
+
+static void
+on_rotated_secret (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  BastionConnection *self = g_task_get_source_object (task);
+  g_autoptr(BastionAwsSecret) secret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  secret = bastion_aws_get_secret_finish (BASTION_AWS (source), result, &error);
+  if (secret == NULL || secret->password == NULL)
+    {
+      g_autofree char *message =
+        g_strdup_printf (_("The database refused the password, and fetching it again from AWS "
+                           "Secrets Manager failed: %s"),
+                         error ? error->message : _("the secret holds no password"));
+      fail_task_new (self, task, BASTION_CONNECTION_ERROR_DB_PASSWORD_WRONG, message);
+      return;
+    }
+
+  wipe_secret (&self->db_password);
+  self->db_password = g_strdup (secret->password);
+  remember_secret (self, BASTION_SECRET_KIND_DB_PASSWORD, self->db_password);
+  open_login_database (g_steal_pointer (&task));
+}
+
+static gboolean
+can_refetch (BastionConnection *self,
+             OpenData          *data)
+{
+  const char *secret_id = bastion_profile_get_aws_secret_id (self->profile);
+
+  return (data->flags & BASTION_CONNECTION_FLAGS_REFETCH_ROTATED_PASSWORD) != 0 &&
+         !data->refetched && secret_id != NULL && secret_id[0] != '\0';
+}
+
+static void
+refetch_password (GTask *task)
+{
+  BastionConnection *self = g_task_get_source_object (task);
+  OpenData *data = g_task_get_task_data (task);
+  g_autoptr(BastionAws) aws = NULL;
+
+  data->refetched = TRUE;
+  g_debug ("Fetching the database password of %s from Secrets Manager",
+           bastion_profile_get_id (self->profile));
+  aws = bastion_aws_new (bastion_profile_get_aws_profile (self->profile),
+                         bastion_profile_get_aws_region (self->profile));
+  bastion_aws_get_secret_async (aws, bastion_profile_get_aws_secret_id (self->profile),
+                                g_task_get_cancellable (task), on_rotated_secret, task);
+}
+
+static void
+on_database_connected (GObject      *source,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  BastionConnection *self = g_task_get_source_object (task);
+  OpenData *data = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+
+  if (!bastion_database_connect_finish (BASTION_DATABASE (source), result, &error))
+    {
+      if (g_error_matches (error, BASTION_DATABASE_ERROR, BASTION_DATABASE_ERROR_AUTH))
+        {
+          if (can_refetch (self, data))
+            {
+              /* SimpleIOT's password may have been rotated in Secrets Manager: once. */
+              g_clear_object (&data->database);
+              refetch_password (g_steal_pointer (&task));
+              return;
+            }
+          fail_task (self, task,
+                     g_error_new (BASTION_CONNECTION_ERROR,
+                                  BASTION_CONNECTION_ERROR_DB_PASSWORD_WRONG,
+                                  _("The database refused the password for “%s”: %s"),
+                                  bastion_profile_get_db_user (self->profile),
+                                  error->message));
+          return;
+        }
+      fail_task (self, task, g_steal_pointer (&error));
+      return;
+    }
+
+  if (data->keep_database)
+    {
+      g_task_return_pointer (task, g_steal_pointer (&data->database), g_object_unref);
+      return;
+    }
+
+  /* Proven: the whole chain works. This connection was only the proof. */
+  bastion_database_disconnect (BASTION_DATABASE (source));
+  g_clear_object (&data->database);
+  set_stage (self, BASTION_CONNECTION_STAGE_READY);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+open_login_database (GTask *task)
+{
+  BastionConnection *self = g_task_get_source_object (task);
+  OpenData *data = g_task_get_task_data (task);
+
+  if (self->db_password == NULL)
+    {
+      if (can_refetch (self, data))
+        {
+          refetch_password (task);
+          return;
+        }
+      fail_task (self, task,
+                 g_error_new (BASTION_CONNECTION_ERROR, BASTION_CONNECTION_ERROR_DB_PASSWORD_NEEDED,
+                              _("No database password is stored for “%s”; type it, or store it "
+                                "with “bastion-cli secret set %s db-password” (or fetch it with "
+                                "“bastion-cli aws secret %s”)"),
+                              bastion_profile_get_display_name (self->profile),
+                              bastion_profile_get_id (self->profile),
+                              bastion_profile_get_id (self->profile)));
+      g_object_unref (task);
+      return;
+    }
+
+  data->database = bastion_connection_create_database (self);
+  bastion_database_connect_async (data->database, g_task_get_cancellable (task),
+                                  on_database_connected, task);
+}
+
+static void
+on_db_password_found (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  BastionConnection *self = g_task_get_source_object (task);
+  g_autoptr(GError) error = NULL;
+  char *password;
+
+  password = bastion_secrets_lookup_finish (BASTION_SECRETS (source), result, &error);
+  if (password != NULL)
+    {
+      wipe_secret (&self->db_password);
+      self->db_password = password;
+    }
+  else if (error != NULL)
+    g_debug ("No database password from the keyring: %s", error->message);
+
+  open_login_database (g_steal_pointer (&task));
+}
+
+static void
+open_database_step (GTask *task)
+{
+  BastionConnection *self = g_task_get_source_object (task);
+  OpenData *data = g_task_get_task_data (task);
+
+  if ((data->flags & BASTION_CONNECTION_FLAGS_VERIFY_DATABASE) == 0)
+    {
+      set_stage (self, BASTION_CONNECTION_STAGE_READY);
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+      return;
+    }
+
+  if (!data->keep_database)
+    set_stage (self, BASTION_CONNECTION_STAGE_DATABASE_LOGIN);
+  if (self->db_password != NULL)
+    {
+      open_login_database (task);
+      return;
+    }
+
+  bastion_secrets_lookup_async (self->secrets, bastion_profile_get_id (self->profile),
+                                BASTION_SECRET_KIND_DB_PASSWORD, g_task_get_cancellable (task),
+                                on_db_password_found, task);
+}
+
+/* ---- SSH and the tunnel ------------------------------------------------------------------- */
+
+static void
+on_tunnel_started (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  BastionConnection *self = g_task_get_source_object (task);
+  g_autoptr(GError) error = NULL;
+
+  if (!bastion_tunnel_start_finish (BASTION_TUNNEL (source), result, &error))
+    {
+      /* The step that failed is the one the tunnel was in. The session stays for its host key
+       * fingerprint (the GUI shows it), but nothing keeps listening. */
+      bastion_tunnel_stop (BASTION_TUNNEL (source));
+      fail_task (self, task, g_steal_pointer (&error));
+      return;
+    }
+
+  if (self->remember_passphrase && self->passphrase != NULL)
+    remember_secret (self, BASTION_SECRET_KIND_KEY_PASSPHRASE, self->passphrase);
+  if (self->remember_ssh_password && self->ssh_password != NULL)
+    remember_secret (self, BASTION_SECRET_KIND_SSH_PASSWORD, self->ssh_password);
+  self->remember_passphrase = self->remember_ssh_password = FALSE;
+
+  open_database_step (g_steal_pointer (&task));
+}
+
+static BastionSshAuthMethod
+ssh_auth_method (BastionProfile *profile)
+{
+  switch (bastion_profile_get_auth_method (profile))
+    {
+    case BASTION_AUTH_METHOD_AGENT:
+      return BASTION_SSH_AUTH_AGENT;
+    case BASTION_AUTH_METHOD_PASSWORD:
+      return BASTION_SSH_AUTH_PASSWORD;
+    case BASTION_AUTH_METHOD_KEY:
+    default:
+      return BASTION_SSH_AUTH_KEY_FILE;
+    }
+}
+
+static void
+open_tunnel_step (GTask *task)
+{
+  BastionConnection *self = g_task_get_source_object (task);
+  OpenData *data = g_task_get_task_data (task);
+  const char *user = bastion_profile_get_ssh_user (self->profile);
+  guint16 port;
+
+  drop_tunnel (self);
+
+  if (user == NULL || user[0] == '\0')
+    user = "ec2-user";
+
+  self->session = bastion_ssh_session_new (bastion_profile_get_ssh_host (self->profile),
+                                           bastion_profile_get_ssh_port (self->profile),
+                                           user);
+  g_object_set (self->session,
+                "auth-method", ssh_auth_method (self->profile),
+                "key-file", bastion_profile_get_key_file (self->profile),
+                "host-key-pin", bastion_profile_get_host_key_pin (self->profile),
+                "accept-new-host-key",
+                (data->flags & BASTION_CONNECTION_FLAGS_ACCEPT_NEW_HOST_KEY) != 0,
+                NULL);
+  if (self->passphrase != NULL)
+    bastion_ssh_session_set_passphrase (self->session, self->passphrase);
+  if (self->ssh_password != NULL)
+    bastion_ssh_session_set_password (self->session, self->ssh_password);
+
+  port = self->local_port >= 0 ? self->local_port : bastion_profile_get_local_port (self->profile);
+  self->tunnel = bastion_tunnel_new (self->session, bastion_profile_get_db_host (self->profile),
+                                     bastion_profile_get_db_port (self->profile), port);
+  self->tunnel_stage_handler =
+    g_signal_connect_object (self->tunnel, "notify::stage", G_CALLBACK (on_tunnel_stage), self,
+                             G_CONNECT_SWAPPED);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TUNNEL]);
+
+  set_stage (self, BASTION_CONNECTION_STAGE_RESOLVING);
+  bastion_tunnel_start_async (self->tunnel, g_task_get_cancellable (task), on_tunnel_started,
+                              task);
+}
+
+/* ---- Credentials -------------------------------------------------------------------------- */
+
+static void
+on_ssh_secret_found (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  BastionConnection *self = g_task_get_source_object (task);
+  BastionSecretKind kind = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (task), "kind"));
+  g_autoptr(GError) error = NULL;
+  char *secret;
+
+  secret = bastion_secrets_lookup_finish (BASTION_SECRETS (source), result, &error);
+  if (secret == NULL)
+    {
+      const char *id = bastion_profile_get_id (self->profile);
+      g_autofree char *message = NULL;
+      int code;
+
+      if (kind == BASTION_SECRET_KIND_KEY_PASSPHRASE)
+        {
+          code = BASTION_CONNECTION_ERROR_PASSPHRASE_NEEDED;
+          message = g_strdup_printf (_("The key file “%s” is protected by a passphrase; type it, "
+                                       "or store it with “bastion-cli secret set %s "
+                                       "key-passphrase”"),
+                                     bastion_profile_get_key_file (self->profile), id);
+        }
+      else
+        {
+          code = BASTION_CONNECTION_ERROR_SSH_PASSWORD_NEEDED;
+          message = g_strdup_printf (_("No SSH password is stored for “%s”; type it, or store it "
+                                       "with “bastion-cli secret set %s ssh-password”"),
+                                     bastion_profile_get_display_name (self->profile), id);
+        }
+      fail_task_new (self, task, code, message);
+      return;
+    }
+
+  if (kind == BASTION_SECRET_KIND_KEY_PASSPHRASE)
+    {
+      wipe_secret (&self->passphrase);
+      self->passphrase = secret;
+    }
+  else
+    {
+      wipe_secret (&self->ssh_password);
+      self->ssh_password = secret;
+    }
+
+  open_tunnel_step (g_steal_pointer (&task));
+}
+
+static void
+lookup_ssh_secret (GTask             *task,
+                   BastionSecretKind  kind)
+{
+  BastionConnection *self = g_task_get_source_object (task);
+
+  g_object_set_data (G_OBJECT (task), "kind", GINT_TO_POINTER (kind));
+  bastion_secrets_lookup_async (self->secrets, bastion_profile_get_id (self->profile), kind,
+                                g_task_get_cancellable (task), on_ssh_secret_found, task);
+}
+
+static void
+on_key_file_checked (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  BastionConnection *self = g_task_get_source_object (task);
+  BastionKeyFileInfo info = { 0 };
+  g_autofree char *message = NULL;
+  g_autoptr(GError) error = NULL;
+  BastionKeyFileStatus status;
+
+  status = bastion_key_file_check_finish (result, &info, &message, &error);
+  if (error != NULL)
+    {
+      fail_task (self, task, g_steal_pointer (&error));
+      return;
+    }
+
+  switch (status)
+    {
+    case BASTION_KEY_FILE_OK:
+    case BASTION_KEY_FILE_TOO_OPEN:
+      /* libssh2 does not refuse a key others can read; the profile page offers the fix. */
+      open_tunnel_step (g_steal_pointer (&task));
+      return;
+
+    case BASTION_KEY_FILE_ENCRYPTED:
+      if (self->passphrase != NULL)
+        open_tunnel_step (g_steal_pointer (&task));
+      else
+        lookup_ssh_secret (g_steal_pointer (&task), BASTION_SECRET_KIND_KEY_PASSPHRASE);
+      return;
+
+    case BASTION_KEY_FILE_MISSING:
+    case BASTION_KEY_FILE_UNREADABLE:
+    case BASTION_KEY_FILE_NOT_A_KEY:
+    default:
+      fail_task_new (self, task, BASTION_CONNECTION_ERROR_FAILED,
+                     message ? message : _("The SSH key file cannot be used"));
+      return;
+    }
+}
+
+static void
+open_credentials_step (GTask *task)
+{
+  BastionConnection *self = g_task_get_source_object (task);
+  const char *key_file;
+
+  set_stage (self, BASTION_CONNECTION_STAGE_CREDENTIALS);
+
+  switch (bastion_profile_get_auth_method (self->profile))
+    {
+    case BASTION_AUTH_METHOD_AGENT:
+      open_tunnel_step (task);
+      return;
+
+    case BASTION_AUTH_METHOD_PASSWORD:
+      if (self->ssh_password != NULL)
+        open_tunnel_step (task);
+      else
+        lookup_ssh_secret (task, BASTION_SECRET_KIND_SSH_PASSWORD);
+      return;
+
+    case BASTION_AUTH_METHOD_KEY:
+    default:
+      key_file = bastion_profile_get_key_file (self->profile);
+      if (key_file == NULL || key_file[0] == '\0')
+        {
+          fail_task_new (self, task, BASTION_CONNECTION_ERROR_INCOMPLETE,
+                         _("No SSH key file is set; choose the team’s .pem key in the team’s "
+                           "settings"));
+          g_object_unref (task);
+          return;
+        }
+      bastion_key_file_check_async (key_file, g_task_get_cancellable (task),
+                                    on_key_file_checked, task);
+      return;
+    }
+}
+
+static gboolean
+field_missing (const char *value)
+{
+  return value == NULL || value[0] == '\0';
+}
+
+void
+bastion_connection_open_async (BastionConnection      *self,
+                               BastionConnectionFlags  flags,
+                               GCancellable           *cancellable,
+                               GAsyncReadyCallback     callback,
+                               gpointer                user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  OpenData *data;
+  const char *reason;
+
+  g_return_if_fail (BASTION_IS_CONNECTION (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, bastion_connection_open_async);
+  data = g_new0 (OpenData, 1);
+  data->flags = flags;
+  g_task_set_task_data (task, data, (GDestroyNotify) open_data_free);
+
+  g_clear_error (&self->error);
+  self->failed_stage = BASTION_CONNECTION_STAGE_IDLE;
+
+  /* Already serving: only the database login may be left to prove. */
+  if (tunnel_is_up (self))
+    {
+      open_database_step (g_steal_pointer (&task));
+      return;
+    }
+
+  set_stage (self, BASTION_CONNECTION_STAGE_PROFILE);
+
+  if (!bastion_profile_get_has_db_access (self->profile))
+    {
+      reason = bastion_profile_get_no_access_reason (self->profile);
+      fail_task (self, task,
+                 g_error_new (BASTION_CONNECTION_ERROR, BASTION_CONNECTION_ERROR_NO_DB_ACCESS,
+                              _("“%s” has no database access: %s"),
+                              bastion_profile_get_display_name (self->profile),
+                              reason ? reason : _("its config names no bastion or database")));
+      return;
+    }
+  if (field_missing (bastion_profile_get_ssh_host (self->profile)))
+    {
+      fail_task_new (self, task, BASTION_CONNECTION_ERROR_INCOMPLETE,
+                     _("No bastion host is set; enter it in the team’s settings, or import the "
+                       "team again"));
+      return;
+    }
+  if (field_missing (bastion_profile_get_db_host (self->profile)))
+    {
+      fail_task_new (self, task, BASTION_CONNECTION_ERROR_INCOMPLETE,
+                     _("No database host is set; enter it in the team’s settings"));
+      return;
+    }
+
+  open_credentials_step (g_steal_pointer (&task));
+}
+
+gboolean
+bastion_connection_open_finish (BastionConnection  *self,
+                                GAsyncResult       *result,
+                                GError            **error)
+{
+  g_return_val_if_fail (BASTION_IS_CONNECTION (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+void
+bastion_connection_connect_database_async (BastionConnection   *self,
+                                           GCancellable        *cancellable,
+                                           GAsyncReadyCallback  callback,
+                                           gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  OpenData *data;
+
+  g_return_if_fail (BASTION_IS_CONNECTION (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, bastion_connection_connect_database_async);
+  data = g_new0 (OpenData, 1);
+  data->flags = BASTION_CONNECTION_FLAGS_VERIFY_DATABASE |
+                BASTION_CONNECTION_FLAGS_REFETCH_ROTATED_PASSWORD;
+  data->keep_database = TRUE;
+  g_task_set_task_data (task, data, (GDestroyNotify) open_data_free);
+
+  if (!tunnel_is_up (self))
+    {
+      g_task_return_new_error (task, BASTION_CONNECTION_ERROR, BASTION_CONNECTION_ERROR_FAILED,
+                               _("The tunnel is not open; connect first"));
+      return;
+    }
+
+  open_database_step (g_steal_pointer (&task));
+}
+
+BastionDatabase *
+bastion_connection_connect_database_finish (BastionConnection  *self,
+                                            GAsyncResult       *result,
+                                            GError            **error)
+{
+  g_return_val_if_fail (BASTION_IS_CONNECTION (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+void
+bastion_connection_close (BastionConnection *self)
+{
+  g_return_if_fail (BASTION_IS_CONNECTION (self));
+
+  drop_tunnel (self);
+  wipe_secret (&self->passphrase);
+  wipe_secret (&self->ssh_password);
+  wipe_secret (&self->db_password);
+  g_clear_error (&self->error);
+  self->failed_stage = BASTION_CONNECTION_STAGE_IDLE;
+  set_stage (self, BASTION_CONNECTION_STAGE_IDLE);
+}
+
+BastionDatabase *
+bastion_connection_create_database (BastionConnection *self)
+{
+  BastionDatabase *database;
+  const char *ssl_mode;
+  const char *root_cert;
+
+  g_return_val_if_fail (BASTION_IS_CONNECTION (self), NULL);
+  g_return_val_if_fail (self->tunnel != NULL, NULL);
+
+  /* hostaddr is the tunnel; host is the real name, so TLS verifies the server it expects. */
+  database = bastion_database_new ("127.0.0.1",
+                                   bastion_tunnel_get_local_port (self->tunnel),
+                                   bastion_profile_get_db_host (self->profile),
+                                   bastion_profile_get_db_name (self->profile),
+                                   bastion_profile_get_db_user (self->profile));
+  ssl_mode = bastion_profile_get_ssl_mode (self->profile);
+  root_cert = bastion_profile_get_ssl_root_cert (self->profile);
+  if (!field_missing (root_cert))
+    bastion_database_set_sslrootcert (database, root_cert);
+  if (!field_missing (ssl_mode))
+    bastion_database_set_sslmode (database, ssl_mode);
+  if (self->db_password != NULL)
+    bastion_database_set_password (database, self->db_password);
+
+  return database;
+}
+
+BastionLaunchTarget *
+bastion_connection_dup_launch_target (BastionConnection *self)
+{
+  BastionLaunchTarget *target;
+  const char *ssl_mode;
+
+  g_return_val_if_fail (BASTION_IS_CONNECTION (self), NULL);
+
+  if (self->tunnel == NULL || bastion_tunnel_get_local_port (self->tunnel) == 0)
+    return NULL;
+
+  ssl_mode = bastion_profile_get_ssl_mode (self->profile);
+  target = bastion_launch_target_new ();
+  target->team = g_strdup (bastion_profile_get_display_name (self->profile));
+  target->profile_id = g_strdup (bastion_profile_get_id (self->profile));
+  target->local_host = g_strdup ("127.0.0.1");
+  target->local_port = bastion_tunnel_get_local_port (self->tunnel);
+  target->db_host = g_strdup (bastion_profile_get_db_host (self->profile));
+  target->db_name = g_strdup (bastion_profile_get_db_name (self->profile));
+  target->db_user = g_strdup (bastion_profile_get_db_user (self->profile));
+  target->sslmode = field_missing (ssl_mode) ? NULL : g_strdup (ssl_mode);
+  target->read_only = bastion_profile_get_read_only (self->profile);
+
+  return target;
+}
+
+/* ---- Accessors ----------------------------------------------------------------------------- */
+
+BastionProfile *
+bastion_connection_get_profile (BastionConnection *self)
+{
+  g_return_val_if_fail (BASTION_IS_CONNECTION (self), NULL);
+  return self->profile;
+}
+
+BastionConnectionStage
+bastion_connection_get_stage (BastionConnection *self)
+{
+  g_return_val_if_fail (BASTION_IS_CONNECTION (self), BASTION_CONNECTION_STAGE_IDLE);
+  return self->stage;
+}
+
+BastionConnectionStage
+bastion_connection_get_failed_stage (BastionConnection *self)
+{
+  g_return_val_if_fail (BASTION_IS_CONNECTION (self), BASTION_CONNECTION_STAGE_IDLE);
+  return self->failed_stage;
+}
+
+const GError *
+bastion_connection_get_error (BastionConnection *self)
+{
+  g_return_val_if_fail (BASTION_IS_CONNECTION (self), NULL);
+  return self->error;
+}
+
+BastionTunnel *
+bastion_connection_get_tunnel (BastionConnection *self)
+{
+  g_return_val_if_fail (BASTION_IS_CONNECTION (self), NULL);
+  return self->tunnel;
+}
+
+BastionSshSession *
+bastion_connection_get_session (BastionConnection *self)
+{
+  g_return_val_if_fail (BASTION_IS_CONNECTION (self), NULL);
+  return self->session;
+}
+
+void
+bastion_connection_set_local_port (BastionConnection *self,
+                                   int                port)
+{
+  g_return_if_fail (BASTION_IS_CONNECTION (self));
+  self->local_port = port;
+}
+
+guint16
+bastion_connection_get_local_port (BastionConnection *self)
+{
+  g_return_val_if_fail (BASTION_IS_CONNECTION (self), 0);
+
+  if (self->tunnel != NULL)
+    return bastion_tunnel_get_local_port (self->tunnel);
+
+  return 0;
+}
+
+void
+bastion_connection_set_passphrase (BastionConnection *self,
+                                   const char        *passphrase,
+                                   gboolean           remember)
+{
+  g_return_if_fail (BASTION_IS_CONNECTION (self));
+
+  wipe_secret (&self->passphrase);
+  self->passphrase = g_strdup (passphrase);
+  self->remember_passphrase = remember;
+}
+
+void
+bastion_connection_set_ssh_password (BastionConnection *self,
+                                     const char        *password,
+                                     gboolean           remember)
+{
+  g_return_if_fail (BASTION_IS_CONNECTION (self));
+
+  wipe_secret (&self->ssh_password);
+  self->ssh_password = g_strdup (password);
+  self->remember_ssh_password = remember;
+}
+
+void
+bastion_connection_set_db_password (BastionConnection *self,
+                                    const char        *password,
+                                    gboolean           remember)
+{
+  g_return_if_fail (BASTION_IS_CONNECTION (self));
+
+  wipe_secret (&self->db_password);
+  self->db_password = g_strdup (password);
+  if (remember && password != NULL)
+    remember_secret (self, BASTION_SECRET_KIND_DB_PASSWORD, password);
+}
+
+/* ---- GObject ------------------------------------------------------------------------------- */
+
+static void
+bastion_connection_dispose (GObject *object)
+{
+  BastionConnection *self = BASTION_CONNECTION (object);
+
+  drop_tunnel (self);
+
+  G_OBJECT_CLASS (bastion_connection_parent_class)->dispose (object);
+}
+
+static void
+bastion_connection_finalize (GObject *object)
+{
+  BastionConnection *self = BASTION_CONNECTION (object);
+
+  wipe_secret (&self->passphrase);
+  wipe_secret (&self->ssh_password);
+  wipe_secret (&self->db_password);
+  g_clear_error (&self->error);
+  g_clear_object (&self->profile);
+  g_clear_object (&self->secrets);
+
+  G_OBJECT_CLASS (bastion_connection_parent_class)->finalize (object);
+}
+
+static void
+bastion_connection_get_property (GObject    *object,
+                                 guint       prop_id,
+                                 GValue     *value,
+                                 GParamSpec *pspec)
+{
+  BastionConnection *self = BASTION_CONNECTION (object);
+
+  switch (prop_id)
+    {
+    case PROP_PROFILE:
+      g_value_set_object (value, self->profile);
+      break;
+    case PROP_SECRETS:
+      g_value_set_object (value, self->secrets);
+      break;
+    case PROP_STAGE:
+      g_value_set_enum (value, self->stage);
+      break;
+    case PROP_TUNNEL:
+      g_value_set_object (value, self->tunnel);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+bastion_connection_set_property (GObject      *object,
+                                 guint         prop_id,
+                                 const GValue *value,
+                                 GParamSpec   *pspec)
+{
+  BastionConnection *self = BASTION_CONNECTION (object);
+
+  switch (prop_id)
+    {
+    case PROP_PROFILE:
+      self->profile = g_value_dup_object (value);
+      break;
+    case PROP_SECRETS:
+      self->secrets = g_value_dup_object (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+bastion_connection_constructed (GObject *object)
+{
+  BastionConnection *self = BASTION_CONNECTION (object);
+
+  G_OBJECT_CLASS (bastion_connection_parent_class)->constructed (object);
+
+  if (self->secrets == NULL)
+    self->secrets = g_object_ref (bastion_secrets_get_default ());
+}
+
+static void
+bastion_connection_class_init (BastionConnectionClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = bastion_connection_dispose;
+  object_class->finalize = bastion_connection_finalize;
+  object_class->get_property = bastion_connection_get_property;
+  object_class->set_property = bastion_connection_set_property;
+  object_class->constructed = bastion_connection_constructed;
+
+  properties[PROP_PROFILE] =
+    g_param_spec_object ("profile", NULL, NULL, BASTION_TYPE_PROFILE,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SECRETS] =
+    g_param_spec_object ("secrets", NULL, NULL, BASTION_TYPE_SECRETS,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_STAGE] =
+    g_param_spec_enum ("stage", NULL, NULL, BASTION_TYPE_CONNECTION_STAGE,
+                       BASTION_CONNECTION_STAGE_IDLE,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_TUNNEL] =
+    g_param_spec_object ("tunnel", NULL, NULL, BASTION_TYPE_TUNNEL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+bastion_connection_init (BastionConnection *self)
+{
+  self->local_port = -1;
+}
+
+BastionConnection *
+bastion_connection_new (BastionProfile *profile,
+                        BastionSecrets *secrets)
+{
+  g_return_val_if_fail (BASTION_IS_PROFILE (profile), NULL);
+  g_return_val_if_fail (secrets == NULL || BASTION_IS_SECRETS (secrets), NULL);
+
+  return g_object_new (BASTION_TYPE_CONNECTION,
+                       "profile", profile,
+                       "secrets", secrets,
+                       NULL);
+}

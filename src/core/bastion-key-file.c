@@ -1,0 +1,384 @@
+/* bastion-key-file.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "Bastion"
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+
+#include "bastion-key-file.h"
+
+#define MAX_KEY_SIZE (64 * 1024)
+#define OPENSSH_MAGIC "openssh-key-v1"
+
+G_DEFINE_QUARK (bastion-key-file-error-quark, bastion_key_file_error)
+
+static guint32
+read_be32 (const guchar *p)
+{
+  return ((guint32) p[0] << 24) | ((guint32) p[1] << 16) | ((guint32) p[2] << 8) | p[3];
+}
+
+/* openssh-key-v1: magic "openssh-key-v1\0", then string ciphername, string kdfname, ... A cipher
+ * other than "none" means the private part is encrypted with a passphrase. */
+static BastionKeyFileStatus
+check_openssh_body (const char *body,
+                    gsize       length)
+{
+  g_autofree char *b64 = g_malloc (length + 1);
+  g_autofree guchar *decoded = NULL;
+  gsize n = 0, decoded_len = 0;
+  guint32 cipher_len;
+  const guchar *p;
+
+  for (gsize i = 0; i < length; i++)
+    if (!g_ascii_isspace (body[i]))
+      b64[n++] = body[i];
+  b64[n] = '\0';
+
+  decoded = g_base64_decode (b64, &decoded_len);
+  if (decoded_len < sizeof OPENSSH_MAGIC + 4
+      || memcmp (decoded, OPENSSH_MAGIC, sizeof OPENSSH_MAGIC) != 0)
+    return BASTION_KEY_FILE_NOT_A_KEY;
+
+  p = decoded + sizeof OPENSSH_MAGIC;
+  cipher_len = read_be32 (p);
+  p += 4;
+  if (cipher_len == 0 || cipher_len > decoded_len - (p - decoded))
+    return BASTION_KEY_FILE_NOT_A_KEY;
+
+  if (cipher_len == 4 && memcmp (p, "none", 4) == 0)
+    return BASTION_KEY_FILE_OK;
+
+  return BASTION_KEY_FILE_ENCRYPTED;
+}
+
+BastionKeyFileStatus
+bastion_key_file_check_data (const char       *data,
+                             gsize             length,
+                             BastionKeyFormat *format)
+{
+  static const char begin[] = "-----BEGIN ";
+  g_autofree char *text = NULL;
+  const char *block, *label_end, *end_marker, *body;
+  g_autofree char *label = NULL;
+  g_autofree char *end_line = NULL;
+
+  if (format)
+    *format = BASTION_KEY_FORMAT_UNKNOWN;
+
+  if (data == NULL || length == 0)
+    return BASTION_KEY_FILE_NOT_A_KEY;
+
+  text = g_strndup (data, length);
+  block = strstr (text, begin);
+  if (block == NULL)
+    return BASTION_KEY_FILE_NOT_A_KEY;
+
+  label_end = strstr (block + strlen (begin), "-----");
+  if (label_end == NULL)
+    return BASTION_KEY_FILE_NOT_A_KEY;
+  label = g_strndup (block + strlen (begin), label_end - (block + strlen (begin)));
+
+  end_line = g_strdup_printf ("-----END %s-----", label);
+  body = label_end + 5;
+  end_marker = strstr (body, end_line);
+  if (end_marker == NULL)
+    return BASTION_KEY_FILE_NOT_A_KEY;
+
+  if (g_str_equal (label, "OPENSSH PRIVATE KEY"))
+    {
+      BastionKeyFileStatus status = check_openssh_body (body, end_marker - body);
+
+      if (format && status != BASTION_KEY_FILE_NOT_A_KEY)
+        *format = BASTION_KEY_FORMAT_OPENSSH;
+      return status;
+    }
+
+  if (g_str_equal (label, "RSA PRIVATE KEY")
+      || g_str_equal (label, "EC PRIVATE KEY")
+      || g_str_equal (label, "DSA PRIVATE KEY"))
+    {
+      g_autofree char *block_text = g_strndup (body, end_marker - body);
+
+      if (format)
+        *format = BASTION_KEY_FORMAT_PEM;
+      if (strstr (block_text, "Proc-Type: 4,ENCRYPTED") != NULL)
+        return BASTION_KEY_FILE_ENCRYPTED;
+      return BASTION_KEY_FILE_OK;
+    }
+
+  if (g_str_equal (label, "ENCRYPTED PRIVATE KEY"))
+    {
+      if (format)
+        *format = BASTION_KEY_FORMAT_PKCS8;
+      return BASTION_KEY_FILE_ENCRYPTED;
+    }
+
+  if (g_str_equal (label, "PRIVATE KEY"))
+    {
+      if (format)
+        *format = BASTION_KEY_FORMAT_PKCS8;
+      return BASTION_KEY_FILE_OK;
+    }
+
+  return BASTION_KEY_FILE_NOT_A_KEY;
+}
+
+static char *
+not_a_key_message (const char *path,
+                   const char *data,
+                   gsize       length)
+{
+  g_autofree char *head = g_strndup (data, MIN (length, 256));
+
+  if (g_str_has_prefix (head, "ssh-") || g_str_has_prefix (head, "ecdsa-")
+      || strstr (head, "PUBLIC KEY-----") != NULL)
+    return g_strdup_printf (_("%s is a public key; choose the private key file (the one "
+                              "without “.pub”)"),
+                            path);
+  if (g_str_has_prefix (head, "PuTTY-User-Key-File-"))
+    return g_strdup_printf (_("%s is a PuTTY key; convert it with “puttygen KEY -O "
+                              "private-openssh -o KEY.pem” and choose the result"),
+                            path);
+
+  return g_strdup_printf (_("%s is not a private key that Bastion can use (PEM or OpenSSH "
+                            "format); choose the key file the bastion expects"),
+                          path);
+}
+
+BastionKeyFileStatus
+bastion_key_file_check (const char          *path,
+                        BastionKeyFileInfo  *info,
+                        char               **message)
+{
+  BastionKeyFileInfo local = { 0 };
+  BastionKeyFileStatus data_status;
+  g_autofree char *data = NULL;
+  g_autofree char *msg = NULL;
+  GStatBuf st;
+  gssize n = 0;
+  int fd;
+
+  g_return_val_if_fail (path != NULL, BASTION_KEY_FILE_MISSING);
+
+  if (info == NULL)
+    info = &local;
+  memset (info, 0, sizeof *info);
+
+  if (g_stat (path, &st) != 0)
+    {
+      int saved_errno = errno;
+
+      if (saved_errno == EACCES)
+        {
+          info->status = BASTION_KEY_FILE_UNREADABLE;
+          msg = g_strdup_printf (_("Cannot reach the key file %s: a folder on its path does not "
+                                   "let you in; fix the folder’s permissions or move the key"),
+                                 path);
+        }
+      else
+        {
+          info->status = BASTION_KEY_FILE_MISSING;
+          msg = g_strdup_printf (_("The key file %s does not exist; choose the key the bastion "
+                                   "expects (SimpleIOT keeps it in the team’s certs folder)"),
+                                 path);
+        }
+      goto out;
+    }
+
+  if (!S_ISREG (st.st_mode))
+    {
+      info->status = BASTION_KEY_FILE_MISSING;
+      msg = g_strdup_printf (_("%s is not a file; choose the private key file"), path);
+      goto out;
+    }
+
+  fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
+  if (fd < 0)
+    {
+      info->status = BASTION_KEY_FILE_UNREADABLE;
+      if (st.st_uid == 0 && geteuid () != 0)
+        msg = g_strdup_printf (_("The key file %s belongs to root (a Docker install does that), "
+                                 "so you cannot read it; run “sudo chown $USER %s” and try "
+                                 "again"),
+                               path, path);
+      else
+        msg = g_strdup_printf (_("You may not read the key file %s; ask its owner to give it to "
+                                 "you, or run “sudo chown $USER %s”"),
+                               path, path);
+      goto out;
+    }
+
+  data = g_malloc (MAX_KEY_SIZE);
+  while ((gsize) n < MAX_KEY_SIZE)
+    {
+      gssize r = read (fd, data + n, MAX_KEY_SIZE - n);
+
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0)
+        break;
+      n += r;
+    }
+  g_close (fd, NULL);
+
+  data_status = bastion_key_file_check_data (data, n, &info->format);
+  if (data_status == BASTION_KEY_FILE_NOT_A_KEY)
+    {
+      info->status = BASTION_KEY_FILE_NOT_A_KEY;
+      msg = not_a_key_message (path, data, n);
+      goto out;
+    }
+  info->encrypted = data_status == BASTION_KEY_FILE_ENCRYPTED;
+
+  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+    {
+      info->status = BASTION_KEY_FILE_TOO_OPEN;
+      info->can_fix = st.st_uid == geteuid ();
+      if (info->can_fix)
+        msg = g_strdup_printf (_("Other users can read the key file %s (mode %03o), so SSH "
+                                 "refuses it; let Bastion make it private (mode 600) or run "
+                                 "“chmod 600 %s”"),
+                               path, (guint) (st.st_mode & 0777), path);
+      else
+        msg = g_strdup_printf (_("Other users can read the key file %s (mode %03o) and it is not "
+                                 "yours, so Bastion cannot fix that; ask its owner to run "
+                                 "“chmod 600 %s” or copy the key to a private file of yours"),
+                               path, (guint) (st.st_mode & 0777), path);
+      goto out;
+    }
+
+  if (info->encrypted)
+    {
+      info->status = BASTION_KEY_FILE_ENCRYPTED;
+      msg = g_strdup_printf (_("The key file %s is protected by a passphrase; enter it (Bastion "
+                               "can keep it in your keyring)"),
+                             path);
+      goto out;
+    }
+
+  info->status = BASTION_KEY_FILE_OK;
+
+out:
+  if (message)
+    *message = g_steal_pointer (&msg);
+
+  return info->status;
+}
+
+typedef struct
+{
+  BastionKeyFileInfo  info;
+  char               *message;
+} CheckResult;
+
+static void
+check_result_free (CheckResult *result)
+{
+  g_free (result->message);
+  g_free (result);
+}
+
+static void
+check_thread (GTask        *task,
+              gpointer      source_object,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  CheckResult *result = g_new0 (CheckResult, 1);
+
+  bastion_key_file_check (task_data, &result->info, &result->message);
+  g_task_return_pointer (task, result, (GDestroyNotify) check_result_free);
+}
+
+void
+bastion_key_file_check_async (const char          *path,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (path != NULL);
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, bastion_key_file_check_async);
+  g_task_set_task_data (task, g_strdup (path), g_free);
+  g_task_run_in_thread (task, check_thread);
+}
+
+BastionKeyFileStatus
+bastion_key_file_check_finish (GAsyncResult        *result,
+                               BastionKeyFileInfo  *info,
+                               char               **message,
+                               GError             **error)
+{
+  CheckResult *check;
+  BastionKeyFileStatus status;
+
+  g_return_val_if_fail (g_task_is_valid (result, NULL), BASTION_KEY_FILE_MISSING);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bastion_key_file_check_async,
+                        BASTION_KEY_FILE_MISSING);
+
+  check = g_task_propagate_pointer (G_TASK (result), error);
+  if (check == NULL)
+    return BASTION_KEY_FILE_MISSING;
+
+  status = check->info.status;
+  if (info)
+    *info = check->info;
+  if (message)
+    *message = g_steal_pointer (&check->message);
+  check_result_free (check);
+
+  return status;
+}
+
+gboolean
+bastion_key_file_fix_permissions (const char  *path,
+                                  GError     **error)
+{
+  GStatBuf st;
+
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  if (g_stat (path, &st) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, BASTION_KEY_FILE_ERROR, BASTION_KEY_FILE_ERROR_FAILED,
+                   _("Cannot change the permissions of %s: %s"), path, g_strerror (saved_errno));
+      return FALSE;
+    }
+
+  if (st.st_uid != geteuid ())
+    {
+      g_set_error (error, BASTION_KEY_FILE_ERROR, BASTION_KEY_FILE_ERROR_NOT_OWNER,
+                   _("The key file %s is not yours, so Bastion may not change its permissions; "
+                     "ask its owner to run “chmod 600 %s”"),
+                   path, path);
+      return FALSE;
+    }
+
+  if (g_chmod (path, 0600) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, BASTION_KEY_FILE_ERROR, BASTION_KEY_FILE_ERROR_FAILED,
+                   _("Cannot change the permissions of %s: %s"), path, g_strerror (saved_errno));
+      return FALSE;
+    }
+
+  return TRUE;
+}

@@ -1,0 +1,74 @@
+/* bastion-key-file.h
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* Checked in this order; the first that applies is returned. */
+typedef enum
+{
+  BASTION_KEY_FILE_OK,
+  BASTION_KEY_FILE_MISSING,      /* no such file (or not a regular file) */
+  BASTION_KEY_FILE_UNREADABLE,   /* exists but we may not read it (root-owned after Docker) */
+  BASTION_KEY_FILE_NOT_A_KEY,    /* readable, but no private key we know */
+  BASTION_KEY_FILE_TOO_OPEN,     /* readable by group or others */
+  BASTION_KEY_FILE_ENCRYPTED,    /* a private key that needs a passphrase */
+} BastionKeyFileStatus;
+
+typedef enum
+{
+  BASTION_KEY_FORMAT_UNKNOWN,
+  BASTION_KEY_FORMAT_PEM,        /* "BEGIN RSA/EC/DSA PRIVATE KEY" (PKCS#1 / SEC1) */
+  BASTION_KEY_FORMAT_PKCS8,      /* "BEGIN PRIVATE KEY" / "BEGIN ENCRYPTED PRIVATE KEY" */
+  BASTION_KEY_FORMAT_OPENSSH,    /* "BEGIN OPENSSH PRIVATE KEY" (openssh-key-v1) */
+} BastionKeyFormat;
+
+#define BASTION_KEY_FILE_ERROR (bastion_key_file_error_quark ())
+
+typedef enum
+{
+  BASTION_KEY_FILE_ERROR_FAILED = 1,
+  BASTION_KEY_FILE_ERROR_NOT_OWNER,
+} BastionKeyFileError;
+
+typedef struct
+{
+  BastionKeyFileStatus status;
+  BastionKeyFormat     format;
+  /* Also set when status is TOO_OPEN: the key needs a passphrase. */
+  guint                encrypted : 1;
+  /* TOO_OPEN only: we own the file, so bastion_key_file_fix_permissions() can make it 0600. */
+  guint                can_fix : 1;
+} BastionKeyFileInfo;
+
+GQuark               bastion_key_file_error_quark      (void);
+
+/* Checks path (blocking but cheap: one stat and a read of at most 64 KiB; call it from a thread
+ * or on user action). info may be NULL. message (may be NULL) gets a translated sentence that says
+ * what is wrong and what to do, or NULL when status is OK. */
+BastionKeyFileStatus bastion_key_file_check            (const char          *path,
+                                                        BastionKeyFileInfo  *info,
+                                                        char               **message);
+/* The same check in a GTask thread, for the main loop. */
+void                 bastion_key_file_check_async      (const char          *path,
+                                                        GCancellable        *cancellable,
+                                                        GAsyncReadyCallback  callback,
+                                                        gpointer             user_data);
+BastionKeyFileStatus bastion_key_file_check_finish     (GAsyncResult        *result,
+                                                        BastionKeyFileInfo  *info,
+                                                        char               **message,
+                                                        GError             **error);
+/* Parses key text already in memory (no permission checks): NOT_A_KEY, ENCRYPTED or OK. */
+BastionKeyFileStatus bastion_key_file_check_data       (const char          *data,
+                                                        gsize                length,
+                                                        BastionKeyFormat    *format);
+/* chmod 0600; fails with BASTION_KEY_FILE_ERROR_NOT_OWNER when the file is not ours. */
+gboolean             bastion_key_file_fix_permissions  (const char          *path,
+                                                        GError             **error);
+
+G_END_DECLS

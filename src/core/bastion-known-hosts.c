@@ -1,0 +1,442 @@
+/* bastion-known-hosts.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "Bastion"
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+
+#include "bastion-known-hosts.h"
+
+char *
+bastion_known_hosts_dup_user_file (void)
+{
+  return g_build_filename (g_get_home_dir (), ".ssh", "known_hosts", NULL);
+}
+
+char *
+bastion_known_hosts_dup_bastion_file (void)
+{
+  return g_build_filename (g_get_user_data_dir (), "bastion", "known_hosts", NULL);
+}
+
+static char *
+strip_padding (char *b64)
+{
+  gsize len = strlen (b64);
+
+  while (len > 0 && b64[len - 1] == '=')
+    b64[--len] = '\0';
+
+  return b64;
+}
+
+char *
+bastion_known_hosts_fingerprint (const guint8 *blob,
+                                 gsize         len)
+{
+  g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  guint8 digest[32];
+  gsize digest_len = sizeof digest;
+  g_autofree char *b64 = NULL;
+
+  g_return_val_if_fail (blob != NULL, NULL);
+
+  g_checksum_update (checksum, blob, len);
+  g_checksum_get_digest (checksum, digest, &digest_len);
+  b64 = strip_padding (g_base64_encode (digest, digest_len));
+
+  return g_strconcat ("SHA256:", b64, NULL);
+}
+
+gboolean
+bastion_known_hosts_fingerprint_equal (const char   *fingerprint,
+                                       const guint8 *blob,
+                                       gsize         len)
+{
+  g_autofree char *ours = NULL;
+  g_autofree char *theirs = NULL;
+
+  g_return_val_if_fail (blob != NULL, FALSE);
+
+  if (fingerprint == NULL)
+    return FALSE;
+
+  ours = bastion_known_hosts_fingerprint (blob, len);
+  theirs = g_strstrip (g_strdup (fingerprint));
+  if (!g_str_has_prefix (theirs, "SHA256:"))
+    {
+      char *tmp = g_strconcat ("SHA256:", theirs, NULL);
+      g_free (theirs);
+      theirs = tmp;
+    }
+  strip_padding (theirs);
+
+  return g_str_equal (ours, theirs);
+}
+
+char *
+bastion_known_hosts_blob_type (const guint8 *blob,
+                               gsize         len)
+{
+  guint32 n;
+
+  if (blob == NULL || len < 4)
+    return NULL;
+
+  n = ((guint32)blob[0] << 24) | ((guint32)blob[1] << 16) | ((guint32)blob[2] << 8) | blob[3];
+  if (n == 0 || n > len - 4 || n > 64)
+    return NULL;
+
+  return g_strndup ((const char *)blob + 4, n);
+}
+
+/* "|1|salt|hash": HMAC-SHA1 keyed with the salt over the host name as written. */
+static gboolean
+hashed_pattern_matches (const char *pattern,
+                        const char *name)
+{
+  g_auto(GStrv) parts = g_strsplit (pattern, "|", -1);
+  g_autofree guchar *salt = NULL;
+  g_autofree guchar *want = NULL;
+  gsize salt_len = 0;
+  gsize want_len = 0;
+  g_autoptr(GHmac) hmac = NULL;
+  guint8 digest[20];
+  gsize digest_len = sizeof digest;
+
+  /* ["", "1", salt, hash] */
+  if (g_strv_length (parts) != 4 || !g_str_equal (parts[1], "1"))
+    return FALSE;
+
+  salt = g_base64_decode (parts[2], &salt_len);
+  want = g_base64_decode (parts[3], &want_len);
+  if (salt_len == 0 || want_len != sizeof digest)
+    return FALSE;
+
+  hmac = g_hmac_new (G_CHECKSUM_SHA1, salt, salt_len);
+  g_hmac_update (hmac, (const guchar *)name, strlen (name));
+  g_hmac_get_digest (hmac, digest, &digest_len);
+
+  return memcmp (digest, want, sizeof digest) == 0;
+}
+
+/* TRUE when the comma-separated HOSTS field names NAME (host or "[host]:port"); a matching
+ * negated pattern wins over everything. */
+static gboolean
+hosts_field_matches (const char *field,
+                     const char *name)
+{
+  g_auto(GStrv) patterns = NULL;
+  gboolean matched = FALSE;
+
+  if (field[0] == '|')
+    return hashed_pattern_matches (field, name);
+
+  patterns = g_strsplit (field, ",", -1);
+  for (guint i = 0; patterns[i] != NULL; i++)
+    {
+      const char *p = patterns[i];
+      gboolean negate = FALSE;
+      g_autofree char *lower = NULL;
+
+      if (p[0] == '!')
+        {
+          negate = TRUE;
+          p++;
+        }
+
+      lower = g_ascii_strdown (p, -1);
+      if (g_pattern_match_simple (lower, name))
+        {
+          if (negate)
+            return FALSE;
+          matched = TRUE;
+        }
+    }
+
+  return matched;
+}
+
+typedef enum
+{
+  LINE_NORMAL,
+  LINE_REVOKED,
+  LINE_SKIP,
+} LineKind;
+
+typedef gboolean (*LineFunc) (LineKind    kind,
+                              const char *type,
+                              const char *key_b64,
+                              gpointer    user_data);
+
+/* Calls FUNC for each line of FILES that names HOST:PORT; stops when FUNC returns FALSE. */
+static void
+foreach_matching_line (const char * const *files,
+                       const char         *host,
+                       guint16             port,
+                       LineFunc            func,
+                       gpointer            user_data)
+{
+  g_autofree char *lower = g_ascii_strdown (host, -1);
+  g_autofree char *name = NULL;
+
+  name = port == 22 ? g_strdup (lower) : g_strdup_printf ("[%s]:%u", lower, port);
+
+  for (guint f = 0; files != NULL && files[f] != NULL; f++)
+    {
+      g_autofree char *contents = NULL;
+      g_auto(GStrv) lines = NULL;
+
+      if (!g_file_get_contents (files[f], &contents, NULL, NULL))
+        continue;
+
+      lines = g_strsplit (contents, "\n", -1);
+      for (guint i = 0; lines[i] != NULL; i++)
+        {
+          g_auto(GStrv) fields = NULL;
+          LineKind kind = LINE_NORMAL;
+          guint first = 0;
+          char *line = g_strstrip (lines[i]);
+
+          if (line[0] == '\0' || line[0] == '#')
+            continue;
+
+          fields = g_strsplit_set (line, " \t", -1);
+          /* Drop the empty fields runs of blanks leave. */
+          {
+            guint w = 0;
+            for (guint r = 0; fields[r] != NULL; r++)
+              {
+                if (fields[r][0] != '\0')
+                  fields[w++] = fields[r];
+                else
+                  g_free (fields[r]);
+              }
+            fields[w] = NULL;
+          }
+
+          if (fields[0] != NULL && fields[0][0] == '@')
+            {
+              if (g_str_equal (fields[0], "@revoked"))
+                kind = LINE_REVOKED;
+              else
+                kind = LINE_SKIP;
+              first = 1;
+            }
+
+          if (kind == LINE_SKIP || g_strv_length (fields) < first + 3)
+            continue;
+
+          if (!hosts_field_matches (fields[first], name))
+            continue;
+
+          if (!func (kind, fields[first + 1], fields[first + 2], user_data))
+            return;
+        }
+    }
+}
+
+typedef struct
+{
+  const guint8         *blob;
+  gsize                 len;
+  char                 *type;
+  BastionHostKeyStatus  status;
+} CheckState;
+
+static gboolean
+check_line (LineKind    kind,
+            const char *type,
+            const char *key_b64,
+            gpointer    user_data)
+{
+  CheckState *state = user_data;
+  g_autofree guchar *key = NULL;
+  gsize key_len = 0;
+  gboolean same;
+
+  if (!g_str_equal (type, state->type))
+    return TRUE;
+
+  key = g_base64_decode (key_b64, &key_len);
+  same = key_len == state->len && memcmp (key, state->blob, key_len) == 0;
+
+  if (kind == LINE_REVOKED)
+    {
+      if (same)
+        {
+          state->status = BASTION_HOST_KEY_REVOKED;
+          return FALSE;
+        }
+      return TRUE;
+    }
+
+  /* As OpenSSH: a matching line anywhere wins over other keys of the same type. */
+  if (same)
+    state->status = BASTION_HOST_KEY_TRUSTED;
+  else if (state->status == BASTION_HOST_KEY_UNKNOWN)
+    state->status = BASTION_HOST_KEY_CHANGED;
+
+  return TRUE;
+}
+
+BastionHostKeyStatus
+bastion_known_hosts_check (const char * const *files,
+                           const char         *host,
+                           guint16             port,
+                           const guint8       *blob,
+                           gsize               len)
+{
+  CheckState state = { blob, len, NULL, BASTION_HOST_KEY_UNKNOWN };
+
+  g_return_val_if_fail (host != NULL, BASTION_HOST_KEY_UNKNOWN);
+  g_return_val_if_fail (blob != NULL, BASTION_HOST_KEY_UNKNOWN);
+
+  state.type = bastion_known_hosts_blob_type (blob, len);
+  if (state.type == NULL)
+    return BASTION_HOST_KEY_UNKNOWN;
+
+  foreach_matching_line (files, host, port, check_line, &state);
+  g_free (state.type);
+
+  return state.status;
+}
+
+static gboolean
+collect_type (LineKind    kind,
+              const char *type,
+              const char *key_b64,
+              gpointer    user_data)
+{
+  GPtrArray *types = user_data;
+
+  if (kind != LINE_NORMAL)
+    return TRUE;
+
+  for (guint i = 0; i < types->len; i++)
+    {
+      if (g_str_equal (g_ptr_array_index (types, i), type))
+        return TRUE;
+    }
+  g_ptr_array_add (types, g_strdup (type));
+
+  return TRUE;
+}
+
+GStrv
+bastion_known_hosts_known_types (const char * const *files,
+                                 const char         *host,
+                                 guint16             port)
+{
+  GPtrArray *types = g_ptr_array_new ();
+
+  g_return_val_if_fail (host != NULL, NULL);
+
+  foreach_matching_line (files, host, port, collect_type, types);
+  g_ptr_array_add (types, NULL);
+
+  return (GStrv)g_ptr_array_free (types, FALSE);
+}
+
+gboolean
+bastion_known_hosts_add (const char    *file,
+                         const char    *host,
+                         guint16        port,
+                         const guint8  *blob,
+                         gsize          len,
+                         GError       **error)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *type = NULL;
+  g_autofree char *b64 = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *lower = NULL;
+  int fd;
+  gsize off = 0;
+  gsize line_len;
+
+  g_return_val_if_fail (file != NULL, FALSE);
+  g_return_val_if_fail (host != NULL, FALSE);
+  g_return_val_if_fail (blob != NULL, FALSE);
+
+  type = bastion_known_hosts_blob_type (blob, len);
+  if (type == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   _("The server’s host key is malformed and cannot be recorded"));
+      return FALSE;
+    }
+
+  dir = g_path_get_dirname (file);
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      int errsv = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                   _("Cannot create the folder “%s”: %s"), dir, g_strerror (errsv));
+      return FALSE;
+    }
+
+  lower = g_ascii_strdown (host, -1);
+  b64 = g_base64_encode (blob, len);
+  if (port == 22)
+    line = g_strdup_printf ("%s %s %s\n", lower, type, b64);
+  else
+    line = g_strdup_printf ("[%s]:%u %s %s\n", lower, port, type, b64);
+  line_len = strlen (line);
+
+  fd = g_open (file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      int errsv = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                   _("Cannot write the known hosts file “%s”: %s"), file, g_strerror (errsv));
+      return FALSE;
+    }
+
+  while (off < line_len)
+    {
+      ssize_t n = write (fd, line + off, line_len - off);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int errsv = errno;
+          close (fd);
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                       _("Cannot write the known hosts file “%s”: %s"), file, g_strerror (errsv));
+          return FALSE;
+        }
+      off += n;
+    }
+
+  if (fsync (fd) != 0)
+    {
+      int errsv = errno;
+      close (fd);
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                   _("Cannot write the known hosts file “%s”: %s"), file, g_strerror (errsv));
+      return FALSE;
+    }
+
+  if (close (fd) != 0)
+    {
+      int errsv = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                   _("Cannot write the known hosts file “%s”: %s"), file, g_strerror (errsv));
+      return FALSE;
+    }
+
+  return TRUE;
+}

@@ -1,0 +1,59 @@
+/* bastion-known-hosts.h
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  BASTION_HOST_KEY_UNCHECKED,
+  BASTION_HOST_KEY_TRUSTED,
+  BASTION_HOST_KEY_UNKNOWN,
+  BASTION_HOST_KEY_CHANGED,
+  BASTION_HOST_KEY_REVOKED,
+  BASTION_HOST_KEY_PIN_MATCH,
+  BASTION_HOST_KEY_PIN_MISMATCH,
+} BastionHostKeyStatus;
+
+/* The OpenSSH-style known_hosts files Bastion reads: ~/.ssh/known_hosts and its own. */
+char                 *bastion_known_hosts_dup_user_file     (void);
+char                 *bastion_known_hosts_dup_bastion_file  (void);
+
+/* "SHA256:" + unpadded base64 of the SHA-256 of the key blob, as `ssh-keygen -l` prints it. */
+char                 *bastion_known_hosts_fingerprint       (const guint8  *blob,
+                                                             gsize          len);
+/* TRUE when FINGERPRINT (with or without "SHA256:", padded or not) names BLOB. */
+gboolean              bastion_known_hosts_fingerprint_equal (const char    *fingerprint,
+                                                             const guint8  *blob,
+                                                             gsize          len);
+/* The key type name inside an SSH public key blob ("ssh-ed25519", …), or NULL. */
+char                 *bastion_known_hosts_blob_type         (const guint8  *blob,
+                                                             gsize          len);
+
+/* Looks HOST:PORT up in FILES (NULL-terminated; missing files are skipped). Plain, [host]:port,
+ * hashed (|1|) and wildcard host patterns, @revoked lines; @cert-authority lines are ignored.
+ * Only keys of the blob's own type count: another type of key for the host is not a change. */
+BastionHostKeyStatus  bastion_known_hosts_check             (const char * const *files,
+                                                             const char    *host,
+                                                             guint16        port,
+                                                             const guint8  *blob,
+                                                             gsize          len);
+/* The key types ("ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa", …) FILES hold for HOST:PORT,
+ * in file order, without duplicates. */
+GStrv                 bastion_known_hosts_known_types       (const char * const *files,
+                                                             const char    *host,
+                                                             guint16        port);
+/* Appends HOST:PORT with the key to FILE (created 0600 with its directory). */
+gboolean              bastion_known_hosts_add               (const char    *file,
+                                                             const char    *host,
+                                                             guint16        port,
+                                                             const guint8  *blob,
+                                                             gsize          len,
+                                                             GError       **error);
+
+G_END_DECLS

@@ -1,0 +1,2022 @@
+/* bastion-launcher.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Starts pgAdmin 4, DBeaver, psql or pgcli preconfigured for a tunnel's local port. The
+ * password travels only the ways those tools offer for it: pgAdmin asks `bastion-cli secret
+ * print` (PasswordExecCommand); the others read a 0600 pgpass file in Bastion's private runtime
+ * folder, named by a pg_service.conf entry or PGPASSFILE (paths, never the password). The files
+ * live while the tunnel is up: bastion_launcher_cleanup() removes them when it closes, and
+ * bastion_launcher_cleanup_stale() removes what a crashed Bastion left.
+ */
+
+#define G_LOG_DOMAIN "Bastion"
+
+#include "config.h"
+
+/* memfd_create() */
+#ifndef _GNU_SOURCE
+# define _GNU_SOURCE
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gi18n.h>
+#include <json-glib/json-glib.h>
+
+#include "bastion-launcher.h"
+#include "bastion-pgpass.h"
+
+#define READ_ONLY_OPTIONS "-c default_transaction_read_only=on"
+#define DBEAVER_FLATPAK_ID "io.dbeaver.DBeaverCommunity"
+#define DEFAULT_WATCH_MS 2000
+
+struct _BastionLauncher
+{
+  GObject parent_instance;
+
+  /* Owned */
+  BastionRuntimeDir *runtime_dir;
+  char *root;
+  char *search_path;
+  char *home_dir;
+  char *data_dir;
+  char *cli_path;
+
+  guint watch_ms;
+};
+
+enum {
+  PROP_0,
+  PROP_ROOT,
+  PROP_SEARCH_PATH,
+  PROP_HOME_DIR,
+  PROP_DATA_DIR,
+  PROP_CLI_PATH,
+  PROP_RUNTIME_DIR,
+  PROP_WATCH_MS,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+G_DEFINE_FINAL_TYPE (BastionLauncher, bastion_launcher, G_TYPE_OBJECT)
+
+G_DEFINE_QUARK (bastion-launcher-error-quark, bastion_launcher_error)
+
+/* pgAdmin's install, as the Debian/Ubuntu package (or a layout like it) lays it out. */
+typedef struct
+{
+  char *bin;
+  char *setup;
+  char *python;
+  int   major;
+  int   minor;
+} PgadminLayout;
+
+static void
+pgadmin_layout_clear (PgadminLayout *layout)
+{
+  g_clear_pointer (&layout->bin, g_free);
+  g_clear_pointer (&layout->setup, g_free);
+  g_clear_pointer (&layout->python, g_free);
+  layout->major = layout->minor = -1;
+}
+
+/* --- Boxed types --------------------------------------------------------------------------- */
+
+G_DEFINE_BOXED_TYPE (BastionLaunchTarget, bastion_launch_target,
+                     bastion_launch_target_copy, bastion_launch_target_free)
+G_DEFINE_BOXED_TYPE (BastionToolInfo, bastion_tool_info,
+                     bastion_tool_info_copy, bastion_tool_info_free)
+G_DEFINE_BOXED_TYPE (BastionLaunchPlan, bastion_launch_plan,
+                     bastion_launch_plan_copy, bastion_launch_plan_free)
+
+BastionLaunchTarget *
+bastion_launch_target_new (void)
+{
+  BastionLaunchTarget *target = g_new0 (BastionLaunchTarget, 1);
+
+  target->local_host = g_strdup ("127.0.0.1");
+
+  return target;
+}
+
+BastionLaunchTarget *
+bastion_launch_target_copy (const BastionLaunchTarget *target)
+{
+  BastionLaunchTarget *copy;
+
+  g_return_val_if_fail (target != NULL, NULL);
+
+  copy = g_new0 (BastionLaunchTarget, 1);
+  copy->team = g_strdup (target->team);
+  copy->profile_id = g_strdup (target->profile_id);
+  copy->local_host = g_strdup (target->local_host);
+  copy->local_port = target->local_port;
+  copy->db_host = g_strdup (target->db_host);
+  copy->db_name = g_strdup (target->db_name);
+  copy->db_user = g_strdup (target->db_user);
+  copy->sslmode = g_strdup (target->sslmode);
+  copy->read_only = target->read_only;
+
+  return copy;
+}
+
+void
+bastion_launch_target_free (BastionLaunchTarget *target)
+{
+  if (target == NULL)
+    return;
+
+  g_free (target->team);
+  g_free (target->profile_id);
+  g_free (target->local_host);
+  g_free (target->db_host);
+  g_free (target->db_name);
+  g_free (target->db_user);
+  g_free (target->sslmode);
+  g_free (target);
+}
+
+BastionToolInfo *
+bastion_tool_info_copy (const BastionToolInfo *info)
+{
+  BastionToolInfo *copy;
+
+  g_return_val_if_fail (info != NULL, NULL);
+
+  copy = g_new0 (BastionToolInfo, 1);
+  copy->tool = info->tool;
+  copy->available = info->available;
+  copy->flatpak = info->flatpak;
+  copy->path = g_strdup (info->path);
+  copy->version = g_strdup (info->version);
+  copy->terminal = g_strdup (info->terminal);
+  copy->install_hint = g_strdup (info->install_hint);
+
+  return copy;
+}
+
+void
+bastion_tool_info_free (BastionToolInfo *info)
+{
+  if (info == NULL)
+    return;
+
+  g_free (info->path);
+  g_free (info->version);
+  g_free (info->terminal);
+  g_free (info->install_hint);
+  g_free (info);
+}
+
+BastionLaunchPlan *
+bastion_launch_plan_copy (const BastionLaunchPlan *plan)
+{
+  BastionLaunchPlan *copy;
+
+  g_return_val_if_fail (plan != NULL, NULL);
+
+  copy = g_new0 (BastionLaunchPlan, 1);
+  copy->tool = plan->tool;
+  copy->argv = g_strdupv (plan->argv);
+  copy->env_names = g_strdupv (plan->env_names);
+  copy->env = g_strdupv (plan->env);
+  copy->files = g_strdupv (plan->files);
+  copy->setup_argv = g_strdupv (plan->setup_argv);
+
+  return copy;
+}
+
+void
+bastion_launch_plan_free (BastionLaunchPlan *plan)
+{
+  if (plan == NULL)
+    return;
+
+  g_strfreev (plan->argv);
+  g_strfreev (plan->env_names);
+  g_strfreev (plan->env);
+  g_strfreev (plan->files);
+  g_strfreev (plan->setup_argv);
+  g_free (plan);
+}
+
+static const char *
+target_sslmode (const BastionLaunchTarget *target)
+{
+  return target->sslmode != NULL && target->sslmode[0] != '\0' ? target->sslmode : "prefer";
+}
+
+static const char *
+target_local_host (const BastionLaunchTarget *target)
+{
+  return target->local_host != NULL && target->local_host[0] != '\0'
+         ? target->local_host : "127.0.0.1";
+}
+
+/* The name TLS verifies: the real DB host when known, else the local address. */
+static const char *
+target_tls_host (const BastionLaunchTarget *target)
+{
+  return target->db_host != NULL && target->db_host[0] != '\0'
+         ? target->db_host : target_local_host (target);
+}
+
+static gboolean
+sslmode_verifies_name (const char *sslmode)
+{
+  return g_str_equal (sslmode, "verify-full") || g_str_equal (sslmode, "verify-ca");
+}
+
+/**
+ * bastion_launch_target_dup_uri:
+ *
+ * A libpq connection URI for any other tool, without a password. When TLS must verify the
+ * server's name, the URI names the real host and points libpq at the tunnel with hostaddr;
+ * otherwise it names the local address, which every client understands.
+ */
+char *
+bastion_launch_target_dup_uri (const BastionLaunchTarget *target)
+{
+  g_autofree char *user = NULL;
+  g_autofree char *db = NULL;
+  g_autofree char *host = NULL;
+  const char *sslmode;
+  GString *uri;
+
+  g_return_val_if_fail (target != NULL, NULL);
+
+  sslmode = target_sslmode (target);
+  user = g_uri_escape_string (target->db_user ? target->db_user : "", NULL, FALSE);
+  db = g_uri_escape_string (target->db_name ? target->db_name : "", NULL, FALSE);
+
+  uri = g_string_new ("postgresql://");
+  if (user[0] != '\0')
+    g_string_append_printf (uri, "%s@", user);
+
+  if (sslmode_verifies_name (sslmode) && target->db_host != NULL && target->db_host[0] != '\0')
+    {
+      host = g_uri_escape_string (target->db_host, NULL, FALSE);
+      g_string_append_printf (uri, "%s:%u/%s?hostaddr=%s&sslmode=%s",
+                              host, target->local_port, db,
+                              target_local_host (target), sslmode);
+    }
+  else
+    {
+      host = g_uri_escape_string (target_local_host (target), NULL, FALSE);
+      g_string_append_printf (uri, "%s:%u/%s?sslmode=%s", host, target->local_port, db, sslmode);
+    }
+
+  if (target->read_only)
+    {
+      g_autofree char *options = g_uri_escape_string (READ_ONLY_OPTIONS, NULL, FALSE);
+
+      g_string_append_printf (uri, "&options=%s", options);
+    }
+
+  return g_string_free (uri, FALSE);
+}
+
+/* --- Tools ---------------------------------------------------------------------------------- */
+
+const char *
+bastion_launcher_tool_to_string (BastionLauncherTool tool)
+{
+  switch (tool)
+    {
+    case BASTION_LAUNCHER_TOOL_PGADMIN: return "pgadmin";
+    case BASTION_LAUNCHER_TOOL_DBEAVER: return "dbeaver";
+    case BASTION_LAUNCHER_TOOL_PSQL: return "psql";
+    case BASTION_LAUNCHER_TOOL_PGCLI: return "pgcli";
+    default: return NULL;
+    }
+}
+
+gboolean
+bastion_launcher_tool_from_string (const char          *name,
+                                   BastionLauncherTool *tool)
+{
+  g_return_val_if_fail (name != NULL, FALSE);
+
+  for (BastionLauncherTool t = BASTION_LAUNCHER_TOOL_PGADMIN; t <= BASTION_LAUNCHER_TOOL_PGCLI; t++)
+    {
+      if (g_ascii_strcasecmp (name, bastion_launcher_tool_to_string (t)) == 0)
+        {
+          if (tool != NULL)
+            *tool = t;
+          return TRUE;
+        }
+    }
+
+  return FALSE;
+}
+
+const char *
+bastion_launcher_tool_get_title (BastionLauncherTool tool)
+{
+  switch (tool)
+    {
+    case BASTION_LAUNCHER_TOOL_PGADMIN: return "pgAdmin 4";
+    case BASTION_LAUNCHER_TOOL_DBEAVER: return "DBeaver";
+    case BASTION_LAUNCHER_TOOL_PSQL: return "psql";
+    case BASTION_LAUNCHER_TOOL_PGCLI: return "pgcli";
+    default: return NULL;
+    }
+}
+
+/* --- GObject -------------------------------------------------------------------------------- */
+
+static void
+bastion_launcher_finalize (GObject *object)
+{
+  BastionLauncher *self = (BastionLauncher *)object;
+
+  g_clear_object (&self->runtime_dir);
+  g_clear_pointer (&self->root, g_free);
+  g_clear_pointer (&self->search_path, g_free);
+  g_clear_pointer (&self->home_dir, g_free);
+  g_clear_pointer (&self->data_dir, g_free);
+  g_clear_pointer (&self->cli_path, g_free);
+
+  G_OBJECT_CLASS (bastion_launcher_parent_class)->finalize (object);
+}
+
+static void
+bastion_launcher_constructed (GObject *object)
+{
+  BastionLauncher *self = (BastionLauncher *)object;
+
+  G_OBJECT_CLASS (bastion_launcher_parent_class)->constructed (object);
+
+  if (self->runtime_dir == NULL)
+    self->runtime_dir = g_object_ref (bastion_runtime_dir_get_default ());
+}
+
+static void
+bastion_launcher_get_property (GObject    *object,
+                               guint       prop_id,
+                               GValue     *value,
+                               GParamSpec *pspec)
+{
+  BastionLauncher *self = BASTION_LAUNCHER (object);
+
+  switch (prop_id)
+    {
+    case PROP_ROOT:
+      g_value_set_string (value, self->root);
+      break;
+    case PROP_SEARCH_PATH:
+      g_value_set_string (value, self->search_path);
+      break;
+    case PROP_HOME_DIR:
+      g_value_set_string (value, self->home_dir);
+      break;
+    case PROP_DATA_DIR:
+      g_value_set_string (value, self->data_dir);
+      break;
+    case PROP_CLI_PATH:
+      g_value_set_string (value, self->cli_path);
+      break;
+    case PROP_RUNTIME_DIR:
+      g_value_set_object (value, self->runtime_dir);
+      break;
+    case PROP_WATCH_MS:
+      g_value_set_uint (value, self->watch_ms);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+bastion_launcher_set_property (GObject      *object,
+                               guint         prop_id,
+                               const GValue *value,
+                               GParamSpec   *pspec)
+{
+  BastionLauncher *self = BASTION_LAUNCHER (object);
+
+  switch (prop_id)
+    {
+    case PROP_ROOT:
+      self->root = g_value_dup_string (value);
+      break;
+    case PROP_SEARCH_PATH:
+      self->search_path = g_value_dup_string (value);
+      break;
+    case PROP_HOME_DIR:
+      self->home_dir = g_value_dup_string (value);
+      break;
+    case PROP_DATA_DIR:
+      self->data_dir = g_value_dup_string (value);
+      break;
+    case PROP_CLI_PATH:
+      self->cli_path = g_value_dup_string (value);
+      break;
+    case PROP_RUNTIME_DIR:
+      self->runtime_dir = g_value_dup_object (value);
+      break;
+    case PROP_WATCH_MS:
+      self->watch_ms = g_value_get_uint (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+bastion_launcher_class_init (BastionLauncherClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GParamFlags flags = (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_EXPLICIT_NOTIFY |
+                       G_PARAM_STATIC_STRINGS);
+
+  object_class->constructed = bastion_launcher_constructed;
+  object_class->finalize = bastion_launcher_finalize;
+  object_class->get_property = bastion_launcher_get_property;
+  object_class->set_property = bastion_launcher_set_property;
+
+  /* The search roots are construct-only so tests (and a Flatpak build) can point detection at
+   * another tree; the product never reads a test variable to find them. */
+  properties[PROP_ROOT] =
+    g_param_spec_string ("root", NULL, NULL, NULL, flags);
+  properties[PROP_SEARCH_PATH] =
+    g_param_spec_string ("search-path", NULL, NULL, NULL, flags);
+  properties[PROP_HOME_DIR] =
+    g_param_spec_string ("home-dir", NULL, NULL, NULL, flags);
+  properties[PROP_DATA_DIR] =
+    g_param_spec_string ("data-dir", NULL, NULL, NULL, flags);
+  properties[PROP_CLI_PATH] =
+    g_param_spec_string ("cli-path", NULL, NULL, NULL, flags);
+  properties[PROP_RUNTIME_DIR] =
+    g_param_spec_object ("runtime-dir", NULL, NULL, BASTION_TYPE_RUNTIME_DIR, flags);
+  properties[PROP_WATCH_MS] =
+    g_param_spec_uint ("watch-ms", NULL, NULL, 0, G_MAXUINT, DEFAULT_WATCH_MS, flags);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+bastion_launcher_init (BastionLauncher *self)
+{
+  self->watch_ms = DEFAULT_WATCH_MS;
+}
+
+BastionLauncher *
+bastion_launcher_new (void)
+{
+  return g_object_new (BASTION_TYPE_LAUNCHER, NULL);
+}
+
+BastionRuntimeDir *
+bastion_launcher_get_runtime_dir (BastionLauncher *self)
+{
+  g_return_val_if_fail (BASTION_IS_LAUNCHER (self), NULL);
+
+  return self->runtime_dir;
+}
+
+/* --- Detection ------------------------------------------------------------------------------ */
+
+static char *
+rooted (BastionLauncher *self,
+        const char      *path)
+{
+  if (self->root == NULL || g_str_equal (self->root, "/"))
+    return g_strdup (path);
+
+  return g_build_filename (self->root, path, NULL);
+}
+
+static const char *
+home_dir (BastionLauncher *self)
+{
+  return self->home_dir ? self->home_dir : g_get_home_dir ();
+}
+
+static gboolean
+is_executable_file (const char *path)
+{
+  return g_file_test (path, G_FILE_TEST_IS_EXECUTABLE) && !g_file_test (path, G_FILE_TEST_IS_DIR);
+}
+
+static char *
+find_program (BastionLauncher *self,
+              const char      *name)
+{
+  const char *path = self->search_path ? self->search_path : g_getenv ("PATH");
+  g_auto(GStrv) dirs = NULL;
+
+  if (path == NULL)
+    path = "/usr/local/bin:/usr/bin:/bin";
+
+  dirs = g_strsplit (path, ":", -1);
+  for (guint i = 0; dirs[i] != NULL; i++)
+    {
+      g_autofree char *candidate = NULL;
+
+      if (dirs[i][0] != '/')
+        continue;
+
+      candidate = g_build_filename (dirs[i], name, NULL);
+      if (is_executable_file (candidate))
+        return g_steal_pointer (&candidate);
+    }
+
+  return NULL;
+}
+
+/* Reads "NAME = 12" from pgAdmin's version.py (or config.py in old releases). */
+static gboolean
+parse_version_assignment (const char *contents,
+                          const char *name,
+                          int        *value)
+{
+  g_auto(GStrv) lines = g_strsplit (contents, "\n", -1);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *p = lines[i];
+      char *end = NULL;
+      gint64 v;
+
+      if (!g_str_has_prefix (p, name))
+        continue;
+      p += strlen (name);
+      while (*p == ' ' || *p == '\t')
+        p++;
+      if (*p != '=')
+        continue;
+      p++;
+      while (*p == ' ' || *p == '\t')
+        p++;
+
+      v = g_ascii_strtoll (p, &end, 10);
+      if (end == p || v < 0 || v > 1000)
+        return FALSE;
+
+      *value = (int)v;
+      return TRUE;
+    }
+
+  return FALSE;
+}
+
+static void
+detect_pgadmin_version (const char    *web_dir,
+                        PgadminLayout *layout)
+{
+  const char *files[] = { "version.py", "config.py" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *path = g_build_filename (web_dir, files[i], NULL);
+      g_autofree char *contents = NULL;
+      int major = -1, minor = -1;
+
+      if (!g_file_get_contents (path, &contents, NULL, NULL))
+        continue;
+
+      if (parse_version_assignment (contents, "APP_RELEASE", &major) &&
+          parse_version_assignment (contents, "APP_REVISION", &minor))
+        {
+          layout->major = major;
+          layout->minor = minor;
+          return;
+        }
+    }
+}
+
+static void
+detect_pgadmin (BastionLauncher *self,
+                BastionToolInfo *info,
+                PgadminLayout   *layout)
+{
+  g_autofree char *bin = rooted (self, "/usr/pgadmin4/bin/pgadmin4");
+  g_autofree char *prefix = NULL;
+  g_autofree char *bin_dir = NULL;
+  g_autofree char *web = NULL;
+  g_autofree char *setup = NULL;
+  g_autofree char *venv_python = NULL;
+
+  layout->major = layout->minor = -1;
+
+  if (!is_executable_file (bin))
+    {
+      g_autofree char *found = find_program (self, "pgadmin4");
+
+      g_clear_pointer (&bin, g_free);
+      if (found != NULL)
+        {
+          char *real = realpath (found, NULL);
+
+          bin = real ? g_strdup (real) : g_steal_pointer (&found);
+          free (real);
+        }
+    }
+
+  if (bin == NULL)
+    {
+      info->install_hint = g_strdup (_("pgAdmin 4 is not installed. Install the desktop "
+                                       "package from the pgAdmin APT repository "
+                                       "(“sudo apt install pgadmin4-desktop”)."));
+      return;
+    }
+
+  bin_dir = g_path_get_dirname (bin);
+  prefix = g_path_get_dirname (bin_dir);
+  web = g_build_filename (prefix, "web", NULL);
+  setup = g_build_filename (web, "setup.py", NULL);
+  venv_python = g_build_filename (prefix, "venv", "bin", "python3", NULL);
+
+  info->path = g_strdup (bin);
+
+  if (!g_file_test (setup, G_FILE_TEST_IS_REGULAR))
+    {
+      info->install_hint = g_strdup_printf (_("pgAdmin 4 at “%s” has no web/setup.py beside "
+                                              "it, so Bastion cannot add the server; install "
+                                              "the pgadmin4-desktop package."), bin);
+      return;
+    }
+
+  layout->bin = g_strdup (bin);
+  layout->setup = g_strdup (setup);
+  layout->python = is_executable_file (venv_python) ? g_strdup (venv_python)
+                                                    : find_program (self, "python3");
+  detect_pgadmin_version (web, layout);
+
+  if (layout->major >= 0)
+    info->version = g_strdup_printf ("%d.%d", layout->major, layout->minor);
+
+  if (layout->python == NULL)
+    {
+      info->install_hint = g_strdup (_("pgAdmin 4 is installed, but no Python 3 to run its "
+                                       "setup.py was found; reinstall pgadmin4-desktop."));
+      return;
+    }
+
+  info->available = TRUE;
+}
+
+static char *
+find_flatpak_app (BastionLauncher *self,
+                  const char      *app_id)
+{
+  g_autofree char *system = rooted (self, "/var/lib/flatpak/exports/bin");
+  g_autofree char *user = g_build_filename (self->data_dir ? self->data_dir
+                                                           : g_get_user_data_dir (),
+                                            "flatpak", "exports", "bin", NULL);
+  const char *dirs[] = { user, system };
+
+  for (guint i = 0; i < G_N_ELEMENTS (dirs); i++)
+    {
+      g_autofree char *path = g_build_filename (dirs[i], app_id, NULL);
+
+      if (g_file_test (path, G_FILE_TEST_EXISTS))
+        return g_steal_pointer (&path);
+    }
+
+  return NULL;
+}
+
+static void
+detect_dbeaver (BastionLauncher *self,
+                BastionToolInfo *info)
+{
+  const char *names[] = { "dbeaver", "dbeaver-ce" };
+  g_autofree char *export = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      info->path = find_program (self, names[i]);
+      if (info->path != NULL)
+        {
+          info->available = TRUE;
+          return;
+        }
+    }
+
+  export = find_flatpak_app (self, DBEAVER_FLATPAK_ID);
+  if (export != NULL)
+    {
+      g_autofree char *flatpak = find_program (self, "flatpak");
+
+      info->flatpak = TRUE;
+      info->path = g_strdup (DBEAVER_FLATPAK_ID);
+      if (flatpak != NULL)
+        info->available = TRUE;
+      else
+        info->install_hint = g_strdup (_("DBeaver is installed as a Flatpak, but the "
+                                         "“flatpak” command was not found."));
+      return;
+    }
+
+  info->install_hint = g_strdup (_("DBeaver is not installed. Install DBeaver Community "
+                                   "from Flathub (“flatpak install flathub "
+                                   "io.dbeaver.DBeaverCommunity”) or its .deb package."));
+}
+
+/* The user's terminal and how it takes a command. */
+typedef struct
+{
+  const char *name;
+  const char *separator;   /* NULL: the command follows directly */
+} TerminalKind;
+
+static const TerminalKind terminals[] = {
+  { "xdg-terminal-exec", NULL },
+  { "kgx", "--" },
+  { "gnome-terminal", "--" },
+  { "ptyxis", "--" },
+  { "konsole", "-e" },
+  { "xterm", "-e" },
+};
+
+static char *
+find_terminal (BastionLauncher     *self,
+               const TerminalKind **kind)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (terminals); i++)
+    {
+      char *path = find_program (self, terminals[i].name);
+
+      if (path != NULL)
+        {
+          if (kind != NULL)
+            *kind = &terminals[i];
+          return path;
+        }
+    }
+
+  return NULL;
+}
+
+static void
+detect_terminal_tool (BastionLauncher *self,
+                      BastionToolInfo *info,
+                      const char      *name)
+{
+  info->path = find_program (self, name);
+  info->terminal = find_terminal (self, NULL);
+
+  if (info->path == NULL)
+    {
+      if (g_str_equal (name, "psql"))
+        info->install_hint = g_strdup (_("psql is not installed. Install it with "
+                                         "“sudo apt install postgresql-client”."));
+      else
+        info->install_hint = g_strdup (_("pgcli is not installed. Install it with "
+                                         "“sudo apt install pgcli”."));
+      return;
+    }
+
+  if (info->terminal == NULL)
+    {
+      info->install_hint = g_strdup (_("No terminal was found to run it in. Install one, "
+                                       "e.g. GNOME Console (“sudo apt install gnome-console”)."));
+      return;
+    }
+
+  info->available = TRUE;
+}
+
+static BastionToolInfo *
+detect_tool_full (BastionLauncher     *self,
+                  BastionLauncherTool  tool,
+                  PgadminLayout       *layout)
+{
+  BastionToolInfo *info = g_new0 (BastionToolInfo, 1);
+
+  info->tool = tool;
+
+  switch (tool)
+    {
+    case BASTION_LAUNCHER_TOOL_PGADMIN:
+      detect_pgadmin (self, info, layout);
+      break;
+    case BASTION_LAUNCHER_TOOL_DBEAVER:
+      detect_dbeaver (self, info);
+      break;
+    case BASTION_LAUNCHER_TOOL_PSQL:
+      detect_terminal_tool (self, info, "psql");
+      break;
+    case BASTION_LAUNCHER_TOOL_PGCLI:
+      detect_terminal_tool (self, info, "pgcli");
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+
+  return info;
+}
+
+/**
+ * bastion_launcher_detect_tool:
+ *
+ * Looks for one tool (a few stat() calls; bastion_launcher_list_tools_async() does it off the
+ * main thread).
+ */
+BastionToolInfo *
+bastion_launcher_detect_tool (BastionLauncher     *self,
+                              BastionLauncherTool  tool)
+{
+  PgadminLayout layout = { NULL, NULL, NULL, -1, -1 };
+  BastionToolInfo *info;
+
+  g_return_val_if_fail (BASTION_IS_LAUNCHER (self), NULL);
+  g_return_val_if_fail (bastion_launcher_tool_to_string (tool) != NULL, NULL);
+
+  info = detect_tool_full (self, tool, &layout);
+  pgadmin_layout_clear (&layout);
+
+  return info;
+}
+
+static void
+list_tools_thread (GTask        *task,
+                   gpointer      source_object,
+                   gpointer      task_data,
+                   GCancellable *cancellable)
+{
+  BastionLauncher *self = source_object;
+  g_autoptr(GPtrArray) tools = g_ptr_array_new_with_free_func ((GDestroyNotify)bastion_tool_info_free);
+
+  for (BastionLauncherTool t = BASTION_LAUNCHER_TOOL_PGADMIN; t <= BASTION_LAUNCHER_TOOL_PGCLI; t++)
+    g_ptr_array_add (tools, bastion_launcher_detect_tool (self, t));
+
+  g_task_return_pointer (task, g_steal_pointer (&tools), (GDestroyNotify)g_ptr_array_unref);
+}
+
+void
+bastion_launcher_list_tools_async (BastionLauncher     *self,
+                                   GCancellable        *cancellable,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (BASTION_IS_LAUNCHER (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, bastion_launcher_list_tools_async);
+  g_task_run_in_thread (task, list_tools_thread);
+}
+
+/**
+ * bastion_launcher_list_tools_finish:
+ *
+ * Returns: (transfer container) (element-type BastionToolInfo): one entry per tool, available
+ *   or not (with an install hint)
+ */
+GPtrArray *
+bastion_launcher_list_tools_finish (BastionLauncher  *self,
+                                    GAsyncResult     *result,
+                                    GError          **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* --- Plans ---------------------------------------------------------------------------------- */
+
+static gboolean
+check_target (const BastionLaunchTarget  *target,
+              GError                    **error)
+{
+  struct { const char *what; const char *value; } fields[] = {
+    { N_("The team name"), target->team },
+    { N_("The profile id"), target->profile_id },
+    { N_("The local address"), target->local_host },
+    { N_("The database host name"), target->db_host },
+    { N_("The database name"), target->db_name },
+    { N_("The database user"), target->db_user },
+    { N_("The SSL mode"), target->sslmode },
+  };
+
+  if (target->profile_id == NULL || target->profile_id[0] == '\0' ||
+      target->team == NULL || target->team[0] == '\0')
+    {
+      g_set_error (error, BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_INVALID_TARGET,
+                   _("The profile has no team name or id; re-import the team"));
+      return FALSE;
+    }
+
+  if (target->db_name == NULL || target->db_name[0] == '\0' ||
+      target->db_user == NULL || target->db_user[0] == '\0')
+    {
+      g_set_error (error, BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_INVALID_TARGET,
+                   _("The profile of “%s” has no database name or user; set db_name and "
+                     "db_username in the profile"), target->team);
+      return FALSE;
+    }
+
+  if (target->local_port == 0 || target->local_port > 65535)
+    {
+      g_set_error (error, BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_INVALID_TARGET,
+                   _("The tunnel of “%s” has no local port yet; connect first"), target->team);
+      return FALSE;
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+    {
+      g_autoptr(GError) local_error = NULL;
+
+      if (!bastion_pgpass_check_value (_(fields[i].what), fields[i].value, &local_error))
+        {
+          g_set_error_literal (error, BASTION_LAUNCHER_ERROR,
+                               BASTION_LAUNCHER_ERROR_INVALID_TARGET, local_error->message);
+          return FALSE;
+        }
+    }
+
+  return TRUE;
+}
+
+static char *
+file_name_for (const BastionLaunchTarget *target,
+               const char                *suffix)
+{
+  g_autofree char *id = bastion_pgpass_sanitize_name (target->profile_id);
+
+  return g_strconcat (id, suffix, NULL);
+}
+
+#define PGPASS_SUFFIX ".pgpass"
+#define SERVICE_SUFFIX ".pg_service.conf"
+#define SERVERS_SUFFIX "-servers.json"
+#define DUMP_SUFFIX "-pgadmin-dump.json"
+
+static const char *all_suffixes[] = { PGPASS_SUFFIX, SERVICE_SUFFIX, SERVERS_SUFFIX, DUMP_SUFFIX };
+
+static char *
+dup_cli_path (BastionLauncher *self)
+{
+  g_autofree char *exe = NULL;
+  g_autofree char *found = NULL;
+
+  if (self->cli_path != NULL)
+    return g_strdup (self->cli_path);
+
+  /* Next to the running binary: installed side by side, or the build tree's src/cli. */
+  exe = g_file_read_link ("/proc/self/exe", NULL);
+  if (exe != NULL)
+    {
+      g_autofree char *dir = g_path_get_dirname (exe);
+      g_autofree char *beside = g_build_filename (dir, "bastion-cli", NULL);
+      g_autofree char *build = g_build_filename (dir, "..", "cli", "bastion-cli", NULL);
+
+      if (is_executable_file (beside))
+        return g_steal_pointer (&beside);
+      if (is_executable_file (build))
+        {
+          char *real = realpath (build, NULL);
+          char *ret = g_strdup (real ? real : build);
+
+          free (real);
+          return ret;
+        }
+    }
+
+  found = find_program (self, "bastion-cli");
+  if (found != NULL)
+    return g_steal_pointer (&found);
+
+  return g_strdup ("bastion-cli");
+}
+
+static char *
+dup_password_command (BastionLauncher           *self,
+                      const BastionLaunchTarget *target)
+{
+  g_autofree char *cli = dup_cli_path (self);
+  g_autofree char *q_cli = g_shell_quote (cli);
+  /* The id: unique, and what `bastion-cli` looks a profile up by first. */
+  g_autofree char *q_team = g_shell_quote (target->profile_id);
+
+  return g_strdup_printf ("%s secret print %s db-password", q_cli, q_team);
+}
+
+/**
+ * bastion_launcher_dup_servers_json:
+ *
+ * pgAdmin's servers.json for the target: one server in the group "SimpleIOT — TEAM". Both the
+ * pre-7.0 keys (HostAddr, SSLMode) and 7.0's ConnectionParameters are written; each pgAdmin
+ * reads the one it knows. The password comes from PasswordExecCommand.
+ */
+char *
+bastion_launcher_dup_servers_json (BastionLauncher           *self,
+                                   const BastionLaunchTarget *target,
+                                   GError                   **error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *group = NULL;
+  g_autofree char *command = NULL;
+
+  g_return_val_if_fail (BASTION_IS_LAUNCHER (self), NULL);
+  g_return_val_if_fail (target != NULL, NULL);
+
+  if (!check_target (target, error))
+    return NULL;
+
+  group = g_strdup_printf ("SimpleIOT — %s", target->team);
+  command = dup_password_command (self, target);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "Servers");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "1");
+  json_builder_begin_object (builder);
+
+  json_builder_set_member_name (builder, "Name");
+  json_builder_add_string_value (builder, target->team);
+  json_builder_set_member_name (builder, "Group");
+  json_builder_add_string_value (builder, group);
+  json_builder_set_member_name (builder, "Host");
+  json_builder_add_string_value (builder, target_tls_host (target));
+  json_builder_set_member_name (builder, "HostAddr");
+  json_builder_add_string_value (builder, target_local_host (target));
+  json_builder_set_member_name (builder, "Port");
+  json_builder_add_int_value (builder, target->local_port);
+  json_builder_set_member_name (builder, "MaintenanceDB");
+  json_builder_add_string_value (builder, target->db_name);
+  json_builder_set_member_name (builder, "Username");
+  json_builder_add_string_value (builder, target->db_user);
+  json_builder_set_member_name (builder, "SSLMode");
+  json_builder_add_string_value (builder, target_sslmode (target));
+  json_builder_set_member_name (builder, "PasswordExecCommand");
+  json_builder_add_string_value (builder, command);
+  json_builder_set_member_name (builder, "Comment");
+  json_builder_add_string_value (builder, _("Added by Bastion: reached through its SSH tunnel"));
+
+  json_builder_set_member_name (builder, "ConnectionParameters");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "sslmode");
+  json_builder_add_string_value (builder, target_sslmode (target));
+  json_builder_set_member_name (builder, "hostaddr");
+  json_builder_add_string_value (builder, target_local_host (target));
+  json_builder_set_member_name (builder, "connect_timeout");
+  json_builder_add_int_value (builder, 10);
+  if (target->read_only)
+    {
+      json_builder_set_member_name (builder, "options");
+      json_builder_add_string_value (builder, READ_ONLY_OPTIONS);
+    }
+  json_builder_end_object (builder);
+
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  json_generator_set_pretty (generator, TRUE);
+
+  return json_generator_to_data (generator, NULL);
+}
+
+/**
+ * bastion_launcher_dup_dbeaver_spec:
+ *
+ * The value of DBeaver's -con: the new postgres-jdbc driver, pgpass authentication (never a
+ * password=), and for a read-only profile the JDBC driver's "options" property.
+ */
+char *
+bastion_launcher_dup_dbeaver_spec (BastionLauncher           *self,
+                                   const BastionLaunchTarget *target,
+                                   GError                   **error)
+{
+  GString *spec;
+
+  g_return_val_if_fail (BASTION_IS_LAUNCHER (self), NULL);
+  g_return_val_if_fail (target != NULL, NULL);
+
+  if (!check_target (target, error))
+    return NULL;
+
+  /* -con is split on "|" with no escape. */
+  if (strchr (target->team, '|') || strchr (target->db_name, '|') ||
+      strchr (target->db_user, '|') || strchr (target_local_host (target), '|'))
+    {
+      g_set_error (error, BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_INVALID_TARGET,
+                   _("The team, database or user name of “%s” holds a “|”, which DBeaver's "
+                     "command line cannot carry; rename it or use the connection URI"),
+                   target->team);
+      return NULL;
+    }
+
+  spec = g_string_new (NULL);
+  g_string_append_printf (spec,
+                          "driver=postgres-jdbc|host=%s|port=%u|database=%s|user=%s"
+                          "|name=Bastion: %s|folder=SimpleIOT|auth=postgres_pgpass"
+                          "|openConsole=true",
+                          target_local_host (target), target->local_port,
+                          target->db_name, target->db_user, target->team);
+  if (target->read_only)
+    g_string_append (spec, "|prop.options=" READ_ONLY_OPTIONS);
+
+  return g_string_free (spec, FALSE);
+}
+
+static char *
+dup_service_entry (const BastionLaunchTarget *target,
+                   const char                *service,
+                   const char                *passfile)
+{
+  GString *s = g_string_new (NULL);
+
+  g_string_append (s, "# Written by Bastion while the tunnel is open; removed when it closes.\n");
+  g_string_append_printf (s, "[%s]\n", service);
+  g_string_append_printf (s, "host=%s\n", target_tls_host (target));
+  g_string_append_printf (s, "hostaddr=%s\n", target_local_host (target));
+  g_string_append_printf (s, "port=%u\n", target->local_port);
+  g_string_append_printf (s, "dbname=%s\n", target->db_name);
+  g_string_append_printf (s, "user=%s\n", target->db_user);
+  g_string_append_printf (s, "sslmode=%s\n", target_sslmode (target));
+  g_string_append_printf (s, "passfile=%s\n", passfile);
+  g_string_append_printf (s, "application_name=%s\n", "bastion");
+  if (target->read_only)
+    g_string_append (s, "options=" READ_ONLY_OPTIONS "\n");
+
+  return g_string_free (s, FALSE);
+}
+
+static char *
+dup_pgpass (const BastionLaunchTarget  *target,
+            const char                 *password,
+            GError                    **error)
+{
+  /* Any host: libpq matches the "host" name (the real DB host when hostaddr is set), DBeaver
+   * the local address; the port, database and user pin it to this tunnel. */
+  return bastion_pgpass_format_line (NULL, target->local_port, target->db_name,
+                                     target->db_user, password, error);
+}
+
+static void
+plan_set_env (GPtrArray  *names,
+              GPtrArray  *env,
+              const char *name,
+              const char *value)
+{
+  g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_add (env, g_strdup_printf ("%s=%s", name, value));
+}
+
+static GStrv
+ptr_array_to_strv (GPtrArray *array)
+{
+  g_ptr_array_add (array, NULL);
+  return (GStrv)g_ptr_array_free (array, FALSE);
+}
+
+static BastionLaunchPlan *
+build_plan (BastionLauncher            *self,
+            BastionLauncherTool         tool,
+            const BastionLaunchTarget  *target,
+            const BastionToolInfo      *info,
+            const PgadminLayout        *layout,
+            GError                    **error)
+{
+  g_autoptr(BastionLaunchPlan) plan = g_new0 (BastionLaunchPlan, 1);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) env = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *id = NULL;
+  g_autofree char *pgpass_name = file_name_for (target, PGPASS_SUFFIX);
+  g_autofree char *pgpass = bastion_runtime_dir_build_path (self->runtime_dir, pgpass_name);
+
+  if (!check_target (target, error))
+    return NULL;
+
+  if (!info->available)
+    {
+      g_set_error (error, BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_NOT_INSTALLED,
+                   "%s", info->install_hint ? info->install_hint : _("The tool is not installed"));
+      return NULL;
+    }
+
+  id = bastion_pgpass_sanitize_name (target->profile_id);
+  plan->tool = tool;
+
+  switch (tool)
+    {
+    case BASTION_LAUNCHER_TOOL_PGADMIN:
+      {
+        g_autofree char *servers_name = file_name_for (target, SERVERS_SUFFIX);
+        g_autofree char *servers = bastion_runtime_dir_build_path (self->runtime_dir,
+                                                                   servers_name);
+        g_autofree char *sqlite = g_build_filename (home_dir (self), ".pgadmin",
+                                                    "pgadmin4.db", NULL);
+        gboolean new_cli;
+
+        if (layout->major < 0)
+          {
+            g_set_error (error, BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_UNKNOWN_VERSION,
+                         _("Could not tell which version of pgAdmin 4 is installed at “%s” "
+                           "(no APP_RELEASE/APP_REVISION in web/version.py or web/config.py), "
+                           "so Bastion cannot add the server safely; reinstall pgadmin4-desktop"),
+                         layout->bin);
+            return NULL;
+          }
+
+        if (target->read_only && layout->major < 7)
+          {
+            g_set_error (error, BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_UNSUPPORTED,
+                         _("pgAdmin %d.%d cannot carry the read-only setting (it needs pgAdmin "
+                           "7 or newer); upgrade pgAdmin or turn off read-only for “%s”"),
+                         layout->major, layout->minor, target->team);
+            return NULL;
+          }
+
+        /* setup.py became a typer app in 8.2: "load-servers"; up to 8.1, "--load-servers". */
+        new_cli = layout->major > 8 || (layout->major == 8 && layout->minor >= 2);
+
+        plan->setup_argv = g_new0 (char *, 7);
+        plan->setup_argv[0] = g_strdup (layout->python);
+        plan->setup_argv[1] = g_strdup (layout->setup);
+        plan->setup_argv[2] = g_strdup (new_cli ? "load-servers" : "--load-servers");
+        plan->setup_argv[3] = g_strdup (servers);
+        plan->setup_argv[4] = g_strdup ("--sqlite-path");
+        plan->setup_argv[5] = g_strdup (sqlite);
+
+        g_ptr_array_add (argv, g_strdup (layout->bin));
+        g_ptr_array_add (files, g_steal_pointer (&servers));
+        break;
+      }
+
+    case BASTION_LAUNCHER_TOOL_DBEAVER:
+      {
+        g_autofree char *spec = bastion_launcher_dup_dbeaver_spec (self, target, error);
+
+        if (spec == NULL)
+          return NULL;
+
+        if (info->flatpak)
+          {
+            BastionRuntimeDir *rd = self->runtime_dir;
+
+            g_ptr_array_add (argv, find_program (self, "flatpak"));
+            g_ptr_array_add (argv, g_strdup ("run"));
+            /* The sandbox sees only the runtime folder, read-only. */
+            if (bastion_runtime_dir_is_xdg_runtime (rd))
+              g_ptr_array_add (argv, g_strdup ("--filesystem=xdg-run/bastion:ro"));
+            else
+              g_ptr_array_add (argv, g_strdup_printf ("--filesystem=%s:ro",
+                                                      bastion_runtime_dir_get_base (rd)));
+            g_ptr_array_add (argv, g_strdup_printf ("--env=PGPASSFILE=%s", pgpass));
+            g_ptr_array_add (argv, g_strdup (info->path));
+          }
+        else
+          {
+            g_ptr_array_add (argv, g_strdup (info->path));
+          }
+
+        g_ptr_array_add (argv, g_strdup ("-con"));
+        g_ptr_array_add (argv, g_steal_pointer (&spec));
+        plan_set_env (names, env, "PGPASSFILE", pgpass);
+        g_ptr_array_add (files, g_strdup (pgpass));
+        break;
+      }
+
+    case BASTION_LAUNCHER_TOOL_PSQL:
+    case BASTION_LAUNCHER_TOOL_PGCLI:
+      {
+        g_autofree char *service_name = file_name_for (target, SERVICE_SUFFIX);
+        g_autofree char *service = bastion_runtime_dir_build_path (self->runtime_dir,
+                                                                   service_name);
+        g_autofree char *env_prog = find_program (self, "env");
+        g_autofree char *terminal = NULL;
+        const TerminalKind *kind = NULL;
+
+        terminal = find_terminal (self, &kind);
+        g_assert (terminal != NULL);
+
+        plan_set_env (names, env, "PGSERVICEFILE", service);
+        plan_set_env (names, env, "PGSERVICE", id);
+
+        g_ptr_array_add (argv, g_steal_pointer (&terminal));
+        if (kind->separator != NULL)
+          g_ptr_array_add (argv, g_strdup (kind->separator));
+
+        /* Terminals that hand the command to a running server (gnome-terminal, kgx) may not
+         * pass our environment on: "env" carries the two paths into the command itself. */
+        g_ptr_array_add (argv, env_prog ? g_steal_pointer (&env_prog) : g_strdup ("env"));
+        g_ptr_array_add (argv, g_strdup_printf ("PGSERVICEFILE=%s", service));
+        g_ptr_array_add (argv, g_strdup_printf ("PGSERVICE=%s", id));
+        g_ptr_array_add (argv, g_strdup (info->path));
+        g_ptr_array_add (argv, g_strdup_printf ("service=%s", id));
+
+        g_ptr_array_add (files, g_strdup (pgpass));
+        g_ptr_array_add (files, g_steal_pointer (&service));
+        break;
+      }
+
+    default:
+      g_assert_not_reached ();
+    }
+
+  plan->argv = ptr_array_to_strv (g_steal_pointer (&argv));
+  plan->env_names = ptr_array_to_strv (g_steal_pointer (&names));
+  plan->env = ptr_array_to_strv (g_steal_pointer (&env));
+  plan->files = ptr_array_to_strv (g_steal_pointer (&files));
+
+  return g_steal_pointer (&plan);
+}
+
+/**
+ * bastion_launcher_describe:
+ *
+ * What bastion_launcher_launch_async() would run and write (for `--dry-run`); writes nothing.
+ */
+BastionLaunchPlan *
+bastion_launcher_describe (BastionLauncher            *self,
+                           BastionLauncherTool         tool,
+                           const BastionLaunchTarget  *target,
+                           GError                    **error)
+{
+  PgadminLayout layout = { NULL, NULL, NULL, -1, -1 };
+  g_autoptr(BastionToolInfo) info = NULL;
+  BastionLaunchPlan *plan;
+
+  g_return_val_if_fail (BASTION_IS_LAUNCHER (self), NULL);
+  g_return_val_if_fail (target != NULL, NULL);
+
+  info = detect_tool_full (self, tool, &layout);
+  plan = build_plan (self, tool, target, info, &layout, error);
+  pgadmin_layout_clear (&layout);
+
+  return plan;
+}
+
+/* --- Launching ------------------------------------------------------------------------------ */
+
+typedef struct
+{
+  BastionLauncherTool  tool;
+  BastionLaunchTarget *target;
+  char                *password;
+  BastionToolInfo     *info;
+  PgadminLayout        layout;
+  BastionLaunchPlan   *plan;
+  GPtrArray           *created;          /* file names this launch created */
+  GSubprocess         *child;
+  GCancellable        *wait_cancellable;
+  int                  stderr_fd;
+  guint                timeout_id;
+  gboolean             returned;
+} LaunchData;
+
+static void
+launch_data_free (LaunchData *data)
+{
+  if (data->password != NULL)
+    {
+      memset (data->password, 0, strlen (data->password));
+      g_free (data->password);
+    }
+  g_clear_pointer (&data->target, bastion_launch_target_free);
+  g_clear_pointer (&data->info, bastion_tool_info_free);
+  g_clear_pointer (&data->plan, bastion_launch_plan_free);
+  g_clear_pointer (&data->created, g_ptr_array_unref);
+  g_clear_object (&data->child);
+  g_clear_object (&data->wait_cancellable);
+  g_clear_handle_id (&data->timeout_id, g_source_remove);
+  if (data->stderr_fd >= 0)
+    close (data->stderr_fd);
+  pgadmin_layout_clear (&data->layout);
+  g_free (data);
+}
+
+/* Removes what this launch wrote, so a failure leaves nothing behind. */
+static void
+launch_remove_created (BastionLauncher *self,
+                       LaunchData      *data)
+{
+  for (guint i = 0; i < data->created->len; i++)
+    bastion_runtime_dir_remove_file (self->runtime_dir, g_ptr_array_index (data->created, i));
+  g_ptr_array_set_size (data->created, 0);
+}
+
+static void
+launch_fail (GTask  *task,
+             GError *error)
+{
+  BastionLauncher *self = g_task_get_source_object (task);
+  LaunchData *data = g_task_get_task_data (task);
+
+  launch_remove_created (self, data);
+  {
+    g_autofree char *dump_name = file_name_for (data->target, DUMP_SUFFIX);
+    g_autofree char *servers_name = file_name_for (data->target, SERVERS_SUFFIX);
+
+    bastion_runtime_dir_remove_file (self->runtime_dir, dump_name);
+    bastion_runtime_dir_remove_file (self->runtime_dir, servers_name);
+  }
+  data->returned = TRUE;
+  g_task_return_error (task, error);
+}
+
+static gboolean
+write_runtime_file (BastionLauncher  *self,
+                    LaunchData       *data,
+                    const char       *suffix,
+                    const char       *contents,
+                    GError          **error)
+{
+  g_autofree char *name = file_name_for (data->target, suffix);
+  gboolean existed = bastion_runtime_dir_has_file (self->runtime_dir, name);
+  g_autofree char *path = NULL;
+
+  path = bastion_runtime_dir_write_file (self->runtime_dir, name, contents, strlen (contents),
+                                         error);
+  if (path == NULL)
+    return FALSE;
+
+  /* A file an earlier launch wrote may be in use by that tool: keep it on failure. */
+  if (!existed)
+    g_ptr_array_add (data->created, g_steal_pointer (&name));
+
+  return TRUE;
+}
+
+static void
+prepare_thread (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  BastionLauncher *self = source_object;
+  LaunchData *data = task_data;
+  GError *error = NULL;
+
+  data->info = detect_tool_full (self, data->tool, &data->layout);
+  data->plan = build_plan (self, data->tool, data->target, data->info, &data->layout, &error);
+  if (data->plan == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  if (data->tool == BASTION_LAUNCHER_TOOL_PGADMIN)
+    {
+      g_autofree char *json = bastion_launcher_dup_servers_json (self, data->target, &error);
+
+      if (json == NULL || !write_runtime_file (self, data, SERVERS_SUFFIX, json, &error))
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+    }
+  else
+    {
+      g_autofree char *pgpass = NULL;
+
+      if (data->password == NULL || data->password[0] == '\0')
+        {
+          g_task_return_new_error (task, BASTION_LAUNCHER_ERROR,
+                                   BASTION_LAUNCHER_ERROR_NO_PASSWORD,
+                                   _("The database password of “%s” is not known; connect "
+                                     "first or store it with “bastion-cli secret set”"),
+                                   data->target->team);
+          return;
+        }
+
+      pgpass = dup_pgpass (data->target, data->password, &error);
+      if (pgpass == NULL || !write_runtime_file (self, data, PGPASS_SUFFIX, pgpass, &error))
+        {
+          if (pgpass != NULL)
+            memset (pgpass, 0, strlen (pgpass));
+          g_task_return_error (task, error);
+          return;
+        }
+      memset (pgpass, 0, strlen (pgpass));
+
+      if (data->tool == BASTION_LAUNCHER_TOOL_PSQL || data->tool == BASTION_LAUNCHER_TOOL_PGCLI)
+        {
+          g_autofree char *pgpass_name = file_name_for (data->target, PGPASS_SUFFIX);
+          g_autofree char *passfile = bastion_runtime_dir_build_path (self->runtime_dir,
+                                                                      pgpass_name);
+          g_autofree char *id = bastion_pgpass_sanitize_name (data->target->profile_id);
+          g_autofree char *entry = dup_service_entry (data->target, id, passfile);
+
+          if (!write_runtime_file (self, data, SERVICE_SUFFIX, entry, &error))
+            {
+              g_task_return_error (task, error);
+              return;
+            }
+        }
+    }
+
+  g_task_return_boolean (task, TRUE);
+}
+
+/* The last part of what a tool wrote on stderr, for the error message. */
+static char *
+read_stderr_tail (int fd)
+{
+  char buf[2048];
+  struct stat st;
+  off_t start;
+  gssize n;
+
+  if (fd < 0 || fstat (fd, &st) != 0)
+    return g_strdup ("");
+
+  start = st.st_size > (off_t)sizeof buf - 1 ? st.st_size - (off_t)(sizeof buf - 1) : 0;
+  n = pread (fd, buf, sizeof buf - 1, start);
+  if (n <= 0)
+    return g_strdup ("");
+  buf[n] = '\0';
+
+  return g_strstrip (g_utf8_make_valid (buf, n));
+}
+
+static gboolean
+child_watch_timeout (gpointer user_data)
+{
+  GTask *task = user_data;
+  LaunchData *data = g_task_get_task_data (task);
+
+  data->timeout_id = 0;
+
+  /* Still running after the watch: it started. Stop waiting; the child lives on. */
+  if (!data->returned)
+    {
+      data->returned = TRUE;
+      g_task_return_boolean (task, TRUE);
+    }
+  g_cancellable_cancel (data->wait_cancellable);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+child_exited (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  LaunchData *data = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+
+  if (!g_subprocess_wait_finish (G_SUBPROCESS (object), result, &error) || data->returned)
+    return;
+
+  g_clear_handle_id (&data->timeout_id, g_source_remove);
+
+  /* Many launchers hand the work to a running instance and exit 0 at once: that is success. */
+  if (g_subprocess_get_successful (data->child))
+    {
+      data->returned = TRUE;
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  {
+    g_autofree char *tail = read_stderr_tail (data->stderr_fd);
+    g_autofree char *status = NULL;
+
+    if (g_subprocess_get_if_exited (data->child))
+      status = g_strdup_printf (_("exit status %d"), g_subprocess_get_exit_status (data->child));
+    else
+      status = g_strdup_printf (_("signal %d"), g_subprocess_get_term_sig (data->child));
+
+    launch_fail (task, g_error_new (BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_TOOL_FAILED,
+                                    _("%s stopped right after it started (%s): %s"),
+                                    bastion_launcher_tool_get_title (data->tool), status,
+                                    tail[0] ? tail : _("it printed nothing")));
+  }
+}
+
+static char **
+tool_environment (const BastionLaunchPlan *plan)
+{
+  char **env = g_get_environ ();
+  const char *scrub[] = { "PGPASSWORD", "PGPASSFILE", "PGSERVICE", "PGSERVICEFILE" };
+
+  /* A PGPASSWORD of the user's would win over our pgpass file. */
+  for (guint i = 0; i < G_N_ELEMENTS (scrub); i++)
+    env = g_environ_unsetenv (env, scrub[i]);
+
+  for (guint i = 0; plan->env[i] != NULL; i++)
+    {
+      const char *eq = strchr (plan->env[i], '=');
+      g_autofree char *name = g_strndup (plan->env[i], eq - plan->env[i]);
+
+      env = g_environ_setenv (env, name, eq + 1, TRUE);
+    }
+
+  return env;
+}
+
+static void
+spawn_tool (GTask *task)
+{
+  BastionLauncher *self = g_task_get_source_object (task);
+  LaunchData *data = g_task_get_task_data (task);
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_auto(GStrv) env = tool_environment (data->plan);
+  GError *error = NULL;
+  int fd;
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_subprocess_launcher_set_environ (launcher, env);
+
+  /* stderr goes to an anonymous memory file: readable if the tool fails at once, never a pipe
+   * that could fill up and block a tool that keeps running, never a file left behind. */
+  fd = memfd_create ("bastion-tool-stderr", MFD_CLOEXEC);
+  if (fd >= 0)
+    {
+      int child_fd = dup (fd);
+
+      data->stderr_fd = fd;
+      if (child_fd >= 0)
+        g_subprocess_launcher_take_stderr_fd (launcher, child_fd);
+    }
+
+  data->child = g_subprocess_launcher_spawnv (launcher,
+                                              (const char * const *)data->plan->argv, &error);
+  if (data->child == NULL)
+    {
+      launch_fail (task, g_error_new (BASTION_LAUNCHER_ERROR,
+                                      BASTION_LAUNCHER_ERROR_TOOL_FAILED,
+                                      _("Could not start %s: %s"),
+                                      bastion_launcher_tool_get_title (data->tool),
+                                      error->message));
+      g_error_free (error);
+      g_object_unref (task);
+      return;
+    }
+
+  data->wait_cancellable = g_cancellable_new ();
+  data->timeout_id = g_timeout_add (self->watch_ms, child_watch_timeout, task);
+  g_subprocess_wait_async (data->child, data->wait_cancellable, child_exited, task);
+}
+
+/* --- pgAdmin: add the server with its own setup.py, once ---------------------------------- */
+
+static void pgadmin_load (GTask *task);
+
+static char *
+stderr_tail_of (const char *text)
+{
+  gsize len;
+
+  if (text == NULL)
+    return g_strdup ("");
+
+  len = strlen (text);
+  if (len > 1500)
+    text += len - 1500;
+
+  return g_strstrip (g_utf8_make_valid (text, -1));
+}
+
+static gboolean
+dump_has_server (const char  *path,
+                 const char  *group,
+                 const char  *name,
+                 GError     **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *root;
+  JsonObject *servers;
+  g_autoptr(GList) members = NULL;
+
+  if (!json_parser_load_from_file (parser, path, error))
+    return FALSE;
+
+  if (json_parser_get_root (parser) == NULL ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return FALSE;
+
+  root = json_node_get_object (json_parser_get_root (parser));
+  if (!json_object_has_member (root, "Servers") ||
+      !JSON_NODE_HOLDS_OBJECT (json_object_get_member (root, "Servers")))
+    return FALSE;
+
+  servers = json_object_get_object_member (root, "Servers");
+  members = json_object_get_members (servers);
+  for (const GList *l = members; l != NULL; l = l->next)
+    {
+      JsonNode *node = json_object_get_member (servers, l->data);
+      JsonObject *server;
+
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        continue;
+      server = json_node_get_object (node);
+
+      if (g_strcmp0 (json_object_get_string_member_with_default (server, "Name", ""), name) == 0 &&
+          g_strcmp0 (json_object_get_string_member_with_default (server, "Group", ""), group) == 0)
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
+static void
+pgadmin_load_done (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  GTask *task = user_data;
+  BastionLauncher *self = g_task_get_source_object (task);
+  LaunchData *data = g_task_get_task_data (task);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *servers_name = file_name_for (data->target, SERVERS_SUFFIX);
+  GError *error = NULL;
+
+  if (!g_subprocess_communicate_utf8_finish (G_SUBPROCESS (object), result, &out, &err, &error))
+    {
+      launch_fail (task, error);
+      g_object_unref (task);
+      return;
+    }
+
+  /* Loaded (or not): servers.json has done its job either way. */
+  bastion_runtime_dir_remove_file (self->runtime_dir, servers_name);
+
+  if (!g_subprocess_get_successful (G_SUBPROCESS (object)))
+    {
+      g_autofree char *tail = stderr_tail_of (err && err[0] ? err : out);
+
+      launch_fail (task, g_error_new (BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_TOOL_FAILED,
+                                      _("pgAdmin's setup.py could not add the server of “%s”: "
+                                        "%s"), data->target->team, tail));
+      g_object_unref (task);
+      return;
+    }
+
+  spawn_tool (task);
+}
+
+static void
+pgadmin_load (GTask *task)
+{
+  LaunchData *data = g_task_get_task_data (task);
+  g_autoptr(GSubprocess) proc = NULL;
+  GError *error = NULL;
+
+  proc = g_subprocess_newv ((const char * const *)data->plan->setup_argv,
+                            G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                            &error);
+  if (proc == NULL)
+    {
+      launch_fail (task, error);
+      g_object_unref (task);
+      return;
+    }
+
+  g_subprocess_communicate_utf8_async (proc, NULL, g_task_get_cancellable (task),
+                                       pgadmin_load_done, task);
+}
+
+static void
+pgadmin_dump_done (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  GTask *task = user_data;
+  BastionLauncher *self = g_task_get_source_object (task);
+  LaunchData *data = g_task_get_task_data (task);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *dump_name = file_name_for (data->target, DUMP_SUFFIX);
+  g_autofree char *dump = bastion_runtime_dir_build_path (self->runtime_dir, dump_name);
+  g_autofree char *group = g_strdup_printf ("SimpleIOT — %s", data->target->team);
+  g_autoptr(GError) parse_error = NULL;
+  GError *error = NULL;
+  gboolean exists;
+
+  if (!g_subprocess_communicate_utf8_finish (G_SUBPROCESS (object), result, &out, &err, &error))
+    {
+      launch_fail (task, error);
+      g_object_unref (task);
+      return;
+    }
+
+  if (!g_subprocess_get_successful (G_SUBPROCESS (object)))
+    {
+      g_autofree char *tail = stderr_tail_of (err && err[0] ? err : out);
+
+      bastion_runtime_dir_remove_file (self->runtime_dir, dump_name);
+      launch_fail (task, g_error_new (BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_TOOL_FAILED,
+                                      _("pgAdmin's setup.py could not list its servers: %s"),
+                                      tail));
+      g_object_unref (task);
+      return;
+    }
+
+  exists = dump_has_server (dump, group, data->target->team, &parse_error);
+  bastion_runtime_dir_remove_file (self->runtime_dir, dump_name);
+
+  if (parse_error != NULL)
+    {
+      launch_fail (task, g_error_new (BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_TOOL_FAILED,
+                                      _("Could not read the server list pgAdmin wrote: %s"),
+                                      parse_error->message));
+      g_object_unref (task);
+      return;
+    }
+
+  if (exists)
+    {
+      g_autofree char *servers_name = file_name_for (data->target, SERVERS_SUFFIX);
+
+      g_debug ("pgAdmin already has the server of %s; not adding it again", data->target->team);
+      bastion_runtime_dir_remove_file (self->runtime_dir, servers_name);
+      spawn_tool (task);
+      return;
+    }
+
+  pgadmin_load (task);
+}
+
+/* Asks pgAdmin's own setup.py for the servers it has: it knows its database schema in every
+ * version, where reading pgadmin4.db directly would depend on it. */
+static void
+pgadmin_dump (GTask *task)
+{
+  BastionLauncher *self = g_task_get_source_object (task);
+  LaunchData *data = g_task_get_task_data (task);
+  g_autofree char *dump_name = file_name_for (data->target, DUMP_SUFFIX);
+  g_autofree char *dump = bastion_runtime_dir_build_path (self->runtime_dir, dump_name);
+  const char *sqlite = data->plan->setup_argv[5];
+  gboolean new_cli = g_str_equal (data->plan->setup_argv[2], "load-servers");
+  const char *argv[] = {
+    data->plan->setup_argv[0], data->plan->setup_argv[1],
+    new_cli ? "dump-servers" : "--dump-servers", dump,
+    "--sqlite-path", sqlite, NULL
+  };
+  g_autoptr(GSubprocess) proc = NULL;
+  GError *error = NULL;
+
+  /* No database yet: pgAdmin never ran, so it has no servers at all. */
+  if (!g_file_test (sqlite, G_FILE_TEST_IS_REGULAR))
+    {
+      pgadmin_load (task);
+      return;
+    }
+
+  proc = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                            &error);
+  if (proc == NULL)
+    {
+      launch_fail (task, error);
+      g_object_unref (task);
+      return;
+    }
+
+  g_subprocess_communicate_utf8_async (proc, NULL, g_task_get_cancellable (task),
+                                       pgadmin_dump_done, task);
+}
+
+static void
+prepare_done (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  GTask *task = user_data;
+  LaunchData *data = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      launch_fail (task, error);
+      g_object_unref (task);
+      return;
+    }
+
+  if (data->tool == BASTION_LAUNCHER_TOOL_PGADMIN)
+    pgadmin_dump (task);
+  else
+    spawn_tool (task);
+}
+
+/**
+ * bastion_launcher_launch_async:
+ * @password: (nullable): the database password (not needed for pgAdmin, which asks
+ *   `bastion-cli secret print`)
+ *
+ * Writes what the tool needs into the runtime folder and starts it. A tool that exits with an
+ * error within the watch time (2 s) fails the launch with what it printed on stderr, and the
+ * files this launch wrote are removed.
+ */
+void
+bastion_launcher_launch_async (BastionLauncher           *self,
+                               BastionLauncherTool        tool,
+                               const BastionLaunchTarget *target,
+                               const char                *password,
+                               GCancellable              *cancellable,
+                               GAsyncReadyCallback        callback,
+                               gpointer                   user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GTask) prepare = NULL;
+  GError *error = NULL;
+  LaunchData *data;
+
+  g_return_if_fail (BASTION_IS_LAUNCHER (self));
+  g_return_if_fail (bastion_launcher_tool_to_string (tool) != NULL);
+  g_return_if_fail (target != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, bastion_launcher_launch_async);
+
+  data = g_new0 (LaunchData, 1);
+  data->tool = tool;
+  data->target = bastion_launch_target_copy (target);
+  data->password = g_strdup (password);
+  data->created = g_ptr_array_new_with_free_func (g_free);
+  data->stderr_fd = -1;
+  data->layout.major = data->layout.minor = -1;
+  g_task_set_task_data (task, data, (GDestroyNotify)launch_data_free);
+
+  /* Take the lock here, on the calling thread; the worker only writes files. */
+  if (!bastion_runtime_dir_ensure (self->runtime_dir, &error))
+    {
+      data->returned = TRUE;
+      g_task_return_error (task, error);
+      return;
+    }
+
+  prepare = g_task_new (self, cancellable, prepare_done, g_object_ref (task));
+  g_task_set_source_tag (prepare, bastion_launcher_launch_async);
+  g_task_set_task_data (prepare, data, NULL);
+  g_task_run_in_thread (prepare, prepare_thread);
+}
+
+gboolean
+bastion_launcher_launch_finish (BastionLauncher  *self,
+                                GAsyncResult     *result,
+                                GError          **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* --- Cleanup -------------------------------------------------------------------------------- */
+
+/**
+ * bastion_launcher_cleanup:
+ *
+ * Removes the files written for @profile_id (call it when its tunnel closes).
+ */
+void
+bastion_launcher_cleanup (BastionLauncher *self,
+                          const char      *profile_id)
+{
+  g_autofree char *id = NULL;
+
+  g_return_if_fail (BASTION_IS_LAUNCHER (self));
+  g_return_if_fail (profile_id != NULL);
+
+  id = bastion_pgpass_sanitize_name (profile_id);
+  for (guint i = 0; i < G_N_ELEMENTS (all_suffixes); i++)
+    {
+      g_autofree char *name = g_strconcat (id, all_suffixes[i], NULL);
+
+      bastion_runtime_dir_remove_file (self->runtime_dir, name);
+    }
+}
+
+/**
+ * bastion_launcher_cleanup_all:
+ *
+ * Removes every file of this process and its runtime folder (at exit).
+ */
+void
+bastion_launcher_cleanup_all (BastionLauncher *self)
+{
+  g_return_if_fail (BASTION_IS_LAUNCHER (self));
+
+  bastion_runtime_dir_release (self->runtime_dir);
+}
+
+/**
+ * bastion_launcher_cleanup_stale:
+ *
+ * Removes what a crashed Bastion left (at startup); never another running instance's files.
+ */
+gboolean
+bastion_launcher_cleanup_stale (BastionLauncher  *self,
+                                guint            *n_removed,
+                                GError          **error)
+{
+  g_return_val_if_fail (BASTION_IS_LAUNCHER (self), FALSE);
+
+  return bastion_runtime_dir_cleanup_stale (self->runtime_dir, n_removed, error);
+}

@@ -1,0 +1,136 @@
+/* bastion-ssh-session.h
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+#include <libssh2.h>
+
+#include "bastion-known-hosts.h"
+
+G_BEGIN_DECLS
+
+#define BASTION_SSH_ERROR (bastion_ssh_error_quark ())
+
+typedef enum
+{
+  BASTION_SSH_ERROR_FAILED = 1,
+  BASTION_SSH_ERROR_DNS,
+  BASTION_SSH_ERROR_REFUSED,
+  BASTION_SSH_ERROR_TIMEOUT,
+  BASTION_SSH_ERROR_UNREACHABLE,
+  BASTION_SSH_ERROR_HANDSHAKE,
+  BASTION_SSH_ERROR_HOST_KEY_UNKNOWN,
+  BASTION_SSH_ERROR_HOST_KEY_CHANGED,
+  BASTION_SSH_ERROR_HOST_KEY_PIN_MISMATCH,
+  BASTION_SSH_ERROR_KEY_FILE,
+  BASTION_SSH_ERROR_PASSPHRASE_REQUIRED,
+  BASTION_SSH_ERROR_AUTH_FAILED,
+  BASTION_SSH_ERROR_DISCONNECTED,
+  BASTION_SSH_ERROR_CHANNEL_OPEN,
+  BASTION_SSH_ERROR_CLOSED,
+} BastionSshError;
+
+typedef enum
+{
+  BASTION_SSH_STAGE_CLOSED,
+  BASTION_SSH_STAGE_RESOLVING,
+  BASTION_SSH_STAGE_CONNECTING,
+  BASTION_SSH_STAGE_VERIFYING_HOST_KEY,
+  BASTION_SSH_STAGE_AUTHENTICATING,
+  BASTION_SSH_STAGE_READY,
+  BASTION_SSH_STAGE_RECONNECTING,
+  BASTION_SSH_STAGE_FAILED,
+} BastionSshStage;
+
+typedef enum
+{
+  BASTION_SSH_AUTH_KEY_FILE,
+  BASTION_SSH_AUTH_AGENT,
+  BASTION_SSH_AUTH_PASSWORD,
+} BastionSshAuthMethod;
+
+typedef enum
+{
+  BASTION_SSH_CONNECT_NONE          = 0,
+  /* Stop once the host key is known (trusted or not): for `bastion-cli hostkey`. */
+  BASTION_SSH_CONNECT_HOST_KEY_ONLY = 1 << 0,
+} BastionSshConnectFlags;
+
+#define BASTION_TYPE_SSH_STAGE       (bastion_ssh_stage_get_type ())
+#define BASTION_TYPE_SSH_AUTH_METHOD (bastion_ssh_auth_method_get_type ())
+#define BASTION_TYPE_SSH_SESSION     (bastion_ssh_session_get_type ())
+
+G_DECLARE_FINAL_TYPE (BastionSshSession, bastion_ssh_session, BASTION, SSH_SESSION, GObject)
+
+/* Called on every socket event once the session is ready (the tunnel's relay). */
+typedef void (*BastionSshIoFunc) (BastionSshSession *session,
+                                  gpointer           user_data);
+
+GQuark                bastion_ssh_error_quark                (void);
+GType                 bastion_ssh_stage_get_type             (void);
+GType                 bastion_ssh_auth_method_get_type       (void);
+const char           *bastion_ssh_stage_to_string            (BastionSshStage         stage);
+const char           *bastion_ssh_auth_method_to_string      (BastionSshAuthMethod    method);
+gboolean              bastion_ssh_auth_method_from_string    (const char             *str,
+                                                              BastionSshAuthMethod   *method);
+
+BastionSshSession    *bastion_ssh_session_new                (const char             *host,
+                                                              guint16                 port,
+                                                              const char             *user);
+BastionSshStage       bastion_ssh_session_get_stage          (BastionSshSession      *self);
+const char           *bastion_ssh_session_get_host           (BastionSshSession      *self);
+guint16               bastion_ssh_session_get_port           (BastionSshSession      *self);
+/* Secrets live in memory only and are wiped when replaced, after use, and at finalize. */
+void                  bastion_ssh_session_set_passphrase     (BastionSshSession      *self,
+                                                              const char             *passphrase);
+void                  bastion_ssh_session_set_password       (BastionSshSession      *self,
+                                                              const char             *password);
+
+void                  bastion_ssh_session_connect_async      (BastionSshSession      *self,
+                                                              BastionSshConnectFlags  flags,
+                                                              GCancellable           *cancellable,
+                                                              GAsyncReadyCallback     callback,
+                                                              gpointer                user_data);
+gboolean              bastion_ssh_session_connect_finish     (BastionSshSession      *self,
+                                                              GAsyncResult           *result,
+                                                              GError                **error);
+void                  bastion_ssh_session_disconnect         (BastionSshSession      *self);
+
+BastionHostKeyStatus  bastion_ssh_session_get_host_key_status      (BastionSshSession *self);
+const char           *bastion_ssh_session_get_host_key_fingerprint (BastionSshSession *self);
+/* Records the key the server presented in Bastion's known_hosts. */
+gboolean              bastion_ssh_session_trust_host_key     (BastionSshSession      *self,
+                                                              GError                **error);
+/* "aes128-gcm@openssh.com" etc., once the handshake is done. */
+const char           *bastion_ssh_session_get_cipher         (BastionSshSession      *self);
+
+/* For the tunnel: the raw libssh2 session while ready, and the event plumbing. */
+LIBSSH2_SESSION      *bastion_ssh_session_get_raw            (BastionSshSession      *self);
+void                  bastion_ssh_session_set_io_func        (BastionSshSession      *self,
+                                                              BastionSshIoFunc        func,
+                                                              gpointer                user_data);
+/* The caller has a half-sent packet (it owns the send slot): also wake on writable, and send no
+ * keepalive until it is cleared. */
+void                  bastion_ssh_session_set_send_busy      (BastionSshSession      *self,
+                                                              gboolean                busy);
+/* Checks a negative libssh2 return code: FALSE (and the session marked dead, "disconnected"
+ * emitted from an idle) when it means the session is gone. */
+gboolean              bastion_ssh_session_check_rc           (BastionSshSession      *self,
+                                                              int                     rc);
+/* The caller has no channel, so nothing reads the session: keepalives then ask for no reply,
+ * and only a closed or failed socket is watched for. */
+void                  bastion_ssh_session_set_idle           (BastionSshSession      *self,
+                                                              gboolean                idle);
+/* TRUE when a small packet built on libssh2's stack (EOF, keepalive) can be sent whole now. */
+gboolean              bastion_ssh_session_can_send_small     (BastionSshSession      *self);
+gboolean              bastion_ssh_session_is_alive           (BastionSshSession      *self);
+
+/* TRUE when the private key file needs a passphrase. */
+gboolean              bastion_ssh_key_file_is_encrypted      (const char             *path,
+                                                              gboolean               *encrypted,
+                                                              GError                **error);
+
+G_END_DECLS

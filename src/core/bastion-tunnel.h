@@ -1,0 +1,62 @@
+/* bastion-tunnel.h
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+#include "bastion-ssh-session.h"
+
+G_BEGIN_DECLS
+
+#define BASTION_TYPE_TUNNEL  (bastion_tunnel_get_type ())
+#define BASTION_TUNNEL_ERROR (bastion_tunnel_error_quark ())
+
+typedef enum
+{
+  BASTION_TUNNEL_ERROR_FAILED = 1,
+  BASTION_TUNNEL_ERROR_PORT_BUSY,
+  BASTION_TUNNEL_ERROR_STOPPED,
+} BastionTunnelError;
+
+GQuark bastion_tunnel_error_quark (void);
+
+G_DECLARE_FINAL_TYPE (BastionTunnel, bastion_tunnel, BASTION, TUNNEL, GObject)
+
+/* Forwards connections to 127.0.0.1:LOCAL_PORT (0: any free port) through SESSION to
+ * DB_HOST:DB_PORT as seen from the bastion. The tunnel connects SESSION itself, and reconnects
+ * it with backoff while the listener stays open. */
+BastionTunnel     *bastion_tunnel_new             (BastionSshSession  *session,
+                                                   const char         *db_host,
+                                                   guint16             db_port,
+                                                   guint16             local_port);
+void               bastion_tunnel_start_async     (BastionTunnel      *self,
+                                                   GCancellable       *cancellable,
+                                                   GAsyncReadyCallback callback,
+                                                   gpointer            user_data);
+gboolean           bastion_tunnel_start_finish    (BastionTunnel      *self,
+                                                   GAsyncResult       *result,
+                                                   GError            **error);
+/* Closes the listener, every client and the session. */
+void               bastion_tunnel_stop            (BastionTunnel      *self);
+
+BastionSshSession *bastion_tunnel_get_session     (BastionTunnel      *self);
+BastionSshStage    bastion_tunnel_get_stage       (BastionTunnel      *self);
+const char        *bastion_tunnel_get_local_address (BastionTunnel    *self);
+guint16            bastion_tunnel_get_local_port  (BastionTunnel      *self);
+guint64            bastion_tunnel_get_bytes_in    (BastionTunnel      *self);
+guint64            bastion_tunnel_get_bytes_out   (BastionTunnel      *self);
+guint              bastion_tunnel_get_n_channels  (BastionTunnel      *self);
+guint              bastion_tunnel_get_n_clients   (BastionTunnel      *self);
+/* The last error that made the tunnel fail (stage "failed"), or NULL. */
+const GError      *bastion_tunnel_get_error       (BastionTunnel      *self);
+
+/* The process listening on 127.0.0.1:PORT (or the wildcard address), from /proc; FALSE when it
+ * cannot be found (another user's process, say). */
+gboolean           bastion_tunnel_find_port_owner (guint16             port,
+                                                   int                *pid,
+                                                   char              **command);
+
+G_END_DECLS

@@ -1,0 +1,156 @@
+/* fuzz-aws-reply.c: the bodies of AWS replies: EC2's XML (DescribeInstances,
+ * DescribeSecurityGroups, Start/StopInstances, <Response><Errors>) and Secrets Manager's JSON
+ * (GetSecretValue and its SecretString, {"__type": …} errors)
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The reply parsers are static in bastion-aws.c, so this target compiles that file into itself
+ * (the static library's copy of it is then never linked) and walks each parsed reply exactly as
+ * the completion callbacks there do.
+ */
+
+#include "../../src/core/bastion-aws.c"
+
+#include "fuzz-common.h"
+
+static void
+fuzz_ec2_success (Call   *call,
+                  GBytes *body)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(XmlNode) root = ec2_parse_reply (call, body, &error);
+  XmlNode *reservations;
+  XmlNode *item;
+  XmlNode *permissions;
+  g_autofree char *state = NULL;
+
+  if (root == NULL)
+    {
+      if (error == NULL)
+        abort ();
+      return;
+    }
+
+  /* on_describe_instance_done() */
+  reservations = xml_child (xml_top (root), "reservationSet");
+  for (guint i = 0; reservations != NULL && i < reservations->children->len; i++)
+    {
+      XmlNode *instances = xml_child (g_ptr_array_index (reservations->children, i),
+                                      "instancesSet");
+
+      for (guint j = 0; instances != NULL && j < instances->children->len; j++)
+        {
+          g_autoptr(BastionAwsInstance) instance =
+            parse_instance (g_ptr_array_index (instances->children, j));
+          g_autoptr(BastionAwsInstance) copy = bastion_aws_instance_copy (instance);
+
+          (void) bastion_aws_instance_dns_changed (copy, "ec2-54-190-12-34.example.com");
+        }
+    }
+
+  /* on_describe_security_group_done() */
+  item = xml_path (xml_top (root), "securityGroupInfo/item");
+  if (item != NULL)
+    {
+      g_autoptr(BastionAwsSecurityGroup) group = security_group_new ();
+
+      group->group_id = xml_dup_text (item, "groupId");
+      group->group_name = xml_dup_text (item, "groupName");
+      permissions = xml_child (item, "ipPermissions");
+      for (guint i = 0; permissions != NULL && i < permissions->children->len; i++)
+        {
+          XmlNode *perm = g_ptr_array_index (permissions->children, i);
+          XmlNode *ranges = xml_child (perm, "ipRanges");
+
+          for (guint j = 0; ranges != NULL && j < ranges->children->len; j++)
+            {
+              XmlNode *range = g_ptr_array_index (ranges->children, j);
+              BastionAwsRule *rule = g_new0 (BastionAwsRule, 1);
+
+              rule->protocol = xml_dup_text (perm, "ipProtocol");
+              rule->from_port = xml_int (perm, "fromPort");
+              rule->to_port = xml_int (perm, "toPort");
+              rule->cidr = xml_dup_text (range, "cidrIp");
+              rule->description = xml_dup_text (range, "description");
+              if (rule->cidr == NULL)
+                {
+                  rule_free (rule);
+                  continue;
+                }
+              (void) bastion_aws_cidr_contains (rule->cidr, "198.51.100.7");
+              g_ptr_array_add (group->rules, rule);
+            }
+        }
+      {
+        g_autoptr(BastionAwsSecurityGroup) copy = bastion_aws_security_group_copy (group);
+      }
+    }
+
+  /* on_instance_op_done(): Start/StopInstances */
+  state = xml_dup_text (xml_top (root), "instancesSet/item/currentState/name");
+}
+
+static void
+fuzz_secret (Call   *call,
+             GBytes *body)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BastionAwsSecret) secret = parse_secret (call, body, &error);
+
+  if (secret == NULL && error == NULL)
+    abort ();
+  if (secret != NULL && secret->password == NULL)
+    g_error ("A secret without a password was accepted");
+  if (secret != NULL)
+    {
+      g_autoptr(BastionAwsSecret) copy = bastion_aws_secret_copy (secret);
+    }
+}
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data,
+                        size_t         size)
+{
+  Call call = { 0 };
+  g_autoptr(GBytes) body = NULL;
+  guint8 mode;
+
+  fuzz_common_init ();
+  if (size == 0)
+    return 0;
+
+  /* The first byte picks the reply kind; the rest is the body, as curl hands it over. */
+  mode = data[0] % 4;
+  /* As bastion-curl.c hands it over: never a NULL pointer, a NUL after the end. */
+  {
+    char *copy = fuzz_dup_text (data + 1, size - 1);
+
+    body = g_bytes_new_take (copy, size - 1);
+  }
+  call.service = (char *) (mode < 2 ? "ec2" : "secretsmanager");
+  call.action = (char *) (mode < 2 ? "DescribeInstances" : "GetSecretValue");
+  call.resource = (char *) "iot_dev_bastion";
+  call.url = (char *) "https://ec2.us-west-2.amazonaws.com";
+  call.region = (char *) "us-west-2";
+
+  switch (mode)
+    {
+    case 0:
+      fuzz_ec2_success (&call, body);
+      break;
+    case 2:
+      fuzz_secret (&call, body);
+      break;
+    default:
+      {
+        /* An HTTP error status with this body (XML for EC2, JSON for Secrets Manager). */
+        g_autoptr(GError) error = aws_error_from_reply (&call, 400, body);
+
+        if (error == NULL || error->domain != BASTION_AWS_ERROR || error->message[0] == '\0')
+          abort ();
+      }
+      break;
+    }
+
+  return 0;
+}

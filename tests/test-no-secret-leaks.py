@@ -1,0 +1,233 @@
+#!/usr/bin/python3
+"""No secret leaks: the database password and the AWS secret access key appear in no log line
+(G_MESSAGES_DEBUG=all), no /proc/PID/cmdline or /proc/PID/environ of bastion-cli and its
+children, and no file Bastion wrote (the pgpass excepted while connected, and it must be gone
+afterwards).
+
+Run under tests/harness/with-servers --sshd --postgres --keyring --aws --team demo. Steps: import;
+aws secret (the password comes from the harness's Secrets Manager, signed with the secret key);
+hostkey --trust; a tunnel; a real psql launched through the tunnel (tests/launcher/recorder as the
+terminal) running a query; then Ctrl+C for both. Processes are scanned while connected.
+"""
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+
+CLI = os.environ["BASTION_CLI"]
+SRC = os.environ["G_TEST_SRCDIR"]
+HOME = os.environ["HOME"]
+RUNTIME = os.environ.get("XDG_RUNTIME_DIR")
+DATA = os.environ.get("XDG_DATA_HOME", os.path.join(HOME, ".local", "share"))
+TMP = tempfile.mkdtemp(prefix="no-leaks.", dir=os.environ["BASTION_TEST_TMP"])
+
+with open(os.environ["BASTION_TEST_PG_PASSWORD_FILE"]) as f:
+    DB_PASSWORD = f.read().strip()
+
+
+def aws_secret_key():
+    path = os.environ.get("AWS_SHARED_CREDENTIALS_FILE", os.path.join(HOME, ".aws", "credentials"))
+    with open(path) as f:
+        for line in f:
+            key, _, value = line.partition("=")
+            if key.strip() == "aws_secret_access_key" and value.strip():
+                return value.strip()
+    return None
+
+
+AWS_SECRET = aws_secret_key()
+SECRETS = {"the database password": DB_PASSWORD, "the AWS secret access key": AWS_SECRET}
+
+# Files that hold a secret on purpose and are not Bastion's: the harness's ~/.aws, gnome-keyring's
+# (encrypted) keyrings, the session bus. The recorder's copies live under TMP, outside HOME.
+NOT_OURS = [os.path.join(HOME, ".aws"), os.path.join(DATA, "keyrings")]
+if RUNTIME:
+    NOT_OURS += [os.path.join(RUNTIME, name) for name in ("keyring", "bus", "dconf")]
+
+passed = 0
+failed = 0
+
+
+def check(name, cond, detail=""):
+    global passed, failed
+    if cond:
+        passed += 1
+        print("ok %d - %s" % (passed + failed, name))
+    else:
+        failed += 1
+        print("not ok %d - %s %s" % (passed + failed, name, detail))
+
+
+def env():
+    bindir = os.path.join(TMP, "bin")
+    if not os.path.isdir(bindir):
+        os.mkdir(bindir)
+        os.symlink(os.path.join(SRC, "launcher", "recorder"),
+                   os.path.join(bindir, "xdg-terminal-exec"))
+        os.mkdir(os.path.join(TMP, "records"))
+        with open(os.path.join(TMP, "in.sql"), "w") as f:
+            f.write("\\set QUIET on\n\\pset format unaligned\n\\pset tuples_only on\n"
+                    "select count(*) from project;\nselect pg_sleep(2);\n")
+    e = dict(os.environ)
+    e["G_MESSAGES_DEBUG"] = "all"
+    e["PATH"] = bindir + ":/usr/bin:/bin"
+    e["BASTION_RECORDER_DIR"] = os.path.join(TMP, "records")
+    e["BASTION_RECORDER_EXEC"] = "1"
+    e["BASTION_RECORDER_STDIN"] = os.path.join(TMP, "in.sql")
+    return e
+
+
+def run(name, *args):
+    log = os.path.join(TMP, "%s.log" % name)
+    with open(log, "w") as out:
+        rc = subprocess.run([CLI] + list(args), stdout=out, stderr=subprocess.STDOUT,
+                            env=env(), timeout=180).returncode
+    with open(log) as f:
+        text = f.read()
+    check("%s exits 0" % name, rc == 0, text[-2000:])
+    return log
+
+
+def start(name, *args, ready):
+    log = os.path.join(TMP, "%s.log" % name)
+    with open(log, "w") as out:
+        proc = subprocess.Popen([CLI] + list(args), stdout=out, stderr=subprocess.STDOUT,
+                                env=env())
+    text = ""
+    for _ in range(1800):
+        with open(log) as f:
+            text = f.read()
+        if ready(text) or proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    check("%s is up" % name, ready(text), text[-2000:])
+    return proc, log, text
+
+
+def descendants(pids):
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], list(pids)
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def scan_processes(pids, seen):
+    """Reads cmdline and environ of PIDS and their descendants; SEEN maps pid -> command."""
+    for pid in descendants(pids):
+        for what in ("cmdline", "environ"):
+            try:
+                with open("/proc/%d/%s" % (pid, what), "rb") as f:
+                    data = f.read()
+            except OSError:
+                continue
+            if what == "cmdline":
+                seen.setdefault(pid, os.path.basename(data.split(b"\0")[0].decode(errors="replace")))
+            for label, secret in SECRETS.items():
+                if secret.encode() in data:
+                    check("%s is not in /proc/%d/%s (%s)" % (label, pid, what, seen.get(pid)),
+                          False)
+
+
+def files_under(tops):
+    for top in tops:
+        for root, _dirs, files in os.walk(top):
+            for name in files:
+                path = os.path.join(root, name)
+                if any(path == p or path.startswith(p + os.sep) for p in NOT_OURS):
+                    continue
+                if stat.S_ISREG(os.lstat(path).st_mode):
+                    yield path
+
+
+def main():
+    check("the AWS secret key is known to the test", AWS_SECRET is not None)
+    if AWS_SECRET is None:
+        print("1..%d" % (passed + failed))
+        return 1
+
+    logs = [run("import", "import"),
+            run("aws-secret", "aws", "secret", "demo"),
+            run("hostkey", "hostkey", "demo", "--trust")]
+
+    tunnel, tunnel_log, text = start("tunnel", "tunnel", "demo", "--port", "0",
+                                     ready=lambda t: "listening 127.0.0.1:" in t)
+    port = None
+    for line in text.splitlines():
+        if line.startswith("listening 127.0.0.1:"):
+            port = line.strip().rsplit(":", 1)[1]
+    launch, launch_log, _ = start("launch", "launch", "demo", "psql", "--port", port or "1",
+                                  ready=lambda t: "Started psql" in t)
+    logs += [tunnel_log, launch_log]
+
+    # Scan bastion-cli, the terminal and psql (its child) again and again while psql runs.
+    record = os.path.join(TMP, "records", "000-xdg-terminal-exec", "output.txt")
+    seen = {}
+    failed_before = failed
+    for _ in range(600):
+        scan_processes([tunnel.pid, launch.pid], seen)
+        psql_running = any(seen.get(pid) == "psql" for pid in descendants([launch.pid]))
+        if os.path.exists(record) and os.path.getsize(record) > 0 and not psql_running:
+            break
+        time.sleep(0.05)
+    with open(record) if os.path.exists(record) else open(os.devnull) as f:
+        lines = f.read().strip().splitlines()
+    answer = lines[0] if lines else ""
+    check("psql ran a query through the tunnel", answer.isdigit(), answer)
+    names = sorted(set(seen.values()))
+    check("bastion-cli, the terminal and psql were scanned while connected",
+          {"bastion-cli", "psql"} <= set(names), " ".join(names))
+    check("no secret in any /proc/PID/cmdline or environ of %d processes (%s)"
+          % (len(seen), ", ".join(names)), failed == failed_before)
+
+    for proc in (launch, tunnel):
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    for log in logs:
+        with open(log) as f:
+            text = f.read()
+        for label, secret in SECRETS.items():
+            check("%s is not in the output of %s" % (label, os.path.basename(log)),
+                  secret not in text)
+        if log == tunnel_log:
+            check("the debug log is on (G_MESSAGES_DEBUG=all)", "DEBUG" in text)
+
+    tops = [HOME] + ([os.path.join(RUNTIME, "bastion")] if RUNTIME else [])
+    written = list(files_under(tops))
+    check("Bastion wrote its profiles", any(p.endswith("profiles.json") for p in written))
+    for path in written:
+        with open(path, "rb") as f:
+            data = f.read()
+        for label, secret in SECRETS.items():
+            check("%s is not in %s" % (label, os.path.relpath(path, HOME)),
+                  secret.encode() not in data)
+    if RUNTIME:
+        left = list(files_under([os.path.join(RUNTIME, "bastion")]))
+        check("no pgpass or service file is left", not left, " ".join(left))
+
+    print("1..%d" % (passed + failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,529 @@
+/* test-ssh-session.c: BastionSshSession against the harness's real OpenSSH sshd
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bastion-known-hosts.h"
+#include "bastion-ssh-session.h"
+#include "tunnel/tunnel-test-util.h"
+
+static void
+test_auth_pem_rsa (void)
+{
+  g_autofree char *tmp = test_tmpdir ();
+  g_autoptr(BastionSshSession) session = test_session_new (tmp);
+  g_autoptr(GError) error = NULL;
+  GPtrArray *stages = g_ptr_array_new ();
+
+  g_signal_connect_swapped (session, "notify::stage", G_CALLBACK (g_ptr_array_add), stages);
+  g_assert_true (test_connect (session, BASTION_SSH_CONNECT_NONE, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (bastion_ssh_session_get_stage (session), ==, BASTION_SSH_STAGE_READY);
+  g_assert_cmpint (bastion_ssh_session_get_host_key_status (session), ==,
+                   BASTION_HOST_KEY_TRUSTED);
+  /* The cheapest cipher for libssh2 1.11 (it runs AES-GCM one block per call). */
+  g_assert_cmpstr (bastion_ssh_session_get_cipher (session), ==,
+                   "chacha20-poly1305@openssh.com");
+  g_assert_nonnull (bastion_ssh_session_get_raw (session));
+  g_assert_cmpuint (stages->len, >=, 4);
+
+  bastion_ssh_session_disconnect (session);
+  g_assert_cmpint (bastion_ssh_session_get_stage (session), ==, BASTION_SSH_STAGE_CLOSED);
+  g_assert_null (bastion_ssh_session_get_raw (session));
+  g_ptr_array_free (stages, TRUE);
+}
+
+static void
+test_auth_ed25519_passphrase (void)
+{
+  g_autofree char *tmp = test_tmpdir ();
+  g_autoptr(BastionSshSession) session = test_session_new (tmp);
+  g_autofree char *passphrase = test_read_file (test_env ("BASTION_TEST_SSH_PASSPHRASE_FILE"));
+  g_autoptr(GError) error = NULL;
+  gboolean encrypted = FALSE;
+
+  g_assert_true (bastion_ssh_key_file_is_encrypted (test_env ("BASTION_TEST_SSH_ED25519_KEY"),
+                                                    &encrypted, &error));
+  g_assert_true (encrypted);
+  g_assert_true (bastion_ssh_key_file_is_encrypted (test_env ("BASTION_TEST_SSH_KEY"),
+                                                    &encrypted, &error));
+  g_assert_false (encrypted);
+
+  g_object_set (session, "key-file", test_env ("BASTION_TEST_SSH_ED25519_KEY"), NULL);
+
+  /* No passphrase: refused before any network traffic, saying what is missing. */
+  g_assert_false (test_connect (session, BASTION_SSH_CONNECT_NONE, &error));
+  g_assert_error (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_PASSPHRASE_REQUIRED);
+  g_clear_error (&error);
+
+  /* A wrong one. */
+  bastion_ssh_session_set_passphrase (session, "not the passphrase");
+  g_assert_false (test_connect (session, BASTION_SSH_CONNECT_NONE, &error));
+  g_assert_error (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_KEY_FILE);
+  g_assert_nonnull (strstr (error->message, "passphrase"));
+  g_clear_error (&error);
+
+  bastion_ssh_session_set_passphrase (session, passphrase);
+  g_assert_true (test_connect (session, BASTION_SSH_CONNECT_NONE, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (bastion_ssh_session_get_stage (session), ==, BASTION_SSH_STAGE_READY);
+}
+
+static void
+test_auth_agent (void)
+{
+  g_autofree char *tmp = test_tmpdir ();
+  g_autofree char *sock = g_build_filename (tmp, "agent.sock", NULL);
+  g_autoptr(BastionSshSession) session = test_session_new (tmp);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *old_sock = g_strdup (g_getenv ("SSH_AUTH_SOCK"));
+  const char *agent_argv[] = { "ssh-agent", "-D", "-a", sock, NULL };
+  const char *add_argv[] = { "ssh-add", "-q", test_env ("BASTION_TEST_SSH_KEY"), NULL };
+  GPid agent_pid = 0;
+  int status = -1;
+  gboolean up = FALSE;
+
+  g_assert_true (g_spawn_async (NULL, (char **)agent_argv, NULL,
+                                G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
+                                G_SPAWN_STDOUT_TO_DEV_NULL,
+                                NULL, NULL, &agent_pid, &error));
+  g_assert_no_error (error);
+  /* Wait for the agent's socket. */
+  for (int i = 0; i < 2000 && !up; i++)
+    {
+      up = g_file_test (sock, G_FILE_TEST_EXISTS);
+      if (!up)
+        g_usleep (5000);
+    }
+  g_assert_true (up);
+
+  g_setenv ("SSH_AUTH_SOCK", sock, TRUE);
+  g_assert_true (g_spawn_sync (NULL, (char **)add_argv, NULL, G_SPAWN_SEARCH_PATH,
+                               NULL, NULL, NULL, NULL, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+
+  g_object_set (session, "auth-method", BASTION_SSH_AUTH_AGENT, "key-file", NULL, NULL);
+  g_assert_true (test_connect (session, BASTION_SSH_CONNECT_NONE, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (bastion_ssh_session_get_stage (session), ==, BASTION_SSH_STAGE_READY);
+  bastion_ssh_session_disconnect (session);
+
+  kill (agent_pid, SIGTERM);
+  waitpid (agent_pid, NULL, 0);
+  g_spawn_close_pid (agent_pid);
+
+  /* The agent is gone: a clear failure, not a hang. */
+  g_assert_false (test_connect (session, BASTION_SSH_CONNECT_NONE, &error));
+  g_assert_error (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_AUTH_FAILED);
+  g_assert_nonnull (strstr (error->message, "agent"));
+
+  if (old_sock != NULL)
+    g_setenv ("SSH_AUTH_SOCK", old_sock, TRUE);
+  else
+    g_unsetenv ("SSH_AUTH_SOCK");
+}
+
+static void
+test_auth_password (void)
+{
+  const char *user = g_getenv ("BASTION_TEST_SSH_PASSWORD_USER");
+  g_autofree char *tmp = NULL;
+  g_autoptr(BastionSshSession) session = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *password = NULL;
+
+  if (user == NULL)
+    {
+      g_test_skip ("the harness has no password user (with-servers --sshd-password, as root)");
+      return;
+    }
+
+  tmp = test_tmpdir ();
+  session = test_session_new (tmp);
+  password = test_read_file (test_env ("BASTION_TEST_SSH_PASSWORD_FILE"));
+  g_object_set (session, "user", user, "auth-method", BASTION_SSH_AUTH_PASSWORD,
+                "key-file", NULL, NULL);
+
+  bastion_ssh_session_set_password (session, "wrong password");
+  g_assert_false (test_connect (session, BASTION_SSH_CONNECT_NONE, &error));
+  g_assert_error (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_AUTH_FAILED);
+  g_assert_nonnull (strstr (error->message, "password"));
+  g_clear_error (&error);
+
+  bastion_ssh_session_set_password (session, password);
+  g_assert_true (test_connect (session, BASTION_SSH_CONNECT_NONE, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_auth_failure_lists_methods (void)
+{
+  g_autofree char *tmp = test_tmpdir ();
+  g_autoptr(BastionSshSession) session = test_session_new (tmp);
+  g_autoptr(GError) error = NULL;
+
+  g_object_set (session, "user", "nobody-here", NULL);
+  g_assert_false (test_connect (session, BASTION_SSH_CONNECT_NONE, &error));
+  g_assert_error (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_AUTH_FAILED);
+  /* What the server offered, and what was tried. */
+  g_assert_nonnull (strstr (error->message, "publickey"));
+  g_assert_nonnull (strstr (error->message, "key file"));
+  g_assert_cmpint (bastion_ssh_session_get_stage (session), ==, BASTION_SSH_STAGE_FAILED);
+}
+
+static void
+test_hostkey_unknown (void)
+{
+  g_autofree char *tmp = test_tmpdir ();
+  g_autoptr(BastionSshSession) session = test_session_new (tmp);
+  g_autofree char *none = g_build_filename (tmp, "no-such-file", NULL);
+  g_autofree char *own = g_build_filename (tmp, "bastion_known_hosts", NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_object_set (session, "user-known-hosts", none, NULL);
+  g_assert_false (test_connect (session, BASTION_SSH_CONNECT_NONE, &error));
+  g_assert_error (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_HOST_KEY_UNKNOWN);
+  /* The fingerprint exactly as `ssh-keygen -l -E sha256` prints it. */
+  g_assert_cmpstr (bastion_ssh_session_get_host_key_fingerprint (session), ==,
+                   test_env ("BASTION_TEST_SSH_FINGERPRINT"));
+  g_assert_nonnull (strstr (error->message, test_env ("BASTION_TEST_SSH_FINGERPRINT")));
+  g_assert_cmpint (bastion_ssh_session_get_host_key_status (session), ==,
+                   BASTION_HOST_KEY_UNKNOWN);
+  g_assert_false (g_file_test (own, G_FILE_TEST_EXISTS));
+  g_clear_error (&error);
+
+  /* Probe only (bastion-cli hostkey): no failure, then trust it. */
+  g_assert_true (test_connect (session, BASTION_SSH_CONNECT_HOST_KEY_ONLY, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (bastion_ssh_session_get_host_key_status (session), ==,
+                   BASTION_HOST_KEY_UNKNOWN);
+  g_assert_true (bastion_ssh_session_trust_host_key (session, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_test (own, G_FILE_TEST_EXISTS));
+
+  g_assert_true (test_connect (session, BASTION_SSH_CONNECT_NONE, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (bastion_ssh_session_get_host_key_status (session), ==,
+                   BASTION_HOST_KEY_TRUSTED);
+}
+
+static void
+test_hostkey_accept_new (void)
+{
+  g_autofree char *tmp = test_tmpdir ();
+  g_autoptr(BastionSshSession) session = test_session_new (tmp);
+  g_autofree char *none = g_build_filename (tmp, "no-such-file", NULL);
+  g_autofree char *own = g_build_filename (tmp, "sub", "dir", "known_hosts", NULL);
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+  GStatBuf st;
+
+  g_object_set (session, "user-known-hosts", none, "bastion-known-hosts", own,
+                "accept-new-host-key", TRUE, NULL);
+  g_assert_true (test_connect (session, BASTION_SSH_CONNECT_NONE, &error));
+  g_assert_no_error (error);
+
+  /* Written only to Bastion's own file, 0600, as [host]:port for a non-standard port. */
+  g_assert_true (g_file_get_contents (own, &contents, NULL, NULL));
+  g_assert_true (g_str_has_prefix (contents, "[127.0.0.1]:"));
+  g_assert_cmpint (g_stat (own, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_assert_false (g_file_test (none, G_FILE_TEST_EXISTS));
+
+  bastion_ssh_session_disconnect (session);
+  g_object_set (session, "accept-new-host-key", FALSE, NULL);
+  g_assert_true (test_connect (session, BASTION_SSH_CONNECT_NONE, &error));
+  g_assert_no_error (error);
+}
+
+static void
+run_ok (const char * const *argv)
+{
+  g_autoptr(GError) error = NULL;
+  int status = -1;
+
+  g_assert_true (g_spawn_sync (NULL, (char **)argv, NULL,
+                               G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL |
+                               G_SPAWN_STDERR_TO_DEV_NULL,
+                               NULL, NULL, NULL, NULL, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+}
+
+static void
+test_hostkey_hashed (void)
+{
+  g_autofree char *tmp = test_tmpdir ();
+  g_autoptr(BastionSshSession) session = test_session_new (tmp);
+  g_autofree char *file = g_build_filename (tmp, "known_hosts", NULL);
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+
+  contents = test_read_file (test_env ("BASTION_TEST_SSH_KNOWN_HOSTS"));
+  g_assert_true (g_file_set_contents (file, contents, -1, NULL));
+  {
+    const char *argv[] = { "ssh-keygen", "-H", "-f", file, NULL };
+    run_ok (argv);
+  }
+  g_free (contents);
+  g_assert_true (g_file_get_contents (file, &contents, NULL, NULL));
+  g_assert_nonnull (strstr (contents, "|1|"));
+  g_assert_null (strstr (contents, "127.0.0.1"));
+  {
+    /* A garbage line first: one bad line must not hide the rest. */
+    g_autofree char *more = g_strconcat ("this line is not a known_hosts entry\n", contents, NULL);
+    g_assert_true (g_file_set_contents (file, more, -1, NULL));
+  }
+
+  g_object_set (session, "user-known-hosts", file, NULL);
+  g_assert_true (test_connect (session, BASTION_SSH_CONNECT_NONE, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (bastion_ssh_session_get_host_key_status (session), ==,
+                   BASTION_HOST_KEY_TRUSTED);
+}
+
+/* Only the RSA host key is known: the session must ask for that type, not report it unknown. */
+static void
+test_hostkey_other_type (void)
+{
+  g_autofree char *tmp = test_tmpdir ();
+  g_autoptr(BastionSshSession) session = test_session_new (tmp);
+  g_autofree char *file = g_build_filename (tmp, "known_hosts", NULL);
+  g_autofree char *all = test_read_file (test_env ("BASTION_TEST_SSH_KNOWN_HOSTS"));
+  g_auto(GStrv) lines = g_strsplit (all, "\n", -1);
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (strstr (lines[i], " ssh-rsa ") != NULL)
+      g_assert_true (g_file_set_contents (file, lines[i], -1, NULL));
+
+  g_object_set (session, "user-known-hosts", file, NULL);
+  g_assert_true (test_connect (session, BASTION_SSH_CONNECT_NONE, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (bastion_ssh_session_get_host_key_status (session), ==,
+                   BASTION_HOST_KEY_TRUSTED);
+}
+
+static void
+test_hostkey_changed (void)
+{
+  g_autofree char *tmp = test_tmpdir ();
+  g_autoptr(BastionSshSession) session = test_session_new (tmp);
+  g_autofree char *key = g_build_filename (tmp, "other_ed25519", NULL);
+  g_autofree char *pub_path = g_strconcat (key, ".pub", NULL);
+  g_autofree char *pub = NULL;
+  g_autofree char *file = g_build_filename (tmp, "known_hosts", NULL);
+  g_autofree char *own = g_build_filename (tmp, "bastion_known_hosts", NULL);
+  g_autofree char *line = NULL;
+  g_auto(GStrv) parts = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *argv[] = { "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key, NULL };
+
+  run_ok (argv);
+  pub = test_read_file (pub_path);
+  parts = g_strsplit (pub, " ", 3);
+  line = g_strdup_printf ("[127.0.0.1]:%s %s %s\n", test_env ("BASTION_TEST_SSH_PORT"),
+                          parts[0], parts[1]);
+  g_assert_true (g_file_set_contents (file, line, -1, NULL));
+
+  /* Refused, even with --accept-new, and nothing recorded. */
+  g_object_set (session, "user-known-hosts", file, "accept-new-host-key", TRUE, NULL);
+  g_assert_false (test_connect (session, BASTION_SSH_CONNECT_NONE, &error));
+  g_assert_error (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_HOST_KEY_CHANGED);
+  g_assert_nonnull (strstr (error->message, "CHANGED"));
+  g_assert_false (g_file_test (own, G_FILE_TEST_EXISTS));
+  g_clear_error (&error);
+
+  /* A matching pin does not override a changed key either. */
+  g_object_set (session, "host-key-pin", test_env ("BASTION_TEST_SSH_FINGERPRINT"), NULL);
+  g_assert_false (test_connect (session, BASTION_SSH_CONNECT_NONE, &error));
+  g_assert_error (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_HOST_KEY_CHANGED);
+  g_clear_error (&error);
+
+  /* Nor can it be trusted through the probe. */
+  g_assert_true (test_connect (session, BASTION_SSH_CONNECT_HOST_KEY_ONLY, &error));
+  g_assert_cmpint (bastion_ssh_session_get_host_key_status (session), ==,
+                   BASTION_HOST_KEY_CHANGED);
+  g_assert_false (bastion_ssh_session_trust_host_key (session, &error));
+  g_assert_error (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_HOST_KEY_CHANGED);
+}
+
+static void
+test_hostkey_pinned (void)
+{
+  g_autofree char *tmp = test_tmpdir ();
+  g_autoptr(BastionSshSession) session = test_session_new (tmp);
+  g_autofree char *none = g_build_filename (tmp, "no-such-file", NULL);
+  g_autofree char *unpadded = g_strdup (test_env ("BASTION_TEST_SSH_FINGERPRINT"));
+  g_autoptr(GError) error = NULL;
+
+  /* Pinned and matching: no known_hosts entry needed. */
+  g_object_set (session, "user-known-hosts", none, "host-key-pin", unpadded, NULL);
+  g_assert_true (test_connect (session, BASTION_SSH_CONNECT_NONE, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (bastion_ssh_session_get_host_key_status (session), ==,
+                   BASTION_HOST_KEY_PIN_MATCH);
+  bastion_ssh_session_disconnect (session);
+
+  /* Pinned to another key: refused even though known_hosts trusts the server. */
+  g_object_set (session, "user-known-hosts", test_env ("BASTION_TEST_SSH_KNOWN_HOSTS"),
+                "host-key-pin", "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL);
+  g_assert_false (test_connect (session, BASTION_SSH_CONNECT_NONE, &error));
+  g_assert_error (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_HOST_KEY_PIN_MISMATCH);
+}
+
+static void
+test_error_refused (void)
+{
+  g_autofree char *tmp = test_tmpdir ();
+  g_autoptr(BastionSshSession) session = test_session_new (tmp);
+  g_autoptr(GSocket) sock = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                          G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) addr = g_inet_socket_address_new (lo, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GError) error = NULL;
+  guint16 port;
+
+  /* A port bound but not listening refuses connections. */
+  g_assert_true (g_socket_bind (sock, addr, FALSE, NULL));
+  bound = g_socket_get_local_address (sock, NULL);
+  port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+
+  g_object_set (session, "port", (guint)port, NULL);
+  g_assert_false (test_connect (session, BASTION_SSH_CONNECT_NONE, &error));
+  g_assert_error (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_REFUSED);
+  g_assert_cmpint (bastion_ssh_session_get_stage (session), ==, BASTION_SSH_STAGE_FAILED);
+}
+
+static void
+test_error_dns (void)
+{
+  g_autofree char *tmp = test_tmpdir ();
+  g_autoptr(BastionSshSession) session = test_session_new (tmp);
+  g_autoptr(GError) error = NULL;
+
+  g_object_set (session, "host", "no-such-bastion.invalid", NULL);
+  g_assert_false (test_connect (session, BASTION_SSH_CONNECT_NONE, &error));
+  g_assert_error (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_DNS);
+}
+
+/* A server that accepts TCP but never speaks SSH: the timeout error, after connect-timeout. */
+static void
+test_error_timeout (void)
+{
+  g_autofree char *tmp = test_tmpdir ();
+  g_autoptr(BastionSshSession) session = test_session_new (tmp);
+  g_autoptr(GSocketListener) listener = g_socket_listener_new ();
+  g_autoptr(GError) error = NULL;
+  guint16 port;
+
+  port = g_socket_listener_add_any_inet_port (listener, NULL, &error);
+  g_assert_no_error (error);
+  g_object_set (session, "port", (guint)port, "host", "127.0.0.1", "connect-timeout", 1, NULL);
+  g_assert_false (test_connect (session, BASTION_SSH_CONNECT_NONE, &error));
+  g_assert_error (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_TIMEOUT);
+}
+
+static void
+test_known_hosts_parser (void)
+{
+  g_autofree char *tmp = test_tmpdir ();
+  g_autofree char *file = g_build_filename (tmp, "kh", NULL);
+  /* ssh-ed25519 blob of 51 bytes with a recognisable body. */
+  guint8 blob[51] = { 0, 0, 0, 11, 's', 's', 'h', '-', 'e', 'd', '2', '5', '5', '1', '9',
+                      0, 0, 0, 32, 1 };
+  guint8 other[51];
+  g_autofree char *b64 = g_base64_encode (blob, sizeof blob);
+  g_autofree char *contents = NULL;
+  const char *files[] = { file, NULL };
+  g_auto(GStrv) types = NULL;
+  g_autoptr(GError) error = NULL;
+
+  memcpy (other, blob, sizeof blob);
+  other[50] = 7;
+
+  contents = g_strdup_printf ("# comment\n"
+                              "@cert-authority *.example ssh-ed25519 %s\n"
+                              "gw.example,!bad.example ssh-ed25519 %s\n"
+                              "*.wild.example ssh-ed25519 %s\n"
+                              "[port.example]:2222 ssh-ed25519 %s\n",
+                              b64, b64, b64, b64);
+  g_assert_true (g_file_set_contents (file, contents, -1, NULL));
+
+  g_assert_cmpint (bastion_known_hosts_check (files, "gw.example", 22, blob, sizeof blob), ==,
+                   BASTION_HOST_KEY_TRUSTED);
+  g_assert_cmpint (bastion_known_hosts_check (files, "GW.Example", 22, blob, sizeof blob), ==,
+                   BASTION_HOST_KEY_TRUSTED);
+  g_assert_cmpint (bastion_known_hosts_check (files, "gw.example", 22, other, sizeof other), ==,
+                   BASTION_HOST_KEY_CHANGED);
+  g_assert_cmpint (bastion_known_hosts_check (files, "gw.example", 2222, blob, sizeof blob), ==,
+                   BASTION_HOST_KEY_UNKNOWN);
+  g_assert_cmpint (bastion_known_hosts_check (files, "a.wild.example", 22, blob, sizeof blob),
+                   ==, BASTION_HOST_KEY_TRUSTED);
+  g_assert_cmpint (bastion_known_hosts_check (files, "port.example", 2222, blob, sizeof blob),
+                   ==, BASTION_HOST_KEY_TRUSTED);
+  g_assert_cmpint (bastion_known_hosts_check (files, "x.example", 22, blob, sizeof blob), ==,
+                   BASTION_HOST_KEY_UNKNOWN);
+
+  types = bastion_known_hosts_known_types (files, "gw.example", 22);
+  g_assert_cmpuint (g_strv_length (types), ==, 1);
+  g_assert_cmpstr (types[0], ==, "ssh-ed25519");
+
+  /* @revoked wins. */
+  g_assert_true (bastion_known_hosts_add (file, "new.example", 22, blob, sizeof blob, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (bastion_known_hosts_check (files, "new.example", 22, blob, sizeof blob), ==,
+                   BASTION_HOST_KEY_TRUSTED);
+  {
+    g_autofree char *more = NULL;
+    g_autofree char *all = NULL;
+    g_assert_true (g_file_get_contents (file, &all, NULL, NULL));
+    more = g_strdup_printf ("%s@revoked * ssh-ed25519 %s\n", all, b64);
+    g_assert_true (g_file_set_contents (file, more, -1, NULL));
+  }
+  g_assert_cmpint (bastion_known_hosts_check (files, "new.example", 22, blob, sizeof blob), ==,
+                   BASTION_HOST_KEY_REVOKED);
+
+  /* A pin may be written without "SHA256:". */
+  {
+    g_autofree char *fp = bastion_known_hosts_fingerprint (blob, sizeof blob);
+    g_assert_true (g_str_has_prefix (fp, "SHA256:"));
+    g_assert_null (strchr (fp, '='));
+    g_assert_true (bastion_known_hosts_fingerprint_equal (fp + 7, blob, sizeof blob));
+    g_assert_false (bastion_known_hosts_fingerprint_equal (fp, other, sizeof other));
+  }
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/bastion/ssh/known-hosts/parser", test_known_hosts_parser);
+  g_test_add_func ("/bastion/ssh/auth/pem-rsa", test_auth_pem_rsa);
+  g_test_add_func ("/bastion/ssh/auth/ed25519-passphrase", test_auth_ed25519_passphrase);
+  g_test_add_func ("/bastion/ssh/auth/agent", test_auth_agent);
+  g_test_add_func ("/bastion/ssh/auth/password", test_auth_password);
+  g_test_add_func ("/bastion/ssh/auth/failure-lists-methods", test_auth_failure_lists_methods);
+  g_test_add_func ("/bastion/ssh/hostkey/unknown", test_hostkey_unknown);
+  g_test_add_func ("/bastion/ssh/hostkey/accept-new", test_hostkey_accept_new);
+  g_test_add_func ("/bastion/ssh/hostkey/hashed", test_hostkey_hashed);
+  g_test_add_func ("/bastion/ssh/hostkey/other-type", test_hostkey_other_type);
+  g_test_add_func ("/bastion/ssh/hostkey/changed", test_hostkey_changed);
+  g_test_add_func ("/bastion/ssh/hostkey/pinned", test_hostkey_pinned);
+  g_test_add_func ("/bastion/ssh/errors/refused", test_error_refused);
+  g_test_add_func ("/bastion/ssh/errors/dns", test_error_dns);
+  g_test_add_func ("/bastion/ssh/errors/timeout", test_error_timeout);
+
+  return g_test_run ();
+}

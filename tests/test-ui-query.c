@@ -1,0 +1,689 @@
+/* test-ui-query.c
+ *
+ * The query view (issue 6) against the harness PostgreSQL, under
+ * tests/harness/with-servers --xvfb --postgres: SQL typed into the editor and run through the
+ * page's action, the grid read back from the column view's model (the SimpleIOT devices), NULL
+ * against '', numbers right-aligned, a write refused while read-only and confirmed once writes
+ * are on, a transaction, cancel of pg_sleep(60) on the server, a syntax error marked in the
+ * editor, EXPLAIN, the schema sidebar, copying rows, the history file, and screenshots.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "Bastion"
+
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <glib/gstdio.h>
+
+#include "bastion-database.h"
+#include "bastion-query-page.h"
+#include "bastion-query-view.h"
+#include "bastion-result-grid.h"
+#include "bastion-result-row.h"
+#include "bastion-ui-test.h"
+
+#define PROFILE_ID "ui-query-test"
+
+static BastionDatabase *database;
+static GtkWidget *window;
+static BastionQueryView *view;
+
+/* Setup */
+
+static void
+store_result (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static gboolean
+have_result (gpointer user_data)
+{
+  return *(GAsyncResult **) user_data != NULL;
+}
+
+static BastionDatabase *
+connect_database (void)
+{
+  g_autofree char *password = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  const char *pwfile = g_getenv ("BASTION_TEST_PG_PASSWORD_FILE");
+  const char *port = g_getenv ("BASTION_TEST_PG_PORT");
+  BastionDatabase *db;
+
+  if (pwfile == NULL || port == NULL)
+    g_error ("run under tests/harness/with-servers --postgres");
+  g_assert_true (g_file_get_contents (pwfile, &password, NULL, &error));
+  g_assert_no_error (error);
+  g_strstrip (password);
+
+  db = bastion_database_new ("127.0.0.1", atoi (port), "localhost",
+                             g_getenv ("BASTION_TEST_PG_DB"), g_getenv ("BASTION_TEST_PG_USER"));
+  bastion_database_set_password (db, password);
+  bastion_database_set_connect_timeout (db, 10);
+  bastion_database_connect_async (db, NULL, store_result, &result);
+  bastion_ui_test_wait_for (have_result, &result, "the database connection");
+  g_assert_true (bastion_database_connect_finish (db, result, &error));
+  g_assert_no_error (error);
+  g_assert_true (bastion_database_get_read_only (db));
+
+  return db;
+}
+
+static void
+open_view (void)
+{
+  GtkWidget *box;
+  GtkWidget *header;
+  GtkWidget *title;
+
+  database = connect_database ();
+  view = BASTION_QUERY_VIEW (bastion_query_view_new (database, PROFILE_ID, TRUE));
+
+  window = adw_application_window_new (GTK_APPLICATION (bastion_ui_test_get_app ()));
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 760);
+  box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  header = adw_header_bar_new ();
+  title = adw_window_title_new ("demo", "dbadmin@simpleiot · read-only");
+  adw_header_bar_set_title_widget (ADW_HEADER_BAR (header), title);
+  gtk_box_append (GTK_BOX (box), header);
+  gtk_widget_set_vexpand (GTK_WIDGET (view), TRUE);
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (view));
+  adw_application_window_set_content (ADW_APPLICATION_WINDOW (window), box);
+  gtk_window_present (GTK_WINDOW (window));
+  bastion_ui_test_wait_drawn (GTK_WIDGET (view));
+}
+
+/* Helpers */
+
+static BastionQueryPage *
+current_page (void)
+{
+  BastionQueryPage *page = bastion_query_view_get_current_page (view);
+
+  g_assert_nonnull (page);
+  return page;
+}
+
+static gboolean
+page_idle (gpointer user_data)
+{
+  BastionQueryPage *page = user_data;
+  BastionQuery *query = bastion_query_page_get_query (page);
+
+  return query != NULL && !bastion_query_page_get_running (page)
+         && (bastion_query_get_state (query) == BASTION_QUERY_STATE_FINISHED
+             || bastion_query_get_state (query) == BASTION_QUERY_STATE_PAUSED)
+         && !bastion_database_get_busy (bastion_query_page_get_database (page));
+}
+
+static void
+wait_page_idle (BastionQueryPage *page)
+{
+  bastion_ui_test_wait_for (page_idle, page, "the query to end");
+  bastion_ui_test_settle (GTK_WIDGET (page));
+}
+
+static gboolean
+grid_shows_rows (gpointer user_data)
+{
+  BastionQueryPage *page = user_data;
+
+  return g_strcmp0 (bastion_query_page_get_result_kind (page), "grid") == 0
+         && bastion_result_grid_get_n_bound_rows (bastion_query_page_get_grid (page)) > 0
+         && gtk_widget_get_mapped (GTK_WIDGET (bastion_query_page_get_grid (page)));
+}
+
+/* Types @sql into the editor, puts the cursor at @cursor (characters, -1 for the end) and runs
+ * what query.run picks. */
+static void
+type_and_run (BastionQueryPage *page,
+              const char       *sql,
+              int               cursor)
+{
+  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (bastion_query_page_get_buffer (page));
+  GtkTextIter iter;
+
+  gtk_text_buffer_set_text (buffer, sql, -1);
+  if (cursor < 0)
+    gtk_text_buffer_get_end_iter (buffer, &iter);
+  else
+    gtk_text_buffer_get_iter_at_offset (buffer, &iter, cursor);
+  gtk_text_buffer_place_cursor (buffer, &iter);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "query.run", NULL));
+}
+
+static int
+column_index (BastionQueryPage *page,
+              const char       *name)
+{
+  BastionResultModel *model = bastion_result_grid_get_model (bastion_query_page_get_grid (page));
+
+  for (guint i = 0; i < bastion_result_model_get_n_columns (model); i++)
+    if (g_strcmp0 (bastion_result_model_get_column_name (model, i), name) == 0)
+      return i;
+  return -1;
+}
+
+/* A cell's value as the column view's own model holds it. */
+static const char *
+view_cell (BastionQueryPage *page,
+           guint             position,
+           guint             column,
+           gboolean         *is_null)
+{
+  GtkColumnView *column_view = bastion_result_grid_get_column_view (bastion_query_page_get_grid (page));
+  GListModel *model = G_LIST_MODEL (gtk_column_view_get_model (column_view));
+  g_autoptr(BastionResultRow) row = g_list_model_get_item (model, position);
+
+  g_assert_nonnull (row);
+  return bastion_result_row_get_value (row, column, NULL, is_null);
+}
+
+typedef struct
+{
+  const char *text;
+  const char *css_class;
+  GtkWidget  *found;
+  guint       count;
+} InscriptionSearch;
+
+static void
+find_inscriptions (GtkWidget         *widget,
+                   InscriptionSearch *search)
+{
+  if (GTK_IS_INSCRIPTION (widget) && gtk_widget_get_mapped (widget)
+      && g_strcmp0 (gtk_inscription_get_text (GTK_INSCRIPTION (widget)), search->text) == 0
+      && (search->css_class == NULL || gtk_widget_has_css_class (widget, search->css_class)))
+    {
+      search->count++;
+      search->found = widget;
+    }
+
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL; c = gtk_widget_get_next_sibling (c))
+    find_inscriptions (c, search);
+}
+
+/* Tests */
+
+static void
+test_query_devices (void)
+{
+  BastionQueryPage *page = current_page ();
+  BastionResultGrid *grid = bastion_query_page_get_grid (page);
+  GtkColumnView *column_view = bastion_result_grid_get_column_view (grid);
+  GListModel *columns = gtk_column_view_get_columns (column_view);
+  const char *serials[] = {
+    "GW5000-0001", "LT400-0001", "TP1000-0001", "TP1000-0002", "WS2100-0001",
+  };
+  g_autofree char *shot = NULL;
+  g_autoptr(GtkColumnViewColumn) first = NULL;
+
+  g_assert_cmpstr (bastion_query_page_get_result_kind (page), ==, "empty");
+
+  type_and_run (page, "select name, serial_number, battery_level\n  from device\n order by serial_number;", -1);
+  bastion_ui_test_wait_for (grid_shows_rows, page, "the devices in the grid");
+  wait_page_idle (page);
+
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (gtk_column_view_get_model (column_view))),
+                    ==, 5);
+  g_assert_cmpuint (g_list_model_get_n_items (columns), ==, 3);
+  first = g_list_model_get_item (columns, 0);
+  g_assert_cmpstr (gtk_column_view_column_get_title (first), ==, "name");
+  g_assert_true (gtk_column_view_column_get_resizable (first));
+  g_assert_nonnull (gtk_column_view_column_get_sorter (first));
+
+  /* The seed's five devices, in the server's order. */
+  for (guint i = 0; i < 5; i++)
+    {
+      gboolean is_null = TRUE;
+      const char *name = view_cell (page, i, 0, &is_null);
+
+      g_assert_false (is_null);
+      g_assert_nonnull (name);
+      g_assert_cmpstr (view_cell (page, i, 1, NULL), ==, serials[i]);
+      g_test_message ("device %u: %s", i, name);
+    }
+  g_assert_cmpstr (view_cell (page, 0, 0, NULL), ==, "Garage gateway");
+  g_assert_true (g_str_has_prefix (bastion_query_page_get_status_text (page), "5 rows"));
+  g_assert_cmpstr (bastion_query_page_get_title (page), ==, "select name, serial_number,…");
+
+  /* Sorting by a header: the view's order changes, the model's does not. */
+  {
+    g_autoptr(GtkColumnViewColumn) serial = g_list_model_get_item (columns, 1);
+    g_autofree char *before = g_strdup (view_cell (page, 0, 1, NULL));
+    const char *after;
+
+    gtk_column_view_sort_by_column (column_view, serial, GTK_SORT_DESCENDING);
+    bastion_ui_test_settle (GTK_WIDGET (grid));
+    after = view_cell (page, 0, 1, NULL);
+    for (guint i = 1; i < 5; i++)
+      g_assert_cmpint (strcmp (view_cell (page, i, 1, NULL), after), <, 0);
+    g_test_message ("serial first before sorting %s, after %s", before, after);
+    gtk_column_view_sort_by_column (column_view, NULL, GTK_SORT_ASCENDING);
+    bastion_ui_test_settle (GTK_WIDGET (grid));
+  }
+
+  /* Copy as CSV through the writer: the selection, header first. */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autofree char *csv = NULL;
+    g_autofree char *json = NULL;
+    g_autofree char *line = NULL;
+
+    gtk_selection_model_select_range (gtk_column_view_get_model (column_view), 0, 2, TRUE);
+    csv = bastion_result_grid_dup_selection_text (grid, BASTION_RESULT_FORMAT_CSV, &error);
+    g_assert_no_error (error);
+    line = g_strdup_printf ("name,serial_number,battery_level\n%s,", view_cell (page, 0, 0, NULL));
+    g_assert_true (g_str_has_prefix (csv, line));
+    g_assert_cmpuint (g_strv_length (g_strsplit (csv, "\n", -1)), ==, 4);
+    json = bastion_result_grid_dup_selection_text (grid, BASTION_RESULT_FORMAT_JSON, &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (strstr (json, "\"name\":"));
+    gtk_selection_model_unselect_all (gtk_column_view_get_model (column_view));
+  }
+
+  /* The one-click view: devices with their model and project by name. */
+  page = bastion_query_view_open_entity (view, "devices");
+  g_assert_true (page == current_page ());
+  bastion_ui_test_wait_for (grid_shows_rows, page, "the Devices view");
+  wait_page_idle (page);
+  grid = bastion_query_page_get_grid (page);
+  g_assert_cmpuint (g_list_model_get_n_items (bastion_result_grid_get_rows (grid)), ==, 5);
+  g_assert_cmpint (column_index (page, "model"), >=, 0);
+  g_assert_cmpint (column_index (page, "project"), >=, 0);
+  g_assert_cmpint (column_index (page, "desc"), >=, 0);
+  g_assert_cmpint (column_index (page, "position"), >=, 0);
+  for (guint i = 0; i < 5; i++)
+    {
+      g_assert_cmpstr (view_cell (page, i, column_index (page, "project"), NULL), ==, "Sunshine");
+      g_assert_nonnull (view_cell (page, i, column_index (page, "model"), NULL));
+    }
+
+  shot = bastion_ui_test_screenshot (window, "query-devices");
+  g_assert_true (g_file_test (shot, G_FILE_TEST_IS_REGULAR));
+}
+
+static void
+test_query_null (void)
+{
+  BastionQueryPage *page = bastion_query_view_add_page (view, NULL);
+  BastionResultGrid *grid = bastion_query_page_get_grid (page);
+  InscriptionSearch nulls = { "NULL", "null-value", NULL, 0 };
+  InscriptionSearch number = { "42", NULL, NULL, 0 };
+  InscriptionSearch text_null = { "NULL", NULL, NULL, 0 };
+  gboolean is_null = FALSE;
+  g_autofree char *a = NULL;
+  g_autofree char *b = NULL;
+  g_autofree char *c = NULL;
+  g_autofree char *d = NULL;
+  g_autofree char *e = NULL;
+  g_autofree char *long_text = NULL;
+
+  type_and_run (page, "select NULL::text as a, ''::text as b, 'NULL' as c, 42 as n,\n"
+                      "       repeat('x', 5000) as long, '\\x0102030405060708090a0b0c0d0e0f10111213'::bytea as bin", 3);
+  bastion_ui_test_wait_for (grid_shows_rows, page, "the NULL row");
+  wait_page_idle (page);
+
+  a = bastion_result_grid_dup_cell_text (grid, 0, 0, &is_null);
+  g_assert_true (is_null);
+  g_assert_cmpstr (a, ==, "NULL");
+  b = bastion_result_grid_dup_cell_text (grid, 0, 1, &is_null);
+  g_assert_false (is_null);
+  g_assert_cmpstr (b, ==, "");
+  c = bastion_result_grid_dup_cell_text (grid, 0, 2, &is_null);
+  g_assert_false (is_null);
+  g_assert_cmpstr (c, ==, "NULL");
+  long_text = bastion_result_grid_dup_cell_text (grid, 0, 4, &is_null);
+  g_assert_true (g_str_has_suffix (long_text, "…"));
+  g_assert_cmpint (g_utf8_strlen (long_text, -1), <, 200);
+  e = bastion_result_grid_dup_cell_text (grid, 0, 5, &is_null);
+  g_test_message ("bytea shows as %s", e);
+  g_assert_true (g_str_has_prefix (e, "\\x0102"));
+  g_assert_nonnull (strstr (e, "19 bytes"));
+
+  /* On screen: exactly one dim italic NULL; the text 'NULL' looks like text. */
+  find_inscriptions (GTK_WIDGET (grid), &nulls);
+  g_assert_cmpuint (nulls.count, ==, 1);
+  g_assert_true (gtk_widget_has_css_class (nulls.found, "dim-label"));
+  find_inscriptions (GTK_WIDGET (grid), &text_null);
+  g_assert_cmpuint (text_null.count, ==, 2);
+  /* Numbers are right-aligned (int4). */
+  find_inscriptions (GTK_WIDGET (grid), &number);
+  g_assert_cmpuint (number.count, ==, 1);
+  g_assert_cmpfloat (gtk_inscription_get_xalign (GTK_INSCRIPTION (number.found)), ==, 1.0);
+
+  d = bastion_result_grid_dup_cell_text (grid, 0, 3, NULL);
+  g_assert_cmpstr (d, ==, "42");
+
+  bastion_ui_test_screenshot (window, "query-null");
+  adw_tab_view_close_page (bastion_query_view_get_tab_view (view),
+                           adw_tab_view_get_page (bastion_query_view_get_tab_view (view),
+                                                  GTK_WIDGET (page)));
+}
+
+static gboolean
+read_only_is (gpointer user_data)
+{
+  return bastion_database_get_read_only (database) == GPOINTER_TO_INT (user_data);
+}
+
+static gboolean
+message_dialog_shown (gpointer user_data)
+{
+  GtkWindow *dialog = bastion_ui_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG);
+
+  return dialog != NULL && gtk_widget_get_mapped (GTK_WIDGET (dialog));
+}
+
+static gboolean
+transaction_is (gpointer user_data)
+{
+  return bastion_database_get_transaction_status (database) == GPOINTER_TO_INT (user_data);
+}
+
+static void
+test_query_writes (void)
+{
+  BastionQueryPage *page = bastion_query_view_add_page (view, NULL);
+  const char *update = "update device set status = status where name = 'no such device'";
+  GtkWidget *writes_switch;
+  AdwMessageDialog *dialog;
+  const GError *error;
+
+  /* Read-only: the server refuses, the page says why. */
+  type_and_run (page, update, 0);
+  wait_page_idle (page);
+  error = bastion_query_get_error (bastion_query_page_get_query (page));
+  g_assert_error (error, BASTION_DATABASE_ERROR, BASTION_DATABASE_ERROR_READ_ONLY);
+  g_assert_cmpstr (bastion_query_page_get_result_kind (page), ==, "message");
+  g_assert_nonnull (strstr (bastion_query_page_get_status_text (page), "25006"));
+  g_assert_nonnull (bastion_ui_test_find_label (GTK_WIDGET (page), "Read-only"));
+  bastion_ui_test_screenshot (window, "query-read-only");
+
+  /* Allow writes: the switch sets the session's mode on the server. */
+  writes_switch = (GtkWidget *) gtk_widget_get_template_child (GTK_WIDGET (page), BASTION_TYPE_QUERY_PAGE,
+                                                 "writes_switch");
+  gtk_switch_set_active (GTK_SWITCH (writes_switch), TRUE);
+  bastion_ui_test_wait_for (read_only_is, GINT_TO_POINTER (FALSE), "writes to be allowed");
+  g_assert_nonnull (bastion_ui_test_find_label (GTK_WIDGET (page), "Writes Allowed"));
+
+  /* A statement that changes data asks first; Cancel does not run it. */
+  type_and_run (page, update, 0);
+  bastion_ui_test_wait_for (message_dialog_shown, NULL, "the confirmation");
+  dialog = ADW_MESSAGE_DIALOG (bastion_ui_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG));
+  g_assert_cmpstr (adw_message_dialog_get_heading (dialog), ==, "Change Data?");
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "UPDATE"));
+  bastion_ui_test_screenshot (GTK_WIDGET (dialog), "query-confirm");
+  adw_message_dialog_response (dialog, "cancel");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  bastion_ui_test_settle (GTK_WIDGET (page));
+  g_assert_cmpstr (bastion_query_page_get_status_text (page), ==, "Not run");
+
+  /* Run: inside a transaction, rolled back. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "query.begin", NULL));
+  bastion_ui_test_wait_for (transaction_is, GINT_TO_POINTER (BASTION_TRANSACTION_IN_BLOCK),
+                            "the transaction to begin");
+  wait_page_idle (page);
+  g_assert_nonnull (bastion_ui_test_find_label (GTK_WIDGET (page), "In Transaction"));
+
+  type_and_run (page, update, 0);
+  bastion_ui_test_wait_for (message_dialog_shown, NULL, "the confirmation");
+  dialog = ADW_MESSAGE_DIALOG (bastion_ui_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG));
+  adw_message_dialog_response (dialog, "run");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  wait_page_idle (page);
+  g_assert_no_error (bastion_query_get_error (bastion_query_page_get_query (page)));
+  g_assert_true (g_str_has_prefix (bastion_query_page_get_status_text (page), "UPDATE 0"));
+  bastion_ui_test_screenshot (window, "query-writes");
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "query.rollback", NULL));
+  bastion_ui_test_wait_for (transaction_is, GINT_TO_POINTER (BASTION_TRANSACTION_IDLE),
+                            "the rollback");
+  wait_page_idle (page);
+
+  gtk_switch_set_active (GTK_SWITCH (writes_switch), FALSE);
+  bastion_ui_test_wait_for (read_only_is, GINT_TO_POINTER (TRUE), "read-only again");
+  g_assert_true (bastion_database_get_read_only (database));
+}
+
+static gboolean
+query_running (gpointer user_data)
+{
+  BastionQueryPage *page = user_data;
+  BastionQuery *query = bastion_query_page_get_query (page);
+
+  return query != NULL && bastion_query_get_state (query) == BASTION_QUERY_STATE_RUNNING
+         && bastion_query_get_elapsed_usec (query) > 200 * 1000;
+}
+
+static void
+test_query_cancel (void)
+{
+  BastionQueryPage *page = current_page ();
+  BastionQuery *query;
+  gint64 started;
+  gint64 took;
+
+  type_and_run (page, "select pg_sleep(60)", -1);
+  bastion_ui_test_wait_for (query_running, page, "the query to run");
+  g_assert_true (bastion_query_page_get_running (page));
+
+  started = g_get_monotonic_time ();
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "query.cancel", NULL));
+  wait_page_idle (page);
+  took = g_get_monotonic_time () - started;
+  g_test_message ("cancel took %" G_GINT64_FORMAT " ms", took / 1000);
+
+  query = bastion_query_page_get_query (page);
+  g_assert_error (bastion_query_get_error (query), G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  /* Stopped on the server: far short of the 60 s the statement asked for. */
+  g_assert_cmpint (bastion_query_get_elapsed_usec (query), <, 30 * G_USEC_PER_SEC);
+  g_assert_true (g_str_has_prefix (bastion_query_page_get_status_text (page), "Cancelled"));
+
+  /* The connection is usable again. */
+  type_and_run (page, "select 1 as one", -1);
+  bastion_ui_test_wait_for (grid_shows_rows, page, "a query after the cancel");
+  wait_page_idle (page);
+  g_assert_cmpstr (view_cell (page, 0, 0, NULL), ==, "1");
+}
+
+static void
+test_query_syntax_error (void)
+{
+  BastionQueryPage *page = current_page ();
+  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (bastion_query_page_get_buffer (page));
+  GtkTextTag *tag = gtk_text_tag_table_lookup (gtk_text_buffer_get_tag_table (buffer),
+                                               "bastion-error");
+  const char *text = "select 1;\n\nselect name\n  from device\n where nme = 'x' and;\n";
+  int bad = g_utf8_pointer_to_offset (text, strstr (text, "and;"));
+  int nme = g_utf8_pointer_to_offset (text, strstr (text, "nme"));
+  GtkTextIter iter;
+
+  g_assert_nonnull (tag);
+
+  /* The cursor in the second statement: only that one runs; the error is after "and". */
+  type_and_run (page, text, nme);
+  wait_page_idle (page);
+  g_assert_cmpstr (bastion_query_get_sqlstate (bastion_query_page_get_query (page)), ==, "42601");
+  g_assert_cmpstr (bastion_query_page_get_result_kind (page), ==, "message");
+  g_assert_true (g_str_has_prefix (bastion_query_page_get_status_text (page), "ERROR 42601"));
+
+  /* The server points at the ";"… after "and": the mark is in the editor where the error is. */
+  gtk_text_buffer_get_iter_at_offset (buffer, &iter, bad + 3);
+  g_assert_true (gtk_text_iter_has_tag (&iter, tag));
+  gtk_text_buffer_get_iter_at_offset (buffer, &iter, nme);
+  g_assert_false (gtk_text_iter_has_tag (&iter, tag));
+  gtk_text_buffer_get_iter_at_mark (buffer, &iter, gtk_text_buffer_get_insert (buffer));
+  g_assert_cmpint (gtk_text_iter_get_offset (&iter), ==, bad + 3);
+  bastion_ui_test_screenshot (window, "query-syntax-error");
+
+  /* A wrong column: the server's position marks the name. */
+  type_and_run (page, text, 0);
+  wait_page_idle (page);
+  g_assert_null (bastion_query_get_error (bastion_query_page_get_query (page)));
+  gtk_text_buffer_set_text (buffer, "select nme from device", -1);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "query.run-all", NULL));
+  wait_page_idle (page);
+  g_assert_cmpstr (bastion_query_get_sqlstate (bastion_query_page_get_query (page)), ==, "42703");
+  gtk_text_buffer_get_iter_at_offset (buffer, &iter, 7);
+  g_assert_true (gtk_text_iter_has_tag (&iter, tag));
+  gtk_text_buffer_get_iter_at_offset (buffer, &iter, 10);
+  g_assert_false (gtk_text_iter_has_tag (&iter, tag));
+
+  /* Editing removes the mark. */
+  gtk_text_buffer_insert_at_cursor (buffer, " ", 1);
+  gtk_text_buffer_get_iter_at_offset (buffer, &iter, 7);
+  g_assert_false (gtk_text_iter_has_tag (&iter, tag));
+}
+
+static gboolean
+page_shows_plan (gpointer user_data)
+{
+  return g_strcmp0 (bastion_query_page_get_result_kind (current_page ()), "plan") == 0;
+}
+
+static void
+test_query_explain (void)
+{
+  BastionQueryPage *page = current_page ();
+  BastionQueryPage *plan_page;
+  GtkTextView *plan_view;
+  g_autofree char *plan = NULL;
+  GtkTextIter start, end;
+
+  bastion_query_page_set_sql (page, "select * from device where name = 'Garage gateway'");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "view.explain-analyze", NULL));
+  plan_page = current_page ();
+  g_assert_true (plan_page != page);
+  bastion_ui_test_wait_for (page_shows_plan, NULL, "the plan");
+  wait_page_idle (plan_page);
+
+  plan_view = GTK_TEXT_VIEW (gtk_widget_get_template_child (GTK_WIDGET (plan_page),
+                                                            BASTION_TYPE_QUERY_PAGE, "plan_view"));
+  gtk_text_buffer_get_bounds (gtk_text_view_get_buffer (plan_view), &start, &end);
+  plan = gtk_text_buffer_get_text (gtk_text_view_get_buffer (plan_view), &start, &end, FALSE);
+  g_test_message ("%s", plan);
+  g_assert_nonnull (strstr (plan, "Scan"));
+  g_assert_nonnull (strstr (plan, "actual time"));
+  bastion_ui_test_screenshot (window, "query-explain");
+}
+
+static gboolean
+schema_has (gpointer user_data)
+{
+  GListModel *rows = bastion_query_view_get_schema_model (view);
+
+  for (guint i = 0; i < g_list_model_get_n_items (rows); i++)
+    {
+      g_autoptr(GtkTreeListRow) row = g_list_model_get_item (rows, i);
+      g_autoptr(GtkStringObject) node = gtk_tree_list_row_get_item (row);
+
+      if (g_strcmp0 (gtk_string_object_get_string (node), user_data) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+expand (const char *name)
+{
+  GListModel *rows = bastion_query_view_get_schema_model (view);
+
+  for (guint i = 0; i < g_list_model_get_n_items (rows); i++)
+    {
+      g_autoptr(GtkTreeListRow) row = g_list_model_get_item (rows, i);
+      g_autoptr(GtkStringObject) node = gtk_tree_list_row_get_item (row);
+
+      if (g_strcmp0 (gtk_string_object_get_string (node), name) == 0)
+        {
+          gtk_tree_list_row_set_expanded (row, TRUE);
+          return;
+        }
+    }
+  g_assert_not_reached ();
+}
+
+static void
+test_query_schema (void)
+{
+  bastion_ui_test_wait_for (schema_has, "public", "the schema list");
+  expand ("public");
+  bastion_ui_test_wait_for (schema_has, "device", "the tables of public");
+  g_assert_true (schema_has ("user"));
+  expand ("device");
+  bastion_ui_test_wait_for (schema_has, "serial_number", "the columns of device");
+  g_assert_true (schema_has ("desc"));
+  bastion_ui_test_screenshot (window, "query-schema");
+}
+
+static void
+test_query_history (void)
+{
+  g_auto(GStrv) history = bastion_query_view_dup_history (view);
+  g_autofree char *path = bastion_query_view_dup_history_path (PROFILE_ID);
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+  GStatBuf st;
+
+  g_assert_true (g_strv_contains ((const char * const *) history, "select pg_sleep(60)"));
+  g_assert_cmpstr (history[g_strv_length (history) - 1], !=, NULL);
+
+  /* Saved asynchronously: wait until the file has the last statement. */
+  for (gint64 limit = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+       g_get_monotonic_time () < limit;)
+    {
+      g_clear_pointer (&contents, g_free);
+      if (g_file_get_contents (path, &contents, NULL, NULL)
+          && strstr (contents, "pg_sleep(60)") != NULL && strstr (contents, "EXPLAIN") != NULL)
+        break;
+      g_main_context_iteration (NULL, TRUE);
+    }
+  g_assert_nonnull (contents);
+  g_assert_nonnull (strstr (contents, "select pg_sleep(60)"));
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_assert_true (g_str_has_prefix (path, g_get_user_state_dir ()));
+
+  /* A statement with a password is never written down. */
+  bastion_query_page_run_sql (current_page (), "select 'password' as not_kept");
+  wait_page_idle (current_page ());
+  g_strfreev (history);
+  history = bastion_query_view_dup_history (view);
+  for (guint i = 0; history[i] != NULL; i++)
+    g_assert_null (strstr (history[i], "password"));
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  int status;
+
+  bastion_ui_test_init (&argc, &argv);
+  open_view ();
+
+  g_test_add_func ("/bastion/ui/query/devices", test_query_devices);
+  g_test_add_func ("/bastion/ui/query/null", test_query_null);
+  g_test_add_func ("/bastion/ui/query/writes", test_query_writes);
+  g_test_add_func ("/bastion/ui/query/cancel", test_query_cancel);
+  g_test_add_func ("/bastion/ui/query/syntax-error", test_query_syntax_error);
+  g_test_add_func ("/bastion/ui/query/explain", test_query_explain);
+  g_test_add_func ("/bastion/ui/query/schema", test_query_schema);
+  g_test_add_func ("/bastion/ui/query/history", test_query_history);
+
+  status = g_test_run ();
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_clear_object (&database);
+  return status;
+}
