@@ -173,9 +173,11 @@ main (int    argc,
   gint64 started;
   gint64 scroll_started;
   double upper;
-  const guint steps = 200;
+  guint steps = 200;
 
   bastion_ui_test_init (&argc, &argv);
+  if (g_getenv ("BASTION_BENCH_SCROLL_STEPS") != NULL)
+    steps = MAX (1, atoi (g_getenv ("BASTION_BENCH_SCROLL_STEPS")));
 
   database = connect_database ();
   view = BASTION_QUERY_VIEW (bastion_query_view_new (database, "bench", TRUE));

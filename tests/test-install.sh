@@ -28,6 +28,7 @@ want share/icons/hicolor/scalable/apps/$app_id.svg
 want share/icons/hicolor/symbolic/apps/$app_id-symbolic.svg
 want share/glib-2.0/schemas/$app_id.gschema.xml
 want share/man/man1/bastion-cli.1
+want share/dbus-1/services/$app_id.service
 for lang in $(grep -v '^#' "${BASTION_SOURCE_ROOT:?}/po/LINGUAS" || true); do
   want share/locale/$lang/LC_MESSAGES/bastion.mo
 done

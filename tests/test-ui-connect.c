@@ -17,8 +17,12 @@
 #include "config.h"
 
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -33,6 +37,7 @@ static BastionWindow         *window;
 static BastionConnectionView *view;
 static GtkWidget             *shot_root;   /* what the screenshots show */
 static BastionProfile        *profile;
+static char                  *recorder_dir;
 
 /* ---- Helpers ------------------------------------------------------------------------------- */
 
@@ -587,10 +592,57 @@ test_connect_accept (void)
   bastion_profile_set_aws_secret_id (profile, secret_id);
 }
 
-/* The host key is trusted now and the password remembered: one click connects. */
+static gboolean
+name_is (GtkWidget *widget,
+         gpointer   name)
+{
+  return g_strcmp0 (gtk_widget_get_name (widget), name) == 0;
+}
+
+/* A pgpass file under dir (each Bastion process has its own sub-folder), or NULL. */
+static char *
+find_pgpass (const char *dir)
+{
+  g_autoptr(GDir) handle = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (handle != NULL && (name = g_dir_read_name (handle)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      char *found;
+
+      if (g_str_has_suffix (name, ".pgpass"))
+        return g_steal_pointer (&path);
+      if (g_file_test (path, G_FILE_TEST_IS_DIR) && (found = find_pgpass (path)) != NULL)
+        return found;
+    }
+
+  return NULL;
+}
+
+static gboolean
+file_exists (gpointer path)
+{
+  return g_file_test (path, G_FILE_TEST_EXISTS);
+}
+
+/* The host key is trusted now and the password remembered: one click connects, and "psql"
+ * opens the real psql in a terminal, through the tunnel, read-only. */
 static void
 test_connect_again (void)
 {
+  g_autofree char *password = read_file (g_getenv ("BASTION_TEST_PG_PASSWORD_FILE"));
+  g_autofree char *record = g_build_filename (recorder_dir, "000-xdg-terminal-exec",
+                                              "record.json", NULL);
+  g_autofree char *output = g_build_filename (recorder_dir, "000-xdg-terminal-exec",
+                                              "output.txt", NULL);
+  g_autofree char *runtime = g_build_filename (g_getenv ("XDG_RUNTIME_DIR"), "bastion", NULL);
+  g_autofree char *pgpass = NULL;
+  g_autofree char *recorded = NULL;
+  g_autofree char *said = NULL;
+  GtkWidget *button;
+  struct stat st;
+
   show_demo_team ();
   disconnect ();
 
@@ -600,8 +652,133 @@ test_connect_again (void)
   g_assert_cmpint (stage (), ==, BASTION_CONNECTION_STAGE_READY);
   g_assert_cmpuint (bastion_connections_get_n_open (bastion_connections_get_default ()), ==, 1);
 
+  bastion_ui_test_wait_for (tools_listed, NULL, "the tools");
+  button = bastion_ui_test_find_widget (view_child ("tools_box"), GTK_TYPE_BUTTON, name_is,
+                                        "psql");
+  g_assert_nonnull (button);
+  g_signal_emit_by_name (button, "clicked");
+  bastion_ui_test_wait_for (file_exists, record, "psql in the terminal");
+  said = read_file (output);
+  g_assert_cmpstr (said, ==, "on");
+
+  /* The password went through a 0600 pgpass file only, never argv or the environment. */
+  pgpass = find_pgpass (runtime);
+  g_assert_nonnull (pgpass);
+  g_assert_cmpint (g_stat (pgpass, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  recorded = read_file (record);
+  g_assert_null (strstr (recorded, password));
+
   disconnect ();
+  g_assert_false (g_file_test (pgpass, G_FILE_TEST_EXISTS));
+  g_clear_pointer (&pgpass, g_free);
+  pgpass = find_pgpass (runtime);
+  g_assert_null (pgpass);
   g_assert_cmpuint (bastion_connections_get_n_open (bastion_connections_get_default ()), ==, 0);
+}
+
+/* The pids of every process below pid (sshd's per-connection processes). */
+static void
+collect_descendants (int     pid,
+                     GArray *pids)
+{
+  g_autoptr(GDir) proc = g_dir_open ("/proc", 0, NULL);
+  const char *name;
+
+  g_assert_nonnull (proc);
+  while ((name = g_dir_read_name (proc)) != NULL)
+    {
+      g_autofree char *path = NULL;
+      g_autofree char *contents = NULL;
+      const char *after;
+      int child = atoi (name);
+      int ppid;
+
+      if (child <= 0)
+        continue;
+      path = g_strdup_printf ("/proc/%d/stat", child);
+      if (!g_file_get_contents (path, &contents, NULL, NULL))
+        continue;
+      /* "pid (comm) state ppid ...": comm may hold spaces, so start after its last ')'. */
+      after = strrchr (contents, ')');
+      if (after == NULL || sscanf (after + 1, " %*c %d", &ppid) != 1 || ppid != pid)
+        continue;
+      g_array_append_val (pids, child);
+      collect_descendants (child, pids);
+    }
+}
+
+static void
+on_stage_seen (BastionConnection *conn,
+               GParamSpec        *pspec,
+               GArray            *seen)
+{
+  BastionConnectionStage s = bastion_connection_get_stage (conn);
+
+  g_array_append_val (seen, s);
+}
+
+static gboolean
+reconnected (gpointer user_data)
+{
+  GArray *seen = user_data;
+
+  for (guint i = 0; i < seen->len; i++)
+    if (g_array_index (seen, BastionConnectionStage, i) == BASTION_CONNECTION_STAGE_RECONNECTING)
+      return stage () == BASTION_CONNECTION_STAGE_READY;
+
+  return FALSE;
+}
+
+static gboolean
+shows_reconnecting (gpointer user_data)
+{
+  return g_strcmp0 (adw_preferences_group_get_title (view_child ("connected_group")),
+                    "Reconnecting…") == 0;
+}
+
+/* The bastion drops the SSH connection: the page says it reconnects, keeps the same address,
+ * and once back a real client gets through again. */
+static void
+test_connect_reconnect (void)
+{
+  g_autoptr(GArray) seen = g_array_new (FALSE, FALSE, sizeof (BastionConnectionStage));
+  g_autoptr(GArray) pids = g_array_new (FALSE, FALSE, sizeof (int));
+  g_autofree char *name = NULL;
+  g_autofree char *shot = NULL;
+  gulong handler;
+  guint16 port;
+
+  show_demo_team ();
+  disconnect ();
+  activate ("view.connect");
+  bastion_ui_test_wait_for (stage_settled, NULL, "the connection");
+  g_assert_cmpint (stage (), ==, BASTION_CONNECTION_STAGE_READY);
+  port = bastion_tunnel_get_local_port (bastion_connection_get_tunnel (connection ()));
+
+  handler = g_signal_connect (connection (), "notify::stage", G_CALLBACK (on_stage_seen), seen);
+  collect_descendants (atoi (g_getenv ("BASTION_TEST_SSHD_PID")), pids);
+  g_assert_cmpuint (pids->len, >, 0);
+  /* Paused first, so the reconnecting state holds still for its picture. */
+  for (guint i = 0; i < pids->len; i++)
+    kill (g_array_index (pids, int, i), SIGKILL);
+  g_assert_cmpint (kill (atoi (g_getenv ("BASTION_TEST_SSHD_PID")), SIGSTOP), ==, 0);
+  bastion_ui_test_wait_for (shows_reconnecting, NULL, "the reconnecting state");
+  g_assert_true (bastion_connection_view_get_connected (view));
+  shot = bastion_ui_test_screenshot (shot_root, "connect-reconnecting");
+  g_assert_cmpint (kill (atoi (g_getenv ("BASTION_TEST_SSHD_PID")), SIGCONT), ==, 0);
+
+  bastion_ui_test_wait_for (reconnected, seen, "the tunnel to come back");
+  g_signal_handler_disconnect (connection (), handler);
+  bastion_ui_test_settle (GTK_WIDGET (view));
+  g_assert_cmpstr (adw_preferences_group_get_title (view_child ("connected_group")), ==,
+                   "Connected");
+  g_assert_cmpuint (bastion_tunnel_get_local_port (bastion_connection_get_tunnel (connection ())),
+                    ==, port);
+  name = psql_through (port, "select name from project");
+  g_assert_cmpstr (name, ==, "Sunshine");
+
+  disconnect ();
 }
 
 static void
@@ -805,16 +982,47 @@ test_connect_stopped_bastion (void)
   bastion_profile_set_ssh_port (profile, ssh_port);
 }
 
+/* The terminal psql opens in is the launcher tests' recorder, which runs the real psql with
+ * a script; set before the application looks for tools. */
+
+static void
+set_up_recorder (void)
+{
+  g_autofree char *bin = g_build_filename (g_getenv ("BASTION_TEST_TMP"), "ui-bin", NULL);
+  g_autofree char *terminal = g_build_filename (bin, "xdg-terminal-exec", NULL);
+  g_autofree char *recorder = g_build_filename (g_getenv ("G_TEST_SRCDIR"), "launcher",
+                                                "recorder", NULL);
+  g_autofree char *script = g_build_filename (g_getenv ("BASTION_TEST_TMP"), "ui-psql.sql",
+                                              NULL);
+  g_autofree char *path = NULL;
+
+  recorder_dir = g_build_filename (g_getenv ("BASTION_TEST_TMP"), "ui-records", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (bin, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (recorder_dir, 0700), ==, 0);
+  g_assert_cmpint (symlink (recorder, terminal), ==, 0);
+  g_assert_true (g_file_set_contents (script,
+                                      "\\set QUIET on\n\\pset format unaligned\n"
+                                      "\\pset tuples_only on\n"
+                                      "show default_transaction_read_only;\n", -1, NULL));
+  path = g_strdup_printf ("%s:/usr/bin:/bin", bin);
+  g_setenv ("PATH", path, TRUE);
+  g_setenv ("BASTION_RECORDER_DIR", recorder_dir, TRUE);
+  g_setenv ("BASTION_RECORDER_EXEC", "1", TRUE);
+  g_setenv ("BASTION_RECORDER_STDIN", script, TRUE);
+}
+
 int
 main (int    argc,
       char **argv)
 {
+  set_up_recorder ();
   bastion_ui_test_init (&argc, &argv);
 
   g_test_add_func ("/bastion/ui/connect/idle", test_connect_idle);
   g_test_add_func ("/bastion/ui/connect/reject-host-key", test_connect_reject_host_key);
   g_test_add_func ("/bastion/ui/connect/accept", test_connect_accept);
   g_test_add_func ("/bastion/ui/connect/again", test_connect_again);
+  g_test_add_func ("/bastion/ui/connect/reconnect", test_connect_reconnect);
   g_test_add_func ("/bastion/ui/connect/refused", test_connect_refused);
   g_test_add_func ("/bastion/ui/connect/timeout", test_connect_timeout);
   g_test_add_func ("/bastion/ui/connect/stopped-bastion", test_connect_stopped_bastion);

@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 
 #include "bastion-application.h"
+#include "bastion-preferences-window.h"
 #include "bastion-simpleiot.h"
 #include "bastion-version.h"
 #include "bastion-window.h"
@@ -108,12 +109,32 @@ static int
 bastion_application_handle_local_options (GApplication *app,
                                           GVariantDict *options)
 {
+  const char *team = NULL;
+
   if (g_variant_dict_contains (options, "version"))
     {
       g_autofree char *versions = bastion_application_dup_versions ();
 
       g_print ("%s", versions);
       return 0;
+    }
+
+  /* --connect TEAM: the primary instance (this one, or the one already running, through
+   * D-Bus) shows the team and connects it. */
+  if (g_variant_dict_lookup (options, "connect", "&s", &team))
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!g_application_register (app, NULL, &error))
+        {
+          g_printerr ("bastion: %s\n", error->message);
+          return 1;
+        }
+      g_action_group_activate_action (G_ACTION_GROUP (app), "connect",
+                                      g_variant_new_string (team));
+      /* A second instance has handed the request over: it is done. */
+      if (g_application_get_is_remote (app))
+        return 0;
     }
 
   return G_APPLICATION_CLASS (bastion_application_parent_class)->handle_local_options (app,
@@ -169,8 +190,36 @@ bastion_application_quit_action (GSimpleAction *action,
   g_application_quit (G_APPLICATION (self));
 }
 
+static void
+bastion_application_preferences_action (GSimpleAction *action,
+                                        GVariant      *parameter,
+                                        gpointer       user_data)
+{
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (user_data));
+
+  gtk_window_present (GTK_WINDOW (bastion_preferences_window_new (window)));
+}
+
+/* Shows the team (by id or name) and connects it: `bastion --connect TEAM`. */
+static void
+bastion_application_connect_action (GSimpleAction *action,
+                                    GVariant      *parameter,
+                                    gpointer       user_data)
+{
+  BastionApplication *self = user_data;
+  GtkWindow *window;
+
+  g_application_activate (G_APPLICATION (self));
+  window = gtk_application_get_active_window (GTK_APPLICATION (self));
+  if (window != NULL)
+    bastion_window_open_team (BASTION_WINDOW (window), g_variant_get_string (parameter, NULL),
+                              TRUE);
+}
+
 static const GActionEntry app_actions[] = {
   { "about", bastion_application_about_action },
+  { "preferences", bastion_application_preferences_action },
+  { "connect", bastion_application_connect_action, "s" },
   { "quit", bastion_application_quit_action },
 };
 
@@ -182,6 +231,7 @@ bastion_application_startup (GApplication *app)
     const char *accels[3];
   } accels[] = {
     { "app.quit", { "<primary>q", NULL } },
+    { "app.preferences", { "<primary>comma", NULL } },
     { "window.close", { "<primary>w", NULL } },
     { "win.show-help-overlay", { "<primary>question", NULL } },
     { "win.add-profile", { "<primary>n", NULL } },
@@ -249,6 +299,8 @@ bastion_application_init (BastionApplication *self)
   static const GOptionEntry entries[] = {
     { "version", 0, 0, G_OPTION_ARG_NONE, NULL,
       N_("Show the versions of Bastion and its libraries"), NULL },
+    { "connect", 0, 0, G_OPTION_ARG_STRING, NULL,
+      N_("Show the team and connect it (in the running Bastion, if there is one)"), N_("TEAM") },
     { NULL }
   };
 

@@ -290,12 +290,24 @@ update_steps (BastionConnectionView *self)
 
 /* ---- The failure and its fix --------------------------------------------------------------- */
 
+/* The fix's buttons wrap on a narrow window; a hidden one must not leave a gap. */
+static void
+show_fix_button (GtkWidget *button,
+                 gboolean   visible)
+{
+  GtkWidget *parent = gtk_widget_get_parent (button);
+
+  gtk_widget_set_visible (button, visible);
+  if (GTK_IS_FLOW_BOX_CHILD (parent))
+    gtk_widget_set_visible (parent, visible);
+}
+
 static void
 set_prompt_button (BastionConnectionView *self,
                    const char            *label,
                    const char            *action)
 {
-  gtk_widget_set_visible (GTK_WIDGET (self->prompt_button), label != NULL);
+  show_fix_button (GTK_WIDGET (self->prompt_button), label != NULL);
   if (label != NULL)
     {
       gtk_button_set_label (self->prompt_button, label);
@@ -344,8 +356,8 @@ update_diagnosis (BastionConnectionView *self)
         }
     }
 
-  gtk_widget_set_visible (self->allow_ip_button, show_allow);
-  gtk_widget_set_visible (self->allow_temporarily_button, show_allow);
+  show_fix_button (self->allow_ip_button, show_allow);
+  show_fix_button (self->allow_temporarily_button, show_allow);
   gtk_widget_set_sensitive (self->fix_group, !self->aws_busy);
 }
 
@@ -499,10 +511,10 @@ update_fix (BastionConnectionView *self)
       icon = "system-run-symbolic";
       check_ip = FALSE;
     }
-  gtk_widget_set_visible (self->start_button,
-                          self->instance != NULL
-                          && (g_strcmp0 (self->instance->state, "stopped") == 0
-                              || g_strcmp0 (self->instance->state, "stopping") == 0));
+  show_fix_button (self->start_button,
+                   self->instance != NULL
+                   && (g_strcmp0 (self->instance->state, "stopped") == 0
+                       || g_strcmp0 (self->instance->state, "stopping") == 0));
 
   gtk_label_set_label (self->fix_title, title);
   /* The reason itself is on the failed step's row; this says what to do about it. */
@@ -520,8 +532,8 @@ update_fix (BastionConnectionView *self)
       gtk_widget_add_css_class (GTK_WIDGET (self->fix_icon), "warning");
     }
 
-  gtk_widget_set_visible (self->check_ip_button,
-                          check_ip && has_aws_names (self) && self->diagnosis == NULL);
+  show_fix_button (self->check_ip_button,
+                   check_ip && has_aws_names (self) && self->diagnosis == NULL);
   update_diagnosis (self);
 }
 
@@ -1771,6 +1783,11 @@ bastion_connection_view_init (BastionConnectionView *self)
   load_css ();
   gtk_widget_init_template (GTK_WIDGET (self));
   build_steps (self);
+  show_fix_button (GTK_WIDGET (self->prompt_button), FALSE);
+  show_fix_button (self->check_ip_button, FALSE);
+  show_fix_button (self->allow_ip_button, FALSE);
+  show_fix_button (self->allow_temporarily_button, FALSE);
+  show_fix_button (self->start_button, FALSE);
   self->aws_cancellable = g_cancellable_new ();
   update_state (self);
 }

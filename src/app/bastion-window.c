@@ -96,6 +96,16 @@ bastion_window_show_profile (BastionWindow  *self,
         }
     }
 
+  /* The window list and the shell's switcher name the team too. */
+  if (profile != NULL)
+    {
+      g_autofree char *title = g_strdup_printf (_("%s — Bastion"),
+                                                bastion_profile_get_display_name (profile));
+      gtk_window_set_title (GTK_WINDOW (self), title);
+    }
+  else
+    gtk_window_set_title (GTK_WINDOW (self), _("Bastion"));
+
   gtk_widget_set_visible (GTK_WIDGET (self->profile_menu_button), profile != NULL);
   bastion_window_update_actions (self);
 
@@ -139,6 +149,38 @@ bastion_window_select_profile (BastionWindow  *self,
 {
   bastion_window_show_profile (self, profile);
   bastion_window_sync_rows (self);
+}
+
+static void bastion_window_toast (BastionWindow *self,
+                                  const char    *title);
+
+void
+bastion_window_open_team (BastionWindow *self,
+                          const char    *id_or_name,
+                          gboolean       connect)
+{
+  BastionProfile *profile = NULL;
+
+  g_return_if_fail (BASTION_IS_WINDOW (self));
+  g_return_if_fail (id_or_name != NULL);
+
+  if (self->store != NULL)
+    profile = bastion_profile_store_lookup (self->store, id_or_name);
+  if (profile == NULL)
+    {
+      g_autofree char *message = g_strdup_printf (_("No team is called “%s”"), id_or_name);
+
+      bastion_window_toast (self, message);
+      return;
+    }
+
+  bastion_window_select_profile (self, profile);
+  if (adw_leaflet_get_folded (self->leaflet))
+    adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_FORWARD);
+
+  /* The team page's connection view owns the action; an open tunnel is simply shown. */
+  if (connect)
+    gtk_widget_activate_action (GTK_WIDGET (self->team_page), "connection.connect", NULL);
 }
 
 static gboolean
