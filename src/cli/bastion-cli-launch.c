@@ -4,8 +4,9 @@
  *
  * bastion-cli launch TEAM pgadmin|dbeaver|psql|pgcli [--dry-run] [--port N]
  *
- * Starts the tool against a tunnel that is already listening (bastion-cli tunnel TEAM, or the
- * GUI), then stays until Ctrl+C or until that tunnel closes, and removes the password file.
+ * Starts the tool against the team's tunnel: the one already listening on the profile's port
+ * (bastion-cli tunnel TEAM, or the GUI), or else one this command opens itself. Then it stays
+ * until Ctrl+C (or until a tunnel it did not open closes) and removes the password file.
  */
 
 #define G_LOG_DOMAIN "Bastion"
@@ -13,6 +14,7 @@
 #include "config.h"
 
 #include <signal.h>
+#include <stdio.h>
 
 #include <glib/gi18n.h>
 #include <glib-unix.h>
@@ -29,6 +31,7 @@ typedef struct
   GAsyncResult *result;
   guint16       port;
   gboolean      tunnel_gone;
+  gboolean      interrupted;
 } Wait;
 
 static void
@@ -39,14 +42,15 @@ on_done (GObject      *source,
   Wait *wait = user_data;
 
   wait->result = g_object_ref (result);
-  g_main_loop_quit (wait->loop);
 }
 
+/* Runs until the call is done: an interruption meanwhile is remembered, not acted on. */
 static void
 wait_for_result (Wait *wait)
 {
   g_clear_object (&wait->result);
-  g_main_loop_run (wait->loop);
+  while (wait->result == NULL)
+    g_main_context_iteration (NULL, TRUE);
 }
 
 static void
@@ -87,6 +91,7 @@ on_signal (gpointer user_data)
 {
   Wait *wait = user_data;
 
+  wait->interrupted = TRUE;
   g_main_loop_quit (wait->loop);
 
   return G_SOURCE_CONTINUE;
@@ -116,6 +121,19 @@ on_poll_tunnel (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Our own tunnel failed for good (reconnecting is not failing). */
+static void
+on_connection_stage (BastionConnection *connection,
+                     GParamSpec        *pspec,
+                     Wait              *wait)
+{
+  if (bastion_connection_get_stage (connection) == BASTION_CONNECTION_STAGE_FAILED)
+    {
+      wait->tunnel_gone = TRUE;
+      g_main_loop_quit (wait->loop);
+    }
+}
+
 int
 bastion_cli_launch (int    argc,
                     char **argv)
@@ -139,7 +157,8 @@ bastion_cli_launch (int    argc,
   char *password = NULL;
   Wait wait = { 0 };
   int status = 0;
-  guint sigint_id, sigterm_id, poll_id;
+  g_autoptr(BastionConnection) connection = NULL;
+  guint sigint_id, sigterm_id, poll_id = 0;
 
   if (!bastion_cli_parse_options (&argc, &argv, _("TEAM pgadmin|dbeaver|psql|pgcli"),
                                   _("Open the team’s database in pgAdmin 4, DBeaver, psql or "
@@ -213,13 +232,26 @@ bastion_cli_launch (int    argc,
     }
 
   if (!tunnel_is_listening (target->local_port))
-    return bastion_cli_fail ("launch", _("no tunnel is listening on 127.0.0.1:%u; start one "
-                                         "with “bastion-cli tunnel %s” (or pass --port)"),
-                             target->local_port, argv[1]);
+    {
+      /* --port names a tunnel the user says is running: do not open another one there. */
+      if (port > 0)
+        return bastion_cli_fail ("launch", _("no tunnel is listening on 127.0.0.1:%u; start one "
+                                             "with “bastion-cli tunnel %s” (or pass --port)"),
+                                 target->local_port, argv[1]);
+      connection = bastion_cli_connect (profile, argv[1], BASTION_CONNECTION_FLAGS_NONE,
+                                        target->local_port);
+      if (connection == NULL)
+        return 1;
+      target->local_port = bastion_connection_get_local_port (connection);
+      g_signal_connect (connection, "notify::stage", G_CALLBACK (on_connection_stage), &wait);
+    }
 
   loop = g_main_loop_new (NULL, FALSE);
   wait.loop = loop;
   wait.port = target->local_port;
+  /* From here on, Ctrl+C means "done": the files go, whatever step we are at. */
+  sigint_id = g_unix_signal_add (SIGINT, on_signal, &wait);
+  sigterm_id = g_unix_signal_add (SIGTERM, on_signal, &wait);
 
   /* pgAdmin asks `bastion-cli secret print` itself; the others read the pgpass file. */
   if (tool != BASTION_LAUNCHER_TOOL_PGADMIN)
@@ -250,7 +282,7 @@ bastion_cli_launch (int    argc,
     }
   g_clear_object (&wait.result);
 
-  if (tool == BASTION_LAUNCHER_TOOL_PGADMIN)
+  if (tool == BASTION_LAUNCHER_TOOL_PGADMIN && connection == NULL)
     {
       bastion_launcher_cleanup_all (launcher);
       g_print (_("Started %s for %s.\n"), bastion_launcher_tool_get_title (tool), argv[1]);
@@ -261,13 +293,16 @@ bastion_cli_launch (int    argc,
              "file is removed then, or when the tunnel closes.\n"),
            bastion_launcher_tool_get_title (tool), argv[1], target->local_port);
 
-  sigint_id = g_unix_signal_add (SIGINT, on_signal, &wait);
-  sigterm_id = g_unix_signal_add (SIGTERM, on_signal, &wait);
-  poll_id = g_timeout_add_seconds (2, on_poll_tunnel, &wait);
-  g_main_loop_run (loop);
+  fflush (stdout);
+  if (connection == NULL)
+    poll_id = g_timeout_add_seconds (2, on_poll_tunnel, &wait);
+  if (!wait.interrupted)
+    g_main_loop_run (loop);
   g_source_remove (sigint_id);
   g_source_remove (sigterm_id);
-  g_source_remove (poll_id);
+  g_clear_handle_id (&poll_id, g_source_remove);
+  if (connection != NULL)
+    bastion_connection_close (connection);
 
   bastion_launcher_cleanup (launcher, target->profile_id);
   bastion_launcher_cleanup_all (launcher);

@@ -36,11 +36,13 @@ struct _BastionConnection
   BastionConnectionStage  stage;
   BastionConnectionStage  failed_stage;
   int                     local_port;
+  guint                   keepalive_interval;
   gulong                  tunnel_stage_handler;
 
   guint                   remember_passphrase : 1;
   guint                   remember_ssh_password : 1;
   guint                   remember_db_password : 1;
+  guint                   no_reconnect : 1;
 };
 
 G_DEFINE_FINAL_TYPE (BastionConnection, bastion_connection, G_TYPE_OBJECT)
@@ -245,6 +247,16 @@ on_tunnel_stage (BastionConnection *self,
     case BASTION_CONNECTION_STAGE_RECONNECTING:
       if (ssh_stage == BASTION_SSH_STAGE_READY)
         set_stage (self, BASTION_CONNECTION_STAGE_READY);
+      else if (ssh_stage == BASTION_SSH_STAGE_RECONNECTING && self->no_reconnect)
+        {
+          /* The user turned reconnection off: a drop is the end of this connection. */
+          g_clear_error (&self->error);
+          self->error = g_error_new_literal (BASTION_SSH_ERROR, BASTION_SSH_ERROR_DISCONNECTED,
+                                             _("The connection to the bastion was lost"));
+          self->failed_stage = BASTION_CONNECTION_STAGE_OPENING_TUNNEL;
+          bastion_tunnel_stop (tunnel);
+          set_stage (self, BASTION_CONNECTION_STAGE_FAILED);
+        }
       else if (ssh_stage == BASTION_SSH_STAGE_RECONNECTING ||
                ssh_stage == BASTION_SSH_STAGE_RESOLVING ||
                ssh_stage == BASTION_SSH_STAGE_CONNECTING ||
@@ -549,6 +561,8 @@ open_tunnel_step (GTask *task)
                 "accept-new-host-key",
                 (data->flags & BASTION_CONNECTION_FLAGS_ACCEPT_NEW_HOST_KEY) != 0,
                 NULL);
+  if (self->keepalive_interval > 0)
+    g_object_set (self->session, "keepalive-interval", self->keepalive_interval, NULL);
   if (self->passphrase != NULL)
     bastion_ssh_session_set_passphrase (self->session, self->passphrase);
   if (self->ssh_password != NULL)
@@ -946,6 +960,22 @@ bastion_connection_set_local_port (BastionConnection *self,
 {
   g_return_if_fail (BASTION_IS_CONNECTION (self));
   self->local_port = port;
+}
+
+void
+bastion_connection_set_keepalive_interval (BastionConnection *self,
+                                           guint              seconds)
+{
+  g_return_if_fail (BASTION_IS_CONNECTION (self));
+  self->keepalive_interval = seconds;
+}
+
+void
+bastion_connection_set_reconnect (BastionConnection *self,
+                                  gboolean           reconnect)
+{
+  g_return_if_fail (BASTION_IS_CONNECTION (self));
+  self->no_reconnect = !reconnect;
 }
 
 guint16

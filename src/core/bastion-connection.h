@@ -82,6 +82,12 @@ BastionSshSession      *bastion_connection_get_session       (BastionConnection 
 void                    bastion_connection_set_local_port    (BastionConnection      *self,
                                                               int                     port);
 guint16                 bastion_connection_get_local_port    (BastionConnection      *self);
+/* Seconds between keepalives (0: the session's default, 15); applies from the next open. */
+void                    bastion_connection_set_keepalive_interval (BastionConnection *self,
+                                                                   guint              seconds);
+/* FALSE: a dropped SSH connection fails the connection instead of reconnecting (default TRUE). */
+void                    bastion_connection_set_reconnect     (BastionConnection      *self,
+                                                              gboolean                reconnect);
 
 /* Secrets the user typed (kept in memory only, wiped on close); the connection also stores them
  * in the keyring when remember is TRUE. */

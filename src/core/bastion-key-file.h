@@ -24,8 +24,8 @@ typedef enum
 {
   BASTION_KEY_FORMAT_UNKNOWN,
   BASTION_KEY_FORMAT_PEM,        /* "BEGIN RSA/EC/DSA PRIVATE KEY" (PKCS#1 / SEC1) */
-  BASTION_KEY_FORMAT_PKCS8,      /* "BEGIN PRIVATE KEY" / "BEGIN ENCRYPTED PRIVATE KEY" */
-  BASTION_KEY_FORMAT_OPENSSH,    /* "BEGIN OPENSSH PRIVATE KEY" (openssh-key-v1) */
+  BASTION_KEY_FORMAT_PKCS8,      /* PKCS#8, plain or encrypted */
+  BASTION_KEY_FORMAT_OPENSSH,    /* OpenSSH's own format (openssh-key-v1) */
 } BastionKeyFormat;
 
 #define BASTION_KEY_FILE_ERROR (bastion_key_file_error_quark ())
