@@ -85,7 +85,9 @@ request_free (Request *req)
   g_clear_pointer (&req->headers, curl_slist_free_all);
   if (req->body != NULL)
     {
-      explicit_bzero (req->body->data, req->body->len);
+      /* An empty array may have no storage at all. */
+      if (req->body->len > 0)
+        explicit_bzero (req->body->data, req->body->len);
       g_byte_array_unref (req->body);
     }
   g_clear_object (&req->task);
