@@ -39,6 +39,8 @@ static GtkWidget             *shot_root;   /* what the screenshots show */
 static BastionProfile        *profile;
 static char                  *recorder_dir;
 
+static gboolean notified (gpointer summary);
+
 /* ---- Helpers ------------------------------------------------------------------------------- */
 
 static gpointer
@@ -381,6 +383,17 @@ tools_listed (gpointer user_data)
                          gtk_widget_get_last_child (view_child ("tools_box"));
 }
 
+/* The view fits a phone-width window (360 px, less the page's margins) in any state. */
+static void
+assert_fits_narrow (void)
+{
+  int minimum = 0;
+
+  gtk_widget_measure (GTK_WIDGET (view), GTK_ORIENTATION_HORIZONTAL, -1, &minimum, NULL, NULL,
+                      NULL);
+  g_assert_cmpint (minimum, <=, 360 - 24);
+}
+
 static gboolean
 widget_hidden (gpointer widget)
 {
@@ -538,6 +551,7 @@ test_connect_accept (void)
   g_assert_cmpstr (adw_preferences_group_get_title (view_child ("steps_group")), ==,
                    "Connecting…");
   g_assert_nonnull (bastion_ui_test_find_row (GTK_WIDGET (view), "Reach port 22"));
+  assert_fits_narrow ();
   shot = bastion_ui_test_screenshot (shot_root, "connect-steps");
   g_clear_pointer (&shot, g_free);
   g_assert_cmpint (kill (sshd, SIGCONT), ==, 0);
@@ -554,6 +568,16 @@ test_connect_accept (void)
                                        NULL);
   g_assert_nonnull (entry);
   g_assert_false (adw_message_dialog_get_response_enabled (dialog, "connect"));
+
+  /* A mistyped password: the database refuses it and the dialog asks again, saying so. */
+  gtk_editable_set_text (GTK_EDITABLE (entry), "not-the-password");
+  respond (dialog, "connect");
+  dialog = wait_for_dialog ("Database Password");
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "refused"));
+  g_assert_error ((GError *) bastion_connection_get_error (connection ()),
+                  BASTION_CONNECTION_ERROR, BASTION_CONNECTION_ERROR_DB_PASSWORD_WRONG);
+  entry = bastion_ui_test_find_widget (GTK_WIDGET (dialog), ADW_TYPE_PASSWORD_ENTRY_ROW, NULL,
+                                       NULL);
   gtk_editable_set_text (GTK_EDITABLE (entry), password);
   shot = bastion_ui_test_screenshot (GTK_WIDGET (dialog), "connect-db-password");
   g_clear_pointer (&shot, g_free);
@@ -572,6 +596,23 @@ test_connect_accept (void)
   g_assert_cmpstr (adw_action_row_get_subtitle (view_child ("address_row")), ==, address);
   g_assert_true (gtk_widget_get_visible (view_child ("connected_read_only_tag")));
 
+  /* Copy URI: the address for any other tool, never the password. */
+  {
+    GdkClipboard *clipboard = gtk_widget_get_clipboard (GTK_WIDGET (view));
+    g_autoptr(GAsyncResult) result = NULL;
+    g_autofree char *uri = NULL;
+    g_autofree char *port_part = g_strdup_printf (":%u/", port);
+
+    activate ("view.copy-uri");
+    gdk_clipboard_read_text_async (clipboard, NULL, on_result, &result);
+    bastion_ui_test_wait_for (have_result, &result, "the clipboard");
+    uri = gdk_clipboard_read_text_finish (clipboard, result, NULL);
+    g_assert_nonnull (uri);
+    g_assert_true (g_str_has_prefix (uri, "postgresql://"));
+    g_assert_nonnull (strstr (uri, port_part));
+    g_assert_null (strstr (uri, password));
+  }
+
   /* A real client gets through to the real database. */
   name = psql_through (port, "select name from project");
   g_assert_cmpstr (name, ==, "Sunshine");
@@ -580,6 +621,7 @@ test_connect_accept (void)
 
   /* The tools were looked for: found ones have a button, the others are in the popover. */
   bastion_ui_test_wait_for (tools_listed, NULL, "the tools");
+  assert_fits_narrow ();
   shot = bastion_ui_test_screenshot (shot_root, "connect-connected");
   g_clear_pointer (&shot, g_free);
 
@@ -738,7 +780,7 @@ shows_reconnecting (gpointer user_data)
 }
 
 /* The bastion drops the SSH connection: the page says it reconnects, keeps the same address,
- * and once back a real client gets through again. */
+ * a desktop notification says it dropped and came back, and a real client gets through. */
 static void
 test_connect_reconnect (void)
 {
@@ -769,6 +811,11 @@ test_connect_reconnect (void)
   g_assert_cmpint (kill (atoi (g_getenv ("BASTION_TEST_SSHD_PID")), SIGCONT), ==, 0);
 
   bastion_ui_test_wait_for (reconnected, seen, "the tunnel to come back");
+  /* The window is not in front (no window manager gives it focus here): the desktop was told,
+   * both times. */
+  g_assert_false (gtk_window_is_active (GTK_WINDOW (window)));
+  bastion_ui_test_wait_for (notified, "The tunnel to “demo” dropped", "a notification");
+  bastion_ui_test_wait_for (notified, "The tunnel to “demo” is back", "a notification");
   g_signal_handler_disconnect (connection (), handler);
   bastion_ui_test_settle (GTK_WIDGET (view));
   g_assert_cmpstr (adw_preferences_group_get_title (view_child ("connected_group")), ==,
@@ -913,6 +960,7 @@ test_connect_timeout (void)
   activate ("view.check-ip");
   bastion_ui_test_wait_for (widget_visible, view_child ("allow_ip_button"), "the diagnosis");
   g_assert_false (gtk_widget_get_visible (view_child ("check_ip_button")));
+  assert_fits_narrow ();
   shot = bastion_ui_test_screenshot (shot_root, "connect-timeout");
   g_clear_pointer (&shot, g_free);
 
@@ -940,6 +988,39 @@ test_connect_timeout (void)
   reply = aws_control_at ("POST", "reset", "{}");
   g_assert_true (aws_group_admits ("203.0.113.45/32"));
   bastion_profile_set_ssh_port (profile, ssh_port);
+}
+
+static gboolean
+instance_stopping (gpointer user_data)
+{
+  g_autoptr(JsonObject) state = aws_control ("GET", NULL);
+  JsonArray *instances = json_object_get_array_member (state, "instances");
+  const char *now = json_object_get_string_member (json_array_get_object_element (instances, 0),
+                                                   "state");
+
+  return g_strcmp0 (now, "stopping") == 0 || g_strcmp0 (now, "stopped") == 0;
+}
+
+/* Preferences: stop the bastion when done. The last tunnel to it closes, and it is stopped. */
+static void
+test_connect_stop_when_done (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+  g_autoptr(JsonObject) reply = NULL;
+
+  show_demo_team ();
+  disconnect ();
+  g_settings_set_boolean (settings, "stop-bastion-when-done", TRUE);
+
+  activate ("view.connect");
+  bastion_ui_test_wait_for (stage_settled, NULL, "the connection");
+  g_assert_cmpint (stage (), ==, BASTION_CONNECTION_STAGE_READY);
+  g_assert_false (instance_stopping (NULL));
+  disconnect ();
+  bastion_ui_test_wait_for (instance_stopping, NULL, "the bastion instance to stop");
+
+  g_settings_reset (settings, "stop-bastion-when-done");
+  reply = aws_control_at ("POST", "reset", "{}");
 }
 
 static gboolean
@@ -982,6 +1063,96 @@ test_connect_stopped_bastion (void)
   bastion_profile_set_ssh_port (profile, ssh_port);
 }
 
+/* A desktop notification server of our own on the test's session bus, that keeps what it is
+ * shown. */
+static GPtrArray *notifications;
+
+static const char notifications_xml[] =
+  "<node><interface name='org.freedesktop.Notifications'>"
+  "<method name='Notify'><arg type='s' direction='in'/><arg type='u' direction='in'/>"
+  "<arg type='s' direction='in'/><arg type='s' direction='in'/><arg type='s' direction='in'/>"
+  "<arg type='as' direction='in'/><arg type='a{sv}' direction='in'/>"
+  "<arg type='i' direction='in'/><arg type='u' direction='out'/></method>"
+  "<method name='CloseNotification'><arg type='u' direction='in'/></method>"
+  "<method name='GetCapabilities'><arg type='as' direction='out'/></method>"
+  "<method name='GetServerInformation'><arg type='s' direction='out'/>"
+  "<arg type='s' direction='out'/><arg type='s' direction='out'/><arg type='s' direction='out'/>"
+  "</method></interface></node>";
+
+static void
+on_notification_call (GDBusConnection       *bus,
+                      const char            *sender,
+                      const char            *path,
+                      const char            *interface,
+                      const char            *method,
+                      GVariant              *parameters,
+                      GDBusMethodInvocation *invocation,
+                      gpointer               user_data)
+{
+  if (g_str_equal (method, "Notify"))
+    {
+      const char *summary;
+      const char *body;
+
+      g_variant_get (parameters, "(&su&s&s&s@as@a{sv}i)", NULL, NULL, NULL, &summary, &body,
+                     NULL, NULL, NULL);
+      g_ptr_array_add (notifications, g_strdup (summary));
+      g_dbus_method_invocation_return_value (invocation,
+                                             g_variant_new ("(u)", notifications->len));
+    }
+  else if (g_str_equal (method, "GetCapabilities"))
+    {
+      const char *caps[] = { "body", NULL };
+
+      g_dbus_method_invocation_return_value (invocation, g_variant_new ("(^as)", caps));
+    }
+  else if (g_str_equal (method, "GetServerInformation"))
+    g_dbus_method_invocation_return_value (invocation,
+                                           g_variant_new ("(ssss)", "test", "bastion", "1",
+                                                          "1.2"));
+  else
+    g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
+static void
+set_up_notifications (void)
+{
+  static const GDBusInterfaceVTable vtable = { on_notification_call, NULL, NULL, { 0 } };
+  g_autoptr(GDBusNodeInfo) info = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  GDBusConnection *bus;
+  guint flags;
+
+  notifications = g_ptr_array_new_with_free_func (g_free);
+  bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
+  g_assert_no_error (error);
+  info = g_dbus_node_info_new_for_xml (notifications_xml, &error);
+  g_assert_no_error (error);
+  g_dbus_connection_register_object (bus, "/org/freedesktop/Notifications",
+                                     info->interfaces[0], &vtable, NULL, NULL, &error);
+  g_assert_no_error (error);
+  reply = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "RequestName",
+                                       g_variant_new ("(su)", "org.freedesktop.Notifications",
+                                                      4 /* DO_NOT_QUEUE */),
+                                       G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
+                                       &error);
+  g_assert_no_error (error);
+  g_variant_get (reply, "(u)", &flags);
+  g_assert_cmpuint (flags, ==, 1 /* PRIMARY_OWNER */);
+}
+
+static gboolean
+notified (gpointer summary)
+{
+  for (guint i = 0; i < notifications->len; i++)
+    if (g_strcmp0 (g_ptr_array_index (notifications, i), summary) == 0)
+      return TRUE;
+
+  return FALSE;
+}
+
 /* The terminal psql opens in is the launcher tests' recorder, which runs the real psql with
  * a script; set before the application looks for tools. */
 
@@ -1017,12 +1188,14 @@ main (int    argc,
 {
   set_up_recorder ();
   bastion_ui_test_init (&argc, &argv);
+  set_up_notifications ();
 
   g_test_add_func ("/bastion/ui/connect/idle", test_connect_idle);
   g_test_add_func ("/bastion/ui/connect/reject-host-key", test_connect_reject_host_key);
   g_test_add_func ("/bastion/ui/connect/accept", test_connect_accept);
   g_test_add_func ("/bastion/ui/connect/again", test_connect_again);
   g_test_add_func ("/bastion/ui/connect/reconnect", test_connect_reconnect);
+  g_test_add_func ("/bastion/ui/connect/stop-when-done", test_connect_stop_when_done);
   g_test_add_func ("/bastion/ui/connect/refused", test_connect_refused);
   g_test_add_func ("/bastion/ui/connect/timeout", test_connect_timeout);
   g_test_add_func ("/bastion/ui/connect/stopped-bastion", test_connect_stopped_bastion);

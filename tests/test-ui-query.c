@@ -92,7 +92,7 @@ open_view (void)
   gtk_window_set_default_size (GTK_WINDOW (window), 1280, 760);
   box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
   header = adw_header_bar_new ();
-  title = adw_window_title_new ("demo", "dbadmin@simpleiot · read-only");
+  title = adw_window_title_new ("demo", "simpleiot");
   adw_header_bar_set_title_widget (ADW_HEADER_BAR (header), title);
   gtk_box_append (GTK_BOX (box), header);
   gtk_widget_set_vexpand (GTK_WIDGET (view), TRUE);
@@ -119,10 +119,11 @@ page_idle (gpointer user_data)
   BastionQueryPage *page = user_data;
   BastionQuery *query = bastion_query_page_get_query (page);
 
+  /* A paused query keeps the connection busy until it is fetched or cancelled. */
   return query != NULL && !bastion_query_page_get_running (page)
-         && (bastion_query_get_state (query) == BASTION_QUERY_STATE_FINISHED
-             || bastion_query_get_state (query) == BASTION_QUERY_STATE_PAUSED)
-         && !bastion_database_get_busy (bastion_query_page_get_database (page));
+         && (bastion_query_get_state (query) == BASTION_QUERY_STATE_PAUSED
+             || (bastion_query_get_state (query) == BASTION_QUERY_STATE_FINISHED
+                 && !bastion_database_get_busy (bastion_query_page_get_database (page))));
 }
 
 static void
@@ -181,7 +182,8 @@ view_cell (BastionQueryPage *page,
            guint             column,
            gboolean         *is_null)
 {
-  GtkColumnView *column_view = bastion_result_grid_get_column_view (bastion_query_page_get_grid (page));
+  GtkColumnView *column_view =
+    bastion_result_grid_get_column_view (bastion_query_page_get_grid (page));
   GListModel *model = G_LIST_MODEL (gtk_column_view_get_model (column_view));
   g_autoptr(BastionResultRow) row = g_list_model_get_item (model, position);
 
@@ -209,7 +211,9 @@ find_inscriptions (GtkWidget         *widget,
       search->found = widget;
     }
 
-  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL; c = gtk_widget_get_next_sibling (c))
+  for (GtkWidget *c = gtk_widget_get_first_child (widget);
+       c != NULL;
+       c = gtk_widget_get_next_sibling (c))
     find_inscriptions (c, search);
 }
 
@@ -230,12 +234,13 @@ test_query_devices (void)
 
   g_assert_cmpstr (bastion_query_page_get_result_kind (page), ==, "empty");
 
-  type_and_run (page, "select name, serial_number, battery_level\n  from device\n order by serial_number;", -1);
+  type_and_run (page, "select name, serial_number, battery_level\n"
+                      "  from device\n"
+                      " order by serial_number;", -1);
   bastion_ui_test_wait_for (grid_shows_rows, page, "the devices in the grid");
   wait_page_idle (page);
 
-  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (gtk_column_view_get_model (column_view))),
-                    ==, 5);
+  g_assert_cmpuint (g_list_model_get_n_items (bastion_result_grid_get_rows (grid)), ==, 5);
   g_assert_cmpuint (g_list_model_get_n_items (columns), ==, 3);
   first = g_list_model_get_item (columns, 0);
   g_assert_cmpstr (gtk_column_view_column_get_title (first), ==, "name");
@@ -330,7 +335,8 @@ test_query_null (void)
   g_autofree char *long_text = NULL;
 
   type_and_run (page, "select NULL::text as a, ''::text as b, 'NULL' as c, 42 as n,\n"
-                      "       repeat('x', 5000) as long, '\\x0102030405060708090a0b0c0d0e0f10111213'::bytea as bin", 3);
+                      "       repeat('x', 5000) as long,\n"
+                      "       '\\x0102030405060708090a0b0c0d0e0f10111213'::bytea as bin", 3);
   bastion_ui_test_wait_for (grid_shows_rows, page, "the NULL row");
   wait_page_idle (page);
 
@@ -364,6 +370,42 @@ test_query_null (void)
 
   d = bastion_result_grid_dup_cell_text (grid, 0, 3, NULL);
   g_assert_cmpstr (d, ==, "42");
+
+  /* A click on the long cell, then Show Value: the side panel holds all 5000 characters. */
+  {
+    InscriptionSearch long_cell = { long_text, NULL, NULL, 0 };
+    GtkWidget *column_view = GTK_WIDGET (bastion_result_grid_get_column_view (grid));
+    g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (column_view);
+    GtkTextView *panel_text;
+    GtkTextBuffer *panel_buffer;
+    GtkTextIter start, end;
+    g_autofree char *shown = NULL;
+    double x, y;
+
+    find_inscriptions (GTK_WIDGET (grid), &long_cell);
+    g_assert_cmpuint (long_cell.count, ==, 1);
+    g_assert_nonnull (gtk_widget_get_tooltip_text (long_cell.found));
+    g_assert_true (gtk_widget_translate_coordinates (long_cell.found, column_view, 4, 4, &x, &y));
+    for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+      {
+        g_autoptr(GtkEventController) controller = g_list_model_get_item (controllers, i);
+
+        if (GTK_IS_GESTURE_CLICK (controller))
+          g_signal_emit_by_name (controller, "pressed", 1, x, y);
+      }
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (grid), "grid.show-value", NULL));
+    bastion_ui_test_settle (GTK_WIDGET (grid));
+    panel_text = GTK_TEXT_VIEW (bastion_ui_test_find_widget (GTK_WIDGET (grid), GTK_TYPE_TEXT_VIEW,
+                                                             NULL, NULL));
+    g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (panel_text)));
+    panel_buffer = gtk_text_view_get_buffer (panel_text);
+    gtk_text_buffer_get_bounds (panel_buffer, &start, &end);
+    shown = gtk_text_buffer_get_text (panel_buffer, &start, &end, FALSE);
+    g_assert_cmpuint (strlen (shown), ==, 5000);
+    g_assert_nonnull (bastion_ui_test_find_label (GTK_WIDGET (grid), "long"));
+    bastion_ui_test_screenshot (window, "query-value-panel");
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (grid), "grid.close-value", NULL));
+  }
 
   bastion_ui_test_screenshot (window, "query-null");
   adw_tab_view_close_page (bastion_query_view_get_tab_view (view),
@@ -411,8 +453,9 @@ test_query_writes (void)
   bastion_ui_test_screenshot (window, "query-read-only");
 
   /* Allow writes: the switch sets the session's mode on the server. */
-  writes_switch = (GtkWidget *) gtk_widget_get_template_child (GTK_WIDGET (page), BASTION_TYPE_QUERY_PAGE,
-                                                 "writes_switch");
+  writes_switch = (GtkWidget *) gtk_widget_get_template_child (GTK_WIDGET (page),
+                                                               BASTION_TYPE_QUERY_PAGE,
+                                                               "writes_switch");
   gtk_switch_set_active (GTK_SWITCH (writes_switch), TRUE);
   bastion_ui_test_wait_for (read_only_is, GINT_TO_POINTER (FALSE), "writes to be allowed");
   g_assert_nonnull (bastion_ui_test_find_label (GTK_WIDGET (page), "Writes Allowed"));
@@ -547,6 +590,62 @@ test_query_syntax_error (void)
 }
 
 static gboolean
+status_starts_with (gpointer user_data)
+{
+  const char *status = bastion_query_page_get_status_text (current_page ());
+
+  return status != NULL && g_str_has_prefix (status, user_data);
+}
+
+static void
+test_query_fetch_more_export (void)
+{
+  BastionQueryPage *page = current_page ();
+  GtkWidget *fetch_more = (GtkWidget *) gtk_widget_get_template_child (GTK_WIDGET (page),
+                                                                       BASTION_TYPE_QUERY_PAGE,
+                                                                       "fetch_more_button");
+  g_autofree char *dir = g_dir_make_tmp ("bastion-export-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "result.csv", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+  BastionQuery *query;
+
+  /* More rows than the cap: the query pauses and says so. */
+  type_and_run (page, "select g, 'row ' || g as label, nullif(g % 3, 0) as third\n"
+                      "  from generate_series(1, 150000) g", -1);
+  wait_page_idle (page);
+  query = bastion_query_page_get_query (page);
+  g_assert_cmpint (bastion_query_get_state (query), ==, BASTION_QUERY_STATE_PAUSED);
+  g_assert_cmpuint (bastion_result_model_get_n_rows (bastion_query_get_model (query)), ==, 100000);
+  g_assert_nonnull (strstr (bastion_query_page_get_status_text (page), "more available"));
+  g_assert_true (gtk_widget_get_visible (fetch_more));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "query.fetch-more", NULL));
+  bastion_ui_test_wait_for (page_idle, page, "the rest of the rows");
+  g_assert_cmpint (bastion_query_get_state (query), ==, BASTION_QUERY_STATE_FINISHED);
+  g_assert_cmpuint (bastion_result_model_get_n_rows (bastion_query_get_model (query)), ==, 150000);
+  g_assert_false (gtk_widget_get_visible (fetch_more));
+  g_assert_nonnull (strstr (bastion_query_page_get_status_text (page), "150"));
+
+  /* The whole result, streamed to a file by running it again. */
+  bastion_query_page_export_to_file (page, file, BASTION_RESULT_FORMAT_CSV);
+  bastion_ui_test_wait_for (status_starts_with, "Exported", "the export");
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  lines = g_strsplit (contents, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 150002);
+  g_assert_cmpstr (lines[0], ==, "g,label,third");
+  g_assert_cmpstr (lines[1], ==, "1,row 1,1");
+  g_assert_cmpstr (lines[3], ==, "3,row 3,");
+  g_assert_cmpstr (lines[150000], ==, "150000,row 150000,");
+  g_assert_cmpstr (lines[150001], ==, "");
+  g_assert_nonnull (strstr (bastion_query_page_get_status_text (page), "result.csv"));
+
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
+static gboolean
 page_shows_plan (gpointer user_data)
 {
   return g_strcmp0 (bastion_query_page_get_result_kind (current_page ()), "plan") == 0;
@@ -654,6 +753,36 @@ test_query_history (void)
   g_assert_cmpint (st.st_mode & 0777, ==, 0600);
   g_assert_true (g_str_has_prefix (path, g_get_user_state_dir ()));
 
+  /* The history button lists them, newest first; a click puts one into the editor. */
+  {
+    GtkMenuButton *button = GTK_MENU_BUTTON (gtk_widget_get_template_child (GTK_WIDGET (view),
+                                                                            BASTION_TYPE_QUERY_VIEW,
+                                                                            "history_button"));
+    GtkListBox *list = GTK_LIST_BOX (gtk_widget_get_template_child (GTK_WIDGET (view),
+                                                                    BASTION_TYPE_QUERY_VIEW,
+                                                                    "history_list"));
+    GtkListBoxRow *first;
+    GtkTextBuffer *buffer = GTK_TEXT_BUFFER (bastion_query_page_get_buffer (current_page ()));
+    GtkTextIter start, end;
+    g_autofree char *text = NULL;
+    guint n_rows = 0;
+
+    gtk_menu_button_popup (button);
+    bastion_ui_test_wait_drawn (GTK_WIDGET (list));
+    for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (list));
+         row != NULL;
+         row = gtk_widget_get_next_sibling (row))
+      n_rows++;
+    g_assert_cmpuint (n_rows, ==, g_strv_length (history));
+    bastion_ui_test_screenshot (GTK_WIDGET (gtk_menu_button_get_popover (button)), "query-history");
+
+    first = gtk_list_box_get_row_at_index (list, 0);
+    g_signal_emit_by_name (list, "row-activated", first);
+    gtk_text_buffer_get_bounds (buffer, &start, &end);
+    text = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+    g_assert_cmpstr (text, ==, history[g_strv_length (history) - 1]);
+  }
+
   /* A statement with a password is never written down. */
   bastion_query_page_run_sql (current_page (), "select 'password' as not_kept");
   wait_page_idle (current_page ());
@@ -661,6 +790,34 @@ test_query_history (void)
   history = bastion_query_view_dup_history (view);
   for (guint i = 0; history[i] != NULL; i++)
     g_assert_null (strstr (history[i], "password"));
+}
+
+static void
+test_query_dark (void)
+{
+  AdwStyleManager *manager = adw_style_manager_get_default ();
+  BastionQueryPage *page = bastion_query_view_open_entity (view, "models");
+  GtkSourceStyleScheme *scheme;
+  GListModel *rows;
+
+  bastion_ui_test_wait_for (grid_shows_rows, page, "the Models view");
+  wait_page_idle (page);
+  g_assert_cmpstr (bastion_query_page_get_title (page), ==, "Models");
+  g_assert_cmpint (column_index (page, "project"), >=, 0);
+  rows = bastion_result_grid_get_rows (bastion_query_page_get_grid (page));
+  g_assert_cmpuint (g_list_model_get_n_items (rows), ==, 6);
+
+  /* The editor's colours follow the dark style. */
+  adw_style_manager_set_color_scheme (manager, ADW_COLOR_SCHEME_FORCE_DARK);
+  bastion_ui_test_settle (window);
+  scheme = gtk_source_buffer_get_style_scheme (bastion_query_page_get_buffer (page));
+  g_assert_cmpstr (gtk_source_style_scheme_get_id (scheme), ==, "Adwaita-dark");
+  bastion_ui_test_screenshot (window, "query-models-dark");
+
+  adw_style_manager_set_color_scheme (manager, ADW_COLOR_SCHEME_DEFAULT);
+  bastion_ui_test_settle (window);
+  scheme = gtk_source_buffer_get_style_scheme (bastion_query_page_get_buffer (page));
+  g_assert_cmpstr (gtk_source_style_scheme_get_id (scheme), ==, "Adwaita");
 }
 
 int
@@ -677,9 +834,11 @@ main (int    argc,
   g_test_add_func ("/bastion/ui/query/writes", test_query_writes);
   g_test_add_func ("/bastion/ui/query/cancel", test_query_cancel);
   g_test_add_func ("/bastion/ui/query/syntax-error", test_query_syntax_error);
+  g_test_add_func ("/bastion/ui/query/fetch-more-export", test_query_fetch_more_export);
   g_test_add_func ("/bastion/ui/query/explain", test_query_explain);
   g_test_add_func ("/bastion/ui/query/schema", test_query_schema);
   g_test_add_func ("/bastion/ui/query/history", test_query_history);
+  g_test_add_func ("/bastion/ui/query/dark", test_query_dark);
 
   status = g_test_run ();
 

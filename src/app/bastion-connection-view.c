@@ -634,6 +634,9 @@ populate_tools (BastionConnectionView *self)
   int position = 0;
   guint n_missing = 0;
 
+  if (self->tools_box == NULL)
+    return;
+
   /* Start again from the template's one child, Copy URI. */
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->tools_box))) != NULL
          && gtk_flow_box_child_get_child (GTK_FLOW_BOX_CHILD (child)) != self->copy_uri_button)
@@ -762,6 +765,10 @@ update_state (BastionConnectionView *self)
   BastionConnectionStage stage = current_stage (self);
   gboolean read_only = self->profile != NULL && bastion_profile_get_read_only (self->profile);
   gboolean connected = stage_serves (stage);
+
+  /* A late reply after dispose: nothing left to show it in. */
+  if (self->stack == NULL)
+    return;
 
   gtk_widget_set_visible (self->idle_read_only_tag, read_only);
   gtk_widget_set_visible (self->connected_read_only_tag, read_only);
@@ -1121,7 +1128,7 @@ set_aws_busy (BastionConnectionView *self,
   self->aws_busy = busy;
   if (busy)
     g_clear_pointer (&self->aws_error, g_free);
-  if (current_stage (self) == BASTION_CONNECTION_STAGE_FAILED)
+  if (self->stack != NULL && current_stage (self) == BASTION_CONNECTION_STAGE_FAILED)
     update_fix (self);
 }
 
@@ -1145,7 +1152,7 @@ on_instance_described (GObject      *source,
 
   g_clear_pointer (&self->instance, bastion_aws_instance_free);
   self->instance = instance;
-  if (current_stage (self) == BASTION_CONNECTION_STAGE_FAILED)
+  if (self->stack != NULL && current_stage (self) == BASTION_CONNECTION_STAGE_FAILED)
     update_fix (self);
 }
 

@@ -41,13 +41,17 @@ struct _BastionConnections
   /* Owned */
   GHashTable      *entries;            /* profile id -> Entry */
   BastionLauncher *launcher;
+  GSettings       *settings;           /* NULL when the schema is not installed */
 
-  guint            pending_removals;
+  guint            pending_removals;   /* AWS changes still on their way */
 };
 
 G_DEFINE_FINAL_TYPE (BastionConnections, bastion_connections, G_TYPE_OBJECT)
 
 static BastionConnections *default_registry;
+
+static void apply_settings (BastionConnections *self,
+                            Entry              *entry);
 
 static void
 wipe (char **secret)
@@ -208,6 +212,7 @@ bastion_connections_lookup (BastionConnections *self,
   entry->stage_handler = g_signal_connect_swapped (entry->connection, "notify::stage",
                                                    G_CALLBACK (on_stage_changed), entry);
   g_hash_table_insert (self->entries, g_strdup (bastion_profile_get_id (profile)), entry);
+  apply_settings (self, entry);
 
   return entry->connection;
 }
@@ -369,10 +374,84 @@ remove_temporary_rule (BastionConnections *self,
 }
 
 static void
+on_bastion_stopped (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(BastionConnections) self = user_data;
+  g_autoptr(BastionAwsInstance) instance = NULL;
+  g_autoptr(GError) error = NULL;
+
+  instance = bastion_aws_stop_bastion_finish (BASTION_AWS (source), result, &error);
+  if (instance == NULL)
+    g_warning ("Could not stop the bastion instance: %s", error->message);
+  self->pending_removals--;
+  if (g_application_get_default () != NULL)
+    g_application_release (g_application_get_default ());
+}
+
+/* The user asked (Preferences) to stop the bastion once nothing uses it, to save money. */
+static void
+maybe_stop_bastion (BastionConnections *self,
+                    Entry              *entry)
+{
+  const char *prefix = bastion_profile_get_name_prefix (entry->profile);
+  g_autoptr(BastionAws) aws = NULL;
+  g_autofree char *name = NULL;
+  GHashTableIter iter;
+  Entry *other;
+
+  if (self->settings == NULL || !g_settings_get_boolean (self->settings, "stop-bastion-when-done")
+      || prefix == NULL || prefix[0] == '\0' || entry->ready_since == 0)
+    return;
+
+  name = bastion_aws_bastion_instance_name (prefix, bastion_profile_get_stage (entry->profile));
+  g_hash_table_iter_init (&iter, self->entries);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &other))
+    {
+      const char *other_prefix = bastion_profile_get_name_prefix (other->profile);
+      g_autofree char *other_name = NULL;
+
+      if (other == entry || !stage_serves (bastion_connection_get_stage (other->connection)) ||
+          other_prefix == NULL)
+        continue;
+      other_name = bastion_aws_bastion_instance_name (other_prefix,
+                                                      bastion_profile_get_stage (other->profile));
+      if (g_strcmp0 (name, other_name) == 0)
+        return;
+    }
+
+  aws = bastion_aws_new (bastion_profile_get_aws_profile (entry->profile),
+                         bastion_profile_get_aws_region (entry->profile));
+  self->pending_removals++;
+  if (g_application_get_default () != NULL)
+    g_application_hold (g_application_get_default ());
+  bastion_aws_stop_bastion_async (aws, name, FALSE, NULL, on_bastion_stopped,
+                                  g_object_ref (self));
+}
+
+/* The preferences apply from the next open. */
+static void
+apply_settings (BastionConnections *self,
+                Entry              *entry)
+{
+  if (self->settings == NULL)
+    return;
+
+  bastion_connection_set_keepalive_interval (entry->connection,
+                                             g_settings_get_uint (self->settings,
+                                                                  "keepalive-interval"));
+  bastion_connection_set_reconnect (entry->connection,
+                                    g_settings_get_boolean (self->settings, "reconnect"));
+}
+
+static void
 disconnect_entry (BastionConnections *self,
                   Entry              *entry)
 {
+  maybe_stop_bastion (self, entry);
   bastion_connection_close (entry->connection);
+  apply_settings (self, entry);
   bastion_launcher_cleanup (self->launcher, bastion_profile_get_id (entry->profile));
   remove_temporary_rule (self, entry);
   wipe (&entry->db_password);
@@ -457,6 +536,7 @@ bastion_connections_finalize (GObject *object)
 
   g_clear_pointer (&self->entries, g_hash_table_unref);
   g_clear_object (&self->launcher);
+  g_clear_object (&self->settings);
 
   G_OBJECT_CLASS (bastion_connections_parent_class)->finalize (object);
 }
@@ -472,9 +552,16 @@ bastion_connections_class_init (BastionConnectionsClass *klass)
 static void
 bastion_connections_init (BastionConnections *self)
 {
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr(GSettingsSchema) schema = NULL;
+
   self->entries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify) entry_free);
   self->launcher = bastion_launcher_new ();
+  if (source != NULL)
+    schema = g_settings_schema_source_lookup (source, APP_ID, TRUE);
+  if (schema != NULL)
+    self->settings = g_settings_new (APP_ID);
 }
 
 BastionConnections *

@@ -752,13 +752,12 @@ export_ended (BastionQueryPage *self)
   update_actions (self);
 }
 
+/* ::finished, not notify::state: the writer (connected first) ends the file on ::finished. */
 static void
-on_export_state (BastionQueryPage *self,
-                 GParamSpec       *pspec,
-                 BastionQuery     *query)
+on_export_finished (BastionQueryPage *self,
+                    BastionQuery     *query)
 {
-  if (bastion_query_get_state (query) == BASTION_QUERY_STATE_FINISHED
-      && query == self->export_query)
+  if (query == self->export_query)
     export_ended (self);
 }
 
@@ -797,7 +796,7 @@ start_export (BastionQueryPage *self)
   bastion_query_set_retain_rows (self->export_query, FALSE);
   self->export_writer = bastion_result_writer_new (self->export_format, self->export_stream);
   bastion_result_writer_follow (self->export_writer, self->export_query);
-  g_signal_connect_object (self->export_query, "notify::state", G_CALLBACK (on_export_state),
+  g_signal_connect_object (self->export_query, "finished", G_CALLBACK (on_export_finished),
                            self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->export_query, "notify::n-rows", G_CALLBACK (on_export_rows),
                            self, G_CONNECT_SWAPPED);
@@ -838,6 +837,33 @@ export_file_ready (GObject      *object,
   start_export (self);
 }
 
+void
+bastion_query_page_export_to_file (BastionQueryPage    *self,
+                                   GFile               *file,
+                                   BastionResultFormat  format)
+{
+  g_return_if_fail (BASTION_IS_QUERY_PAGE (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  if (self->query == NULL || self->export_query != NULL || self->export_file != NULL)
+    return;
+
+  if (bastion_sql_changes_data (bastion_query_get_sql (self->query), NULL))
+    {
+      /* Exporting runs the statement again. */
+      set_status (self, _("Only a query that reads data can be exported: exporting runs it "
+                          "again."), TRUE);
+      return;
+    }
+
+  self->export_format = format;
+  g_set_object (&self->export_file, file);
+  set_status (self, _("Exporting…"), FALSE);
+  g_file_replace_async (self->export_file, NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION,
+                        G_PRIORITY_DEFAULT, self->cancellable, export_file_ready,
+                        g_object_ref (self));
+}
+
 static void
 on_export_chosen (GtkNativeDialog  *chooser,
                   int               response,
@@ -845,9 +871,10 @@ on_export_chosen (GtkNativeDialog  *chooser,
 {
   if (response == GTK_RESPONSE_ACCEPT)
     {
-      g_set_object (&self->export_file, gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser)));
-      g_file_replace_async (self->export_file, NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION,
-                            G_PRIORITY_DEFAULT, NULL, export_file_ready, g_object_ref (self));
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+      int format = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (chooser), "bastion-format"));
+
+      bastion_query_page_export_to_file (self, file, format);
     }
   g_object_unref (chooser);
 }
@@ -862,33 +889,34 @@ export_action (GtkWidget  *widget,
   GtkRoot *root = gtk_widget_get_root (widget);
   GtkFileChooserNative *chooser;
   g_autofree char *name = NULL;
+  BastionResultFormat format = BASTION_RESULT_FORMAT_CSV;
 
   if (self->query == NULL || self->export_query != NULL)
     return;
 
-  if (bastion_sql_changes_data (bastion_query_get_sql (self->query), NULL))
-    {
-      /* Exporting runs the statement again. */
-      set_status (self, _("Only a query that reads data can be exported: exporting runs it "
-                          "again."), TRUE);
-      return;
-    }
-
-  if (!bastion_result_format_parse (format_name, &self->export_format))
-    self->export_format = BASTION_RESULT_FORMAT_CSV;
+  if (!bastion_result_format_parse (format_name, &format) || format != BASTION_RESULT_FORMAT_JSON)
+    format = BASTION_RESULT_FORMAT_CSV;
 
   chooser = gtk_file_chooser_native_new (_("Export the Result"),
                                          GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
                                          GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
   name = g_strdup_printf ("%s.%s", _("result"),
-                          self->export_format == BASTION_RESULT_FORMAT_JSON ? "json" : "csv");
+                          format == BASTION_RESULT_FORMAT_JSON ? "json" : "csv");
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
+  g_object_set_data (G_OBJECT (chooser), "bastion-format", GINT_TO_POINTER (format));
   g_signal_connect (chooser, "response", G_CALLBACK (on_export_chosen), self);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
 
 /* Actions */
+
+static gsize
+cursor_byte (const char        *text,
+             const GtkTextIter *cursor)
+{
+  return g_utf8_offset_to_pointer (text, gtk_text_iter_get_offset (cursor)) - text;
+}
 
 static int
 char_offset_of (const char *text,
@@ -914,8 +942,7 @@ bastion_query_page_dup_current_statement (BastionQueryPage *self)
   gtk_text_buffer_get_bounds (buffer, &start, &end);
   text = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
   gtk_text_buffer_get_iter_at_mark (buffer, &cursor, gtk_text_buffer_get_insert (buffer));
-  if (!bastion_sql_statement_at (text, g_utf8_offset_to_pointer (text, gtk_text_iter_get_offset (&cursor)) - text,
-                                 &range))
+  if (!bastion_sql_statement_at (text, cursor_byte (text, &cursor), &range))
     return NULL;
   return g_strndup (text + range.start, range.end - range.start);
 }
@@ -951,9 +978,7 @@ run_action (GtkWidget  *widget,
       return;
     }
 
-  if (!bastion_sql_statement_at (text,
-                                 g_utf8_offset_to_pointer (text, gtk_text_iter_get_offset (&cursor)) - text,
-                                 &range))
+  if (!bastion_sql_statement_at (text, cursor_byte (text, &cursor), &range))
     {
       set_status (self, _("Nothing to run: type a statement first."), FALSE);
       return;
@@ -1135,10 +1160,12 @@ update_actions (BastionQueryPage *self)
   gtk_widget_action_set_enabled (widget, "query.cancel", active);
   gtk_widget_action_set_enabled (widget, "query.fetch-more",
                                  self->query != NULL
-                                 && bastion_query_get_state (self->query) == BASTION_QUERY_STATE_PAUSED);
+                                 && bastion_query_get_state (self->query)
+                                    == BASTION_QUERY_STATE_PAUSED);
   gtk_widget_action_set_enabled (widget, "query.export",
                                  connected && has_rows && self->export_query == NULL);
-  gtk_widget_set_sensitive (self->export_button, connected && has_rows && self->export_query == NULL);
+  gtk_widget_set_sensitive (self->export_button,
+                            connected && has_rows && self->export_query == NULL);
   gtk_widget_action_set_enabled (widget, "query.begin",
                                  connected && !read_only && status == BASTION_TRANSACTION_IDLE);
   gtk_widget_action_set_enabled (widget, "query.commit",
@@ -1281,8 +1308,8 @@ bastion_query_page_class_init (BastionQueryPageClass *klass)
   g_type_ensure (BASTION_TYPE_RESULT_GRID);
   g_type_ensure (GTK_SOURCE_TYPE_VIEW);
 
-  gtk_widget_class_set_template_from_resource (widget_class,
-                                               "/io/github/bastiongtk/Bastion/bastion-query-page.ui");
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/bastiongtk/Bastion/"
+                                                             "bastion-query-page.ui");
   gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, box);
   gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, source_view);
   gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, result_stack);

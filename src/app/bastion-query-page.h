@@ -11,6 +11,7 @@
 #include "bastion-database.h"
 #include "bastion-query.h"
 #include "bastion-result-grid.h"
+#include "bastion-result-writer.h"
 
 G_BEGIN_DECLS
 
@@ -53,6 +54,11 @@ void                bastion_query_page_set_sql          (BastionQueryPage  *self
 /* Sets the text and runs all of it (the one-click views, EXPLAIN). */
 void                bastion_query_page_run_sql          (BastionQueryPage  *self,
                                                          const char        *sql);
+/* What query.export does once a file is chosen: runs the last query again with no rows kept and
+ * streams every row to @file in @format (CSV or JSON); the status line reports the outcome. */
+void                bastion_query_page_export_to_file   (BastionQueryPage    *self,
+                                                         GFile               *file,
+                                                         BastionResultFormat  format);
 /* The statement query.run would run now (the selection, or the one at the cursor). */
 char               *bastion_query_page_dup_current_statement (BastionQueryPage *self);
 

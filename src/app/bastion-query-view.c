@@ -68,6 +68,7 @@ struct _BastionQueryView
   GtkListBox        *entity_list;
   GtkListView       *schema_list;
   AdwTabView        *tab_view;
+  GtkWidget         *history_button;
   GtkWidget         *history_popover;
   GtkStack          *history_stack;
   GtkListBox        *history_list;
@@ -375,14 +376,21 @@ on_history_show (BastionQueryView *self)
   for (guint i = self->history->len; i > 0; i--)
     {
       const char *sql = g_ptr_array_index (self->history, i - 1);
-      GtkWidget *label = gtk_label_new (sql);
+      g_auto(GStrv) words = g_strsplit_set (sql, " \t\r\n", -1);
+      g_autoptr(GString) line = g_string_new (NULL);
+      GtkWidget *label;
 
+      /* One line each: the statement's words, white space collapsed. */
+      for (guint w = 0; words[w] != NULL; w++)
+        if (*words[w] != '\0')
+          g_string_append_printf (line, "%s%s", line->len > 0 ? " " : "", words[w]);
+
+      label = gtk_label_new (line->str);
       gtk_label_set_xalign (GTK_LABEL (label), 0);
       gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
-      gtk_label_set_lines (GTK_LABEL (label), 2);
-      gtk_label_set_max_width_chars (GTK_LABEL (label), 50);
-      gtk_label_set_single_line_mode (GTK_LABEL (label), FALSE);
-      gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+      gtk_label_set_single_line_mode (GTK_LABEL (label), TRUE);
+      gtk_label_set_width_chars (GTK_LABEL (label), 44);
+      gtk_label_set_max_width_chars (GTK_LABEL (label), 44);
       gtk_widget_add_css_class (label, "monospace");
       gtk_widget_set_tooltip_text (label, sql);
       g_object_set_data_full (G_OBJECT (label), "bastion-sql", g_strdup (sql), g_free);
@@ -536,7 +544,8 @@ process_requests (BastionQueryView *self)
   if (request == NULL || self->schema_query != NULL || self->database == NULL)
     return;
   /* Shared with a tab that runs a statement: wait for notify::busy. */
-  if (!bastion_database_get_connected (self->database) || bastion_database_get_busy (self->database))
+  if (!bastion_database_get_connected (self->database)
+      || bastion_database_get_busy (self->database))
     return;
 
   switch (request->kind)
@@ -549,8 +558,9 @@ process_requests (BastionQueryView *self)
       break;
     case NODE_TABLE:
       params[0] = request->schema;
-      sql = "SELECT c.relname, CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' "
-            "                   WHEN 'f' THEN 'foreign table' ELSE NULL END "
+      sql = "SELECT c.relname, "
+            "       CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' "
+            "                      WHEN 'f' THEN 'foreign table' ELSE NULL END "
             "  FROM pg_catalog.pg_class c "
             "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
             " WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f') "
@@ -609,8 +619,11 @@ setup_schema_row (GtkSignalListItemFactory *factory,
   GtkWidget *detail = gtk_label_new (NULL);
 
   gtk_label_set_xalign (GTK_LABEL (name), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (name), PANGO_ELLIPSIZE_END);
   gtk_label_set_xalign (GTK_LABEL (detail), 0);
   gtk_label_set_ellipsize (GTK_LABEL (detail), PANGO_ELLIPSIZE_END);
+  /* A small natural width: the name gets its room first, the type what is left. */
+  gtk_label_set_max_width_chars (GTK_LABEL (detail), 1);
   gtk_widget_set_hexpand (detail, TRUE);
   gtk_widget_add_css_class (detail, "dim-label");
   gtk_widget_add_css_class (detail, "caption");
@@ -642,6 +655,15 @@ bind_schema_row (GtkSignalListItemFactory *factory,
   gtk_tree_expander_set_list_row (GTK_TREE_EXPANDER (expander), row);
   gtk_label_set_text (GTK_LABEL (name), gtk_string_object_get_string (node));
   gtk_label_set_text (GTK_LABEL (detail), detail_text != NULL ? detail_text : "");
+  if (detail_text != NULL && kind == NODE_COLUMN)
+    {
+      g_autofree char *tip = g_strdup_printf ("%s · %s", gtk_string_object_get_string (node),
+                                              detail_text);
+
+      gtk_widget_set_tooltip_text (box, tip);
+    }
+  else
+    gtk_widget_set_tooltip_text (box, NULL);
   gtk_image_set_from_icon_name (GTK_IMAGE (icon), icons[kind]);
   gtk_widget_set_visible (icon, icons[kind] != NULL);
   if (kind == NODE_MESSAGE)
@@ -663,7 +685,8 @@ on_schema_activated (GtkListView      *list,
                      guint             position,
                      BastionQueryView *self)
 {
-  g_autoptr(GtkTreeListRow) row = g_list_model_get_item (G_LIST_MODEL (self->schema_tree), position);
+  g_autoptr(GtkTreeListRow) row = g_list_model_get_item (G_LIST_MODEL (self->schema_tree),
+                                                        position);
   g_autoptr(GObject) node = gtk_tree_list_row_get_item (row);
   g_autofree char *schema = NULL;
   g_autofree char *table = NULL;
@@ -985,13 +1008,14 @@ bastion_query_view_class_init (BastionQueryViewClass *klass)
 
   g_type_ensure (BASTION_TYPE_QUERY_PAGE);
 
-  gtk_widget_class_set_template_from_resource (widget_class,
-                                               "/io/github/bastiongtk/Bastion/bastion-query-view.ui");
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/bastiongtk/Bastion/"
+                                                             "bastion-query-view.ui");
   gtk_widget_class_bind_template_child (widget_class, BastionQueryView, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, BastionQueryView, simpleiot_box);
   gtk_widget_class_bind_template_child (widget_class, BastionQueryView, entity_list);
   gtk_widget_class_bind_template_child (widget_class, BastionQueryView, schema_list);
   gtk_widget_class_bind_template_child (widget_class, BastionQueryView, tab_view);
+  gtk_widget_class_bind_template_child (widget_class, BastionQueryView, history_button);
   gtk_widget_class_bind_template_child (widget_class, BastionQueryView, history_popover);
   gtk_widget_class_bind_template_child (widget_class, BastionQueryView, history_stack);
   gtk_widget_class_bind_template_child (widget_class, BastionQueryView, history_list);

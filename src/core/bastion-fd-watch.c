@@ -9,13 +9,19 @@
 
 #include "bastion-fd-watch.h"
 
+/* The fd is polled through a GPollFD we own (g_source_add_poll) rather than
+ * g_source_add_unix_fd(): g_source_modify_unix_fd() signals the context's wake-up eventfd on
+ * every change (a write(), a read() and one more empty loop iteration each time), while a
+ * GPollFD's events are read afresh by the next g_main_context_query(). The relay changes
+ * conditions from callbacks on the context's own thread, where the next poll is always still
+ * to come, so nothing needs waking. Conditions must therefore only be changed from the thread
+ * that runs the watch's main context. */
 typedef struct
 {
   GSource             source;
-  gpointer            tag;
+  GPollFD             pollfd;
   BastionFdWatchFunc  func;
   gpointer            user_data;
-  int                 fd;
 } FdSource;
 
 struct _BastionFdWatch
@@ -25,22 +31,31 @@ struct _BastionFdWatch
 };
 
 static gboolean
+fd_source_check (GSource *source)
+{
+  FdSource *fds = (FdSource *)source;
+
+  return fds->pollfd.revents != 0;
+}
+
+static gboolean
 fd_source_dispatch (GSource     *source,
                     GSourceFunc  callback,
                     gpointer     user_data)
 {
   FdSource *fds = (FdSource *)source;
-  GIOCondition revents = g_source_query_unix_fd (source, fds->tag);
+  GIOCondition revents = fds->pollfd.revents;
 
+  fds->pollfd.revents = 0;
   if (revents != 0)
-    fds->func (fds->fd, revents, fds->user_data);
+    fds->func (fds->pollfd.fd, revents, fds->user_data);
 
   return G_SOURCE_CONTINUE;
 }
 
 static GSourceFuncs fd_source_funcs = {
   NULL,
-  NULL,
+  fd_source_check,
   fd_source_dispatch,
   NULL,
   NULL,
@@ -62,9 +77,15 @@ bastion_fd_watch_new (int                 fd,
   watch->source = (FdSource *)g_source_new (&fd_source_funcs, sizeof (FdSource));
   watch->source->func = func;
   watch->source->user_data = user_data;
-  watch->source->fd = fd;
+  watch->source->pollfd.fd = fd;
+  watch->source->pollfd.events = condition;
   watch->condition = condition;
-  watch->source->tag = g_source_add_unix_fd ((GSource *)watch->source, fd, condition);
+  g_source_add_poll ((GSource *)watch->source, &watch->source->pollfd);
+  /* GLib blocks a non-recursive source while it dispatches: it removes the source's poll
+   * records and adds them back afterwards, and each of those signals the wake-up eventfd -
+   * two write()s, a read() and one more loop iteration per event. Our callbacks never run a
+   * nested main loop, so there is nothing to protect. */
+  g_source_set_can_recurse ((GSource *)watch->source, TRUE);
   g_source_set_static_name ((GSource *)watch->source, "[bastion] fd watch");
   g_source_attach ((GSource *)watch->source, g_main_context_get_thread_default ());
 
@@ -81,7 +102,7 @@ bastion_fd_watch_set_condition (BastionFdWatch *watch,
     return;
 
   watch->condition = condition;
-  g_source_modify_unix_fd ((GSource *)watch->source, watch->source->tag, condition);
+  watch->source->pollfd.events = condition;
 }
 
 GIOCondition

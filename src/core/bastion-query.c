@@ -22,6 +22,10 @@
  * one or the last one left a while ago, so slow queries still show rows early. */
 #define PARTIAL_BATCH_USEC (100 * G_TIME_SPAN_MILLISECOND)
 
+/* Rows keep arriving as long as the server sends them: below GTK's redraw priority, so a
+ * window shows the first batch at once instead of after the whole stream (or the row cap). */
+#define QUERY_PRIORITY G_PRIORITY_DEFAULT_IDLE
+
 struct _BastionQuery
 {
   GObject              parent_instance;
@@ -960,6 +964,7 @@ watch_cb (int           fd,
           g_source_set_callback (self->watch, G_SOURCE_FUNC (watch_cb),
                                  g_object_ref (self), g_object_unref);
           g_source_set_static_name (self->watch, "[bastion] query");
+          g_source_set_priority (self->watch, QUERY_PRIORITY);
           g_source_attach (self->watch, self->context);
         }
     }
@@ -1013,6 +1018,7 @@ watch_socket (BastionQuery *self,
   g_source_set_callback (self->watch, G_SOURCE_FUNC (watch_cb), g_object_ref (self),
                          g_object_unref);
   g_source_set_static_name (self->watch, "[bastion] query");
+  g_source_set_priority (self->watch, QUERY_PRIORITY);
   g_source_attach (self->watch, self->context);
 }
 
@@ -1037,6 +1043,7 @@ resume (BastionQuery *self)
   self->resume = g_idle_source_new ();
   g_source_set_callback (self->resume, resume_cb, g_object_ref (self), g_object_unref);
   g_source_set_static_name (self->resume, "[bastion] query resume");
+  g_source_set_priority (self->resume, QUERY_PRIORITY);
   g_source_attach (self->resume, self->context);
 }
 

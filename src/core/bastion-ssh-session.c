@@ -30,6 +30,11 @@
                               "ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256,ssh-rsa"
 
 #define DEFAULT_CONNECT_TIMEOUT 15
+/* Bytes libssh2 may pull from the socket per main-loop wake-up once the session is ready. Each
+ * libssh2 read drains the socket and decrypts all of it before it hands back any data: the
+ * budget makes it return after about this much, so what is decrypted reaches the client while
+ * the rest waits in the kernel (and the socket, still readable, wakes the loop again at once). */
+#define RECV_BUDGET             (256 * 1024)
 #define DEFAULT_KEEPALIVE       15
 #define KEEPALIVE_COUNT_MAX     3
 
@@ -76,6 +81,7 @@ struct _BastionSshSession
   guint                   keepalive_id;
   guint                   dead_idle_id;
   gint64                  last_recv;
+  gssize                  recv_budget;
   BastionHostKeyStatus    host_key_status;
   char                   *fingerprint;
   GBytes                 *host_key;
@@ -461,6 +467,7 @@ on_socket_event (int          fd,
   if (self->phase == PHASE_READY)
     {
       g_object_ref (self);
+      self->recv_budget = RECV_BUDGET;
       if (self->idle || self->io_func == NULL)
         {
           /* Nothing reads the session (no channel): only notice a closed or broken socket.
@@ -498,11 +505,19 @@ recv_cb (libssh2_socket_t   sock,
   BastionSshSession *self = *abstract;
   ssize_t n;
 
+  /* Spent: as if the socket were empty. It is polled for input whenever the session is ready
+   * and in use, so the next wake-up comes at once and refills the budget. */
+  if (self->phase == PHASE_READY && self->recv_budget <= 0)
+    return -EAGAIN;
+
   n = recv (sock, buffer, length, flags);
   if (n < 0)
     return -errno;
   if (n > 0)
-    self->last_recv = g_get_monotonic_time ();
+    {
+      self->last_recv = g_get_monotonic_time ();
+      self->recv_budget -= n;
+    }
 
   return n;
 }
@@ -923,6 +938,7 @@ become_ready (BastionSshSession *self)
   g_clear_handle_id (&self->timeout_id, g_source_remove);
   self->phase = PHASE_READY;
   self->last_recv = g_get_monotonic_time ();
+  self->recv_budget = RECV_BUDGET;
   self->idle_paused = FALSE;
   g_debug ("SSH %s:%u: ready, cipher %s", self->host, self->port,
            libssh2_session_methods (self->session, LIBSSH2_METHOD_CRYPT_CS));
@@ -1435,6 +1451,7 @@ bastion_ssh_session_set_idle (BastionSshSession *self,
 
   self->idle = idle;
   self->idle_paused = FALSE;
+  self->recv_budget = RECV_BUDGET;
   if (!idle)
     self->last_recv = g_get_monotonic_time ();
   if (self->session != NULL)
