@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 
 #include "bastion-application.h"
+#include "bastion-connections.h"
 #include "bastion-preferences-window.h"
 #include "bastion-simpleiot.h"
 #include "bastion-version.h"
@@ -22,6 +23,9 @@ struct _BastionApplication
   /* Owned */
   BastionProfileStore *store;
   GPtrArray           *startup_errors;
+  guint                tunnels_check_id;
+
+  guint                held_for_tunnels : 1;
 };
 
 G_DEFINE_FINAL_TYPE (BastionApplication, bastion_application, ADW_TYPE_APPLICATION)
@@ -216,6 +220,36 @@ bastion_application_connect_action (GSimpleAction *action,
                               TRUE);
 }
 
+/* Kept for the tunnels alone: once the last one closed (Disconnect in a reopened window, a
+ * failure for good), Bastion may end when no window is left. */
+static gboolean
+check_background_tunnels (gpointer user_data)
+{
+  BastionApplication *self = user_data;
+
+  if (bastion_connections_get_n_open (bastion_connections_get_default ()) > 0)
+    return G_SOURCE_CONTINUE;
+
+  self->tunnels_check_id = 0;
+  self->held_for_tunnels = FALSE;
+  g_application_release (G_APPLICATION (self));
+
+  return G_SOURCE_REMOVE;
+}
+
+void
+bastion_application_keep_tunnels (BastionApplication *self)
+{
+  g_return_if_fail (BASTION_IS_APPLICATION (self));
+
+  if (self->held_for_tunnels)
+    return;
+
+  self->held_for_tunnels = TRUE;
+  g_application_hold (G_APPLICATION (self));
+  self->tunnels_check_id = g_timeout_add_seconds (2, check_background_tunnels, self);
+}
+
 static const GActionEntry app_actions[] = {
   { "about", bastion_application_about_action },
   { "preferences", bastion_application_preferences_action },
@@ -273,6 +307,7 @@ bastion_application_finalize (GObject *object)
 {
   BastionApplication *self = BASTION_APPLICATION (object);
 
+  g_clear_handle_id (&self->tunnels_check_id, g_source_remove);
   g_clear_object (&self->store);
   g_clear_pointer (&self->startup_errors, g_ptr_array_unref);
 

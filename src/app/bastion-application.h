@@ -24,5 +24,7 @@ BastionProfileStore *bastion_application_get_profile_store (BastionApplication *
 /* Problems found while loading profiles and importing teams (GError*), for the first window to
  * show; transfer full, NULL when there were none. Emptied by the call. */
 GPtrArray          *bastion_application_take_startup_errors (BastionApplication *self);
+/* The window closes but open tunnels keep serving: Bastion stays until they are closed. */
+void                bastion_application_keep_tunnels   (BastionApplication *self);
 
 G_END_DECLS

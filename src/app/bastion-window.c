@@ -11,6 +11,7 @@
 
 #include <glib/gi18n.h>
 
+#include "bastion-connections.h"
 #include "bastion-profile-editor.h"
 #include "bastion-team-page.h"
 #include "bastion-team-row.h"
@@ -50,6 +51,8 @@ struct _BastionWindow
   BastionTeamPage      *team_page;
   GtkWidget            *sidebar;
   GtkWidget            *content;
+
+  guint                 closing_confirmed : 1;
 };
 
 G_DEFINE_FINAL_TYPE (BastionWindow, bastion_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -640,12 +643,74 @@ bastion_window_dispose (GObject *object)
 }
 
 static void
+on_close_response (AdwMessageDialog *dialog,
+                   const char       *response,
+                   BastionWindow    *self)
+{
+  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
+
+  if (g_str_equal (response, "keep"))
+    {
+      /* The tunnels outlive the window: the application stays until they close. */
+      bastion_application_keep_tunnels (BASTION_APPLICATION (app));
+      self->closing_confirmed = TRUE;
+      gtk_window_destroy (GTK_WINDOW (self));
+    }
+  else if (g_str_equal (response, "disconnect"))
+    {
+      bastion_connections_disconnect_all (bastion_connections_get_default ());
+      self->closing_confirmed = TRUE;
+      gtk_window_destroy (GTK_WINDOW (self));
+    }
+}
+
+/* Closing the window while tunnels serve (pgAdmin may be using one) asks what to do with them. */
+static gboolean
+bastion_window_close_request (GtkWindow *window)
+{
+  BastionWindow *self = BASTION_WINDOW (window);
+  guint n_open = bastion_connections_get_n_open (bastion_connections_get_default ());
+  AdwMessageDialog *dialog;
+
+  if (self->closing_confirmed || n_open == 0)
+    return GTK_WINDOW_CLASS (bastion_window_parent_class)->close_request (window);
+
+  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (window,
+                                                       ngettext ("Keep the Tunnel Open?",
+                                                                 "Keep the Tunnels Open?",
+                                                                 n_open),
+                                                       NULL));
+  adw_message_dialog_format_body (dialog,
+                                  ngettext ("A tunnel is open. Tools connected through it keep "
+                                            "working if Bastion stays in the background.",
+                                            "%u tunnels are open. Tools connected through them "
+                                            "keep working if Bastion stays in the background.",
+                                            n_open),
+                                  n_open);
+  adw_message_dialog_add_responses (dialog,
+                                    "cancel", _("_Cancel"),
+                                    "disconnect", _("_Disconnect and Close"),
+                                    "keep", _("_Keep in Background"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (dialog, "disconnect",
+                                              ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_response_appearance (dialog, "keep", ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (dialog, "keep");
+  adw_message_dialog_set_close_response (dialog, "cancel");
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_close_response), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+
+  return TRUE;
+}
+
+static void
 bastion_window_class_init (BastionWindowClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
   object_class->dispose = bastion_window_dispose;
+  GTK_WINDOW_CLASS (klass)->close_request = bastion_window_close_request;
 
   g_type_ensure (BASTION_TYPE_TEAM_PAGE);
 
@@ -754,6 +819,13 @@ bastion_window_set_store (BastionWindow       *self,
 
       if (profile != NULL)
         bastion_window_select_profile (self, profile);
+      else if (g_list_model_get_n_items (G_LIST_MODEL (store)) == 1)
+        {
+          /* A single team (the usual SimpleIOT admin, or the demo) opens by itself. */
+          g_autoptr(BastionProfile) only = g_list_model_get_item (G_LIST_MODEL (store), 0);
+
+          bastion_window_select_profile (self, only);
+        }
     }
 
   bastion_window_update_actions (self);

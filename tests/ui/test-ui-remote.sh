@@ -10,11 +10,16 @@ team=${BASTION_TEST_TEAM:?}
 : "${DISPLAY:?run under tests/harness/with-servers --xvfb}"
 : "${DBUS_SESSION_BUS_ADDRESS:?run under tests/harness/with-servers --keyring}"
 
+# A second team, so that the first Bastion does not open the only one by itself.
+other=${BASTION_SIMPLEIOT_DIR:?}/other
+cp -r "${BASTION_TEST_TEAM_DIR:?}" "$other"
+sed -i 's/"team": "[^"]*"/"team": "other"/' "$other/config.json"
+
 "$app" &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true' EXIT
 
-timeout 90 xdotool search --sync --onlyvisible --name 'Bastion$' >/dev/null || {
+timeout 90 xdotool search --sync --onlyvisible --name '^Bastion$' >/dev/null || {
   echo "not ok 1 - the first Bastion shows a window"; exit 1; }
 echo "ok 1 - the first Bastion shows a window"
 
