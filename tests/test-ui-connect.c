@@ -624,6 +624,9 @@ test_connect_accept (void)
   assert_fits_narrow ();
   shot = bastion_ui_test_screenshot (shot_root, "connect-connected");
   g_clear_pointer (&shot, g_free);
+  /* The connection's own part, whole (in the window, the query view takes most room). */
+  shot = bastion_ui_test_screenshot (GTK_WIDGET (view), "connect-connected-view");
+  g_clear_pointer (&shot, g_free);
 
   activate ("view.disconnect");
   g_assert_cmpint (stage (), ==, BASTION_CONNECTION_STAGE_IDLE);

@@ -75,6 +75,7 @@ struct _BastionQueryPage
 
   guint                syncing_switch : 1;
   guint                running : 1;
+  guint                run_when_connected : 1;
 };
 
 G_DEFINE_FINAL_TYPE (BastionQueryPage, bastion_query_page, GTK_TYPE_WIDGET)
@@ -1448,6 +1449,36 @@ bastion_query_page_set_database (BastionQueryPage *self,
   if (self->writes_switch != NULL)
     update_mode (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DATABASE]);
+
+  /* A view opened (Devices, say) before its tab's own login finished runs now. */
+  if (database != NULL && self->run_when_connected)
+    {
+      g_autofree char *sql = NULL;
+      GtkTextIter start, end;
+
+      self->run_when_connected = FALSE;
+      gtk_text_buffer_get_bounds (GTK_TEXT_BUFFER (bastion_query_page_get_buffer (self)),
+                                  &start, &end);
+      sql = gtk_text_iter_get_text (&start, &end);
+      run_text (self, sql, 0);
+    }
+}
+
+void
+bastion_query_page_run_sql_when_connected (BastionQueryPage *self,
+                                           const char       *sql)
+{
+  g_return_if_fail (BASTION_IS_QUERY_PAGE (self));
+  g_return_if_fail (sql != NULL);
+
+  if (self->database != NULL)
+    {
+      bastion_query_page_run_sql (self, sql);
+      return;
+    }
+
+  bastion_query_page_set_sql (self, sql);
+  self->run_when_connected = TRUE;
 }
 
 GtkSourceBuffer *

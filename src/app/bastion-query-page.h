@@ -62,4 +62,8 @@ void                bastion_query_page_export_to_file   (BastionQueryPage    *se
 /* The statement query.run would run now (the selection, or the one at the cursor). */
 char               *bastion_query_page_dup_current_statement (BastionQueryPage *self);
 
+/* Runs sql now, or as soon as the page has its database (a tab still logging in). */
+void                bastion_query_page_run_sql_when_connected (BastionQueryPage *self,
+                                                               const char       *sql);
+
 G_END_DECLS

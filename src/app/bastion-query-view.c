@@ -846,10 +846,7 @@ bastion_query_view_open_entity (BastionQueryView *self,
     return NULL;
 
   page = bastion_query_view_add_page (self, NULL);
-  if (bastion_query_page_get_database (page) != NULL)
-    bastion_query_page_run_sql (page, sql);
-  else
-    bastion_query_page_set_sql (page, sql);
+  bastion_query_page_run_sql_when_connected (page, sql);
   for (guint i = 0; i < G_N_ELEMENTS (entities); i++)
     if (g_str_equal (entities[i].id, entity))
       bastion_query_page_set_title (page, _(entities[i].title));

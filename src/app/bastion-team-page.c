@@ -13,7 +13,9 @@
 
 #include "bastion-app-util.h"
 #include "bastion-color-chip.h"
+#include "bastion-connection-view.h"
 #include "bastion-key-file.h"
+#include "bastion-query-view.h"
 #include "bastion-team-page.h"
 
 struct _BastionTeamPage
@@ -23,9 +25,16 @@ struct _BastionTeamPage
   /* Owned */
   BastionProfile   *profile;
   GCancellable     *key_check;
+  GCancellable     *query_login;
+
+  /* Not owned: the query view of the connected profile, inside query_box */
+  GtkWidget        *query_view;
 
   /* Template widgets */
+  GtkWidget        *page_box;
   GtkWidget        *scroller;
+  BastionConnectionView *connection_view;
+  GtkWidget        *query_box;
   BastionColorChip *chip;
   GtkLabel         *title_label;
   GtkLabel         *subtitle_label;
@@ -42,6 +51,8 @@ struct _BastionTeamPage
   GtkImage         *key_icon;
   GtkWidget        *fix_button;
   GtkWidget        *passphrase_button;
+
+  guint             showing_connected : 1;
 };
 
 enum {
@@ -306,6 +317,99 @@ fix_key_permissions_action (GtkWidget  *widget,
   bastion_team_page_recheck_key (self);
 }
 
+/* ---- The query view below a connected team ---------------------------------------------- */
+
+static void
+drop_query_view (BastionTeamPage *self)
+{
+  g_cancellable_cancel (self->query_login);
+  g_clear_object (&self->query_login);
+  if (self->query_view != NULL)
+    {
+      gtk_box_remove (GTK_BOX (self->query_box), self->query_view);
+      self->query_view = NULL;
+    }
+  gtk_widget_set_visible (self->query_box, FALSE);
+  gtk_widget_set_vexpand (self->scroller, TRUE);
+  gtk_scrolled_window_set_propagate_natural_height (GTK_SCROLLED_WINDOW (self->scroller), FALSE);
+}
+
+static void
+on_query_database (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  BastionConnection *connection = BASTION_CONNECTION (source);
+  g_autoptr(BastionTeamPage) self = user_data;
+  g_autoptr(BastionDatabase) database = NULL;
+  g_autoptr(GError) error = NULL;
+  BastionProfile *profile;
+
+  database = bastion_connection_connect_database_finish (connection, result, &error);
+  if (database == NULL)
+    {
+      /* The connection view already said why a login fails; a cancel needs no word. */
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_debug ("No query view: %s", error->message);
+      return;
+    }
+  if (self->profile == NULL || bastion_connection_get_profile (connection) != self->profile ||
+      self->query_view != NULL)
+    return;
+
+  profile = self->profile;
+  self->query_view = bastion_query_view_new (database, bastion_profile_get_id (profile),
+                                             bastion_profile_get_source (profile) ==
+                                             BASTION_PROFILE_SOURCE_SIMPLEIOT);
+  bastion_query_view_set_connection (BASTION_QUERY_VIEW (self->query_view), connection);
+  gtk_widget_set_vexpand (self->query_view, TRUE);
+  gtk_box_append (GTK_BOX (self->query_box), self->query_view);
+  gtk_widget_set_visible (self->query_box, TRUE);
+  /* The header and the connection's status above, the query view takes the rest. */
+  gtk_widget_set_vexpand (self->scroller, FALSE);
+  gtk_scrolled_window_set_propagate_natural_height (GTK_SCROLLED_WINDOW (self->scroller), TRUE);
+  gtk_scrolled_window_set_max_content_height (GTK_SCROLLED_WINDOW (self->scroller), 160);
+}
+
+static void
+on_connected_changed (BastionTeamPage *self)
+{
+  BastionConnection *connection = bastion_connection_view_get_connection (self->connection_view);
+  gboolean connected = bastion_connection_view_get_connected (self->connection_view);
+
+  if (!connected || connection == NULL)
+    {
+      drop_query_view (self);
+      if (self->showing_connected)
+        {
+          /* The profile's rows come back. */
+          self->showing_connected = FALSE;
+          bastion_team_page_update (self);
+          bastion_team_page_recheck_key (self);
+        }
+      return;
+    }
+
+  /* The profile's settings rows make room for the query view while connected. */
+  self->showing_connected = TRUE;
+  gtk_widget_set_visible (self->connection_group, FALSE);
+  gtk_widget_set_visible (self->key_group, FALSE);
+  if (self->query_view != NULL || self->query_login != NULL)
+    return;
+
+  self->query_login = g_cancellable_new ();
+  bastion_connection_connect_database_async (connection, self->query_login, on_query_database,
+                                             g_object_ref (self));
+}
+
+void
+bastion_team_page_connect (BastionTeamPage *self)
+{
+  g_return_if_fail (BASTION_IS_TEAM_PAGE (self));
+
+  gtk_widget_activate_action (GTK_WIDGET (self->connection_view), "view.connect", NULL);
+}
+
 static void
 bastion_team_page_dispose (GObject *object)
 {
@@ -313,6 +417,9 @@ bastion_team_page_dispose (GObject *object)
 
   g_cancellable_cancel (self->key_check);
   g_clear_object (&self->key_check);
+  g_cancellable_cancel (self->query_login);
+  g_clear_object (&self->query_login);
+  self->query_view = NULL;
   gtk_widget_dispose_template (GTK_WIDGET (self), BASTION_TYPE_TEAM_PAGE);
   g_clear_object (&self->profile);
 
@@ -375,11 +482,15 @@ bastion_team_page_class_init (BastionTeamPageClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (BASTION_TYPE_COLOR_CHIP);
+  g_type_ensure (BASTION_TYPE_CONNECTION_VIEW);
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_template_from_resource (
     widget_class, "/io/github/bastiongtk/Bastion/bastion-team-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, page_box);
   gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, scroller);
+  gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, connection_view);
+  gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, query_box);
   gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, chip);
   gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, title_label);
   gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, subtitle_label);
@@ -405,6 +516,9 @@ static void
 bastion_team_page_init (BastionTeamPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+
+  g_signal_connect_object (self->connection_view, "notify::connected",
+                           G_CALLBACK (on_connected_changed), self, G_CONNECT_SWAPPED);
 }
 
 GtkWidget *
@@ -438,7 +552,10 @@ bastion_team_page_set_profile (BastionTeamPage *self,
     g_signal_connect_object (profile, "notify", G_CALLBACK (on_profile_notify), self,
                              G_CONNECT_SWAPPED);
 
+  drop_query_view (self);
+  bastion_connection_view_set_profile (self->connection_view, profile);
   bastion_team_page_update (self);
   bastion_team_page_recheck_key (self);
+  on_connected_changed (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROFILE]);
 }

@@ -22,4 +22,7 @@ void            bastion_team_page_set_profile (BastionTeamPage *self,
 /* Checks the key file again (after the user changed something outside Bastion). */
 void            bastion_team_page_recheck_key (BastionTeamPage *self);
 
+/* Connects the page's team (as its Connect button does). */
+void             bastion_team_page_connect     (BastionTeamPage *self);
+
 G_END_DECLS

@@ -181,9 +181,9 @@ bastion_window_open_team (BastionWindow *self,
   if (adw_leaflet_get_folded (self->leaflet))
     adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_FORWARD);
 
-  /* The team page's connection view owns the action; an open tunnel is simply shown. */
+  /* An open tunnel is simply shown. */
   if (connect)
-    gtk_widget_activate_action (GTK_WIDGET (self->team_page), "connection.connect", NULL);
+    bastion_team_page_connect (self->team_page);
 }
 
 static gboolean
