@@ -531,6 +531,37 @@ fetch_more_cb (GObject      *object,
     g_debug ("Fetching more ended: %s", error->message);
 }
 
+/* The user's preferences (Preferences window); the defaults when the schema is not installed. */
+static GSettings *
+preferences (void)
+{
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr(GSettingsSchema) schema = NULL;
+
+  if (source != NULL)
+    schema = g_settings_schema_source_lookup (source, APP_ID, TRUE);
+
+  return schema != NULL ? g_settings_new (APP_ID) : NULL;
+}
+
+static guint
+preference_uint (const char *key,
+                 guint       fallback)
+{
+  g_autoptr(GSettings) settings = preferences ();
+
+  return settings != NULL ? g_settings_get_uint (settings, key) : fallback;
+}
+
+static gboolean
+preference_boolean (const char *key,
+                    gboolean    fallback)
+{
+  g_autoptr(GSettings) settings = preferences ();
+
+  return settings != NULL ? g_settings_get_boolean (settings, key) : fallback;
+}
+
 static gboolean
 query_is_active (BastionQuery *query)
 {
@@ -566,6 +597,7 @@ start_query (BastionQueryPage *self,
     g_signal_handlers_disconnect_by_data (self->query, self);
 
   query = bastion_query_new (self->database, sql);
+  bastion_query_set_max_rows (query, preference_uint ("row-cap", BASTION_QUERY_DEFAULT_MAX_ROWS));
   g_set_object (&self->query, query);
 
   g_signal_connect_object (query, "columns-changed", G_CALLBACK (on_columns_changed), self,
@@ -678,7 +710,8 @@ run_text (BastionQueryPage *self,
     }
 
   if (self->database != NULL && !bastion_database_get_read_only (self->database)
-      && bastion_sql_changes_data (sql, &keyword))
+      && bastion_sql_changes_data (sql, &keyword)
+      && preference_boolean ("confirm-writes", TRUE))
     {
       GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
       GtkWidget *dialog;
