@@ -76,6 +76,7 @@ struct _BastionQueryPage
   guint                syncing_switch : 1;
   guint                running : 1;
   guint                run_when_connected : 1;
+  guint                fixed_title : 1;
 };
 
 G_DEFINE_FINAL_TYPE (BastionQueryPage, bastion_query_page, GTK_TYPE_WIDGET)
@@ -151,6 +152,10 @@ set_title_from_sql (BastionQueryPage *self,
   g_autofree char *line = NULL;
   g_autofree char *title = NULL;
   const char *nl;
+
+  /* A named view ("Devices") keeps its name. */
+  if (self->fixed_title)
+    return;
 
   while (*sql != '\0' && g_ascii_isspace (*sql))
     sql++;
@@ -1556,6 +1561,7 @@ bastion_query_page_set_title (BastionQueryPage *self,
   g_return_if_fail (BASTION_IS_QUERY_PAGE (self));
   g_return_if_fail (title != NULL);
 
+  self->fixed_title = TRUE;
   if (g_strcmp0 (self->title, title) != 0)
     {
       g_free (self->title);
