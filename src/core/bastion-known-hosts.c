@@ -156,6 +156,10 @@ hosts_field_matches (const char *field,
           p++;
         }
 
+      /* GLib's pattern matching asserts on invalid UTF-8: such a pattern matches nothing. */
+      if (!g_utf8_validate (p, -1, NULL))
+        continue;
+
       lower = g_ascii_strdown (p, -1);
       if (g_pattern_match_simple (lower, name))
         {
