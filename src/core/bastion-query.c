@@ -72,6 +72,7 @@ struct _BastionQuery
   guint                in_result : 1;
   guint                in_copy_out : 1;
   guint                first_batch_sent : 1;
+  guint                batch_emitted : 1;
 };
 
 G_DEFINE_FINAL_TYPE (BastionQuery, bastion_query, G_TYPE_OBJECT)
@@ -550,6 +551,7 @@ emit_batch (BastionQuery *self)
   batch = g_steal_pointer (&self->batch);
   bastion_result_batch_seal (batch);
   self->last_emit = g_get_monotonic_time ();
+  self->batch_emitted = TRUE;
 
   if (!self->first_batch_sent)
     {
@@ -871,6 +873,21 @@ handle_result (BastionQuery *self,
   PQclear (res);
   return TRUE;
 }
+static gboolean continue_cb (gpointer user_data);
+
+static void
+continue_later (BastionQuery *self)
+{
+  if (self->resume != NULL)
+    return;
+
+  self->resume = g_idle_source_new ();
+  g_source_set_callback (self->resume, continue_cb, g_object_ref (self), g_object_unref);
+  g_source_set_static_name (self->resume, "[bastion] query continue");
+  g_source_set_priority (self->resume, QUERY_PRIORITY);
+  g_source_attach (self->resume, self->context);
+}
+
 
 /* Takes every result libpq can hand out without waiting. */
 static void
@@ -879,10 +896,19 @@ process (BastionQuery *self)
   PGconn *conn = get_conn (self);
 
   g_object_ref (self);
+  self->batch_emitted = FALSE;
 
   while (self->state == BASTION_QUERY_STATE_RUNNING)
     {
       PGresult *res;
+
+      /* One batch per dispatch: libpq may hold many more rows, but a window gets to paint
+       * (and the user to scroll or cancel) between batches. The rest follows from an idle. */
+      if (self->batch_emitted)
+        {
+          continue_later (self);
+          break;
+        }
 
       if (conn == NULL)
         {
@@ -1023,6 +1049,18 @@ watch_socket (BastionQuery *self,
 }
 
 static gboolean
+continue_cb (gpointer user_data)
+{
+  BastionQuery *self = user_data;
+
+  g_clear_pointer (&self->resume, g_source_unref);
+  if (self->state == BASTION_QUERY_STATE_RUNNING)
+    process (self);
+
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
 resume_cb (gpointer user_data)
 {
   BastionQuery *self = user_data;
@@ -1040,6 +1078,11 @@ resume (BastionQuery *self)
 {
   set_state (self, BASTION_QUERY_STATE_RUNNING);
   watch_socket (self, FALSE);
+  if (self->resume != NULL)
+    {
+      g_source_destroy (self->resume);
+      g_clear_pointer (&self->resume, g_source_unref);
+    }
   self->resume = g_idle_source_new ();
   g_source_set_callback (self->resume, resume_cb, g_object_ref (self), g_object_unref);
   g_source_set_static_name (self->resume, "[bastion] query resume");
