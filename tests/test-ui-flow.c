@@ -78,6 +78,18 @@ no_query_view (gpointer data)
   return !has_query_view (data);
 }
 
+static gboolean
+has_close_dialog (gpointer data)
+{
+  return bastion_ui_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG) != NULL;
+}
+
+static gboolean
+no_window (gpointer data)
+{
+  return bastion_ui_test_find_toplevel (BASTION_TYPE_WINDOW) == NULL;
+}
+
 static void
 test_flow_connect_query_disconnect (void)
 {
@@ -133,12 +145,28 @@ test_flow_connect_query_disconnect (void)
   shot = bastion_ui_test_screenshot (GTK_WIDGET (window), "flow-connected-devices");
   g_test_message ("screenshot: %s", shot);
 
-  /* Disconnect: the view goes, and so does the port. */
-  bastion_connections_disconnect (bastion_connections_get_default (), profile);
+  /* Disconnect (its shortcut's action): the view goes, and so does the port. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.disconnect", NULL));
   bastion_ui_test_wait_for (no_query_view, window, "the query view gone after Disconnect");
   bastion_ui_test_wait_for (port_closed, GUINT_TO_POINTER (port), "the local port closed");
 
-  bastion_ui_test_close_windows ();
+  /* Connect again from the keyboard's action: no prompt, the view comes back. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.connect", NULL));
+  bastion_ui_test_wait_for (has_query_view, window, "the query view after win.connect");
+  port = bastion_connection_get_local_port (connection);
+
+  /* Closing the window with a tunnel open asks; "Keep in Background" keeps the tunnel serving
+   * after the window is gone. */
+  gtk_window_close (GTK_WINDOW (window));
+  bastion_ui_test_wait_for (has_close_dialog, NULL, "the keep-tunnels question");
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (bastion_ui_test_find_toplevel (
+                                 ADW_TYPE_MESSAGE_DIALOG)), "keep");
+  bastion_ui_test_wait_for (no_window, NULL, "the window closed");
+  g_assert_cmpint (bastion_connection_get_stage (connection), ==, BASTION_CONNECTION_STAGE_READY);
+  g_assert_false (port_closed (GUINT_TO_POINTER (port)));
+
+  bastion_connections_disconnect_all (bastion_connections_get_default ());
+  bastion_ui_test_wait_for (port_closed, GUINT_TO_POINTER (port), "the port closed at the end");
 }
 
 int

@@ -271,6 +271,8 @@ bastion_application_startup (GApplication *app)
     { "win.add-profile", { "<primary>n", NULL } },
     { "win.edit-profile", { "<primary>e", NULL } },
     { "win.search", { "<primary>f", NULL } },
+    { "win.connect", { "<primary>k", NULL } },
+    { "win.disconnect", { "<primary><shift>k", NULL } },
   };
 
   G_APPLICATION_CLASS (bastion_application_parent_class)->startup (app);

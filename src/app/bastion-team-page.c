@@ -410,6 +410,14 @@ bastion_team_page_connect (BastionTeamPage *self)
   gtk_widget_activate_action (GTK_WIDGET (self->connection_view), "view.connect", NULL);
 }
 
+void
+bastion_team_page_disconnect (BastionTeamPage *self)
+{
+  g_return_if_fail (BASTION_IS_TEAM_PAGE (self));
+
+  gtk_widget_activate_action (GTK_WIDGET (self->connection_view), "view.disconnect", NULL);
+}
+
 static void
 bastion_team_page_dispose (GObject *object)
 {

@@ -24,5 +24,6 @@ void            bastion_team_page_recheck_key (BastionTeamPage *self);
 
 /* Connects the page's team (as its Connect button does). */
 void             bastion_team_page_connect     (BastionTeamPage *self);
+void             bastion_team_page_disconnect  (BastionTeamPage *self);
 
 G_END_DECLS

@@ -67,6 +67,8 @@ bastion_window_update_actions (BastionWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.add-profile", self->store != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.import-teams", self->store != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.edit-profile", selected);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.connect", selected);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.disconnect", selected);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.duplicate-profile", selected);
   /* A SimpleIOT team comes back with the next import: it is removed by removing its folder. */
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.delete-profile", manual);
@@ -642,6 +644,14 @@ bastion_window_dispose (GObject *object)
   G_OBJECT_CLASS (bastion_window_parent_class)->dispose (object);
 }
 
+static gboolean
+destroy_later (gpointer user_data)
+{
+  gtk_window_destroy (GTK_WINDOW (user_data));
+
+  return G_SOURCE_REMOVE;
+}
+
 static void
 on_close_response (AdwMessageDialog *dialog,
                    const char       *response,
@@ -650,18 +660,16 @@ on_close_response (AdwMessageDialog *dialog,
   GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
 
   if (g_str_equal (response, "keep"))
-    {
-      /* The tunnels outlive the window: the application stays until they close. */
-      bastion_application_keep_tunnels (BASTION_APPLICATION (app));
-      self->closing_confirmed = TRUE;
-      gtk_window_destroy (GTK_WINDOW (self));
-    }
+    /* The tunnels outlive the window: the application stays until they close. */
+    bastion_application_keep_tunnels (BASTION_APPLICATION (app));
   else if (g_str_equal (response, "disconnect"))
-    {
-      bastion_connections_disconnect_all (bastion_connections_get_default ());
-      self->closing_confirmed = TRUE;
-      gtk_window_destroy (GTK_WINDOW (self));
-    }
+    bastion_connections_disconnect_all (bastion_connections_get_default ());
+  else
+    return;
+
+  /* Not from inside the dialog's own response: it still refers to this window. */
+  self->closing_confirmed = TRUE;
+  g_idle_add_full (G_PRIORITY_DEFAULT, destroy_later, g_object_ref (self), g_object_unref);
 }
 
 /* Closing the window while tunnels serve (pgAdmin may be using one) asks what to do with them. */
@@ -701,6 +709,29 @@ bastion_window_close_request (GtkWindow *window)
   gtk_window_present (GTK_WINDOW (dialog));
 
   return TRUE;
+}
+
+/* Connect / Disconnect the open team from anywhere in the window (its shortcuts). */
+static void
+connect_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  BastionWindow *self = BASTION_WINDOW (widget);
+
+  if (self->selected != NULL)
+    bastion_team_page_connect (self->team_page);
+}
+
+static void
+disconnect_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *parameter)
+{
+  BastionWindow *self = BASTION_WINDOW (widget);
+
+  if (self->selected != NULL)
+    bastion_team_page_disconnect (self->team_page);
 }
 
 static void
@@ -748,6 +779,8 @@ bastion_window_class_init (BastionWindowClass *klass)
                                    delete_profile_action);
   gtk_widget_class_install_action (widget_class, "win.undo-delete", NULL, undo_delete_action);
   gtk_widget_class_install_action (widget_class, "win.search", NULL, search_action);
+  gtk_widget_class_install_action (widget_class, "win.connect", NULL, connect_action);
+  gtk_widget_class_install_action (widget_class, "win.disconnect", NULL, disconnect_action);
 }
 
 static void
