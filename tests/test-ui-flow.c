@@ -79,6 +79,14 @@ no_query_view (gpointer data)
 }
 
 static gboolean
+is_connected_state (GtkWidget *widget,
+                    gpointer   data)
+{
+  return gtk_widget_get_visible (widget) &&
+         g_strcmp0 (gtk_widget_get_tooltip_text (widget), "Connected") == 0;
+}
+
+static gboolean
 has_close_dialog (gpointer data)
 {
   return bastion_ui_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG) != NULL;
@@ -132,6 +140,10 @@ test_flow_connect_query_disconnect (void)
   g_assert_cmpint (bastion_connection_get_stage (connection), ==, BASTION_CONNECTION_STAGE_READY);
   port = bastion_connection_get_local_port (connection);
   g_assert_cmpuint (port, >, 0);
+
+  /* The sidebar says so too, in words (tooltip, accessible name), not only by colour. */
+  g_assert_nonnull (bastion_ui_test_find_widget (GTK_WIDGET (window), GTK_TYPE_IMAGE,
+                                                 is_connected_state, NULL));
 
   /* The SimpleIOT one-click view of the devices, with their model and project by name. */
   wait.page = bastion_query_view_open_entity (view, "devices");

@@ -13,6 +13,7 @@
 #include <glib/gi18n.h>
 
 #include "bastion-color-chip.h"
+#include "bastion-connections.h"
 #include "bastion-team-row.h"
 
 struct _BastionTeamRow
@@ -27,6 +28,7 @@ struct _BastionTeamRow
   GtkLabel         *title_label;
   GtkLabel         *subtitle_label;
   GtkLabel         *env_label;
+  GtkImage         *state_icon;
 };
 
 enum {
@@ -104,6 +106,58 @@ bastion_team_row_get_property (GObject    *object,
     }
 }
 
+/* The connection's state beside the team: an icon, its tooltip and accessible name (never the
+ * colour alone). */
+static void
+bastion_team_row_update_state (BastionTeamRow    *self,
+                               GParamSpec        *pspec,
+                               BastionConnection *connection)
+{
+  const char *icon = NULL;
+  const char *text = NULL;
+  const char *style = NULL;
+  GtkWidget *widget = GTK_WIDGET (self->state_icon);
+
+  switch (bastion_connection_get_stage (connection))
+    {
+    case BASTION_CONNECTION_STAGE_READY:
+      icon = "emblem-ok-symbolic", text = _("Connected"), style = "success";
+      break;
+    case BASTION_CONNECTION_STAGE_RECONNECTING:
+      icon = "view-refresh-symbolic", text = _("Reconnecting"), style = "warning";
+      break;
+    case BASTION_CONNECTION_STAGE_FAILED:
+      icon = "dialog-error-symbolic", text = _("Connection failed"), style = "error";
+      break;
+    case BASTION_CONNECTION_STAGE_IDLE:
+      break;
+    case BASTION_CONNECTION_STAGE_PROFILE:
+    case BASTION_CONNECTION_STAGE_CREDENTIALS:
+    case BASTION_CONNECTION_STAGE_RESOLVING:
+    case BASTION_CONNECTION_STAGE_CONNECTING:
+    case BASTION_CONNECTION_STAGE_VERIFYING_HOST_KEY:
+    case BASTION_CONNECTION_STAGE_AUTHENTICATING:
+    case BASTION_CONNECTION_STAGE_OPENING_TUNNEL:
+    case BASTION_CONNECTION_STAGE_DATABASE_LOGIN:
+    default:
+      icon = "content-loading-symbolic", text = _("Connecting"), style = "dim-label";
+      break;
+    }
+
+  gtk_widget_remove_css_class (widget, "success");
+  gtk_widget_remove_css_class (widget, "warning");
+  gtk_widget_remove_css_class (widget, "error");
+  gtk_widget_remove_css_class (widget, "dim-label");
+  gtk_widget_set_visible (widget, icon != NULL);
+  if (icon == NULL)
+    return;
+
+  gtk_image_set_from_icon_name (self->state_icon, icon);
+  gtk_widget_add_css_class (widget, style);
+  gtk_widget_set_tooltip_text (widget, text);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (widget), GTK_ACCESSIBLE_PROPERTY_LABEL, text, -1);
+}
+
 static void
 bastion_team_row_set_property (GObject      *object,
                                guint         prop_id,
@@ -122,6 +176,16 @@ bastion_team_row_set_property (GObject      *object,
                                  G_CALLBACK (bastion_team_row_update), self,
                                  G_CONNECT_SWAPPED);
       bastion_team_row_update (self);
+      if (self->profile != NULL)
+        {
+          BastionConnection *connection =
+            bastion_connections_lookup (bastion_connections_get_default (), self->profile);
+
+          g_signal_connect_object (connection, "notify::stage",
+                                   G_CALLBACK (bastion_team_row_update_state), self,
+                                   G_CONNECT_SWAPPED);
+          bastion_team_row_update_state (self, NULL, connection);
+        }
       break;
 
     default:
@@ -154,6 +218,7 @@ bastion_team_row_class_init (BastionTeamRowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, BastionTeamRow, title_label);
   gtk_widget_class_bind_template_child (widget_class, BastionTeamRow, subtitle_label);
   gtk_widget_class_bind_template_child (widget_class, BastionTeamRow, env_label);
+  gtk_widget_class_bind_template_child (widget_class, BastionTeamRow, state_icon);
 }
 
 static void
