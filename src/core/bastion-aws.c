@@ -1121,37 +1121,13 @@ bastion_aws_get_public_ip_finish (BastionAws    *self,
  * EC2 security groups
  */
 
-static void
-on_describe_group_done (GObject      *object,
-                        GAsyncResult *result,
-                        gpointer      user_data)
+/* One <item> of DescribeSecurityGroups: its inbound rules with an IPv4 range. */
+static BastionAwsSecurityGroup *
+parse_security_group (XmlNode *item)
 {
-  g_autoptr(GTask) task = user_data;
-  Call *call = g_task_get_task_data (G_TASK (result));
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) body = NULL;
-  g_autoptr(XmlNode) root = NULL;
-  g_autoptr(BastionAwsSecurityGroup) group = NULL;
-  XmlNode *item;
+  BastionAwsSecurityGroup *group = security_group_new ();
   XmlNode *permissions;
 
-  body = aws_call_finish (BASTION_AWS (object), result, &error);
-  if (body == NULL || (root = ec2_parse_reply (call, body, &error)) == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-
-  item = xml_path (xml_top (root), "securityGroupInfo/item");
-  if (item == NULL)
-    {
-      g_task_return_new_error (task, BASTION_AWS_ERROR, BASTION_AWS_ERROR_NOT_FOUND,
-                               _("There is no security group “%s” in %s. Check the team's name "
-                                 "prefix, stage and region."), call->resource, call->region);
-      return;
-    }
-
-  group = security_group_new ();
   group->group_id = xml_dup_text (item, "groupId");
   group->group_name = xml_dup_text (item, "groupName");
   permissions = xml_child (item, "ipPermissions");
@@ -1176,6 +1152,40 @@ on_describe_group_done (GObject      *object,
             g_ptr_array_add (group->rules, rule);
         }
     }
+
+  return group;
+}
+
+static void
+on_describe_group_done (GObject      *object,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Call *call = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(XmlNode) root = NULL;
+  g_autoptr(BastionAwsSecurityGroup) group = NULL;
+  XmlNode *item;
+
+  body = aws_call_finish (BASTION_AWS (object), result, &error);
+  if (body == NULL || (root = ec2_parse_reply (call, body, &error)) == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  item = xml_path (xml_top (root), "securityGroupInfo/item");
+  if (item == NULL)
+    {
+      g_task_return_new_error (task, BASTION_AWS_ERROR, BASTION_AWS_ERROR_NOT_FOUND,
+                               _("There is no security group “%s” in %s. Check the team's name "
+                                 "prefix, stage and region."), call->resource, call->region);
+      return;
+    }
+
+  group = parse_security_group (item);
 
   if (group->group_id == NULL)
     {

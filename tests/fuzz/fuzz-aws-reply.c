@@ -21,7 +21,6 @@ fuzz_ec2_success (Call   *call,
   g_autoptr(XmlNode) root = ec2_parse_reply (call, body, &error);
   XmlNode *reservations;
   XmlNode *item;
-  XmlNode *permissions;
   g_autofree char *state = NULL;
 
   if (root == NULL)
@@ -48,42 +47,21 @@ fuzz_ec2_success (Call   *call,
         }
     }
 
-  /* on_describe_security_group_done() */
+  /* on_describe_group_done() */
   item = xml_path (xml_top (root), "securityGroupInfo/item");
   if (item != NULL)
     {
-      g_autoptr(BastionAwsSecurityGroup) group = security_group_new ();
+      g_autoptr(BastionAwsSecurityGroup) group = parse_security_group (item);
+      g_autoptr(BastionAwsSecurityGroup) copy = bastion_aws_security_group_copy (group);
 
-      group->group_id = xml_dup_text (item, "groupId");
-      group->group_name = xml_dup_text (item, "groupName");
-      permissions = xml_child (item, "ipPermissions");
-      for (guint i = 0; permissions != NULL && i < permissions->children->len; i++)
+      if (copy->rules->len != group->rules->len)
+        abort ();
+      for (guint i = 0; i < group->rules->len; i++)
         {
-          XmlNode *perm = g_ptr_array_index (permissions->children, i);
-          XmlNode *ranges = xml_child (perm, "ipRanges");
+          BastionAwsRule *rule = g_ptr_array_index (group->rules, i);
 
-          for (guint j = 0; ranges != NULL && j < ranges->children->len; j++)
-            {
-              XmlNode *range = g_ptr_array_index (ranges->children, j);
-              BastionAwsRule *rule = g_new0 (BastionAwsRule, 1);
-
-              rule->protocol = xml_dup_text (perm, "ipProtocol");
-              rule->from_port = xml_int (perm, "fromPort");
-              rule->to_port = xml_int (perm, "toPort");
-              rule->cidr = xml_dup_text (range, "cidrIp");
-              rule->description = xml_dup_text (range, "description");
-              if (rule->cidr == NULL)
-                {
-                  rule_free (rule);
-                  continue;
-                }
-              (void) bastion_aws_cidr_contains (rule->cidr, "198.51.100.7");
-              g_ptr_array_add (group->rules, rule);
-            }
+          (void) bastion_aws_cidr_contains (rule->cidr, "198.51.100.7");
         }
-      {
-        g_autoptr(BastionAwsSecurityGroup) copy = bastion_aws_security_group_copy (group);
-      }
     }
 
   /* on_instance_op_done(): Start/StopInstances */
