@@ -165,9 +165,14 @@ cell_text (const char *value,
       if (!cut)
         return g_steal_pointer (&hex);
       /* TRANSLATORS: a shortened binary value and its size, e.g. "\x89504e… (2048 bytes)" */
-      return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s (%" G_GUINT64_FORMAT " byte)",
-                                           "%s (%" G_GUINT64_FORMAT " bytes)", n_bytes),
-                              hex, n_bytes);
+      /* The count is formatted first: gettext cannot see through G_GUINT64_FORMAT. */
+      {
+        g_autofree char *count = g_strdup_printf ("%" G_GUINT64_FORMAT, n_bytes);
+
+        return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s (%s byte)", "%s (%s bytes)",
+                                             n_bytes),
+                                hex, count);
+      }
     }
 
   return shorten_value (value, len, CELL_MAX_CHARS, shortened);
