@@ -18,6 +18,7 @@
 #include <glib/gi18n.h>
 
 #include "bastion-fd-watch.h"
+#include "bastion-key-file.h"
 #include "bastion-ssh-session.h"
 
 /* libssh2 drops names it does not support from a preference list. chacha20-poly1305 first:
@@ -1472,67 +1473,35 @@ bastion_ssh_session_can_send_small (BastionSshSession *self)
          ioctl (raw_fd (self), SIOCOUTQ, &outq) == 0 && outq < 16384;
 }
 
+/* The key file's format is read by bastion-key-file.c (PEM, PKCS#8, OpenSSH): one parser. */
 gboolean
 bastion_ssh_key_file_is_encrypted (const char  *path,
                                    gboolean    *encrypted,
                                    GError     **error)
 {
-  g_autofree char *contents = NULL;
-  g_autoptr(GError) local_error = NULL;
-  const char *begin;
+  BastionKeyFileInfo info = { 0 };
+  g_autofree char *message = NULL;
 
   g_return_val_if_fail (path != NULL, FALSE);
   g_return_val_if_fail (encrypted != NULL, FALSE);
 
-  *encrypted = FALSE;
-
-  if (!g_file_get_contents (path, &contents, NULL, &local_error))
+  switch (bastion_key_file_check (path, &info, &message))
     {
-      g_set_error (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_KEY_FILE,
-                   _("Cannot read the SSH key file “%s”: %s"), path, local_error->message);
+    case BASTION_KEY_FILE_OK:
+    case BASTION_KEY_FILE_TOO_OPEN:
+    case BASTION_KEY_FILE_ENCRYPTED:
+      *encrypted = info.encrypted;
+      return TRUE;
+
+    case BASTION_KEY_FILE_MISSING:
+    case BASTION_KEY_FILE_UNREADABLE:
+    case BASTION_KEY_FILE_NOT_A_KEY:
+    default:
+      *encrypted = FALSE;
+      g_set_error_literal (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_KEY_FILE,
+                           message != NULL ? message : _("The SSH key file cannot be used"));
       return FALSE;
     }
-
-  if ((begin = strstr (contents, "-----BEGIN OPENSSH PRIVATE KEY-----")) != NULL)
-    {
-      const char *body = begin + strlen ("-----BEGIN OPENSSH PRIVATE KEY-----");
-      const char *end = strstr (body, "-----END");
-      g_autofree char *b64 = g_strndup (body, end ? (gsize)(end - body) : strlen (body));
-      g_autofree guchar *raw = NULL;
-      gsize len = 0;
-      static const char magic[] = "openssh-key-v1";
-
-      raw = g_base64_decode (b64, &len);
-      /* magic\0, then string ciphername */
-      if (len < sizeof magic + 4 || memcmp (raw, magic, sizeof magic) != 0)
-        {
-          g_set_error (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_KEY_FILE,
-                       _("The SSH key file “%s” is damaged"), path);
-          return FALSE;
-        }
-      {
-        const guchar *p = raw + sizeof magic;
-        guint32 n = ((guint32)p[0] << 24) | ((guint32)p[1] << 16) | ((guint32)p[2] << 8) | p[3];
-
-        *encrypted = !(n == 4 && len >= sizeof magic + 8 && memcmp (p + 4, "none", 4) == 0);
-      }
-      explicit_bzero (raw, len);
-    }
-  else if (strstr (contents, "-----BEGIN ENCRYPTED PRIVATE KEY-----") != NULL ||
-           strstr (contents, "Proc-Type: 4,ENCRYPTED") != NULL)
-    {
-      *encrypted = TRUE;
-    }
-  else if (strstr (contents, "PRIVATE KEY-----") == NULL)
-    {
-      g_set_error (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_KEY_FILE,
-                   _("“%s” is not an SSH private key file"), path);
-      explicit_bzero (contents, strlen (contents));
-      return FALSE;
-    }
-
-  explicit_bzero (contents, strlen (contents));
-  return TRUE;
 }
 
 /* ---- GObject ------------------------------------------------------------------------------- */
