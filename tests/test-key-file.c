@@ -17,21 +17,11 @@
 
 #include "bastion-key-file.h"
 
-#define NOBODY 65534
+#include "test-util.h"
+
 #define PASSPHRASE "correct horse battery"
 
 static char *tmp_dir;
-
-static void
-become_unprivileged (void)
-{
-  if (geteuid () != 0)
-    return;
-
-  g_assert_cmpint (setgroups (0, NULL), ==, 0);
-  g_assert_cmpint (setgid (NOBODY), ==, 0);
-  g_assert_cmpint (setuid (NOBODY), ==, 0);
-}
 
 /* ssh-keygen -t TYPE [-m FORMAT] -N PASSPHRASE; returns the private key's path, mode 0600. */
 static char *
@@ -232,7 +222,7 @@ test_too_open_not_ours (void)
       g_autoptr(GError) error = NULL;
       BastionKeyFileInfo info;
 
-      become_unprivileged ();
+      test_become_unprivileged ();
       g_assert_cmpint (bastion_key_file_check (path, &info, &message), ==,
                        BASTION_KEY_FILE_TOO_OPEN);
       g_assert_false (info.can_fix);
@@ -267,7 +257,7 @@ test_unreadable (void)
       const char *path = g_getenv ("BASTION_TEST_KEY");
       g_autofree char *message = NULL;
 
-      become_unprivileged ();
+      test_become_unprivileged ();
       g_assert_cmpint (bastion_key_file_check (path, NULL, &message), ==,
                        BASTION_KEY_FILE_UNREADABLE);
       g_assert_nonnull (strstr (message, path));

@@ -19,65 +19,8 @@
 #include "bastion-profile-store.h"
 #include "bastion-secrets.h"
 
-#define NOBODY 65534
+#include "test-util.h"
 
-static void
-become_unprivileged (void)
-{
-  if (geteuid () != 0)
-    return;
-
-  g_assert_cmpint (setgroups (0, NULL), ==, 0);
-  g_assert_cmpint (setgid (NOBODY), ==, 0);
-  g_assert_cmpint (setuid (NOBODY), ==, 0);
-}
-
-static char *
-make_tmp_dir (void)
-{
-  g_autoptr(GError) error = NULL;
-  char *dir = g_dir_make_tmp ("bastion-store-XXXXXX", &error);
-
-  g_assert_no_error (error);
-  g_assert_cmpint (g_chmod (dir, 0755), ==, 0);
-  return dir;
-}
-
-static void
-rm_rf (const char *path)
-{
-  g_autoptr(GDir) dir = NULL;
-  const char *name;
-  GStatBuf st;
-
-  if (g_lstat (path, &st) != 0)
-    return;
-  if (S_ISDIR (st.st_mode))
-    {
-      g_chmod (path, 0700);
-      dir = g_dir_open (path, 0, NULL);
-      while (dir && (name = g_dir_read_name (dir)))
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          rm_rf (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}
-
-static void
-write_file (const char *path,
-            const char *contents)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *dir = g_path_get_dirname (path);
-
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  g_file_set_contents (path, contents, -1, &error);
-  g_assert_no_error (error);
-}
 
 static char *
 read_file (const char *path)
@@ -131,7 +74,7 @@ static const char stored_json[] =
 static void
 test_round_trip (void)
 {
-  g_autofree char *tmp = make_tmp_dir ();
+  g_autofree char *tmp = test_make_tmp_dir ("bastion-store-XXXXXX");
   g_autofree char *path = g_build_filename (tmp, "bastion", "profiles.json", NULL);
   g_autoptr(BastionProfileStore) store = NULL;
   g_autoptr(BastionProfile) first = NULL;
@@ -143,7 +86,7 @@ test_round_trip (void)
   gboolean saw_ssh_user = FALSE, saw_ssh_host = FALSE;
   GStatBuf st;
 
-  write_file (path, stored_json);
+  test_write_file (path, stored_json, -1);
   store = bastion_profile_store_new (path);
   g_assert_cmpstr (bastion_profile_store_get_path (store), ==, path);
   g_assert_true (bastion_profile_store_load (store, &error));
@@ -215,13 +158,13 @@ test_round_trip (void)
     g_assert_true (bastion_profile_is_user_modified (acme, "ssh-host"));
   }
 
-  rm_rf (tmp);
+  test_rm_rf (tmp);
 }
 
 static void
 test_missing_file (void)
 {
-  g_autofree char *tmp = make_tmp_dir ();
+  g_autofree char *tmp = test_make_tmp_dir ("bastion-store-XXXXXX");
   g_autofree char *dir = g_build_filename (tmp, "new", "bastion", NULL);
   g_autofree char *path = g_build_filename (dir, "profiles.json", NULL);
   g_autoptr(BastionProfileStore) store = bastion_profile_store_new (path);
@@ -243,7 +186,7 @@ test_missing_file (void)
   g_assert_cmpint (g_stat (path, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 0777, ==, 0600);
 
-  rm_rf (tmp);
+  test_rm_rf (tmp);
 }
 
 static void
@@ -259,7 +202,7 @@ test_malformed_file_kept (void)
     "{ \"version\": 1, \"profiles\": [ { \"id\": \"a\" }, { \"id\": \"a\" } ] }",
     "{ \"version\": 1, \"profiles\": [ 42 ] }",
   };
-  g_autofree char *tmp = make_tmp_dir ();
+  g_autofree char *tmp = test_make_tmp_dir ("bastion-store-XXXXXX");
   g_autofree char *path = g_build_filename (tmp, "profiles.json", NULL);
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
@@ -269,7 +212,7 @@ test_malformed_file_kept (void)
       g_autoptr(GError) error = NULL;
       g_autofree char *after = NULL;
 
-      write_file (path, bad[i]);
+      test_write_file (path, bad[i], -1);
       g_assert_false (bastion_profile_store_load (store, &error));
       g_assert_error (error, BASTION_PROFILE_STORE_ERROR, BASTION_PROFILE_STORE_ERROR_MALFORMED);
       g_assert_nonnull (strstr (error->message, path));
@@ -283,22 +226,22 @@ test_malformed_file_kept (void)
       g_assert_cmpstr (after, ==, bad[i]);
     }
 
-  rm_rf (tmp);
+  test_rm_rf (tmp);
 }
 
 static void
 test_too_new (void)
 {
-  g_autofree char *tmp = make_tmp_dir ();
+  g_autofree char *tmp = test_make_tmp_dir ("bastion-store-XXXXXX");
   g_autofree char *path = g_build_filename (tmp, "profiles.json", NULL);
   g_autoptr(BastionProfileStore) store = bastion_profile_store_new (path);
   g_autoptr(GError) error = NULL;
 
-  write_file (path, "{ \"version\": 99, \"profiles\": [] }");
+  test_write_file (path, "{ \"version\": 99, \"profiles\": [] }", -1);
   g_assert_false (bastion_profile_store_load (store, &error));
   g_assert_error (error, BASTION_PROFILE_STORE_ERROR, BASTION_PROFILE_STORE_ERROR_TOO_NEW);
 
-  rm_rf (tmp);
+  test_rm_rf (tmp);
 }
 
 /* A save into a folder we may not write fails and leaves the old file whole. */
@@ -312,7 +255,7 @@ test_save_read_only_dir (void)
       g_autoptr(BastionProfile) extra = bastion_profile_new (NULL);
       g_autoptr(GError) error = NULL;
 
-      become_unprivileged ();
+      test_become_unprivileged ();
       g_assert_true (bastion_profile_store_load (store, &error));
       g_assert_no_error (error);
       g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (store)), ==, 2);
@@ -324,17 +267,17 @@ test_save_read_only_dir (void)
     }
   else
     {
-      g_autofree char *tmp = make_tmp_dir ();
+      g_autofree char *tmp = test_make_tmp_dir ("bastion-store-XXXXXX");
       g_autofree char *dir = g_build_filename (tmp, "bastion", NULL);
       g_autofree char *path = g_build_filename (dir, "profiles.json", NULL);
       g_autofree char *after = NULL;
       g_autoptr(GDir) gdir = NULL;
 
-      write_file (path, stored_json);
+      test_write_file (path, stored_json, -1);
       if (geteuid () == 0)
         {
-          g_assert_cmpint (chown (dir, NOBODY, NOBODY), ==, 0);
-          g_assert_cmpint (chown (path, NOBODY, NOBODY), ==, 0);
+          g_assert_cmpint (chown (dir, TEST_NOBODY, TEST_NOBODY), ==, 0);
+          g_assert_cmpint (chown (path, TEST_NOBODY, TEST_NOBODY), ==, 0);
         }
       g_assert_cmpint (g_chmod (dir, 0500), ==, 0);
 
@@ -344,7 +287,7 @@ test_save_read_only_dir (void)
 
       after = read_file (path);
       g_assert_cmpstr (after, ==, stored_json);
-      rm_rf (tmp);
+      test_rm_rf (tmp);
     }
 }
 
@@ -377,13 +320,13 @@ test_save_write_fails (void)
     }
   else
     {
-      g_autofree char *tmp = make_tmp_dir ();
+      g_autofree char *tmp = test_make_tmp_dir ("bastion-store-XXXXXX");
       g_autofree char *path = g_build_filename (tmp, "profiles.json", NULL);
       g_autofree char *after = NULL;
       g_autoptr(GDir) gdir = NULL;
       guint n = 0;
 
-      write_file (path, stored_json);
+      test_write_file (path, stored_json, -1);
       g_setenv ("BASTION_TEST_STORE_PATH", path, TRUE);
       g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
       g_test_trap_assert_passed ();
@@ -394,7 +337,7 @@ test_save_write_fails (void)
       while (g_dir_read_name (gdir))
         n++;
       g_assert_cmpuint (n, ==, 1);
-      rm_rf (tmp);
+      test_rm_rf (tmp);
     }
 }
 
@@ -478,13 +421,13 @@ test_dup (void)
 static char *
 copy_install_fixture (void)
 {
-  g_autofree char *tmp = make_tmp_dir ();
+  g_autofree char *tmp = test_make_tmp_dir ("bastion-store-XXXXXX");
   g_autofree char *src = g_test_build_filename (G_TEST_DIST, "fixtures", "simpleiot", "install",
                                                 "acme", "config.json", NULL);
   g_autofree char *contents = read_file (src);
   g_autofree char *dst = g_build_filename (tmp, "simpleiot", "acme", "config.json", NULL);
 
-  write_file (dst, contents);
+  test_write_file (dst, contents, -1);
   return g_steal_pointer (&tmp);
 }
 
@@ -502,7 +445,7 @@ rewrite_acme_host (const char *simpleiot,
   json_object_set_string_member (object, "team", team);
   node = json_node_init_object (json_node_alloc (), object);
   text = json_to_string (node, TRUE);
-  write_file (path, text);
+  test_write_file (path, text, -1);
 }
 
 static void
@@ -556,7 +499,7 @@ test_reimport_keeps_user_edits (void)
   {
     g_autofree char *cfg = g_build_filename (simpleiot, "acme", "config.json", NULL);
 
-    write_file (cfg, "{ \"team\": \"acme\", \"bastion_ssh_port\": \"abc\" }");
+    test_write_file (cfg, "{ \"team\": \"acme\", \"bastion_ssh_port\": \"abc\" }", -1);
     g_clear_pointer (&warnings, g_ptr_array_unref);
     g_assert_true (bastion_profile_store_import_simpleiot (store, simpleiot, &warnings, &error));
     g_assert_cmpuint (warnings->len, ==, 1);
@@ -566,7 +509,7 @@ test_reimport_keeps_user_edits (void)
                      "ec2-54-1-2-3.us-west-2.compute.amazonaws.com");
   }
 
-  rm_rf (tmp);
+  test_rm_rf (tmp);
 }
 
 typedef struct
@@ -639,7 +582,7 @@ test_watch (void)
     g_autofree char *contents = read_file (src);
     g_autoptr(JsonParser) parser = json_parser_new ();
 
-    write_file (dst, contents);
+    test_write_file (dst, contents, -1);
     rewrite_acme_host (simpleiot, "newteam", "new.example");
   }
   wait_for_team (store, &data, "simpleiot-newteam", "new.example");
@@ -650,14 +593,14 @@ test_watch (void)
   wait_for_team (store, &data, "simpleiot-newteam", "changed.example");
 
   bastion_profile_store_unwatch_simpleiot (store);
-  rm_rf (tmp);
+  test_rm_rf (tmp);
 }
 
 /* Bastion started before the first team was ever installed: ~/.simpleiot appears later. */
 static void
 test_watch_missing_dir (void)
 {
-  g_autofree char *tmp = make_tmp_dir ();
+  g_autofree char *tmp = test_make_tmp_dir ("bastion-store-XXXXXX");
   g_autofree char *simpleiot = g_build_filename (tmp, "simpleiot", NULL);
   g_autofree char *cfg = g_build_filename (simpleiot, "first", "config.json", NULL);
   g_autoptr(BastionProfileStore) store = bastion_profile_store_new ("/nonexistent/p.json");
@@ -669,12 +612,12 @@ test_watch_missing_dir (void)
   g_assert_no_error (error);
   g_signal_connect (store, "simpleiot-imported", G_CALLBACK (on_simpleiot_imported), &data);
 
-  write_file (cfg, "{ \"team\": \"first\", \"bastionHostSSHIp\": \"192.0.2.7\", "
-                   "\"dbHostname\": \"db.example\" }");
+  test_write_file (cfg, "{ \"team\": \"first\", \"bastionHostSSHIp\": \"192.0.2.7\", "
+                   "\"dbHostname\": \"db.example\" }", -1);
   wait_for_team (store, &data, "simpleiot-first", "192.0.2.7");
 
   bastion_profile_store_unwatch_simpleiot (store);
-  rm_rf (tmp);
+  test_rm_rf (tmp);
 }
 
 static void
@@ -738,7 +681,7 @@ test_delete_clears_secrets (void)
 static void
 test_autosave (void)
 {
-  g_autofree char *tmp = make_tmp_dir ();
+  g_autofree char *tmp = test_make_tmp_dir ("bastion-store-XXXXXX");
   g_autofree char *path = g_build_filename (tmp, "profiles.json", NULL);
   g_autoptr(BastionProfileStore) store = bastion_profile_store_new (path);
   g_autoptr(BastionProfile) p = bastion_profile_new ("manual-1");
@@ -760,7 +703,7 @@ test_autosave (void)
                      ==, "edited-db");
   }
 
-  rm_rf (tmp);
+  test_rm_rf (tmp);
 }
 
 int

@@ -17,71 +17,8 @@
 
 #include "bastion-simpleiot.h"
 
-#define NOBODY 65534
+#include "test-util.h"
 
-/* Inside a g_test_trap_subprocess() child: lose root's power to read anything, so permission
- * checks are real. A non-root user needs nothing. */
-static void
-become_unprivileged (void)
-{
-  if (geteuid () != 0)
-    return;
-
-  g_assert_cmpint (setgroups (0, NULL), ==, 0);
-  g_assert_cmpint (setgid (NOBODY), ==, 0);
-  g_assert_cmpint (setuid (NOBODY), ==, 0);
-  g_assert_cmpint (geteuid (), ==, NOBODY);
-}
-
-/* A temporary dir the unprivileged child can enter; removed by the caller. */
-static char *
-make_tmp_dir (void)
-{
-  g_autoptr(GError) error = NULL;
-  char *dir = g_dir_make_tmp ("bastion-simpleiot-XXXXXX", &error);
-
-  g_assert_no_error (error);
-  g_assert_cmpint (g_chmod (dir, 0755), ==, 0);
-  return dir;
-}
-
-static void
-rm_rf (const char *path)
-{
-  g_autoptr(GDir) dir = NULL;
-  const char *name;
-  GStatBuf st;
-
-  if (g_lstat (path, &st) != 0)
-    return;
-  if (S_ISDIR (st.st_mode))
-    {
-      g_chmod (path, 0700);
-      dir = g_dir_open (path, 0, NULL);
-      while (dir && (name = g_dir_read_name (dir)))
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          rm_rf (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}
-
-static void
-write_file (const char *path,
-            const char *contents,
-            gssize      length)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *dir = g_path_get_dirname (path);
-
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  g_file_set_contents (path, contents, length, &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (g_chmod (path, 0644), ==, 0);
-}
 
 static JsonObject *
 load_admin_fixture (void)
@@ -431,21 +368,21 @@ test_config_sys (void)
 static void
 test_config_json_preferred (void)
 {
-  g_autofree char *tmp = make_tmp_dir ();
+  g_autofree char *tmp = test_make_tmp_dir ("bastion-simpleiot-XXXXXX");
   g_autofree char *team = g_build_filename (tmp, "t", NULL);
   g_autofree char *json = g_build_filename (team, "config.json", NULL);
   g_autofree char *sys = g_build_filename (team, "config.sys", NULL);
   g_autoptr(BastionProfile) profile = NULL;
   g_autoptr(GError) error = NULL;
 
-  write_file (json, "{ \"team\": \"from-json\" }", -1);
-  write_file (sys, "{ \"team\": \"from-sys\" }", -1);
+  test_write_file (json, "{ \"team\": \"from-json\" }", -1);
+  test_write_file (sys, "{ \"team\": \"from-sys\" }", -1);
 
   profile = bastion_simpleiot_load_team (team, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (bastion_profile_get_display_name (profile), ==, "from-json");
 
-  rm_rf (tmp);
+  test_rm_rf (tmp);
 }
 
 /* ---- Folder problems ---- */
@@ -453,7 +390,7 @@ test_config_json_preferred (void)
 static void
 test_empty_folder (void)
 {
-  g_autofree char *tmp = make_tmp_dir ();
+  g_autofree char *tmp = test_make_tmp_dir ("bastion-simpleiot-XXXXXX");
   g_autofree char *team = g_build_filename (tmp, "empty", NULL);
   g_autoptr(BastionProfile) profile = NULL;
   g_autoptr(GError) error = NULL;
@@ -469,19 +406,19 @@ test_empty_folder (void)
   {
     g_autofree char *other = g_build_filename (team, "bootstrap.json", NULL);
 
-    write_file (other, "{}", -1);
+    test_write_file (other, "{}", -1);
     profile = bastion_simpleiot_load_team (team, NULL, &error);
     g_assert_error (error, BASTION_SIMPLEIOT_ERROR, BASTION_SIMPLEIOT_ERROR_NO_CONFIG);
     g_assert_nonnull (strstr (error->message, "config.json"));
   }
 
-  rm_rf (tmp);
+  test_rm_rf (tmp);
 }
 
 static void
 test_symlink_loop_config (void)
 {
-  g_autofree char *tmp = make_tmp_dir ();
+  g_autofree char *tmp = test_make_tmp_dir ("bastion-simpleiot-XXXXXX");
   g_autofree char *team = g_build_filename (tmp, "loopy", NULL);
   g_autofree char *json = g_build_filename (team, "config.json", NULL);
   g_autoptr(BastionProfile) profile = NULL;
@@ -494,13 +431,13 @@ test_symlink_loop_config (void)
   g_assert_error (error, BASTION_SIMPLEIOT_ERROR, BASTION_SIMPLEIOT_ERROR_SYMLINK_LOOP);
   g_assert_nonnull (strstr (error->message, json));
 
-  rm_rf (tmp);
+  test_rm_rf (tmp);
 }
 
 static void
 test_too_large_file (void)
 {
-  g_autofree char *tmp = make_tmp_dir ();
+  g_autofree char *tmp = test_make_tmp_dir ("bastion-simpleiot-XXXXXX");
   g_autofree char *json = g_build_filename (tmp, "big", "config.json", NULL);
   g_autofree char *team = g_path_get_dirname (json);
   g_autofree char *data = g_malloc (BASTION_SIMPLEIOT_MAX_CONFIG_SIZE + 10);
@@ -510,20 +447,20 @@ test_too_large_file (void)
   memset (data, ' ', BASTION_SIMPLEIOT_MAX_CONFIG_SIZE + 10);
   data[0] = '{';
   data[BASTION_SIMPLEIOT_MAX_CONFIG_SIZE + 9] = '}';
-  write_file (json, data, BASTION_SIMPLEIOT_MAX_CONFIG_SIZE + 10);
+  test_write_file (json, data, BASTION_SIMPLEIOT_MAX_CONFIG_SIZE + 10);
 
   profile = bastion_simpleiot_load_team (team, NULL, &error);
   g_assert_error (error, BASTION_SIMPLEIOT_ERROR, BASTION_SIMPLEIOT_ERROR_TOO_LARGE);
   g_assert_nonnull (strstr (error->message, json));
 
-  rm_rf (tmp);
+  test_rm_rf (tmp);
 }
 
 /* A SimpleIOT folder with a good team next to each kind of broken one. */
 static char *
 make_mixed_install (void)
 {
-  g_autofree char *tmp = make_tmp_dir ();
+  g_autofree char *tmp = test_make_tmp_dir ("bastion-simpleiot-XXXXXX");
   g_autofree char *good = g_build_filename (tmp, "good", "config.json", NULL);
   g_autofree char *bad_json = g_build_filename (tmp, "broken", "config.json", NULL);
   g_autofree char *bad_port = g_build_filename (tmp, "badport", "config.json", NULL);
@@ -534,13 +471,13 @@ make_mixed_install (void)
   g_autofree char *toolchain = g_build_filename (tmp, "_toolchain", "config.json", NULL);
   g_autofree char *note = g_build_filename (tmp, "simpleiot_last_install_team.txt", NULL);
 
-  write_file (good, "{ \"team\": \"good\", \"bastionHostSSHIp\": \"192.0.2.1\", "
+  test_write_file (good, "{ \"team\": \"good\", \"bastionHostSSHIp\": \"192.0.2.1\", "
                     "\"dbHostname\": \"db.example\", \"bastion_ssh_port\": \"22\" }", -1);
-  write_file (bad_json, "{ \"team\": \"broken\", ", -1);
-  write_file (bad_port, "{ \"team\": \"badport\", \"bastion_ssh_port\": \"abc\" }", -1);
-  write_file (latin1, "{ \"team\": \"caf\xe9\" }", -1);
-  write_file (toolchain, "{ \"team\": \"toolchain\" }", -1);
-  write_file (note, "good\n", -1);
+  test_write_file (bad_json, "{ \"team\": \"broken\", ", -1);
+  test_write_file (bad_port, "{ \"team\": \"badport\", \"bastion_ssh_port\": \"abc\" }", -1);
+  test_write_file (latin1, "{ \"team\": \"caf\xe9\" }", -1);
+  test_write_file (toolchain, "{ \"team\": \"toolchain\" }", -1);
+  test_write_file (note, "good\n", -1);
   g_assert_cmpint (g_mkdir (empty, 0755), ==, 0);
   g_assert_cmpint (symlink ("loop", loop), ==, 0);
   g_assert_cmpint (symlink ("does-not-exist", dangling), ==, 0);
@@ -589,7 +526,7 @@ test_scan_mixed (void)
   for (guint i = 0; i < G_N_ELEMENTS (seen); i++)
     g_assert_true (seen[i]);
 
-  rm_rf (tmp);
+  test_rm_rf (tmp);
 }
 
 static void
@@ -659,7 +596,7 @@ test_unreadable (void)
       g_autoptr(GError) error = NULL;
       gboolean saw_dir = FALSE, saw_file = FALSE;
 
-      become_unprivileged ();
+      test_become_unprivileged ();
       profiles = bastion_simpleiot_scan (tmp, warnings, &error);
       g_assert_no_error (error);
       g_assert_cmpuint (profiles->len, ==, 1);
@@ -682,15 +619,15 @@ test_unreadable (void)
     }
   else
     {
-      g_autofree char *tmp = make_tmp_dir ();
+      g_autofree char *tmp = test_make_tmp_dir ("bastion-simpleiot-XXXXXX");
       g_autofree char *open_cfg = g_build_filename (tmp, "open", "config.json", NULL);
       g_autofree char *locked_cfg = g_build_filename (tmp, "locked", "config.json", NULL);
       g_autofree char *locked = g_path_get_dirname (locked_cfg);
       g_autofree char *root_cfg = g_build_filename (tmp, "rootcfg", "config.json", NULL);
 
-      write_file (open_cfg, "{ \"team\": \"open\" }", -1);
-      write_file (locked_cfg, "{ \"team\": \"locked\" }", -1);
-      write_file (root_cfg, "{ \"team\": \"rootcfg\" }", -1);
+      test_write_file (open_cfg, "{ \"team\": \"open\" }", -1);
+      test_write_file (locked_cfg, "{ \"team\": \"locked\" }", -1);
+      test_write_file (root_cfg, "{ \"team\": \"rootcfg\" }", -1);
       g_assert_cmpint (g_chmod (locked, 0700), ==, 0);
       g_assert_cmpint (g_chmod (root_cfg, 0600), ==, 0);
       if (geteuid () != 0)
@@ -703,7 +640,7 @@ test_unreadable (void)
       g_setenv ("BASTION_TEST_UNREADABLE_DIR", tmp, TRUE);
       g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
       g_test_trap_assert_passed ();
-      rm_rf (tmp);
+      test_rm_rf (tmp);
     }
 }
 
