@@ -1204,6 +1204,477 @@ test_real_psql (Fixture       *f,
   g_assert_cmpstr (rw, ==, expected_rw);
 }
 
+/* --- Inside a Flatpak sandbox -------------------------------------------------------------- */
+
+/* How the sandbox is told apart: a launcher constructed with "flatpak-info" naming a file of
+ * this test takes the sandbox paths exactly as one that finds /.flatpak-info. The product
+ * reads no variable for it; a mount namespace could not put a file at /.flatpak-info without
+ * creating it on the real root file system (a bind mount needs an existing target). */
+static char *
+write_flatpak_info (Fixture    *f,
+                    const char *contents)
+{
+  char *path = g_build_filename (f->tmp, "flatpak-info", NULL);
+
+  g_assert_true (g_file_set_contents (path, contents, -1, NULL));
+
+  return path;
+}
+
+typedef struct
+{
+  char *xdg;
+  char *old_xdg;
+  char *info;
+  char *shared;   /* $XDG_RUNTIME_DIR/app/ID/bastion */
+} Sandbox;
+
+static void
+sandbox_enter (Fixture *f,
+               Sandbox *sb)
+{
+  sb->old_xdg = g_strdup (g_getenv ("XDG_RUNTIME_DIR"));
+  sb->xdg = g_build_filename (f->tmp, "xdg-run", NULL);
+  g_assert_no_errno (g_mkdir_with_parents (sb->xdg, 0700));
+  g_setenv ("XDG_RUNTIME_DIR", sb->xdg, TRUE);
+  sb->info = write_flatpak_info (f, "[Application]\nname=io.github.bastiongtk.Bastion\n"
+                                    "runtime=runtime/org.gnome.Platform/x86_64/49\n");
+  sb->shared = g_build_filename (sb->xdg, "app", "io.github.bastiongtk.Bastion", "bastion",
+                                 NULL);
+  link_recorder (f->bin, "flatpak-spawn");
+}
+
+static void
+sandbox_leave (Sandbox *sb)
+{
+  if (sb->old_xdg != NULL)
+    g_setenv ("XDG_RUNTIME_DIR", sb->old_xdg, TRUE);
+  else
+    g_unsetenv ("XDG_RUNTIME_DIR");
+  g_free (sb->xdg);
+  g_free (sb->old_xdg);
+  g_free (sb->info);
+  g_free (sb->shared);
+}
+
+static BastionLauncher *
+make_sandbox_launcher (Fixture *f,
+                       Sandbox *sb)
+{
+  g_autofree char *path = g_strdup_printf ("%s:/usr/bin:/bin", f->bin);
+
+  /* No runtime-dir: the launcher picks the one the host shares. */
+  return g_object_new (BASTION_TYPE_LAUNCHER,
+                       "root", f->root,
+                       "search-path", path,
+                       "home-dir", f->home,
+                       "data-dir", f->data,
+                       "cli-path", CLI_PATH,
+                       "flatpak-info", sb->info,
+                       "watch-ms", 120000,
+                       NULL);
+}
+
+/* The flatpak-spawn record that started a tool (not a detection probe: those run "sh -c"). */
+static JsonObject *
+find_spawn_of (GPtrArray  *records,
+               const char *tool_path)
+{
+  JsonObject *rec;
+
+  for (guint i = 0; (rec = find_record (records, "flatpak-spawn", i)) != NULL; i++)
+    {
+      g_auto(GStrv) argv = record_argv (rec);
+
+      if (g_strv_contains ((const char * const *)argv, tool_path))
+        return rec;
+    }
+
+  return NULL;
+}
+
+/* No recorded file but the pgpass copies holds the password; none is outside the records. */
+static void
+assert_password_only_in_pgpass (Fixture    *f,
+                                const char *password)
+{
+  g_autoptr(GDir) dir = g_dir_open (f->records, 0, NULL);
+  g_autofree char *escaped = bastion_pgpass_escape (password);
+  const char *name;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *files = g_build_filename (f->records, name, "files", NULL);
+      g_autoptr(GDir) fdir = g_dir_open (files, 0, NULL);
+      const char *label;
+
+      while (fdir != NULL && (label = g_dir_read_name (fdir)) != NULL)
+        {
+          g_autofree char *path = g_build_filename (files, label, NULL);
+          g_autofree char *text = NULL;
+
+          g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+          if (g_str_equal (label, "passfile") || g_str_equal (label, "pgpassfile"))
+            continue;
+          g_assert_null (strstr (text, password));
+          g_assert_null (strstr (text, escaped));
+        }
+    }
+}
+
+static guint
+dir_mode (const char *path)
+{
+  struct stat st;
+
+  g_assert_no_errno (lstat (path, &st));
+  g_assert_true (S_ISDIR (st.st_mode));
+
+  return st.st_mode & 07777;
+}
+
+static void
+test_sandbox_detect (Fixture       *f,
+                     gconstpointer  user_data)
+{
+  g_autofree char *missing = g_build_filename (f->tmp, "no-flatpak-info", NULL);
+  g_autofree char *devel = write_flatpak_info (f, "[Application]\n"
+                                                  "name=io.github.bastiongtk.Bastion.Devel\n");
+  g_autofree char *junk = g_build_filename (f->tmp, "junk-info", NULL);
+  g_autofree char *id = NULL;
+  g_autofree char *fallback = NULL;
+  g_autofree char *spawn = g_build_filename (f->bin, "flatpak-spawn", NULL);
+  g_autofree char *kgx = g_build_filename (f->bin, "kgx", NULL);
+  g_autoptr(BastionLauncher) outside = NULL;
+  g_autoptr(BastionLauncher) inside = NULL;
+  g_autoptr(BastionToolInfo) info = NULL;
+  g_autoptr(GPtrArray) records = NULL;
+  g_auto(GStrv) argv = NULL;
+  Sandbox sb = { 0 };
+  JsonObject *rec;
+
+  g_assert_null (bastion_runtime_dir_dup_sandbox_app_id (missing));
+  id = bastion_runtime_dir_dup_sandbox_app_id (devel);
+  g_assert_cmpstr (id, ==, "io.github.bastiongtk.Bastion.Devel");
+  /* A file that is there but unreadable as a key file still means "sandboxed". */
+  g_assert_true (g_file_set_contents (junk, "\x01not a key file", -1, NULL));
+  g_unsetenv ("FLATPAK_ID");
+  fallback = bastion_runtime_dir_dup_sandbox_app_id (junk);
+  g_assert_cmpstr (fallback, ==, APP_ID);
+
+  sandbox_enter (f, &sb);
+  link_recorder (f->bin, "psql");
+  link_recorder (f->bin, "kgx");
+
+  /* No /.flatpak-info: the tools are looked for here, without flatpak-spawn. */
+  outside = g_object_new (BASTION_TYPE_LAUNCHER, "search-path", f->bin, "root", f->root,
+                          "home-dir", f->home, "data-dir", f->data, "runtime-dir", f->rd,
+                          "flatpak-info", missing, NULL);
+  info = bastion_launcher_detect_tool (outside, BASTION_LAUNCHER_TOOL_PSQL);
+  g_assert_true (info->available);
+  g_clear_pointer (&info, bastion_tool_info_free);
+  records = load_records (f);
+  g_assert_cmpuint (records->len, ==, 0);
+  g_clear_pointer (&records, g_ptr_array_unref);
+
+  /* Inside: one probe on the host answers every question about psql. */
+  inside = make_sandbox_launcher (f, &sb);
+  g_assert_true (g_str_has_prefix (
+    bastion_runtime_dir_get_base (bastion_launcher_get_runtime_dir (inside)), sb.shared));
+  g_assert_cmpstr (bastion_runtime_dir_get_xdg_relative (bastion_launcher_get_runtime_dir (inside)),
+                   ==, "app/io.github.bastiongtk.Bastion/bastion");
+  info = bastion_launcher_detect_tool (inside, BASTION_LAUNCHER_TOOL_PSQL);
+  g_assert_true (info->available);
+  g_assert_cmpstr (info->terminal, ==, kgx);
+  records = load_records (f);
+  g_assert_cmpuint (records->len, ==, 1);
+  rec = find_record (records, "flatpak-spawn", 0);
+  argv = record_argv (rec);
+  g_assert_cmpstr (argv[0], ==, spawn);
+  g_assert_cmpstr (argv[1], ==, "--host");
+  g_assert_true (g_str_has_prefix (argv[2], "--directory="));
+  g_assert_cmpstr (argv[3], ==, "sh");
+  g_assert_cmpstr (argv[4], ==, "-c");
+  g_assert_true (g_strv_contains ((const char * const *)argv, "w:psql"));
+  g_clear_pointer (&info, bastion_tool_info_free);
+  g_clear_pointer (&records, g_ptr_array_unref);
+
+  /* The host cannot be asked (no permission to talk to org.freedesktop.Flatpak): the hint
+   * says so and how to allow it. */
+  g_setenv ("BASTION_RECORDER_FAIL", "flatpak-spawn", TRUE);
+  info = bastion_launcher_detect_tool (inside, BASTION_LAUNCHER_TOOL_PSQL);
+  g_unsetenv ("BASTION_RECORDER_FAIL");
+  g_assert_false (info->available);
+  g_assert_nonnull (strstr (info->install_hint, "org.freedesktop.Flatpak"));
+  g_assert_nonnull (strstr (info->install_hint, "cannot open display"));
+
+  sandbox_leave (&sb);
+}
+
+static void
+check_sandbox_terminal (Fixture             *f,
+                        Sandbox             *sb,
+                        const char          *terminal,
+                        const char          *separator,
+                        BastionLauncherTool  tool,
+                        gboolean             read_only)
+{
+  const char *tool_name = bastion_launcher_tool_to_string (tool);
+  g_autoptr(BastionLauncher) launcher = make_sandbox_launcher (f, sb);
+  BastionRuntimeDir *rd = bastion_launcher_get_runtime_dir (launcher);
+  g_autoptr(BastionLaunchTarget) target = make_target (read_only);
+  g_autoptr(BastionLaunchPlan) plan = NULL;
+  g_autoptr(GPtrArray) records = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) argv = NULL;
+  g_auto(GStrv) term_argv = NULL;
+  g_autofree char *spawn = g_build_filename (f->bin, "flatpak-spawn", NULL);
+  g_autofree char *tool_path = g_build_filename (f->bin, tool_name, NULL);
+  g_autofree char *term_path = g_build_filename (f->bin, terminal, NULL);
+  g_autofree char *pgpass = bastion_runtime_dir_build_path (rd, "acme.pgpass");
+  g_autofree char *svc = bastion_runtime_dir_build_path (rd, "acme.pg_service.conf");
+  g_autofree char *dir_arg = g_strdup_printf ("--directory=%s", f->home);
+  g_autofree char *env_svc = g_strdup_printf ("--env=PGSERVICEFILE=%s", svc);
+  g_autofree char *svc_arg = g_strdup_printf ("PGSERVICEFILE=%s", svc);
+  g_autofree char *service = NULL;
+  g_autofree char *passfile = NULL;
+  g_autofree char *instance = g_strdup (bastion_runtime_dir_get_instance_path (rd));
+  guint mode = 0;
+  guint i = 0;
+  JsonObject *rec;
+  JsonObject *term;
+
+  /* Where the host sees them: the shared folder, at the same path. */
+  g_assert_true (g_str_has_prefix (pgpass, sb->shared));
+  g_assert_true (g_str_has_prefix (svc, sb->shared));
+
+  clear_records (f);
+  plan = bastion_launcher_describe (launcher, tool, target, &error);
+  g_assert_no_error (error);
+  g_assert_true (launch_sync (launcher, tool, target, PASSWORD, &error));
+  g_assert_no_error (error);
+
+  records = load_records (f);
+  rec = find_spawn_of (records, tool_path);
+  g_assert_nonnull (rec);
+  argv = record_argv (rec);
+  g_assert_cmpstrv (argv, plan->argv);
+
+  g_assert_cmpstr (argv[i++], ==, spawn);
+  g_assert_cmpstr (argv[i++], ==, "--host");
+  g_assert_cmpstr (argv[i++], ==, dir_arg);
+  g_assert_cmpstr (argv[i++], ==, env_svc);
+  g_assert_cmpstr (argv[i++], ==, "--env=PGSERVICE=acme");
+  g_assert_cmpstr (argv[i++], ==, term_path);
+  if (separator != NULL)
+    g_assert_cmpstr (argv[i++], ==, separator);
+  g_assert_true (g_str_has_suffix (argv[i++], "/env"));
+  g_assert_cmpstr (argv[i++], ==, svc_arg);
+  g_assert_cmpstr (argv[i++], ==, "PGSERVICE=acme");
+  g_assert_cmpstr (argv[i++], ==, tool_path);
+  g_assert_cmpstr (argv[i++], ==, "service=acme");
+  g_assert_null (argv[i]);
+
+  /* flatpak-spawn itself got no connection variable: they travel as --env= only. */
+  g_assert_null (record_env (rec, "PGSERVICEFILE"));
+  g_assert_null (record_env (rec, "PGPASSFILE"));
+
+  /* The terminal ran on the "host" with the paths from --env=, and read the files there. */
+  term = find_record (records, terminal, 0);
+  g_assert_nonnull (term);
+  term_argv = record_argv (term);
+  g_assert_cmpstr (term_argv[0], ==, term_path);
+  g_assert_cmpstr (record_env (term, "PGSERVICEFILE"), ==, svc);
+  g_assert_cmpstr (record_env (term, "PGSERVICE"), ==, "acme");
+  service = record_file (f, term, "pgservicefile", &mode);
+  g_assert_cmpuint (mode, ==, 0600);
+  g_assert_nonnull (strstr (service, pgpass));
+  passfile = record_file (f, term, "passfile", &mode);
+  g_assert_cmpuint (mode, ==, 0600);
+  g_assert_cmpstr (passfile, ==, "*:6543:simpleiot:dbadmin:s3cr\\:et\\\\pw-Z9q\n");
+
+  g_assert_cmpuint (dir_mode (sb->shared), ==, 0700);
+  g_assert_cmpuint (dir_mode (instance), ==, 0700);
+  g_assert_cmpuint (file_mode (pgpass), ==, 0600);
+  g_assert_cmpuint (file_mode (svc), ==, 0600);
+
+  assert_no_password_recorded (f, PASSWORD);
+  assert_password_only_in_pgpass (f, PASSWORD);
+
+  /* Disconnect: the files go; at exit the instance folder goes too. */
+  bastion_launcher_cleanup (launcher, "acme");
+  g_assert_false (g_file_test (pgpass, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (svc, G_FILE_TEST_EXISTS));
+  bastion_launcher_cleanup_all (launcher);
+  g_assert_false (g_file_test (instance, G_FILE_TEST_EXISTS));
+}
+
+static void
+test_sandbox_psql_pgcli (Fixture       *f,
+                         gconstpointer  user_data)
+{
+  g_autofree char *xte = g_build_filename (f->bin, "xdg-terminal-exec", NULL);
+  Sandbox sb = { 0 };
+
+  sandbox_enter (f, &sb);
+  link_recorder (f->bin, "psql");
+  link_recorder (f->bin, "pgcli");
+  link_recorder (f->bin, "xdg-terminal-exec");
+  link_recorder (f->bin, "kgx");
+
+  check_sandbox_terminal (f, &sb, "xdg-terminal-exec", NULL, BASTION_LAUNCHER_TOOL_PSQL, FALSE);
+  check_sandbox_terminal (f, &sb, "xdg-terminal-exec", NULL, BASTION_LAUNCHER_TOOL_PGCLI, TRUE);
+  g_unlink (xte);
+  check_sandbox_terminal (f, &sb, "kgx", "--", BASTION_LAUNCHER_TOOL_PSQL, TRUE);
+
+  sandbox_leave (&sb);
+}
+
+static void
+test_sandbox_dbeaver_flatpak (Fixture       *f,
+                              gconstpointer  user_data)
+{
+  g_autofree char *exports = g_build_filename (f->data, "flatpak", "exports", "bin", NULL);
+  g_autofree char *app = g_build_filename (exports, "io.dbeaver.DBeaverCommunity", NULL);
+  g_autofree char *spawn = g_build_filename (f->bin, "flatpak-spawn", NULL);
+  g_autofree char *flatpak = g_build_filename (f->bin, "flatpak", NULL);
+  g_autoptr(BastionLauncher) launcher = NULL;
+  g_autoptr(BastionLaunchTarget) target = make_target (FALSE);
+  g_autoptr(GPtrArray) records = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) argv = NULL;
+  g_autofree char *spec = NULL;
+  g_autofree char *pgpass = NULL;
+  g_autofree char *env_pgpass = NULL;
+  g_autofree char *copy = NULL;
+  g_autofree char *dir_arg = g_strdup_printf ("--directory=%s", f->home);
+  Sandbox sb = { 0 };
+  guint mode = 0;
+  JsonObject *rec;
+  JsonObject *run;
+
+  sandbox_enter (f, &sb);
+  g_assert_no_errno (g_mkdir_with_parents (exports, 0755));
+  g_assert_true (g_file_set_contents (app, "#!/bin/sh\n", -1, NULL));
+  link_recorder (f->bin, "flatpak");
+
+  launcher = make_sandbox_launcher (f, &sb);
+  pgpass = bastion_runtime_dir_build_path (bastion_launcher_get_runtime_dir (launcher),
+                                           "acme.pgpass");
+  env_pgpass = g_strdup_printf ("--env=PGPASSFILE=%s", pgpass);
+  g_assert_true (launch_sync (launcher, BASTION_LAUNCHER_TOOL_DBEAVER, target, PASSWORD, &error));
+  g_assert_no_error (error);
+
+  records = load_records (f);
+  rec = find_spawn_of (records, flatpak);
+  g_assert_nonnull (rec);
+  argv = record_argv (rec);
+  spec = bastion_launcher_dup_dbeaver_spec (launcher, target, NULL);
+  g_assert_cmpuint (g_strv_length (argv), ==, 11);
+  g_assert_cmpstr (argv[0], ==, spawn);
+  g_assert_cmpstr (argv[1], ==, "--host");
+  g_assert_cmpstr (argv[2], ==, dir_arg);
+  g_assert_cmpstr (argv[3], ==, env_pgpass);
+  g_assert_cmpstr (argv[4], ==, flatpak);
+  g_assert_cmpstr (argv[5], ==, "run");
+  /* DBeaver's own sandbox gets Bastion's shared folder, read-only. */
+  g_assert_cmpstr (argv[6], ==,
+                   "--filesystem=xdg-run/app/io.github.bastiongtk.Bastion/bastion:ro");
+  g_assert_cmpstr (argv[7], ==, env_pgpass);
+  g_assert_cmpstr (argv[8], ==, "io.dbeaver.DBeaverCommunity");
+  g_assert_cmpstr (argv[9], ==, "-con");
+  g_assert_cmpstr (argv[10], ==, spec);
+
+  run = find_record (records, "flatpak", 0);
+  g_assert_nonnull (run);
+  g_assert_cmpstr (record_env (run, "PGPASSFILE"), ==, pgpass);
+  copy = record_file (f, run, "pgpassfile", &mode);
+  g_assert_cmpuint (mode, ==, 0600);
+  g_assert_cmpstr (copy, ==, "*:6543:simpleiot:dbadmin:s3cr\\:et\\\\pw-Z9q\n");
+  assert_no_password_recorded (f, PASSWORD);
+  assert_password_only_in_pgpass (f, PASSWORD);
+
+  bastion_launcher_cleanup (launcher, "acme");
+  g_assert_false (g_file_test (pgpass, G_FILE_TEST_EXISTS));
+  bastion_launcher_cleanup_all (launcher);
+  sandbox_leave (&sb);
+}
+
+static void
+test_sandbox_pgadmin (Fixture       *f,
+                      gconstpointer  user_data)
+{
+  g_autoptr(BastionLauncher) launcher = NULL;
+  g_autoptr(BastionLaunchTarget) target = make_target (TRUE);
+  g_autoptr(GPtrArray) records = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autofree char *servers_path = NULL;
+  g_autofree char *servers_copy = NULL;
+  g_autofree char *spawn = g_build_filename (f->bin, "flatpak-spawn", NULL);
+  g_autofree char *python = g_build_filename (f->root, "usr", "pgadmin4", "venv", "bin",
+                                              "python3", NULL);
+  g_autofree char *pgadmin = g_build_filename (f->root, "usr", "pgadmin4", "bin", "pgadmin4",
+                                               NULL);
+  g_auto(GStrv) load_argv = NULL;
+  g_auto(GStrv) dump_argv = NULL;
+  g_auto(GStrv) run_argv = NULL;
+  Sandbox sb = { 0 };
+  JsonObject *server;
+  guint mode = 0;
+
+  sandbox_enter (f, &sb);
+  write_pgadmin_layout (f, "APP_RELEASE = 8\nAPP_REVISION = 4\nAPP_SUFFIX = ''\n");
+  launcher = make_sandbox_launcher (f, &sb);
+  servers_path = bastion_runtime_dir_build_path (bastion_launcher_get_runtime_dir (launcher),
+                                                 "acme-servers.json");
+  g_assert_true (g_str_has_prefix (servers_path, sb.shared));
+
+  g_assert_true (launch_sync (launcher, BASTION_LAUNCHER_TOOL_PGADMIN, target, NULL, &error));
+  g_assert_no_error (error);
+  records = load_records (f);
+
+  /* setup.py and pgAdmin both run on the host through flatpak-spawn --host. */
+  load_argv = record_argv (find_spawn_of (records, python));
+  g_assert_cmpstr (load_argv[0], ==, spawn);
+  g_assert_cmpstr (load_argv[1], ==, "--host");
+  g_assert_cmpstr (load_argv[3], ==, python);
+  g_assert_cmpstr (load_argv[5], ==, "load-servers");
+  g_assert_cmpstr (load_argv[6], ==, servers_path);
+  run_argv = record_argv (find_spawn_of (records, pgadmin));
+  g_assert_cmpstr (run_argv[0], ==, spawn);
+  g_assert_cmpstr (run_argv[1], ==, "--host");
+  g_assert_cmpstr (run_argv[3], ==, pgadmin);
+  g_assert_null (run_argv[4]);
+
+  /* The host's pgAdmin reaches the sandbox's bastion-cli through flatpak run. */
+  servers_copy = record_file (f, find_record (records, "python3", 0), "servers.json", &mode);
+  g_assert_cmpuint (mode, ==, 0600);
+  server = json_object_get_object_member (
+    json_object_get_object_member (parse_object (servers_copy, parser), "Servers"), "1");
+  g_assert_cmpstr (json_object_get_string_member (server, "PasswordExecCommand"), ==,
+                   "flatpak run --command=bastion-cli 'io.github.bastiongtk.Bastion' "
+                   "secret print 'acme' db-password");
+  g_assert_false (g_file_test (servers_path, G_FILE_TEST_EXISTS));
+
+  /* Again: pgAdmin's database is found on the host, so setup.py lists the servers first,
+   * into the shared folder, and the list is gone afterwards. */
+  g_assert_true (launch_sync (launcher, BASTION_LAUNCHER_TOOL_PGADMIN, target, NULL, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&records, g_ptr_array_unref);
+  records = load_records (f);
+  g_assert_cmpuint (count_records (records, "python3"), ==, 2);
+  g_assert_cmpuint (count_records (records, "pgadmin4"), ==, 2);
+  dump_argv = record_argv (find_record (records, "python3", 1));
+  g_assert_cmpstr (dump_argv[2], ==, "dump-servers");
+  g_assert_true (g_str_has_prefix (dump_argv[3], sb.shared));
+  g_assert_false (g_file_test (dump_argv[3], G_FILE_TEST_EXISTS));
+
+  bastion_launcher_cleanup_all (launcher);
+  sandbox_leave (&sb);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1236,6 +1707,10 @@ main (int    argc,
   ADD ("runtime-dir-private", test_runtime_dir_private);
   ADD ("stale-cleanup", test_stale_cleanup);
   ADD ("real-psql", test_real_psql);
+  ADD ("sandbox-detect", test_sandbox_detect);
+  ADD ("sandbox-psql-pgcli", test_sandbox_psql_pgcli);
+  ADD ("sandbox-dbeaver-flatpak", test_sandbox_dbeaver_flatpak);
+  ADD ("sandbox-pgadmin", test_sandbox_pgadmin);
 #undef ADD
 
   return g_test_run ();

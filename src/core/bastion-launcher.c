@@ -8,6 +8,13 @@
  * folder, named by a pg_service.conf entry or PGPASSFILE (paths, never the password). The files
  * live while the tunnel is up: bastion_launcher_cleanup() removes them when it closes, and
  * bastion_launcher_cleanup_stale() removes what a crashed Bastion left.
+ *
+ * Inside a Flatpak sandbox (/.flatpak-info exists, as GLib checks) the tools are the host's:
+ * they are looked for on the host and started through `flatpak-spawn --host` (which needs
+ * --talk-name=org.freedesktop.Flatpak), the files live in
+ * $XDG_RUNTIME_DIR/app/$FLATPAK_ID/bastion/ (bastion-runtime-dir.c), which the host sees at the
+ * same path, and the paths a tool needs travel as `--env=NAME=PATH` options of flatpak-spawn.
+ * The password is still only in the 0600 file.
  */
 
 #define G_LOG_DOMAIN "Bastion"
@@ -36,6 +43,7 @@
 #define READ_ONLY_OPTIONS "-c default_transaction_read_only=on"
 #define DBEAVER_FLATPAK_ID "io.dbeaver.DBeaverCommunity"
 #define DEFAULT_WATCH_MS 2000
+#define FLATPAK_INFO "/.flatpak-info"
 
 struct _BastionLauncher
 {
@@ -48,6 +56,8 @@ struct _BastionLauncher
   char *home_dir;
   char *data_dir;
   char *cli_path;
+  char *flatpak_info;
+  char *sandbox_app_id;   /* set inside a Flatpak sandbox */
 
   guint watch_ms;
 };
@@ -61,6 +71,7 @@ enum {
   PROP_CLI_PATH,
   PROP_RUNTIME_DIR,
   PROP_WATCH_MS,
+  PROP_FLATPAK_INFO,
   N_PROPS
 };
 
@@ -345,6 +356,8 @@ bastion_launcher_finalize (GObject *object)
   g_clear_pointer (&self->home_dir, g_free);
   g_clear_pointer (&self->data_dir, g_free);
   g_clear_pointer (&self->cli_path, g_free);
+  g_clear_pointer (&self->flatpak_info, g_free);
+  g_clear_pointer (&self->sandbox_app_id, g_free);
 
   G_OBJECT_CLASS (bastion_launcher_parent_class)->finalize (object);
 }
@@ -356,7 +369,13 @@ bastion_launcher_constructed (GObject *object)
 
   G_OBJECT_CLASS (bastion_launcher_parent_class)->constructed (object);
 
-  if (self->runtime_dir == NULL)
+  self->sandbox_app_id =
+    bastion_runtime_dir_dup_sandbox_app_id (self->flatpak_info ? self->flatpak_info
+                                                               : FLATPAK_INFO);
+
+  if (self->runtime_dir == NULL && self->flatpak_info != NULL && self->sandbox_app_id != NULL)
+    self->runtime_dir = bastion_runtime_dir_new_for_sandbox (self->sandbox_app_id);
+  else if (self->runtime_dir == NULL)
     self->runtime_dir = g_object_ref (bastion_runtime_dir_get_default ());
 }
 
@@ -390,6 +409,9 @@ bastion_launcher_get_property (GObject    *object,
       break;
     case PROP_WATCH_MS:
       g_value_set_uint (value, self->watch_ms);
+      break;
+    case PROP_FLATPAK_INFO:
+      g_value_set_string (value, self->flatpak_info);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -427,6 +449,9 @@ bastion_launcher_set_property (GObject      *object,
     case PROP_WATCH_MS:
       self->watch_ms = g_value_get_uint (value);
       break;
+    case PROP_FLATPAK_INFO:
+      self->flatpak_info = g_value_dup_string (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -460,6 +485,10 @@ bastion_launcher_class_init (BastionLauncherClass *klass)
     g_param_spec_object ("runtime-dir", NULL, NULL, BASTION_TYPE_RUNTIME_DIR, flags);
   properties[PROP_WATCH_MS] =
     g_param_spec_uint ("watch-ms", NULL, NULL, 0, G_MAXUINT, DEFAULT_WATCH_MS, flags);
+  /* Where Flatpak's instance file would be (NULL: "/.flatpak-info", as in a real sandbox). A
+   * test points it at a file of its own to run the sandbox code paths against stand-ins. */
+  properties[PROP_FLATPAK_INFO] =
+    g_param_spec_string ("flatpak-info", NULL, NULL, NULL, flags);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -484,7 +513,7 @@ bastion_launcher_get_runtime_dir (BastionLauncher *self)
   return self->runtime_dir;
 }
 
-/* --- Detection ------------------------------------------------------------------------------ */
+/* --- The host, seen from here or from inside a Flatpak sandbox ------------------------------ */
 
 static char *
 rooted (BastionLauncher *self,
@@ -508,6 +537,7 @@ is_executable_file (const char *path)
   return g_file_test (path, G_FILE_TEST_IS_EXECUTABLE) && !g_file_test (path, G_FILE_TEST_IS_DIR);
 }
 
+/* A program on Bastion's own PATH (in a sandbox: the sandbox's, e.g. flatpak-spawn). */
 static char *
 find_program (BastionLauncher *self,
               const char      *name)
@@ -533,6 +563,250 @@ find_program (BastionLauncher *self,
 
   return NULL;
 }
+
+/* Questions about the machine the tools run on. Outside a sandbox they are answered here;
+ * inside one, by a small sh script run on the host through flatpak-spawn --host, several
+ * questions per call (each costs a D-Bus round trip and a fork on the host). Queries are
+ * "OP:ARG", passed as arguments, never pasted into the script:
+ *   w:NAME  the program's path on PATH      x:PATH  an executable regular file
+ *   f:PATH  a regular file                  e:PATH  exists
+ *   r:PATH  the path with symlinks resolved v:PATH  the APP_RELEASE/APP_REVISION lines
+ * Detection runs on worker threads (list_tools_async, launch_async), so the host calls wait
+ * there, never on the main loop. */
+typedef struct
+{
+  BastionLauncher *self;
+  GHashTable      *answers;       /* query -> answer ("" for no); sandbox only */
+  char            *spawn;         /* flatpak-spawn */
+  char            *failure;       /* why the host could not be asked */
+} HostView;
+
+static const char host_probe_script[] =
+  "if [ -n \"$1\" ]; then PATH=$1; export PATH; fi\n"
+  "shift\n"
+  "for q in \"$@\"; do\n"
+  "  a=${q#?:}\n"
+  "  r=\n"
+  "  case $q in\n"
+  "    w:*) r=$(command -v -- \"$a\" 2>/dev/null) || r= ;;\n"
+  "    x:*) if [ -f \"$a\" ] && [ -x \"$a\" ]; then r=1; fi ;;\n"
+  "    f:*) if [ -f \"$a\" ]; then r=1; fi ;;\n"
+  "    e:*) if [ -e \"$a\" ]; then r=1; fi ;;\n"
+  "    r:*) r=$(readlink -f -- \"$a\" 2>/dev/null) || r= ;;\n"
+  "    v:*) r=$(grep -E '^APP_(RELEASE|REVISION)[[:space:]]*=' -- \"$a\" 2>/dev/null"
+  " | tr '\\n' ';') ;;\n"
+  "  esac\n"
+  "  printf '%s\\n' \"$r\"\n"
+  "done\n";
+
+static void
+host_view_init (HostView        *view,
+                BastionLauncher *self)
+{
+  view->self = self;
+  view->answers = NULL;
+  view->spawn = NULL;
+  view->failure = NULL;
+
+  if (self->sandbox_app_id != NULL)
+    {
+      view->answers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+      view->spawn = find_program (self, "flatpak-spawn");
+      if (view->spawn == NULL)
+        view->failure = g_strdup (_("the flatpak-spawn command is missing from the sandbox"));
+    }
+}
+
+static void
+host_view_clear (HostView *view)
+{
+  g_clear_pointer (&view->answers, g_hash_table_unref);
+  g_clear_pointer (&view->spawn, g_free);
+  g_clear_pointer (&view->failure, g_free);
+}
+
+/* The argv that runs @argv on the host: flatpak-spawn --host, the working folder (the sandbox's
+ * own may not exist there) and the variables, which flatpak-spawn does not forward by itself. */
+static GStrv
+host_argv (BastionLauncher    *self,
+           const char         *spawn,
+           const char * const *argv,
+           const char * const *env)
+{
+  g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
+
+  if (self->sandbox_app_id != NULL)
+    {
+      g_autofree char *dir = g_strdup_printf ("--directory=%s", home_dir (self));
+
+      g_strv_builder_add (b, spawn ? spawn : "flatpak-spawn");
+      g_strv_builder_add (b, "--host");
+      g_strv_builder_add (b, dir);
+      for (guint i = 0; env != NULL && env[i] != NULL; i++)
+        {
+          g_autofree char *opt = g_strconcat ("--env=", env[i], NULL);
+
+          g_strv_builder_add (b, opt);
+        }
+    }
+
+  g_strv_builder_addv (b, (const char **)argv);
+
+  return g_strv_builder_end (b);
+}
+
+static char *
+answer_here (BastionLauncher *self,
+             const char      *query)
+{
+  const char *arg = query + 2;
+
+  switch (query[0])
+    {
+    case 'w':
+      return find_program (self, arg);
+    case 'x':
+      return is_executable_file (arg) ? g_strdup ("1") : NULL;
+    case 'f':
+      return g_file_test (arg, G_FILE_TEST_IS_REGULAR) ? g_strdup ("1") : NULL;
+    case 'e':
+      return g_file_test (arg, G_FILE_TEST_EXISTS) ? g_strdup ("1") : NULL;
+    case 'r':
+      {
+        char *real = realpath (arg, NULL);
+        char *ret = g_strdup (real);
+
+        free (real);
+        return ret;
+      }
+    case 'v':
+      {
+        char *contents = NULL;
+
+        return g_file_get_contents (arg, &contents, NULL, NULL) ? contents : NULL;
+      }
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* Asks the host every query of @queries not answered yet, in one flatpak-spawn call. */
+static void
+host_view_prefetch (HostView           *view,
+                    const char * const *queries)
+{
+  g_autoptr(GStrvBuilder) b = NULL;
+  g_autoptr(GPtrArray) asked = NULL;
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_auto(GStrv) cmd = NULL;
+  g_auto(GStrv) argv = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  if (view->answers == NULL || view->failure != NULL)
+    return;
+
+  asked = g_ptr_array_new ();
+  for (guint i = 0; queries[i] != NULL; i++)
+    if (!g_hash_table_contains (view->answers, queries[i]) && strchr (queries[i], '\n') == NULL)
+      g_ptr_array_add (asked, (gpointer)queries[i]);
+  if (asked->len == 0)
+    return;
+
+  b = g_strv_builder_new ();
+  g_strv_builder_add_many (b, "sh", "-c", host_probe_script, "sh",
+                           view->self->search_path ? view->self->search_path : "", NULL);
+  for (guint i = 0; i < asked->len; i++)
+    g_strv_builder_add (b, g_ptr_array_index (asked, i));
+  cmd = g_strv_builder_end (b);
+  argv = host_argv (view->self, view->spawn, (const char * const *)cmd, NULL);
+
+  proc = g_subprocess_newv ((const char * const *)argv,
+                            G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                            &error);
+  if (proc == NULL || !g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, &err, &error))
+    {
+      view->failure = g_strdup (error->message);
+      return;
+    }
+
+  if (!g_subprocess_get_successful (proc))
+    {
+      view->failure = g_strstrip (g_strdup (err != NULL && err[0] ? err : _("no output")));
+      return;
+    }
+
+  lines = g_strsplit (out ? out : "", "\n", -1);
+  if (g_strv_length (lines) != asked->len + 1)
+    {
+      view->failure = g_strdup (_("the host gave an answer Bastion did not understand"));
+      return;
+    }
+
+  for (guint i = 0; i < asked->len; i++)
+    {
+      const char *q = g_ptr_array_index (asked, i);
+      char *answer = g_strdup (lines[i]);
+
+      /* A program must be a path: "command -v" also names shell builtins. */
+      if (q[0] == 'w' && answer[0] != '/')
+        answer[0] = '\0';
+      if (q[0] == 'v')
+        g_strdelimit (answer, ";", '\n');
+
+      g_hash_table_insert (view->answers, g_strdup (q), answer);
+    }
+}
+
+/* Returns: (nullable): the answer, or %NULL for no */
+static char *
+host_view_ask (HostView   *view,
+               char        op,
+               const char *arg)
+{
+  g_autofree char *query = g_strdup_printf ("%c:%s", op, arg);
+  const char *answer;
+
+  if (view->answers == NULL)
+    return answer_here (view->self, query);
+
+  if (!g_hash_table_contains (view->answers, query))
+    {
+      const char *one[] = { query, NULL };
+
+      host_view_prefetch (view, one);
+    }
+
+  answer = g_hash_table_lookup (view->answers, query);
+
+  return answer != NULL && answer[0] != '\0' ? g_strdup (answer) : NULL;
+}
+
+static gboolean
+host_view_test (HostView   *view,
+                char        op,
+                const char *arg)
+{
+  g_autofree char *answer = host_view_ask (view, op, arg);
+
+  return answer != NULL;
+}
+
+/* The hint for a tool that could not be looked for on the host at all. */
+static char *
+host_failure_hint (HostView   *view,
+                   const char *title)
+{
+  return g_strdup_printf (_("Bastion runs in a Flatpak sandbox and could not look for %s on "
+                            "your computer (%s). Allow it to talk to org.freedesktop.Flatpak, "
+                            "e.g. with “flatpak override --user "
+                            "--talk-name=org.freedesktop.Flatpak %s”."),
+                          title, view->failure, view->self->sandbox_app_id);
+}
+
+/* --- Detection ------------------------------------------------------------------------------ */
 
 /* Reads "NAME = 12" from pgAdmin's version.py (or config.py in old releases). */
 static gboolean
@@ -571,7 +845,8 @@ parse_version_assignment (const char *contents,
 }
 
 static void
-detect_pgadmin_version (const char    *web_dir,
+detect_pgadmin_version (HostView      *view,
+                        const char    *web_dir,
                         PgadminLayout *layout)
 {
   const char *files[] = { "version.py", "config.py" };
@@ -579,10 +854,10 @@ detect_pgadmin_version (const char    *web_dir,
   for (guint i = 0; i < G_N_ELEMENTS (files); i++)
     {
       g_autofree char *path = g_build_filename (web_dir, files[i], NULL);
-      g_autofree char *contents = NULL;
+      g_autofree char *contents = host_view_ask (view, 'v', path);
       int major = -1, minor = -1;
 
-      if (!g_file_get_contents (path, &contents, NULL, NULL))
+      if (contents == NULL)
         continue;
 
       if (parse_version_assignment (contents, "APP_RELEASE", &major) &&
@@ -595,39 +870,51 @@ detect_pgadmin_version (const char    *web_dir,
     }
 }
 
+static char *
+pgadmin_sqlite_path (BastionLauncher *self)
+{
+  return g_build_filename (home_dir (self), ".pgadmin", "pgadmin4.db", NULL);
+}
+
 static void
-detect_pgadmin (BastionLauncher *self,
+detect_pgadmin (HostView        *view,
                 BastionToolInfo *info,
                 PgadminLayout   *layout)
 {
+  BastionLauncher *self = view->self;
   g_autofree char *bin = rooted (self, "/usr/pgadmin4/bin/pgadmin4");
   g_autofree char *prefix = NULL;
   g_autofree char *bin_dir = NULL;
   g_autofree char *web = NULL;
   g_autofree char *setup = NULL;
   g_autofree char *venv_python = NULL;
+  g_autofree char *q_bin = g_strconcat ("x:", bin, NULL);
+  const char *first[] = { q_bin, "w:pgadmin4", "w:python3", NULL };
 
   layout->major = layout->minor = -1;
+  host_view_prefetch (view, first);
 
-  if (!is_executable_file (bin))
+  if (!host_view_test (view, 'x', bin))
     {
-      g_autofree char *found = find_program (self, "pgadmin4");
+      g_autofree char *found = host_view_ask (view, 'w', "pgadmin4");
 
       g_clear_pointer (&bin, g_free);
       if (found != NULL)
         {
-          char *real = realpath (found, NULL);
+          char *real = host_view_ask (view, 'r', found);
 
-          bin = real ? g_strdup (real) : g_steal_pointer (&found);
-          free (real);
+          bin = real ? real : g_steal_pointer (&found);
         }
     }
 
   if (bin == NULL)
     {
-      info->install_hint = g_strdup (_("pgAdmin 4 is not installed. Install the desktop "
-                                       "package from the pgAdmin APT repository "
-                                       "(“sudo apt install pgadmin4-desktop”)."));
+      if (view->failure != NULL)
+        info->install_hint = host_failure_hint (view, "pgAdmin 4");
+      else
+        info->install_hint = g_strdup (_("pgAdmin 4 is not installed. Install the desktop "
+                                         "package from the pgAdmin APT repository "
+                                         "(“sudo apt install pgadmin4-desktop”)."));
       return;
     }
 
@@ -637,9 +924,23 @@ detect_pgadmin (BastionLauncher *self,
   setup = g_build_filename (web, "setup.py", NULL);
   venv_python = g_build_filename (prefix, "venv", "bin", "python3", NULL);
 
+  {
+    g_autofree char *sqlite = pgadmin_sqlite_path (self);
+    g_autofree char *version = g_build_filename (web, "version.py", NULL);
+    g_autofree char *config = g_build_filename (web, "config.py", NULL);
+    g_autofree char *q_setup = g_strconcat ("f:", setup, NULL);
+    g_autofree char *q_venv = g_strconcat ("x:", venv_python, NULL);
+    g_autofree char *q_version = g_strconcat ("v:", version, NULL);
+    g_autofree char *q_config = g_strconcat ("v:", config, NULL);
+    g_autofree char *q_sqlite = g_strconcat ("f:", sqlite, NULL);
+    const char *second[] = { q_setup, q_venv, q_version, q_config, q_sqlite, NULL };
+
+    host_view_prefetch (view, second);
+  }
+
   info->path = g_strdup (bin);
 
-  if (!g_file_test (setup, G_FILE_TEST_IS_REGULAR))
+  if (!host_view_test (view, 'f', setup))
     {
       info->install_hint = g_strdup_printf (_("pgAdmin 4 at “%s” has no web/setup.py beside "
                                               "it, so Bastion cannot add the server; install "
@@ -649,9 +950,9 @@ detect_pgadmin (BastionLauncher *self,
 
   layout->bin = g_strdup (bin);
   layout->setup = g_strdup (setup);
-  layout->python = is_executable_file (venv_python) ? g_strdup (venv_python)
-                                                    : find_program (self, "python3");
-  detect_pgadmin_version (web, layout);
+  layout->python = host_view_test (view, 'x', venv_python)
+                   ? g_strdup (venv_python) : host_view_ask (view, 'w', "python3");
+  detect_pgadmin_version (view, web, layout);
 
   if (layout->major >= 0)
     info->version = g_strdup_printf ("%d.%d", layout->major, layout->minor);
@@ -666,37 +967,57 @@ detect_pgadmin (BastionLauncher *self,
   info->available = TRUE;
 }
 
-static char *
-find_flatpak_app (BastionLauncher *self,
-                  const char      *app_id)
+/* The folders where Flatpak exports its apps' launchers: the user's, then the system's. In a
+ * sandbox the user's data folder is the app's own; the host's is in HOST_XDG_DATA_HOME. */
+static void
+flatpak_export_paths (BastionLauncher *self,
+                      const char      *app_id,
+                      char           **user,
+                      char           **system)
 {
-  g_autofree char *system = rooted (self, "/var/lib/flatpak/exports/bin");
-  g_autofree char *user = g_build_filename (self->data_dir ? self->data_dir
-                                                           : g_get_user_data_dir (),
-                                            "flatpak", "exports", "bin", NULL);
-  const char *dirs[] = { user, system };
+  const char *data = self->data_dir;
+  g_autofree char *host_data = NULL;
 
-  for (guint i = 0; i < G_N_ELEMENTS (dirs); i++)
+  if (data == NULL && self->sandbox_app_id != NULL)
     {
-      g_autofree char *path = g_build_filename (dirs[i], app_id, NULL);
-
-      if (g_file_test (path, G_FILE_TEST_EXISTS))
-        return g_steal_pointer (&path);
+      data = g_getenv ("HOST_XDG_DATA_HOME");
+      if (data == NULL || data[0] != '/')
+        data = host_data = g_build_filename (g_get_home_dir (), ".local", "share", NULL);
     }
+  if (data == NULL)
+    data = g_get_user_data_dir ();
 
-  return NULL;
+  *user = g_build_filename (data, "flatpak", "exports", "bin", app_id, NULL);
+  {
+    g_autofree char *system_dir = rooted (self, "/var/lib/flatpak/exports/bin");
+
+    *system = g_build_filename (system_dir, app_id, NULL);
+  }
 }
 
 static void
-detect_dbeaver (BastionLauncher *self,
+detect_dbeaver (HostView        *view,
                 BastionToolInfo *info)
 {
+  BastionLauncher *self = view->self;
   const char *names[] = { "dbeaver", "dbeaver-ce" };
-  g_autofree char *export = NULL;
+  g_autofree char *user = NULL;
+  g_autofree char *system = NULL;
+  g_autofree char *q_user = NULL;
+  g_autofree char *q_system = NULL;
+
+  flatpak_export_paths (self, DBEAVER_FLATPAK_ID, &user, &system);
+  q_user = g_strconcat ("e:", user, NULL);
+  q_system = g_strconcat ("e:", system, NULL);
+  {
+    const char *queries[] = { "w:dbeaver", "w:dbeaver-ce", q_user, q_system, "w:flatpak", NULL };
+
+    host_view_prefetch (view, queries);
+  }
 
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
     {
-      info->path = find_program (self, names[i]);
+      info->path = host_view_ask (view, 'w', names[i]);
       if (info->path != NULL)
         {
           info->available = TRUE;
@@ -704,10 +1025,9 @@ detect_dbeaver (BastionLauncher *self,
         }
     }
 
-  export = find_flatpak_app (self, DBEAVER_FLATPAK_ID);
-  if (export != NULL)
+  if (host_view_test (view, 'e', user) || host_view_test (view, 'e', system))
     {
-      g_autofree char *flatpak = find_program (self, "flatpak");
+      g_autofree char *flatpak = host_view_ask (view, 'w', "flatpak");
 
       info->flatpak = TRUE;
       info->path = g_strdup (DBEAVER_FLATPAK_ID);
@@ -719,9 +1039,12 @@ detect_dbeaver (BastionLauncher *self,
       return;
     }
 
-  info->install_hint = g_strdup (_("DBeaver is not installed. Install DBeaver Community "
-                                   "from Flathub (“flatpak install flathub "
-                                   "io.dbeaver.DBeaverCommunity”) or its .deb package."));
+  if (view->failure != NULL)
+    info->install_hint = host_failure_hint (view, "DBeaver");
+  else
+    info->install_hint = g_strdup (_("DBeaver is not installed. Install DBeaver Community "
+                                     "from Flathub (“flatpak install flathub "
+                                     "io.dbeaver.DBeaverCommunity”) or its .deb package."));
 }
 
 /* The user's terminal and how it takes a command. */
@@ -741,12 +1064,12 @@ static const TerminalKind terminals[] = {
 };
 
 static char *
-find_terminal (BastionLauncher     *self,
+find_terminal (HostView            *view,
                const TerminalKind **kind)
 {
   for (guint i = 0; i < G_N_ELEMENTS (terminals); i++)
     {
-      char *path = find_program (self, terminals[i].name);
+      char *path = host_view_ask (view, 'w', terminals[i].name);
 
       if (path != NULL)
         {
@@ -760,16 +1083,27 @@ find_terminal (BastionLauncher     *self,
 }
 
 static void
-detect_terminal_tool (BastionLauncher *self,
+detect_terminal_tool (HostView        *view,
                       BastionToolInfo *info,
                       const char      *name)
 {
-  info->path = find_program (self, name);
-  info->terminal = find_terminal (self, NULL);
+  g_autofree char *q_name = g_strconcat ("w:", name, NULL);
+  const char *queries[] = {
+    q_name, "w:env", "w:xdg-terminal-exec", "w:kgx", "w:gnome-terminal", "w:ptyxis",
+    "w:konsole", "w:xterm", NULL
+  };
+
+  G_STATIC_ASSERT (G_N_ELEMENTS (terminals) == 6);
+  host_view_prefetch (view, queries);
+
+  info->path = host_view_ask (view, 'w', name);
+  info->terminal = find_terminal (view, NULL);
 
   if (info->path == NULL)
     {
-      if (g_str_equal (name, "psql"))
+      if (view->failure != NULL)
+        info->install_hint = host_failure_hint (view, name);
+      else if (g_str_equal (name, "psql"))
         info->install_hint = g_strdup (_("psql is not installed. Install it with "
                                          "“sudo apt install postgresql-client”."));
       else
@@ -789,7 +1123,7 @@ detect_terminal_tool (BastionLauncher *self,
 }
 
 static BastionToolInfo *
-detect_tool_full (BastionLauncher     *self,
+detect_tool_full (HostView            *view,
                   BastionLauncherTool  tool,
                   PgadminLayout       *layout)
 {
@@ -800,16 +1134,16 @@ detect_tool_full (BastionLauncher     *self,
   switch (tool)
     {
     case BASTION_LAUNCHER_TOOL_PGADMIN:
-      detect_pgadmin (self, info, layout);
+      detect_pgadmin (view, info, layout);
       break;
     case BASTION_LAUNCHER_TOOL_DBEAVER:
-      detect_dbeaver (self, info);
+      detect_dbeaver (view, info);
       break;
     case BASTION_LAUNCHER_TOOL_PSQL:
-      detect_terminal_tool (self, info, "psql");
+      detect_terminal_tool (view, info, "psql");
       break;
     case BASTION_LAUNCHER_TOOL_PGCLI:
-      detect_terminal_tool (self, info, "pgcli");
+      detect_terminal_tool (view, info, "pgcli");
       break;
     default:
       g_assert_not_reached ();
@@ -821,21 +1155,25 @@ detect_tool_full (BastionLauncher     *self,
 /**
  * bastion_launcher_detect_tool:
  *
- * Looks for one tool (a few stat() calls; bastion_launcher_list_tools_async() does it off the
- * main thread).
+ * Looks for one tool: a few stat() calls, or inside a Flatpak sandbox one or two
+ * `flatpak-spawn --host` calls (bastion_launcher_list_tools_async() does it off the main
+ * thread).
  */
 BastionToolInfo *
 bastion_launcher_detect_tool (BastionLauncher     *self,
                               BastionLauncherTool  tool)
 {
   PgadminLayout layout = { NULL, NULL, NULL, -1, -1 };
+  HostView view;
   BastionToolInfo *info;
 
   g_return_val_if_fail (BASTION_IS_LAUNCHER (self), NULL);
   g_return_val_if_fail (bastion_launcher_tool_to_string (tool) != NULL, NULL);
 
-  info = detect_tool_full (self, tool, &layout);
+  host_view_init (&view, self);
+  info = detect_tool_full (&view, tool, &layout);
   pgadmin_layout_clear (&layout);
+  host_view_clear (&view);
 
   return info;
 }
@@ -848,9 +1186,18 @@ list_tools_thread (GTask        *task,
 {
   BastionLauncher *self = source_object;
   g_autoptr(GPtrArray) tools = g_ptr_array_new_with_free_func ((GDestroyNotify)bastion_tool_info_free);
+  HostView view;
 
+  /* One view for all: psql and pgcli share the terminal questions. */
+  host_view_init (&view, self);
   for (BastionLauncherTool t = BASTION_LAUNCHER_TOOL_PGADMIN; t <= BASTION_LAUNCHER_TOOL_PGCLI; t++)
-    g_ptr_array_add (tools, bastion_launcher_detect_tool (self, t));
+    {
+      PgadminLayout layout = { NULL, NULL, NULL, -1, -1 };
+
+      g_ptr_array_add (tools, detect_tool_full (&view, t, &layout));
+      pgadmin_layout_clear (&layout);
+    }
+  host_view_clear (&view);
 
   g_task_return_pointer (task, g_steal_pointer (&tools), (GDestroyNotify)g_ptr_array_unref);
 }
@@ -997,10 +1344,23 @@ static char *
 dup_password_command (BastionLauncher           *self,
                       const BastionLaunchTarget *target)
 {
-  g_autofree char *cli = dup_cli_path (self);
-  g_autofree char *q_cli = g_shell_quote (cli);
+  g_autofree char *cli = NULL;
+  g_autofree char *q_cli = NULL;
   /* The id: unique, and what `bastion-cli` looks a profile up by first. */
   g_autofree char *q_team = g_shell_quote (target->profile_id);
+
+  /* pgAdmin runs the command on the host, where the sandbox's bastion-cli is reached through
+   * flatpak run; it prints the password on pgAdmin's pipe, as outside. */
+  if (self->sandbox_app_id != NULL)
+    {
+      g_autofree char *q_app = g_shell_quote (self->sandbox_app_id);
+
+      return g_strdup_printf ("flatpak run --command=bastion-cli %s secret print %s db-password",
+                              q_app, q_team);
+    }
+
+  cli = dup_cli_path (self);
+  q_cli = g_shell_quote (cli);
 
   return g_strdup_printf ("%s secret print %s db-password", q_cli, q_team);
 }
@@ -1179,8 +1539,21 @@ ptr_array_to_strv (GPtrArray *array)
   return (GStrv)g_ptr_array_free (array, FALSE);
 }
 
+/* Wraps argv for the host when in a sandbox: flatpak-spawn --host --env=NAME=PATH… TOOL… */
+static GStrv
+plan_host_argv (HostView  *view,
+                GPtrArray *argv,
+                GPtrArray *env)
+{
+  g_ptr_array_add (argv, NULL);
+  g_ptr_array_add (env, NULL);
+
+  return host_argv (view->self, view->spawn, (const char * const *)argv->pdata,
+                    (const char * const *)env->pdata);
+}
+
 static BastionLaunchPlan *
-build_plan (BastionLauncher            *self,
+build_plan (HostView                   *view,
             BastionLauncherTool         tool,
             const BastionLaunchTarget  *target,
             const BastionToolInfo      *info,
@@ -1192,6 +1565,8 @@ build_plan (BastionLauncher            *self,
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) env = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) setup = NULL;
+  BastionLauncher *self = view->self;
   g_autofree char *id = NULL;
   g_autofree char *pgpass_name = file_name_for (target, PGPASS_SUFFIX);
   g_autofree char *pgpass = bastion_runtime_dir_build_path (self->runtime_dir, pgpass_name);
@@ -1216,8 +1591,7 @@ build_plan (BastionLauncher            *self,
         g_autofree char *servers_name = file_name_for (target, SERVERS_SUFFIX);
         g_autofree char *servers = bastion_runtime_dir_build_path (self->runtime_dir,
                                                                    servers_name);
-        g_autofree char *sqlite = g_build_filename (home_dir (self), ".pgadmin",
-                                                    "pgadmin4.db", NULL);
+        g_autofree char *sqlite = pgadmin_sqlite_path (self);
         gboolean new_cli;
 
         if (layout->major < 0)
@@ -1242,13 +1616,13 @@ build_plan (BastionLauncher            *self,
         /* setup.py became a typer app in 8.2: "load-servers"; up to 8.1, "--load-servers". */
         new_cli = layout->major > 8 || (layout->major == 8 && layout->minor >= 2);
 
-        plan->setup_argv = g_new0 (char *, 7);
-        plan->setup_argv[0] = g_strdup (layout->python);
-        plan->setup_argv[1] = g_strdup (layout->setup);
-        plan->setup_argv[2] = g_strdup (new_cli ? "load-servers" : "--load-servers");
-        plan->setup_argv[3] = g_strdup (servers);
-        plan->setup_argv[4] = g_strdup ("--sqlite-path");
-        plan->setup_argv[5] = g_strdup (sqlite);
+        setup = g_ptr_array_new_with_free_func (g_free);
+        g_ptr_array_add (setup, g_strdup (layout->python));
+        g_ptr_array_add (setup, g_strdup (layout->setup));
+        g_ptr_array_add (setup, g_strdup (new_cli ? "load-servers" : "--load-servers"));
+        g_ptr_array_add (setup, g_strdup (servers));
+        g_ptr_array_add (setup, g_strdup ("--sqlite-path"));
+        g_ptr_array_add (setup, g_strdup (sqlite));
 
         g_ptr_array_add (argv, g_strdup (layout->bin));
         g_ptr_array_add (files, g_steal_pointer (&servers));
@@ -1265,12 +1639,13 @@ build_plan (BastionLauncher            *self,
         if (info->flatpak)
           {
             BastionRuntimeDir *rd = self->runtime_dir;
+            const char *relative = bastion_runtime_dir_get_xdg_relative (rd);
 
-            g_ptr_array_add (argv, find_program (self, "flatpak"));
+            g_ptr_array_add (argv, host_view_ask (view, 'w', "flatpak"));
             g_ptr_array_add (argv, g_strdup ("run"));
             /* The sandbox sees only the runtime folder, read-only. */
-            if (bastion_runtime_dir_is_xdg_runtime (rd))
-              g_ptr_array_add (argv, g_strdup ("--filesystem=xdg-run/bastion:ro"));
+            if (relative != NULL)
+              g_ptr_array_add (argv, g_strdup_printf ("--filesystem=xdg-run/%s:ro", relative));
             else
               g_ptr_array_add (argv, g_strdup_printf ("--filesystem=%s:ro",
                                                       bastion_runtime_dir_get_base (rd)));
@@ -1295,11 +1670,11 @@ build_plan (BastionLauncher            *self,
         g_autofree char *service_name = file_name_for (target, SERVICE_SUFFIX);
         g_autofree char *service = bastion_runtime_dir_build_path (self->runtime_dir,
                                                                    service_name);
-        g_autofree char *env_prog = find_program (self, "env");
+        g_autofree char *env_prog = host_view_ask (view, 'w', "env");
         g_autofree char *terminal = NULL;
         const TerminalKind *kind = NULL;
 
-        terminal = find_terminal (self, &kind);
+        terminal = find_terminal (view, &kind);
         g_assert (terminal != NULL);
 
         plan_set_env (names, env, "PGSERVICEFILE", service);
@@ -1326,7 +1701,14 @@ build_plan (BastionLauncher            *self,
       g_assert_not_reached ();
     }
 
-  plan->argv = ptr_array_to_strv (g_steal_pointer (&argv));
+  plan->argv = plan_host_argv (view, argv, env);
+  g_ptr_array_set_size (env, env->len - 1);
+  if (setup != NULL)
+    {
+      g_autoptr(GPtrArray) no_env = g_ptr_array_new ();
+
+      plan->setup_argv = plan_host_argv (view, setup, no_env);
+    }
   plan->env_names = ptr_array_to_strv (g_steal_pointer (&names));
   plan->env = ptr_array_to_strv (g_steal_pointer (&env));
   plan->files = ptr_array_to_strv (g_steal_pointer (&files));
@@ -1348,13 +1730,16 @@ bastion_launcher_describe (BastionLauncher            *self,
   PgadminLayout layout = { NULL, NULL, NULL, -1, -1 };
   g_autoptr(BastionToolInfo) info = NULL;
   BastionLaunchPlan *plan;
+  HostView view;
 
   g_return_val_if_fail (BASTION_IS_LAUNCHER (self), NULL);
   g_return_val_if_fail (target != NULL, NULL);
 
-  info = detect_tool_full (self, tool, &layout);
-  plan = build_plan (self, tool, target, info, &layout, error);
+  host_view_init (&view, self);
+  info = detect_tool_full (&view, tool, &layout);
+  plan = build_plan (&view, tool, target, info, &layout, error);
   pgadmin_layout_clear (&layout);
+  host_view_clear (&view);
 
   return plan;
 }
@@ -1370,6 +1755,8 @@ typedef struct
   PgadminLayout        layout;
   BastionLaunchPlan   *plan;
   GPtrArray           *created;          /* file names this launch created */
+  char                *spawn;            /* flatpak-spawn, in a sandbox */
+  gboolean             pgadmin_has_db;   /* pgAdmin ran before: it may know the server */
   GSubprocess         *child;
   GCancellable        *wait_cancellable;
   int                  stderr_fd;
@@ -1389,6 +1776,7 @@ launch_data_free (LaunchData *data)
   g_clear_pointer (&data->info, bastion_tool_info_free);
   g_clear_pointer (&data->plan, bastion_launch_plan_free);
   g_clear_pointer (&data->created, g_ptr_array_unref);
+  g_clear_pointer (&data->spawn, g_free);
   g_clear_object (&data->child);
   g_clear_object (&data->wait_cancellable);
   g_clear_handle_id (&data->timeout_id, g_source_remove);
@@ -1459,9 +1847,20 @@ prepare_thread (GTask        *task,
   BastionLauncher *self = source_object;
   LaunchData *data = task_data;
   GError *error = NULL;
+  HostView view;
 
-  data->info = detect_tool_full (self, data->tool, &data->layout);
-  data->plan = build_plan (self, data->tool, data->target, data->info, &data->layout, &error);
+  host_view_init (&view, self);
+  data->info = detect_tool_full (&view, data->tool, &data->layout);
+  data->plan = build_plan (&view, data->tool, data->target, data->info, &data->layout, &error);
+  data->spawn = g_strdup (view.spawn);
+  if (data->plan != NULL && data->tool == BASTION_LAUNCHER_TOOL_PGADMIN)
+    {
+      g_autofree char *sqlite = pgadmin_sqlite_path (self);
+
+      data->pgadmin_has_db = host_view_test (&view, 'f', sqlite);
+    }
+  host_view_clear (&view);
+
   if (data->plan == NULL)
     {
       g_task_return_error (task, error);
@@ -1600,7 +1999,8 @@ child_exited (GObject      *object,
 }
 
 static char **
-tool_environment (const BastionLaunchPlan *plan)
+tool_environment (BastionLauncher         *self,
+                  const BastionLaunchPlan *plan)
 {
   char **env = g_get_environ ();
   const char *scrub[] = { "PGPASSWORD", "PGPASSFILE", "PGSERVICE", "PGSERVICEFILE" };
@@ -1608,6 +2008,11 @@ tool_environment (const BastionLaunchPlan *plan)
   /* A PGPASSWORD of the user's would win over our pgpass file. */
   for (guint i = 0; i < G_N_ELEMENTS (scrub); i++)
     env = g_environ_unsetenv (env, scrub[i]);
+
+  /* In a sandbox the variables ride on flatpak-spawn's --env= options instead: flatpak-spawn
+   * --host does not pass its own environment on. */
+  if (self->sandbox_app_id != NULL)
+    return env;
 
   for (guint i = 0; plan->env[i] != NULL; i++)
     {
@@ -1626,7 +2031,7 @@ spawn_tool (GTask *task)
   BastionLauncher *self = g_task_get_source_object (task);
   LaunchData *data = g_task_get_task_data (task);
   g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_auto(GStrv) env = tool_environment (data->plan);
+  g_auto(GStrv) env = tool_environment (self, data->plan);
   GError *error = NULL;
   int fd;
 
@@ -1853,24 +2258,28 @@ pgadmin_dump (GTask *task)
   LaunchData *data = g_task_get_task_data (task);
   g_autofree char *dump_name = file_name_for (data->target, DUMP_SUFFIX);
   g_autofree char *dump = bastion_runtime_dir_build_path (self->runtime_dir, dump_name);
-  const char *sqlite = data->plan->setup_argv[5];
-  gboolean new_cli = g_str_equal (data->plan->setup_argv[2], "load-servers");
-  const char *argv[] = {
-    data->plan->setup_argv[0], data->plan->setup_argv[1],
+  g_autofree char *sqlite = pgadmin_sqlite_path (self);
+  gboolean new_cli = data->layout.major > 8 || (data->layout.major == 8 && data->layout.minor >= 2);
+  const char *cmd[] = {
+    data->layout.python, data->layout.setup,
     new_cli ? "dump-servers" : "--dump-servers", dump,
     "--sqlite-path", sqlite, NULL
   };
+  g_auto(GStrv) argv = NULL;
   g_autoptr(GSubprocess) proc = NULL;
   GError *error = NULL;
 
   /* No database yet: pgAdmin never ran, so it has no servers at all. */
-  if (!g_file_test (sqlite, G_FILE_TEST_IS_REGULAR))
+  if (!data->pgadmin_has_db)
     {
       pgadmin_load (task);
       return;
     }
 
-  proc = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+  /* In a sandbox, setup.py runs on the host and writes the list into the shared folder. */
+  argv = host_argv (self, data->spawn, cmd, NULL);
+  proc = g_subprocess_newv ((const char * const *)argv,
+                            G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
                             &error);
   if (proc == NULL)
     {

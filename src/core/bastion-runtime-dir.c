@@ -8,6 +8,11 @@
  * that it holds with flock() for its whole life. A lock that can be taken belongs to a process
  * that is gone, so its folder is stale and is removed; a live instance's files are never
  * touched, whatever its pid.
+ *
+ * Inside a Flatpak sandbox the tools run on the host (flatpak-spawn --host) and must find the
+ * files at the same path: the base is then $XDG_RUNTIME_DIR/app/$FLATPAK_ID/bastion, inside the
+ * one folder of $XDG_RUNTIME_DIR that Flatpak shares, writable and at the same path, between an
+ * app's sandbox and the host (docs.flatpak.org, "Sandbox Permissions").
  */
 
 #define G_LOG_DOMAIN "Bastion"
@@ -35,10 +40,12 @@ struct _BastionRuntimeDir
   char *instance_name;
   char *instance;
   char *lock_path;
+  char *xdg_relative;   /* the base below $XDG_RUNTIME_DIR, or NULL */
 
   int lock_fd;
 
   guint is_xdg_runtime : 1;
+  guint make_parents : 1;
 };
 
 G_DEFINE_FINAL_TYPE (BastionRuntimeDir, bastion_runtime_dir, G_TYPE_OBJECT)
@@ -60,6 +67,7 @@ bastion_runtime_dir_finalize (GObject *object)
   g_clear_pointer (&self->instance_name, g_free);
   g_clear_pointer (&self->instance, g_free);
   g_clear_pointer (&self->lock_path, g_free);
+  g_clear_pointer (&self->xdg_relative, g_free);
 
   G_OBJECT_CLASS (bastion_runtime_dir_parent_class)->finalize (object);
 }
@@ -98,6 +106,7 @@ bastion_runtime_dir_new (const char *base)
   else if (xdg != NULL && xdg[0] == '/')
     {
       self->base = g_build_filename (xdg, "bastion", NULL);
+      self->xdg_relative = g_strdup ("bastion");
       self->is_xdg_runtime = TRUE;
     }
   else
@@ -113,15 +122,87 @@ bastion_runtime_dir_new (const char *base)
 }
 
 /**
+ * bastion_runtime_dir_new_for_sandbox:
+ * @app_id: the Flatpak application id Bastion runs as
+ *
+ * The runtime folder of a Bastion inside a Flatpak sandbox: $XDG_RUNTIME_DIR/app/@app_id/bastion,
+ * which the host sees at the same path, so a tool started there through flatpak-spawn --host
+ * reads the files Bastion names. Without $XDG_RUNTIME_DIR (Flatpak always sets it), the cache
+ * folder, ~/.var/app/@app_id/cache, is also the same path on both sides.
+ */
+BastionRuntimeDir *
+bastion_runtime_dir_new_for_sandbox (const char *app_id)
+{
+  const char *xdg = g_getenv ("XDG_RUNTIME_DIR");
+  BastionRuntimeDir *self;
+
+  g_return_val_if_fail (app_id != NULL && g_application_id_is_valid (app_id), NULL);
+
+  if (xdg == NULL || xdg[0] != '/')
+    return bastion_runtime_dir_new (NULL);
+
+  self = g_object_new (BASTION_TYPE_RUNTIME_DIR, NULL);
+  self->base = g_build_filename (xdg, "app", app_id, "bastion", NULL);
+  self->xdg_relative = g_build_filename ("app", app_id, "bastion", NULL);
+  self->is_xdg_runtime = TRUE;
+  /* Flatpak creates app/ID before the app starts; outside a real sandbox (tests) we do. */
+  self->make_parents = TRUE;
+  self->instance_name = g_strdup_printf ("%d-%08x", (int)getpid (), g_random_int ());
+  self->instance = g_build_filename (self->base, self->instance_name, NULL);
+  self->lock_path = g_strconcat (self->instance, ".lock", NULL);
+
+  return self;
+}
+
+/**
+ * bastion_runtime_dir_dup_sandbox_app_id:
+ * @flatpak_info: the path of Flatpak's instance file, "/.flatpak-info" in a real sandbox
+ *
+ * Tells whether Bastion runs inside a Flatpak sandbox the way GLib does: Flatpak puts
+ * /.flatpak-info at the root of every sandbox it builds, and nothing else has it.
+ *
+ * Returns: (transfer full) (nullable): the application id of the sandbox ([Application] name,
+ *   else $FLATPAK_ID, else Bastion's own id), or %NULL outside a sandbox
+ */
+char *
+bastion_runtime_dir_dup_sandbox_app_id (const char *flatpak_info)
+{
+  g_autoptr(GKeyFile) info = g_key_file_new ();
+  g_autofree char *name = NULL;
+  const char *env_id = g_getenv ("FLATPAK_ID");
+
+  g_return_val_if_fail (flatpak_info != NULL, NULL);
+
+  if (!g_file_test (flatpak_info, G_FILE_TEST_EXISTS))
+    return NULL;
+
+  if (g_key_file_load_from_file (info, flatpak_info, G_KEY_FILE_NONE, NULL))
+    name = g_key_file_get_string (info, "Application", "name", NULL);
+
+  if (name != NULL && g_application_id_is_valid (name))
+    return g_steal_pointer (&name);
+  if (env_id != NULL && g_application_id_is_valid (env_id))
+    return g_strdup (env_id);
+
+  return g_strdup (APP_ID);
+}
+
+/**
  * bastion_runtime_dir_get_default:
  *
- * Returns: (transfer none): the process-wide runtime folder
+ * Returns: (transfer none): the process-wide runtime folder (shared with the host inside a
+ *   Flatpak sandbox)
  */
 BastionRuntimeDir *
 bastion_runtime_dir_get_default (void)
 {
   if (default_dir == NULL)
-    default_dir = bastion_runtime_dir_new (NULL);
+    {
+      g_autofree char *app_id = bastion_runtime_dir_dup_sandbox_app_id ("/.flatpak-info");
+
+      default_dir = app_id != NULL ? bastion_runtime_dir_new_for_sandbox (app_id)
+                                   : bastion_runtime_dir_new (NULL);
+    }
 
   return default_dir;
 }
@@ -148,6 +229,20 @@ bastion_runtime_dir_is_xdg_runtime (BastionRuntimeDir *self)
   g_return_val_if_fail (BASTION_IS_RUNTIME_DIR (self), FALSE);
 
   return self->is_xdg_runtime;
+}
+
+/**
+ * bastion_runtime_dir_get_xdg_relative:
+ *
+ * Returns: (nullable): the base folder relative to $XDG_RUNTIME_DIR ("bastion", or
+ *   "app/ID/bastion" in a sandbox), as Flatpak's --filesystem=xdg-run/… takes it
+ */
+const char *
+bastion_runtime_dir_get_xdg_relative (BastionRuntimeDir *self)
+{
+  g_return_val_if_fail (BASTION_IS_RUNTIME_DIR (self), NULL);
+
+  return self->xdg_relative;
 }
 
 char *
@@ -231,7 +326,7 @@ bastion_runtime_dir_ensure (BastionRuntimeDir  *self,
   if (self->lock_fd >= 0)
     return check_private_dir (self->instance, TRUE, error);
 
-  if (!self->is_xdg_runtime)
+  if (!self->is_xdg_runtime || self->make_parents)
     {
       g_autofree char *parent = g_path_get_dirname (self->base);
 

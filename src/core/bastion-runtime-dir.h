@@ -24,10 +24,13 @@ G_DECLARE_FINAL_TYPE (BastionRuntimeDir, bastion_runtime_dir, BASTION, RUNTIME_D
 
 GQuark             bastion_runtime_dir_error_quark        (void);
 BastionRuntimeDir *bastion_runtime_dir_new                (const char         *base);
+BastionRuntimeDir *bastion_runtime_dir_new_for_sandbox    (const char         *app_id);
+char              *bastion_runtime_dir_dup_sandbox_app_id (const char         *flatpak_info);
 BastionRuntimeDir *bastion_runtime_dir_get_default        (void);
 const char        *bastion_runtime_dir_get_base           (BastionRuntimeDir  *self);
 const char        *bastion_runtime_dir_get_instance_path  (BastionRuntimeDir  *self);
 gboolean           bastion_runtime_dir_is_xdg_runtime     (BastionRuntimeDir  *self);
+const char        *bastion_runtime_dir_get_xdg_relative   (BastionRuntimeDir  *self);
 char              *bastion_runtime_dir_build_path         (BastionRuntimeDir  *self,
                                                            const char         *name);
 gboolean           bastion_runtime_dir_ensure             (BastionRuntimeDir  *self,
