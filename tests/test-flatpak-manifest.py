@@ -255,6 +255,35 @@ try:
 finally:
     shutil.rmtree(work, ignore_errors=True)
 
+# The .Devel variant (nightly builds): the same manifest but for its id, the meson options that
+# make the development build, and the app id in the reasons; so every pin and permission
+# checked above holds for it too.
+DEVEL = os.path.join(MANIFEST_DIR, "io.github.bastiongtk.Bastion.Devel.json")
+res = subprocess.run(["flatpak-builder", "--show-manifest", DEVEL],
+                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+check(res.returncode == 0, "flatpak-builder --show-manifest parses the .Devel manifest (%s)"
+      % res.stderr.decode().strip())
+with open(DEVEL) as f:
+    devel = json.load(f)
+check(devel.get("id") == manifest["id"] + ".Devel", "the .Devel manifest's id is %s.Devel (%s)"
+      % (manifest["id"], devel.get("id")))
+devel_bastion = [m for m in devel["modules"] if isinstance(m, dict) and m.get("name") == "bastion"]
+check(len(devel_bastion) == 1 and devel_bastion[0] is devel["modules"][-1]
+      and "-Ddevelopment=true" in devel_bastion[0].get("config-opts", []),
+      "the .Devel manifest builds Bastion last with -Ddevelopment=true")
+check(devel["modules"][:-1] == manifest["modules"][:-1],
+      "the .Devel manifest's dependency modules are the stable ones (same pins and patches)")
+check(devel["finish-args"] == manifest["finish-args"],
+      "the .Devel manifest asks for the same permissions")
+same = {k: v.replace(devel["id"], manifest["id"])
+        for k, v in devel.get("x-finish-args-justification", {}).items()}
+check(same == manifest.get("x-finish-args-justification"),
+      "the .Devel manifest gives the same reasons, naming its own app id")
+stripped = dict(devel, id=manifest["id"], modules=devel["modules"][:-1],
+                **{"x-finish-args-justification": same})
+check(stripped == dict(manifest, modules=manifest["modules"][:-1]),
+      "the .Devel manifest differs from the stable one only in id, reasons and Bastion's options")
+
 print("1..%d" % n)
 if failures:
     print("# %d failed" % len(failures))
