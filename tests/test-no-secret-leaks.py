@@ -1,16 +1,22 @@
 #!/usr/bin/python3
-"""No secret leaks: the database password and the AWS secret access key appear in no log line
-(G_MESSAGES_DEBUG=all), no /proc/PID/cmdline or /proc/PID/environ of bastion-cli and its
-children, and no file Bastion wrote (the pgpass excepted while connected, and it must be gone
-afterwards).
+"""No secret leaks: the database password, the SSH key's passphrase and the AWS secret access
+key appear in no log line (G_MESSAGES_DEBUG=all), no /proc/PID/cmdline or /proc/PID/environ of
+bastion-cli and its children, and no file Bastion wrote (the pgpass excepted while connected, and
+it must be gone afterwards).
 
-Run under tests/harness/with-servers --sshd --postgres --keyring --aws --team demo. Steps: import;
-aws secret (the password comes from the harness's Secrets Manager, signed with the secret key);
-hostkey --trust; a tunnel; a real psql launched through the tunnel (tests/launcher/recorder as the
-terminal) running a query; then Ctrl+C for both. Processes are scanned while connected.
+Run under tests/harness/with-servers --sshd --postgres --keyring --aws --team demo. The team's key
+is replaced by an ed25519 key encrypted with a random passphrase (authorized for the harness's
+sshd), the passphrase stored with `bastion-cli secret set demo key-passphrase` (stdin).
+Steps: import; aws secret (the password comes from the harness's Secrets Manager, signed with the
+secret key); hostkey --trust; a tunnel; a real psql launched through the tunnel
+(tests/launcher/recorder as the terminal) running a query; then Ctrl+C for both. Processes are
+scanned while connected.
 """
 
+import json
 import os
+import secrets
+import shutil
 import signal
 import stat
 import subprocess
@@ -40,7 +46,9 @@ def aws_secret_key():
 
 
 AWS_SECRET = aws_secret_key()
-SECRETS = {"the database password": DB_PASSWORD, "the AWS secret access key": AWS_SECRET}
+PASSPHRASE = "pp-" + secrets.token_hex(12)
+SECRETS = {"the database password": DB_PASSWORD, "the AWS secret access key": AWS_SECRET,
+           "the SSH key passphrase": PASSPHRASE}
 
 # Files that hold a secret on purpose and are not Bastion's: the harness's ~/.aws, gnome-keyring's
 # (encrypted) keyrings, the session bus. The recorder's copies live under TMP, outside HOME.
@@ -50,6 +58,7 @@ if RUNTIME:
 
 passed = 0
 failed = 0
+ENVIRON_READ = set()
 
 
 def check(name, cond, detail=""):
@@ -81,11 +90,11 @@ def env():
     return e
 
 
-def run(name, *args):
+def run(name, *args, stdin=None):
     log = os.path.join(TMP, "%s.log" % name)
     with open(log, "w") as out:
         rc = subprocess.run([CLI] + list(args), stdout=out, stderr=subprocess.STDOUT,
-                            env=env(), timeout=180).returncode
+                            env=env(), timeout=180, input=stdin).returncode
     with open(log) as f:
         text = f.read()
     check("%s exits 0" % name, rc == 0, text[-2000:])
@@ -138,6 +147,8 @@ def scan_processes(pids, seen):
                 continue
             if what == "cmdline":
                 seen.setdefault(pid, os.path.basename(data.split(b"\0")[0].decode(errors="replace")))
+            else:
+                ENVIRON_READ.add(pid)
             for label, secret in SECRETS.items():
                 if secret.encode() in data:
                     check("%s is not in /proc/%d/%s (%s)" % (label, pid, what, seen.get(pid)),
@@ -155,13 +166,37 @@ def files_under(tops):
                     yield path
 
 
+def use_encrypted_key():
+    """Replaces the team's key by one encrypted with PASSPHRASE, authorized for the harness's
+    sshd; returns its SHA256 fingerprint as sshd logs it."""
+    team_dir = os.environ["BASTION_TEST_TEAM_DIR"]
+    with open(os.path.join(team_dir, "config.json")) as f:
+        name = json.load(f).get("bastion_ssh_ec2_keypair_filename",
+                                "simpleiot-bastion-keypair.pem")
+    key = os.path.join(TMP, "encrypted-key")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", PASSPHRASE, "-C", "no-leaks",
+                    "-f", key], check=True, stdin=subprocess.DEVNULL)
+    with open(key + ".pub") as pub, \
+            open(os.path.join(os.environ["BASTION_TEST_SSHD_DIR"], "authorized_keys"), "a") as out:
+        out.write(pub.read())
+    target = os.path.join(team_dir, "certs", name)
+    shutil.copyfile(key, target)
+    os.chmod(target, 0o600)
+    res = subprocess.run(["ssh-keygen", "-l", "-E", "sha256", "-f", key + ".pub"],
+                         stdout=subprocess.PIPE, check=True)
+    return res.stdout.decode().split()[1]
+
+
 def main():
     check("the AWS secret key is known to the test", AWS_SECRET is not None)
     if AWS_SECRET is None:
         print("1..%d" % (passed + failed))
         return 1
 
+    fingerprint = use_encrypted_key()
     logs = [run("import", "import"),
+            run("secret-set", "secret", "set", "demo", "key-passphrase",
+                stdin=(PASSPHRASE + "\n").encode()),
             run("aws-secret", "aws", "secret", "demo"),
             run("hostkey", "hostkey", "demo", "--trust")]
 
@@ -194,6 +229,10 @@ def main():
           {"bastion-cli", "psql"} <= set(names), " ".join(names))
     check("no secret in any /proc/PID/cmdline or environ of %d processes (%s)"
           % (len(seen), ", ".join(names)), failed == failed_before)
+    # bastion-cli is not dumpable: only a reader with CAP_SYS_PTRACE (root) sees its environ.
+    check("the environ of bastion-cli was read (not skipped)",
+          {tunnel.pid, launch.pid} <= ENVIRON_READ,
+          "need root: /proc/PID/environ of a non-dumpable process")
 
     for proc in (launch, tunnel):
         proc.send_signal(signal.SIGINT)
@@ -211,6 +250,13 @@ def main():
                   secret not in text)
         if log == tunnel_log:
             check("the debug log is on (G_MESSAGES_DEBUG=all)", "DEBUG" in text)
+
+    # The tunnel really logged in with the encrypted key (so the passphrase was in memory).
+    with open(os.path.join(os.environ["BASTION_TEST_SSHD_DIR"], "sshd.log"),
+              errors="replace") as f:
+        accepted = [line for line in f if "Accepted publickey" in line]
+    check("the tunnel logged in with the passphrase-protected key (%s)" % fingerprint,
+          any(fingerprint in line for line in accepted), " | ".join(accepted))
 
     tops = [HOME] + ([os.path.join(RUNTIME, "bastion")] if RUNTIME else [])
     written = list(files_under(tops))

@@ -12,12 +12,16 @@
 #include <glib/gi18n.h>
 
 #include "bastion-application.h"
+#include "bastion-secure.h"
 
 int
 main (int    argc,
       char **argv)
 {
   g_autoptr(BastionApplication) app = NULL;
+
+  /* Before any secret can arrive: no core dumps, no ptrace or /proc/PID/mem by others. */
+  bastion_secure_process_init ();
 
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);

@@ -14,6 +14,7 @@
 #include <glib/gi18n.h>
 
 #include "bastion-cli-private.h"
+#include "bastion-secure.h"
 #include "bastion-version.h"
 
 static int cmd_version (int argc, char **argv);
@@ -87,6 +88,9 @@ main (int    argc,
       char **argv)
 {
   g_autoptr(GError) error = NULL;
+
+  /* Before any secret can arrive: no core dumps, no ptrace or /proc/PID/mem by others. */
+  bastion_secure_process_init ();
 
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);

@@ -693,6 +693,11 @@ on_call_done (GObject      *object,
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_task_return_error (task, g_steal_pointer (&error));
+      else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE))
+        g_task_return_new_error (task, BASTION_AWS_ERROR, BASTION_AWS_ERROR_BAD_REPLY,
+                                 _("AWS answered %s with a reply larger than %d MiB, so Bastion "
+                                   "stopped reading it. Check AWS_ENDPOINT_URL if it is set."),
+                                 call->action, BASTION_CURL_MAX_REPLY_SIZE / (1024 * 1024));
       else
         g_task_return_error (task, network_error_new (call, error));
       return;
@@ -858,7 +863,10 @@ ec2_parse_reply (Call    *call,
 {
   XmlNode *root = xml_parse (body);
 
-  if (root == NULL || root->children->len == 0)
+  /* Well-formed XML of something else (a proxy's XHTML page, S3's ListBucketResult) is not an
+   * EC2 reply either: those are all <ActionResponse>. */
+  if (root == NULL || root->children->len == 0 ||
+      !g_str_has_suffix (((XmlNode *) g_ptr_array_index (root->children, 0))->name, "Response"))
     {
       g_clear_pointer (&root, xml_node_free);
       g_set_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_BAD_REPLY,
@@ -1239,11 +1247,14 @@ on_boolean_call_done (GObject      *object,
                       gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
+  Call *call = g_task_get_task_data (G_TASK (result));
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) body = NULL;
+  g_autoptr(XmlNode) root = NULL;
 
+  /* A 200 page that is not EC2's reply (a captive portal) must not pass for "rule added". */
   body = aws_call_finish (BASTION_AWS (object), result, &error);
-  if (body == NULL)
+  if (body == NULL || (root = ec2_parse_reply (call, body, &error)) == NULL)
     g_task_return_error (task, g_steal_pointer (&error));
   else
     g_task_return_boolean (task, TRUE);

@@ -39,6 +39,8 @@ typedef struct
   gulong             cancel_id;
   guint              cancel_idle;
   char               errbuf[CURL_ERROR_SIZE];
+
+  guint              too_large : 1;
 } Request;
 
 typedef struct
@@ -103,9 +105,12 @@ on_write (char   *ptr,
   Request *req = userdata;
   gsize len = size * nmemb;
 
-  /* AWS replies are small; a runaway body is not one of them. */
-  if (req->body->len + len > 16 * 1024 * 1024)
-    return 0;
+  /* AWS replies are small; a runaway body is not one of them (and must not fill memory). */
+  if (len > BASTION_CURL_MAX_REPLY_SIZE - req->body->len)
+    {
+      req->too_large = TRUE;
+      return 0;
+    }
 
   g_byte_array_append (req->body, (const guint8 *) ptr, len);
 
@@ -127,6 +132,13 @@ request_complete (Request  *req,
   if (error != NULL)
     {
       g_task_return_error (task, error);
+    }
+  else if (req->too_large || result == CURLE_FILESIZE_EXCEEDED)
+    {
+      g_debug ("HTTP reply larger than %d bytes: transfer aborted", BASTION_CURL_MAX_REPLY_SIZE);
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
+                               _("the reply is larger than %d MiB, the most Bastion accepts"),
+                               BASTION_CURL_MAX_REPLY_SIZE / (1024 * 1024));
     }
   else if (result != CURLE_OK)
     {
@@ -403,6 +415,8 @@ bastion_curl_perform_async (BastionCurl         *self,
   curl_easy_setopt (easy, CURLOPT_WRITEDATA, req);
   curl_easy_setopt (easy, CURLOPT_ERRORBUFFER, req->errbuf);
   curl_easy_setopt (easy, CURLOPT_NOSIGNAL, 1L);
+  /* Refused up front when the reply announces its size; on_write stops the others. */
+  curl_easy_setopt (easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) BASTION_CURL_MAX_REPLY_SIZE);
   if (headers != NULL)
     curl_easy_setopt (easy, CURLOPT_HTTPHEADER, headers);
 

@@ -26,7 +26,8 @@ bastion_pgpass_escape (const char *field)
 
   g_return_val_if_fail (field != NULL, NULL);
 
-  out = g_string_sized_new (strlen (field) + 8);
+  /* Room for the worst case: a GString that grows leaves an unwiped copy of a password behind. */
+  out = g_string_sized_new (2 * strlen (field) + 1);
   for (const char *p = field; *p; p++)
     {
       if (*p == '\\' || *p == ':')
@@ -104,8 +105,9 @@ bastion_pgpass_format_line (const char  *host,
 
   line = g_strdup_printf ("%s:%u:%s:%s:%s\n", e_host, port, e_db, e_user, e_password);
 
-  /* The escaped copy held the password too. */
-  memset (e_password, 0, strlen (e_password));
+  /* The escaped copy held the password too (explicit_bzero: a plain memset before a free may
+   * be optimised away). */
+  explicit_bzero (e_password, strlen (e_password));
 
   return line;
 }

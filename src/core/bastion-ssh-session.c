@@ -950,6 +950,52 @@ become_ready (BastionSshSession *self)
   complete_task (self);
 }
 
+/* libssh2 reports most handshake failures as "Unable to exchange encryption keys": say which
+ * kind it was (no common algorithm, not an SSH server, closed or garbled) and what to do. */
+static GError *
+handshake_error_new (BastionSshSession *self,
+                     int                rc)
+{
+  g_autofree char *msg = last_ssh_error (self);
+  const char *raw = self->session != NULL ? libssh2_session_banner_get (self->session) : NULL;
+  g_autofree char *banner = NULL;
+
+  /* The server's greeting ("SSH-2.0-OpenSSH_9.2p1"), made printable: it may be hostile. */
+  if (raw != NULL && g_str_has_prefix (raw, "SSH-"))
+    {
+      banner = g_utf8_make_valid (raw, -1);
+      for (char *p = banner; *p != '\0'; p++)
+        if (g_ascii_iscntrl (*p))
+          *p = '?';
+    }
+
+  if (rc == LIBSSH2_ERROR_KEX_FAILURE)
+    return g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_HANDSHAKE,
+                        _("The SSH handshake with %s:%u failed: the server (%s) offers no key "
+                          "exchange, host key or cipher algorithm that Bastion supports. Ask the "
+                          "bastion’s administrator to allow curve25519-sha256 and an ed25519, "
+                          "ECDSA or RSA (rsa-sha2-256) host key"),
+                        self->host, self->port, banner != NULL ? banner : "?");
+  if (banner == NULL && rc == LIBSSH2_ERROR_SOCKET_DISCONNECT)
+    return g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_HANDSHAKE,
+                        _("The SSH handshake with %s:%u failed: the server closed the connection "
+                          "without sending an SSH greeting. Check that port %u is the bastion’s "
+                          "SSH port, or try again later if the bastion is busy"),
+                        self->host, self->port, self->port);
+  if (banner == NULL)
+    return g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_HANDSHAKE,
+                        _("The SSH handshake with %s:%u failed: the server did not answer as an "
+                          "SSH server does (%s). Check that port %u is the bastion’s SSH port"),
+                        self->host, self->port, msg, self->port);
+
+  return g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_HANDSHAKE,
+                      _("The SSH handshake with %s:%u failed: the server (%s) closed the "
+                        "connection or sent data that is not valid SSH during the key exchange "
+                        "(%s). Try again; if it keeps failing, ask the bastion’s administrator "
+                        "to check its SSH server’s log"),
+                      self->host, self->port, banner, msg);
+}
+
 static void
 session_advance (BastionSshSession *self)
 {
@@ -966,10 +1012,7 @@ session_advance (BastionSshSession *self)
         break;
       if (rc != 0)
         {
-          g_autofree char *msg = last_ssh_error (self);
-          fail_task (self, g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_HANDSHAKE,
-                                        _("The SSH handshake with %s:%u failed: %s"),
-                                        self->host, self->port, msg));
+          fail_task (self, handshake_error_new (self, rc));
           break;
         }
       set_stage (self, BASTION_SSH_STAGE_VERIFYING_HOST_KEY);

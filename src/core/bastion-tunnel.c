@@ -1103,6 +1103,7 @@ bastion_tunnel_find_port_owner (guint16   port,
 {
   const char *tables[] = { "/proc/net/tcp", "/proc/net/tcp6" };
   g_autofree char *inode = NULL;
+  guint64 socket_uid = G_MAXUINT64;
   g_autoptr(GDir) proc = NULL;
   const char *name;
 
@@ -1134,7 +1135,11 @@ bastion_tunnel_find_port_owner (guint16   port,
               local = g_ptr_array_index (fields, 1);
               colon = strrchr (local, ':');
               if (colon != NULL && strtoul (colon + 1, NULL, 16) == port)
-                inode = g_strdup_printf ("socket:[%s]", (char *)g_ptr_array_index (fields, 9));
+                {
+                  inode = g_strdup_printf ("socket:[%s]",
+                                           (char *)g_ptr_array_index (fields, 9));
+                  socket_uid = g_ascii_strtoull (g_ptr_array_index (fields, 7), NULL, 10);
+                }
             }
           g_ptr_array_free (fields, TRUE);
         }
@@ -1180,6 +1185,15 @@ bastion_tunnel_find_port_owner (guint16   port,
         }
     }
 
+  /* A Bastion of the same user is not dumpable (bastion-secure.c), so its /proc/PID/fd cannot
+   * be read; the socket is still this user's own. Another user's socket stays "not found". */
+  if (socket_uid == (guint64) geteuid ())
+    {
+      *pid = 0;
+      *command = NULL;
+      return TRUE;
+    }
+
   return FALSE;
 }
 
@@ -1204,7 +1218,7 @@ listen_local (BastionTunnel  *self,
       g_clear_object (&self->service);
       if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE))
         {
-          if (bastion_tunnel_find_port_owner (self->local_port, &pid, &command))
+          if (bastion_tunnel_find_port_owner (self->local_port, &pid, &command) && pid > 0)
             g_set_error (error, BASTION_TUNNEL_ERROR, BASTION_TUNNEL_ERROR_PORT_BUSY,
                          _("Port %u on 127.0.0.1 is already in use by process %d (%s). Stop "
                            "that process or choose another port (--port)."),

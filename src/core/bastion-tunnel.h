@@ -54,7 +54,8 @@ guint              bastion_tunnel_get_n_clients   (BastionTunnel      *self);
 const GError      *bastion_tunnel_get_error       (BastionTunnel      *self);
 
 /* The process listening on 127.0.0.1:PORT (or the wildcard address), from /proc; FALSE when it
- * cannot be found (another user's process, say). */
+ * cannot be found (another user's process, say). A socket of this user whose process cannot be
+ * inspected (a non-dumpable Bastion) gives TRUE with *pid 0 and *command NULL. */
 gboolean           bastion_tunnel_find_port_owner (guint16             port,
                                                    int                *pid,
                                                    char              **command);

@@ -21,6 +21,12 @@ JSON object into the state (top-level keys replaced; "delay_ms" delays every AWS
 /_control/reset-log clears the request log and the signature failures; POST /_control/reset restores
 the starting state but keeps the secrets.
 
+Canned replies (the bad-input tests): state key "canned" maps an action ("GetSecretValue",
+"DescribeInstances", ...) to {"status": 200, "body": "...", "content_type": "text/html",
+"size": N, "length": true}. Once the request's signature is verified, the endpoint answers that
+action with body (repeated up to size bytes when size is given) instead of the real reply;
+"length": false sends no Content-Length and closes the connection after the body.
+
 Runs with Debian's /usr/bin/python3, which has python3-botocore.
 """
 
@@ -229,10 +235,15 @@ class Handler(BaseHTTPRequestHandler):
             self.ep.state["requests"].append(entry)
         if delay:
             time.sleep(delay / 1000.0)
+        canned = None
         try:
             with self.ep.lock:
                 self._authenticate(service, action, body, entry)
-                if service == "secretsmanager":
+                canned = self.ep.state.get("canned", {}).get(action)
+                if canned is not None:
+                    status, reply, ctype = canned.get("status", 200), None, None
+                    entry["canned"] = True
+                elif service == "secretsmanager":
                     status, reply = self._secretsmanager(action, body)
                     ctype = "application/x-amz-json-1.1"
                 else:
@@ -252,7 +263,41 @@ class Handler(BaseHTTPRequestHandler):
                     "<RequestID>%s</RequestID></Response>"
                     % (escape(e.code), escape(e.message), uuid.uuid4()))
                 ctype = "text/xml;charset=UTF-8"
+        if canned is not None:
+            self._send_canned(canned)
+            return
         self._send(status, reply, ctype)
+
+    def _send_canned(self, canned):
+        body = canned.get("body", "")
+        body = body.encode() if isinstance(body, str) else body
+        size = canned.get("size")
+        self.send_response(canned.get("status", 200))
+        self.send_header("Content-Type", canned.get("content_type", "text/plain"))
+        if size is not None:
+            if not body:
+                body = b" "
+        else:
+            size = len(body)
+        if canned.get("length", True):
+            self.send_header("Content-Length", str(size))
+        else:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        self.end_headers()
+        # Written in pieces: a client that gives up early must not cost 20 MiB of memory here.
+        sent = 0
+        try:
+            while sent < size:
+                piece = body * max(1, 65536 // len(body)) if body else b""
+                piece = piece[:size - sent]
+                if not piece:
+                    break
+                self.wfile.write(piece)
+                sent += len(piece)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
 
     def _sig_error(self, service, reason, entry):
         self.ep.state["signature_failures"].append({"action": entry["action"], "reason": reason})

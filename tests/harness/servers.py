@@ -84,8 +84,10 @@ class Sshd:
     ed25519 key in OpenSSH format encrypted with a passphrase.
     """
 
-    def __init__(self, root, extra_config=None, password_user=False):
+    def __init__(self, root, extra_config=None, password_user=False, extra_host_keys=None):
         self.dir = os.path.join(root, "sshd")
+        # More host key types ("dsa"), e.g. for a bastion that offers only a type Bastion refuses.
+        self.extra_host_keys = extra_host_keys or []
         # A dedicated local account that logs in with a password (root only; removed on stop).
         self.password_user = password_user
         self.pw_user = None
@@ -107,6 +109,8 @@ class Sshd:
         os.makedirs(self.dir, mode=0o700)
         for kind in ("ed25519", "ecdsa", "rsa"):
             self._keygen(os.path.join(self.dir, "ssh_host_%s_key" % kind), kind)
+        for kind in self.extra_host_keys:
+            self._keygen(os.path.join(self.dir, "ssh_host_%s_key" % kind), kind)
         self.rsa_pem_key = os.path.join(self.dir, "simpleiot-bastion-keypair.pem")
         self._keygen(self.rsa_pem_key, "rsa", bits=2048, fmt="PEM")
         self.ed25519_key = os.path.join(self.dir, "id_ed25519_encrypted")
@@ -127,6 +131,7 @@ class Sshd:
             "HostKey %s/ssh_host_ed25519_key" % self.dir,
             "HostKey %s/ssh_host_ecdsa_key" % self.dir,
             "HostKey %s/ssh_host_rsa_key" % self.dir,
+        ] + ["HostKey %s/ssh_host_%s_key" % (self.dir, kind) for kind in self.extra_host_keys] + [
             "PidFile %s/sshd.pid" % self.dir,
             "AuthorizedKeysFile %s" % self.authorized_keys,
             # The temporary directory is not laid out as sshd's StrictModes expects of a home.
@@ -579,10 +584,12 @@ class ServerStack:
             self.env.pop(var, None)
 
     def start(self, sshd=False, postgres=False, bulk=False, keyring=False, xvfb=False,
-              team=None, sshd_config=None, aws=False, sshd_password=False):
+              team=None, sshd_config=None, aws=False, sshd_password=False,
+              sshd_host_keys=None):
         self._isolate()
         if sshd:
-            self.sshd = Sshd(self.root, sshd_config, password_user=sshd_password)
+            self.sshd = Sshd(self.root, sshd_config, password_user=sshd_password,
+                             extra_host_keys=sshd_host_keys)
             self.sshd.prepare()
             self.sshd.start()
             self.env.update(self.sshd.env())
