@@ -1769,7 +1769,7 @@ launch_data_free (LaunchData *data)
 {
   if (data->password != NULL)
     {
-      memset (data->password, 0, strlen (data->password));
+      explicit_bzero (data->password, strlen (data->password));
       g_free (data->password);
     }
   g_clear_pointer (&data->target, bastion_launch_target_free);
@@ -1895,11 +1895,11 @@ prepare_thread (GTask        *task,
       if (pgpass == NULL || !write_runtime_file (self, data, PGPASS_SUFFIX, pgpass, &error))
         {
           if (pgpass != NULL)
-            memset (pgpass, 0, strlen (pgpass));
+            explicit_bzero (pgpass, strlen (pgpass));
           g_task_return_error (task, error);
           return;
         }
-      memset (pgpass, 0, strlen (pgpass));
+      explicit_bzero (pgpass, strlen (pgpass));
 
       if (data->tool == BASTION_LAUNCHER_TOOL_PSQL || data->tool == BASTION_LAUNCHER_TOOL_PGCLI)
         {
