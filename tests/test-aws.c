@@ -8,10 +8,14 @@
 
 #include "config.h"
 
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
 #include "bastion-aws.h"
@@ -562,6 +566,104 @@ test_session_token (void)
                    "ASIABASTIONTEST00002");
 }
 
+/* Writes the credentials into the FIFO once the test says so (or after a guard that only stops a
+ * hung test): opening it blocks until the reader opens the other end. */
+typedef struct
+{
+  GMutex    lock;
+  GCond     cond;
+  char     *fifo;
+  char     *text;
+  gboolean  released;
+  gboolean  released_by_test;
+} FifoWriter;
+
+static gpointer
+fifo_writer_thread (gpointer data)
+{
+  FifoWriter *writer = data;
+  gint64 guard = g_get_monotonic_time () + 120 * G_TIME_SPAN_SECOND;
+  int fd;
+
+  g_mutex_lock (&writer->lock);
+  while (!writer->released)
+    if (!g_cond_wait_until (&writer->cond, &writer->lock, guard))
+      break;
+  writer->released_by_test = writer->released;
+  g_mutex_unlock (&writer->lock);
+
+  fd = open (writer->fifo, O_WRONLY | O_CLOEXEC);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (write (fd, writer->text, strlen (writer->text)), ==, strlen (writer->text));
+  close (fd);
+
+  return NULL;
+}
+
+/* Nothing blocks the main loop: ~/.aws/credentials is a FIFO that nobody writes to yet, so a
+ * read of it blocks. A call must not wait on the main loop for it; once the test writes the
+ * credentials, the call completes with them. */
+static void
+test_credentials_off_main_loop (void)
+{
+  g_autofree char *saved = g_strdup (g_getenv ("AWS_SHARED_CREDENTIALS_FILE"));
+  g_autofree char *harness_credentials = saved != NULL
+                                         ? g_strdup (saved)
+                                         : g_build_filename (g_get_home_dir (), ".aws",
+                                                             "credentials", NULL);
+  g_autofree char *fifo = g_build_filename (g_getenv ("BASTION_TEST_TMP"), "credentials.fifo",
+                                            NULL);
+  g_autoptr(BastionAws) aws = aws_new (NULL);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(BastionAwsSecret) secret = NULL;
+  g_autoptr(GError) error = NULL;
+  FifoWriter writer = { 0 };
+  GThread *thread;
+  guint ticks = 0;
+  guint tick_id;
+
+  g_assert_true (g_file_get_contents (harness_credentials, &writer.text, NULL, NULL));
+  g_unlink (fifo);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  writer.fifo = fifo;
+  g_mutex_init (&writer.lock);
+  g_cond_init (&writer.cond);
+
+  setup ();
+  g_setenv ("AWS_SHARED_CREDENTIALS_FILE", fifo, TRUE);
+  thread = g_thread_new ("fifo-writer", fifo_writer_thread, &writer);
+
+  bastion_aws_get_secret_async (aws, "SimpleIOT-db-password", NULL, on_ready, &result);
+  /* A blocking read would never come back here until the writer's guard ran out. */
+  tick_id = g_timeout_add (10, on_tick, &ticks);
+  while (ticks < 3 && result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (tick_id);
+  g_assert_null (result);
+  g_assert_cmpuint (ticks, >=, 3);
+
+  g_mutex_lock (&writer.lock);
+  writer.released = TRUE;
+  g_cond_signal (&writer.cond);
+  g_mutex_unlock (&writer.lock);
+
+  secret = bastion_aws_get_secret_finish (aws, wait_for (&result), &error);
+  g_thread_join (thread);
+  g_assert_true (writer.released_by_test);
+  g_assert_no_error (error);
+  g_assert_nonnull (secret);
+  g_assert_nonnull (secret->password);
+
+  if (saved != NULL)
+    g_setenv ("AWS_SHARED_CREDENTIALS_FILE", saved, TRUE);
+  else
+    g_unsetenv ("AWS_SHARED_CREDENTIALS_FILE");
+  g_unlink (fifo);
+  g_free (writer.text);
+  g_mutex_clear (&writer.lock);
+  g_cond_clear (&writer.cond);
+}
+
 static void
 test_wrong_secret_key_fails (void)
 {
@@ -1069,6 +1171,7 @@ main (int    argc,
   g_test_add_func ("/bastion/aws/secret", test_secret);
   g_test_add_func ("/bastion/aws/session-token", test_session_token);
   g_test_add_func ("/bastion/aws/wrong-secret-key", test_wrong_secret_key_fails);
+  g_test_add_func ("/bastion/aws/credentials/off-main-loop", test_credentials_off_main_loop);
   g_test_add_func ("/bastion/aws/diagnose", test_diagnose);
   g_test_add_func ("/bastion/aws/allow/replace", test_allow_replace);
   g_test_add_func ("/bastion/aws/allow/temporary", test_allow_temporary);

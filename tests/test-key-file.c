@@ -311,6 +311,70 @@ test_check_async (void)
 }
 
 static void
+note_reader_thread (const char *path,
+                    gpointer    user_data)
+{
+  g_atomic_pointer_set ((GThread **) user_data, g_thread_self ());
+}
+
+/* The load reads in a GTask thread and hands over exactly the file's bytes (what libssh2 gets);
+ * a file that is no key gives no contents. */
+static void
+test_load_async (void)
+{
+  g_autofree char *path = keygen ("load-key", "ed25519", NULL, "");
+  g_autofree char *expected = NULL;
+  g_autofree char *not_key = g_build_filename (tmp_dir, "load-not-a-key", NULL);
+  gsize expected_len = 0;
+  GThread *reader = NULL;
+
+  g_assert_true (g_file_get_contents (path, &expected, &expected_len, NULL));
+  g_assert_true (g_file_set_contents (not_key, "hello\n", -1, NULL));
+  g_assert_cmpint (g_chmod (not_key, 0600), ==, 0);
+  bastion_key_file_set_read_hook (note_reader_thread, &reader);
+
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *message = NULL;
+      g_autofree char *contents = NULL;
+      gsize length = 0;
+      BastionKeyFileInfo info;
+
+      reader = NULL;
+      bastion_key_file_load_async (i == 0 ? path : not_key, NULL, on_checked, &result);
+      while (result == NULL)
+        g_main_context_iteration (NULL, TRUE);
+      g_assert_nonnull (g_atomic_pointer_get (&reader));
+      g_assert_true (g_atomic_pointer_get (&reader) != g_thread_self ());
+
+      if (i == 0)
+        {
+          g_assert_cmpint (bastion_key_file_load_finish (result, &info, &message, &contents,
+                                                         &length, &error),
+                           ==, BASTION_KEY_FILE_OK);
+          g_assert_no_error (error);
+          g_assert_null (message);
+          g_assert_false (info.encrypted);
+          g_assert_cmpmem (contents, length, expected, expected_len);
+        }
+      else
+        {
+          g_assert_cmpint (bastion_key_file_load_finish (result, &info, &message, &contents,
+                                                         &length, &error),
+                           ==, BASTION_KEY_FILE_NOT_A_KEY);
+          g_assert_no_error (error);
+          g_assert_null (contents);
+          g_assert_cmpuint (length, ==, 0);
+          g_assert_nonnull (strstr (message, not_key));
+        }
+    }
+
+  bastion_key_file_set_read_hook (NULL, NULL);
+}
+
+static void
 test_check_data_header_only (void)
 {
   /* The OpenSSH header says the cipher: nothing else needs to be valid to see encryption. */
@@ -356,6 +420,7 @@ main (int    argc,
   g_test_add_func ("/bastion/key-file/unreadable", test_unreadable);
   g_test_add_func ("/bastion/key-file/check-data", test_check_data_header_only);
   g_test_add_func ("/bastion/key-file/check-async", test_check_async);
+  g_test_add_func ("/bastion/key-file/load-async", test_load_async);
 
   ret = g_test_run ();
 

@@ -645,6 +645,181 @@ test_query_fetch_more_export (void)
   g_rmdir (dir);
 }
 
+/* Holds the thread that writes an export's first chunk until the test lets it go. */
+typedef struct
+{
+  GMutex    lock;
+  GCond     cond;
+  GThread  *main_thread;
+  GThread  *writer;
+  guint     entered : 1;
+  guint     released : 1;
+} WriteGate;
+
+static void
+write_gate_hook (gpointer user_data)
+{
+  WriteGate *gate = user_data;
+
+  g_mutex_lock (&gate->lock);
+  if (!gate->entered)
+    {
+      gate->writer = g_thread_self ();
+      gate->entered = TRUE;
+    }
+  /* On the main thread, waiting would hang the test instead of failing it. */
+  while (g_thread_self () != gate->main_thread && !gate->released)
+    {
+      g_main_context_wakeup (NULL);
+      g_cond_wait (&gate->cond, &gate->lock);
+    }
+  g_mutex_unlock (&gate->lock);
+}
+
+static gboolean
+write_gate_entered (gpointer user_data)
+{
+  WriteGate *gate = user_data;
+  gboolean entered;
+
+  g_mutex_lock (&gate->lock);
+  entered = gate->entered;
+  g_mutex_unlock (&gate->lock);
+
+  return entered;
+}
+
+static gboolean
+count_tick (gpointer data)
+{
+  guint *ticks = data;
+
+  (*ticks)++;
+  return G_SOURCE_CONTINUE;
+}
+
+/* Names in @dir other than @keep (GIO's temporary files would show here). */
+static guint
+count_other_files (const char *dir,
+                   const char *keep)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    if (g_strcmp0 (name, keep) != 0)
+      n++;
+
+  return n;
+}
+
+/* Nothing blocks the main loop: an export's file is written in another thread. While that
+ * thread is held, the loop runs on and the file that was there is untouched (the new text goes
+ * to a temporary file); once it may go on, the file is replaced whole. */
+static void
+test_query_export_off_main_loop (void)
+{
+  BastionQueryPage *page = current_page ();
+  g_autofree char *dir = g_dir_make_tmp ("bastion-export-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "held.csv", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+  WriteGate gate = { 0 };
+  guint ticks = 0;
+  guint tick_id;
+
+  g_assert_true (g_file_set_contents (path, "ORIGINAL\n", -1, NULL));
+  type_and_run (page, "select g, repeat('x', 40) as pad from generate_series(1, 20000) g", -1);
+  wait_page_idle (page);
+
+  g_mutex_init (&gate.lock);
+  g_cond_init (&gate.cond);
+  gate.main_thread = g_thread_self ();
+  bastion_query_page_set_export_write_hook (write_gate_hook, &gate);
+
+  bastion_query_page_export_to_file (page, file, BASTION_RESULT_FORMAT_CSV);
+  bastion_ui_test_wait_for (write_gate_entered, &gate, "the first write");
+  g_assert_true (gate.writer != gate.main_thread);
+
+  tick_id = g_timeout_add (10, count_tick, &ticks);
+  while (ticks < 3)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (tick_id);
+  g_assert_true (bastion_query_page_get_running (page));
+  g_assert_true (g_str_has_prefix (bastion_query_page_get_status_text (page), "Exporting"));
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "ORIGINAL\n");
+  g_clear_pointer (&contents, g_free);
+
+  g_mutex_lock (&gate.lock);
+  gate.released = TRUE;
+  g_cond_broadcast (&gate.cond);
+  g_mutex_unlock (&gate.lock);
+
+  bastion_ui_test_wait_for (status_starts_with, "Exported", "the export");
+  bastion_query_page_set_export_write_hook (NULL, NULL);
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  lines = g_strsplit (contents, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 20002);
+  g_assert_cmpstr (lines[0], ==, "g,pad");
+  g_assert_cmpstr (lines[20000], ==, "20000,xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+  g_assert_nonnull (strstr (bastion_query_page_get_status_text (page), path));
+  g_assert_cmpuint (count_other_files (dir, "held.csv"), ==, 0);
+
+  g_mutex_clear (&gate.lock);
+  g_cond_clear (&gate.cond);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
+static gboolean
+file_missing (gpointer user_data)
+{
+  return !g_file_test (user_data, G_FILE_TEST_EXISTS);
+}
+
+/* A query that fails after many rows (some already written out): the status names the file,
+ * a file that was there keeps its contents, and a new one is not left half-written. */
+static void
+test_query_export_failure_keeps_file (void)
+{
+  BastionQueryPage *page = current_page ();
+  g_autofree char *dir = g_dir_make_tmp ("bastion-export-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "keep.csv", NULL);
+  g_autofree char *new_path = g_build_filename (dir, "new.csv", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFile) new_file = g_file_new_for_path (new_path);
+  g_autofree char *contents = NULL;
+  const char *status;
+
+  g_assert_true (g_file_set_contents (path, "ORIGINAL\n", -1, NULL));
+  /* Division by zero at row 30 000: about 1.5 MB of CSV come first. */
+  type_and_run (page, "select g, repeat('x', 40) as pad, 1 / (30000 - g) as boom\n"
+                      "  from generate_series(1, 40000) g", -1);
+  wait_page_idle (page);
+
+  bastion_query_page_export_to_file (page, file, BASTION_RESULT_FORMAT_CSV);
+  bastion_ui_test_wait_for (status_starts_with, "Could not export", "the failed export");
+  status = bastion_query_page_get_status_text (page);
+  g_assert_nonnull (strstr (status, path));
+  g_assert_nonnull (strstr (status, "division by zero"));
+  g_assert_false (bastion_query_page_get_running (page));
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "ORIGINAL\n");
+  g_assert_cmpuint (count_other_files (dir, "keep.csv"), ==, 0);
+
+  bastion_query_page_export_to_file (page, new_file, BASTION_RESULT_FORMAT_JSON);
+  bastion_ui_test_wait_for (status_starts_with, "Could not export", "the failed export");
+  g_assert_nonnull (strstr (bastion_query_page_get_status_text (page), new_path));
+  bastion_ui_test_wait_for (file_missing, new_path, "the half-written file to go");
+  g_assert_cmpuint (count_other_files (dir, "keep.csv"), ==, 0);
+
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 static gboolean
 page_shows_plan (gpointer user_data)
 {
@@ -835,6 +1010,9 @@ main (int    argc,
   g_test_add_func ("/bastion/ui/query/cancel", test_query_cancel);
   g_test_add_func ("/bastion/ui/query/syntax-error", test_query_syntax_error);
   g_test_add_func ("/bastion/ui/query/fetch-more-export", test_query_fetch_more_export);
+  g_test_add_func ("/bastion/ui/query/export-off-main-loop", test_query_export_off_main_loop);
+  g_test_add_func ("/bastion/ui/query/export-failure-keeps-file",
+                   test_query_export_failure_keeps_file);
   g_test_add_func ("/bastion/ui/query/explain", test_query_explain);
   g_test_add_func ("/bastion/ui/query/schema", test_query_schema);
   g_test_add_func ("/bastion/ui/query/history", test_query_history);

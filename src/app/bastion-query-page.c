@@ -46,11 +46,17 @@ struct _BastionQueryPage
   char                *pending_sql;
   int                  pending_base;
 
-  /* An export in progress */
+  /* An export in progress. The writer formats into export_buffer; full chunks queue up in
+   * export_chunks and go to export_stream (from g_file_replace(): a temporary file renamed over
+   * the target only by a successful close) one at a time in a GTask thread. */
   BastionQuery        *export_query;
   BastionResultWriter *export_writer;
+  GOutputStream       *export_buffer;
+  GQueue               export_chunks;
   GOutputStream       *export_stream;
   GFile               *export_file;
+  GCancellable        *export_cancellable;
+  GError              *export_error;
   BastionResultFormat  export_format;
 
   /* Where the running statement starts in the buffer (characters), -1 when not from it. */
@@ -74,6 +80,10 @@ struct _BastionQueryPage
   GtkSwitch           *writes_switch;
 
   guint                syncing_switch : 1;
+  guint                export_existed : 1;
+  guint                export_writing : 1;
+  guint                export_closing : 1;
+  guint                export_query_done : 1;
   guint                running : 1;
   guint                run_when_connected : 1;
   guint                fixed_title : 1;
@@ -753,51 +763,252 @@ run_text (BastionQueryPage *self,
 
 /* Export */
 
-static void
-export_ended (BastionQueryPage *self)
+/* Tests only: see bastion_query_page_set_export_write_hook(). */
+static BastionQueryPageWriteHook export_write_hook;
+static gpointer                  export_write_hook_data;
+
+void
+bastion_query_page_set_export_write_hook (BastionQueryPageWriteHook hook,
+                                          gpointer                  user_data)
 {
-  const GError *error = bastion_result_writer_get_error (self->export_writer);
+  export_write_hook = hook;
+  export_write_hook_data = user_data;
+}
+
+typedef struct
+{
+  GOutputStream *stream;
+  GBytes        *bytes;
+} ExportChunk;
+
+static void
+export_chunk_free (ExportChunk *chunk)
+{
+  g_object_unref (chunk->stream);
+  g_bytes_unref (chunk->bytes);
+  g_free (chunk);
+}
+
+static void
+export_write_thread (GTask        *task,
+                     gpointer      source_object,
+                     gpointer      task_data,
+                     GCancellable *cancellable)
+{
+  ExportChunk *chunk = task_data;
+  GError *error = NULL;
+  gsize size = 0;
+  const char *data = g_bytes_get_data (chunk->bytes, &size);
+
+  if (export_write_hook != NULL)
+    export_write_hook (export_write_hook_data);
+
+  if (g_output_stream_write_all (chunk->stream, data, size, NULL, cancellable, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+/* Forgets the export (its stream is closed, or being closed). */
+static void
+export_clear (BastionQueryPage *self)
+{
+  if (self->export_query != NULL)
+    g_signal_handlers_disconnect_by_data (self->export_query, self);
+  g_clear_object (&self->export_query);
+  g_clear_object (&self->export_writer);
+  g_clear_object (&self->export_buffer);
+  g_queue_clear_full (&self->export_chunks, (GDestroyNotify) g_bytes_unref);
+  g_clear_object (&self->export_stream);
+  g_clear_object (&self->export_file);
+  g_clear_object (&self->export_cancellable);
+  g_clear_error (&self->export_error);
+  self->export_writing = FALSE;
+  self->export_closing = FALSE;
+  self->export_query_done = FALSE;
+}
+
+static void
+export_failed (BastionQueryPage *self,
+               const GError     *error)
+{
+  /* Too late: the outcome is the close's. */
+  if (self->export_closing)
+    return;
+  if (self->export_error == NULL)
+    self->export_error = g_error_copy (error);
+  g_queue_clear_full (&self->export_chunks, (GDestroyNotify) g_bytes_unref);
+  if (self->export_query != NULL
+      && bastion_query_get_state (self->export_query) != BASTION_QUERY_STATE_FINISHED)
+    bastion_query_cancel (self->export_query);
+}
+
+static void
+on_export_deleted (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!g_file_delete_finish (G_FILE (object), result, &error))
+    g_debug ("Removing a failed export: %s", error->message);
+}
+
+static void
+on_export_closed (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(BastionQueryPage) self = user_data;
   g_autoptr(GError) close_error = NULL;
-  g_autofree char *name = g_file_get_basename (self->export_file);
+  g_autofree char *name = NULL;
   g_autofree char *text = NULL;
+  gboolean closed;
 
-  if (error == NULL)
-    error = bastion_query_get_error (self->export_query);
+  closed = g_output_stream_close_finish (G_OUTPUT_STREAM (object), result, &close_error);
+  if (self->export_stream != G_OUTPUT_STREAM (object))
+    return;
 
-  g_output_stream_close (self->export_stream, NULL, error == NULL ? &close_error : NULL);
-  if (error == NULL)
-    error = close_error;
-
-  if (error != NULL)
+  name = g_file_get_parse_name (self->export_file);
+  if (self->export_error != NULL)
     {
-      /* TRANSLATORS: "Could not export to result.csv: …" */
-      text = g_strdup_printf (_("Could not export to %s: %s"), name, error->message);
-      set_status (self, text, TRUE);
+      /* The cancelled close dropped the temporary file, so a file that was there is as it was;
+       * a new one, written in place, goes. */
+      if (!self->export_existed)
+        g_file_delete_async (self->export_file, G_PRIORITY_DEFAULT, NULL, on_export_deleted,
+                             NULL);
+      /* TRANSLATORS: "Could not export to /home/me/result.csv: …" */
+      text = g_strdup_printf (_("Could not export to %s: %s"), name, self->export_error->message);
     }
+  else if (!closed)
+    text = g_strdup_printf (_("Could not export to %s: %s"), name, close_error->message);
   else
     {
       g_autofree char *rows = format_rows (bastion_result_writer_get_n_rows (self->export_writer));
 
-      /* TRANSLATORS: "Exported 1 000 000 rows to result.csv" */
+      /* TRANSLATORS: "Exported 1 000 000 rows to /home/me/result.csv" */
       text = g_strdup_printf (_("Exported %s to %s"), rows, name);
-      set_status (self, text, FALSE);
     }
 
-  g_clear_object (&self->export_writer);
-  g_clear_object (&self->export_stream);
-  g_clear_object (&self->export_file);
-  g_clear_object (&self->export_query);
+  /* Disposed meanwhile: nobody to tell. */
+  if (self->cancellable == NULL)
+    {
+      export_clear (self);
+      return;
+    }
+
+  set_status (self, text, self->export_error != NULL || !closed);
+  export_clear (self);
   set_running (self, FALSE);
   update_actions (self);
 }
 
-/* ::finished, not notify::state: the writer (connected first) ends the file on ::finished. */
+/* Commits the file (the rename and its fsync happen in GIO's thread), or on failure discards
+ * the temporary file: a failed export never replaces or truncates a file that was there. */
+static void
+export_close (BastionQueryPage *self)
+{
+  g_autoptr(GCancellable) discard = NULL;
+
+  if (self->export_error == NULL && self->export_writer != NULL
+      && bastion_result_writer_get_error (self->export_writer) != NULL)
+    self->export_error = g_error_copy (bastion_result_writer_get_error (self->export_writer));
+  if (self->export_error == NULL && self->export_query != NULL
+      && bastion_query_get_error (self->export_query) != NULL)
+    self->export_error = g_error_copy (bastion_query_get_error (self->export_query));
+
+  if (self->export_error != NULL)
+    {
+      discard = g_cancellable_new ();
+      g_cancellable_cancel (discard);
+    }
+
+  self->export_closing = TRUE;
+  g_output_stream_close_async (self->export_stream, G_PRIORITY_DEFAULT, discard,
+                               on_export_closed, g_object_ref (self));
+}
+
+static void export_pump (BastionQueryPage *self);
+
+static void
+on_export_written (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  BastionQueryPage *self = BASTION_QUERY_PAGE (object);
+  g_autoptr(GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    export_failed (self, error);
+  self->export_writing = FALSE;
+  export_pump (self);
+}
+
+/* One chunk at a time to the file; once the query ended and all is written (or something
+ * failed), the close. */
+static void
+export_pump (BastionQueryPage *self)
+{
+  if (self->export_stream == NULL || self->export_writing || self->export_closing)
+    return;
+
+  if (self->export_error == NULL && !g_queue_is_empty (&self->export_chunks))
+    {
+      g_autoptr(GTask) task = g_task_new (self, self->export_cancellable, on_export_written, NULL);
+      ExportChunk *chunk = g_new0 (ExportChunk, 1);
+
+      chunk->stream = g_object_ref (self->export_stream);
+      chunk->bytes = g_queue_pop_head (&self->export_chunks);
+      g_task_set_source_tag (task, export_pump);
+      g_task_set_task_data (task, chunk, (GDestroyNotify) export_chunk_free);
+      self->export_writing = TRUE;
+      g_task_run_in_thread (task, export_write_thread);
+      return;
+    }
+
+  if (self->export_error != NULL || self->export_query_done)
+    export_close (self);
+}
+
+/* Moves what the writer formatted so far into the queue. */
+static void
+export_take_buffer (BastionQueryPage *self)
+{
+  GMemoryOutputStream *buffer = G_MEMORY_OUTPUT_STREAM (self->export_buffer);
+  gsize size = g_memory_output_stream_get_data_size (buffer);
+
+  if (size == 0 || self->export_error != NULL)
+    return;
+
+  g_queue_push_tail (&self->export_chunks,
+                     g_bytes_new (g_memory_output_stream_get_data (buffer), size));
+  g_seekable_seek (G_SEEKABLE (buffer), 0, G_SEEK_SET, NULL, NULL);
+  g_seekable_truncate (G_SEEKABLE (buffer), 0, NULL, NULL);
+}
+
+static void
+on_export_batch (BastionQueryPage   *self,
+                 BastionResultBatch *batch,
+                 BastionQuery       *query)
+{
+  export_take_buffer (self);
+  export_pump (self);
+}
+
+/* ::finished, not notify::state: the writer (connected first) ends the text on ::finished. */
 static void
 on_export_finished (BastionQueryPage *self,
                     BastionQuery     *query)
 {
-  if (query == self->export_query)
-    export_ended (self);
+  if (query != self->export_query)
+    return;
+
+  export_take_buffer (self);
+  self->export_query_done = TRUE;
+  /* The query ended: a failure shows from here on, rows still queued then go nowhere. */
+  if (bastion_query_get_error (query) != NULL)
+    export_failed (self, bastion_query_get_error (query));
+  export_pump (self);
 }
 
 static void
@@ -812,29 +1023,44 @@ on_export_rows (BastionQueryPage *self,
   set_status (self, text, FALSE);
 }
 
+/* Gives up an export whose file is open but whose query never started. */
+static void
+export_abort (BastionQueryPage *self,
+              const char       *message)
+{
+  g_autoptr(GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, message);
+
+  export_failed (self, error);
+  if (self->cancellable != NULL)
+    set_running (self, TRUE);
+  export_pump (self);
+}
+
 static void
 start_export (BastionQueryPage *self)
 {
   const char *sql;
 
-  if (self->export_stream == NULL || self->query == NULL)
+  if (self->export_stream == NULL || self->query == NULL || self->export_query != NULL
+      || self->export_closing)
     return;
 
   sql = bastion_query_get_sql (self->query);
   if (bastion_database_get_busy (self->database))
     {
-      set_status (self, _("Another query still runs on this connection. Export once it ends."),
-                  TRUE);
-      g_clear_object (&self->export_stream);
-      g_clear_object (&self->export_file);
+      export_abort (self, _("Another query still runs on this connection. Export once it "
+                            "ends."));
       return;
     }
 
   self->export_query = bastion_query_new (self->database, sql);
   /* Streams every row to the file and keeps none: any size fits. */
   bastion_query_set_retain_rows (self->export_query, FALSE);
-  self->export_writer = bastion_result_writer_new (self->export_format, self->export_stream);
+  self->export_buffer = g_memory_output_stream_new_resizable ();
+  self->export_writer = bastion_result_writer_new (self->export_format, self->export_buffer);
   bastion_result_writer_follow (self->export_writer, self->export_query);
+  g_signal_connect_object (self->export_query, "batch", G_CALLBACK (on_export_batch),
+                           self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->export_query, "finished", G_CALLBACK (on_export_finished),
                            self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->export_query, "notify::n-rows", G_CALLBACK (on_export_rows),
@@ -858,13 +1084,19 @@ export_file_ready (GObject      *object,
     {
       g_autofree char *text = g_strdup_printf (_("Could not export: %s"), error->message);
 
-      set_status (self, text, TRUE);
-      g_clear_object (&self->export_file);
+      if (self->cancellable != NULL)
+        set_status (self, text, TRUE);
+      export_clear (self);
       return;
     }
 
-  /* The writer writes each batch as it comes; a local file takes that without a stall. */
   self->export_stream = G_OUTPUT_STREAM (g_steal_pointer (&stream));
+  if (self->cancellable == NULL)
+    {
+      /* Disposed meanwhile: discard the untouched temporary file. */
+      export_abort (self, _("The export was cancelled"));
+      return;
+    }
 
   if (query_is_active (self->query) || bastion_database_get_busy (self->database))
     {
@@ -874,6 +1106,27 @@ export_file_ready (GObject      *object,
       return;
     }
   start_export (self);
+}
+
+static void
+export_target_checked (GObject      *object,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  g_autoptr(BastionQueryPage) self = user_data;
+  g_autoptr(GFileInfo) info = g_file_query_info_finish (G_FILE (object), result, NULL);
+
+  if (self->cancellable == NULL)
+    {
+      export_clear (self);
+      return;
+    }
+
+  /* Only a file that was not there is removed after a failure. */
+  self->export_existed = info != NULL;
+  g_file_replace_async (self->export_file, NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION,
+                        G_PRIORITY_DEFAULT, self->export_cancellable, export_file_ready,
+                        g_object_ref (self));
 }
 
 void
@@ -897,10 +1150,11 @@ bastion_query_page_export_to_file (BastionQueryPage    *self,
 
   self->export_format = format;
   g_set_object (&self->export_file, file);
+  self->export_cancellable = g_cancellable_new ();
   set_status (self, _("Exporting…"), FALSE);
-  g_file_replace_async (self->export_file, NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION,
-                        G_PRIORITY_DEFAULT, self->cancellable, export_file_ready,
-                        g_object_ref (self));
+  g_file_query_info_async (self->export_file, G_FILE_ATTRIBUTE_STANDARD_TYPE,
+                           G_FILE_QUERY_INFO_NONE, G_PRIORITY_DEFAULT, self->export_cancellable,
+                           export_target_checked, g_object_ref (self));
 }
 
 static void
@@ -1038,8 +1292,16 @@ cancel_action (GtkWidget  *widget,
   self->pending = PENDING_NONE;
   g_clear_pointer (&self->pending_sql, g_free);
 
-  if (self->export_query != NULL)
-    bastion_query_cancel (self->export_query);
+  if (self->export_file != NULL)
+    {
+      g_autoptr(GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                     _("The export was cancelled"));
+
+      if (!self->export_closing)
+        g_cancellable_cancel (self->export_cancellable);
+      export_failed (self, error);
+      export_pump (self);
+    }
   else if (query_is_active (self->query))
     {
       set_status (self, _("Cancelling…"), FALSE);
@@ -1237,20 +1499,24 @@ bastion_query_page_dispose (GObject *object)
     bastion_query_cancel (self->query);
   if (self->query != NULL)
     g_signal_handlers_disconnect_by_data (self->query, self);
-  if (self->export_query != NULL)
+  if (self->export_file != NULL)
     {
-      g_signal_handlers_disconnect_by_data (self->export_query, self);
-      bastion_query_cancel (self->export_query);
+      g_autoptr(GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                     _("The export was cancelled"));
+
+      /* The temporary file is discarded once the thread's write (if any) returns. */
+      g_cancellable_cancel (self->export_cancellable);
+      export_failed (self, error);
+      if (self->export_query != NULL)
+        g_signal_handlers_disconnect_by_data (self->export_query, self);
+      export_pump (self);
     }
 
   bastion_query_page_set_database (self, NULL);
   gtk_widget_dispose_template (GTK_WIDGET (self), BASTION_TYPE_QUERY_PAGE);
 
   g_clear_object (&self->query);
-  g_clear_object (&self->export_query);
-  g_clear_object (&self->export_writer);
-  g_clear_object (&self->export_stream);
-  g_clear_object (&self->export_file);
+  /* An export keeps its state until its callbacks ran (they hold a reference and clear it). */
   g_clear_object (&self->cancellable);
 
   G_OBJECT_CLASS (bastion_query_page_parent_class)->dispose (object);
@@ -1261,6 +1527,7 @@ bastion_query_page_finalize (GObject *object)
 {
   BastionQueryPage *self = BASTION_QUERY_PAGE (object);
 
+  export_clear (self);
   g_free (self->title);
   g_free (self->status_text);
   g_free (self->pending_sql);

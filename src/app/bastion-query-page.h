@@ -59,6 +59,11 @@ void                bastion_query_page_run_sql          (BastionQueryPage  *self
 void                bastion_query_page_export_to_file   (BastionQueryPage    *self,
                                                          GFile               *file,
                                                          BastionResultFormat  format);
+/* Tests only: hook runs in the thread that writes each chunk of an export to its file, before
+ * the write. Set it while no export runs. */
+typedef void (*BastionQueryPageWriteHook) (gpointer user_data);
+void                bastion_query_page_set_export_write_hook (BastionQueryPageWriteHook hook,
+                                                              gpointer                  user_data);
 /* The statement query.run would run now (the selection, or the one at the cursor). */
 char               *bastion_query_page_dup_current_statement (BastionQueryPage *self);
 

@@ -186,28 +186,48 @@ aws_file_path (const char *env_name,
   return g_build_filename (g_get_home_dir (), ".aws", basename, NULL);
 }
 
+/* What reading one of the files gave: its text (holds secrets: wiped when freed), or why not. */
+typedef struct
+{
+  char   *path;
+  char   *text;
+  GError *error;
+} AwsFile;
+
+static void
+aws_file_clear (AwsFile *file)
+{
+  g_clear_pointer (&file->path, g_free);
+  if (file->text != NULL)
+    explicit_bzero (file->text, strlen (file->text));
+  g_clear_pointer (&file->text, g_free);
+  g_clear_error (&file->error);
+}
+
+/* The blocking part: in a GTask thread for bastion_aws_credentials_load_async(). */
+static void
+aws_file_read (AwsFile *file)
+{
+  g_clear_pointer (&file->text, g_free);
+  g_clear_error (&file->error);
+  g_file_get_contents (file->path, &file->text, NULL, &file->error);
+}
+
 /* A missing file is an empty one; an unreadable one is an error. */
 static GHashTable *
-load_ini (const char  *path,
-          GError     **error)
+aws_file_parse (const AwsFile  *file,
+                GError        **error)
 {
-  g_autoptr(GError) local_error = NULL;
-  g_autofree char *text = NULL;
-  GHashTable *sections;
-
-  if (!g_file_get_contents (path, &text, NULL, &local_error))
+  if (file->error != NULL)
     {
-      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+      if (g_error_matches (file->error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
         return bastion_aws_ini_parse (NULL);
       g_set_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_CONFIG,
-                   _("Could not read the AWS file %s: %s"), path, local_error->message);
+                   _("Could not read the AWS file %s: %s"), file->path, file->error->message);
       return NULL;
     }
 
-  sections = bastion_aws_ini_parse (text);
-  explicit_bzero (text, strlen (text));
-
-  return sections;
+  return bastion_aws_ini_parse (file->text);
 }
 
 static const char *
@@ -276,14 +296,18 @@ set_region (BastionAwsCredentials  *creds,
   return TRUE;
 }
 
-BastionAwsCredentials *
-bastion_aws_credentials_load (const char  *profile,
-                              const char  *region,
-                              GError     **error)
+/* The chain, from the files' contents as read. Runs where the caller runs (the environment is
+ * read here, never from a worker thread). */
+static BastionAwsCredentials *
+resolve (const char     *profile,
+         const char     *region,
+         const AwsFile  *credentials_file,
+         const AwsFile  *config_file,
+         GError        **error)
 {
   g_autoptr(BastionAwsCredentials) creds = g_new0 (BastionAwsCredentials, 1);
-  g_autofree char *credentials_path = aws_file_path ("AWS_SHARED_CREDENTIALS_FILE", "credentials");
-  g_autofree char *config_path = aws_file_path ("AWS_CONFIG_FILE", "config");
+  const char *credentials_path = credentials_file->path;
+  const char *config_path = config_file->path;
   g_autoptr(GHashTable) credentials_ini = NULL;
   g_autoptr(GHashTable) config_ini = NULL;
   g_autofree char *config_section = NULL;
@@ -308,10 +332,10 @@ bastion_aws_credentials_load (const char  *profile,
   if (name == NULL)
     name = "default";
 
-  credentials_ini = load_ini (credentials_path, error);
+  credentials_ini = aws_file_parse (credentials_file, error);
   if (credentials_ini == NULL)
     return NULL;
-  config_ini = load_ini (config_path, error);
+  config_ini = aws_file_parse (config_file, error);
   if (config_ini == NULL)
     return NULL;
 
@@ -397,4 +421,98 @@ bastion_aws_credentials_load (const char  *profile,
     return NULL;
 
   return g_steal_pointer (&creds);
+}
+
+BastionAwsCredentials *
+bastion_aws_credentials_load (const char  *profile,
+                              const char  *region,
+                              GError     **error)
+{
+  AwsFile credentials = { aws_file_path ("AWS_SHARED_CREDENTIALS_FILE", "credentials") };
+  AwsFile config = { aws_file_path ("AWS_CONFIG_FILE", "config") };
+  BastionAwsCredentials *creds;
+
+  aws_file_read (&credentials);
+  aws_file_read (&config);
+  creds = resolve (profile, region, &credentials, &config, error);
+  aws_file_clear (&credentials);
+  aws_file_clear (&config);
+
+  return creds;
+}
+
+typedef struct
+{
+  char    *profile;
+  char    *region;
+  AwsFile  credentials;
+  AwsFile  config;
+} LoadData;
+
+static void
+load_data_free (LoadData *data)
+{
+  g_free (data->profile);
+  g_free (data->region);
+  aws_file_clear (&data->credentials);
+  aws_file_clear (&data->config);
+  g_free (data);
+}
+
+static void
+load_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  LoadData *data = task_data;
+
+  /* Only the files: a FIFO or a network home directory may keep this waiting. */
+  aws_file_read (&data->credentials);
+  if (!g_task_return_error_if_cancelled (task))
+    {
+      aws_file_read (&data->config);
+      g_task_return_boolean (task, TRUE);
+    }
+}
+
+void
+bastion_aws_credentials_load_async (const char          *profile,
+                                    const char          *region,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  LoadData *data;
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, bastion_aws_credentials_load_async);
+
+  data = g_new0 (LoadData, 1);
+  data->profile = g_strdup (profile);
+  data->region = g_strdup (region);
+  /* The paths now, on the caller's thread. */
+  data->credentials.path = aws_file_path ("AWS_SHARED_CREDENTIALS_FILE", "credentials");
+  data->config.path = aws_file_path ("AWS_CONFIG_FILE", "config");
+  g_task_set_task_data (task, data, (GDestroyNotify) load_data_free);
+  g_task_run_in_thread (task, load_thread);
+}
+
+BastionAwsCredentials *
+bastion_aws_credentials_load_finish (GAsyncResult  *result,
+                                     GError       **error)
+{
+  LoadData *data;
+
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
+                        bastion_aws_credentials_load_async, NULL);
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return NULL;
+
+  data = g_task_get_task_data (G_TASK (result));
+
+  return resolve (data->profile, data->region, &data->credentials, &data->config, error);
 }

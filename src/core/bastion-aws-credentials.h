@@ -5,7 +5,7 @@
 
 #pragma once
 
-#include <glib-object.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
@@ -40,6 +40,16 @@ void                   bastion_aws_credentials_free     (BastionAwsCredentials  
 BastionAwsCredentials *bastion_aws_credentials_load     (const char                   *profile,
                                                          const char                   *region,
                                                          GError                      **error);
+
+/* The same, with the files read in a GTask thread (the environment is read on the calling
+ * thread); finish on the thread that started it. */
+void                   bastion_aws_credentials_load_async  (const char           *profile,
+                                                            const char           *region,
+                                                            GCancellable         *cancellable,
+                                                            GAsyncReadyCallback   callback,
+                                                            gpointer              user_data);
+BastionAwsCredentials *bastion_aws_credentials_load_finish (GAsyncResult         *result,
+                                                            GError              **error);
 
 /* The tolerant INI reader used for the AWS files (GKeyFile refuses some of what aws writes: ";"
  * comments, indented sub-settings, keys without values). Returns section name → (key → value),

@@ -501,6 +501,8 @@ typedef struct
   char *resource;    /* what it is about, for messages */
   char *url;
   char *region;
+  char *target;      /* until the credentials are read */
+  char *body;
 } Call;
 
 static void
@@ -511,6 +513,8 @@ call_free (Call *call)
   g_free (call->resource);
   g_free (call->url);
   g_free (call->region);
+  g_free (call->target);
+  g_free (call->body);
   g_free (call);
 }
 
@@ -724,39 +728,28 @@ restrict_protocols (CURL *easy)
 #endif
 }
 
-/* POSTs body to service, signed with SigV4 by libcurl. target: the JSON protocol's X-Amz-Target
- * (the body is then JSON), or NULL for EC2's form-encoded query protocol. The query protocol goes
- * in the body because libcurl 7.88 signs an unsorted query string as it is, not sorted as SigV4
- * requires. */
+/* aws_call_async(), once the credentials are read. */
 static void
-aws_call_async (BastionAws          *self,
-                const char          *service,
-                const char          *action,
-                const char          *target,
-                const char          *resource,
-                const char          *body,
-                GCancellable        *cancellable,
-                GAsyncReadyCallback  callback,
-                gpointer             user_data)
+on_call_credentials (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
 {
-  g_autoptr(GTask) task = NULL;
+  g_autoptr(GTask) task = user_data;
+  BastionAws *self = g_task_get_source_object (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  Call *call = g_task_get_task_data (task);
+  const char *service = call->service;
+  const char *action = call->action;
+  const char *target = call->target;
+  const char *body = call->body;
   g_autoptr(BastionAwsCredentials) creds = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *sigv4 = NULL;
   g_autofree char *user_agent = NULL;
   struct curl_slist *headers = NULL;
-  Call *call;
   CURL *easy;
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, aws_call_async);
-  call = g_new0 (Call, 1);
-  call->service = g_strdup (service);
-  call->action = g_strdup (action);
-  call->resource = g_strdup (resource);
-  g_task_set_task_data (task, call, (GDestroyNotify) call_free);
-
-  creds = bastion_aws_credentials_load (self->profile, self->region, &error);
+  creds = bastion_aws_credentials_load_finish (result, &error);
   if (creds == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
@@ -819,6 +812,40 @@ aws_call_async (BastionAws          *self,
 
   bastion_curl_perform_async (self->curl, easy, headers, cancellable, on_call_done,
                               g_steal_pointer (&task));
+}
+
+/* POSTs body to service, signed with SigV4 by libcurl. target: the JSON protocol's X-Amz-Target
+ * (the body is then JSON), or NULL for EC2's form-encoded query protocol. The query protocol goes
+ * in the body because libcurl 7.88 signs an unsorted query string as it is, not sorted as SigV4
+ * requires.
+ * The AWS files are read in a thread first (bastion_aws_credentials_load_async): nothing blocks
+ * the main loop, even on a network home directory. */
+static void
+aws_call_async (BastionAws          *self,
+                const char          *service,
+                const char          *action,
+                const char          *target,
+                const char          *resource,
+                const char          *body,
+                GCancellable        *cancellable,
+                GAsyncReadyCallback  callback,
+                gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  Call *call;
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, aws_call_async);
+  call = g_new0 (Call, 1);
+  call->service = g_strdup (service);
+  call->action = g_strdup (action);
+  call->resource = g_strdup (resource);
+  call->target = g_strdup (target);
+  call->body = g_strdup (body);
+  g_task_set_task_data (task, call, (GDestroyNotify) call_free);
+
+  bastion_aws_credentials_load_async (self->profile, self->region, cancellable,
+                                      on_call_credentials, g_steal_pointer (&task));
 }
 
 static GBytes *

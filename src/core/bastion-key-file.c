@@ -157,24 +157,52 @@ not_a_key_message (const char *path,
                           path);
 }
 
-BastionKeyFileStatus
-bastion_key_file_check (const char          *path,
-                        BastionKeyFileInfo  *info,
-                        char               **message)
+static void
+wipe_free (char  *data,
+           gsize  length)
+{
+  if (data != NULL)
+    {
+      explicit_bzero (data, length);
+      g_free (data);
+    }
+}
+
+/* Tests only: see bastion_key_file_set_read_hook(). */
+static BastionKeyFileReadHook read_hook;
+static gpointer               read_hook_data;
+
+void
+bastion_key_file_set_read_hook (BastionKeyFileReadHook hook,
+                                gpointer               user_data)
+{
+  read_hook = hook;
+  read_hook_data = user_data;
+}
+
+/* The check; with contents non-NULL, also hands over what was read (a private key: the caller
+ * wipes it) when the status is OK, TOO_OPEN or ENCRYPTED. */
+static BastionKeyFileStatus
+check_file (const char          *path,
+            BastionKeyFileInfo  *info,
+            char               **message,
+            char               **contents,
+            gsize               *contents_length)
 {
   BastionKeyFileInfo local = { 0 };
   BastionKeyFileStatus data_status;
-  g_autofree char *data = NULL;
+  char *data = NULL;
   g_autofree char *msg = NULL;
   GStatBuf st;
   gssize n = 0;
   int fd;
 
-  g_return_val_if_fail (path != NULL, BASTION_KEY_FILE_MISSING);
-
   if (info == NULL)
     info = &local;
   memset (info, 0, sizeof *info);
+
+  if (read_hook != NULL)
+    read_hook (path, read_hook_data);
 
   if (g_stat (path, &st) != 0)
     {
@@ -274,19 +302,42 @@ out:
   if (message)
     *message = g_steal_pointer (&msg);
 
+  if (contents != NULL && data != NULL
+      && (info->status == BASTION_KEY_FILE_OK || info->status == BASTION_KEY_FILE_TOO_OPEN
+          || info->status == BASTION_KEY_FILE_ENCRYPTED))
+    {
+      *contents = g_steal_pointer (&data);
+      *contents_length = n;
+    }
+  /* The buffer holds a private key. */
+  wipe_free (data, MAX_KEY_SIZE);
+
   return info->status;
+}
+
+BastionKeyFileStatus
+bastion_key_file_check (const char          *path,
+                        BastionKeyFileInfo  *info,
+                        char               **message)
+{
+  g_return_val_if_fail (path != NULL, BASTION_KEY_FILE_MISSING);
+
+  return check_file (path, info, message, NULL, NULL);
 }
 
 typedef struct
 {
   BastionKeyFileInfo  info;
   char               *message;
+  char               *contents;
+  gsize               contents_length;
 } CheckResult;
 
 static void
 check_result_free (CheckResult *result)
 {
   g_free (result->message);
+  wipe_free (result->contents, result->contents_length);
   g_free (result);
 }
 
@@ -298,7 +349,11 @@ check_thread (GTask        *task,
 {
   CheckResult *result = g_new0 (CheckResult, 1);
 
-  bastion_key_file_check (task_data, &result->info, &result->message);
+  if (g_task_get_source_tag (task) == bastion_key_file_load_async)
+    check_file (task_data, &result->info, &result->message, &result->contents,
+                &result->contents_length);
+  else
+    check_file (task_data, &result->info, &result->message, NULL, NULL);
   g_task_return_pointer (task, result, (GDestroyNotify) check_result_free);
 }
 
@@ -340,6 +395,58 @@ bastion_key_file_check_finish (GAsyncResult        *result,
     *info = check->info;
   if (message)
     *message = g_steal_pointer (&check->message);
+  check_result_free (check);
+
+  return status;
+}
+
+void
+bastion_key_file_load_async (const char          *path,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (path != NULL);
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, bastion_key_file_load_async);
+  g_task_set_task_data (task, g_strdup (path), g_free);
+  g_task_run_in_thread (task, check_thread);
+}
+
+BastionKeyFileStatus
+bastion_key_file_load_finish (GAsyncResult        *result,
+                              BastionKeyFileInfo  *info,
+                              char               **message,
+                              char               **contents,
+                              gsize               *contents_length,
+                              GError             **error)
+{
+  CheckResult *check;
+  BastionKeyFileStatus status;
+
+  g_return_val_if_fail (g_task_is_valid (result, NULL), BASTION_KEY_FILE_MISSING);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bastion_key_file_load_async,
+                        BASTION_KEY_FILE_MISSING);
+  g_return_val_if_fail (contents != NULL && contents_length != NULL, BASTION_KEY_FILE_MISSING);
+
+  *contents = NULL;
+  *contents_length = 0;
+
+  check = g_task_propagate_pointer (G_TASK (result), error);
+  if (check == NULL)
+    return BASTION_KEY_FILE_MISSING;
+
+  status = check->info.status;
+  if (info)
+    *info = check->info;
+  if (message)
+    *message = g_steal_pointer (&check->message);
+  *contents = g_steal_pointer (&check->contents);
+  *contents_length = check->contents_length;
+  check->contents_length = 0;
   check_result_free (check);
 
   return status;

@@ -63,6 +63,20 @@ BastionKeyFileStatus bastion_key_file_check_finish     (GAsyncResult        *res
                                                         BastionKeyFileInfo  *info,
                                                         char               **message,
                                                         GError             **error);
+/* The same check in a GTask thread that also hands over the file's contents when the status is
+ * OK, TOO_OPEN or ENCRYPTED (else *contents is NULL): read once, for libssh2's _frommemory calls,
+ * so that nothing reads the file on the main loop. The contents are a private key: wipe them
+ * (explicit_bzero) before g_free. */
+void                 bastion_key_file_load_async       (const char          *path,
+                                                        GCancellable        *cancellable,
+                                                        GAsyncReadyCallback  callback,
+                                                        gpointer             user_data);
+BastionKeyFileStatus bastion_key_file_load_finish      (GAsyncResult        *result,
+                                                        BastionKeyFileInfo  *info,
+                                                        char               **message,
+                                                        char               **contents,
+                                                        gsize               *contents_length,
+                                                        GError             **error);
 /* Parses key text already in memory (no permission checks): NOT_A_KEY, ENCRYPTED or OK. */
 BastionKeyFileStatus bastion_key_file_check_data       (const char          *data,
                                                         gsize                length,
@@ -70,5 +84,13 @@ BastionKeyFileStatus bastion_key_file_check_data       (const char          *dat
 /* chmod 0600; fails with BASTION_KEY_FILE_ERROR_NOT_OWNER when the file is not ours. */
 gboolean             bastion_key_file_fix_permissions  (const char          *path,
                                                         GError             **error);
+
+/* Tests only: hook is called with the path in the thread that checks or loads a key file, just
+ * before it looks at the file (a test blocks in it to show that the main loop keeps running).
+ * Set it while no check runs. */
+typedef void (*BastionKeyFileReadHook) (const char *path,
+                                        gpointer    user_data);
+void                 bastion_key_file_set_read_hook    (BastionKeyFileReadHook  hook,
+                                                        gpointer                user_data);
 
 G_END_DECLS

@@ -44,6 +44,7 @@ typedef enum
   PHASE_IDLE,
   PHASE_CONNECTING,
   PHASE_HANDSHAKE,
+  PHASE_KEY_CHECK,   /* the key file is read in a thread; the socket is not watched */
   PHASE_AUTH_LIST,
   PHASE_AUTH,
   PHASE_READY,
@@ -94,6 +95,9 @@ struct _BastionSshSession
   LIBSSH2_AGENT          *agent;
   struct libssh2_agent_publickey *identity;
   guint                   auth_step;
+  /* The key file as read off the main loop (a private key: wiped after use) */
+  char                   *key_data;
+  gsize                   key_data_len;
 
   BastionSshIoFunc        io_func;
   gpointer                io_data;
@@ -238,6 +242,17 @@ wipe_string (char **str)
 }
 
 static void
+wipe_key_data (BastionSshSession *self)
+{
+  if (self->key_data != NULL)
+    {
+      explicit_bzero (self->key_data, self->key_data_len);
+      g_clear_pointer (&self->key_data, g_free);
+    }
+  self->key_data_len = 0;
+}
+
+static void
 set_stage (BastionSshSession *self,
            BastionSshStage    stage)
 {
@@ -329,6 +344,7 @@ fail_task (BastionSshSession *self,
   self->phase = PHASE_IDLE;
   wipe_string (&self->passphrase);
   wipe_string (&self->password);
+  wipe_key_data (self);
   set_stage (self, BASTION_SSH_STAGE_FAILED);
   if (task != NULL)
     g_task_return_error (task, error);
@@ -629,14 +645,17 @@ auth_key_file (BastionSshSession  *self,
 {
   int rc;
 
-  rc = libssh2_userauth_publickey_fromfile_ex (self->session, self->user, strlen (self->user),
-                                               NULL, self->key_file,
-                                               self->passphrase != NULL ? self->passphrase : "");
+  /* From the copy start_auth() read in a thread: libssh2's _fromfile reads the file again (twice)
+   * on the main loop. */
+  rc = libssh2_userauth_publickey_frommemory (self->session, self->user, strlen (self->user),
+                                              NULL, 0, self->key_data, self->key_data_len,
+                                              self->passphrase != NULL ? self->passphrase : "");
   if (rc == LIBSSH2_ERROR_EAGAIN || rc == 0)
     return rc;
 
   note_tried (self, _("publickey (key file)"));
-  if (rc == LIBSSH2_ERROR_FILE || rc == LIBSSH2_ERROR_METHOD_NOT_SUPPORTED)
+  if (rc == LIBSSH2_ERROR_FILE || rc == LIBSSH2_ERROR_METHOD_NOT_SUPPORTED ||
+      rc == LIBSSH2_ERROR_KEYFILE_AUTH_FAILED)
     {
       g_autofree char *msg = last_ssh_error (self);
       g_set_error (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_KEY_FILE,
@@ -893,34 +912,91 @@ check_host_key (BastionSshSession *self)
 }
 
 static void
-start_auth (BastionSshSession *self)
+auth_list_phase (BastionSshSession *self)
 {
-  GError *error = NULL;
-
-  if (self->auth_method == BASTION_SSH_AUTH_KEY_FILE)
-    {
-      gboolean encrypted = FALSE;
-
-      if (self->key_file == NULL || self->key_file[0] == '\0')
-        error = g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_KEY_FILE,
-                             _("No SSH key file is set for this team"));
-      else if (!bastion_ssh_key_file_is_encrypted (self->key_file, &encrypted, &error))
-        ;
-      else if (encrypted && self->passphrase == NULL)
-        error = g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_PASSPHRASE_REQUIRED,
-                             _("The key file “%s” is protected by a passphrase; give it to "
-                               "Bastion (bastion-cli secret set TEAM key-passphrase)"),
-                             self->key_file);
-      if (error != NULL)
-        {
-          fail_task (self, error);
-          return;
-        }
-    }
-
   self->phase = PHASE_AUTH_LIST;
   self->auth_step = 0;
+}
+
+static void
+on_key_loaded (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  BastionSshSession *self = g_task_get_source_object (task);
+  g_autofree char *message = NULL;
+  g_autoptr(GError) error = NULL;
+  BastionKeyFileInfo info = { 0 };
+  char *contents = NULL;
+  gsize length = 0;
+
+  bastion_key_file_load_finish (result, &info, &message, &contents, &length, &error);
+
+  /* Cancelled, failed or reconnected meanwhile: this answer is for nobody. */
+  if (self->task != task || self->phase != PHASE_KEY_CHECK)
+    {
+      if (contents != NULL)
+        explicit_bzero (contents, length);
+      g_free (contents);
+      return;
+    }
+
+  wipe_key_data (self);
+  self->key_data = contents;
+  self->key_data_len = length;
+
+  if (error != NULL)
+    {
+      fail_task (self, g_error_new_literal (BASTION_SSH_ERROR, BASTION_SSH_ERROR_KEY_FILE,
+                                            error->message));
+      return;
+    }
+  if (contents == NULL)
+    {
+      fail_task (self, g_error_new_literal (BASTION_SSH_ERROR, BASTION_SSH_ERROR_KEY_FILE,
+                                            message != NULL
+                                            ? message : _("The SSH key file cannot be used")));
+      return;
+    }
+  if (info.encrypted && self->passphrase == NULL)
+    {
+      fail_task (self, g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_PASSPHRASE_REQUIRED,
+                                    _("The key file “%s” is protected by a passphrase; give it "
+                                      "to Bastion (bastion-cli secret set TEAM key-passphrase)"),
+                                    self->key_file));
+      return;
+    }
+
+  auth_list_phase (self);
+  self->watch = bastion_fd_watch_new (raw_fd (self), G_IO_IN | G_IO_OUT, on_socket_event, self);
+  session_advance (self);
+}
+
+/* Key files are read in a thread (bastion_key_file_load_async): nothing blocks the main loop on
+ * a slow or network file system. Meanwhile the socket is not watched (the server waits for us),
+ * so its events cannot spin the loop. */
+static void
+start_auth (BastionSshSession *self)
+{
   set_stage (self, BASTION_SSH_STAGE_AUTHENTICATING);
+
+  if (self->auth_method != BASTION_SSH_AUTH_KEY_FILE)
+    {
+      auth_list_phase (self);
+      return;
+    }
+
+  if (self->key_file == NULL || self->key_file[0] == '\0')
+    {
+      fail_task (self, g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_KEY_FILE,
+                                    _("No SSH key file is set for this team")));
+      return;
+    }
+
+  self->phase = PHASE_KEY_CHECK;
+  g_clear_pointer (&self->watch, bastion_fd_watch_free);
+  bastion_key_file_load_async (self->key_file, NULL, on_key_loaded, g_object_ref (self->task));
 }
 
 static void
@@ -928,6 +1004,7 @@ become_ready (BastionSshSession *self)
 {
   wipe_string (&self->passphrase);
   wipe_string (&self->password);
+  wipe_key_data (self);
   if (self->agent != NULL)
     {
       libssh2_agent_disconnect (self->agent);
@@ -1092,13 +1169,15 @@ session_advance (BastionSshSession *self)
 
     case PHASE_IDLE:
     case PHASE_CONNECTING:
+    case PHASE_KEY_CHECK:
     case PHASE_READY:
     case PHASE_DEAD:
     default:
       break;
     }
 
-  if (self->phase != PHASE_IDLE && self->phase != PHASE_READY && self->phase != PHASE_DEAD)
+  if (self->phase != PHASE_IDLE && self->phase != PHASE_READY && self->phase != PHASE_DEAD &&
+      self->phase != PHASE_KEY_CHECK)
     update_condition (self);
 
   g_object_unref (self);
@@ -1183,7 +1262,8 @@ connect_timeout_cb (gpointer data)
                                   _("The bastion %s accepted the connection on port %u but its "
                                     "SSH server did not answer within %u s"),
                                   self->host, self->port, self->connect_timeout));
-  else if (self->phase == PHASE_AUTH_LIST || self->phase == PHASE_AUTH)
+  else if (self->phase == PHASE_KEY_CHECK || self->phase == PHASE_AUTH_LIST ||
+           self->phase == PHASE_AUTH)
     fail_task (self, g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_TIMEOUT,
                                   _("The bastion %s did not complete the login within %u s"),
                                   self->host, self->connect_timeout));
@@ -1568,6 +1648,7 @@ bastion_ssh_session_finalize (GObject *object)
 
   wipe_string (&self->passphrase);
   wipe_string (&self->password);
+  wipe_key_data (self);
   g_clear_pointer (&self->host, g_free);
   g_clear_pointer (&self->user, g_free);
   g_clear_pointer (&self->key_file, g_free);
