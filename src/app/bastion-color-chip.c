@@ -1,7 +1,7 @@
 /* bastion-color-chip.c
  *
  * A small round swatch in an environment's colour. It never carries information alone: the
- * environment's label is always shown beside it.
+ * environment's label, or else the colour's name, is always shown beside it.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -9,6 +9,8 @@
 #define G_LOG_DOMAIN "Bastion"
 
 #include "config.h"
+
+#include <glib/gi18n.h>
 
 #include "bastion-color-chip.h"
 
@@ -141,6 +143,36 @@ bastion_color_chip_class_init (BastionColorChipClass *klass)
 static void
 bastion_color_chip_init (BastionColorChip *self)
 {
+}
+
+/* The environment colours of the profile editor, from the GNOME palette. */
+static const struct
+{
+  const char *color;
+  const char *name;
+} palette[] = {
+  { "#e01b24", N_("Red") },
+  { "#ff7800", N_("Orange") },
+  { "#f6d32d", N_("Yellow") },
+  { "#33d17a", N_("Green") },
+  { "#3584e4", N_("Blue") },
+  { "#9141ac", N_("Purple") },
+  { "#77767b", N_("Grey") },
+};
+
+const char *
+bastion_color_chip_get_color_name (BastionColorChip *self)
+{
+  g_return_val_if_fail (BASTION_IS_COLOR_CHIP (self), NULL);
+
+  if (!self->valid)
+    return NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (palette); i++)
+    if (g_ascii_strcasecmp (self->color, palette[i].color) == 0)
+      return _(palette[i].name);
+
+  return self->color;
 }
 
 GtkWidget *

@@ -91,6 +91,7 @@ struct _BastionConnectionView
   GtkBox              *more_tools_box;
 
   Prompt               last_prompt;
+  BastionConnectionStage announced_stage;  /* what the accessible name last said */
   guint                connected : 1;
   guint                aws_busy : 1;
   guint                tools_loading : 1;
@@ -759,6 +760,106 @@ update_connected (BastionConnectionView *self)
 
 /* ---- State --------------------------------------------------------------------------------- */
 
+/* GTK 4.8 has no announcement API. A screen reader still hears each change: the view (a
+ * group) is named after the connection's state, and focus moves to the control the new state is
+ * about (Cancel, Disconnect, the fix, Connect), so the group's new name is spoken with it. Focus
+ * never moves away from text the user is typing elsewhere (the query editor, the search). */
+static gboolean
+focus_is_free (BastionConnectionView *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *focus = root != NULL ? gtk_root_get_focus (root) : NULL;
+
+  if (!gtk_widget_get_mapped (GTK_WIDGET (self)))
+    return FALSE;
+
+  if (focus == NULL || !gtk_widget_get_mapped (focus)
+      || gtk_widget_is_ancestor (focus, GTK_WIDGET (self)))
+    return TRUE;
+
+  return !GTK_IS_EDITABLE (focus) && !GTK_IS_TEXT_VIEW (focus);
+}
+
+static GtkWidget *
+primary_fix_button (BastionConnectionView *self)
+{
+  GtkWidget *buttons[] = {
+    GTK_WIDGET (self->prompt_button), self->start_button, self->allow_ip_button,
+    self->check_ip_button, self->retry_button,
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (buttons); i++)
+    if (gtk_widget_get_visible (buttons[i]) && gtk_widget_is_sensitive (buttons[i]))
+      return buttons[i];
+
+  return self->retry_button;
+}
+
+static void
+announce_state (BastionConnectionView *self,
+                BastionConnectionStage stage)
+{
+  BastionConnectionStage previous = self->announced_stage;
+  const char *team = self->profile != NULL ? bastion_profile_get_display_name (self->profile) : "";
+  g_autofree char *status = NULL;
+  GtkWidget *target = NULL;
+
+  self->announced_stage = stage;
+
+  switch (stage)
+    {
+    case BASTION_CONNECTION_STAGE_IDLE:
+      /* Translators: %s is a team's name */
+      status = g_strdup_printf (_("%s: Not connected"), team);
+      if (previous != BASTION_CONNECTION_STAGE_IDLE)
+        target = self->connect_button;
+      break;
+
+    case BASTION_CONNECTION_STAGE_READY:
+      /* Translators: %s is a team's name */
+      status = g_strdup_printf (_("%s: Connected"), team);
+      if (previous != BASTION_CONNECTION_STAGE_READY
+          && previous != BASTION_CONNECTION_STAGE_RECONNECTING)
+        target = self->disconnect_button;
+      break;
+
+    case BASTION_CONNECTION_STAGE_RECONNECTING:
+      /* Translators: %s is a team's name */
+      status = g_strdup_printf (_("%s: The tunnel dropped, reconnecting"), team);
+      break;
+
+    case BASTION_CONNECTION_STAGE_FAILED:
+      /* Translators: the first %s is a team's name, the second what went wrong */
+      status = g_strdup_printf (_("%s: Connection failed: %s"), team,
+                                gtk_label_get_label (self->fix_title));
+      if (previous != BASTION_CONNECTION_STAGE_FAILED)
+        target = primary_fix_button (self);
+      break;
+
+    case BASTION_CONNECTION_STAGE_PROFILE:
+    case BASTION_CONNECTION_STAGE_CREDENTIALS:
+    case BASTION_CONNECTION_STAGE_RESOLVING:
+    case BASTION_CONNECTION_STAGE_CONNECTING:
+    case BASTION_CONNECTION_STAGE_VERIFYING_HOST_KEY:
+    case BASTION_CONNECTION_STAGE_AUTHENTICATING:
+    case BASTION_CONNECTION_STAGE_OPENING_TUNNEL:
+    case BASTION_CONNECTION_STAGE_DATABASE_LOGIN:
+    default:
+      /* Translators: the first %s is a team's name, the second a step, e.g. "Authenticate" */
+      status = g_strdup_printf (_("%s: Connecting: %s"), team,
+                                bastion_connection_stage_to_label (stage));
+      if (previous == BASTION_CONNECTION_STAGE_IDLE || previous == BASTION_CONNECTION_STAGE_FAILED)
+        target = GTK_WIDGET (self->cancel_button);
+      break;
+    }
+
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL, status,
+                                  -1);
+
+  if (target != NULL && focus_is_free (self))
+    gtk_widget_grab_focus (target);
+}
+
 static void
 update_state (BastionConnectionView *self)
 {
@@ -834,6 +935,10 @@ update_state (BastionConnectionView *self)
                                    && stage != BASTION_CONNECTION_STAGE_FAILED, -1);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONNECTED]);
     }
+
+  /* Last: the team page adds or removes the query view on notify::connected, and focus in a
+   * query view that is gone is focus to move. */
+  announce_state (self, stage);
 }
 
 static void
@@ -1046,6 +1151,8 @@ prompt_password (BastionConnectionView *self,
   row = adw_action_row_new ();
   toggle = gtk_switch_new ();
   gtk_widget_set_valign (toggle, GTK_ALIGN_CENTER);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (toggle), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Remember in the Keyring"), -1);
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("Remember in the Keyring"));
   if (!keyring)
     {
@@ -1714,6 +1821,7 @@ bastion_connection_view_class_init (BastionConnectionViewClass *klass)
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "connectionview");
+  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_GROUP);
   gtk_widget_class_set_template_from_resource (
     widget_class, "/io/github/bastiongtk/Bastion/bastion-connection-view.ui");
   gtk_widget_class_bind_template_child (widget_class, BastionConnectionView, stack);
@@ -1893,6 +2001,8 @@ bastion_connection_view_set_profile (BastionConnectionView *self,
     self->stage_handler = g_signal_connect_object (connection, "notify::stage",
                                                    G_CALLBACK (on_stage_changed), self,
                                                    G_CONNECT_SWAPPED);
+  /* Another team's state is no change of this one's: nothing to move focus for. */
+  self->announced_stage = current_stage (self);
 
   update_idle_label (self);
   update_state (self);

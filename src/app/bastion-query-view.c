@@ -664,6 +664,12 @@ bind_schema_row (GtkSignalListItemFactory *factory,
     }
   else
     gtk_widget_set_tooltip_text (box, NULL);
+  /* GTK 4.8 has no GtkListItem:accessible-label: name the row widget itself, or a screen
+   * reader finds an unnamed list item. */
+  if (gtk_widget_get_parent (expander) != NULL)
+    gtk_accessible_update_property (GTK_ACCESSIBLE (gtk_widget_get_parent (expander)),
+                                    GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                    gtk_string_object_get_string (node), -1);
   gtk_image_set_from_icon_name (GTK_IMAGE (icon), icons[kind]);
   gtk_widget_set_visible (icon, icons[kind] != NULL);
   if (kind == NODE_MESSAGE)
@@ -1010,6 +1016,7 @@ bastion_query_view_class_init (BastionQueryViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, BastionQueryView, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, BastionQueryView, simpleiot_box);
   gtk_widget_class_bind_template_child (widget_class, BastionQueryView, entity_list);
+  gtk_widget_class_bind_template_child_full (widget_class, "explain_button", FALSE, 0);
   gtk_widget_class_bind_template_child (widget_class, BastionQueryView, schema_list);
   gtk_widget_class_bind_template_child (widget_class, BastionQueryView, tab_view);
   gtk_widget_class_bind_template_child (widget_class, BastionQueryView, history_button);
@@ -1036,6 +1043,22 @@ bastion_query_view_class_init (BastionQueryViewClass *klass)
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
 }
 
+/* AdwSplitButton 1.2 names its arrow only in a tooltip; a screen reader needs a name. */
+static void
+label_split_button_arrow (BastionQueryView *self)
+{
+  GtkWidget *split = GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (self),
+                                                                BASTION_TYPE_QUERY_VIEW,
+                                                                "explain_button"));
+
+  for (GtkWidget *child = gtk_widget_get_first_child (split);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (GTK_IS_MENU_BUTTON (child))
+      gtk_accessible_update_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                      _("More Ways to Explain"), -1);
+}
+
 static void
 build_entity_rows (BastionQueryView *self)
 {
@@ -1050,6 +1073,8 @@ build_entity_rows (BastionQueryView *self)
       gtk_box_append (GTK_BOX (box), label);
       gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
       gtk_widget_set_name (row, entities[i].id);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                      _(entities[i].title), -1);
       gtk_list_box_append (self->entity_list, row);
     }
 }
@@ -1067,6 +1092,7 @@ bastion_query_view_init (BastionQueryView *self)
   g_queue_init (&self->requests);
 
   build_entity_rows (self);
+  label_split_button_arrow (self);
 
   self->schema_root = g_list_store_new (GTK_TYPE_STRING_OBJECT);
   self->schema_tree = gtk_tree_list_model_new (G_LIST_MODEL (g_object_ref (self->schema_root)),

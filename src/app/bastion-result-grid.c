@@ -764,12 +764,16 @@ build_panel (BastionResultGrid *self)
 
   gtk_widget_add_css_class (close, "flat");
   gtk_widget_set_tooltip_text (close, _("Close"));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (close), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Close the Value"), -1);
   gtk_actionable_set_action_name (GTK_ACTIONABLE (close), "grid.close-value");
   gtk_box_append (GTK_BOX (header), close);
   gtk_box_append (GTK_BOX (box), header);
   gtk_box_append (GTK_BOX (box), gtk_separator_new (GTK_ORIENTATION_HORIZONTAL));
 
   self->panel_text = gtk_text_view_new ();
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->panel_text),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Value"), -1);
   gtk_text_view_set_editable (GTK_TEXT_VIEW (self->panel_text), FALSE);
   gtk_text_view_set_monospace (GTK_TEXT_VIEW (self->panel_text), TRUE);
   gtk_text_view_set_wrap_mode (GTK_TEXT_VIEW (self->panel_text), GTK_WRAP_WORD_CHAR);

@@ -225,10 +225,13 @@ bastion_team_page_update (BastionTeamPage *self)
   else
     subtitle = g_strdup (_("Profile added by hand"));
   gtk_label_set_label (self->subtitle_label, subtitle);
-  gtk_label_set_label (self->env_label, env_label != NULL ? env_label : "");
-  gtk_widget_set_visible (GTK_WIDGET (self->env_label), env_label != NULL && *env_label != '\0');
   bastion_color_chip_set_color (self->chip, bastion_profile_get_env_color (profile));
   gtk_widget_set_visible (GTK_WIDGET (self->chip), bastion_profile_get_env_color (profile) != NULL);
+  /* A colour without a label still says in words what it is: never colour alone. */
+  if (env_label == NULL || *env_label == '\0')
+    env_label = bastion_color_chip_get_color_name (self->chip);
+  gtk_label_set_label (self->env_label, env_label != NULL ? env_label : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->env_label), env_label != NULL && *env_label != '\0');
 
   gtk_widget_set_visible (GTK_WIDGET (self->no_access_page), !access);
   gtk_widget_set_visible (self->connection_group, access);

@@ -64,9 +64,12 @@ bastion_team_row_update (BastionTeamRow *self)
 
   gtk_label_set_label (self->title_label, bastion_profile_get_display_name (profile));
   gtk_label_set_label (self->subtitle_label, subtitle);
+  bastion_color_chip_set_color (self->chip, bastion_profile_get_env_color (profile));
+  /* A colour without a label still says in words what it is: never colour alone. */
+  if (env_label == NULL || *env_label == '\0')
+    env_label = bastion_color_chip_get_color_name (self->chip);
   gtk_label_set_label (self->env_label, env_label != NULL ? env_label : "");
   gtk_widget_set_visible (GTK_WIDGET (self->env_label), env_label != NULL && *env_label != '\0');
-  bastion_color_chip_set_color (self->chip, bastion_profile_get_env_color (profile));
 
   gtk_accessible_update_property (GTK_ACCESSIBLE (self),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL,

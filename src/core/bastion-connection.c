@@ -461,6 +461,13 @@ on_db_password_found (GObject      *source,
       wipe_secret (&self->db_password);
       self->db_password = password;
     }
+  else if (g_error_matches (error, BASTION_SECRETS_ERROR, BASTION_SECRETS_ERROR_LOCKED))
+    {
+      /* "No password stored" would be wrong: it is there, behind the lock. The code still
+       * lets a UI ask for the password instead. */
+      fail_task_new (self, task, BASTION_CONNECTION_ERROR_DB_PASSWORD_NEEDED, error->message);
+      return;
+    }
   else if (error != NULL)
     g_debug ("No database password from the keyring: %s", error->message);
 
@@ -595,6 +602,15 @@ on_ssh_secret_found (GObject      *source,
   char *secret;
 
   secret = bastion_secrets_lookup_finish (BASTION_SECRETS (source), result, &error);
+  if (g_error_matches (error, BASTION_SECRETS_ERROR, BASTION_SECRETS_ERROR_LOCKED))
+    {
+      fail_task_new (self, task,
+                     kind == BASTION_SECRET_KIND_KEY_PASSPHRASE
+                     ? BASTION_CONNECTION_ERROR_PASSPHRASE_NEEDED
+                     : BASTION_CONNECTION_ERROR_SSH_PASSWORD_NEEDED,
+                     error->message);
+      return;
+    }
   if (secret == NULL)
     {
       const char *id = bastion_profile_get_id (self->profile);

@@ -51,11 +51,13 @@ typedef struct
   BastionSecretKind  kind;
   char              *label;
   char              *secret;
+  GError            *keyring_error;   /* while asking whether the keyring is locked */
 } Request;
 
 static void
 request_free (Request *request)
 {
+  g_clear_error (&request->keyring_error);
   g_free (request->profile_id);
   g_free (request->label);
   bastion_secret_free (request->secret);
@@ -287,6 +289,53 @@ fall_back (BastionSecrets *self,
 }
 
 static void
+on_default_collection (GObject      *source,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  BastionSecrets *self = g_task_get_source_object (task);
+  Request *request = g_task_get_task_data (task);
+  g_autoptr(SecretCollection) collection = NULL;
+  g_autoptr(GError) error = NULL;
+
+  collection = secret_collection_for_alias_finish (result, &error);
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  if (collection != NULL && secret_collection_get_locked (collection))
+    {
+      g_autofree char *label = secret_collection_get_label (collection);
+
+      g_task_return_new_error (task, BASTION_SECRETS_ERROR, BASTION_SECRETS_ERROR_LOCKED,
+                               _("The keyring “%s” is locked, so Bastion can neither read nor "
+                                 "store its secrets; unlock it (log in again, or open Passwords "
+                                 "and Keys) and try again"),
+                               label != NULL && label[0] != '\0' ? label : "default");
+      return;
+    }
+
+  /* Not locked: the first outcome stands. */
+  if (request->keyring_error != NULL)
+    fall_back (self, task, request, request->keyring_error);
+  else
+    g_task_return_pointer (task, NULL, NULL);
+}
+
+/* A locked keyring hides its items (a lookup finds nothing) and refuses new ones unless a
+ * prompt unlocks it, which fails without a desktop: both would be reported as "nothing stored"
+ * or "no keyring". Ask the default collection first, so the user is told to unlock it. */
+static void
+check_locked (GTask  *task,
+              GError *error)
+{
+  Request *request = g_task_get_task_data (task);
+
+  request->keyring_error = error;
+  secret_collection_for_alias (NULL, SECRET_COLLECTION_DEFAULT, SECRET_COLLECTION_NONE,
+                               g_task_get_cancellable (task), on_default_collection, task);
+}
+
+static void
 on_keyring_done (GObject      *source,
                  GAsyncResult *result,
                  gpointer      user_data)
@@ -320,8 +369,16 @@ on_keyring_done (GObject      *source,
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_task_return_error (task, g_steal_pointer (&error));
+      else if (request->op == OP_STORE || request->op == OP_LOOKUP)
+        check_locked (g_steal_pointer (&task), g_steal_pointer (&error));
       else
         fall_back (self, task, request, error);
+      return;
+    }
+
+  if (request->op == OP_LOOKUP && secret == NULL)
+    {
+      check_locked (g_steal_pointer (&task), NULL);
       return;
     }
 

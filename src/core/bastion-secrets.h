@@ -21,6 +21,7 @@ typedef enum
 typedef enum
 {
   BASTION_SECRETS_ERROR_FAILED = 1,
+  BASTION_SECRETS_ERROR_LOCKED,   /* the keyring is locked: unlock it and try again */
 } BastionSecretsError;
 
 #define BASTION_SECRETS_SCHEMA_NAME "io.github.bastiongtk.Bastion.Secret"
