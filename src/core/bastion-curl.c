@@ -70,7 +70,8 @@ bytes_new_wiped (const guint8 *data,
   WipedBlock *block = g_malloc (sizeof (WipedBlock) + len + 1);
 
   block->len = len + 1;
-  memcpy (block->data, data, len);
+  if (len > 0)
+    memcpy (block->data, data, len);
   block->data[len] = '\0';
 
   return g_bytes_new_with_free_func (block->data, len, wiped_block_free, block);
