@@ -135,6 +135,90 @@ bastion_key_file_check_data (const char       *data,
   return BASTION_KEY_FILE_NOT_A_KEY;
 }
 
+/* Reads an SSH "string" (uint32 length, then the bytes) at *p, within end. */
+static gboolean
+read_ssh_string (const guchar **p,
+                 const guchar  *end,
+                 const guchar **str,
+                 guint32       *str_len)
+{
+  guint32 len;
+
+  if (end - *p < 4)
+    return FALSE;
+  len = read_be32 (*p);
+  *p += 4;
+  if (len > (gsize) (end - *p))
+    return FALSE;
+  *str = *p;
+  *str_len = len;
+  *p += len;
+  return TRUE;
+}
+
+char *
+bastion_key_file_dup_public_key (const char *data,
+                                 gsize       length)
+{
+  static const char begin[] = "-----BEGIN OPENSSH PRIVATE KEY-----";
+  static const char end_line[] = "-----END OPENSSH PRIVATE KEY-----";
+  g_autofree char *text = NULL;
+  g_autofree char *b64 = NULL;
+  g_autofree guchar *decoded = NULL;
+  g_autofree char *blob_b64 = NULL;
+  const char *body, *end_marker;
+  const guchar *p, *end, *field, *blob, *type;
+  guint32 field_len, blob_len, type_len, nkeys;
+  gsize n = 0, decoded_len = 0;
+
+  if (data == NULL || length == 0)
+    return NULL;
+
+  text = g_strndup (data, length);
+  body = strstr (text, begin);
+  if (body == NULL)
+    return NULL;
+  body += strlen (begin);
+  end_marker = strstr (body, end_line);
+  if (end_marker == NULL)
+    return NULL;
+
+  b64 = g_malloc (end_marker - body + 1);
+  for (const char *c = body; c < end_marker; c++)
+    if (!g_ascii_isspace (*c))
+      b64[n++] = *c;
+  b64[n] = '\0';
+
+  decoded = g_base64_decode (b64, &decoded_len);
+  if (decoded_len < sizeof OPENSSH_MAGIC || memcmp (decoded, OPENSSH_MAGIC, sizeof OPENSSH_MAGIC))
+    return NULL;
+
+  /* magic, string ciphername, string kdfname, string kdfoptions, uint32 N, N public key blobs
+   * (in clear), then the private part (encrypted when ciphername is not "none"). */
+  p = decoded + sizeof OPENSSH_MAGIC;
+  end = decoded + decoded_len;
+  for (guint i = 0; i < 3; i++)
+    if (!read_ssh_string (&p, end, &field, &field_len))
+      return NULL;
+  if (end - p < 4)
+    return NULL;
+  nkeys = read_be32 (p);
+  p += 4;
+  if (nkeys != 1 || !read_ssh_string (&p, end, &blob, &blob_len))
+    return NULL;
+
+  /* The blob starts with its key type: a short printable name. */
+  p = blob;
+  if (!read_ssh_string (&p, blob + blob_len, &type, &type_len) || type_len == 0 || type_len > 64)
+    return NULL;
+  for (guint32 i = 0; i < type_len; i++)
+    if (!g_ascii_isgraph (type[i]))
+      return NULL;
+
+  blob_b64 = g_base64_encode (blob, blob_len);
+  return g_strdup_printf ("%.*s %s", (int) type_len, (const char *) type, blob_b64);
+}
+
 static char *
 not_a_key_message (const char *path,
                    const char *data,
@@ -331,12 +415,14 @@ typedef struct
   char               *message;
   char               *contents;
   gsize               contents_length;
+  char               *public_key;
 } CheckResult;
 
 static void
 check_result_free (CheckResult *result)
 {
   g_free (result->message);
+  g_free (result->public_key);
   wipe_free (result->contents, result->contents_length);
   g_free (result);
 }
@@ -350,8 +436,13 @@ check_thread (GTask        *task,
   CheckResult *result = g_new0 (CheckResult, 1);
 
   if (g_task_get_source_tag (task) == bastion_key_file_load_async)
-    check_file (task_data, &result->info, &result->message, &result->contents,
-                &result->contents_length);
+    {
+      check_file (task_data, &result->info, &result->message, &result->contents,
+                  &result->contents_length);
+      if (result->contents != NULL && result->info.format == BASTION_KEY_FORMAT_OPENSSH)
+        result->public_key = bastion_key_file_dup_public_key (result->contents,
+                                                              result->contents_length);
+    }
   else
     check_file (task_data, &result->info, &result->message, NULL, NULL);
   g_task_return_pointer (task, result, (GDestroyNotify) check_result_free);
@@ -424,6 +515,19 @@ bastion_key_file_load_finish (GAsyncResult        *result,
                               gsize               *contents_length,
                               GError             **error)
 {
+  return bastion_key_file_load_finish_full (result, info, message, contents, contents_length,
+                                            NULL, error);
+}
+
+BastionKeyFileStatus
+bastion_key_file_load_finish_full (GAsyncResult        *result,
+                                   BastionKeyFileInfo  *info,
+                                   char               **message,
+                                   char               **contents,
+                                   gsize               *contents_length,
+                                   char               **public_key,
+                                   GError             **error)
+{
   CheckResult *check;
   BastionKeyFileStatus status;
 
@@ -434,6 +538,8 @@ bastion_key_file_load_finish (GAsyncResult        *result,
 
   *contents = NULL;
   *contents_length = 0;
+  if (public_key != NULL)
+    *public_key = NULL;
 
   check = g_task_propagate_pointer (G_TASK (result), error);
   if (check == NULL)
@@ -446,6 +552,8 @@ bastion_key_file_load_finish (GAsyncResult        *result,
     *message = g_steal_pointer (&check->message);
   *contents = g_steal_pointer (&check->contents);
   *contents_length = check->contents_length;
+  if (public_key != NULL)
+    *public_key = g_steal_pointer (&check->public_key);
   check->contents_length = 0;
   check_result_free (check);
 

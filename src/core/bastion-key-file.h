@@ -77,6 +77,21 @@ BastionKeyFileStatus bastion_key_file_load_finish      (GAsyncResult        *res
                                                         char               **contents,
                                                         gsize               *contents_length,
                                                         GError             **error);
+/* The same as bastion_key_file_load_finish(), and public_key (may be NULL) gets the public key
+ * line "TYPE BASE64" of an OpenSSH-format key (it is stored unencrypted in the file, read in the
+ * thread), or NULL for other formats: libssh2 then need not derive it from the private key, which
+ * for a passphrase-protected key costs a bcrypt KDF run. */
+BastionKeyFileStatus bastion_key_file_load_finish_full (GAsyncResult        *result,
+                                                        BastionKeyFileInfo  *info,
+                                                        char               **message,
+                                                        char               **contents,
+                                                        gsize               *contents_length,
+                                                        char               **public_key,
+                                                        GError             **error);
+/* The public key line "TYPE BASE64" of an OpenSSH-format private key (openssh-key-v1), or NULL
+ * when data is not one. No passphrase is needed: OpenSSH stores the public key in clear. */
+char                *bastion_key_file_dup_public_key   (const char          *data,
+                                                        gsize                length);
 /* Parses key text already in memory (no permission checks): NOT_A_KEY, ENCRYPTED or OK. */
 BastionKeyFileStatus bastion_key_file_check_data       (const char          *data,
                                                         gsize                length,

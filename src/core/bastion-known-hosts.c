@@ -184,13 +184,15 @@ typedef gboolean (*LineFunc) (LineKind    kind,
                               const char *key_b64,
                               gpointer    user_data);
 
-/* Calls FUNC for each line of FILES that names HOST:PORT; stops when FUNC returns FALSE. */
+/* Calls FUNC for each line of FILES (or, with are_contents, of these texts) that names
+ * HOST:PORT; stops when FUNC returns FALSE. */
 static void
-foreach_matching_line (const char * const *files,
-                       const char         *host,
-                       guint16             port,
-                       LineFunc            func,
-                       gpointer            user_data)
+foreach_matching_line_in (const char * const *files,
+                          gboolean            are_contents,
+                          const char         *host,
+                          guint16             port,
+                          LineFunc            func,
+                          gpointer            user_data)
 {
   g_autofree char *lower = g_ascii_strdown (host, -1);
   g_autofree char *name = NULL;
@@ -202,7 +204,9 @@ foreach_matching_line (const char * const *files,
       g_autofree char *contents = NULL;
       g_auto(GStrv) lines = NULL;
 
-      if (!g_file_get_contents (files[f], &contents, NULL, NULL))
+      if (are_contents)
+        contents = g_strdup (files[f]);
+      else if (!g_file_get_contents (files[f], &contents, NULL, NULL))
         continue;
 
       lines = g_strsplit (contents, "\n", -1);
@@ -249,6 +253,33 @@ foreach_matching_line (const char * const *files,
             return;
         }
     }
+}
+
+static void
+foreach_matching_line (const char * const *files,
+                       const char         *host,
+                       guint16             port,
+                       LineFunc            func,
+                       gpointer            user_data)
+{
+  foreach_matching_line_in (files, FALSE, host, port, func, user_data);
+}
+
+GStrv
+bastion_known_hosts_read_files (const char * const *files)
+{
+  GPtrArray *contents = g_ptr_array_new ();
+
+  for (guint f = 0; files != NULL && files[f] != NULL; f++)
+    {
+      char *text = NULL;
+
+      if (g_file_get_contents (files[f], &text, NULL, NULL))
+        g_ptr_array_add (contents, text);
+    }
+  g_ptr_array_add (contents, NULL);
+
+  return (GStrv)g_ptr_array_free (contents, FALSE);
 }
 
 typedef struct
@@ -317,6 +348,28 @@ bastion_known_hosts_check (const char * const *files,
   return state.status;
 }
 
+BastionHostKeyStatus
+bastion_known_hosts_check_contents (const char * const *contents,
+                                    const char         *host,
+                                    guint16             port,
+                                    const guint8       *blob,
+                                    gsize               len)
+{
+  CheckState state = { blob, len, NULL, BASTION_HOST_KEY_UNKNOWN };
+
+  g_return_val_if_fail (host != NULL, BASTION_HOST_KEY_UNKNOWN);
+  g_return_val_if_fail (blob != NULL, BASTION_HOST_KEY_UNKNOWN);
+
+  state.type = bastion_known_hosts_blob_type (blob, len);
+  if (state.type == NULL)
+    return BASTION_HOST_KEY_UNKNOWN;
+
+  foreach_matching_line_in (contents, TRUE, host, port, check_line, &state);
+  g_free (state.type);
+
+  return state.status;
+}
+
 static gboolean
 collect_type (LineKind    kind,
               const char *type,
@@ -348,6 +401,21 @@ bastion_known_hosts_known_types (const char * const *files,
   g_return_val_if_fail (host != NULL, NULL);
 
   foreach_matching_line (files, host, port, collect_type, types);
+  g_ptr_array_add (types, NULL);
+
+  return (GStrv)g_ptr_array_free (types, FALSE);
+}
+
+GStrv
+bastion_known_hosts_known_types_contents (const char * const *contents,
+                                          const char         *host,
+                                          guint16             port)
+{
+  GPtrArray *types = g_ptr_array_new ();
+
+  g_return_val_if_fail (host != NULL, NULL);
+
+  foreach_matching_line_in (contents, TRUE, host, port, collect_type, types);
   g_ptr_array_add (types, NULL);
 
   return (GStrv)g_ptr_array_free (types, FALSE);

@@ -48,6 +48,17 @@ BastionHostKeyStatus  bastion_known_hosts_check             (const char * const 
 GStrv                 bastion_known_hosts_known_types       (const char * const *files,
                                                              const char    *host,
                                                              guint16        port);
+/* The contents of FILES (NULL-terminated; missing or unreadable files are skipped), blocking:
+ * call it in a thread. The _contents variants below parse such a snapshot without file I/O. */
+GStrv                 bastion_known_hosts_read_files        (const char * const *files);
+BastionHostKeyStatus  bastion_known_hosts_check_contents    (const char * const *contents,
+                                                             const char    *host,
+                                                             guint16        port,
+                                                             const guint8  *blob,
+                                                             gsize          len);
+GStrv                 bastion_known_hosts_known_types_contents (const char * const *contents,
+                                                                const char    *host,
+                                                                guint16        port);
 /* Appends HOST:PORT with the key to FILE (created 0600 with its directory). */
 gboolean              bastion_known_hosts_add               (const char    *file,
                                                              const char    *host,

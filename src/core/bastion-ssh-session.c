@@ -43,10 +43,15 @@ typedef enum
 {
   PHASE_IDLE,
   PHASE_CONNECTING,
+  PHASE_KNOWN_HOSTS, /* connected; the known_hosts files are still read in a thread; the socket
+                      * is not watched */
   PHASE_HANDSHAKE,
+  PHASE_HOST_KEY_SAVE, /* a new host key (accept-new) is appended to a file in a thread; the
+                        * socket is not watched */
   PHASE_KEY_CHECK,   /* the key file is read in a thread; the socket is not watched */
   PHASE_AUTH_LIST,
   PHASE_AUTH,
+  PHASE_AUTH_THREAD, /* libssh2 logs in with an encrypted key in a thread (AuthJob) */
   PHASE_READY,
   PHASE_DEAD,
 } Phase;
@@ -98,6 +103,17 @@ struct _BastionSshSession
   /* The key file as read off the main loop (a private key: wiped after use) */
   char                   *key_data;
   gsize                   key_data_len;
+  /* "TYPE BASE64" of an OpenSSH-format key (read in the thread), else NULL */
+  char                   *key_public;
+  gboolean                key_encrypted;
+  /* Non-NULL while a thread runs the login (busy in thread): the session and the socket belong
+   * to it meanwhile; self->session is NULL so that nothing on the main loop touches it. */
+  struct _AuthJob        *auth_job;
+  gint64                  connect_started;
+
+  /* The known_hosts files as read in a thread when the connection starts */
+  GStrv                   known_hosts;
+  gboolean                known_hosts_ready;
 
   BastionSshIoFunc        io_func;
   gpointer                io_data;
@@ -140,6 +156,7 @@ static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
 static void session_advance (BastionSshSession *self);
+static void become_ready (BastionSshSession *self);
 
 static const GEnumValue stage_values[] = {
   { BASTION_SSH_STAGE_CLOSED, "BASTION_SSH_STAGE_CLOSED", "closed" },
@@ -250,6 +267,63 @@ wipe_key_data (BastionSshSession *self)
       g_clear_pointer (&self->key_data, g_free);
     }
   self->key_data_len = 0;
+  g_clear_pointer (&self->key_public, g_free);
+  self->key_encrypted = FALSE;
+}
+
+/* A login with a passphrase-protected OpenSSH key, run in a GTask thread: libssh2 runs the
+ * key's bcrypt KDF to sign, ~0.3 s of CPU (seconds under Valgrind) that must not freeze the main
+ * loop. The session runs in blocking mode there, bounded by what is left of the connect timeout.
+ * The thread reads and writes only the job's fields; meanwhile the main loop only sets orphaned
+ * and orphan_connection, which the thread never reads. */
+typedef struct _AuthJob
+{
+  LIBSSH2_SESSION   *session;
+  /* Set (with the socket) when the BastionSshSession gave up on the login meanwhile:
+   * auth_job_free() frees the session and closes the socket once the thread is done. */
+  GSocketConnection *orphan_connection;
+  gboolean           orphaned;
+  char              *user;
+  char              *public_key;
+  char              *key_data;
+  gsize              key_data_len;
+  char              *passphrase;
+  int                rc;
+  char              *message;
+} AuthJob;
+
+static BastionSshAuthThreadHook auth_thread_hook;
+static gpointer                 auth_thread_hook_data;
+
+void
+bastion_ssh_session_set_auth_thread_hook (BastionSshAuthThreadHook hook,
+                                          gpointer                 user_data)
+{
+  auth_thread_hook = hook;
+  auth_thread_hook_data = user_data;
+}
+
+static void
+auth_job_free (AuthJob *job)
+{
+  /* Normally the callback took the session back; a task dropped without it leaves it here. */
+  if (job->session != NULL)
+    libssh2_session_free (job->session);
+  if (job->orphan_connection != NULL)
+    {
+      g_io_stream_close (G_IO_STREAM (job->orphan_connection), NULL, NULL);
+      g_clear_object (&job->orphan_connection);
+    }
+  if (job->key_data != NULL)
+    explicit_bzero (job->key_data, job->key_data_len);
+  g_free (job->key_data);
+  if (job->passphrase != NULL)
+    explicit_bzero (job->passphrase, strlen (job->passphrase));
+  g_free (job->passphrase);
+  g_free (job->user);
+  g_free (job->public_key);
+  g_free (job->message);
+  g_free (job);
 }
 
 static void
@@ -290,6 +364,20 @@ teardown (BastionSshSession *self,
   g_clear_handle_id (&self->timeout_id, g_source_remove);
   g_clear_handle_id (&self->keepalive_id, g_source_remove);
   g_clear_pointer (&self->watch, bastion_fd_watch_free);
+
+  /* A thread is in libssh2 with the session: it may not be freed now. Shutting the socket down
+   * makes the thread's libssh2 call fail at once (after the KDF, if it runs); the thread's
+   * callback frees the session and the socket. */
+  if (self->auth_job != NULL)
+    {
+      self->auth_job->orphaned = TRUE;
+      if (self->connection != NULL)
+        {
+          shutdown (raw_fd (self), SHUT_RDWR);
+          self->auth_job->orphan_connection = g_steal_pointer (&self->connection);
+        }
+      self->auth_job = NULL;
+    }
 
   if (self->agent != NULL)
     {
@@ -638,6 +726,149 @@ kbdint_cb (const char                              *name,
     }
 }
 
+/* The error for a failed key file login; msg is libssh2's last error message. */
+static GError *
+key_file_auth_error (BastionSshSession *self,
+                     int                rc,
+                     const char        *msg)
+{
+  note_tried (self, _("publickey (key file)"));
+  if (rc == LIBSSH2_ERROR_FILE || rc == LIBSSH2_ERROR_METHOD_NOT_SUPPORTED ||
+      rc == LIBSSH2_ERROR_KEYFILE_AUTH_FAILED)
+    return g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_KEY_FILE,
+                        self->passphrase != NULL
+                        ? _("Cannot use the key file “%s”: the passphrase is wrong or the format "
+                            "is not supported (%s)")
+                        : _("Cannot use the key file “%s”: the format is not supported (%s)"),
+                        self->key_file, msg);
+
+  /* With the public key given, libssh2 reads the private key only to sign, once the server
+   * accepted the public key; when that fails (a wrong passphrase), userauth.c reports this
+   * message with LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED. */
+  if (rc == LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED && g_strcmp0 (msg, "Callback returned error") == 0)
+    return g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_KEY_FILE,
+                        self->passphrase != NULL
+                        ? _("Cannot use the key file “%s”: the passphrase is wrong, or this kind "
+                            "of key cannot sign")
+                        : _("Cannot use the key file “%s”: this kind of key cannot sign"),
+                        self->key_file);
+
+  if (rc == LIBSSH2_ERROR_AUTHENTICATION_FAILED || rc == LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED)
+    return auth_failed_error (self);
+
+  return g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_AUTH_FAILED,
+                      _("Logging in to the bastion %s with the key file “%s” failed: %s"),
+                      self->host, self->key_file, msg);
+}
+
+static ssize_t
+recv_plain_cb (libssh2_socket_t   sock,
+               void              *buffer,
+               size_t             length,
+               int                flags,
+               void             **abstract)
+{
+  ssize_t n = recv (sock, buffer, length, flags);
+
+  return n < 0 ? -errno : n;
+}
+
+static void
+auth_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  AuthJob *job = task_data;
+
+  if (auth_thread_hook != NULL)
+    auth_thread_hook (auth_thread_hook_data);
+
+  job->rc = libssh2_userauth_publickey_frommemory (job->session, job->user, strlen (job->user),
+                                                   job->public_key, strlen (job->public_key),
+                                                   job->key_data, job->key_data_len,
+                                                   job->passphrase);
+  if (job->rc != 0)
+    {
+      char *msg = NULL;
+
+      libssh2_session_last_error (job->session, &msg, NULL, 0);
+      job->message = g_strdup (msg != NULL ? msg : "");
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+on_auth_thread_done (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(BastionSshSession) self = user_data;
+  AuthJob *job = g_task_get_task_data (G_TASK (result));
+
+  /* Cancelled, timed out or disposed meanwhile: auth_job_free() frees the session and the
+   * socket teardown() left to the job. */
+  if (job->orphaned)
+    {
+      g_debug ("SSH %s:%u: a key login in a thread ended after it was abandoned (%d)", self->host,
+               self->port, job->rc);
+      return;
+    }
+
+  g_assert (self->auth_job == job);
+  self->auth_job = NULL;
+  self->session = g_steal_pointer (&job->session);
+  libssh2_session_set_timeout (self->session, 0);
+  libssh2_session_set_blocking (self->session, 0);
+  libssh2_session_callback_set2 (self->session, LIBSSH2_CALLBACK_RECV,
+                                 (libssh2_cb_generic *)recv_cb);
+  self->phase = PHASE_AUTH;
+  self->watch = bastion_fd_watch_new (raw_fd (self), G_IO_IN | G_IO_OUT, on_socket_event, self);
+
+  g_debug ("SSH %s:%u: key login in a thread: %d", self->host, self->port, job->rc);
+  if (job->rc == 0)
+    become_ready (self);
+  else
+    fail_task (self, key_file_auth_error (self, job->rc, job->message));
+}
+
+/* Hands the session to a thread for the login (see AuthJob). Nothing is half-sent here: the
+ * last call, libssh2_userauth_list(), completed. */
+static void
+start_auth_thread (BastionSshSession *self)
+{
+  g_autoptr(GTask) task = NULL;
+  AuthJob *job = g_new0 (AuthJob, 1);
+  gint64 elapsed_ms = (g_get_monotonic_time () - self->connect_started) / 1000;
+  gint64 left_ms = (gint64)self->connect_timeout * 1000 - elapsed_ms;
+
+  job->user = g_strdup (self->user);
+  job->public_key = g_strdup (self->key_public);
+  job->key_data = g_steal_pointer (&self->key_data);
+  job->key_data_len = self->key_data_len;
+  self->key_data_len = 0;
+  job->passphrase = g_strdup (self->passphrase != NULL ? self->passphrase : "");
+
+  g_clear_pointer (&self->watch, bastion_fd_watch_free);
+  /* recv_cb reads and writes the object: the thread gets a callback that does not. */
+  libssh2_session_callback_set2 (self->session, LIBSSH2_CALLBACK_RECV,
+                                 (libssh2_cb_generic *)recv_plain_cb);
+  libssh2_session_set_blocking (self->session, 1);
+  libssh2_session_set_timeout (self->session, MAX (left_ms, 1));
+  job->session = g_steal_pointer (&self->session);
+
+  self->auth_job = job;
+  self->phase = PHASE_AUTH_THREAD;
+
+  /* The callback holds a reference to self: dispose cannot run while the thread does, and the
+   * last reference is dropped on the main loop, not in the worker thread (GTask's own source
+   * object reference may be released there). */
+  task = g_task_new (NULL, NULL, on_auth_thread_done, g_object_ref (self));
+  g_task_set_source_tag (task, start_auth_thread);
+  g_task_set_task_data (task, job, (GDestroyNotify) auth_job_free);
+  g_task_run_in_thread (task, auth_thread);
+}
+
 /* Returns LIBSSH2_ERROR_EAGAIN while in progress, 0 on success, else sets ERROR. */
 static int
 auth_key_file (BastionSshSession  *self,
@@ -645,39 +876,28 @@ auth_key_file (BastionSshSession  *self,
 {
   int rc;
 
+  /* A passphrase-protected OpenSSH key: its KDF runs in a thread. */
+  if (self->key_encrypted && self->key_public != NULL)
+    {
+      start_auth_thread (self);
+      return LIBSSH2_ERROR_EAGAIN;
+    }
+
   /* From the copy start_auth() read in a thread: libssh2's _fromfile reads the file again (twice)
-   * on the main loop. */
+   * on the main loop. With the public key given (OpenSSH-format keys hold it in clear), libssh2
+   * does not derive it from the private key. */
   rc = libssh2_userauth_publickey_frommemory (self->session, self->user, strlen (self->user),
-                                              NULL, 0, self->key_data, self->key_data_len,
+                                              self->key_public,
+                                              self->key_public != NULL
+                                              ? strlen (self->key_public) : 0,
+                                              self->key_data, self->key_data_len,
                                               self->passphrase != NULL ? self->passphrase : "");
   if (rc == LIBSSH2_ERROR_EAGAIN || rc == 0)
     return rc;
 
-  note_tried (self, _("publickey (key file)"));
-  if (rc == LIBSSH2_ERROR_FILE || rc == LIBSSH2_ERROR_METHOD_NOT_SUPPORTED ||
-      rc == LIBSSH2_ERROR_KEYFILE_AUTH_FAILED)
-    {
-      g_autofree char *msg = last_ssh_error (self);
-      g_set_error (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_KEY_FILE,
-                   self->passphrase != NULL
-                   ? _("Cannot use the key file “%s”: the passphrase is wrong or the format is "
-                       "not supported (%s)")
-                   : _("Cannot use the key file “%s”: the format is not supported (%s)"),
-                   self->key_file, msg);
-      return rc;
-    }
-
-  if (rc == LIBSSH2_ERROR_AUTHENTICATION_FAILED || rc == LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED)
-    {
-      g_propagate_error (error, auth_failed_error (self));
-      return rc;
-    }
-
   {
     g_autofree char *msg = last_ssh_error (self);
-    g_set_error (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_AUTH_FAILED,
-                 _("Logging in to the bastion %s with the key file “%s” failed: %s"),
-                 self->host, self->key_file, msg);
+    g_propagate_error (error, key_file_auth_error (self, rc, msg));
   }
   return rc;
 }
@@ -793,12 +1013,9 @@ auth_password (BastionSshSession  *self,
 static void
 set_method_prefs (BastionSshSession *self)
 {
-  g_autofree char *user_file = self->user_known_hosts ? g_strdup (self->user_known_hosts)
-                                                      : bastion_known_hosts_dup_user_file ();
-  g_autofree char *own_file = self->bastion_known_hosts ? g_strdup (self->bastion_known_hosts)
-                                                        : bastion_known_hosts_dup_bastion_file ();
-  const char *files[] = { user_file, own_file, NULL };
-  g_auto(GStrv) known = bastion_known_hosts_known_types (files, self->host, self->port);
+  /* From the files as read in a thread (start_known_hosts_read()). */
+  g_auto(GStrv) known = bastion_known_hosts_known_types_contents
+                          ((const char * const *)self->known_hosts, self->host, self->port);
   g_auto(GStrv) defaults = g_strsplit (HOSTKEY_DEFAULT_PREFS, ",", -1);
   g_autoptr(GString) prefs = g_string_new (NULL);
   const char *ciphers;
@@ -829,14 +1046,16 @@ set_method_prefs (BastionSshSession *self)
   libssh2_session_method_pref (self->session, LIBSSH2_METHOD_CRYPT_SC, ciphers);
 }
 
+/* *save_new is set when the key is new and to be recorded (accept-new): the caller writes it
+ * off the main loop (start_host_key_save()). */
 static GError *
-check_host_key (BastionSshSession *self)
+check_host_key (BastionSshSession *self,
+                gboolean          *save_new)
 {
   g_autofree char *user_file = self->user_known_hosts ? g_strdup (self->user_known_hosts)
                                                       : bastion_known_hosts_dup_user_file ();
   g_autofree char *own_file = self->bastion_known_hosts ? g_strdup (self->bastion_known_hosts)
                                                         : bastion_known_hosts_dup_bastion_file ();
-  const char *files[] = { user_file, own_file, NULL };
   const char *blob;
   size_t len = 0;
   int type = 0;
@@ -853,7 +1072,9 @@ check_host_key (BastionSshSession *self)
   self->fingerprint = bastion_known_hosts_fingerprint ((const guint8 *)blob, len);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HOST_KEY_FINGERPRINT]);
 
-  status = bastion_known_hosts_check (files, self->host, self->port, (const guint8 *)blob, len);
+  /* The files as read in a thread when the connection started: no file I/O here. */
+  status = bastion_known_hosts_check_contents ((const char * const *)self->known_hosts,
+                                               self->host, self->port, (const guint8 *)blob, len);
   if (status != BASTION_HOST_KEY_CHANGED && status != BASTION_HOST_KEY_REVOKED &&
       self->host_key_pin != NULL && self->host_key_pin[0] != '\0')
     {
@@ -878,12 +1099,7 @@ check_host_key (BastionSshSession *self)
     case BASTION_HOST_KEY_UNKNOWN:
       if (self->accept_new)
         {
-          GError *error = NULL;
-
-          if (!bastion_known_hosts_add (own_file, self->host, self->port,
-                                        (const guint8 *)blob, len, &error))
-            return error;
-          self->host_key_status = BASTION_HOST_KEY_TRUSTED;
+          *save_new = TRUE;
           return NULL;
         }
       return g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_HOST_KEY_UNKNOWN,
@@ -930,8 +1146,10 @@ on_key_loaded (GObject      *object,
   BastionKeyFileInfo info = { 0 };
   char *contents = NULL;
   gsize length = 0;
+  g_autofree char *public_key = NULL;
 
-  bastion_key_file_load_finish (result, &info, &message, &contents, &length, &error);
+  bastion_key_file_load_finish_full (result, &info, &message, &contents, &length, &public_key,
+                                     &error);
 
   /* Cancelled, failed or reconnected meanwhile: this answer is for nobody. */
   if (self->task != task || self->phase != PHASE_KEY_CHECK)
@@ -945,6 +1163,8 @@ on_key_loaded (GObject      *object,
   wipe_key_data (self);
   self->key_data = contents;
   self->key_data_len = length;
+  self->key_public = g_steal_pointer (&public_key);
+  self->key_encrypted = info.encrypted;
 
   if (error != NULL)
     {
@@ -1027,6 +1247,108 @@ become_ready (BastionSshSession *self)
   complete_task (self);
 }
 
+/* The host key passed: a probe (HOST_KEY_ONLY) ends here, a connection goes on to log in. */
+static void
+host_key_accepted (BastionSshSession *self)
+{
+  if (self->flags & BASTION_SSH_CONNECT_HOST_KEY_ONLY)
+    {
+      g_autoptr(GTask) task = g_steal_pointer (&self->task);
+
+      drop_user_cancellable (self);
+      teardown (self, TRUE);
+      self->phase = PHASE_IDLE;
+      set_stage (self, BASTION_SSH_STAGE_CLOSED);
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  start_auth (self);
+}
+
+typedef struct
+{
+  char    *file;
+  char    *host;
+  guint16  port;
+  GBytes  *blob;
+} HostKeySave;
+
+static void
+host_key_save_free (HostKeySave *save)
+{
+  g_free (save->file);
+  g_free (save->host);
+  g_bytes_unref (save->blob);
+  g_free (save);
+}
+
+static void
+host_key_save_thread (GTask        *task,
+                      gpointer      source_object,
+                      gpointer      task_data,
+                      GCancellable *cancellable)
+{
+  HostKeySave *save = task_data;
+  GError *error = NULL;
+  gsize len = 0;
+  const guint8 *blob = g_bytes_get_data (save->blob, &len);
+
+  if (bastion_known_hosts_add (save->file, save->host, save->port, blob, len, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+on_host_key_saved (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  BastionSshSession *self = g_task_get_source_object (task);
+  GError *error = NULL;
+  gboolean saved = g_task_propagate_boolean (G_TASK (result), &error);
+
+  /* Cancelled, failed or reconnected meanwhile: this answer is for nobody. */
+  if (self->task != task || self->phase != PHASE_HOST_KEY_SAVE)
+    {
+      g_clear_error (&error);
+      return;
+    }
+  if (!saved)
+    {
+      fail_task (self, error);
+      return;
+    }
+
+  self->host_key_status = BASTION_HOST_KEY_TRUSTED;
+  self->watch = bastion_fd_watch_new (raw_fd (self), G_IO_IN | G_IO_OUT, on_socket_event, self);
+  host_key_accepted (self);
+  if (self->phase == PHASE_AUTH_LIST)
+    session_advance (self);
+}
+
+/* Appends the new host key to Bastion's known_hosts file in a thread (it ends with fsync). */
+static void
+start_host_key_save (BastionSshSession *self)
+{
+  g_autoptr(GTask) task = NULL;
+  HostKeySave *save = g_new0 (HostKeySave, 1);
+
+  save->file = self->bastion_known_hosts ? g_strdup (self->bastion_known_hosts)
+                                         : bastion_known_hosts_dup_bastion_file ();
+  save->host = g_strdup (self->host);
+  save->port = self->port;
+  save->blob = g_bytes_ref (self->host_key);
+
+  self->phase = PHASE_HOST_KEY_SAVE;
+  g_clear_pointer (&self->watch, bastion_fd_watch_free);
+  task = g_task_new (NULL, NULL, on_host_key_saved, g_object_ref (self->task));
+  g_task_set_source_tag (task, start_host_key_save);
+  g_task_set_task_data (task, save, (GDestroyNotify) host_key_save_free);
+  g_task_run_in_thread (task, host_key_save_thread);
+}
+
 /* libssh2 reports most handshake failures as "Unable to exchange encryption keys": say which
  * kind it was (no common algorithm, not an SSH server, closed or garbled) and what to do. */
 static GError *
@@ -1093,23 +1415,21 @@ session_advance (BastionSshSession *self)
           break;
         }
       set_stage (self, BASTION_SSH_STAGE_VERIFYING_HOST_KEY);
-      if ((error = check_host_key (self)) != NULL)
-        {
-          fail_task (self, error);
-          break;
-        }
-      if (self->flags & BASTION_SSH_CONNECT_HOST_KEY_ONLY)
-        {
-          g_autoptr(GTask) task = g_steal_pointer (&self->task);
+      {
+        gboolean save_new = FALSE;
 
-          drop_user_cancellable (self);
-          teardown (self, TRUE);
-          self->phase = PHASE_IDLE;
-          set_stage (self, BASTION_SSH_STAGE_CLOSED);
-          g_task_return_boolean (task, TRUE);
-          break;
-        }
-      start_auth (self);
+        if ((error = check_host_key (self, &save_new)) != NULL)
+          {
+            fail_task (self, error);
+            break;
+          }
+        if (save_new)
+          {
+            start_host_key_save (self);
+            break;
+          }
+      }
+      host_key_accepted (self);
       if (self->phase != PHASE_AUTH_LIST)
         break;
       G_GNUC_FALLTHROUGH;
@@ -1169,7 +1489,10 @@ session_advance (BastionSshSession *self)
 
     case PHASE_IDLE:
     case PHASE_CONNECTING:
+    case PHASE_KNOWN_HOSTS:
+    case PHASE_HOST_KEY_SAVE:
     case PHASE_KEY_CHECK:
+    case PHASE_AUTH_THREAD:
     case PHASE_READY:
     case PHASE_DEAD:
     default:
@@ -1177,7 +1500,8 @@ session_advance (BastionSshSession *self)
     }
 
   if (self->phase != PHASE_IDLE && self->phase != PHASE_READY && self->phase != PHASE_DEAD &&
-      self->phase != PHASE_KEY_CHECK)
+      self->phase != PHASE_KEY_CHECK && self->phase != PHASE_AUTH_THREAD &&
+      self->phase != PHASE_KNOWN_HOSTS && self->phase != PHASE_HOST_KEY_SAVE)
     update_condition (self);
 
   g_object_unref (self);
@@ -1262,13 +1586,93 @@ connect_timeout_cb (gpointer data)
                                   _("The bastion %s accepted the connection on port %u but its "
                                     "SSH server did not answer within %u s"),
                                   self->host, self->port, self->connect_timeout));
-  else if (self->phase == PHASE_KEY_CHECK || self->phase == PHASE_AUTH_LIST ||
-           self->phase == PHASE_AUTH)
+  else if (self->phase == PHASE_KNOWN_HOSTS)
+    {
+      g_autofree char *user_file = self->user_known_hosts
+                                   ? g_strdup (self->user_known_hosts)
+                                   : bastion_known_hosts_dup_user_file ();
+      g_autofree char *own_file = self->bastion_known_hosts
+                                  ? g_strdup (self->bastion_known_hosts)
+                                  : bastion_known_hosts_dup_bastion_file ();
+
+      fail_task (self, g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_TIMEOUT,
+                                    _("Reading the known hosts files %s and %s took longer than "
+                                      "%u s; check that they are regular files on a disk that "
+                                      "answers"),
+                                    user_file, own_file, self->connect_timeout));
+    }
+  else if (self->phase == PHASE_HOST_KEY_SAVE || self->phase == PHASE_KEY_CHECK ||
+           self->phase == PHASE_AUTH_LIST ||
+           self->phase == PHASE_AUTH || self->phase == PHASE_AUTH_THREAD)
     fail_task (self, g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_TIMEOUT,
                                   _("The bastion %s did not complete the login within %u s"),
                                   self->host, self->connect_timeout));
 
   return G_SOURCE_REMOVE;
+}
+
+static void
+start_handshake (BastionSshSession *self)
+{
+  set_method_prefs (self);
+  self->phase = PHASE_HANDSHAKE;
+  self->watch = bastion_fd_watch_new (raw_fd (self), G_IO_IN | G_IO_OUT, on_socket_event, self);
+  session_advance (self);
+}
+
+static void
+known_hosts_thread (GTask        *task,
+                    gpointer      source_object,
+                    gpointer      task_data,
+                    GCancellable *cancellable)
+{
+  g_task_return_pointer (task, bastion_known_hosts_read_files (task_data),
+                         (GDestroyNotify) g_strfreev);
+}
+
+static void
+on_known_hosts_read (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  BastionSshSession *self = g_task_get_source_object (task);
+  g_auto(GStrv) contents = g_task_propagate_pointer (G_TASK (result), NULL);
+
+  /* Cancelled, failed or reconnected meanwhile: this answer is for nobody. */
+  if (self->task != task)
+    return;
+
+  g_strfreev (self->known_hosts);
+  self->known_hosts = g_steal_pointer (&contents);
+  if (self->known_hosts == NULL)
+    self->known_hosts = g_new0 (char *, 1);
+  self->known_hosts_ready = TRUE;
+  if (self->phase == PHASE_KNOWN_HOSTS)
+    start_handshake (self);
+}
+
+/* known_hosts files may sit on a slow or network file system (or be a FIFO): read them in a
+ * thread while the TCP connection is made. */
+static void
+start_known_hosts_read (BastionSshSession *self)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autofree char *user_file = self->user_known_hosts ? g_strdup (self->user_known_hosts)
+                                                      : bastion_known_hosts_dup_user_file ();
+  g_autofree char *own_file = self->bastion_known_hosts ? g_strdup (self->bastion_known_hosts)
+                                                        : bastion_known_hosts_dup_bastion_file ();
+  char **files = g_new0 (char *, 3);
+
+  files[0] = g_steal_pointer (&user_file);
+  files[1] = g_steal_pointer (&own_file);
+  g_clear_pointer (&self->known_hosts, g_strfreev);
+  self->known_hosts_ready = FALSE;
+
+  task = g_task_new (NULL, NULL, on_known_hosts_read, g_object_ref (self->task));
+  g_task_set_source_tag (task, start_known_hosts_read);
+  g_task_set_task_data (task, files, (GDestroyNotify) g_strfreev);
+  g_task_run_in_thread (task, known_hosts_thread);
 }
 
 static void
@@ -1320,9 +1724,14 @@ on_connected (GObject      *object,
   libssh2_session_flag (self->session, LIBSSH2_FLAG_COMPRESS, 0);
   set_method_prefs (self);
 
-  self->phase = PHASE_HANDSHAKE;
-  self->watch = bastion_fd_watch_new (raw_fd (self), G_IO_IN | G_IO_OUT, on_socket_event, self);
-  session_advance (self);
+  /* The host key preferences come from the known_hosts files: wait for the thread reading them
+   * (on_known_hosts_read()) without watching the socket; the server waits for us. */
+  if (!self->known_hosts_ready)
+    {
+      self->phase = PHASE_KNOWN_HOSTS;
+      return;
+    }
+  start_handshake (self);
 }
 
 static gboolean
@@ -1379,7 +1788,9 @@ bastion_ssh_session_connect_async (BastionSshSession      *self,
   g_string_truncate (self->tried, 0);
   self->task = g_steal_pointer (&task);
   self->phase = PHASE_CONNECTING;
+  self->connect_started = g_get_monotonic_time ();
   set_stage (self, BASTION_SSH_STAGE_RESOLVING);
+  start_known_hosts_read (self);
 
   self->connect_cancellable = g_cancellable_new ();
   if (cancellable != NULL)
@@ -1649,6 +2060,7 @@ bastion_ssh_session_finalize (GObject *object)
   wipe_string (&self->passphrase);
   wipe_string (&self->password);
   wipe_key_data (self);
+  g_clear_pointer (&self->known_hosts, g_strfreev);
   g_clear_pointer (&self->host, g_free);
   g_clear_pointer (&self->user, g_free);
   g_clear_pointer (&self->key_file, g_free);

@@ -133,4 +133,11 @@ gboolean              bastion_ssh_key_file_is_encrypted      (const char        
                                                               gboolean               *encrypted,
                                                               GError                **error);
 
+/* Tests only: hook is called in the thread that logs in with a passphrase-protected OpenSSH key
+ * (its bcrypt KDF runs there, not on the main loop), just before libssh2 starts; a test blocks in
+ * it to cancel or drop the session meanwhile. Set it while no login runs. */
+typedef void (*BastionSshAuthThreadHook) (gpointer user_data);
+void                  bastion_ssh_session_set_auth_thread_hook (BastionSshAuthThreadHook hook,
+                                                                gpointer                 user_data);
+
 G_END_DECLS
