@@ -439,14 +439,11 @@ def test_memory_query():
         proc.kill()
         proc.wait()
     note("%s: %d lines read after draining, exit %s" % (name, lines, proc.returncode))
-    # Known bug (2026-11-28): through the in-process tunnel the query stops reading its libpq
-    # socket after some 10-200k rows (1.4 MB unread there), the tunnel's back-pressure then
-    # leaves the SSH socket unread, keepalive replies with it, and after 45 s the session is
-    # declared dead. It happens with a reader that never stalls too (stdout a file).
-    todo = "query through the in-process tunnel stalls on large results (see SECURITY.md)"
-    tap(proc.returncode == 0, "%s: exits 0 once drained" % name, err, todo=todo)
-    tap(lines == ROWS + 1, "%s: the output is complete (%d rows + header)" % (name, lines - 1),
-        todo=todo)
+    # This found a bug (fixed): through the in-process tunnel, the back-pressured SSH socket
+    # kept the loop spinning at default priority, the query's idle-priority libpq watch starved
+    # and after 45 s the session was declared dead.
+    tap(proc.returncode == 0, "%s: exits 0 once drained" % name, err)
+    tap(lines == ROWS + 1, "%s: the output is complete (%d rows + header)" % (name, lines - 1))
 
 
 def cpu_ticks(pid):
@@ -455,17 +452,14 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])   # utime + stime
 
 
-# Known bug (2026-11-28): while a tunnel client does not read, the SSH socket's watch stays armed
-# for input that nobody consumes (bastion-ssh-session.c on_socket_event/update_condition with a
-# back-pressured io_func): the loop spins at ~100% CPU, lower-priority sources starve, and the
-# keepalive replies stay unread, so after 45 s the bastion is declared dead.
-SPIN_TODO = "back-pressured tunnel spins on the SSH socket; false dead peer after 45 s"
+# This found a bug (fixed in bastion-ssh-session.c: input_paused): while a tunnel client did not
+# read, the SSH socket's watch stayed armed for input that nobody consumed, the loop spun at
+# ~100% CPU, lower-priority sources starved, and after 45 s the bastion was declared dead.
 
 
 def test_memory_tunnel(stop_seconds=3.0):
     name = "slow reader (tunnel)" if stop_seconds <= 3 else \
         "slow reader (tunnel, stopped %d s)" % stop_seconds
-    todo = SPIN_TODO if stop_seconds > 3 else None
     port = free_port()
     tunnel = subprocess.Popen([CLI, "tunnel", TEAM, "--port", str(port)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -507,7 +501,7 @@ def test_memory_tunnel(stop_seconds=3.0):
             % (name, hi - start, RSS_BOUND_KB))
         if stop_seconds > 3:
             tap(cpu < 50, "%s: the tunnel idles while its client is stopped (CPU %.0f%%)"
-                % (name, cpu), todo=SPIN_TODO)
+                % (name, cpu))
             # The fault's duration, not a wait for a condition: past the 45 s dead-peer limit.
             time.sleep(max(0.0, stop_seconds - (time.monotonic() - stopped_at)))
             tap(tunnel.poll() is None and rss_kb(tunnel.pid) - start < RSS_BOUND_KB,
@@ -524,7 +518,7 @@ def test_memory_tunnel(stop_seconds=3.0):
         note("%s: psql exit %s, %d rows, tunnel VmHWM %d KiB"
              % (name, psql.returncode, lines, hwm_kb(tunnel.pid)))
         tap(psql.returncode == 0 and lines == ROWS,
-            "%s: psql gets every row once resumed (%d)" % (name, lines), err, todo=todo)
+            "%s: psql gets every row once resumed (%d)" % (name, lines), err)
         os.unlink(out_path)
         os.unlink(passfile)
     finally:
@@ -538,8 +532,7 @@ def test_memory_tunnel(stop_seconds=3.0):
     err = tunnel.stderr.read()
     tap(tunnel.returncode == 0, "%s: the tunnel exits 0 on SIGINT (%s)"
         % (name, tunnel.returncode), err)
-    tap("stopped answering" not in err, "%s: the bastion is not declared dead" % name, err,
-        todo=todo)
+    tap("stopped answering" not in err, "%s: the bastion is not declared dead" % name, err)
 
 
 def free_port():

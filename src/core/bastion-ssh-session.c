@@ -124,6 +124,10 @@ struct _BastionSshSession
   guint                   send_busy : 1;
   guint                   idle : 1;
   guint                   idle_paused : 1;
+  /* The io_func did not read the socket although it had input: every channel with data waits
+   * for its local client (back-pressure). Input is not polled for until someone reads again. */
+  guint                   input_paused : 1;
+  guint                   recv_calls;
 };
 
 G_DEFINE_FINAL_TYPE (BastionSshSession, bastion_ssh_session, G_TYPE_OBJECT)
@@ -471,7 +475,7 @@ update_condition (BastionSshSession *self)
     return;
 
   dirs = libssh2_session_block_directions (self->session);
-  if (self->phase == PHASE_READY && self->idle_paused)
+  if (self->phase == PHASE_READY && (self->idle_paused || self->input_paused))
     cond = 0;
   if ((dirs & LIBSSH2_SESSION_BLOCK_OUTBOUND) || self->send_busy)
     cond |= G_IO_OUT;
@@ -590,7 +594,26 @@ on_socket_event (int          fd,
             self->idle_paused = TRUE;
         }
       else if (self->io_func != NULL)
-        self->io_func (self, self->io_data);
+        {
+          self->recv_calls = 0;
+          self->io_func (self, self->io_data);
+          /* Input was there and nothing asked libssh2 for it: the tunnel's clients are all
+           * back-pressured. Polling for input again would spin the loop (and starve lower
+           * priority sources, such as a query reading its own tunnel) until a client reads;
+           * recv_cb() resumes polling at the next read. A closed socket still shows. */
+          if (self->phase == PHASE_READY && self->recv_calls == 0 &&
+              (revents & (G_IO_IN | G_IO_HUP | G_IO_ERR)))
+            {
+              char c;
+              ssize_t n = recv (fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+
+              if ((revents & G_IO_ERR) || n == 0 ||
+                  (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+                bastion_ssh_session_check_rc (self, LIBSSH2_ERROR_SOCKET_DISCONNECT);
+              else if (n > 0)
+                self->input_paused = TRUE;
+            }
+        }
       if (self->phase == PHASE_READY)
         update_condition (self);
       g_object_unref (self);
@@ -609,6 +632,14 @@ recv_cb (libssh2_socket_t   sock,
 {
   BastionSshSession *self = *abstract;
   ssize_t n;
+
+  /* Someone reads again: poll for input again. */
+  self->recv_calls++;
+  if (self->input_paused)
+    {
+      self->input_paused = FALSE;
+      update_condition (self);
+    }
 
   /* Spent: as if the socket were empty. It is polled for input whenever the session is ready
    * and in use, so the next wake-up comes at once and refills the budget. */
@@ -637,6 +668,18 @@ keepalive_cb (gpointer data)
 
   if (self->phase != PHASE_READY || self->session == NULL)
     return G_SOURCE_CONTINUE;
+
+  /* Back-pressured, the socket is not read, but bytes waiting in it are the peer's sign of
+   * life (a peer that dies meanwhile shows when reading resumes, or as a socket error once
+   * TCP_USER_TIMEOUT expires under the keepalives sent below). */
+  if (self->input_paused)
+    {
+      int pending = 0;
+
+      if (ioctl (raw_fd (self), FIONREAD, &pending) == 0 && pending > 0)
+        self->last_recv = now;
+      silent = now - self->last_recv;
+    }
 
   /* Idle, nothing reads replies: keepalives go without want-reply and a dead peer shows as a
    * socket error (TCP_USER_TIMEOUT, TCP keepalive). */
@@ -1238,6 +1281,7 @@ become_ready (BastionSshSession *self)
   self->last_recv = g_get_monotonic_time ();
   self->recv_budget = RECV_BUDGET;
   self->idle_paused = FALSE;
+  self->input_paused = FALSE;
   g_debug ("SSH %s:%u: ready, cipher %s", self->host, self->port,
            libssh2_session_methods (self->session, LIBSSH2_METHOD_CRYPT_CS));
   libssh2_keepalive_config (self->session, self->idle ? 0 : 1, self->keepalive_interval);
@@ -1959,6 +2003,7 @@ bastion_ssh_session_set_io_func (BastionSshSession *self,
 
   self->io_func = func;
   self->io_data = user_data;
+  self->input_paused = FALSE;
   if (self->phase == PHASE_READY)
     update_condition (self);
 }
@@ -1986,6 +2031,7 @@ bastion_ssh_session_set_idle (BastionSshSession *self,
 
   self->idle = idle;
   self->idle_paused = FALSE;
+  self->input_paused = FALSE;
   self->recv_budget = RECV_BUDGET;
   if (!idle)
     self->last_recv = g_get_monotonic_time ();
