@@ -13,14 +13,15 @@ Run as root under tests/harness/with-servers --xvfb --sshd --postgres --keyring 
 import json
 import os
 import secrets
-import shutil
 import signal
 import socket
-import stat
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import leakcheck  # noqa: E402  (tests/leakcheck.py)
 
 APP = os.environ.get("BASTION_APP")
 CLI = os.environ["BASTION_CLI"]
@@ -73,22 +74,6 @@ def cli(name, *args, stdin=None):
         check("%s is not in the output of bastion-cli %s" % (label, name), secret not in text)
 
 
-def use_encrypted_key():
-    """The team's key replaced by one encrypted with PASSPHRASE, authorized for the sshd."""
-    with open(os.path.join(TEAM_DIR, "config.json")) as f:
-        name = json.load(f).get("bastion_ssh_ec2_keypair_filename",
-                                "simpleiot-bastion-keypair.pem")
-    key = os.path.join(TMP, "encrypted-key")
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", PASSPHRASE, "-C", "no-leaks-gui",
-                    "-f", key], check=True, stdin=subprocess.DEVNULL)
-    with open(key + ".pub") as pub, \
-            open(os.path.join(os.environ["BASTION_TEST_SSHD_DIR"], "authorized_keys"), "a") as out:
-        out.write(pub.read())
-    target = os.path.join(TEAM_DIR, "certs", name)
-    shutil.copyfile(key, target)
-    os.chmod(target, 0o600)
-
-
 def local_port():
     with open(os.path.join(TEAM_DIR, "config.json")) as f:
         return int(json.load(f)["ssh_db_local_port"])
@@ -117,26 +102,8 @@ def bastion_sessions():
     return int(out) if out.isdigit() else 0
 
 
-def descendants(pid):
-    children = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open("/proc/%s/stat" % entry) as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    found, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        found.append(p)
-        todo.extend(children.get(p, []))
-    return found
-
-
 def scan_processes(pid, seen, read):
-    for p in descendants(pid):
+    for p in leakcheck.descendants([pid]):
         for what in ("cmdline", "environ"):
             try:
                 with open("/proc/%d/%s" % (p, what), "rb") as f:
@@ -185,17 +152,6 @@ def check_protected(pid):
         control.wait()
 
 
-def files_under(tops):
-    for top in tops:
-        for root, _dirs, files in os.walk(top):
-            for name in files:
-                path = os.path.join(root, name)
-                if any(path == p or path.startswith(p + os.sep) for p in NOT_OURS):
-                    continue
-                if stat.S_ISREG(os.lstat(path).st_mode):
-                    yield path
-
-
 def quit_app(proc):
     subprocess.run(["gdbus", "call", "--session", "--dest", APP_ID, "--object-path",
                     "/" + APP_ID.replace(".", "/"), "--method", "org.gtk.Actions.Activate",
@@ -219,7 +175,7 @@ def main():
         print("1..0 # SKIP built without the GUI (BASTION_APP is not set)")
         return 0
 
-    use_encrypted_key()
+    leakcheck.use_encrypted_key(TMP, PASSPHRASE, "no-leaks-gui")
     cli("import", "import")
     with open(os.environ["BASTION_TEST_PG_PASSWORD_FILE"], "rb") as f:
         cli("secret set db-password", "secret", "set", TEAM, "db-password", stdin=f.read())
@@ -269,7 +225,7 @@ def main():
         check("%s is not in Bastion's output" % label, secret not in text)
 
     tops = [HOME] + ([os.path.join(RUNTIME, "bastion")] if RUNTIME else [])
-    written = list(files_under(tops))
+    written = list(leakcheck.files_under(tops, NOT_OURS))
     check("Bastion wrote its profiles", any(p.endswith("profiles.json") for p in written))
     for path in written:
         with open(path, "rb") as f:

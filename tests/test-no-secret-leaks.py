@@ -13,16 +13,16 @@ secret key); hostkey --trust; a tunnel; a real psql launched through the tunnel
 scanned while connected.
 """
 
-import json
 import os
 import secrets
-import shutil
 import signal
-import stat
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import leakcheck  # noqa: E402  (tests/leakcheck.py)
 
 CLI = os.environ["BASTION_CLI"]
 SRC = os.environ["G_TEST_SRCDIR"]
@@ -117,28 +117,9 @@ def start(name, *args, ready):
     return proc, log, text
 
 
-def descendants(pids):
-    children = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry) as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(entry))
-    found, todo = [], list(pids)
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(children.get(pid, []))
-    return found
-
-
 def scan_processes(pids, seen):
     """Reads cmdline and environ of PIDS and their descendants; SEEN maps pid -> command."""
-    for pid in descendants(pids):
+    for pid in leakcheck.descendants(pids):
         for what in ("cmdline", "environ"):
             try:
                 with open("/proc/%d/%s" % (pid, what), "rb") as f:
@@ -155,45 +136,13 @@ def scan_processes(pids, seen):
                           False)
 
 
-def files_under(tops):
-    for top in tops:
-        for root, _dirs, files in os.walk(top):
-            for name in files:
-                path = os.path.join(root, name)
-                if any(path == p or path.startswith(p + os.sep) for p in NOT_OURS):
-                    continue
-                if stat.S_ISREG(os.lstat(path).st_mode):
-                    yield path
-
-
-def use_encrypted_key():
-    """Replaces the team's key by one encrypted with PASSPHRASE, authorized for the harness's
-    sshd; returns its SHA256 fingerprint as sshd logs it."""
-    team_dir = os.environ["BASTION_TEST_TEAM_DIR"]
-    with open(os.path.join(team_dir, "config.json")) as f:
-        name = json.load(f).get("bastion_ssh_ec2_keypair_filename",
-                                "simpleiot-bastion-keypair.pem")
-    key = os.path.join(TMP, "encrypted-key")
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", PASSPHRASE, "-C", "no-leaks",
-                    "-f", key], check=True, stdin=subprocess.DEVNULL)
-    with open(key + ".pub") as pub, \
-            open(os.path.join(os.environ["BASTION_TEST_SSHD_DIR"], "authorized_keys"), "a") as out:
-        out.write(pub.read())
-    target = os.path.join(team_dir, "certs", name)
-    shutil.copyfile(key, target)
-    os.chmod(target, 0o600)
-    res = subprocess.run(["ssh-keygen", "-l", "-E", "sha256", "-f", key + ".pub"],
-                         stdout=subprocess.PIPE, check=True)
-    return res.stdout.decode().split()[1]
-
-
 def main():
     check("the AWS secret key is known to the test", AWS_SECRET is not None)
     if AWS_SECRET is None:
         print("1..%d" % (passed + failed))
         return 1
 
-    fingerprint = use_encrypted_key()
+    fingerprint = leakcheck.use_encrypted_key(TMP, PASSPHRASE, "no-leaks")
     logs = [run("import", "import"),
             run("secret-set", "secret", "set", "demo", "key-passphrase",
                 stdin=(PASSPHRASE + "\n").encode()),
@@ -216,7 +165,7 @@ def main():
     failed_before = failed
     for _ in range(600):
         scan_processes([tunnel.pid, launch.pid], seen)
-        psql_running = any(seen.get(pid) == "psql" for pid in descendants([launch.pid]))
+        psql_running = any(seen.get(pid) == "psql" for pid in leakcheck.descendants([launch.pid]))
         if os.path.exists(record) and os.path.getsize(record) > 0 and not psql_running:
             break
         time.sleep(0.05)
@@ -259,7 +208,7 @@ def main():
           any(fingerprint in line for line in accepted), " | ".join(accepted))
 
     tops = [HOME] + ([os.path.join(RUNTIME, "bastion")] if RUNTIME else [])
-    written = list(files_under(tops))
+    written = list(leakcheck.files_under(tops, NOT_OURS))
     check("Bastion wrote its profiles", any(p.endswith("profiles.json") for p in written))
     for path in written:
         with open(path, "rb") as f:
@@ -268,7 +217,7 @@ def main():
             check("%s is not in %s" % (label, os.path.relpath(path, HOME)),
                   secret.encode() not in data)
     if RUNTIME:
-        left = list(files_under([os.path.join(RUNTIME, "bastion")]))
+        left = list(leakcheck.files_under([os.path.join(RUNTIME, "bastion")], NOT_OURS))
         check("no pgpass or service file is left", not left, " ".join(left))
 
     print("1..%d" % (passed + failed))

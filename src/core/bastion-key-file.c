@@ -448,20 +448,30 @@ check_thread (GTask        *task,
   g_task_return_pointer (task, result, (GDestroyNotify) check_result_free);
 }
 
+/* check_thread() tells a check from a load by SOURCE_TAG. */
+static void
+run_check_thread (const char          *path,
+                  gpointer             source_tag,
+                  GCancellable        *cancellable,
+                  GAsyncReadyCallback  callback,
+                  gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, source_tag);
+  g_task_set_task_data (task, g_strdup (path), g_free);
+  g_task_run_in_thread (task, check_thread);
+}
+
 void
 bastion_key_file_check_async (const char          *path,
                               GCancellable        *cancellable,
                               GAsyncReadyCallback  callback,
                               gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
-
   g_return_if_fail (path != NULL);
 
-  task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, bastion_key_file_check_async);
-  g_task_set_task_data (task, g_strdup (path), g_free);
-  g_task_run_in_thread (task, check_thread);
+  run_check_thread (path, bastion_key_file_check_async, cancellable, callback, user_data);
 }
 
 BastionKeyFileStatus
@@ -497,14 +507,9 @@ bastion_key_file_load_async (const char          *path,
                              GAsyncReadyCallback  callback,
                              gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
-
   g_return_if_fail (path != NULL);
 
-  task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, bastion_key_file_load_async);
-  g_task_set_task_data (task, g_strdup (path), g_free);
-  g_task_run_in_thread (task, check_thread);
+  run_check_thread (path, bastion_key_file_load_async, cancellable, callback, user_data);
 }
 
 BastionKeyFileStatus

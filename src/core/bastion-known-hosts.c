@@ -255,16 +255,6 @@ foreach_matching_line_in (const char * const *files,
     }
 }
 
-static void
-foreach_matching_line (const char * const *files,
-                       const char         *host,
-                       guint16             port,
-                       LineFunc            func,
-                       gpointer            user_data)
-{
-  foreach_matching_line_in (files, FALSE, host, port, func, user_data);
-}
-
 GStrv
 bastion_known_hosts_read_files (const char * const *files)
 {
@@ -326,12 +316,14 @@ check_line (LineKind    kind,
   return TRUE;
 }
 
-BastionHostKeyStatus
-bastion_known_hosts_check (const char * const *files,
-                           const char         *host,
-                           guint16             port,
-                           const guint8       *blob,
-                           gsize               len)
+/* SOURCES: file names, or (are_contents) the files' texts. */
+static BastionHostKeyStatus
+check_in (const char * const *sources,
+          gboolean            are_contents,
+          const char         *host,
+          guint16             port,
+          const guint8       *blob,
+          gsize               len)
 {
   CheckState state = { blob, len, NULL, BASTION_HOST_KEY_UNKNOWN };
 
@@ -342,10 +334,20 @@ bastion_known_hosts_check (const char * const *files,
   if (state.type == NULL)
     return BASTION_HOST_KEY_UNKNOWN;
 
-  foreach_matching_line (files, host, port, check_line, &state);
+  foreach_matching_line_in (sources, are_contents, host, port, check_line, &state);
   g_free (state.type);
 
   return state.status;
+}
+
+BastionHostKeyStatus
+bastion_known_hosts_check (const char * const *files,
+                           const char         *host,
+                           guint16             port,
+                           const guint8       *blob,
+                           gsize               len)
+{
+  return check_in (files, FALSE, host, port, blob, len);
 }
 
 BastionHostKeyStatus
@@ -355,19 +357,7 @@ bastion_known_hosts_check_contents (const char * const *contents,
                                     const guint8       *blob,
                                     gsize               len)
 {
-  CheckState state = { blob, len, NULL, BASTION_HOST_KEY_UNKNOWN };
-
-  g_return_val_if_fail (host != NULL, BASTION_HOST_KEY_UNKNOWN);
-  g_return_val_if_fail (blob != NULL, BASTION_HOST_KEY_UNKNOWN);
-
-  state.type = bastion_known_hosts_blob_type (blob, len);
-  if (state.type == NULL)
-    return BASTION_HOST_KEY_UNKNOWN;
-
-  foreach_matching_line_in (contents, TRUE, host, port, check_line, &state);
-  g_free (state.type);
-
-  return state.status;
+  return check_in (contents, TRUE, host, port, blob, len);
 }
 
 static gboolean
@@ -391,19 +381,28 @@ collect_type (LineKind    kind,
   return TRUE;
 }
 
-GStrv
-bastion_known_hosts_known_types (const char * const *files,
-                                 const char         *host,
-                                 guint16             port)
+static GStrv
+known_types_in (const char * const *sources,
+                gboolean            are_contents,
+                const char         *host,
+                guint16             port)
 {
   GPtrArray *types = g_ptr_array_new ();
 
   g_return_val_if_fail (host != NULL, NULL);
 
-  foreach_matching_line (files, host, port, collect_type, types);
+  foreach_matching_line_in (sources, are_contents, host, port, collect_type, types);
   g_ptr_array_add (types, NULL);
 
   return (GStrv)g_ptr_array_free (types, FALSE);
+}
+
+GStrv
+bastion_known_hosts_known_types (const char * const *files,
+                                 const char         *host,
+                                 guint16             port)
+{
+  return known_types_in (files, FALSE, host, port);
 }
 
 GStrv
@@ -411,14 +410,7 @@ bastion_known_hosts_known_types_contents (const char * const *contents,
                                           const char         *host,
                                           guint16             port)
 {
-  GPtrArray *types = g_ptr_array_new ();
-
-  g_return_val_if_fail (host != NULL, NULL);
-
-  foreach_matching_line_in (contents, TRUE, host, port, collect_type, types);
-  g_ptr_array_add (types, NULL);
-
-  return (GStrv)g_ptr_array_free (types, FALSE);
+  return known_types_in (contents, TRUE, host, port);
 }
 
 gboolean
