@@ -124,6 +124,7 @@ struct _BastionSshSession
   guint                   send_busy : 1;
   guint                   idle : 1;
   guint                   idle_paused : 1;
+  guint                   recv_empty : 1;
   /* The io_func did not read the socket although it had input: every channel with data waits
    * for its local client (back-pressure). Input is not polled for until someone reads again. */
   guint                   input_paused : 1;
@@ -577,6 +578,8 @@ on_socket_event (int          fd,
     {
       g_object_ref (self);
       self->recv_budget = RECV_BUDGET;
+      if (revents & (G_IO_IN | G_IO_HUP | G_IO_ERR))
+        self->recv_empty = FALSE;
       if (self->idle || self->io_func == NULL)
         {
           /* Nothing reads the session (no channel): only notice a closed or broken socket.
@@ -643,12 +646,24 @@ recv_cb (libssh2_socket_t   sock,
 
   /* Spent: as if the socket were empty. It is polled for input whenever the session is ready
    * and in use, so the next wake-up comes at once and refills the budget. */
-  if (self->phase == PHASE_READY && self->recv_budget <= 0)
+  if (self->phase == PHASE_READY && (self->recv_budget <= 0 || self->recv_empty))
     return -EAGAIN;
 
   n = recv (sock, buffer, length, flags);
   if (n < 0)
-    return -errno;
+    {
+      int err = errno;
+
+      /* libssh2 reads until the socket is empty, and every channel read or write starts with
+       * such a read: for one small reply that was one recv() returning data and five or six
+       * returning EAGAIN. While the tunnel uses the session, its socket is polled for input on
+       * every loop iteration, so after an EAGAIN another recv() is pointless until that poll
+       * reports input again (on_socket_event): answer EAGAIN without the system call. */
+      if ((err == EAGAIN || err == EWOULDBLOCK) && self->phase == PHASE_READY &&
+          self->io_func != NULL && !self->idle)
+        self->recv_empty = TRUE;
+      return -err;
+    }
   if (n > 0)
     {
       self->last_recv = g_get_monotonic_time ();
@@ -1282,6 +1297,7 @@ become_ready (BastionSshSession *self)
   self->recv_budget = RECV_BUDGET;
   self->idle_paused = FALSE;
   self->input_paused = FALSE;
+  self->recv_empty = FALSE;
   g_debug ("SSH %s:%u: ready, cipher %s", self->host, self->port,
            libssh2_session_methods (self->session, LIBSSH2_METHOD_CRYPT_CS));
   libssh2_keepalive_config (self->session, self->idle ? 0 : 1, self->keepalive_interval);
@@ -2004,6 +2020,7 @@ bastion_ssh_session_set_io_func (BastionSshSession *self,
   self->io_func = func;
   self->io_data = user_data;
   self->input_paused = FALSE;
+  self->recv_empty = FALSE;
   if (self->phase == PHASE_READY)
     update_condition (self);
 }
@@ -2032,6 +2049,7 @@ bastion_ssh_session_set_idle (BastionSshSession *self,
   self->idle = idle;
   self->idle_paused = FALSE;
   self->input_paused = FALSE;
+  self->recv_empty = FALSE;
   self->recv_budget = RECV_BUDGET;
   if (!idle)
     self->last_recv = g_get_monotonic_time ();
