@@ -110,6 +110,10 @@ def cores_in(path):
     return sorted(n for n in os.listdir(path) if n == "core" or n.startswith("core."))
 
 
+# The soft core limit as high as the hard one allows (unlimited, except under some sudo setups).
+RAISE_CORE = 'ulimit -S -c "$(ulimit -H -c)"'
+
+
 def stop(proc):
     if proc.poll() is None:
         proc.kill()
@@ -120,8 +124,15 @@ def main():
     if os.geteuid() != 0:
         print("1..0 # SKIP runs bastion-cli as the user nobody: needs root")
         return 0
-    # Let children raise their own core limit (bastion-cli lowers its soft limit itself).
-    resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    # Let children raise their own core limit (bastion-cli lowers its soft limit itself). Under
+    # sudo the hard limit can be 0 and, without CAP_SYS_RESOURCE (a container), stay there: then
+    # the control cannot dump either and the core-file check below is skipped, saying so.
+    try:
+        resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    except (ValueError, OSError) as e:
+        hard = resource.getrlimit(resource.RLIMIT_CORE)[1]
+        resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
+        print("# cannot raise the core size limit (%s); hard limit %s" % (e, hard))
 
     top = tempfile.mkdtemp(prefix="bastion-no-core.")
     os.chmod(top, 0o755)
@@ -159,7 +170,7 @@ def main():
         # The tunnel, started from a shell that allows core dumps of any size.
         log = os.path.join(top, "tunnel.log")
         with open(log, "w") as out:
-            tunnel = subprocess.Popen(["/bin/sh", "-c", 'ulimit -c unlimited && exec "$0" "$@"',
+            tunnel = subprocess.Popen(["/bin/sh", "-c", RAISE_CORE + ' && exec "$0" "$@"',
                                        CLI, "tunnel", TEAM, "--port", "0"],
                                       stdout=out, stderr=subprocess.STDOUT, env=env,
                                       **as_user(cores))
@@ -171,7 +182,7 @@ def main():
         port = text.split("listening 127.0.0.1:", 1)[1].split()[0]
 
         # The control: a process of the same user that did not protect itself.
-        control = subprocess.Popen(["/bin/sh", "-c", "ulimit -c unlimited && exec sleep 600"],
+        control = subprocess.Popen(["/bin/sh", "-c", RAISE_CORE + " && exec sleep 600"],
                                    env=env, **as_user(cores))
         procs.append(control)
         deadline = time.monotonic() + 30
