@@ -14,6 +14,9 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <linux/sockios.h>
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#endif
 
 #include <glib/gi18n.h>
 
@@ -21,12 +24,18 @@
 #include "bastion-key-file.h"
 #include "bastion-ssh-session.h"
 
-/* libssh2 drops names it does not support from a preference list. chacha20-poly1305 first:
- * libssh2 1.11.1 takes it a whole packet at a time, while it decrypts AES-GCM one 16-byte block
- * per call; measured on the relay, AES-GCM cost ~40 % more CPU per byte. */
-#define CIPHER_PREFS "chacha20-poly1305@openssh.com," \
-                     "aes128-gcm@openssh.com,aes256-gcm@openssh.com," \
-                     "aes128-ctr,aes192-ctr,aes256-ctr"
+/* libssh2 drops names it does not support from a preference list. With our libssh2 patches
+ * both AEAD ciphers go through OpenSSL a whole run of a packet per call. AES-GCM first where the
+ * CPU has AES and carry-less multiply instructions: there OpenSSL's AES-GCM costs the bastion's
+ * sshd a fraction of what ChaCha20-Poly1305 does (sshd is the bottleneck of a download: ~85 % of
+ * a core on chacha20-poly1305, see README "Tunnel speed"); elsewhere ChaCha20-Poly1305, which is
+ * fast in software, as OpenSSH orders them. */
+#define CIPHER_PREFS_AES_NI "aes128-gcm@openssh.com,aes256-gcm@openssh.com," \
+                            "chacha20-poly1305@openssh.com," \
+                            "aes128-ctr,aes192-ctr,aes256-ctr"
+#define CIPHER_PREFS_SOFT "chacha20-poly1305@openssh.com," \
+                          "aes128-gcm@openssh.com,aes256-gcm@openssh.com," \
+                          "aes128-ctr,aes192-ctr,aes256-ctr"
 #define HOSTKEY_DEFAULT_PREFS "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384," \
                               "ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256,ssh-rsa"
 
@@ -69,6 +78,7 @@ struct _BastionSshSession
   char                   *bastion_known_hosts;
   char                   *passphrase;
   char                   *password;
+  char                   *ciphers;          /* NULL: BASTION_SSH_CIPHERS, else the default */
   BastionSshAuthMethod    auth_method;
   guint                   connect_timeout;
   guint                   keepalive_interval;
@@ -1068,6 +1078,30 @@ auth_password (BastionSshSession  *self,
 
 /* ---- The connection steps ----------------------------------------------------------------- */
 
+
+/**
+ * bastion_ssh_session_default_ciphers:
+ *
+ * The cipher preference Bastion offers when `BASTION_SSH_CIPHERS` does not override it: AES-GCM
+ * first on a CPU with AES and carry-less multiply instructions, ChaCha20-Poly1305 first
+ * elsewhere.
+ *
+ * Returns: a comma-separated list of SSH cipher names
+ */
+const char *
+bastion_ssh_session_default_ciphers (void)
+{
+  gboolean aes_ni = FALSE;
+
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+  __builtin_cpu_init ();
+  aes_ni = __builtin_cpu_supports ("aes") && __builtin_cpu_supports ("pclmul");
+#elif defined(__aarch64__) && defined(__linux__) && defined(HWCAP_AES) && defined(HWCAP_PMULL)
+  aes_ni = (getauxval (AT_HWCAP) & (HWCAP_AES | HWCAP_PMULL)) == (HWCAP_AES | HWCAP_PMULL);
+#endif
+  return aes_ni ? CIPHER_PREFS_AES_NI : CIPHER_PREFS_SOFT;
+}
+
 static void
 set_method_prefs (BastionSshSession *self)
 {
@@ -1096,10 +1130,11 @@ set_method_prefs (BastionSshSession *self)
   g_string_truncate (prefs, prefs->len - 1);
 
   libssh2_session_method_pref (self->session, LIBSSH2_METHOD_HOSTKEY, prefs->str);
-  /* BASTION_SSH_CIPHERS (tools/bench-tunnel): measure another cipher preference. */
-  ciphers = g_getenv ("BASTION_SSH_CIPHERS");
+  /* set_ciphers() (tests), or BASTION_SSH_CIPHERS (tools/bench-tunnel): measure another cipher
+   * preference. */
+  ciphers = self->ciphers != NULL ? self->ciphers : g_getenv ("BASTION_SSH_CIPHERS");
   if (ciphers == NULL || *ciphers == '\0')
-    ciphers = CIPHER_PREFS;
+    ciphers = bastion_ssh_session_default_ciphers ();
   libssh2_session_method_pref (self->session, LIBSSH2_METHOD_CRYPT_CS, ciphers);
   libssh2_session_method_pref (self->session, LIBSSH2_METHOD_CRYPT_SC, ciphers);
 }
@@ -1933,6 +1968,22 @@ bastion_ssh_session_set_passphrase (BastionSshSession *self,
   self->passphrase = g_strdup (passphrase);
 }
 
+/**
+ * bastion_ssh_session_set_ciphers:
+ * @ciphers: (nullable): comma-separated SSH cipher names, in order of preference, or %NULL for
+ *   bastion_ssh_session_default_ciphers()
+ *
+ * Offers only these ciphers on the next connect.
+ */
+void
+bastion_ssh_session_set_ciphers (BastionSshSession *self,
+                                 const char        *ciphers)
+{
+  g_return_if_fail (BASTION_IS_SSH_SESSION (self));
+  g_free (self->ciphers);
+  self->ciphers = g_strdup (ciphers);
+}
+
 void
 bastion_ssh_session_set_password (BastionSshSession *self,
                                   const char        *password)
@@ -2128,6 +2179,7 @@ bastion_ssh_session_finalize (GObject *object)
   g_clear_pointer (&self->host, g_free);
   g_clear_pointer (&self->user, g_free);
   g_clear_pointer (&self->key_file, g_free);
+  g_clear_pointer (&self->ciphers, g_free);
   g_clear_pointer (&self->host_key_pin, g_free);
   g_clear_pointer (&self->user_known_hosts, g_free);
   g_clear_pointer (&self->bastion_known_hosts, g_free);

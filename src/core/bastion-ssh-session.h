@@ -88,6 +88,8 @@ void                  bastion_ssh_session_set_passphrase     (BastionSshSession 
                                                               const char             *passphrase);
 void                  bastion_ssh_session_set_password       (BastionSshSession      *self,
                                                               const char             *password);
+void                  bastion_ssh_session_set_ciphers        (BastionSshSession      *self,
+                                                              const char             *ciphers);
 
 void                  bastion_ssh_session_connect_async      (BastionSshSession      *self,
                                                               BastionSshConnectFlags  flags,
@@ -106,6 +108,7 @@ gboolean              bastion_ssh_session_trust_host_key     (BastionSshSession 
                                                               GError                **error);
 /* "aes128-gcm@openssh.com" etc., once the handshake is done. */
 const char           *bastion_ssh_session_get_cipher         (BastionSshSession      *self);
+const char           *bastion_ssh_session_default_ciphers    (void);
 
 /* For the tunnel: the raw libssh2 session while ready, and the event plumbing. */
 LIBSSH2_SESSION      *bastion_ssh_session_get_raw            (BastionSshSession      *self);
