@@ -682,6 +682,217 @@ test_row_cap (void)
   g_assert_cmpstr (one, ==, "1");
 }
 
+/* What a held query delivered: each row's g, in order, and whether a batch came while held. */
+typedef struct
+{
+  BastionQuery *query;
+  guint64       next_g;
+  guint         n_batches;
+  guint         hold_after;        /* hold in the handler of this batch (0: never) */
+  guint         batches_while_held;
+  gboolean      finished;
+} HoldState;
+
+static void
+on_hold_batch (BastionQuery       *query,
+               BastionResultBatch *batch,
+               HoldState          *state)
+{
+  guint n = bastion_result_batch_get_n_rows (batch);
+
+  if (bastion_query_get_held (query))
+    state->batches_while_held++;
+  state->n_batches++;
+
+  /* Every row once, in order: none lost or repeated across the hold. */
+  g_assert_cmpuint (g_ascii_strtoull (bastion_result_batch_get_value (batch, 0, 0, NULL, NULL),
+                                      NULL, 10), ==, state->next_g);
+  g_assert_cmpuint (g_ascii_strtoull (bastion_result_batch_get_value (batch, n - 1, 0, NULL,
+                                                                      NULL),
+                                      NULL, 10), ==, state->next_g + n - 1);
+  state->next_g += n;
+
+  if (state->n_batches == state->hold_after)
+    bastion_query_set_held (query, TRUE);
+}
+
+static void
+on_hold_finished (BastionQuery *query,
+                  HoldState    *state)
+{
+  state->finished = TRUE;
+}
+
+static gboolean
+hold_taken (gpointer user_data)
+{
+  HoldState *state = user_data;
+
+  return state->n_batches >= state->hold_after;
+}
+
+static void
+start_held (BastionDatabase  *db,
+            const char       *sql,
+            guint             batch_size,
+            HoldState        *state,
+            GAsyncResult    **result)
+{
+  state->query = bastion_query_new (db, sql);
+  state->next_g = 1;
+  bastion_query_set_retain_rows (state->query, FALSE);
+  bastion_query_set_batch_size (state->query, batch_size);
+  g_signal_connect (state->query, "batch", G_CALLBACK (on_hold_batch), state);
+  g_signal_connect (state->query, "finished", G_CALLBACK (on_hold_finished), state);
+  bastion_query_run_async (state->query, NULL, store_result, result);
+  while (!hold_taken (state))
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (bastion_query_get_held (state->query));
+}
+
+/* Waits until another session sees the backend @pid in @column = @value. */
+static void
+wait_for_backend (BastionDatabase *observer,
+                  const char      *pid,
+                  const char      *column,
+                  const char      *value)
+{
+  g_autofree char *check =
+    g_strdup_printf ("select coalesce(%s, '') from pg_stat_activity where pid = %s", column, pid);
+
+  for (;;)
+    {
+      g_autofree char *seen = run_value (observer, check);
+
+      if (g_strcmp0 (seen, value) == 0)
+        break;
+    }
+}
+
+static gboolean
+source_done (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs the main loop for @msec; a held query must stay quiet meanwhile. */
+static void
+spin (guint msec)
+{
+  gboolean done = FALSE;
+
+  g_timeout_add (msec, source_done, &done);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+#define HOLD_ROWS 2000000
+#define HOLD_SQL  "select g, repeat('x', 100) from generate_series(1, 2000000) g"
+
+/* Flow control: a held query reads nothing more, so the server blocks in ClientWrite; released,
+ * every row arrives once. */
+static void
+test_held (void)
+{
+  g_autoptr(BastionDatabase) db = connect_new ();
+  g_autoptr(BastionDatabase) observer = connect_new ();
+  g_autofree char *pid = run_value (db, "select pg_backend_pid()");
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BastionQuery) query = NULL;
+  HoldState state = { .hold_after = 1 };
+  guint64 n_rows_held;
+  guint n_batches_held;
+
+  start_held (db, HOLD_SQL, BASTION_QUERY_DEFAULT_BATCH_SIZE, &state, &result);
+  query = state.query;
+  n_batches_held = state.n_batches;
+  n_rows_held = bastion_query_get_n_rows (query);
+
+  /* The socket is not read: the server waits on the client, and no batch comes. */
+  wait_for_backend (observer, pid, "wait_event", "ClientWrite");
+  spin (1000);
+  wait_for_backend (observer, pid, "wait_event", "ClientWrite");
+  g_assert_cmpuint (state.n_batches, ==, n_batches_held);
+  g_assert_cmpuint (bastion_query_get_n_rows (query), ==, n_rows_held);
+  g_assert_cmpuint (n_rows_held, <, HOLD_ROWS);
+  g_assert_false (state.finished);
+  g_assert_null (result);
+  g_assert_cmpint (bastion_query_get_state (query), ==, BASTION_QUERY_STATE_RUNNING);
+  g_test_message ("held after %u batch(es), %" G_GUINT64_FORMAT " rows", n_batches_held,
+                  n_rows_held);
+
+  bastion_query_set_held (query, FALSE);
+  g_assert_true (bastion_query_run_finish (query, wait_for (&result), &error));
+  g_assert_no_error (error);
+  g_assert_true (state.finished);
+  g_assert_cmpuint (state.batches_while_held, ==, 0);
+  g_assert_cmpuint (state.next_g, ==, HOLD_ROWS + 1);
+  g_assert_cmpuint (bastion_query_get_n_rows (query), ==, HOLD_ROWS);
+  g_assert_false (bastion_database_get_busy (db));
+}
+
+/* Held near the end, once the server sent everything: the rows libpq had read already come on
+ * release, though no socket event will announce them. */
+static void
+test_held_buffered (void)
+{
+  g_autoptr(BastionDatabase) db = connect_new ();
+  g_autoptr(BastionDatabase) observer = connect_new ();
+  g_autofree char *pid = run_value (db, "select pg_backend_pid()");
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BastionQuery) query = NULL;
+  HoldState state = { .hold_after = 295 };
+
+  /* Small enough for the socket's buffers: the statement ends on the server while held. */
+  start_held (db, "select g from generate_series(1, 3000) g", 10, &state, &result);
+  query = state.query;
+
+  wait_for_backend (observer, pid, "state", "idle");
+  spin (200);
+  g_assert_cmpuint (state.n_batches, ==, 295);
+  g_assert_false (state.finished);
+
+  bastion_query_set_held (query, FALSE);
+  g_assert_true (bastion_query_run_finish (query, wait_for (&result), &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (state.batches_while_held, ==, 0);
+  g_assert_cmpuint (state.next_g, ==, 3001);
+}
+
+/* Cancel ends a held query: no release needed, no more rows, the connection free again. */
+static void
+test_held_cancel (void)
+{
+  g_autoptr(BastionDatabase) db = connect_new ();
+  g_autoptr(BastionDatabase) observer = connect_new ();
+  g_autofree char *pid = run_value (db, "select pg_backend_pid()");
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BastionQuery) query = NULL;
+  g_autofree char *one = NULL;
+  HoldState state = { .hold_after = 2 };
+  guint n_batches_held;
+
+  start_held (db, HOLD_SQL, BASTION_QUERY_DEFAULT_BATCH_SIZE, &state, &result);
+  query = state.query;
+  n_batches_held = state.n_batches;
+  wait_for_backend (observer, pid, "wait_event", "ClientWrite");
+
+  bastion_query_cancel (query);
+  g_assert_true (bastion_query_get_held (query));
+  g_assert_false (bastion_query_run_finish (query, wait_for (&result), &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_true (state.finished);
+  g_assert_cmpuint (state.n_batches, ==, n_batches_held);
+  g_assert_cmpint (bastion_query_get_state (query), ==, BASTION_QUERY_STATE_FINISHED);
+  g_assert_false (bastion_database_get_busy (db));
+  one = run_value (db, "select 1");
+  g_assert_cmpstr (one, ==, "1");
+}
+
 static void
 test_several_connections (void)
 {
@@ -913,6 +1124,9 @@ main (int    argc,
   g_test_add_func ("/bastion/database/connection-lost", test_connection_lost);
   g_test_add_func ("/bastion/database/stream-million", test_stream_million);
   g_test_add_func ("/bastion/database/row-cap", test_row_cap);
+  g_test_add_func ("/bastion/database/held", test_held);
+  g_test_add_func ("/bastion/database/held-buffered", test_held_buffered);
+  g_test_add_func ("/bastion/database/held-cancel", test_held_cancel);
   g_test_add_func ("/bastion/database/several-connections", test_several_connections);
   g_test_add_func ("/bastion/database/notice", test_notice);
   g_test_add_func ("/bastion/database/several-statements", test_several_statements);

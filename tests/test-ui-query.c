@@ -5,7 +5,8 @@
  * page's action, the grid read back from the column view's model (the SimpleIOT devices), NULL
  * against '', numbers right-aligned, a write refused while read-only and confirmed once writes
  * are on, a transaction, cancel of pg_sleep(60) on the server, a syntax error marked in the
- * editor, EXPLAIN, the schema sidebar, copying rows, the history file, and screenshots.
+ * editor, exports (one to a disk slower than the database holds its query at the high-water
+ * mark), EXPLAIN, the schema sidebar, copying rows, the history file, and screenshots.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -820,6 +821,137 @@ test_query_export_failure_keeps_file (void)
   g_rmdir (dir);
 }
 
+/* A disk slower than the database: each write of an export waits, the first one until the test
+ * saw the queue reach the high-water mark. */
+static void
+slow_write_hook (gpointer user_data)
+{
+  write_gate_hook (user_data);
+  g_usleep (20 * G_TIME_SPAN_MILLISECOND);
+}
+
+static gboolean
+export_queue_full (gpointer user_data)
+{
+  return bastion_query_page_get_export_peak_queued (user_data)
+         > BASTION_QUERY_PAGE_EXPORT_HIGH_WATER;
+}
+
+static gboolean
+flag_set (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* The SHA-256 of @path, and its number of lines. */
+static char *
+file_checksum (const char *path,
+               guint64    *n_lines)
+{
+  g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFileInputStream) in = g_file_read (file, NULL, NULL);
+  g_autofree guchar *buf = g_malloc (1024 * 1024);
+  gssize n;
+
+  g_assert_nonnull (in);
+  *n_lines = 0;
+  while ((n = g_input_stream_read (G_INPUT_STREAM (in), buf, 1024 * 1024, NULL, NULL)) > 0)
+    {
+      g_checksum_update (checksum, buf, n);
+      for (gssize i = 0; i < n; i++)
+        *n_lines += buf[i] == '\n';
+    }
+  g_assert_cmpint (n, ==, 0);
+
+  return g_strdup (g_checksum_get_string (checksum));
+}
+
+#define SLOW_ROWS 400000
+/* g (up to 6 digits), ',', 16 MD5s and '\n'. */
+#define SLOW_LINE_MAX (6 + 1 + 16 * 32 + 1)
+
+/* Flow control: an export to a disk slower than the database holds its query, so no more than
+ * the high-water mark and one chunk (a batch's text) wait in memory; the file is complete. */
+static void
+test_query_export_slow_disk (void)
+{
+  BastionQueryPage *page = current_page ();
+  g_autofree char *dir = g_dir_make_tmp ("bastion-export-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "slow.csv", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GChecksum) expected = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autofree char *checksum = NULL;
+  const gsize bound = BASTION_QUERY_PAGE_EXPORT_HIGH_WATER
+                      + BASTION_QUERY_DEFAULT_BATCH_SIZE * SLOW_LINE_MAX + 16;
+  WriteGate gate = { 0 };
+  gboolean waited = FALSE;
+  guint64 n_lines = 0;
+  gsize peak_held;
+  gint64 started;
+
+  type_and_run (page, "select g, repeat(md5(g::text), 16) as pad\n"
+                      "  from generate_series(1, 400000) g", -1);
+  wait_page_idle (page);
+
+  g_mutex_init (&gate.lock);
+  g_cond_init (&gate.cond);
+  gate.main_thread = g_thread_self ();
+  bastion_query_page_set_export_write_hook (slow_write_hook, &gate);
+
+  started = g_get_monotonic_time ();
+  bastion_query_page_export_to_file (page, file, BASTION_RESULT_FORMAT_CSV);
+
+  /* Nothing is written yet: the queue grows to the mark, and there it stops. */
+  bastion_ui_test_wait_for (export_queue_full, page, "the export queue to fill");
+  g_timeout_add (500, flag_set, &waited);
+  while (!waited)
+    g_main_context_iteration (NULL, TRUE);
+  peak_held = bastion_query_page_get_export_peak_queued (page);
+  g_assert_cmpuint (peak_held, <=, bound);
+  g_assert_true (g_str_has_prefix (bastion_query_page_get_status_text (page), "Exporting"));
+
+  g_mutex_lock (&gate.lock);
+  gate.released = TRUE;
+  g_cond_broadcast (&gate.cond);
+  g_mutex_unlock (&gate.lock);
+
+  bastion_ui_test_wait_for (status_starts_with, "Exported", "the export");
+  bastion_query_page_set_export_write_hook (NULL, NULL);
+  g_test_message ("exported %u rows in %" G_GINT64_FORMAT " ms; peak queued %" G_GSIZE_FORMAT
+                  " bytes while the disk was stuck, %" G_GSIZE_FORMAT " in all (bound %"
+                  G_GSIZE_FORMAT ")", SLOW_ROWS, (g_get_monotonic_time () - started) / 1000,
+                  peak_held, bastion_query_page_get_export_peak_queued (page), bound);
+  g_assert_cmpuint (bastion_query_page_get_export_peak_queued (page), <=, bound);
+  g_assert_nonnull (strstr (bastion_query_page_get_status_text (page), "400"));
+
+  /* Every row, in order, byte for byte. */
+  g_checksum_update (expected, (const guchar *) "g,pad\n", -1);
+  for (guint g = 1; g <= SLOW_ROWS; g++)
+    {
+      g_autofree char *number = g_strdup_printf ("%u", g);
+      g_autofree char *md5 = g_compute_checksum_for_string (G_CHECKSUM_MD5, number, -1);
+      g_autoptr(GString) line = g_string_new (number);
+
+      g_string_append_c (line, ',');
+      for (guint i = 0; i < 16; i++)
+        g_string_append (line, md5);
+      g_string_append_c (line, '\n');
+      g_assert_cmpuint (line->len, <=, SLOW_LINE_MAX);
+      g_checksum_update (expected, (const guchar *) line->str, line->len);
+    }
+  checksum = file_checksum (path, &n_lines);
+  g_assert_cmpuint (n_lines, ==, SLOW_ROWS + 1);
+  g_assert_cmpstr (checksum, ==, g_checksum_get_string (expected));
+  g_assert_cmpuint (count_other_files (dir, "slow.csv"), ==, 0);
+
+  g_mutex_clear (&gate.lock);
+  g_cond_clear (&gate.cond);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 static gboolean
 page_shows_plan (gpointer user_data)
 {
@@ -1013,6 +1145,7 @@ main (int    argc,
   g_test_add_func ("/bastion/ui/query/export-off-main-loop", test_query_export_off_main_loop);
   g_test_add_func ("/bastion/ui/query/export-failure-keeps-file",
                    test_query_export_failure_keeps_file);
+  g_test_add_func ("/bastion/ui/query/export-slow-disk", test_query_export_slow_disk);
   g_test_add_func ("/bastion/ui/query/explain", test_query_explain);
   g_test_add_func ("/bastion/ui/query/schema", test_query_schema);
   g_test_add_func ("/bastion/ui/query/history", test_query_history);

@@ -48,7 +48,9 @@ struct _BastionQueryPage
 
   /* An export in progress. The writer formats into export_buffer; full chunks queue up in
    * export_chunks and go to export_stream (from g_file_replace(): a temporary file renamed over
-   * the target only by a successful close) one at a time in a GTask thread. */
+   * the target only by a successful close) one at a time in a GTask thread. export_queued
+   * counts the bytes not written yet (queued or being written): above the high-water mark the
+   * query is held, so a disk slower than the database does not fill the memory. */
   BastionQuery        *export_query;
   BastionResultWriter *export_writer;
   GOutputStream       *export_buffer;
@@ -58,6 +60,8 @@ struct _BastionQueryPage
   GCancellable        *export_cancellable;
   GError              *export_error;
   BastionResultFormat  export_format;
+  gsize                export_queued;
+  gsize                export_peak_queued;
 
   /* Where the running statement starts in the buffer (characters), -1 when not from it. */
   int                  run_base;
@@ -763,6 +767,9 @@ run_text (BastionQueryPage *self,
 
 /* Export */
 
+/* The export's query goes on once the bytes waiting for the disk fell below this. */
+#define EXPORT_LOW_WATER (2 * 1024 * 1024)
+
 /* Tests only: see bastion_query_page_set_export_write_hook(). */
 static BastionQueryPageWriteHook export_write_hook;
 static gpointer                  export_write_hook_data;
@@ -773,6 +780,13 @@ bastion_query_page_set_export_write_hook (BastionQueryPageWriteHook hook,
 {
   export_write_hook = hook;
   export_write_hook_data = user_data;
+}
+
+gsize
+bastion_query_page_get_export_peak_queued (BastionQueryPage *self)
+{
+  g_return_val_if_fail (BASTION_IS_QUERY_PAGE (self), 0);
+  return self->export_peak_queued;
 }
 
 typedef struct
@@ -809,6 +823,19 @@ export_write_thread (GTask        *task,
     g_task_return_error (task, error);
 }
 
+/* Drops the chunks not yet written (not the one being written). */
+static void
+export_drop_chunks (BastionQueryPage *self)
+{
+  GBytes *bytes;
+
+  while ((bytes = g_queue_pop_head (&self->export_chunks)) != NULL)
+    {
+      self->export_queued -= MIN (self->export_queued, g_bytes_get_size (bytes));
+      g_bytes_unref (bytes);
+    }
+}
+
 /* Forgets the export (its stream is closed, or being closed). */
 static void
 export_clear (BastionQueryPage *self)
@@ -818,7 +845,8 @@ export_clear (BastionQueryPage *self)
   g_clear_object (&self->export_query);
   g_clear_object (&self->export_writer);
   g_clear_object (&self->export_buffer);
-  g_queue_clear_full (&self->export_chunks, (GDestroyNotify) g_bytes_unref);
+  export_drop_chunks (self);
+  self->export_queued = 0;
   g_clear_object (&self->export_stream);
   g_clear_object (&self->export_file);
   g_clear_object (&self->export_cancellable);
@@ -837,7 +865,8 @@ export_failed (BastionQueryPage *self,
     return;
   if (self->export_error == NULL)
     self->export_error = g_error_copy (error);
-  g_queue_clear_full (&self->export_chunks, (GDestroyNotify) g_bytes_unref);
+  export_drop_chunks (self);
+  /* A held query ends too: the cancel reads on past the hold. */
   if (self->export_query != NULL
       && bastion_query_get_state (self->export_query) != BASTION_QUERY_STATE_FINISHED)
     bastion_query_cancel (self->export_query);
@@ -936,11 +965,16 @@ on_export_written (GObject      *object,
                    gpointer      user_data)
 {
   BastionQueryPage *self = BASTION_QUERY_PAGE (object);
+  ExportChunk *chunk = g_task_get_task_data (G_TASK (result));
   g_autoptr(GError) error = NULL;
 
+  self->export_queued -= MIN (self->export_queued, g_bytes_get_size (chunk->bytes));
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     export_failed (self, error);
   self->export_writing = FALSE;
+  /* Drained: the rows the query has buffered, and then the socket, follow. */
+  if (self->export_query != NULL && self->export_queued <= EXPORT_LOW_WATER)
+    bastion_query_set_held (self->export_query, FALSE);
   export_pump (self);
 }
 
@@ -984,6 +1018,13 @@ export_take_buffer (BastionQueryPage *self)
                      g_bytes_new (g_memory_output_stream_get_data (buffer), size));
   g_seekable_seek (G_SEEKABLE (buffer), 0, G_SEEK_SET, NULL, NULL);
   g_seekable_truncate (G_SEEKABLE (buffer), 0, NULL, NULL);
+
+  /* The disk is behind: no more rows until it caught up (on_export_written()). At most one
+   * chunk (a batch's text) lands above the mark, since a held query sends no batch. */
+  self->export_queued += size;
+  self->export_peak_queued = MAX (self->export_peak_queued, self->export_queued);
+  if (self->export_queued > BASTION_QUERY_PAGE_EXPORT_HIGH_WATER && self->export_query != NULL)
+    bastion_query_set_held (self->export_query, TRUE);
 }
 
 static void
@@ -1053,6 +1094,8 @@ start_export (BastionQueryPage *self)
       return;
     }
 
+  self->export_queued = 0;
+  self->export_peak_queued = 0;
   self->export_query = bastion_query_new (self->database, sql);
   /* Streams every row to the file and keeps none: any size fits. */
   bastion_query_set_retain_rows (self->export_query, FALSE);

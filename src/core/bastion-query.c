@@ -73,6 +73,8 @@ struct _BastionQuery
   guint                in_copy_out : 1;
   guint                first_batch_sent : 1;
   guint                batch_emitted : 1;
+  guint                held : 1;
+  guint                sending : 1;        /* the watch waits to send the rest of the SQL */
 };
 
 G_DEFINE_FINAL_TYPE (BastionQuery, bastion_query, G_TYPE_OBJECT)
@@ -87,6 +89,7 @@ enum {
   PROP_STATE,
   PROP_MORE_AVAILABLE,
   PROP_N_ROWS,
+  PROP_HELD,
   N_PROPS
 };
 
@@ -114,6 +117,13 @@ set_state (BastionQuery      *self,
   self->state = state;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MORE_AVAILABLE]);
+}
+
+/* A cancel reads on, held or not, until the server ended the statement. */
+static gboolean
+is_held (BastionQuery *self)
+{
+  return self->held && !self->cancel_requested;
 }
 
 static void
@@ -228,6 +238,10 @@ bastion_query_get_property (GObject    *object,
       g_value_set_uint64 (value, self->n_rows);
       break;
 
+    case PROP_HELD:
+      g_value_set_boolean (value, self->held);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -261,6 +275,10 @@ bastion_query_set_property (GObject      *object,
 
     case PROP_BATCH_SIZE:
       bastion_query_set_batch_size (self, g_value_get_uint (value));
+      break;
+
+    case PROP_HELD:
+      bastion_query_set_held (self, g_value_get_boolean (value));
       break;
 
     default:
@@ -297,6 +315,7 @@ bastion_query_class_init (BastionQueryClass *klass)
   properties[PROP_MORE_AVAILABLE] =
     g_param_spec_boolean ("more-available", NULL, NULL, FALSE, ro);
   properties[PROP_N_ROWS] = g_param_spec_uint64 ("n-rows", NULL, NULL, 0, G_MAXUINT64, 0, ro);
+  properties[PROP_HELD] = g_param_spec_boolean ("held", NULL, NULL, FALSE, rw);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -427,6 +446,40 @@ bastion_query_set_batch_size (BastionQuery *self,
       self->batch_size = batch_size;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BATCH_SIZE]);
     }
+}
+
+gboolean
+bastion_query_get_held (BastionQuery *self)
+{
+  g_return_val_if_fail (BASTION_IS_QUERY (self), FALSE);
+  return self->held;
+}
+
+static void read_again (BastionQuery *self);
+
+void
+bastion_query_set_held (BastionQuery *self,
+                        gboolean      held)
+{
+  g_return_if_fail (BASTION_IS_QUERY (self));
+
+  held = !!held;
+  if (self->held == held)
+    return;
+
+  self->held = held;
+
+  /* Only a running query reads; a paused one follows the flag once fetched more, a cancelled
+   * one ignores it, and one still sending its SQL stops reading once that is out. */
+  if (self->state == BASTION_QUERY_STATE_RUNNING && !self->cancel_requested && !self->sending)
+    {
+      if (held)
+        stop_watching (self);
+      else
+        read_again (self);
+    }
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HELD]);
 }
 
 BastionQueryState
@@ -902,6 +955,10 @@ process (BastionQuery *self)
     {
       PGresult *res;
 
+      /* Held: not another row (nor a continue_later()) until bastion_query_set_held(). */
+      if (is_held (self))
+        break;
+
       /* One batch per dispatch: libpq may hold many more rows, but a window gets to paint
        * (and the user to scroll or cancel) between batches. The rest follows from an idle. */
       if (self->batch_emitted)
@@ -983,9 +1040,12 @@ watch_cb (int           fd,
         }
       if (r == 0)
         {
-          /* Everything is sent: from now on only reading matters. */
+          /* Everything is sent: from now on only reading matters (not at all while held). */
           g_source_destroy (self->watch);
           g_clear_pointer (&self->watch, g_source_unref);
+          self->sending = FALSE;
+          if (is_held (self))
+            return G_SOURCE_REMOVE;
           self->watch = g_unix_fd_source_new (PQsocket (conn), G_IO_IN | G_IO_ERR | G_IO_HUP);
           g_source_set_callback (self->watch, G_SOURCE_FUNC (watch_cb),
                                  g_object_ref (self), g_object_unref);
@@ -1037,8 +1097,12 @@ watch_socket (BastionQuery *self,
 
   stop_watching (self);
 
+  self->sending = !!want_write;
   if (want_write)
     condition |= G_IO_OUT;
+  else if (is_held (self))
+    /* Unread, the socket fills and TCP makes the server wait (see bastion_query_set_held()). */
+    return;
 
   self->watch = g_unix_fd_source_new (PQsocket (conn), condition);
   g_source_set_callback (self->watch, G_SOURCE_FUNC (watch_cb), g_object_ref (self),
@@ -1071,12 +1135,11 @@ resume_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* Continues after a pause: rows may already wait in libpq's buffer, where no socket event
- * would announce them. */
+/* Reads again after a pause or a hold: rows may already wait in libpq's buffer, where no
+ * socket event would announce them. */
 static void
-resume (BastionQuery *self)
+read_again (BastionQuery *self)
 {
-  set_state (self, BASTION_QUERY_STATE_RUNNING);
   watch_socket (self, FALSE);
   if (self->resume != NULL)
     {
@@ -1088,6 +1151,13 @@ resume (BastionQuery *self)
   g_source_set_static_name (self->resume, "[bastion] query resume");
   g_source_set_priority (self->resume, QUERY_PRIORITY);
   g_source_attach (self->resume, self->context);
+}
+
+static void
+resume (BastionQuery *self)
+{
+  set_state (self, BASTION_QUERY_STATE_RUNNING);
+  read_again (self);
 }
 
 static void
@@ -1112,6 +1182,8 @@ cancel_sent_cb (GObject      *object,
 void
 bastion_query_cancel (BastionQuery *self)
 {
+  gboolean held;
+
   g_return_if_fail (BASTION_IS_QUERY (self));
 
   if (self->state != BASTION_QUERY_STATE_RUNNING && self->state != BASTION_QUERY_STATE_PAUSED)
@@ -1120,6 +1192,7 @@ bastion_query_cancel (BastionQuery *self)
   if (self->cancel_requested && self->state == BASTION_QUERY_STATE_RUNNING)
     return;
 
+  held = is_held (self);
   self->cancel_requested = TRUE;
   self->cancel_in_flight = TRUE;
   bastion_database_cancel_async (self->database, NULL, cancel_sent_cb, g_object_ref (self));
@@ -1130,6 +1203,15 @@ bastion_query_cancel (BastionQuery *self)
       self->discard = TRUE;
       g_clear_pointer (&self->pending, PQclear);
       resume (self);
+    }
+  else if (held)
+    {
+      /* Whoever held it takes no more rows: drop them, including a batch not yet out, and
+       * read on until the server ends the statement. */
+      self->discard = TRUE;
+      g_clear_pointer (&self->batch, bastion_result_batch_unref);
+      if (!self->sending)
+        read_again (self);
     }
 }
 

@@ -54,6 +54,18 @@ void                 bastion_query_set_retain_rows      (BastionQuery         *s
 guint                bastion_query_get_batch_size       (BastionQuery         *self);
 void                 bastion_query_set_batch_size       (BastionQuery         *self,
                                                          guint                 batch_size);
+/* Flow control for a consumer slower than the server (an export to a slow disk). While
+ * :held, a running query delivers no batch and does not read its socket, so the socket's
+ * buffers fill and TCP makes the server wait (pg_stat_activity shows it in ClientWrite);
+ * releasing it delivers the rows libpq had buffered already and reads on. May be set from a
+ * ::batch handler and at any time before or during the run; it takes effect for reading once
+ * the SQL is sent, and for a paused query once it is fetched more. A held query still holds
+ * the connection and keeps itself alive: errors and the end of the statement show only after
+ * release. bastion_query_cancel() ends a held query without releasing it (the rows not yet
+ * delivered are dropped). */
+gboolean             bastion_query_get_held             (BastionQuery         *self);
+void                 bastion_query_set_held             (BastionQuery         *self,
+                                                         gboolean              held);
 
 /* Completes when the query finished, failed, or paused at the row cap. */
 void                 bastion_query_run_async            (BastionQuery         *self,
