@@ -342,6 +342,35 @@ test_auth_failure_lists_methods (void)
 }
 
 static void
+on_trusted (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  TestResult *r = user_data;
+
+  r->ok = bastion_ssh_session_trust_host_key_finish (BASTION_SSH_SESSION (object), result,
+                                                     &r->error);
+  r->done = TRUE;
+}
+
+/* Trusts the key the session met, and waits for the thread that writes it. */
+static gboolean
+trust_host_key (BastionSshSession  *session,
+                GError            **error)
+{
+  TestResult r = { 0 };
+
+  bastion_ssh_session_trust_host_key_async (session, NULL, on_trusted, &r);
+  /* Answered from the main loop, never from within the call. */
+  g_assert_false (r.done);
+  test_wait_for (&r.done);
+  if (r.error != NULL)
+    g_propagate_error (error, r.error);
+
+  return r.ok;
+}
+
+static void
 test_hostkey_unknown (void)
 {
   g_autofree char *tmp = test_tmpdir ();
@@ -367,8 +396,10 @@ test_hostkey_unknown (void)
   g_assert_no_error (error);
   g_assert_cmpint (bastion_ssh_session_get_host_key_status (session), ==,
                    BASTION_HOST_KEY_UNKNOWN);
-  g_assert_true (bastion_ssh_session_trust_host_key (session, &error));
+  g_assert_true (trust_host_key (session, &error));
   g_assert_no_error (error);
+  g_assert_cmpint (bastion_ssh_session_get_host_key_status (session), ==,
+                   BASTION_HOST_KEY_TRUSTED);
   g_assert_true (g_file_test (own, G_FILE_TEST_EXISTS));
 
   g_assert_true (test_connect (session, BASTION_SSH_CONNECT_NONE, &error));
@@ -514,8 +545,11 @@ test_hostkey_changed (void)
   g_assert_true (test_connect (session, BASTION_SSH_CONNECT_HOST_KEY_ONLY, &error));
   g_assert_cmpint (bastion_ssh_session_get_host_key_status (session), ==,
                    BASTION_HOST_KEY_CHANGED);
-  g_assert_false (bastion_ssh_session_trust_host_key (session, &error));
+  g_assert_false (trust_host_key (session, &error));
   g_assert_error (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_HOST_KEY_CHANGED);
+  g_assert_cmpint (bastion_ssh_session_get_host_key_status (session), ==,
+                   BASTION_HOST_KEY_CHANGED);
+  g_assert_false (g_file_test (own, G_FILE_TEST_EXISTS));
 }
 
 static void
@@ -1036,6 +1070,100 @@ test_hostkey_known_hosts_off_main_loop (void)
   bastion_ssh_session_disconnect (session);
 }
 
+static gpointer
+fifo_reader (gpointer data)
+{
+  GString *text = g_string_new (NULL);
+  char buf[4096];
+  int fd = open (data, O_RDONLY | O_CLOEXEC);
+  gssize n;
+
+  g_assert_cmpint (fd, >=, 0);
+  while ((n = read (fd, buf, sizeof buf)) > 0)
+    g_string_append_len (text, buf, n);
+  g_assert_cmpint (n, ==, 0);
+  close (fd);
+
+  return g_string_free (text, FALSE);
+}
+
+/* Trusting writes Bastion's known_hosts in a thread: with a FIFO there, the write blocks until
+ * the test reads it while the main loop runs on. Then a real file gets the line, 0600. */
+static void
+test_hostkey_trust_off_main_loop (void)
+{
+  g_autofree char *tmp = test_tmpdir ();
+  g_autoptr(BastionSshSession) session = test_session_new (tmp);
+  g_autofree char *none = g_build_filename (tmp, "no-such-file", NULL);
+  g_autofree char *fifo = g_build_filename (tmp, "bastion_known_hosts.fifo", NULL);
+  g_autofree char *own = g_build_filename (tmp, "sub", "known_hosts", NULL);
+  g_autofree char *known = test_read_file (test_env ("BASTION_TEST_SSH_KNOWN_HOSTS"));
+  g_auto(GStrv) known_lines = g_strsplit (known, "\n", -1);
+  g_autofree char *sent = NULL;
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+  TestResult r = { 0 };
+  GThread *reader;
+  guint ticks = 0;
+  guint tick_id;
+  GStatBuf st;
+
+  g_object_set (session, "user-known-hosts", none, NULL);
+  g_assert_true (test_connect (session, BASTION_SSH_CONNECT_HOST_KEY_ONLY, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (bastion_ssh_session_get_host_key_status (session), ==,
+                   BASTION_HOST_KEY_UNKNOWN);
+
+  /* Only now: the probe reads Bastion's own file too. */
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  g_object_set (session, "bastion-known-hosts", fifo, NULL);
+  bastion_ssh_session_trust_host_key_async (session, NULL, on_trusted, &r);
+  tick_id = g_timeout_add (10, count_tick, &ticks);
+  while (ticks < 10)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (tick_id);
+  /* Nothing has opened the FIFO to read: the write still waits, and the key is not trusted. */
+  g_assert_false (r.done);
+  g_assert_cmpint (bastion_ssh_session_get_host_key_status (session), ==,
+                   BASTION_HOST_KEY_UNKNOWN);
+
+  reader = g_thread_new ("fifo-reader", fifo_reader, fifo);
+  test_wait_for (&r.done);
+  sent = g_thread_join (reader);
+  /* One line, the one OpenSSH has for the harness's sshd on its port. */
+  g_assert_true (g_str_has_suffix (sent, "\n"));
+  sent[strlen (sent) - 1] = '\0';
+  g_assert_null (strchr (sent, '\n'));
+  g_assert_true (g_strv_contains ((const char * const *)known_lines, sent));
+  /* A FIFO cannot be synced to disk: the write fails, naming the file, and nothing is trusted. */
+  g_assert_false (r.ok);
+  g_assert_error (r.error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (r.error->message, fifo));
+  g_clear_error (&r.error);
+  g_assert_cmpint (bastion_ssh_session_get_host_key_status (session), ==,
+                   BASTION_HOST_KEY_UNKNOWN);
+
+  /* A real file, in a folder that does not exist yet: that line, 0600, and the key trusted. */
+  g_object_set (session, "bastion-known-hosts", own, NULL);
+  g_assert_true (trust_host_key (session, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (bastion_ssh_session_get_host_key_status (session), ==,
+                   BASTION_HOST_KEY_TRUSTED);
+  g_assert_true (g_file_get_contents (own, &contents, NULL, NULL));
+  g_assert_true (g_str_has_suffix (contents, "\n"));
+  contents[strlen (contents) - 1] = '\0';
+  g_assert_cmpstr (contents, ==, sent);
+  g_assert_cmpint (g_stat (own, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+
+  /* The next connection finds it there. */
+  g_assert_true (test_connect (session, BASTION_SSH_CONNECT_NONE, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (bastion_ssh_session_get_host_key_status (session), ==,
+                   BASTION_HOST_KEY_TRUSTED);
+  bastion_ssh_session_disconnect (session);
+}
+
 /* accept-new writes the key in a thread: a file that cannot be written fails the connection
  * with the file system's reason, naming the folder. */
 static void
@@ -1079,6 +1207,7 @@ main (int    argc,
   g_test_add_func ("/bastion/ssh/auth/failure-lists-methods", test_auth_failure_lists_methods);
   g_test_add_func ("/bastion/ssh/hostkey/unknown", test_hostkey_unknown);
   g_test_add_func ("/bastion/ssh/hostkey/accept-new", test_hostkey_accept_new);
+  g_test_add_func ("/bastion/ssh/hostkey/trust-off-main-loop", test_hostkey_trust_off_main_loop);
   g_test_add_func ("/bastion/ssh/hostkey/accept-new-unwritable",
                    test_hostkey_accept_new_unwritable);
   g_test_add_func ("/bastion/ssh/hostkey/hashed", test_hostkey_hashed);

@@ -43,6 +43,7 @@ struct _BastionConnectionView
   GCancellable        *open_cancellable;
   GCancellable        *aws_cancellable;
   GCancellable        *tools_cancellable;
+  GCancellable        *trust_cancellable;
   GPtrArray           *tools;              /* BastionToolInfo, once detected */
   BastionAwsDiagnosis *diagnosis;
   BastionAwsInstance  *instance;
@@ -95,6 +96,7 @@ struct _BastionConnectionView
   guint                connected : 1;
   guint                aws_busy : 1;
   guint                tools_loading : 1;
+  guint                trusting : 1;        /* the host key is being written */
 };
 
 enum {
@@ -917,10 +919,12 @@ update_state (BastionConnectionView *self)
       break;
     }
 
+  /* While the host key is written, nothing offers to trust it again or to connect without it. */
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "view.connect",
-                                 self->connection != NULL
+                                 self->connection != NULL && !self->trusting
                                  && (stage == BASTION_CONNECTION_STAGE_IDLE
                                      || stage == BASTION_CONNECTION_STAGE_FAILED));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "view.prompt-again", !self->trusting);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "view.disconnect",
                                  self->connection != NULL
                                  && stage != BASTION_CONNECTION_STAGE_IDLE);
@@ -950,25 +954,60 @@ on_stage_changed (BastionConnectionView *self)
 /* ---- Prompts ------------------------------------------------------------------------------- */
 
 static void
+set_trusting (BastionConnectionView *self,
+              gboolean               trusting)
+{
+  self->trusting = trusting;
+  update_state (self);
+}
+
+static void
+on_host_key_trusted (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(BastionConnectionView) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!bastion_ssh_session_trust_host_key_finish (BASTION_SSH_SESSION (source), result, &error)
+      && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  set_trusting (self, FALSE);
+  if (error != NULL)
+    {
+      show_toast (self, error->message);
+      return;
+    }
+
+  start_connect (self);
+}
+
+static void
 on_host_key_response (AdwMessageDialog      *dialog,
                       const char            *response,
                       BastionConnectionView *self)
 {
   BastionSshSession *session;
-  g_autoptr(GError) error = NULL;
 
   if (!g_str_equal (response, "trust") || self->connection == NULL)
     return;
 
   session = bastion_connection_get_session (self->connection);
-  /* Records exactly the key the user was shown, not whatever the next connection meets. */
-  if (session == NULL || !bastion_ssh_session_trust_host_key (session, &error))
+  if (session == NULL)
     {
-      show_toast (self, error ? error->message : _("The host key is no longer known"));
+      show_toast (self, _("The host key is no longer known"));
       return;
     }
 
-  start_connect (self);
+  /* Records exactly the key the user was shown, not whatever the next connection meets; the
+   * file is written in a thread. */
+  g_cancellable_cancel (self->trust_cancellable);
+  g_clear_object (&self->trust_cancellable);
+  self->trust_cancellable = g_cancellable_new ();
+  set_trusting (self, TRUE);
+  bastion_ssh_session_trust_host_key_async (session, self->trust_cancellable, on_host_key_trusted,
+                                            g_object_ref (self));
 }
 
 static void
@@ -1565,6 +1604,8 @@ disconnect_action (GtkWidget  *widget,
     return;
 
   g_cancellable_cancel (self->open_cancellable);
+  g_cancellable_cancel (self->trust_cancellable);
+  self->trusting = FALSE;
   g_cancellable_cancel (self->aws_cancellable);
   g_clear_object (&self->aws_cancellable);
   self->aws_cancellable = g_cancellable_new ();
@@ -1729,6 +1770,7 @@ bastion_connection_view_dispose (GObject *object)
   g_clear_handle_id (&self->timer_id, g_source_remove);
   g_cancellable_cancel (self->aws_cancellable);
   g_cancellable_cancel (self->tools_cancellable);
+  g_cancellable_cancel (self->trust_cancellable);
   if (self->connection != NULL)
     g_clear_signal_handler (&self->stage_handler, self->connection);
   if (self->dialog != NULL)
@@ -1741,6 +1783,7 @@ bastion_connection_view_dispose (GObject *object)
   g_clear_object (&self->open_cancellable);
   g_clear_object (&self->aws_cancellable);
   g_clear_object (&self->tools_cancellable);
+  g_clear_object (&self->trust_cancellable);
   g_clear_pointer (&self->tools, g_ptr_array_unref);
   g_clear_pointer (&self->diagnosis, bastion_aws_diagnosis_free);
   g_clear_pointer (&self->instance, bastion_aws_instance_free);
@@ -1988,6 +2031,9 @@ bastion_connection_view_set_profile (BastionConnectionView *self,
   g_clear_pointer (&self->instance, bastion_aws_instance_free);
   g_clear_pointer (&self->aws_error, g_free);
   g_clear_object (&self->open_cancellable);
+  /* A host key being written still is, but the view no longer connects that team with it. */
+  g_cancellable_cancel (self->trust_cancellable);
+  self->trusting = FALSE;
 
   g_set_object (&self->profile, profile);
   if (profile != NULL)

@@ -247,8 +247,14 @@ bastion_cli_hostkey (int    argc,
     case BASTION_HOST_KEY_UNKNOWN:
       if (trust)
         {
-          if (!bastion_ssh_session_trust_host_key (session, &error))
-            return bastion_cli_fail_error ("host key", error);
+          bastion_ssh_session_trust_host_key_async (session, NULL, on_done, &wait);
+          g_main_loop_run (loop);
+          if (!bastion_ssh_session_trust_host_key_finish (session, wait.result, &error))
+            {
+              g_clear_object (&wait.result);
+              return bastion_cli_fail_error ("host key", error);
+            }
+          g_clear_object (&wait.result);
           state = "trusted";
         }
       else

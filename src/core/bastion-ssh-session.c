@@ -45,6 +45,16 @@
  * budget makes it return after about this much, so what is decrypted reaches the client while
  * the rest waits in the kernel (and the socket, still readable, wakes the loop again at once). */
 #define RECV_BUDGET             (256 * 1024)
+/* Once the session is ready, the small packets that relay clients' data (the tunnel marks those
+ * writes: bastion_ssh_session_batch_writes()) collect in out_buf during a main-loop iteration
+ * and leave in one send() before the loop polls again (flush_source). With many clients one
+ * wake-up relays a query from each: each used to go out in its own send(), 8 of them in one
+ * send() now (test-tunnel /bastion/tunnel/batched-sends), ~12 % less CPU per query at 16
+ * clients; sshd batches its own writes the same way. Everything else goes out at once, after
+ * what is queued: a packet that would not fit (bulk data: libssh2 writes 32 KiB packets;
+ * holding bulk back until the end of the iteration cost ~15 % of the upload throughput in A/B
+ * runs) and the window adjustments of a download. */
+#define OUT_BATCH_MAX           (16 * 1024)
 #define DEFAULT_KEEPALIVE       15
 #define KEEPALIVE_COUNT_MAX     3
 
@@ -139,9 +149,24 @@ struct _BastionSshSession
    * for its local client (back-pressure). Input is not polled for until someone reads again. */
   guint                   input_paused : 1;
   guint                   recv_calls;
+
+  /* Output batching (OUT_BATCH_MAX), from PHASE_READY on */
+  gboolean                batch_writes;
+  guint8                 *out_buf;
+  gsize                   out_len;
+  int                     out_errno;        /* a send failed: libssh2 gets this error */
+  guint64                 out_packets;      /* what libssh2 handed to send_cb */
+  guint64                 out_sends;        /* send() calls that carried them */
+  GSource                *flush_source;
 };
 
 G_DEFINE_FINAL_TYPE (BastionSshSession, bastion_ssh_session, G_TYPE_OBJECT)
+
+typedef struct
+{
+  GSource            source;
+  BastionSshSession *self;      /* not a reference: the session destroys the source first */
+} BastionFlushSource;
 G_DEFINE_QUARK (bastion-ssh-error-quark, bastion_ssh_error)
 
 enum {
@@ -371,6 +396,94 @@ raw_fd (BastionSshSession *self)
   return g_socket_get_fd (g_socket_connection_get_socket (self->connection));
 }
 
+/* Sends what out_buf holds, as far as the socket takes it. FALSE when bytes remain (the socket
+ * is full) or the send failed (out_errno). */
+static gboolean
+flush_out (BastionSshSession *self)
+{
+  gsize done = 0;
+
+  while (done < self->out_len && self->out_errno == 0)
+    {
+      ssize_t n = send (raw_fd (self), self->out_buf + done, self->out_len - done, MSG_NOSIGNAL);
+
+      self->out_sends++;
+      if (n > 0)
+        done += n;
+      else if (n < 0 && errno == EINTR)
+        continue;
+      else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        break;
+      else
+        self->out_errno = n < 0 ? errno : EPIPE;
+    }
+  if (done > 0)
+    {
+      memmove (self->out_buf, self->out_buf + done, self->out_len - done);
+      self->out_len -= done;
+    }
+  return self->out_len == 0 && self->out_errno == 0;
+}
+
+static void update_condition (BastionSshSession *self);
+static void mark_dead        (BastionSshSession *self,
+                              GError            *error);
+
+/* Runs before every poll of the loop, after the previous iteration's dispatches: what libssh2
+ * queued during them leaves now. */
+static gboolean
+flush_source_prepare (GSource *source,
+                      gint    *timeout)
+{
+  BastionSshSession *self = ((BastionFlushSource *)source)->self;
+
+  *timeout = -1;
+  if (self->out_len > 0 && self->phase == PHASE_READY)
+    {
+      flush_out (self);
+      if (self->out_errno != 0)
+        mark_dead (self, g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_DISCONNECTED,
+                                      _("The connection to the bastion %s was lost (%s)"),
+                                      self->host, g_strerror (self->out_errno)));
+      else if (self->out_len > 0)
+        update_condition (self);
+    }
+  return FALSE;
+}
+
+static GSourceFuncs flush_source_funcs = { flush_source_prepare, NULL, NULL, NULL, NULL, NULL };
+
+static ssize_t
+send_cb (libssh2_socket_t   sock,
+         const void        *buffer,
+         size_t             length,
+         int                flags,
+         void             **abstract)
+{
+  BastionSshSession *self = *abstract;
+  ssize_t n;
+
+  if (self->out_errno != 0)
+    return -self->out_errno;
+
+  self->out_packets++;
+  if (self->batch_writes && self->flush_source != NULL && self->phase == PHASE_READY &&
+      self->out_len + length <= OUT_BATCH_MAX)
+    {
+      memcpy (self->out_buf + self->out_len, buffer, length);
+      self->out_len += length;
+      return length;
+    }
+
+  /* Too big to hold, or unbatched (before the session is ready, or while it is torn down):
+   * what waits goes first. */
+  if (self->out_len > 0 && !flush_out (self))
+    return self->out_errno != 0 ? -self->out_errno : -EAGAIN;
+  self->out_sends++;
+  n = send (sock, buffer, length, flags);
+  return n < 0 ? -errno : n;
+}
+
 /* Frees libssh2 and the socket without waiting for anything: the caller's channels are gone. */
 static void
 teardown (BastionSshSession *self,
@@ -402,6 +515,17 @@ teardown (BastionSshSession *self,
       self->identity = NULL;
     }
 
+  /* Unbatched from here on; what is queued goes first, or the goodbye is not said. */
+  if (self->flush_source != NULL)
+    {
+      g_source_destroy (self->flush_source);
+      g_clear_pointer (&self->flush_source, g_source_unref);
+    }
+  if (self->out_len > 0 && self->connection != NULL && self->phase != PHASE_DEAD)
+    flush_out (self);
+  if (self->out_len > 0)
+    polite = FALSE;
+
   if (self->session != NULL)
     {
       if (polite && !self->send_busy && self->phase != PHASE_DEAD)
@@ -421,6 +545,8 @@ teardown (BastionSshSession *self,
     }
 
   self->send_busy = FALSE;
+  self->out_len = 0;
+  self->out_errno = 0;
 }
 
 static void
@@ -488,7 +614,7 @@ update_condition (BastionSshSession *self)
   dirs = libssh2_session_block_directions (self->session);
   if (self->phase == PHASE_READY && (self->idle_paused || self->input_paused))
     cond = 0;
-  if ((dirs & LIBSSH2_SESSION_BLOCK_OUTBOUND) || self->send_busy)
+  if ((dirs & LIBSSH2_SESSION_BLOCK_OUTBOUND) || self->send_busy || self->out_len > 0)
     cond |= G_IO_OUT;
   if (self->phase != PHASE_READY && !(dirs & LIBSSH2_SESSION_BLOCK_INBOUND) &&
       (dirs & LIBSSH2_SESSION_BLOCK_OUTBOUND))
@@ -1333,6 +1459,18 @@ become_ready (BastionSshSession *self)
   self->idle_paused = FALSE;
   self->input_paused = FALSE;
   self->recv_empty = FALSE;
+  if (self->out_buf == NULL)
+    self->out_buf = g_malloc (OUT_BATCH_MAX);
+  self->out_len = 0;
+  self->out_errno = 0;
+  self->flush_source = g_source_new (&flush_source_funcs, sizeof (BastionFlushSource));
+  ((BastionFlushSource *)self->flush_source)->self = self;
+  /* Highest priority: prepared on every iteration, even when other sources are ready. */
+  g_source_set_priority (self->flush_source, G_PRIORITY_HIGH - 100);
+  g_source_set_static_name (self->flush_source, "[bastion] ssh output batch");
+  g_source_attach (self->flush_source, g_main_context_get_thread_default ());
+  libssh2_session_callback_set2 (self->session, LIBSSH2_CALLBACK_SEND,
+                                 (libssh2_cb_generic *)send_cb);
   g_debug ("SSH %s:%u: ready, cipher %s", self->host, self->port,
            libssh2_session_methods (self->session, LIBSSH2_METHOD_CRYPT_CS));
   libssh2_keepalive_config (self->session, self->idle ? 0 : 1, self->keepalive_interval);
@@ -1423,11 +1561,10 @@ on_host_key_saved (GObject      *object,
     session_advance (self);
 }
 
-/* Appends the new host key to Bastion's known_hosts file in a thread (it ends with fsync). */
-static void
-start_host_key_save (BastionSshSession *self)
+/* What the thread writing the host key needs, copied: it never touches the session. */
+static HostKeySave *
+host_key_save_new (BastionSshSession *self)
 {
-  g_autoptr(GTask) task = NULL;
   HostKeySave *save = g_new0 (HostKeySave, 1);
 
   save->file = self->bastion_known_hosts ? g_strdup (self->bastion_known_hosts)
@@ -1435,6 +1572,16 @@ start_host_key_save (BastionSshSession *self)
   save->host = g_strdup (self->host);
   save->port = self->port;
   save->blob = g_bytes_ref (self->host_key);
+
+  return save;
+}
+
+/* Appends the new host key to Bastion's known_hosts file in a thread (it ends with fsync). */
+static void
+start_host_key_save (BastionSshSession *self)
+{
+  g_autoptr(GTask) task = NULL;
+  HostKeySave *save = host_key_save_new (self);
 
   self->phase = PHASE_HOST_KEY_SAVE;
   g_clear_pointer (&self->watch, bastion_fd_watch_free);
@@ -2007,39 +2154,112 @@ bastion_ssh_session_get_host_key_fingerprint (BastionSshSession *self)
   return self->fingerprint;
 }
 
-gboolean
-bastion_ssh_session_trust_host_key (BastionSshSession  *self,
-                                    GError            **error)
+static void
+on_host_key_trusted (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
 {
-  g_autofree char *own_file = NULL;
+  g_autoptr(GTask) task = user_data;
+  BastionSshSession *self = g_task_get_source_object (task);
+  HostKeySave *save = g_task_get_task_data (G_TASK (result));
+  GError *error = NULL;
 
-  g_return_val_if_fail (BASTION_IS_SSH_SESSION (self), FALSE);
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  /* Unless a new connection met another key meanwhile: the status is about that one. */
+  if (self->host_key != NULL && g_bytes_equal (self->host_key, save->blob))
+    self->host_key_status = BASTION_HOST_KEY_TRUSTED;
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+bastion_ssh_session_trust_host_key_async (BastionSshSession   *self,
+                                          GCancellable        *cancellable,
+                                          GAsyncReadyCallback  callback,
+                                          gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GTask) save_task = NULL;
+
+  g_return_if_fail (BASTION_IS_SSH_SESSION (self));
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, bastion_ssh_session_trust_host_key_async);
 
   if (self->host_key == NULL)
     {
-      g_set_error (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_FAILED,
-                   _("The bastion’s host key has not been seen yet"));
-      return FALSE;
+      g_task_return_new_error (task, BASTION_SSH_ERROR, BASTION_SSH_ERROR_FAILED,
+                               _("The bastion’s host key has not been seen yet"));
+      return;
     }
 
   if (self->host_key_status == BASTION_HOST_KEY_CHANGED ||
       self->host_key_status == BASTION_HOST_KEY_REVOKED)
     {
-      g_set_error (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_HOST_KEY_CHANGED,
-                   _("The host key of %s has changed; Bastion will not record the new one "
-                     "while the old one is known. Remove the old key first."), self->host);
-      return FALSE;
+      g_task_return_new_error (task, BASTION_SSH_ERROR, BASTION_SSH_ERROR_HOST_KEY_CHANGED,
+                               _("The host key of %s has changed; Bastion will not record the "
+                                 "new one while the old one is known. Remove the old key "
+                                 "first."), self->host);
+      return;
     }
 
-  own_file = self->bastion_known_hosts ? g_strdup (self->bastion_known_hosts)
-                                       : bastion_known_hosts_dup_bastion_file ();
-  if (!bastion_known_hosts_add (own_file, self->host, self->port,
-                                g_bytes_get_data (self->host_key, NULL),
-                                g_bytes_get_size (self->host_key), error))
-    return FALSE;
+  /* Cancelled already: nothing written. Once started, the write is not stopped: it completes
+   * and sets the status, and a caller who cancelled meanwhile gets G_IO_ERROR_CANCELLED. */
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  save_task = g_task_new (NULL, NULL, on_host_key_trusted, g_steal_pointer (&task));
+  g_task_set_source_tag (save_task, bastion_ssh_session_trust_host_key_async);
+  g_task_set_task_data (save_task, host_key_save_new (self), (GDestroyNotify) host_key_save_free);
+  g_task_run_in_thread (save_task, host_key_save_thread);
+}
 
-  self->host_key_status = BASTION_HOST_KEY_TRUSTED;
-  return TRUE;
+gboolean
+bastion_ssh_session_trust_host_key_finish (BastionSshSession  *self,
+                                           GAsyncResult       *result,
+                                           GError            **error)
+{
+  g_return_val_if_fail (BASTION_IS_SSH_SESSION (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * bastion_ssh_session_batch_writes:
+ * @batch: %TRUE around the libssh2 calls that relay a client's data
+ *
+ * While set, small packets wait for the end of the main-loop iteration and leave together.
+ */
+void
+bastion_ssh_session_batch_writes (BastionSshSession *self,
+                                  gboolean           batch)
+{
+  g_return_if_fail (BASTION_IS_SSH_SESSION (self));
+
+  self->batch_writes = !!batch;
+}
+
+/**
+ * bastion_ssh_session_get_output_stats:
+ * @packets: (out) (optional): the writes libssh2 made to the socket since the session was ready
+ * @sends: (out) (optional): the send() calls that carried them (see OUT_BATCH_MAX)
+ */
+void
+bastion_ssh_session_get_output_stats (BastionSshSession *self,
+                                      guint64           *packets,
+                                      guint64           *sends)
+{
+  g_return_if_fail (BASTION_IS_SSH_SESSION (self));
+
+  if (packets != NULL)
+    *packets = self->out_packets;
+  if (sends != NULL)
+    *sends = self->out_sends;
 }
 
 const char *
@@ -2180,6 +2400,7 @@ bastion_ssh_session_finalize (GObject *object)
   g_clear_pointer (&self->user, g_free);
   g_clear_pointer (&self->key_file, g_free);
   g_clear_pointer (&self->ciphers, g_free);
+  g_clear_pointer (&self->out_buf, g_free);
   g_clear_pointer (&self->host_key_pin, g_free);
   g_clear_pointer (&self->user_known_hosts, g_free);
   g_clear_pointer (&self->bastion_known_hosts, g_free);

@@ -103,12 +103,23 @@ void                  bastion_ssh_session_disconnect         (BastionSshSession 
 
 BastionHostKeyStatus  bastion_ssh_session_get_host_key_status      (BastionSshSession *self);
 const char           *bastion_ssh_session_get_host_key_fingerprint (BastionSshSession *self);
-/* Records the key the server presented in Bastion's known_hosts. */
-gboolean              bastion_ssh_session_trust_host_key     (BastionSshSession      *self,
-                                                              GError                **error);
+/* Records the key the server presented in Bastion's known_hosts, written in a thread; the status
+ * is TRUSTED once it is written. A cancelled call may still have written it. */
+void                  bastion_ssh_session_trust_host_key_async  (BastionSshSession   *self,
+                                                                 GCancellable        *cancellable,
+                                                                 GAsyncReadyCallback  callback,
+                                                                 gpointer             user_data);
+gboolean              bastion_ssh_session_trust_host_key_finish (BastionSshSession   *self,
+                                                                 GAsyncResult        *result,
+                                                                 GError             **error);
 /* "aes128-gcm@openssh.com" etc., once the handshake is done. */
 const char           *bastion_ssh_session_get_cipher         (BastionSshSession      *self);
 const char           *bastion_ssh_session_default_ciphers    (void);
+void                  bastion_ssh_session_batch_writes       (BastionSshSession      *self,
+                                                              gboolean                batch);
+void                  bastion_ssh_session_get_output_stats   (BastionSshSession      *self,
+                                                              guint64                *packets,
+                                                              guint64                *sends);
 
 /* For the tunnel: the raw libssh2 session while ready, and the event plumbing. */
 LIBSSH2_SESSION      *bastion_ssh_session_get_raw            (BastionSshSession      *self);
