@@ -585,7 +585,10 @@ do_write (BastionTunnel *self,
 
   while (c->up_len > 0 && !c->remote_gone)
     {
+      /* Several clients' small writes in one wake-up leave in one send() (OUT_BATCH_MAX). */
+      bastion_ssh_session_batch_writes (self->session, TRUE);
       n = libssh2_channel_write (c->channel, (char *)c->up + c->up_off, c->up_len);
+      bastion_ssh_session_batch_writes (self->session, FALSE);
       if (n > 0)
         {
           c->up_off += n;
