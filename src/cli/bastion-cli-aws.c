@@ -165,7 +165,8 @@ aws_allow_my_ip (BastionProfile *profile,
   g_autofree char *cidr = NULL;
   gboolean added = FALSE;
   gboolean interrupted = FALSE;
-  guint sigint_id, sigterm_id;
+  guint sigint_id = 0;
+  guint sigterm_id = 0;
   int status = 0;
 
   if (!require_name_prefix (profile, step, &status))
@@ -180,11 +181,25 @@ aws_allow_my_ip (BastionProfile *profile,
   summary = bastion_aws_diagnosis_dup_summary (diagnosis);
   g_print ("%s\n", summary);
 
+  /* A temporary rule goes when we are told to quit: the handlers are in place before the rule
+   * is added, so that no signal (even one sent as soon as "Allowed" is read, or while the rule
+   * is being added) kills us with the rule left in place. */
+  if (temporary)
+    {
+      sigint_id = g_unix_signal_add (SIGINT, on_quit_signal, &interrupted);
+      sigterm_id = g_unix_signal_add (SIGTERM, on_quit_signal, &interrupted);
+    }
+
   bastion_aws_allow_my_ip_async (aws, group_name,
                                  temporary ? BASTION_AWS_ALLOW_TEMPORARY
                                            : BASTION_AWS_ALLOW_REPLACE,
                                  NULL, on_done, wait);
   cidr = bastion_aws_allow_my_ip_finish (aws, wait_run (wait), &added, &error);
+  if (cidr == NULL || !temporary || !added)
+    {
+      g_clear_handle_id (&sigint_id, g_source_remove);
+      g_clear_handle_id (&sigterm_id, g_source_remove);
+    }
   if (cidr == NULL)
     return bastion_cli_fail_error (step, error);
 
@@ -206,12 +221,10 @@ aws_allow_my_ip (BastionProfile *profile,
   g_print (_("Allowed %s on port 22 of %s until you press Ctrl+C.\n"), cidr, group_name);
   fflush (stdout);
 
-  sigint_id = g_unix_signal_add (SIGINT, on_quit_signal, &interrupted);
-  sigterm_id = g_unix_signal_add (SIGTERM, on_quit_signal, &interrupted);
   while (!interrupted)
     g_main_context_iteration (NULL, TRUE);
-  g_source_remove (sigint_id);
-  g_source_remove (sigterm_id);
+  g_clear_handle_id (&sigint_id, g_source_remove);
+  g_clear_handle_id (&sigterm_id, g_source_remove);
 
   bastion_aws_remove_rule_async (aws, group_name, cidr, NULL, on_done, wait);
   if (!bastion_aws_remove_rule_finish (aws, wait_run (wait), &error))
