@@ -66,8 +66,13 @@ def control(path, payload=None):
 
 
 def cli(*args, timeout=120):
-    return subprocess.run([CLI] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          stdin=subprocess.DEVNULL, timeout=timeout, text=True)
+    try:
+        return subprocess.run([CLI] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL, timeout=timeout, text=True)
+    except subprocess.TimeoutExpired as e:
+        # A hang is a failure of that step, not the end of the test.
+        return subprocess.CompletedProcess(e.cmd, -1, e.stdout or "",
+                                           "timed out after %d s" % timeout)
 
 
 def signatures_ok(name):
