@@ -683,9 +683,17 @@ on_call_done (GObject      *object,
 
   if ((status < 200 || status > 299) && reply_is_throttling (call, status, body))
     {
+      g_autofree char *code = reply_error_code (call, body);
+
       if (call->attempts < MAX_ATTEMPTS)
         {
           call_retry_later (g_steal_pointer (&task));
+          return;
+        }
+      /* A 503 page of a proxy is said as what it is, not as AWS throttling. */
+      if (code == NULL)
+        {
+          g_task_return_error (task, aws_error_from_reply (call, status, body));
           return;
         }
       g_task_return_new_error (task, BASTION_AWS_ERROR, BASTION_AWS_ERROR_SERVICE,
