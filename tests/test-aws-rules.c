@@ -297,6 +297,42 @@ test_wait_timeout_message (void)
   g_assert_nonnull (strstr (error->message, "last reported it “pending”"));
 }
 
+/* A stalled endpoint: every reply has a total bound, and the message says it was slow, not
+ * unreachable. */
+static void
+test_reply_time_bound (void)
+{
+  g_autoptr(BastionAws) aws = aws_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GAsyncResult) result2 = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BastionAwsSecret) secret = NULL;
+  g_autoptr(BastionAwsInstance) instance = NULL;
+  gint64 start;
+
+  setup ();
+  control_set ("{\"delay_ms\": 4000}");
+  bastion_aws_set_reply_timeout (aws, 1);
+
+  start = g_get_monotonic_time ();
+  bastion_aws_get_secret_async (aws, "SimpleIOT-db-password", NULL, on_ready, &result);
+  secret = bastion_aws_get_secret_finish (aws, wait_for (&result), &error);
+  g_assert_null (secret);
+  g_assert_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_NETWORK);
+  g_assert_nonnull (strstr (error->message, "did not answer GetSecretValue"));
+  g_assert_nonnull (strstr (error->message, "within 1 seconds"));
+  /* A hang detector, generous: the endpoint holds the reply 4 s. */
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 3800 * G_TIME_SPAN_MILLISECOND);
+  g_clear_error (&error);
+
+  bastion_aws_describe_instance_async (aws, INSTANCE, NULL, on_ready, &result2);
+  instance = bastion_aws_describe_instance_finish (aws, wait_for (&result2), &error);
+  g_assert_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_NETWORK);
+  g_assert_nonnull (strstr (error->message, "did not answer DescribeInstances"));
+
+  control_set ("{\"delay_ms\": 0}");
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Replies nested a million deep (issue 25): a clear error, not SIGSEGV
  */
@@ -430,6 +466,7 @@ main (int    argc,
   g_test_add_func ("/bastion/aws/throttling", test_throttling_retried);
   g_test_add_func ("/bastion/aws/bastion/start-private", test_start_private_bastion);
   g_test_add_func ("/bastion/aws/bastion/wait-timeout", test_wait_timeout_message);
+  g_test_add_func ("/bastion/aws/reply/time-bound", test_reply_time_bound);
   g_test_add_func ("/bastion/aws/reply/nested-xml", test_nested_xml);
   g_test_add_func ("/bastion/aws/reply/wide-xml", test_wide_xml);
   g_test_add_func ("/bastion/aws/reply/nested-secret", test_nested_secret);

@@ -37,6 +37,7 @@ struct _BastionAws
   guint        poll_interval;
   guint        wait_timeout;
   guint        temporary_lifetime;
+  guint        reply_timeout;
 };
 
 G_DEFINE_FINAL_TYPE (BastionAws, bastion_aws, G_TYPE_OBJECT)
@@ -547,8 +548,17 @@ aws_error_from_reply (Call   *call,
 
 static GError *
 network_error_new (Call         *call,
-                   const GError *error)
+                   const GError *error,
+                   guint         reply_timeout)
 {
+  /* Connected but never finished: a slow or stalled endpoint, not an unreachable one. */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    return g_error_new (BASTION_AWS_ERROR, BASTION_AWS_ERROR_NETWORK,
+                        _("AWS did not answer %s at %s within %u seconds, so Bastion gave up. "
+                          "Check your network connection (and AWS_ENDPOINT_URL if it is set), "
+                          "then try again."),
+                        call->action, call->url, reply_timeout);
+
   return g_error_new (BASTION_AWS_ERROR, BASTION_AWS_ERROR_NETWORK,
                       _("Could not reach AWS for %s at %s: %s. Check your network connection "
                         "(and AWS_ENDPOINT_URL if it is set), then try again."),
@@ -675,7 +685,9 @@ on_call_done (GObject      *object,
                                    "stopped reading it. Check AWS_ENDPOINT_URL if it is set."),
                                  call->action, BASTION_CURL_MAX_REPLY_SIZE / (1024 * 1024));
       else
-        g_task_return_error (task, network_error_new (call, error));
+        g_task_return_error (task, network_error_new (call, error,
+                                                      bastion_aws_get_reply_timeout (
+                                                        g_task_get_source_object (task))));
       return;
     }
 
@@ -779,8 +791,9 @@ on_call_credentials (GObject      *object,
   curl_easy_setopt (easy, CURLOPT_USERNAME, creds->access_key_id);
   curl_easy_setopt (easy, CURLOPT_PASSWORD, creds->secret_access_key);
   curl_easy_setopt (easy, CURLOPT_USERAGENT, user_agent);
-  curl_easy_setopt (easy, CURLOPT_CONNECTTIMEOUT, 20L);
-  curl_easy_setopt (easy, CURLOPT_TIMEOUT, 60L);
+  /* Every reply has a total bound (connecting, sending, a slow or stalled answer). */
+  curl_easy_setopt (easy, CURLOPT_CONNECTTIMEOUT, (long) MIN (20, self->reply_timeout));
+  curl_easy_setopt (easy, CURLOPT_TIMEOUT, (long) self->reply_timeout);
 
   /* Set as headers (not left to curl's defaults) so that the signature covers them. */
   if (target != NULL)
@@ -1175,8 +1188,8 @@ bastion_aws_get_public_ip_async (BastionAws          *self,
   easy = curl_easy_init ();
   curl_easy_setopt (easy, CURLOPT_URL, url);
   restrict_protocols (easy);
-  curl_easy_setopt (easy, CURLOPT_CONNECTTIMEOUT, 20L);
-  curl_easy_setopt (easy, CURLOPT_TIMEOUT, 30L);
+  curl_easy_setopt (easy, CURLOPT_CONNECTTIMEOUT, (long) MIN (20, self->reply_timeout));
+  curl_easy_setopt (easy, CURLOPT_TIMEOUT, (long) MIN (30, self->reply_timeout));
 
   bastion_curl_perform_async (self->curl, easy, NULL, cancellable, on_public_ip_done,
                               g_steal_pointer (&task));
@@ -2036,6 +2049,24 @@ bastion_aws_set_wait_timeout (BastionAws *self,
 }
 
 guint
+bastion_aws_get_reply_timeout (BastionAws *self)
+{
+  g_return_val_if_fail (BASTION_IS_AWS (self), 0);
+
+  return self->reply_timeout;
+}
+
+void
+bastion_aws_set_reply_timeout (BastionAws *self,
+                               guint       seconds)
+{
+  g_return_if_fail (BASTION_IS_AWS (self));
+  g_return_if_fail (seconds > 0);
+
+  self->reply_timeout = seconds;
+}
+
+guint
 bastion_aws_get_temporary_lifetime (BastionAws *self)
 {
   g_return_val_if_fail (BASTION_IS_AWS (self), 0);
@@ -2159,5 +2190,6 @@ bastion_aws_init (BastionAws *self)
   self->poll_interval = 2000;
   self->wait_timeout = 600;
   self->temporary_lifetime = 12 * 60 * 60;
+  self->reply_timeout = 60;
   self->curl = bastion_curl_new ();
 }

@@ -158,6 +158,11 @@ void                     bastion_aws_set_poll_interval       (BastionAws        
 guint                    bastion_aws_get_wait_timeout        (BastionAws             *self);
 void                     bastion_aws_set_wait_timeout        (BastionAws             *self,
                                                               guint                   wait_timeout);
+/* The most one AWS reply may take, connecting included, in seconds (default 60; the public-IP
+ * lookup at most 30). */
+guint                    bastion_aws_get_reply_timeout       (BastionAws             *self);
+void                     bastion_aws_set_reply_timeout       (BastionAws             *self,
+                                                              guint                   seconds);
 /* How long a TEMPORARY rule is valid, in seconds (written into its description; default
  * 12 hours). After that any Bastion of the same user@host removes it. */
 guint                    bastion_aws_get_temporary_lifetime  (BastionAws             *self);
