@@ -139,6 +139,43 @@ test_remove_expired (void)
   assert_signatures_verified (2);
 }
 
+/* allow-my-ip (permanent) while my own temporary rule admits this address: the rule becomes
+ * permanent instead of "already allowed" until the temporary one expires. */
+static void
+test_temporary_made_permanent (void)
+{
+  g_autoptr(BastionAws) aws = aws_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) rules = NULL;
+  g_autofree char *owner = bastion_aws_dup_rule_owner ();
+  g_autofree char *temporary = NULL;
+  g_autofree char *r1 = NULL, *r2 = NULL, *all = NULL;
+  g_autofree char *cidr = NULL;
+  g_autofree char *expected = NULL;
+  gboolean added = FALSE;
+
+  setup ();
+  temporary = bastion_aws_dup_rule_description (g_get_real_time () / G_USEC_PER_SEC + 3600);
+  r1 = ssh_rule ("203.0.113.45/32", "SimpleIOT install IP");
+  r2 = ssh_rule ("198.51.100.7/32", temporary);
+  all = g_strjoin (",", r1, r2, NULL);
+  set_rules (all);
+
+  bastion_aws_allow_my_ip_async (aws, GROUP, BASTION_AWS_ALLOW_REPLACE, NULL, on_ready, &result);
+  cidr = bastion_aws_allow_my_ip_finish (aws, wait_for (&result), &added, &error);
+  g_assert_no_error (error);
+  g_assert_true (added);
+
+  rules = group_rules ();
+  g_assert_cmpuint (rules->len, ==, 2);
+  expected = g_strdup_printf ("198.51.100.7/32|bastion:%s added ", owner);
+  g_assert_true (g_str_has_prefix (find_rule (rules, "198.51.100.7/32"), expected));
+  g_assert_nonnull (find_rule (rules, "203.0.113.45/32"));
+  /* DescribeSecurityGroups, RevokeSecurityGroupIngress, AuthorizeSecurityGroupIngress */
+  assert_signatures_verified (3);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Hostile checkip answers
  */
@@ -462,6 +499,7 @@ main (int    argc,
 
   g_test_add_func ("/bastion/aws/rules/descriptions", test_descriptions);
   g_test_add_func ("/bastion/aws/rules/remove-expired", test_remove_expired);
+  g_test_add_func ("/bastion/aws/rules/temporary-made-permanent", test_temporary_made_permanent);
   g_test_add_func ("/bastion/aws/rules/hostile-checkip", test_hostile_checkip);
   g_test_add_func ("/bastion/aws/throttling", test_throttling_retried);
   g_test_add_func ("/bastion/aws/bastion/start-private", test_start_private_bastion);

@@ -495,13 +495,45 @@ ip_op_plan (IpOp *op)
 }
 
 static void
+ip_op_authorize (GTask *task)
+{
+  IpOp *op = g_task_get_task_data (task);
+  BastionAws *self = g_task_get_source_object (task);
+  g_autofree char *description = NULL;
+  gint64 expires = 0;
+
+  if (op->mode == BASTION_AWS_ALLOW_TEMPORARY)
+    expires = g_get_real_time () / G_USEC_PER_SEC + bastion_aws_get_temporary_lifetime (self);
+  description = bastion_aws_dup_rule_description (expires);
+  g_debug ("Authorizing SSH from %s (%s)", op->my_cidr, description);
+  bastion_aws_authorize_ssh_async (self, op->group->group_id, op->my_cidr, description,
+                                   g_task_get_cancellable (task), on_ip_op_authorized, task);
+}
+
+static void
+on_ip_op_temporary_revoked (GObject      *object,
+                            GAsyncResult *result,
+                            gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!bastion_aws_revoke_ssh_finish (BASTION_AWS (object), result, &error) &&
+      !g_error_matches (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_NOT_FOUND))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  ip_op_authorize (g_steal_pointer (&task));
+}
+
+static void
 ip_op_after_group (GTask *task)
 {
   IpOp *op = g_task_get_task_data (task);
   BastionAws *self = g_task_get_source_object (task);
   g_autoptr(BastionAwsDiagnosis) diagnosis = NULL;
-  g_autofree char *description = NULL;
-  gint64 expires = 0;
   int exact;
 
   if (g_task_get_source_tag (task) == bastion_aws_diagnose_async)
@@ -529,6 +561,16 @@ ip_op_after_group (GTask *task)
       ip_op_revoke_next (task);
       return;
     }
+  if (op->mode == BASTION_AWS_ALLOW_REPLACE && exact == RULE_MINE_TEMPORARY)
+    {
+      /* My temporary rule for this address would go at its expiry: it becomes permanent (EC2
+       * has one rule per address and port, so it is revoked and added again). */
+      g_debug ("Making my temporary rule for %s permanent", op->my_cidr);
+      bastion_aws_revoke_ssh_async (self, op->group->group_id, op->my_cidr,
+                                    g_task_get_cancellable (task), on_ip_op_temporary_revoked,
+                                    task);
+      return;
+    }
   if ((op->mode == BASTION_AWS_ALLOW_TEMPORARY && diagnosis->admits_me) || exact != -1)
     {
       g_debug ("The security group already admits %s", op->my_ip);
@@ -537,12 +579,7 @@ ip_op_after_group (GTask *task)
     }
 
   /* Added before the old rules go, so there is no moment without a way in. */
-  if (op->mode == BASTION_AWS_ALLOW_TEMPORARY)
-    expires = g_get_real_time () / G_USEC_PER_SEC + bastion_aws_get_temporary_lifetime (self);
-  description = bastion_aws_dup_rule_description (expires);
-  g_debug ("Authorizing SSH from %s (%s)", op->my_cidr, description);
-  bastion_aws_authorize_ssh_async (self, op->group->group_id, op->my_cidr, description,
-                                   g_task_get_cancellable (task), on_ip_op_authorized, task);
+  ip_op_authorize (task);
 }
 
 void
