@@ -329,6 +329,8 @@ hold_temporary_rule (BastionAws *aws,
     g_main_context_iteration (NULL, TRUE);
   if (!expired)
     g_source_remove (timer_id);
+  if (quit->interrupted)
+    g_debug ("%s: removing the temporary rule for %s", g_strsignal (quit->signum), cidr);
 
   bastion_aws_remove_rule_async (aws, group_name, cidr, NULL, on_done, wait);
   if (!bastion_aws_remove_rule_finish (aws, wait_run (wait), &error))
