@@ -363,6 +363,22 @@ xml_int (XmlNode    *node,
   return (int) value;
 }
 
+/* A string member of a JSON reply, or fallback when it is absent or not a string ({} or [] where
+ * a string belongs must not reach json-glib's own getter, which is critical about it). */
+static const char *
+json_member_string (JsonObject *object,
+                    const char *name,
+                    const char *fallback)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_STRING)
+    return fallback;
+
+  return json_node_get_string (node);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Signed calls
  */
@@ -530,10 +546,10 @@ aws_error_from_reply (Call   *call,
           JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
         {
           JsonObject *object = json_node_get_object (json_parser_get_root (parser));
-          const char *code = json_object_get_string_member_with_default (object, "__type", NULL);
+          const char *code = json_member_string (object, "__type", NULL);
           const char *message =
-            json_object_get_string_member_with_default (object, "message",
-              json_object_get_string_member_with_default (object, "Message", NULL));
+            json_member_string (object, "message",
+              json_member_string (object, "Message", NULL));
 
           if (code != NULL)
             return aws_error_new (call, status, strip_type_prefix (code), message);
@@ -588,7 +604,7 @@ reply_error_code (Call   *call,
           JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
         {
           JsonObject *object = json_node_get_object (json_parser_get_root (parser));
-          const char *code = json_object_get_string_member_with_default (object, "__type", NULL);
+          const char *code = json_member_string (object, "__type", NULL);
 
           return code != NULL ? g_strdup (strip_type_prefix (code)) : NULL;
         }
@@ -985,7 +1001,7 @@ parse_secret (Call    *call,
     goto bad_reply;
 
   reply = json_node_get_object (json_parser_get_root (reply_parser));
-  string = json_object_get_string_member_with_default (reply, "SecretString", NULL);
+  string = json_member_string (reply, "SecretString", NULL);
   if (string == NULL)
     {
       g_set_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_BAD_REPLY,
