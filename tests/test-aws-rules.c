@@ -9,9 +9,13 @@
 
 #include "config.h"
 
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
 #include "aws-test-control.h"
@@ -370,6 +374,76 @@ test_reply_time_bound (void)
   control_set ("{\"delay_ms\": 0}");
 }
 
+/* The AWS files are outside input too: a device is refused unread, a huge file is refused at
+ * 1 MiB, and a FIFO nobody writes costs a clear error within the bound, not a hang. */
+static GError *
+secret_error_with_credentials (const char *path)
+{
+  g_autofree char *saved = g_strdup (g_getenv ("AWS_SHARED_CREDENTIALS_FILE"));
+  g_autoptr(BastionAws) aws = aws_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(BastionAwsSecret) secret = NULL;
+  GError *error = NULL;
+
+  g_setenv ("AWS_SHARED_CREDENTIALS_FILE", path, TRUE);
+  bastion_aws_get_secret_async (aws, "SimpleIOT-db-password", NULL, on_ready, &result);
+  secret = bastion_aws_get_secret_finish (aws, wait_for (&result), &error);
+  g_assert_null (secret);
+  if (saved != NULL)
+    g_setenv ("AWS_SHARED_CREDENTIALS_FILE", saved, TRUE);
+  else
+    g_unsetenv ("AWS_SHARED_CREDENTIALS_FILE");
+
+  return error;
+}
+
+static void
+test_hostile_aws_files (void)
+{
+  g_autofree char *fifo = g_build_filename (g_getenv ("BASTION_TEST_TMP"), "creds.fifo", NULL);
+  g_autofree char *huge = g_build_filename (g_getenv ("BASTION_TEST_TMP"), "creds.huge", NULL);
+  g_autofree char *text = g_strnfill (2 * 1024 * 1024, '#');
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) state = NULL;
+  gint64 start;
+
+  setup ();
+  error = secret_error_with_credentials ("/dev/zero");
+  g_assert_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "/dev/zero"));
+  g_assert_nonnull (strstr (error->message, "not a regular file"));
+  g_clear_error (&error);
+
+  g_assert_true (g_file_set_contents (huge, text, -1, NULL));
+  error = secret_error_with_credentials (huge);
+  g_assert_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "larger than 1024 KiB"));
+  g_clear_error (&error);
+
+  g_unlink (fifo);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  start = g_get_monotonic_time ();
+  error = secret_error_with_credentials (fifo);
+  g_assert_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "took longer than 10 seconds"));
+  /* A hang detector only. */
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 60 * G_TIME_SPAN_SECOND);
+
+  /* No request went out with whatever was (not) read. */
+  state = state_get ();
+  g_assert_cmpuint (count_requests (state, "GetSecretValue"), ==, 0);
+
+  /* Let the reading thread finish (it is still blocked in open()). */
+  {
+    int fd = open (fifo, O_WRONLY | O_NONBLOCK);
+
+    if (fd >= 0)
+      close (fd);
+  }
+  g_unlink (fifo);
+  g_unlink (huge);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Replies nested a million deep (issue 25): a clear error, not SIGSEGV
  */
@@ -505,6 +579,7 @@ main (int    argc,
   g_test_add_func ("/bastion/aws/bastion/start-private", test_start_private_bastion);
   g_test_add_func ("/bastion/aws/bastion/wait-timeout", test_wait_timeout_message);
   g_test_add_func ("/bastion/aws/reply/time-bound", test_reply_time_bound);
+  g_test_add_func ("/bastion/aws/credentials/hostile-files", test_hostile_aws_files);
   g_test_add_func ("/bastion/aws/reply/nested-xml", test_nested_xml);
   g_test_add_func ("/bastion/aws/reply/wide-xml", test_wide_xml);
   g_test_add_func ("/bastion/aws/reply/nested-secret", test_nested_secret);
