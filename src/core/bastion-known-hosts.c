@@ -262,6 +262,17 @@ foreach_matching_line_in (const char * const *files,
     }
 }
 
+static BastionKnownHostsIoHook io_hook;
+static gpointer                io_hook_data;
+
+void
+bastion_known_hosts_set_io_hook (BastionKnownHostsIoHook hook,
+                                 gpointer                user_data)
+{
+  io_hook = hook;
+  io_hook_data = user_data;
+}
+
 GStrv
 bastion_known_hosts_read_files (const char * const *files)
 {
@@ -271,6 +282,8 @@ bastion_known_hosts_read_files (const char * const *files)
     {
       char *text = NULL;
 
+      if (io_hook != NULL)
+        io_hook (files[f], io_hook_data);
       /* A missing file stays in the list as "": contents[i] is files[i]. */
       if (!bastion_bounded_file_read (files[f], MAX_KNOWN_HOSTS_SIZE, &text, NULL, NULL))
         text = g_strdup ("");
@@ -616,6 +629,8 @@ bastion_known_hosts_add (const char    *file,
       return FALSE;
     }
 
+  if (io_hook != NULL)
+    io_hook (file, io_hook_data);
   if (!check_appendable (file, error))
     return FALSE;
 

@@ -82,4 +82,12 @@ gboolean              bastion_known_hosts_add               (const char    *file
                                                              gsize          len,
                                                              GError       **error);
 
+/* Tests only: called in the thread that reads (read_files(), per file) or appends (add()) a
+ * known_hosts file, before it does, so a test can hold that thread and prove the main loop runs
+ * on. NULL removes it. */
+typedef void (*BastionKnownHostsIoHook) (const char *path,
+                                         gpointer    user_data);
+void                  bastion_known_hosts_set_io_hook       (BastionKnownHostsIoHook hook,
+                                                             gpointer      user_data);
+
 G_END_DECLS
