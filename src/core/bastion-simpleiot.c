@@ -159,6 +159,7 @@ get_port (JsonObject  *object,
 static gboolean
 check_team_name (const char  *filename,
                  const char  *name,
+                 gboolean     from_folder,
                  GError     **error)
 {
   for (const char *p = name; *p != '\0'; p = g_utf8_next_char (p))
@@ -167,11 +168,19 @@ check_team_name (const char  *filename,
 
       if (g_unichar_iscntrl (c))
         {
-          g_set_error (error, BASTION_SIMPLEIOT_ERROR, BASTION_SIMPLEIOT_ERROR_WRONG_TYPE,
-                       /* Translators: a file name, then a character code such as U+001B */
-                       _("%s: the value of “team” holds the control character U+%04X, which a "
-                         "team name cannot have; correct the team config"),
-                       filename, c);
+          if (from_folder)
+            g_set_error (error, BASTION_SIMPLEIOT_ERROR, BASTION_SIMPLEIOT_ERROR_WRONG_TYPE,
+                         /* Translators: a file name, then a character code such as U+001B */
+                         _("%s has no “team” key and its folder’s name holds the control "
+                           "character U+%04X, which a team name cannot have; rename the folder "
+                           "or add a “team” key"),
+                         filename, c);
+          else
+            g_set_error (error, BASTION_SIMPLEIOT_ERROR, BASTION_SIMPLEIOT_ERROR_WRONG_TYPE,
+                         /* Translators: a file name, then a character code such as U+001B */
+                         _("%s: the value of “team” holds the control character U+%04X, which a "
+                           "team name cannot have; correct the team config"),
+                         filename, c);
           return FALSE;
         }
     }
@@ -295,13 +304,18 @@ bastion_simpleiot_parse_config (const char  *team_dir,
   if (!ok)
     goto out;
 
-  if (keys[K_TEAM].value != NULL && !check_team_name (filename, keys[K_TEAM].value, error))
+  if (keys[K_TEAM].value != NULL && !check_team_name (filename, keys[K_TEAM].value, FALSE, error))
     {
       ok = FALSE;
       goto out;
     }
 
   folder_name = g_path_get_basename (team_dir);
+  if (keys[K_TEAM].value == NULL && !check_team_name (filename, folder_name, TRUE, error))
+    {
+      ok = FALSE;
+      goto out;
+    }
   if (keys[K_TEAM].value == NULL)
     {
       keys[K_TEAM].value = g_strdup (folder_name);
