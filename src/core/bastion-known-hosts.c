@@ -509,9 +509,23 @@ bastion_known_hosts_known_types_contents (const char * const *contents,
 /* 0 when every line of TEXT is a comment, blank or "[@marker] hosts type key" whose key decodes
  * to a blob of that type; else the number of the first line that is not. */
 static guint
-first_unreadable_line (const char *text)
+first_unreadable_line (const char *text,
+                       gsize       length)
 {
-  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+  g_auto(GStrv) lines = NULL;
+  const char *nul = memchr (text, '\0', length);
+
+  /* A NUL would hide the rest of the file from the line parser: the line holding it is bad. */
+  if (nul != NULL)
+    {
+      guint line = 1;
+
+      for (const char *p = text; p < nul; p++)
+        line += *p == '\n';
+      return line;
+    }
+
+  lines = g_strsplit (text, "\n", -1);
 
   for (guint i = 0; lines[i] != NULL; i++)
     {
@@ -565,9 +579,10 @@ check_appendable (const char  *file,
 {
   g_autoptr(GError) local_error = NULL;
   g_autofree char *text = NULL;
+  gsize length = 0;
   guint bad;
 
-  if (!bastion_bounded_file_read (file, MAX_KNOWN_HOSTS_SIZE, &text, NULL, &local_error))
+  if (!bastion_bounded_file_read (file, MAX_KNOWN_HOSTS_SIZE, &text, &length, &local_error))
     {
       if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
         return TRUE;
@@ -576,7 +591,7 @@ check_appendable (const char  *file,
       return FALSE;
     }
 
-  bad = first_unreadable_line (text);
+  bad = first_unreadable_line (text, length);
   if (bad != 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
