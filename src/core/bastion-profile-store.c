@@ -1248,18 +1248,26 @@ reload_cb (gpointer user_data)
 
   self->reload_source = 0;
 
-  /* A file that failed to load and was fixed meanwhile: load it now. */
-  if (self->load_failed)
+  if (!read_profiles_file (self->path, &disk, &missing, &error))
     {
-      if (!bastion_profile_store_load (self, &error))
-        g_debug ("%s still cannot be loaded: %s", self->path, error->message);
+      /* Still (or newly) unreadable: said once at load, or now. */
+      if (!self->load_failed)
+        g_signal_emit (self, signals[SAVE_FAILED], 0, error);
       return G_SOURCE_REMOVE;
     }
 
-  if (!read_profiles_file (self->path, &disk, &missing, &error))
+  if (self->load_failed)
     {
-      g_signal_emit (self, signals[SAVE_FAILED], 0, error);
-      return G_SOURCE_REMOVE;
+      /* Fixed meanwhile: what it holds joins what this store has (the teams imported since),
+       * and saving is allowed again. */
+      g_debug ("%s can be loaded now", self->path);
+      self->load_failed = FALSE;
+      g_hash_table_remove_all (self->disk_ids);
+      for (guint i = 0; i < self->profiles->len; i++)
+        g_hash_table_add (self->dirty_ids,
+                          g_strdup (bastion_profile_get_id (g_ptr_array_index (self->profiles,
+                                                                                i))));
+      schedule_autosave (self);
     }
   if (!missing)
     merge_from_disk (self, &disk);
