@@ -14,7 +14,6 @@
 
 #include "bastion-aws.h"
 #include "bastion-aws-credentials.h"
-#include "bastion-bounded-file.h"
 
 G_DEFINE_BOXED_TYPE (BastionAwsCredentials, bastion_aws_credentials,
                      bastion_aws_credentials_copy, bastion_aws_credentials_free)
@@ -211,8 +210,7 @@ aws_file_read (AwsFile *file)
 {
   g_clear_pointer (&file->text, g_free);
   g_clear_error (&file->error);
-  /* Outside input: at most 1 MiB, never a FIFO or device (bastion-bounded-file.h). */
-  bastion_bounded_file_read (file->path, 1024 * 1024, &file->text, NULL, &file->error);
+  g_file_get_contents (file->path, &file->text, NULL, &file->error);
 }
 
 /* A missing file is an empty one; an unreadable one is an error. */
