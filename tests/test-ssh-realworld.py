@@ -118,10 +118,81 @@ def test_algorithms():
           and "curve25519-sha256" in res.stderr, res.stderr)
 
 
+def start_agent():
+    sock = os.path.join(ROOT, "agent.sock")
+    proc = subprocess.Popen(["ssh-agent", "-D", "-a", sock], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    for _ in range(400):
+        if os.path.exists(sock):
+            break
+        time.sleep(0.025)
+    return proc, sock
+
+
+def store_db_password(team):
+    with open(os.environ["BASTION_TEST_PG_PASSWORD_FILE"]) as f:
+        res = cli("secret", "set", team, "db-password", stdin=f)
+    check("db-password stored for %s" % team, res.returncode == 0, res.stderr)
+
+
+def test_agent():
+    """The team's .pem removed, a real ssh-agent holding that key: the login goes through it."""
+    team = os.environ["BASTION_TEST_TEAM"]
+    team_dir = os.environ["BASTION_TEST_TEAM_DIR"]
+    res = cli("import")
+    check("import the demo team", res.returncode == 0, res.stderr)
+    store_db_password(team)
+    pem = [os.path.join(team_dir, "certs", f) for f in os.listdir(os.path.join(team_dir, "certs"))
+           if f.endswith(".pem")][0]
+    agent, sock = start_agent()
+    try:
+        env = dict(os.environ, SSH_AUTH_SOCK=sock)
+        add = subprocess.run(["ssh-add", "-q", pem], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, universal_newlines=True)
+        check("ssh-add the team's key", add.returncode == 0, add.stdout)
+        os.rename(pem, pem + ".moved-away")
+
+        res = cli("check", team, "--accept-new", env=env)
+        lines = [l for l in res.stdout.splitlines() if "through the SSH agent" in l]
+        # (The AWS steps fail here: this harness has no AWS endpoint.)
+        check("check logs in through the agent with the .pem removed",
+              len(lines) == 1 and lines[0].startswith("ok") and "Authenticate" in lines[0]
+              and any(l.startswith("ok") and "Log in to the database" in l
+                      for l in res.stdout.splitlines()), res.stdout + res.stderr)
+        check("the key file is only a warning while the agent is there",
+              any(l.startswith("warning") and "Key file" in l for l in res.stdout.splitlines()),
+              res.stdout)
+
+        res = cli("query", team, "SELECT count(*) FROM device", "--format", "csv", env=env)
+        check("a query through a tunnel the agent opened", res.returncode == 0
+              and res.stdout.strip().splitlines()[-1] == "5", res.stdout + res.stderr)
+
+        # Without the agent the missing key file is the answer.
+        env_no = dict(os.environ)
+        env_no.pop("SSH_AUTH_SOCK", None)
+        res = cli("check", team, env=env_no)
+        check("without the agent: the missing key file fails the check",
+              res.returncode != 0 and ".pem" in res.stdout, res.stdout + res.stderr)
+
+        # The agent emptied: it is tried, then the key file's problem is reported.
+        subprocess.run(["ssh-add", "-D"], env=env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        res = cli("check", team, env=env)
+        check("an empty agent: the key file's problem is reported",
+              res.returncode != 0 and "FAILED" in res.stdout and ".pem" in res.stdout,
+              res.stdout + res.stderr)
+    finally:
+        if os.path.exists(pem + ".moved-away"):
+            os.rename(pem + ".moved-away", pem)
+        agent.terminate()
+        agent.wait()
+
+
 def main():
     print("# bastion-cli against real sshd instances")
     try:
         test_algorithms()
+        test_agent()
     finally:
         for sshd in started:
             sshd.stop()

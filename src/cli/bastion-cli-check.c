@@ -183,6 +183,23 @@ check_query (Report            *r,
   bastion_database_disconnect (database);
 }
 
+/* How the login went, on the authentication step ("through the SSH agent (key …)"). */
+static const char *
+auth_detail (BastionConnection      *connection,
+             BastionConnectionStage  stage)
+{
+  BastionSshSession *session = bastion_connection_get_session (connection);
+  static char *detail;
+
+  if (stage != BASTION_CONNECTION_STAGE_AUTHENTICATING || session == NULL ||
+      bastion_ssh_session_get_auth_used (session) == NULL)
+    return NULL;
+
+  g_free (detail);
+  detail = g_strdup_printf (_("through %s"), bastion_ssh_session_get_auth_used (session));
+  return detail;
+}
+
 int
 bastion_cli_check (int    argc,
                    char **argv)
@@ -237,6 +254,12 @@ bastion_cli_check (int    argc,
         report (&r, "ok", _("Key file"), bastion_profile_get_key_file (profile));
       else if (key_status == BASTION_KEY_FILE_TOO_OPEN)
         report (&r, "warning", _("Key file"), message);
+      else if (g_getenv ("SSH_AUTH_SOCK") != NULL)
+        {
+          g_autofree char *detail = g_strdup_printf (_("%s; the SSH agent is tried first"),
+                                                     message);
+          report (&r, "warning", _("Key file"), detail);
+        }
       else
         report (&r, "FAILED", _("Key file"), message);
     }
@@ -257,7 +280,7 @@ bastion_cli_check (int    argc,
       const char *label = bastion_connection_stage_to_label (tunnel_steps[i]);
 
       if (error == NULL || tunnel_steps[i] < failed)
-        report (&r, "ok", label, NULL);
+        report (&r, "ok", label, auth_detail (connection, tunnel_steps[i]));
       else if (tunnel_steps[i] == failed ||
                (failed < BASTION_CONNECTION_STAGE_RESOLVING && i == 0))
         {

@@ -699,6 +699,13 @@ on_key_file_checked (GObject      *source,
     case BASTION_KEY_FILE_UNREADABLE:
     case BASTION_KEY_FILE_NOT_A_KEY:
     default:
+      /* The session tries the agent first: it may hold the team's key (issue 18). It reports
+       * the key file's problem if the agent cannot log in either. */
+      if (g_getenv ("SSH_AUTH_SOCK") != NULL && g_getenv ("SSH_AUTH_SOCK")[0] != '\0')
+        {
+          open_tunnel_step (g_steal_pointer (&task));
+          return;
+        }
       fail_task_new (self, task, BASTION_CONNECTION_ERROR_FAILED,
                      message ? message : _("The SSH key file cannot be used"));
       return;
