@@ -64,9 +64,9 @@ def start_sshd(name, config=(), args=(), password_user=False):
     return sshd
 
 
-def add_team(name, sshd, user=None):
-    """A SimpleIOT team folder for SSHD (no database), imported and its host key trusted."""
-    team_dir = servers.write_team(SIMPLEIOT, name, sshd, None)
+def add_team(name, sshd, user=None, pg=None):
+    """A SimpleIOT team folder for SSHD (and PG), imported."""
+    team_dir = servers.write_team(SIMPLEIOT, name, sshd, pg)
     if user is not None:
         path = os.path.join(team_dir, "config.json")
         with open(path) as f:
@@ -188,11 +188,145 @@ def test_agent():
         agent.wait()
 
 
+class PgInfo:
+    """The harness's PostgreSQL as write_team() wants it."""
+    port = int(os.environ["BASTION_TEST_PG_PORT"])
+    USER = os.environ["BASTION_TEST_PG_USER"]
+    DB = os.environ["BASTION_TEST_PG_DB"]
+
+
+def run_on_pty(args, answers, env=None, timeout=90):
+    """Runs bastion-cli ARGS on a pseudo-terminal; ANSWERS: [(prompt text, reply)] in order.
+    Returns (status, everything the terminal showed)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            os.execve(CLI, [CLI] + list(args), env if env is not None else dict(os.environ))
+        finally:
+            os._exit(127)
+    out = b""
+    pending = list(answers)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([fd], [], [], 1.0)
+        if not r:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+        if pending and pending[0][0].encode() in out.split(b"\x00")[-1]:
+            prompt, reply = pending.pop(0)
+            # Only what follows this prompt counts for the next one.
+            out += b"\x00"
+            os.write(fd, (reply + "\n").encode())
+    else:
+        os.kill(pid, 9)
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    text = out.replace(b"\x00", b"").decode(errors="replace")
+    return os.waitstatus_to_exitcode(status), text
+
+
+def password_team(name, sshd):
+    add_team(name, sshd, user=sshd.pw_user, pg=PgInfo)
+    res = cli("profile", "set", name, "auth", "password")
+    check("profile set %s auth password" % name, res.returncode == 0
+          and "auth: password" in res.stdout, res.stdout + res.stderr)
+    res = cli("teams", "--json")
+    check("profiles.json keeps it", res.returncode == 0 and
+          [p for p in json.loads(res.stdout) if name in (p.get("id"), p.get("display-name"), p.get("team"))][0]["auth-method"] == "password",
+          res.stdout)
+    res = cli("hostkey", name, "--trust")
+    check("trust %s's host key" % name, res.returncode == 0, res.stderr)
+    store_db_password(name)
+    with open(sshd.pw_file) as f:
+        return f.read().strip()
+
+
+def team_id(name):
+    res = cli("teams", "--json")
+    return [p for p in json.loads(res.stdout)
+            if name in (p.get("id"), p.get("display-name"), p.get("team"))][0]["id"]
+
+
+def query_args(team):
+    return ["query", team, "SELECT count(*) FROM device", "--format", "csv"]
+
+
+def test_password_prompt():
+    sshd = start_sshd("sshd-password", password_user=True)
+    password = password_team("pwonly", sshd)
+
+    status, text = run_on_pty(query_args("pwonly"),
+                              [("SSH password for", "wrong-" + password),
+                               ("Store it in the keyring", "y"),
+                               ("SSH password for", password),
+                               ("Store it in the keyring", "y")])
+    check("password-only sshd: asked on the terminal, the answer logs in",
+          status == 0 and text.strip().splitlines()[-1].strip() == "5", text)
+    check("a wrong answer is asked again", "Permission denied, please try again." in text, text)
+    check("the password is not echoed", password not in text)
+    with open(sshd.log, errors="replace") as f:
+        log = f.read()
+    check("sshd saw a password login", "Accepted password for %s" % sshd.pw_user in log,
+          sshd.tail_log())
+
+    res = cli("secret", "print", "pwonly", "ssh-password")
+    check("the answer was stored in the keyring when asked to",
+          res.returncode == 0 and res.stdout.strip() == password, res.stderr)
+    res = cli(*query_args("pwonly"))
+    check("next time, no terminal needed", res.returncode == 0, res.stderr)
+
+    res = cli("secret", "clear", "pwonly", "ssh-password")
+    check("secret clear", res.returncode == 0, res.stderr)
+    res = cli(*query_args("pwonly"))
+    check("without a terminal: fails saying how to store the password",
+          res.returncode != 0 and "no terminal" in res.stderr
+          and "bastion-cli secret set %s ssh-password" % team_id("pwonly") in res.stderr
+          and len(res.stderr.strip().splitlines()) == 1, res.stderr)
+
+
+def test_kbdint_prompt():
+    sshd = servers.Sshd(os.path.join(ROOT, "sshd-pam"), [], password_user=True)
+    os.makedirs(sshd.dir.rsplit("/", 1)[0], mode=0o700)
+    sshd.extra_args = ["-o", "UsePAM=yes", "-o", "KbdInteractiveAuthentication=yes"]
+    sshd.prepare()
+    # Keyboard-interactive (PAM) only: no plain password method for that account.
+    with open(sshd.config) as f:
+        config = f.read().replace("    PasswordAuthentication yes",
+                                  "    PasswordAuthentication no")
+    with open(sshd.config, "w") as f:
+        f.write(config)
+    sshd.start()
+    started.append(sshd)
+    password = password_team("kbdint", sshd)
+
+    status, text = run_on_pty(query_args("kbdint"),
+                              [("SSH password for", password),
+                               ("Store it in the keyring", "n")])
+    check("keyboard-interactive (PAM) sshd: asked on the terminal, the answer logs in",
+          status == 0 and text.strip().splitlines()[-1].strip() == "5", text)
+    check("the answer is not echoed", password not in text)
+    with open(sshd.log, errors="replace") as f:
+        log = f.read()
+    check("sshd saw a keyboard-interactive/pam login",
+          "Accepted keyboard-interactive/pam for %s" % sshd.pw_user in log, sshd.tail_log())
+    res = cli("secret", "print", "kbdint", "ssh-password")
+    check("not stored when the answer was no", res.returncode != 0 or res.stdout.strip() == "",
+          res.stdout)
+
+
 def main():
     print("# bastion-cli against real sshd instances")
     try:
         test_algorithms()
         test_agent()
+        test_password_prompt()
+        test_kbdint_prompt()
     finally:
         for sshd in started:
             sshd.stop()

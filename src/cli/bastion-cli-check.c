@@ -212,7 +212,6 @@ bastion_cli_check (int    argc,
   };
   g_autoptr(BastionProfileStore) store = NULL;
   g_autoptr(BastionConnection) connection = NULL;
-  g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   BastionConnectionFlags flags = BASTION_CONNECTION_FLAGS_VERIFY_DATABASE |
                                  BASTION_CONNECTION_FLAGS_REFETCH_ROTATED_PASSWORD;
@@ -270,9 +269,7 @@ bastion_cli_check (int    argc,
     flags |= BASTION_CONNECTION_FLAGS_ACCEPT_NEW_HOST_KEY;
   connection = bastion_connection_new (profile, NULL);
   bastion_connection_set_local_port (connection, 0);
-  bastion_connection_open_async (connection, flags, NULL, bastion_cli_store_result, &result);
-  bastion_cli_wait (&result);
-  bastion_connection_open_finish (connection, result, &error);
+  bastion_cli_open (connection, profile, flags, &error);
   failed = bastion_connection_get_failed_stage (connection);
 
   for (guint i = 0; i < G_N_ELEMENTS (tunnel_steps); i++)
