@@ -320,6 +320,66 @@ def test_kbdint_prompt():
           res.stdout)
 
 
+class FakeSshd:
+    """Where write_team() points a team: a port nothing listens on, so only the alias works."""
+    port = 1
+    user = "nobody-here"
+    rsa_pem_key = os.environ["BASTION_TEST_SSH_KEY"]
+
+
+def test_ssh_alias():
+    home = os.environ["HOME"]
+    os.makedirs(os.path.join(home, ".ssh"), mode=0o700, exist_ok=True)
+    with open(os.path.join(home, ".ssh", "config"), "w") as f:
+        f.write("Host demo-bastion\n"
+                "    HostName %s\n"
+                "    Port %s\n"
+                "    User %s\n"
+                "    UserKnownHostsFile %s\n"
+                "Host jumpy\n"
+                "    HostName 127.0.0.1\n"
+                "    ProxyJump hop1,hop2:2222\n"
+                % (os.environ["BASTION_TEST_SSH_HOST"], os.environ["BASTION_TEST_SSH_PORT"],
+                   os.environ["BASTION_TEST_SSH_USER"], os.environ["BASTION_TEST_SSH_KNOWN_HOSTS"]))
+    add_team("aliased", FakeSshd, pg=PgInfo)
+    store_db_password("aliased")
+
+    res = cli(*query_args("aliased"))
+    check("without the alias the team's own (wrong) port fails", res.returncode != 0, res.stderr)
+
+    res = cli("profile", "set", "aliased", "ssh-alias", "demo-bastion")
+    check("profile set ssh-alias", res.returncode == 0, res.stderr)
+    res = cli("profile", "show", "aliased")
+    want = "ssh-config: %s@%s:%s" % (os.environ["BASTION_TEST_SSH_USER"],
+                                      os.environ["BASTION_TEST_SSH_HOST"],
+                                      os.environ["BASTION_TEST_SSH_PORT"])
+    check("profile show prints what ~/.ssh/config resolves to", want in res.stdout.splitlines()
+          and "ssh-config-known-hosts: %s" % os.environ["BASTION_TEST_SSH_KNOWN_HOSTS"]
+          in res.stdout, res.stdout + res.stderr)
+
+    # Host, port and user from the alias; the host key known from its UserKnownHostsFile
+    # (no --accept-new, nothing trusted before).
+    res = cli(*query_args("aliased"))
+    check("the alias's HostName, Port, User and UserKnownHostsFile are applied",
+          res.returncode == 0 and res.stdout.strip().splitlines()[-1] == "5",
+          res.stdout + res.stderr)
+
+    res = cli("profile", "set", "aliased", "ssh-alias", "jumpy")
+    res = cli("profile", "show", "aliased")
+    check("ProxyJump is stored and shown", "ssh-config-proxy-jump: hop1,hop2:2222"
+          in res.stdout, res.stdout)
+    res = cli(*query_args("aliased"))
+    check("a ProxyJump alias fails clearly (not silently direct)",
+          res.returncode != 0 and "ProxyJump hop1,hop2:2222" in res.stderr, res.stderr)
+
+    res = cli("profile", "set", "aliased", "ssh-alias", "-oProxyCommand=x")
+    check("an alias that looks like an option is refused", res.returncode != 0, res.stderr)
+    res = cli("profile", "set", "aliased", "proxy-jump", "a@b:2,c")
+    res2 = cli("profile", "show", "aliased")
+    check("profile set proxy-jump is stored", res.returncode == 0
+          and "proxy-jump: a@b:2,c" in res2.stdout, res.stderr + res2.stdout)
+
+
 def main():
     print("# bastion-cli against real sshd instances")
     try:
@@ -327,6 +387,7 @@ def main():
         test_agent()
         test_password_prompt()
         test_kbdint_prompt()
+        test_ssh_alias()
     finally:
         for sshd in started:
             sshd.stop()

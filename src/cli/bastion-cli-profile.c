@@ -13,24 +13,83 @@
 #include "bastion-cli-private.h"
 #include "bastion-key-file.h"
 #include "bastion-profile-store.h"
+#include "bastion-ssh-config.h"
 
 static int
 usage (void)
 {
   return bastion_cli_fail ("profile",
                            _("use “bastion-cli profile show TEAM” or “bastion-cli profile set "
-                             "TEAM auth agent|key|password [--key-file FILE]”; see “bastion-cli "
+                             "TEAM auth agent|key|password [--key-file FILE]” (or ssh-alias "
+                             "ALIAS, proxy-jump HOPS; \"\" clears them); see “bastion-cli "
                              "profile --help”"));
+}
+
+static const char *
+or_empty (const char *s)
+{
+  return s != NULL ? s : "";
+}
+
+/* What ~/.ssh/config makes of the alias, as the connection will use it. */
+static void
+print_resolved (const char *alias)
+{
+  g_autofree char *config_file = bastion_ssh_config_dup_user_file ();
+  g_autoptr(BastionSshConfig) config = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *known = NULL;
+
+  config = bastion_ssh_config_resolve (alias, config_file, NULL, &error);
+  if (config == NULL)
+    {
+      g_print ("ssh-config: %s\n", error->message);
+      return;
+    }
+  known = g_strjoinv (" ", config->user_known_hosts);
+  g_print ("ssh-config: %s@%s:%u\n", config->user, config->hostname, config->port);
+  g_print ("ssh-config-identity-file: %s\n", or_empty (config->identity_file));
+  g_print ("ssh-config-identities-only: %s\n", config->identities_only ? "yes" : "no");
+  g_print ("ssh-config-proxy-jump: %s\n", or_empty (config->proxy_jump));
+  g_print ("ssh-config-known-hosts: %s\n", known);
+  g_print ("ssh-config-strict-host-key-checking: %s\n",
+           config->strict == BASTION_SSH_STRICT_ACCEPT_NEW ? "accept-new" : "ask");
 }
 
 static void
 print_profile (BastionProfile *profile)
 {
-  const char *key_file = bastion_profile_get_key_file (profile);
+  const char *alias = bastion_profile_get_ssh_alias (profile);
 
   g_print ("id: %s\n", bastion_profile_get_id (profile));
   g_print ("auth: %s\n", bastion_auth_method_to_string (bastion_profile_get_auth_method (profile)));
-  g_print ("key-file: %s\n", key_file != NULL ? key_file : "");
+  g_print ("key-file: %s\n", or_empty (bastion_profile_get_key_file (profile)));
+  g_print ("ssh-alias: %s\n", or_empty (alias));
+  g_print ("proxy-jump: %s\n", or_empty (bastion_profile_get_proxy_jump (profile)));
+  if (alias != NULL && alias[0] != '\0')
+    print_resolved (alias);
+}
+
+static int
+set_text (BastionProfile *profile,
+          const char     *field,
+          const char     *value)
+{
+  if (g_str_equal (field, "ssh-alias"))
+    {
+      if (value[0] != '\0' && !bastion_ssh_config_alias_is_valid (value))
+        return bastion_cli_fail ("profile", _("“%s” is not an SSH host alias (letters, digits, "
+                                              "“.”, “_”, “-” and “:” only)"), value);
+      bastion_profile_set_ssh_alias (profile, value[0] != '\0' ? value : NULL);
+      return 0;
+    }
+
+  for (const char *p = value; *p != '\0'; p++)
+    if (g_ascii_iscntrl (*p) || g_ascii_isspace (*p))
+      return bastion_cli_fail ("profile", _("ProxyJump hops are “[user@]host[:port]” separated "
+                                            "by commas, without spaces"));
+  bastion_profile_set_proxy_jump (profile, value[0] != '\0' ? value : NULL);
+  return 0;
 }
 
 /* An absolute path: the profile is used from other working directories. */
@@ -95,7 +154,7 @@ bastion_cli_profile (int    argc,
   BastionProfile *profile;
   int status = 0;
 
-  if (!bastion_cli_parse_options (&argc, &argv, _("show TEAM | set TEAM auth agent|key|password"),
+  if (!bastion_cli_parse_options (&argc, &argv, _("show TEAM | set TEAM auth agent|key|password | set TEAM ssh-alias|proxy-jump VALUE"),
                                   _("Show or change how a team logs in to its bastion. The "
                                     "SSH agent is tried first whenever SSH_AUTH_SOCK is set; "
                                     "“auth” says what the team needs besides it: the agent "
@@ -108,7 +167,9 @@ bastion_cli_profile (int    argc,
     return usage ();
   if (g_str_equal (argv[1], "show") && argc != 3)
     return usage ();
-  if (g_str_equal (argv[1], "set") && (argc != 5 || !g_str_equal (argv[3], "auth")))
+  if (g_str_equal (argv[1], "set") &&
+      (argc != 5 || !(g_str_equal (argv[3], "auth") || g_str_equal (argv[3], "ssh-alias") ||
+                      g_str_equal (argv[3], "proxy-jump"))))
     return usage ();
 
   store = bastion_cli_load_store ("profile");
@@ -124,7 +185,10 @@ bastion_cli_profile (int    argc,
       return 0;
     }
 
-  status = set_auth (profile, argv[4], key_file);
+  if (g_str_equal (argv[3], "auth"))
+    status = set_auth (profile, argv[4], key_file);
+  else
+    status = set_text (profile, argv[3], argv[4]);
   if (status != 0)
     return status;
 

@@ -43,6 +43,7 @@ bastion_ssh_config_free (BastionSshConfig *config)
   g_free (config->hostname);
   g_free (config->user);
   g_strfreev (config->identity_files);
+  g_free (config->identity_file);
   g_free (config->proxy_jump);
   g_strfreev (config->user_known_hosts);
   g_free (config);
@@ -116,6 +117,18 @@ dup_local_user (void)
     return g_strdup (pw.pw_name);
 
   return g_strdup (g_get_user_name ());
+}
+
+char *
+bastion_ssh_config_dup_user_file (void)
+{
+  g_autofree char *pw_home = dup_local_home ();
+  const char *home = g_getenv ("HOME");
+
+  if (home == NULL || g_str_equal (home, pw_home))
+    return NULL;
+
+  return g_build_filename (home, ".ssh", "config", NULL);
 }
 
 /* ~ and the tokens ssh expands in IdentityFile; NULL for a token Bastion does not know (the
@@ -389,6 +402,7 @@ bastion_ssh_config_resolve (const char    *alias,
   g_autoptr(GSubprocess) proc = NULL;
   g_autoptr(GString) out = g_string_new (NULL);
   g_autoptr(GString) err = g_string_new (NULL);
+  BastionSshConfig *config;
   gint64 deadline = g_get_monotonic_time () + TIMEOUT_MS * G_TIME_SPAN_MILLISECOND;
 
   if (!bastion_ssh_config_alias_is_valid (alias))
@@ -440,7 +454,17 @@ bastion_ssh_config_resolve (const char    *alias,
       return NULL;
     }
 
-  return bastion_ssh_config_parse (alias, out->str, out->len, error);
+  config = bastion_ssh_config_parse (alias, out->str, out->len, error);
+  /* Bastion logs in with one key file: the first one ssh would find (a stat, so here in the
+   * caller's thread rather than on a main loop). */
+  for (guint i = 0; config != NULL && config->identity_files[i] != NULL; i++)
+    if (g_file_test (config->identity_files[i], G_FILE_TEST_IS_REGULAR))
+      {
+        config->identity_file = g_strdup (config->identity_files[i]);
+        break;
+      }
+
+  return config;
 }
 
 typedef struct

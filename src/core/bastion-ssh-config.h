@@ -33,6 +33,7 @@ typedef struct
   char              *user;
   guint16            port;
   GStrv              identity_files;     /* expanded (~, %h, %r, %p, %u, %d, %n, %%) */
+  char              *identity_file;      /* the first of them that exists (resolve only) */
   gboolean           identities_only;
   char              *proxy_jump;         /* NULL when none */
   GStrv              user_known_hosts;
@@ -42,6 +43,9 @@ typedef struct
 GQuark             bastion_ssh_config_error_quark (void);
 void               bastion_ssh_config_free        (BastionSshConfig    *config);
 gboolean           bastion_ssh_config_alias_is_valid (const char       *alias);
+/* NULL when ssh reads the same ~/.ssh/config as Bastion (and /etc/ssh/ssh_config); else
+ * $HOME/.ssh/config, for its -F (Bastion's $HOME differs from the password database's home). */
+char              *bastion_ssh_config_dup_user_file  (void);
 
 /* Parses what `ssh -G ALIAS` printed (hostile: bounded, every value checked). */
 BastionSshConfig  *bastion_ssh_config_parse       (const char          *alias,
