@@ -336,11 +336,19 @@ def test_ssh_alias():
                 "    Port %s\n"
                 "    User %s\n"
                 "    UserKnownHostsFile %s\n"
+                "Host demo-only\n"
+                "    IdentitiesOnly yes\n"
+                "Host demo-bastion demo-only\n"
+                "    HostName %s\n"
+                "    Port %s\n"
+                "    User %s\n"
+                "    UserKnownHostsFile %s\n"
                 "Host jumpy\n"
                 "    HostName 127.0.0.1\n"
                 "    ProxyJump hop1,hop2:2222\n"
-                % (os.environ["BASTION_TEST_SSH_HOST"], os.environ["BASTION_TEST_SSH_PORT"],
-                   os.environ["BASTION_TEST_SSH_USER"], os.environ["BASTION_TEST_SSH_KNOWN_HOSTS"]))
+                % ((os.environ["BASTION_TEST_SSH_HOST"], os.environ["BASTION_TEST_SSH_PORT"],
+                    os.environ["BASTION_TEST_SSH_USER"], os.environ["BASTION_TEST_SSH_KNOWN_HOSTS"])
+                   * 2))
     add_team("aliased", FakeSshd, pg=PgInfo)
     store_db_password("aliased")
 
@@ -363,6 +371,24 @@ def test_ssh_alias():
     check("the alias's HostName, Port, User and UserKnownHostsFile are applied",
           res.returncode == 0 and res.stdout.strip().splitlines()[-1] == "5",
           res.stdout + res.stderr)
+
+    # IdentitiesOnly: an agent holding the key is not used for a key it cannot match (a PEM
+    # key's public half is not in the file): the key file logs in.
+    agent, sock = start_agent()
+    try:
+        env = dict(os.environ, SSH_AUTH_SOCK=sock)
+        subprocess.run(["ssh-add", "-q", os.environ["BASTION_TEST_SSH_KEY"]], env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        res = cli("check", "aliased", env=env)
+        check("without IdentitiesOnly the agent logs in",
+              "Authenticate: through the SSH agent" in res.stdout, res.stdout)
+        cli("profile", "set", "aliased", "ssh-alias", "demo-only")
+        res = cli("check", "aliased", env=env)
+        check("with IdentitiesOnly the key file logs in, not the agent",
+              "Authenticate: through the key file" in res.stdout, res.stdout)
+    finally:
+        agent.terminate()
+        agent.wait()
 
     res = cli("profile", "set", "aliased", "ssh-alias", "jumpy")
     res = cli("profile", "show", "aliased")

@@ -589,6 +589,7 @@ apply_ssh_config (BastionConnection      *self,
    * refused. */
   if (config->strict == BASTION_SSH_STRICT_ACCEPT_NEW)
     g_object_set (self->session, "accept-new-host-key", TRUE, NULL);
+  bastion_ssh_session_set_identities_only (self->session, config->identities_only);
 }
 
 static void

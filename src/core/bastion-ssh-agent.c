@@ -68,6 +68,7 @@ BastionSshAgentResult
 bastion_ssh_agent_login (LIBSSH2_SESSION       *session,
                          const char            *user,
                          const char            *prefer,
+                         gboolean               only_prefer,
                          guint                  max_keys,
                          BastionSshAgentReport *report)
 {
@@ -94,6 +95,10 @@ bastion_ssh_agent_login (LIBSSH2_SESSION       *session,
     }
 
   report->n_keys = list_identities (agent, prefer, ids);
+  if (only_prefer && report->n_keys > 0 && !identity_is (ids[0], prefer))
+    report->n_keys = 0;
+  else if (only_prefer)
+    report->n_keys = MIN (report->n_keys, 1);
   if (report->n_keys == 0)
     {
       result = BASTION_SSH_AGENT_NO_KEYS;

@@ -29,11 +29,12 @@ typedef struct
 
 /* Blocks on the agent socket and, for a blocking session, on the network: call it in a worker
  * thread that owns the session. PREFER ("TYPE BASE64", nullable) is the team's public key:
- * that identity is tried first. At most MAX_KEYS identities are offered (sshd counts each
+ * that identity is tried first (ONLY_PREFER: only that one, as IdentitiesOnly). At most MAX_KEYS identities are offered (sshd counts each
  * refused one against MaxAuthTries). */
 BastionSshAgentResult  bastion_ssh_agent_login          (LIBSSH2_SESSION        *session,
                                                          const char             *user,
                                                          const char             *prefer,
+                                                         gboolean                only_prefer,
                                                          guint                   max_keys,
                                                          BastionSshAgentReport  *report);
 void                   bastion_ssh_agent_report_clear   (BastionSshAgentReport  *report);

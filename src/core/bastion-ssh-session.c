@@ -155,6 +155,7 @@ struct _BastionSshSession
   guint                   send_busy : 1;
   guint                   idle : 1;
   guint                   idle_paused : 1;
+  guint                   identities_only : 1;
   guint                   recv_empty : 1;
   /* The io_func did not read the socket although it had input: every channel with data waits
    * for its local client (back-pressure). Input is not polled for until someone reads again. */
@@ -343,6 +344,7 @@ typedef struct _AuthJob
   char              *message;
   /* A login through the SSH agent instead of a key (bastion-ssh-agent.c) */
   gboolean           agent;
+  gboolean           agent_only_prefer;
   guint              agent_max_keys;
   BastionSshAgentResult agent_result;
   BastionSshAgentReport agent_report;
@@ -991,7 +993,8 @@ auth_thread (GTask        *task,
   if (job->agent)
     {
       job->agent_result = bastion_ssh_agent_login (job->session, job->user, job->public_key,
-                                                   job->agent_max_keys, &job->agent_report);
+                                                   job->agent_only_prefer, job->agent_max_keys,
+                                                   &job->agent_report);
       job->rc = job->agent_result == BASTION_SSH_AGENT_OK ? 0 : -1;
     }
   else
@@ -1083,6 +1086,7 @@ start_auth_thread (BastionSshSession *self,
       /* sshd counts each refused key against MaxAuthTries (6 by default): leave room for the
        * methods that come after the agent. */
       job->agent_max_keys = self->auth_method == BASTION_SSH_AUTH_AGENT ? 5 : 3;
+      job->agent_only_prefer = self->identities_only;
     }
   else
     {
@@ -1210,6 +1214,10 @@ agent_wanted (BastionSshSession *self)
                                               "and the agent running?")));
       return FALSE;
     }
+
+  /* IdentitiesOnly: only the agent's copy of the team's key, which must be known. */
+  if (self->identities_only && self->key_public == NULL)
+    return FALSE;
 
   return offered (self, "publickey");
 }
@@ -2232,6 +2240,21 @@ bastion_ssh_session_get_stage (BastionSshSession *self)
 {
   g_return_val_if_fail (BASTION_IS_SSH_SESSION (self), BASTION_SSH_STAGE_CLOSED);
   return self->stage;
+}
+
+/**
+ * bastion_ssh_session_set_identities_only:
+ *
+ * As OpenSSH's IdentitiesOnly: the agent is used only for the key file's own key (known for
+ * OpenSSH-format keys, which carry it in clear), never for the agent's other keys.
+ */
+void
+bastion_ssh_session_set_identities_only (BastionSshSession *self,
+                                         gboolean           identities_only)
+{
+  g_return_if_fail (BASTION_IS_SSH_SESSION (self));
+
+  self->identities_only = !!identities_only;
 }
 
 /**
