@@ -184,20 +184,17 @@ check_query (Report            *r,
 }
 
 /* How the login went, on the authentication step ("through the SSH agent (key …)"). */
-static const char *
-auth_detail (BastionConnection      *connection,
-             BastionConnectionStage  stage)
+static char *
+dup_auth_detail (BastionConnection      *connection,
+                 BastionConnectionStage  stage)
 {
   BastionSshSession *session = bastion_connection_get_session (connection);
-  static char *detail;
 
   if (stage != BASTION_CONNECTION_STAGE_AUTHENTICATING || session == NULL ||
       bastion_ssh_session_get_auth_used (session) == NULL)
     return NULL;
 
-  g_free (detail);
-  detail = g_strdup_printf (_("through %s"), bastion_ssh_session_get_auth_used (session));
-  return detail;
+  return g_strdup_printf (_("through %s"), bastion_ssh_session_get_auth_used (session));
 }
 
 int
@@ -277,7 +274,11 @@ bastion_cli_check (int    argc,
       const char *label = bastion_connection_stage_to_label (tunnel_steps[i]);
 
       if (error == NULL || tunnel_steps[i] < failed)
-        report (&r, "ok", label, auth_detail (connection, tunnel_steps[i]));
+        {
+          g_autofree char *detail = dup_auth_detail (connection, tunnel_steps[i]);
+
+          report (&r, "ok", label, detail);
+        }
       else if (tunnel_steps[i] == failed ||
                (failed < BASTION_CONNECTION_STAGE_RESOLVING && i == 0))
         {

@@ -526,7 +526,6 @@ teardown (BastionSshSession *self,
       self->auth_job = NULL;
     }
 
-
   /* Unbatched from here on; what is queued goes first, or the goodbye is not said. */
   if (self->flush_source != NULL)
     {
