@@ -69,6 +69,16 @@ BastionConnection  *bastion_cli_connect               (BastionProfile         *p
 int  bastion_cli_query       (int argc, char **argv);
 int  bastion_cli_check       (int argc, char **argv);
 int  bastion_cli_teams       (int argc, char **argv);
+int  bastion_cli_profile     (int argc, char **argv);
+
+/* Questions on the terminal (bastion-cli-prompt.c): only when stdin is one. */
+gboolean  bastion_cli_can_prompt     (void);
+gboolean  bastion_cli_open           (BastionConnection       *connection,
+                                      BastionProfile          *profile,
+                                      BastionConnectionFlags   flags,
+                                      GError                 **error);
+char     *bastion_cli_prompt_secret  (const char *question);
+gboolean  bastion_cli_prompt_yes_no  (const char *question);
 int  bastion_cli_import      (int argc, char **argv);
 int  bastion_cli_secret      (int argc, char **argv);
 int  bastion_cli_launch      (int argc, char **argv);

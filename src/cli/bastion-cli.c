@@ -24,6 +24,8 @@ static const BastionCliCommand commands[] = {
   { "version", N_("Show the versions of Bastion and its libraries"), cmd_version },
   { "teams", N_("List the team profiles"), bastion_cli_teams },
   { "import", N_("Import the SimpleIOT teams"), bastion_cli_import },
+  { "profile", N_("Show or change how a team logs in (auth agent|key|password)"),
+    bastion_cli_profile },
   { "secret", N_("Set, print or clear a secret of a team in the keyring"), bastion_cli_secret },
   { "hostkey", N_("Show the bastion’s host key fingerprint; --trust records it"),
     bastion_cli_hostkey },
