@@ -37,8 +37,12 @@
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 
+#include "bastion-bounded-file.h"
 #include "bastion-launcher.h"
 #include "bastion-pgpass.h"
+
+/* pgAdmin's dump-servers output for a few hundred servers is well below this. */
+#define MAX_DUMP_SIZE (16 * 1024 * 1024)
 
 #define READ_ONLY_OPTIONS "-c default_transaction_read_only=on"
 #define DBEAVER_FLATPAK_ID "io.dbeaver.DBeaverCommunity"
@@ -683,7 +687,9 @@ answer_here (BastionLauncher *self,
       {
         char *contents = NULL;
 
-        return g_file_get_contents (arg, &contents, NULL, NULL) ? contents : NULL;
+        /* pgAdmin's version.py / config.py: small text files, never a FIFO. */
+        return bastion_bounded_file_read (arg, 1024 * 1024, &contents, NULL, NULL)
+               ? contents : NULL;
       }
     default:
       g_assert_not_reached ();
@@ -2094,16 +2100,21 @@ dump_has_server (const char  *path,
                  const char  *name,
                  GError     **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonParser) parser = NULL;
+  g_autofree char *contents = NULL;
   JsonObject *root;
   JsonObject *servers;
   g_autoptr(GList) members = NULL;
+  gsize length = 0;
 
-  if (!json_parser_load_from_file (parser, path, error))
+  /* pgAdmin's file, but outside input all the same: bounded in size and depth. */
+  if (!bastion_bounded_file_read (path, MAX_DUMP_SIZE, &contents, &length, error))
+    return FALSE;
+  parser = bastion_json_parse_bounded (contents, length, path, error);
+  if (parser == NULL)
     return FALSE;
 
-  if (json_parser_get_root (parser) == NULL ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     return FALSE;
 
   root = json_node_get_object (json_parser_get_root (parser));
