@@ -15,6 +15,7 @@
 
 #include "bastion-aws.h"
 #include "bastion-aws-reply-private.h"
+#include "bastion-bounded-file.h"
 #include "bastion-curl.h"
 
 #define EC2_API_VERSION   "2016-11-15"
@@ -362,6 +363,15 @@ xml_int (XmlNode    *node,
   return (int) value;
 }
 
+/* json-glib recurses once per level: every JSON reply (and the secret inside one) goes through
+ * the shared depth scan of bastion-bounded-file.c first. */
+static gboolean
+json_depth_ok (const char *data,
+               gsize       len)
+{
+  return bastion_json_check_depth (data, len, BASTION_JSON_MAX_DEPTH, NULL, NULL);
+}
+
 /* A string member of a JSON reply, or fallback when it is absent or not a string ({} or [] where
  * a string belongs must not reach json-glib's own getter, which is critical about it). */
 static const char *
@@ -539,7 +549,7 @@ aws_error_from_reply (Call   *call,
       gsize len;
       const char *data = g_bytes_get_data (body, &len);
 
-      if (bastion_aws_json_depth_ok (data, len, BASTION_AWS_JSON_MAX_DEPTH) &&
+      if (json_depth_ok (data, len) &&
           json_parser_load_from_data (parser, data, len, NULL) &&
           json_parser_get_root (parser) != NULL &&
           JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
@@ -594,7 +604,7 @@ reply_error_code (Call   *call,
 
       return bastion_aws_xml_dup_text (root, "Response/Errors/Error/Code");
     }
-  if (bastion_aws_json_depth_ok (data, len, BASTION_AWS_JSON_MAX_DEPTH))
+  if (json_depth_ok (data, len))
     {
       g_autoptr(JsonParser) parser = json_parser_new ();
 
@@ -986,12 +996,12 @@ parse_secret (Call    *call,
   const char *data = g_bytes_get_data (body, &len);
 
   /* json-glib recurses once per level: the nesting is bounded before it sees the text. */
-  if (!bastion_aws_json_depth_ok (data, len, BASTION_AWS_JSON_MAX_DEPTH))
+  if (!json_depth_ok (data, len))
     {
       g_set_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_BAD_REPLY,
                    _("AWS answered %s with JSON nested deeper than %d levels, which no AWS reply "
                      "is. Check AWS_ENDPOINT_URL if it is set."),
-                   call->action, BASTION_AWS_JSON_MAX_DEPTH);
+                   call->action, BASTION_JSON_MAX_DEPTH);
       return NULL;
     }
   if (!json_parser_load_from_data (reply_parser, data, len, NULL) ||
@@ -1010,12 +1020,12 @@ parse_secret (Call    *call,
       return NULL;
     }
 
-  if (!bastion_aws_json_depth_ok (string, -1, BASTION_AWS_JSON_MAX_DEPTH))
+  if (!json_depth_ok (string, strlen (string)))
     {
       g_set_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_BAD_REPLY,
                    _("The secret “%s” is JSON nested deeper than %d levels, not the secret RDS "
                      "keeps for a database. Check db_password_key in the team config."),
-                   call->resource, BASTION_AWS_JSON_MAX_DEPTH);
+                   call->resource, BASTION_JSON_MAX_DEPTH);
       return NULL;
     }
   if (!json_parser_load_from_data (secret_parser, string, -1, NULL) ||
