@@ -246,10 +246,9 @@ bastion_cli_check (int    argc,
       BastionKeyFileStatus key_status;
 
       key_status = bastion_key_file_check (bastion_profile_get_key_file (profile), &info, &message);
+      /* A key others may read is refused at login, as OpenSSH refuses it: a failure here too. */
       if (key_status == BASTION_KEY_FILE_OK || key_status == BASTION_KEY_FILE_ENCRYPTED)
         report (&r, "ok", _("Key file"), bastion_profile_get_key_file (profile));
-      else if (key_status == BASTION_KEY_FILE_TOO_OPEN)
-        report (&r, "warning", _("Key file"), message);
       else if (g_getenv ("SSH_AUTH_SOCK") != NULL)
         {
           g_autofree char *detail = g_strdup_printf (_("%s; the SSH agent is tried first"),

@@ -758,8 +758,6 @@ on_key_file_checked (GObject      *source,
   switch (status)
     {
     case BASTION_KEY_FILE_OK:
-    case BASTION_KEY_FILE_TOO_OPEN:
-      /* libssh2 does not refuse a key others can read; the profile page offers the fix. */
       open_tunnel_step (g_steal_pointer (&task));
       return;
 
@@ -770,6 +768,8 @@ on_key_file_checked (GObject      *source,
         lookup_ssh_secret (g_steal_pointer (&task), BASTION_SECRET_KIND_KEY_PASSPHRASE);
       return;
 
+    case BASTION_KEY_FILE_TOO_OPEN:
+      /* As OpenSSH: refused, with the fix named (the team page offers it). */
     case BASTION_KEY_FILE_MISSING:
     case BASTION_KEY_FILE_UNREADABLE:
     case BASTION_KEY_FILE_NOT_A_KEY:

@@ -20,6 +20,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
+#include "bastion-bounded-file.h"
 #include "bastion-launcher-pgadmin-private.h"
 
 /* A dump bigger than this is not pgAdmin's list of servers. */
@@ -157,7 +158,6 @@ bastion_pgadmin_find_entry (const char  *dump_path,
   guint found = 0;
   gboolean current = FALSE;
   gsize len = 0;
-  GStatBuf st;
 
   if (!json_parser_load_from_data (wanted, wanted_json, -1, error))
     return BASTION_PGADMIN_ENTRY_ABSENT;
@@ -166,16 +166,12 @@ bastion_pgadmin_find_entry (const char  *dump_path,
   name = string_member (want, "Name");
   group = string_member (want, "Group");
 
-  if (g_stat (dump_path, &st) == 0 && (!S_ISREG (st.st_mode) || st.st_size > MAX_DUMP_SIZE))
-    {
-      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
-                   _("pgAdmin's list of servers “%s” is not a file of at most 16 MiB"),
-                   dump_path);
-      return BASTION_PGADMIN_ENTRY_ABSENT;
-    }
-  if (!g_file_get_contents (dump_path, &contents, &len, error))
+  /* pgAdmin's file, but outside input all the same: bounded in size and depth. */
+  if (!bastion_bounded_file_read (dump_path, MAX_DUMP_SIZE, &contents, &len, error))
     return BASTION_PGADMIN_ENTRY_ABSENT;
-  if (!json_parser_load_from_data (dump, contents, len, error))
+  g_clear_object (&dump);
+  dump = bastion_json_parse_bounded (contents, len, dump_path, error);
+  if (dump == NULL)
     return BASTION_PGADMIN_ENTRY_ABSENT;
 
   servers = servers_of (json_parser_get_root (dump));

@@ -37,9 +37,13 @@
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 
+#include "bastion-bounded-file.h"
 #include "bastion-launcher.h"
 #include "bastion-launcher-pgadmin-private.h"
 #include "bastion-pgpass.h"
+
+/* pgAdmin's dump-servers output for a few hundred servers is well below this. */
+#define MAX_DUMP_SIZE (16 * 1024 * 1024)
 
 #define READ_ONLY_OPTIONS "-c default_transaction_read_only=on"
 #define DBEAVER_FLATPAK_ID "io.dbeaver.DBeaverCommunity"
@@ -684,7 +688,9 @@ answer_here (BastionLauncher *self,
       {
         char *contents = NULL;
 
-        return g_file_get_contents (arg, &contents, NULL, NULL) ? contents : NULL;
+        /* pgAdmin's version.py / config.py: small text files, never a FIFO. */
+        return bastion_bounded_file_read (arg, 1024 * 1024, &contents, NULL, NULL)
+               ? contents : NULL;
       }
     default:
       g_assert_not_reached ();

@@ -1422,6 +1422,38 @@ set_method_prefs (BastionSshSession *self)
   libssh2_session_method_pref (self->session, LIBSSH2_METHOD_CRYPT_SC, ciphers);
 }
 
+/* As OpenSSH: what was expected, what arrived, and where the old key is. */
+static GError *
+changed_key_error (BastionSshSession *self,
+                   const guint8      *blob,
+                   gsize              len,
+                   const char        *user_file,
+                   const char        *own_file)
+{
+  const char *files[] = { user_file, own_file };
+  g_autofree char *old = NULL;
+  guint source = 0, line_no = 0;
+
+  if (!bastion_known_hosts_find_old_key_contents ((const char * const *)self->known_hosts,
+                                                  self->host, self->port, blob, len,
+                                                  &old, &source, &line_no)
+      || source >= G_N_ELEMENTS (files))
+    return g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_HOST_KEY_CHANGED,
+                        _("WARNING: the host key of the bastion %s has CHANGED (it is now %s). "
+                          "Someone may be intercepting the connection, or the bastion was "
+                          "rebuilt. Refusing to connect. Once its administrator has confirmed "
+                          "the new key, remove the old one from %s or %s."),
+                        self->host, self->fingerprint, user_file, own_file);
+
+  return g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_HOST_KEY_CHANGED,
+                      /* Translators: host, expected fingerprint, offered fingerprint, file:line */
+                      _("WARNING: the host key of the bastion %s has CHANGED. Expected %s, the "
+                        "server offered %s. Someone may be intercepting the connection, or the "
+                        "bastion was rebuilt. Refusing to connect. Once its administrator has "
+                        "confirmed the new key, remove the old one from %s:%u."),
+                      self->host, old, self->fingerprint, files[source], line_no);
+}
+
 /* *save_new is set when the key is new and to be recorded (accept-new): the caller writes it
  * off the main loop (start_host_key_save()). */
 static GError *
@@ -1490,8 +1522,16 @@ check_host_key (BastionSshSession *self,
                             "pinned in the profile (%s). Refusing to connect."),
                           self->host, self->fingerprint, self->host_key_pin);
 
-    case BASTION_HOST_KEY_CHANGED:
     case BASTION_HOST_KEY_REVOKED:
+      return g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_HOST_KEY_CHANGED,
+                          _("WARNING: the host key of the bastion %s (%s) is marked @revoked in "
+                            "your known hosts files (%s or %s). Refusing to connect; ask the "
+                            "bastion’s administrator for its current key."),
+                          self->host, self->fingerprint, user_file, own_file);
+
+    case BASTION_HOST_KEY_CHANGED:
+      return changed_key_error (self, (const guint8 *)blob, len, user_file, own_file);
+
     case BASTION_HOST_KEY_UNCHECKED:
     default:
       return g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_HOST_KEY_CHANGED,
