@@ -253,6 +253,20 @@ set_step (BastionConnectionView *self,
                                   GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, description, -1);
 }
 
+/* How the login went, under a done "Authenticate" step (issue 18: "through the SSH agent"). */
+static char *
+dup_done_detail (BastionConnectionView  *self,
+                 BastionConnectionStage  step)
+{
+  BastionSshSession *session = bastion_connection_get_session (self->connection);
+
+  if (step != BASTION_CONNECTION_STAGE_AUTHENTICATING || session == NULL ||
+      bastion_ssh_session_get_auth_used (session) == NULL)
+    return NULL;
+
+  return g_strdup_printf (_("Through %s"), bastion_ssh_session_get_auth_used (session));
+}
+
 static void
 update_steps (BastionConnectionView *self)
 {
@@ -283,7 +297,11 @@ update_steps (BastionConnectionView *self)
             set_step (self, i, "pending", NULL);
         }
       else if (step < stage)
-        set_step (self, i, "done", NULL);
+        {
+          g_autofree char *detail = dup_done_detail (self, step);
+
+          set_step (self, i, "done", detail);
+        }
       else if (step == stage)
         set_step (self, i, "running", NULL);
       else

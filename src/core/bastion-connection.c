@@ -505,6 +505,9 @@ open_database_step (GTask *task)
 
 /* ---- SSH and the tunnel ------------------------------------------------------------------- */
 
+static const char *effective_key_file        (BastionConnection *self);
+static char       *passphrase_needed_message (BastionConnection *self);
+
 static void
 on_tunnel_started (GObject      *source,
                    GAsyncResult *result,
@@ -519,6 +522,16 @@ on_tunnel_started (GObject      *source,
       /* The step that failed is the one the tunnel was in. The session stays for its host key
        * fingerprint (the GUI shows it), but nothing keeps listening. */
       bastion_tunnel_stop (BASTION_TUNNEL (source));
+      /* Tried without the passphrase because the agent came first (on_ssh_secret_found): now
+       * it is needed, as if the keyring had been asked. */
+      if (g_error_matches (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_PASSPHRASE_REQUIRED))
+        {
+          g_autofree char *message = passphrase_needed_message (self);
+
+          g_clear_error (&error);
+          error = g_error_new_literal (BASTION_CONNECTION_ERROR,
+                                       BASTION_CONNECTION_ERROR_PASSPHRASE_NEEDED, message);
+        }
       fail_task (self, task, g_steal_pointer (&error));
       return;
     }
@@ -530,6 +543,14 @@ on_tunnel_started (GObject      *source,
   self->remember_passphrase = self->remember_ssh_password = FALSE;
 
   open_database_step (g_steal_pointer (&task));
+}
+
+static char *
+passphrase_needed_message (BastionConnection *self)
+{
+  return g_strdup_printf (_("The key file “%s” is protected by a passphrase; type it, or store it "
+                            "with “bastion-cli secret set %s key-passphrase”"),
+                          effective_key_file (self), bastion_profile_get_id (self->profile));
 }
 
 static BastionSshAuthMethod
@@ -668,11 +689,16 @@ on_ssh_secret_found (GObject      *source,
 
       if (kind == BASTION_SECRET_KIND_KEY_PASSPHRASE)
         {
+          const char *sock = g_getenv ("SSH_AUTH_SOCK");
+
+          /* As ssh: an agent that holds the key logs in without the passphrase. */
+          if (sock != NULL && sock[0] != '\0')
+            {
+              open_tunnel_step (g_steal_pointer (&task));
+              return;
+            }
           code = BASTION_CONNECTION_ERROR_PASSPHRASE_NEEDED;
-          message = g_strdup_printf (_("The key file “%s” is protected by a passphrase; type it, "
-                                       "or store it with “bastion-cli secret set %s "
-                                       "key-passphrase”"),
-                                     effective_key_file (self), id);
+          message = passphrase_needed_message (self);
         }
       else
         {
