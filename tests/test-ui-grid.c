@@ -1,0 +1,258 @@
+/* test-ui-grid.c
+ *
+ * The query view while the window never stops drawing (issue 16), under
+ * tests/harness/with-servers --xvfb --postgres (GSK_RENDERER=cairo): a spinner animates the whole
+ * time and every frame costs longer than the refresh interval, as software rendering of a large
+ * window does; a 5-row query's rows still appear and Cancel still stops pg_sleep(30). Then the
+ * grid's recycled cells: a cell bound to a NULL and then to a value is not italic, binding sets
+ * no tooltip, and the tooltip of a shortened value is computed when asked for.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "Bastion"
+
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "bastion-database.h"
+#include "bastion-query-page.h"
+#include "bastion-query-view.h"
+#include "bastion-result-grid.h"
+#include "bastion-ui-test.h"
+
+/* Hang detectors, not timings: the stall this guards against lasted as long as the animation. */
+#define ROWS_LIMIT_USEC   (20 * G_USEC_PER_SEC)
+#define CANCEL_LIMIT_USEC (20 * G_USEC_PER_SEC)
+/* What a frame of a large window costs under software rendering on a slow machine. */
+#define SLOW_FRAME_USEC   (30 * G_TIME_SPAN_MILLISECOND)
+
+static BastionDatabase *database;
+static GtkWidget *window;
+static GtkWidget *spinner;
+static BastionQueryView *view;
+static guint slow_tick_id;
+static guint n_frames;
+
+/* Setup */
+
+static void
+store_result (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static gboolean
+have_result (gpointer user_data)
+{
+  return *(GAsyncResult **) user_data != NULL;
+}
+
+static BastionDatabase *
+connect_database (void)
+{
+  g_autofree char *password = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  const char *pwfile = g_getenv ("BASTION_TEST_PG_PASSWORD_FILE");
+  const char *port = g_getenv ("BASTION_TEST_PG_PORT");
+  BastionDatabase *db;
+
+  if (pwfile == NULL || port == NULL)
+    g_error ("run under tests/harness/with-servers --postgres");
+  g_assert_true (g_file_get_contents (pwfile, &password, NULL, &error));
+  g_assert_no_error (error);
+  g_strstrip (password);
+
+  db = bastion_database_new ("127.0.0.1", atoi (port), "localhost",
+                             g_getenv ("BASTION_TEST_PG_DB"), g_getenv ("BASTION_TEST_PG_USER"));
+  bastion_database_set_password (db, password);
+  bastion_database_set_connect_timeout (db, 10);
+  bastion_database_connect_async (db, NULL, store_result, &result);
+  bastion_ui_test_wait_for (have_result, &result, "the database connection");
+  g_assert_true (bastion_database_connect_finish (db, result, &error));
+  g_assert_no_error (error);
+
+  return db;
+}
+
+static void
+open_view (void)
+{
+  GtkWidget *box;
+  GtkWidget *header;
+
+  database = connect_database ();
+  view = BASTION_QUERY_VIEW (bastion_query_view_new (database, "ui-grid-test", TRUE));
+
+  window = adw_application_window_new (GTK_APPLICATION (bastion_ui_test_get_app ()));
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 760);
+  box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  header = adw_header_bar_new ();
+  spinner = gtk_spinner_new ();
+  adw_header_bar_pack_start (ADW_HEADER_BAR (header), spinner);
+  gtk_box_append (GTK_BOX (box), header);
+  gtk_widget_set_vexpand (GTK_WIDGET (view), TRUE);
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (view));
+  adw_application_window_set_content (ADW_APPLICATION_WINDOW (window), box);
+  gtk_window_present (GTK_WINDOW (window));
+  bastion_ui_test_wait_drawn (GTK_WIDGET (view));
+}
+
+/* Every frame takes longer than the refresh interval, so the next one is due as soon as it
+ * ends: the frame clock's sources are ready on every iteration of the main loop. */
+static gboolean
+slow_tick (GtkWidget     *widget,
+           GdkFrameClock *clock,
+           gpointer       user_data)
+{
+  gint64 until = g_get_monotonic_time () + SLOW_FRAME_USEC;
+
+  n_frames++;
+  while (g_get_monotonic_time () < until)
+    ;
+  gtk_widget_queue_draw (widget);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+start_animating (void)
+{
+  gtk_spinner_start (GTK_SPINNER (spinner));
+  slow_tick_id = gtk_widget_add_tick_callback (spinner, slow_tick, NULL, NULL);
+  n_frames = 0;
+}
+
+static void
+stop_animating (void)
+{
+  gtk_widget_remove_tick_callback (spinner, slow_tick_id);
+  slow_tick_id = 0;
+  gtk_spinner_stop (GTK_SPINNER (spinner));
+}
+
+/* Helpers */
+
+typedef gboolean (*Condition) (gpointer user_data);
+
+/* Iterates the main loop until @condition holds, or fails after @limit_usec. */
+static void
+wait_within (Condition   condition,
+             gpointer    user_data,
+             gint64      limit_usec,
+             const char *what)
+{
+  gint64 limit = g_get_monotonic_time () + limit_usec;
+
+  while (!condition (user_data))
+    {
+      if (g_get_monotonic_time () > limit)
+        g_error ("%s did not happen within %" G_GINT64_FORMAT " s (%u frames meanwhile)",
+                 what, limit_usec / G_USEC_PER_SEC, n_frames);
+      g_main_context_iteration (NULL, TRUE);
+    }
+}
+
+static void
+type_and_run (BastionQueryPage *page,
+              const char       *sql)
+{
+  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (bastion_query_page_get_buffer (page));
+
+  gtk_text_buffer_set_text (buffer, sql, -1);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "query.run-all", NULL));
+}
+
+static gboolean
+five_rows_shown (gpointer user_data)
+{
+  BastionQueryPage *page = user_data;
+  BastionResultGrid *grid = bastion_query_page_get_grid (page);
+  BastionQuery *query = bastion_query_page_get_query (page);
+
+  return query != NULL && bastion_query_get_state (query) == BASTION_QUERY_STATE_FINISHED
+         && g_strcmp0 (bastion_query_page_get_result_kind (page), "grid") == 0
+         && bastion_result_grid_get_n_bound_rows (grid) == 5;
+}
+
+static gboolean
+query_sleeping (gpointer user_data)
+{
+  BastionQueryPage *page = user_data;
+  BastionQuery *query = bastion_query_page_get_query (page);
+
+  return query != NULL && bastion_query_get_state (query) == BASTION_QUERY_STATE_RUNNING
+         && bastion_query_get_elapsed_usec (query) > 300 * G_TIME_SPAN_MILLISECOND;
+}
+
+static gboolean
+page_idle (gpointer user_data)
+{
+  BastionQueryPage *page = user_data;
+  BastionQuery *query = bastion_query_page_get_query (page);
+
+  return query != NULL && !bastion_query_page_get_running (page)
+         && bastion_query_get_state (query) == BASTION_QUERY_STATE_FINISHED
+         && !bastion_database_get_busy (bastion_query_page_get_database (page));
+}
+
+/* Tests */
+
+static void
+test_grid_rows_while_animating (void)
+{
+  BastionQueryPage *page = bastion_query_view_add_page (view, NULL);
+  BastionQuery *query;
+  gint64 started;
+
+  bastion_ui_test_settle (window);
+  start_animating ();
+
+  started = g_get_monotonic_time ();
+  type_and_run (page, "select * from device");
+  wait_within (five_rows_shown, page, ROWS_LIMIT_USEC, "the 5 devices on screen");
+  g_test_message ("5 rows on screen after %" G_GINT64_FORMAT " ms, %u frames meanwhile",
+                  (g_get_monotonic_time () - started) / 1000, n_frames);
+  /* The window kept drawing all along: the rows did not wait for the animation to pause. */
+  g_assert_cmpuint (n_frames, >, 0);
+  g_assert_true (gtk_spinner_get_spinning (GTK_SPINNER (spinner)));
+  g_assert_true (g_str_has_prefix (bastion_query_page_get_status_text (page), "5 rows"));
+
+  type_and_run (page, "select pg_sleep(30)");
+  wait_within (query_sleeping, page, ROWS_LIMIT_USEC, "pg_sleep(30) running");
+  started = g_get_monotonic_time ();
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "query.cancel", NULL));
+  wait_within (page_idle, page, CANCEL_LIMIT_USEC, "the cancel");
+  g_test_message ("cancelled after %" G_GINT64_FORMAT " ms",
+                  (g_get_monotonic_time () - started) / 1000);
+  query = bastion_query_page_get_query (page);
+  g_assert_error (bastion_query_get_error (query), G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (bastion_query_get_elapsed_usec (query), <, 25 * G_USEC_PER_SEC);
+
+  stop_animating ();
+  adw_tab_view_close_page (bastion_query_view_get_tab_view (view),
+                           adw_tab_view_get_page (bastion_query_view_get_tab_view (view),
+                                                  GTK_WIDGET (page)));
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  int status;
+
+  bastion_ui_test_init (&argc, &argv);
+  open_view ();
+
+  g_test_add_func ("/bastion/ui/grid/rows-while-animating", test_grid_rows_while_animating);
+
+  status = g_test_run ();
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_clear_object (&database);
+  return status;
+}
