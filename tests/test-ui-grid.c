@@ -21,6 +21,7 @@
 #include "bastion-query-page.h"
 #include "bastion-query-view.h"
 #include "bastion-result-grid.h"
+#include "bastion-result-row.h"
 #include "bastion-ui-test.h"
 
 /* Hang detectors, not timings: the stall this guards against lasted as long as the animation. */
@@ -122,9 +123,9 @@ slow_tick (GtkWidget     *widget,
 static void
 start_animating (void)
 {
+  n_frames = 0;
   gtk_spinner_start (GTK_SPINNER (spinner));
   slow_tick_id = gtk_widget_add_tick_callback (spinner, slow_tick, NULL, NULL);
-  n_frames = 0;
 }
 
 static void
@@ -136,6 +137,12 @@ stop_animating (void)
 }
 
 /* Helpers */
+
+static gboolean
+animating (gpointer user_data)
+{
+  return n_frames >= 3;
+}
 
 typedef gboolean (*Condition) (gpointer user_data);
 
@@ -211,6 +218,8 @@ test_grid_rows_while_animating (void)
 
   bastion_ui_test_settle (window);
   start_animating ();
+  /* The query starts once frames already come back to back. */
+  wait_within (animating, NULL, ROWS_LIMIT_USEC, "the animation");
 
   started = g_get_monotonic_time ();
   type_and_run (page, "select * from device");
@@ -218,7 +227,6 @@ test_grid_rows_while_animating (void)
   g_test_message ("5 rows on screen after %" G_GINT64_FORMAT " ms, %u frames meanwhile",
                   (g_get_monotonic_time () - started) / 1000, n_frames);
   /* The window kept drawing all along: the rows did not wait for the animation to pause. */
-  g_assert_cmpuint (n_frames, >, 0);
   g_assert_true (gtk_spinner_get_spinning (GTK_SPINNER (spinner)));
   g_assert_true (g_str_has_prefix (bastion_query_page_get_status_text (page), "5 rows"));
 
@@ -239,6 +247,188 @@ test_grid_rows_while_animating (void)
                                                   GTK_WIDGET (page)));
 }
 
+/* Cells */
+
+static gboolean
+has_italic (GtkInscription *cell)
+{
+  PangoAttrList *attrs = gtk_inscription_get_attributes (cell);
+  g_autoptr(PangoAttrIterator) iter = NULL;
+
+  if (attrs == NULL)
+    return FALSE;
+  iter = pango_attr_list_get_iterator (attrs);
+  do
+    {
+      PangoAttrInt *style = (PangoAttrInt *) pango_attr_iterator_get (iter, PANGO_ATTR_STYLE);
+
+      if (style != NULL && style->value != PANGO_STYLE_NORMAL)
+        return TRUE;
+    }
+  while (pango_attr_iterator_next (iter));
+  return FALSE;
+}
+
+typedef struct
+{
+  BastionResultGrid *grid;
+  GHashTable *was_null;   /* cells seen showing a NULL */
+  guint       n_cells;
+  guint       n_nulls;
+  guint       n_recycled; /* cells seen with a NULL, later with a value */
+} CellCheck;
+
+/* Every bound cell shows what its row holds: italic and dim exactly when the value is NULL,
+ * and no tooltip set. */
+static void
+check_cells (GtkWidget *widget,
+             CellCheck *check)
+{
+  GtkListItem *item = g_object_get_data (G_OBJECT (widget), "bastion-list-item");
+
+  if (GTK_IS_INSCRIPTION (widget) && item != NULL && gtk_list_item_get_item (item) != NULL)
+    {
+      GtkInscription *cell = GTK_INSCRIPTION (widget);
+      guint position = gtk_list_item_get_position (item);
+      gboolean is_null = FALSE;
+      guint column;
+
+      /* Which column: the one whose text at this row is what the cell shows. */
+      check->n_cells++;
+      for (column = 0; column < 4; column++)
+        {
+          g_autofree char *text = bastion_result_grid_dup_cell_text (check->grid, position,
+                                                                    column, &is_null);
+
+          if (g_strcmp0 (gtk_inscription_get_text (cell), text) == 0)
+            break;
+        }
+      g_assert_cmpuint (column, <, 4);
+
+      g_assert_cmpint (has_italic (cell), ==, is_null);
+      g_assert_cmpint (gtk_widget_has_css_class (widget, "null-value"), ==, is_null);
+      g_assert_cmpint (gtk_widget_has_css_class (widget, "dim-label"), ==, is_null);
+      g_assert_null (gtk_widget_get_tooltip_text (widget));
+      g_assert_null (gtk_widget_get_tooltip_markup (widget));
+
+      if (is_null)
+        {
+          check->n_nulls++;
+          g_hash_table_add (check->was_null, widget);
+        }
+      else if (g_hash_table_contains (check->was_null, widget))
+        check->n_recycled++;
+    }
+
+  for (GtkWidget *c = gtk_widget_get_first_child (widget);
+       c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    check_cells (c, check);
+}
+
+static gboolean
+cell_starts_with (GtkWidget *widget,
+                  gpointer   prefix)
+{
+  return gtk_widget_get_mapped (widget)
+         && g_object_get_data (G_OBJECT (widget), "bastion-list-item") != NULL
+         && g_str_has_prefix (gtk_inscription_get_text (GTK_INSCRIPTION (widget)) ?: "", prefix);
+}
+
+static gboolean
+finished_with_rows (gpointer user_data)
+{
+  BastionQueryPage *page = user_data;
+  BastionQuery *query = bastion_query_page_get_query (page);
+
+  return query != NULL && bastion_query_get_state (query) == BASTION_QUERY_STATE_FINISHED
+         && !bastion_query_page_get_running (page)
+         && bastion_result_grid_get_n_bound_rows (bastion_query_page_get_grid (page)) > 0;
+}
+
+static GtkAdjustment *
+grid_vadjustment (BastionResultGrid *grid)
+{
+  GtkWidget *scroller = bastion_ui_test_find_widget (GTK_WIDGET (grid),
+                                                     GTK_TYPE_SCROLLED_WINDOW, NULL, NULL);
+
+  return gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller));
+}
+
+static void
+test_grid_recycled_cells (void)
+{
+  BastionQueryPage *page = bastion_query_view_add_page (view, NULL);
+  BastionResultGrid *grid = bastion_query_page_get_grid (page);
+  GtkAdjustment *adjustment;
+  CellCheck check = { grid, g_hash_table_new (NULL, NULL), 0, 0, 0 };
+  double upper;
+
+  /* NULLs in every column but the first, at different rows, so scrolling hands cells that
+   * showed a NULL to values ("soil probe", dates: what came out italic before). */
+  type_and_run (page, "select g as id,\n"
+                      "       case when g % 3 = 0 then null else 'soil probe ' || g end as note,\n"
+                      "       case when g % 2 = 0 then null\n"
+                      "            else date '2023-05-28' + g end as day,\n"
+                      "       case when g % 5 = 0 then null else repeat('long text ', 30) end\n"
+                      "         as long\n"
+                      "  from generate_series(1, 3000) g");
+  wait_within (finished_with_rows, page, ROWS_LIMIT_USEC, "the 3000 rows");
+  bastion_ui_test_settle (window);
+
+  adjustment = grid_vadjustment (grid);
+  upper = gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment);
+  g_assert_cmpfloat (upper, >, 0);
+  for (guint i = 0; i <= 12; i++)
+    {
+      gtk_adjustment_set_value (adjustment, upper * (i % 2 ? i : 12 - i) / 12);
+      bastion_ui_test_settle (window);
+      check_cells (GTK_WIDGET (grid), &check);
+    }
+  g_test_message ("%u cells checked, %u NULLs, %u cells showed a NULL and then a value",
+                  check.n_cells, check.n_nulls, check.n_recycled);
+  g_assert_cmpuint (check.n_nulls, >, 0);
+  /* The point of the test: cells were bound to a NULL, then to a value. */
+  g_assert_cmpuint (check.n_recycled, >, 0);
+
+  /* Tooltips are computed when asked for, and only for what does not show whole. */
+  {
+    GtkColumnView *column_view = bastion_result_grid_get_column_view (grid);
+    g_autoptr(GtkColumnViewColumn) note = g_list_model_get_item (
+      gtk_column_view_get_columns (column_view), 1);
+    g_autofree char *long_tip = NULL;
+    g_autofree char *id_tip = NULL;
+    g_autofree char *note_tip = NULL;
+    GtkWidget *cell;
+
+    cell = bastion_ui_test_find_widget (GTK_WIDGET (grid), GTK_TYPE_INSCRIPTION,
+                                        cell_starts_with, (gpointer) "long text");
+    g_assert_nonnull (cell);
+    long_tip = bastion_result_grid_dup_cell_tooltip (grid, cell);
+    g_assert_nonnull (long_tip);
+    g_assert_true (g_str_has_prefix (long_tip, "long text long text"));
+    cell = bastion_ui_test_find_widget (GTK_WIDGET (grid), GTK_TYPE_INSCRIPTION,
+                                        cell_starts_with, (gpointer) "1");
+    g_assert_nonnull (cell);
+    id_tip = bastion_result_grid_dup_cell_tooltip (grid, cell);
+    g_assert_null (id_tip);
+
+    /* Cut by a narrow column (not shortened by the grid): that too has a tooltip. */
+    gtk_column_view_column_set_fixed_width (note, 40);
+    bastion_ui_test_settle (window);
+    cell = bastion_ui_test_find_widget (GTK_WIDGET (grid), GTK_TYPE_INSCRIPTION,
+                                        cell_starts_with, (gpointer) "soil probe");
+    g_assert_nonnull (cell);
+    note_tip = bastion_result_grid_dup_cell_tooltip (grid, cell);
+    g_assert_true (g_str_has_prefix (note_tip, "soil probe "));
+  }
+
+  g_hash_table_unref (check.was_null);
+  adw_tab_view_close_page (bastion_query_view_get_tab_view (view),
+                           adw_tab_view_get_page (bastion_query_view_get_tab_view (view),
+                                                  GTK_WIDGET (page)));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -249,6 +439,7 @@ main (int    argc,
   open_view ();
 
   g_test_add_func ("/bastion/ui/grid/rows-while-animating", test_grid_rows_while_animating);
+  g_test_add_func ("/bastion/ui/grid/recycled-cells", test_grid_recycled_cells);
 
   status = g_test_run ();
 
