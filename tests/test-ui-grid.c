@@ -207,6 +207,18 @@ page_idle (gpointer user_data)
          && !bastion_database_get_busy (bastion_query_page_get_database (page));
 }
 
+static gboolean
+page_idle_any (gpointer user_data)
+{
+  BastionQueryPage *page = user_data;
+  BastionQuery *query = bastion_query_page_get_query (page);
+
+  return query != NULL && !bastion_query_page_get_running (page)
+         && bastion_query_get_state (query) != BASTION_QUERY_STATE_RUNNING
+         && bastion_query_get_state (query) != BASTION_QUERY_STATE_PAUSED
+         && !bastion_database_get_busy (bastion_query_page_get_database (page));
+}
+
 /* Tests */
 
 static void
@@ -429,6 +441,119 @@ test_grid_recycled_cells (void)
                                                   GTK_WIDGET (page)));
 }
 
+static gboolean
+page_paused_or_finished (gpointer user_data)
+{
+  BastionQueryPage *page = user_data;
+  BastionQuery *query = bastion_query_page_get_query (page);
+
+  return query != NULL && !bastion_query_page_get_running (page)
+         && (bastion_query_get_state (query) == BASTION_QUERY_STATE_PAUSED
+             || bastion_query_get_state (query) == BASTION_QUERY_STATE_FINISHED);
+}
+
+static gboolean
+cell_in_column (GtkWidget *widget,
+                gpointer   user_data)
+{
+  GtkListItem *item = g_object_get_data (G_OBJECT (widget), "bastion-list-item");
+  guint column = GPOINTER_TO_UINT (user_data);
+  g_autofree char *text = NULL;
+
+  if (!gtk_widget_get_mapped (widget) || item == NULL || gtk_list_item_get_item (item) == NULL)
+    return FALSE;
+  text = bastion_result_grid_dup_cell_text (
+    BASTION_RESULT_GRID (gtk_widget_get_ancestor (widget, BASTION_TYPE_RESULT_GRID)),
+    gtk_list_item_get_position (item), column, NULL);
+  return g_strcmp0 (text, gtk_inscription_get_text (GTK_INSCRIPTION (widget))) == 0;
+}
+
+/* A double-click on the divider right of @column's header, as the grid's click gesture sees it. */
+static void
+double_click_divider (BastionResultGrid *grid,
+                      guint              column)
+{
+  GtkWidget *column_view = GTK_WIDGET (bastion_result_grid_get_column_view (grid));
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (column_view);
+  GtkWidget *header = gtk_widget_get_first_child (column_view);
+  GtkWidget *title;
+  graphene_rect_t bounds;
+
+  while (g_strcmp0 (gtk_widget_get_css_name (header), "header") != 0)
+    header = gtk_widget_get_next_sibling (header);
+  title = gtk_widget_get_first_child (header);
+  for (guint i = 0; i < column; i++)
+    title = gtk_widget_get_next_sibling (title);
+  g_assert_true (gtk_widget_compute_bounds (title, column_view, &bounds));
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GtkEventController) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_GESTURE_CLICK (controller))
+        g_signal_emit_by_name (controller, "pressed", 2,
+                               (double) bounds.origin.x + bounds.size.width - 2,
+                               (double) bounds.origin.y + bounds.size.height / 2);
+    }
+}
+
+static void
+test_grid_widths (void)
+{
+  BastionQueryPage *page = bastion_query_view_add_page (view, NULL);
+  BastionResultGrid *grid = bastion_query_page_get_grid (page);
+  GListModel *columns = gtk_column_view_get_columns (bastion_result_grid_get_column_view (grid));
+  g_autoptr(GtkColumnViewColumn) wide = NULL;
+  GtkAdjustment *adjustment;
+  GtkWidget *cell;
+  int capped;
+  int fitted;
+
+  /* The first rows have short ids and counters; the last ones are longer. */
+  type_and_run (page, "select g as id,\n"
+                      "       g::int8 * 32155761 as counter,\n"
+                      "       md5(g::text)::uuid as uuid,\n"
+                      "       repeat('w', 200) as wide\n"
+                      "  from generate_series(1, 100000) g");
+  wait_within (page_paused_or_finished, page, 60 * G_USEC_PER_SEC, "100 000 rows");
+  bastion_ui_test_settle (window);
+  adjustment = grid_vadjustment (grid);
+  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment));
+  bastion_ui_test_settle (window);
+  bastion_ui_test_settle (window);
+
+  /* At the end of the result, ids, counters and UUIDs show whole: no tooltip to ask for. */
+  for (guint c = 0; c < 3; c++)
+    {
+      g_autofree char *tip = NULL;
+
+      cell = bastion_ui_test_find_widget (GTK_WIDGET (grid), GTK_TYPE_INSCRIPTION,
+                                          cell_in_column, GUINT_TO_POINTER (c));
+      g_assert_nonnull (cell);
+      tip = bastion_result_grid_dup_cell_tooltip (grid, cell);
+      g_test_message ("column %u: '%s', %s", c, gtk_inscription_get_text (GTK_INSCRIPTION (cell)),
+                      tip == NULL ? "whole" : "cut");
+      g_assert_null (tip);
+      if (c < 2)
+        g_assert_cmpfloat (gtk_inscription_get_xalign (GTK_INSCRIPTION (cell)), ==, 1.0);
+    }
+
+  /* A long value is capped; a double-click on its header's divider widens it. */
+  wide = g_list_model_get_item (columns, 3);
+  capped = gtk_column_view_column_get_fixed_width (wide);
+  double_click_divider (grid, 3);
+  fitted = gtk_column_view_column_get_fixed_width (wide);
+  g_test_message ("the 200-character column: %d px, fitted %d px", capped, fitted);
+  g_assert_cmpint (capped, <, fitted);
+  g_assert_cmpint (fitted, <, 4000);
+
+  bastion_query_cancel (bastion_query_page_get_query (page));
+  wait_within (page_idle_any, page, CANCEL_LIMIT_USEC, "the query to end");
+  adw_tab_view_close_page (bastion_query_view_get_tab_view (view),
+                           adw_tab_view_get_page (bastion_query_view_get_tab_view (view),
+                                                  GTK_WIDGET (page)));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -440,6 +565,7 @@ main (int    argc,
 
   g_test_add_func ("/bastion/ui/grid/rows-while-animating", test_grid_rows_while_animating);
   g_test_add_func ("/bastion/ui/grid/recycled-cells", test_grid_recycled_cells);
+  g_test_add_func ("/bastion/ui/grid/widths", test_grid_widths);
 
   status = g_test_run ();
 
