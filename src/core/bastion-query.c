@@ -25,11 +25,12 @@
 /* libpq's socket is read at the default priority, above GTK's redraw: a window whose frames
  * come back to back (an animation under software rendering) never lets a lower priority run,
  * and rows waited there for as long as the animation lasted. What keeps the window drawing
- * instead is the slice: one batch, or SLICE_USEC of work, per dispatch. After a slice the
- * socket is left alone, and the next slice starts when the loop is idle or SLICE_GAP_MSEC later,
- * whichever comes first; so frames and rows take turns and neither waits for the other. */
+ * instead is the slice: SLICE_USEC of work per dispatch (the first batch alone, so it shows
+ * at once). After a slice the socket is left alone, and the next slice starts when the loop is
+ * idle or SLICE_GAP_MSEC later, whichever comes first; so frames and rows take turns and neither
+ * waits for the other. */
 #define QUERY_PRIORITY G_PRIORITY_DEFAULT
-#define SLICE_USEC     (8 * G_TIME_SPAN_MILLISECOND)
+#define SLICE_USEC     (12 * G_TIME_SPAN_MILLISECOND)
 #define SLICE_GAP_MSEC 10
 
 struct _BastionQuery
@@ -969,6 +970,7 @@ process (BastionQuery *self)
 {
   PGconn *conn = get_conn (self);
   gint64 slice_end = g_get_monotonic_time () + SLICE_USEC;
+  gboolean first_slice = !self->first_batch_sent;
 
   g_object_ref (self);
   self->batch_emitted = FALSE;
@@ -983,7 +985,7 @@ process (BastionQuery *self)
 
       /* One slice per dispatch: libpq may hold many more rows, but a window gets to paint
        * (and the user to scroll or cancel) between slices. */
-      if (self->batch_emitted || g_get_monotonic_time () > slice_end)
+      if ((first_slice && self->batch_emitted) || g_get_monotonic_time () > slice_end)
         {
           continue_later (self);
           break;
