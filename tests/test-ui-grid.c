@@ -3,7 +3,8 @@
  * The query view while the window never stops drawing (issue 16), under
  * tests/harness/with-servers --xvfb --postgres (GSK_RENDERER=cairo): a spinner animates the whole
  * time and every frame costs longer than the refresh interval, as software rendering of a large
- * window does; a 5-row query's rows still appear and Cancel still stops pg_sleep(30). Then the
+ * window does; a 5-row query's rows still appear, Cancel still stops pg_sleep(30) and a stream
+ * of rows while they arrive. Then the
  * grid's recycled cells: a cell bound to a NULL and then to a value is not italic, binding sets
  * no tooltip, and the tooltip of a shortened value is computed when asked for.
  *
@@ -197,6 +198,17 @@ query_sleeping (gpointer user_data)
 }
 
 static gboolean
+rows_arriving (gpointer user_data)
+{
+  BastionQueryPage *page = user_data;
+  BastionQuery *query = bastion_query_page_get_query (page);
+
+  return query != NULL && bastion_query_get_state (query) == BASTION_QUERY_STATE_RUNNING
+         && bastion_query_get_n_rows (query) >= 200
+         && bastion_result_grid_get_n_bound_rows (bastion_query_page_get_grid (page)) > 0;
+}
+
+static gboolean
 page_idle (gpointer user_data)
 {
   BastionQueryPage *page = user_data;
@@ -252,6 +264,16 @@ test_grid_rows_while_animating (void)
   query = bastion_query_page_get_query (page);
   g_assert_error (bastion_query_get_error (query), G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_cmpint (bastion_query_get_elapsed_usec (query), <, 25 * G_USEC_PER_SEC);
+
+  /* And while rows are arriving (one a millisecond, for 100 s if nothing stops them). */
+  type_and_run (page, "select g, pg_sleep(0.001) from generate_series(1, 100000) g");
+  wait_within (rows_arriving, page, ROWS_LIMIT_USEC, "the first rows of the slow stream");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "query.cancel", NULL));
+  wait_within (page_idle, page, CANCEL_LIMIT_USEC, "the cancel while rows arrive");
+  query = bastion_query_page_get_query (page);
+  g_test_message ("cancelled after %" G_GUINT64_FORMAT " rows", bastion_query_get_n_rows (query));
+  g_assert_error (bastion_query_get_error (query), G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpuint (bastion_query_get_n_rows (query), <, 100000);
 
   stop_animating ();
   adw_tab_view_close_page (bastion_query_view_get_tab_view (view),
