@@ -2,7 +2,8 @@
  *
  * The query view's speed under software rendering (issues 6 and 16), in the real window
  * connected to the demo team through the app's own tunnel, under
- * tests/harness/with-servers --xvfb --sshd --postgres --keyring --team demo. The renderer is
+ * tests/harness/with-servers --xvfb --sshd --postgres --bulk --keyring --team demo (the servers
+ * and tables of tools/run-demo). The renderer is
  * the first argument: "cairo" (GSK_RENDERER=cairo) or "default" (GTK's own choice, GL on
  * Mesa's software rasterizer here). Prints, never asserts on time:
  *
@@ -49,9 +50,8 @@
   "       case when g % 7 = 0 then null else g::float8 / 3 end as value\n" \
   "  from generate_series(1, 100000) g"
 
-/* About 136 MB of COPY text. */
-#define COPY_SQL \
-  "COPY (select g, repeat(md5(g::text), 4) from generate_series(1, 1000000) g) TO STDOUT"
+/* The demo's million readings (--bulk), as an admin's psql would export them. */
+#define COPY_SQL "COPY data TO STDOUT"
 
 typedef struct
 {
@@ -180,6 +180,12 @@ page_done (gpointer user_data)
              || bastion_query_get_state (query) == BASTION_QUERY_STATE_FINISHED);
 }
 
+static gboolean
+database_free (gpointer user_data)
+{
+  return !bastion_database_get_busy (bastion_query_page_get_database (user_data));
+}
+
 /* Runs @sql in @page and returns the microseconds from Run to the frame that showed
  * @want_rows rows. */
 static gint64
@@ -190,6 +196,8 @@ run_until_painted (BastionQueryPage *page,
   GtkTextBuffer *buffer = GTK_TEXT_BUFFER (bastion_query_page_get_buffer (page));
   gint64 started;
 
+  /* The connection is free once the last statement and its envelope are over. */
+  bastion_ui_test_wait_for (database_free, page, "the connection free");
   gtk_text_buffer_set_text (buffer, sql, -1);
   bench.page = page;
   bench.want_rows = want_rows;
@@ -344,7 +352,8 @@ connect_demo (const char *password)
   BastionWindow *window;
 
   if (cli == NULL || team == NULL)
-    g_error ("run under tests/harness/with-servers --xvfb --sshd --postgres --keyring --team demo");
+    g_error ("run under tests/harness/with-servers --xvfb --sshd --postgres --bulk --keyring "
+             "--team demo");
   run_cli (import_args, NULL);
   run_cli (trust_args, NULL);
   run_cli (secret_args, password);
