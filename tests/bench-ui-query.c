@@ -183,7 +183,10 @@ page_done (gpointer user_data)
 static gboolean
 database_free (gpointer user_data)
 {
-  return !bastion_database_get_busy (bastion_query_page_get_database (user_data));
+  BastionDatabase *database = bastion_query_page_get_database (user_data);
+
+  /* A new tab of a connected team logs in on its own connection first. */
+  return database != NULL && !bastion_database_get_busy (database);
 }
 
 /* Runs @sql in @page and returns the microseconds from Run to the frame that showed
@@ -196,7 +199,7 @@ run_until_painted (BastionQueryPage *page,
   GtkTextBuffer *buffer = GTK_TEXT_BUFFER (bastion_query_page_get_buffer (page));
   gint64 started;
 
-  /* The connection is free once the last statement and its envelope are over. */
+  /* The tab's connection is there and free (the last statement and its envelope over). */
   bastion_ui_test_wait_for (database_free, page, "the connection free");
   gtk_text_buffer_set_text (buffer, sql, -1);
   bench.page = page;
