@@ -22,9 +22,16 @@
  * one or the last one left a while ago, so slow queries still show rows early. */
 #define PARTIAL_BATCH_USEC (100 * G_TIME_SPAN_MILLISECOND)
 
-/* Rows keep arriving as long as the server sends them: below GTK's redraw priority, so a
- * window shows the first batch at once instead of after the whole stream (or the row cap). */
-#define QUERY_PRIORITY G_PRIORITY_DEFAULT_IDLE
+/* libpq's socket is read at the default priority, above GTK's redraw: a window whose frames
+ * come back to back (an animation under software rendering) never lets a lower priority run,
+ * and rows waited there for as long as the animation lasted. What keeps the window drawing
+ * instead is the slice: SLICE_USEC of work per dispatch (the first batch alone, so it shows
+ * at once). After a slice the socket is left alone, and the next slice starts when the loop is
+ * idle or SLICE_GAP_MSEC later, whichever comes first; so frames and rows take turns and neither
+ * waits for the other. */
+#define QUERY_PRIORITY G_PRIORITY_DEFAULT
+#define SLICE_USEC     (12 * G_TIME_SPAN_MILLISECOND)
+#define SLICE_GAP_MSEC 10
 
 struct _BastionQuery
 {
@@ -38,6 +45,7 @@ struct _BastionQuery
   GTask               *task;           /* the pending run or fetch-more */
   GSource             *watch;
   GSource             *resume;
+  GSource             *nudge;          /* the next slice at the latest, when never idle */
   BastionResultBatch  *batch;          /* being filled */
   PGresult            *pending;        /* the row that met the cap */
   GError              *error;
@@ -127,18 +135,21 @@ is_held (BastionQuery *self)
 }
 
 static void
+clear_source (GSource **source)
+{
+  if (*source != NULL)
+    {
+      g_source_destroy (*source);
+      g_clear_pointer (source, g_source_unref);
+    }
+}
+
+static void
 stop_watching (BastionQuery *self)
 {
-  if (self->watch != NULL)
-    {
-      g_source_destroy (self->watch);
-      g_clear_pointer (&self->watch, g_source_unref);
-    }
-  if (self->resume != NULL)
-    {
-      g_source_destroy (self->resume);
-      g_clear_pointer (&self->resume, g_source_unref);
-    }
+  clear_source (&self->watch);
+  clear_source (&self->resume);
+  clear_source (&self->nudge);
 }
 
 static void
@@ -928,25 +939,38 @@ handle_result (BastionQuery *self,
 }
 static gboolean continue_cb (gpointer user_data);
 
+/* Ends a slice: the socket is not watched until the next one, which starts from an idle (at
+ * once when nothing else is waiting) or from a timeout above redraw (when frames never stop). */
 static void
 continue_later (BastionQuery *self)
 {
   if (self->resume != NULL)
     return;
 
+  /* While the SQL is still going out the watch also sends; it stays. */
+  if (!self->sending)
+    clear_source (&self->watch);
+
   self->resume = g_idle_source_new ();
   g_source_set_callback (self->resume, continue_cb, g_object_ref (self), g_object_unref);
   g_source_set_static_name (self->resume, "[bastion] query continue");
-  g_source_set_priority (self->resume, QUERY_PRIORITY);
+  g_source_set_priority (self->resume, G_PRIORITY_DEFAULT_IDLE);
   g_source_attach (self->resume, self->context);
-}
 
+  self->nudge = g_timeout_source_new (SLICE_GAP_MSEC);
+  g_source_set_callback (self->nudge, continue_cb, g_object_ref (self), g_object_unref);
+  g_source_set_static_name (self->nudge, "[bastion] query continue (due)");
+  g_source_set_priority (self->nudge, QUERY_PRIORITY);
+  g_source_attach (self->nudge, self->context);
+}
 
 /* Takes every result libpq can hand out without waiting. */
 static void
 process (BastionQuery *self)
 {
   PGconn *conn = get_conn (self);
+  gint64 slice_end = g_get_monotonic_time () + SLICE_USEC;
+  gboolean first_slice = !self->first_batch_sent;
 
   g_object_ref (self);
   self->batch_emitted = FALSE;
@@ -959,9 +983,9 @@ process (BastionQuery *self)
       if (is_held (self))
         break;
 
-      /* One batch per dispatch: libpq may hold many more rows, but a window gets to paint
-       * (and the user to scroll or cancel) between batches. The rest follows from an idle. */
-      if (self->batch_emitted)
+      /* One slice per dispatch: libpq may hold many more rows, but a window gets to paint
+       * (and the user to scroll or cancel) between slices. */
+      if ((first_slice && self->batch_emitted) || g_get_monotonic_time () > slice_end)
         {
           continue_later (self);
           break;
@@ -1115,11 +1139,19 @@ watch_socket (BastionQuery *self,
 static gboolean
 continue_cb (gpointer user_data)
 {
-  BastionQuery *self = user_data;
+  g_autoptr(BastionQuery) self = g_object_ref (user_data);
 
-  g_clear_pointer (&self->resume, g_source_unref);
-  if (self->state == BASTION_QUERY_STATE_RUNNING)
-    process (self);
+  /* Whichever of the two came first; the other is dropped. */
+  clear_source (&self->resume);
+  clear_source (&self->nudge);
+  if (self->state != BASTION_QUERY_STATE_RUNNING)
+    return G_SOURCE_REMOVE;
+
+  process (self);
+
+  /* The slice ended waiting for the network: watch the socket again. */
+  if (self->state == BASTION_QUERY_STATE_RUNNING && self->resume == NULL && self->watch == NULL)
+    watch_socket (self, FALSE);
 
   return G_SOURCE_REMOVE;
 }
@@ -1141,11 +1173,8 @@ static void
 read_again (BastionQuery *self)
 {
   watch_socket (self, FALSE);
-  if (self->resume != NULL)
-    {
-      g_source_destroy (self->resume);
-      g_clear_pointer (&self->resume, g_source_unref);
-    }
+  clear_source (&self->resume);
+  clear_source (&self->nudge);
   self->resume = g_idle_source_new ();
   g_source_set_callback (self->resume, resume_cb, g_object_ref (self), g_object_unref);
   g_source_set_static_name (self->resume, "[bastion] query resume");
@@ -1228,8 +1257,10 @@ cancelled_cb (GCancellable *cancellable,
 {
   g_autoptr(GSource) idle = g_idle_source_new ();
 
-  /* May be called from another thread, and must not disconnect itself: go through an idle. */
+  /* May be called from another thread, and must not disconnect itself: go through an idle
+   * (above redraw, like the rest of the query's work). */
   g_source_set_callback (idle, cancel_idle_cb, g_object_ref (self), g_object_unref);
+  g_source_set_priority (idle, QUERY_PRIORITY);
   g_source_set_static_name (idle, "[bastion] query cancelled");
   g_source_attach (idle, self->context);
 }
