@@ -115,7 +115,8 @@ bastion_cli_query (int    argc,
     }
   if (error != NULL)
     {
-      if (g_error_matches (error, BASTION_DATABASE_ERROR, BASTION_DATABASE_ERROR_READ_ONLY))
+      if (g_error_matches (error, BASTION_DATABASE_ERROR, BASTION_DATABASE_ERROR_READ_ONLY)
+          || g_error_matches (error, BASTION_DATABASE_ERROR, BASTION_DATABASE_ERROR_REFUSED))
         return bastion_cli_fail ("query", _("%s (add --write to allow changes)"), error->message);
       return bastion_cli_fail_error ("query", error);
     }

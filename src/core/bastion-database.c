@@ -14,6 +14,7 @@
 #include <libpq-fe.h>
 
 #include "bastion-database-private.h"
+#include "bastion-query-private.h"
 #include "bastion-query.h"
 
 /* One PostgreSQL connection driven by libpq's asynchronous API on the GLib main loop: no call here
@@ -1022,6 +1023,7 @@ bastion_database_set_read_only_async (BastionDatabase     *self,
 
   query = bastion_query_new (self, read_only ? "SET default_transaction_read_only = on"
                                              : "SET default_transaction_read_only = off");
+  bastion_query_set_trusted (query, TRUE);
   bastion_query_run_async (query, cancellable, set_read_only_cb, g_steal_pointer (&task));
 }
 

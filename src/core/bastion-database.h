@@ -29,6 +29,8 @@ typedef enum
   BASTION_DATABASE_ERROR_READ_ONLY,
   /* TLS could not be set up or verified (CA file, host name, server without TLS). */
   BASTION_DATABASE_ERROR_TLS,
+  /* A read-only session refused a statement before sending it (see bastion-sql-guard.h). */
+  BASTION_DATABASE_ERROR_REFUSED,
 } BastionDatabaseError;
 
 typedef enum
