@@ -18,6 +18,7 @@
 #include "bastion-aws.h"
 #include "bastion-connection.h"
 #include "bastion-key-file.h"
+#include "bastion-readonly-role.h"
 
 struct _BastionConnection
 {
@@ -32,6 +33,7 @@ struct _BastionConnection
   char                   *passphrase;
   char                   *ssh_password;
   char                   *db_password;
+  char                   *readonly_password;  /* the team's read-only login, if made */
 
   BastionConnectionStage  stage;
   BastionConnectionStage  failed_stage;
@@ -43,6 +45,7 @@ struct _BastionConnection
   guint                   remember_ssh_password : 1;
   guint                   remember_db_password : 1;
   guint                   no_reconnect : 1;
+  guint                   readonly_looked_up : 1;
 };
 
 G_DEFINE_FINAL_TYPE (BastionConnection, bastion_connection, G_TYPE_OBJECT)
@@ -416,10 +419,39 @@ on_database_connected (GObject      *source,
 }
 
 static void
+on_readonly_password_found (GObject      *source,
+                            GAsyncResult *result,
+                            gpointer      user_data)
+{
+  GTask *task = user_data;
+  BastionConnection *self = g_task_get_source_object (task);
+  g_autoptr(GError) error = NULL;
+  char *password;
+
+  password = bastion_secrets_lookup_finish (BASTION_SECRETS (source), result, &error);
+  if (error != NULL)
+    g_debug ("No read-only login from the keyring: %s", error->message);
+  wipe_secret (&self->readonly_password);
+  self->readonly_password = password;
+  self->readonly_looked_up = TRUE;
+  open_login_database (task);
+}
+
+static void
 open_login_database (GTask *task)
 {
   BastionConnection *self = g_task_get_source_object (task);
   OpenData *data = g_task_get_task_data (task);
+
+  /* A read-only profile logs in as the team's read-only role when one was made. */
+  if (!self->readonly_looked_up && bastion_profile_get_read_only (self->profile))
+    {
+      bastion_secrets_lookup_async (self->secrets, bastion_profile_get_id (self->profile),
+                                    BASTION_SECRET_KIND_READONLY_PASSWORD,
+                                    g_task_get_cancellable (task), on_readonly_password_found,
+                                    task);
+      return;
+    }
 
   if (self->db_password == NULL)
     {
@@ -867,9 +899,17 @@ bastion_connection_close (BastionConnection *self)
   wipe_secret (&self->passphrase);
   wipe_secret (&self->ssh_password);
   wipe_secret (&self->db_password);
+  wipe_secret (&self->readonly_password);
+  self->readonly_looked_up = FALSE;
   g_clear_error (&self->error);
   self->failed_stage = BASTION_CONNECTION_STAGE_IDLE;
   set_stage (self, BASTION_CONNECTION_STAGE_IDLE);
+}
+
+static gboolean
+uses_readonly_role (BastionConnection *self)
+{
+  return self->readonly_password != NULL && bastion_profile_get_read_only (self->profile);
 }
 
 BastionDatabase *
@@ -896,6 +936,9 @@ bastion_connection_create_database (BastionConnection *self)
     bastion_database_set_sslmode (database, ssl_mode);
   if (self->db_password != NULL)
     bastion_database_set_password (database, self->db_password);
+  if (uses_readonly_role (self))
+    bastion_database_set_read_only_login (database, BASTION_READONLY_ROLE,
+                                          self->readonly_password);
 
   return database;
 }
@@ -922,6 +965,12 @@ bastion_connection_dup_launch_target (BastionConnection *self)
   target->db_user = g_strdup (bastion_profile_get_db_user (self->profile));
   target->sslmode = field_missing (ssl_mode) ? NULL : g_strdup (ssl_mode);
   target->read_only = bastion_profile_get_read_only (self->profile);
+  if (uses_readonly_role (self))
+    {
+      g_free (target->db_user);
+      target->db_user = g_strdup (BASTION_READONLY_ROLE);
+      target->password_kind = g_strdup ("readonly-password");
+    }
 
   return target;
 }
@@ -1062,6 +1111,7 @@ bastion_connection_finalize (GObject *object)
   wipe_secret (&self->passphrase);
   wipe_secret (&self->ssh_password);
   wipe_secret (&self->db_password);
+  wipe_secret (&self->readonly_password);
   g_clear_error (&self->error);
   g_clear_object (&self->profile);
   g_clear_object (&self->secrets);

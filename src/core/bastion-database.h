@@ -84,6 +84,14 @@ gboolean                  bastion_database_get_connected       (BastionDatabase 
 gboolean                  bastion_database_get_busy            (BastionDatabase      *self);
 int                       bastion_database_get_server_version  (BastionDatabase      *self);
 
+/* A role the server keeps read-only (see bastion-readonly-role.h) to log in as while the
+ * session is read-only; the constructor's user logs in only while writes are allowed, and
+ * switching between the two logs in again. NULL @user: always the constructor's. */
+void                      bastion_database_set_read_only_login (BastionDatabase      *self,
+                                                                const char           *user,
+                                                                const char           *password);
+/* The role logged in (or to log in) now. */
+const char               *bastion_database_get_login_user      (BastionDatabase      *self);
 gboolean                  bastion_database_get_read_only       (BastionDatabase      *self);
 /* The explicit switch: when connected, runs SET default_transaction_read_only on the server. */
 void                      bastion_database_set_read_only_async (BastionDatabase      *self,
