@@ -943,6 +943,14 @@ bastion_connection_create_database (BastionConnection *self)
   return database;
 }
 
+char *
+bastion_connection_dup_readonly_password (BastionConnection *self)
+{
+  g_return_val_if_fail (BASTION_IS_CONNECTION (self), NULL);
+
+  return uses_readonly_role (self) ? g_strdup (self->readonly_password) : NULL;
+}
+
 BastionLaunchTarget *
 bastion_connection_dup_launch_target (BastionConnection *self)
 {
