@@ -4,9 +4,10 @@
  * the review used to change data through a read-only session (and the rest of its list) typed
  * into a read-only query page and run with query.run-all; each is refused on the page, and a
  * checksum of every table and sequence, the large objects and pg_db_role_setting, read by the
- * superuser on a connection of its own, is the same afterwards. Then, with writes allowed,
- * ALTER ROLE … SET asks its own confirmation naming every other session: Cancel leaves the
- * role's settings alone, Change Settings changes them.
+ * superuser on a connection of its own, is the same afterwards. Then, with writes allowed, the
+ * once-per-team offer of a read-only login (Create makes the role), and ALTER ROLE … SET asks
+ * its own confirmation naming every other session: Cancel leaves the role's settings alone,
+ * Change Settings changes them.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -21,6 +22,7 @@
 #include "bastion-database.h"
 #include "bastion-query-page.h"
 #include "bastion-query-view.h"
+#include "bastion-readonly-offer.h"
 #include "bastion-ui-test.h"
 
 static BastionDatabase *database;   /* the page's: the admin role, read-only */
@@ -144,6 +146,8 @@ open_view (void)
   database = connect_as (g_getenv ("BASTION_TEST_PG_USER"), FALSE);
   g_assert_true (bastion_database_get_read_only (database));
   view = BASTION_QUERY_VIEW (bastion_query_view_new (database, "ui-readonly-test", TRUE));
+  /* As the team page does for a read-only profile without a read-only login. */
+  bastion_readonly_offer_watch (GTK_WIDGET (view), database, "ui-readonly-test", "demo");
 
   window = adw_application_window_new (GTK_APPLICATION (bastion_ui_test_get_app ()));
   gtk_window_set_default_size (GTK_WINDOW (window), 1100, 700);
@@ -295,6 +299,31 @@ test_settings_confirmed (void)
   gtk_switch_set_active (GTK_SWITCH (writes_switch), TRUE);
   bastion_ui_test_wait_for (read_only_is, GINT_TO_POINTER (FALSE), "writes to be allowed");
 
+  /* Writes allowed as the admin of a team without a read-only login: the offer, once. */
+  dialog = wait_dialog ();
+  g_assert_cmpstr (adw_message_dialog_get_heading (dialog), ==,
+                   "Make a Read-Only Login for This Team?");
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "bastion_readonly"));
+  bastion_ui_test_screenshot (GTK_WIDGET (dialog), "readonly-offer");
+  adw_message_dialog_response (dialog, "create");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  dialog = wait_dialog ();
+  g_assert_cmpstr (adw_message_dialog_get_heading (dialog), ==, "Read-Only Login Ready");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  settings = run_value (superuser, "select rolcanlogin::text || '/' || "
+                                   "pg_has_role('bastion_readonly', 'pg_read_all_data', 'member')"
+                                   " from pg_roles where rolname = 'bastion_readonly'");
+  g_assert_cmpstr (settings, ==, "true/true");
+  g_clear_pointer (&settings, g_free);
+
+  /* Only once: read-only and back asks nothing. */
+  gtk_switch_set_active (GTK_SWITCH (writes_switch), FALSE);
+  bastion_ui_test_wait_for (read_only_is, GINT_TO_POINTER (TRUE), "read-only");
+  gtk_switch_set_active (GTK_SWITCH (writes_switch), TRUE);
+  bastion_ui_test_wait_for (read_only_is, GINT_TO_POINTER (FALSE), "writes allowed again");
+  bastion_ui_test_settle (GTK_WIDGET (page));
+  g_assert_false (message_dialog_shown (NULL));
+
   gtk_text_buffer_set_text (buffer, sql, -1);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "query.run-all", NULL));
   dialog = wait_dialog ();
@@ -321,7 +350,8 @@ test_settings_confirmed (void)
   settings = role_settings ();
   g_assert_nonnull (strstr (settings, "work_mem=7MB"));
 
-  g_free (run_value (superuser, "alter role dbadmin reset work_mem"));
+  g_free (run_value (superuser, "alter role dbadmin reset work_mem; "
+                                "drop owned by bastion_readonly; drop role bastion_readonly"));
   gtk_switch_set_active (GTK_SWITCH (writes_switch), FALSE);
   bastion_ui_test_wait_for (read_only_is, GINT_TO_POINTER (TRUE), "read-only again");
 }

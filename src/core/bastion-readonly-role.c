@@ -226,6 +226,7 @@ on_sql_done (GObject      *source,
   BastionQuery *query = BASTION_QUERY (source);
   RoleData *data = g_task_get_task_data (task);
   BastionSecrets *secrets = bastion_secrets_get_default ();
+  GCancellable *cancellable = g_task_get_cancellable (task);
   GError *error = NULL;
 
   if (!bastion_query_run_finish (query, result, &error))
@@ -261,9 +262,8 @@ on_sql_done (GObject      *source,
   if (data->action == BASTION_READONLY_ROLE_DROP)
     {
       bastion_secrets_clear_async (secrets, data->profile_id,
-                                   BASTION_SECRET_KIND_READONLY_PASSWORD,
-                                   g_task_get_cancellable (task), on_secret_done,
-                                   g_steal_pointer (&task));
+                                   BASTION_SECRET_KIND_READONLY_PASSWORD, cancellable,
+                                   on_secret_done, g_steal_pointer (&task));
     }
   else
     {
@@ -271,8 +271,7 @@ on_sql_done (GObject      *source,
 
       bastion_secrets_store_async (secrets, data->profile_id,
                                    BASTION_SECRET_KIND_READONLY_PASSWORD, label, data->password,
-                                   g_task_get_cancellable (task), on_secret_done,
-                                   g_steal_pointer (&task));
+                                   cancellable, on_secret_done, g_steal_pointer (&task));
     }
 }
 
