@@ -522,6 +522,8 @@ open_database_step (GTask *task)
 
   if (!data->keep_database)
     set_stage (self, BASTION_CONNECTION_STAGE_DATABASE_LOGIN);
+  /* The read-only login may have been made or dropped since the last login: look again. */
+  self->readonly_looked_up = FALSE;
   if (self->db_password != NULL)
     {
       open_login_database (task);
