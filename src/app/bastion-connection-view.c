@@ -1769,6 +1769,19 @@ open_tool_action (GtkWidget  *widget,
   data->self = g_object_ref (self);
   data->tool = g_variant_get_int32 (parameter);
   data->target = target;
+
+  /* Logged in as the team's read-only role: the tool gets that role's password. */
+  if (g_strcmp0 (target->password_kind, "readonly-password") == 0)
+    {
+      BastionConnections *registry = bastion_connections_get_default ();
+      char *password = bastion_connection_dup_readonly_password (self->connection);
+
+      bastion_launcher_launch_async (bastion_connections_get_launcher (registry), data->tool,
+                                     data->target, password, NULL, on_tool_launched, data);
+      bastion_secret_free (password);
+      return;
+    }
+
   bastion_connections_lookup_db_password_async (bastion_connections_get_default (),
                                                 self->profile, NULL, on_launch_password, data);
 }
