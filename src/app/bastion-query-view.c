@@ -15,6 +15,7 @@
 #include <json-glib/json-glib.h>
 
 #include "bastion-query-view.h"
+#include "bastion-sql-completion.h"
 #include "bastion-sql-text.h"
 
 #define HISTORY_MAX 200
@@ -49,6 +50,7 @@ struct _BastionQueryView
   /* Owned */
   BastionDatabase   *database;
   BastionConnection *connection;
+  BastionCatalog    *catalog;     /* for completion, read once per connection */
   char              *profile_id;
   GCancellable      *cancellable;
   GListStore        *schema_root;
@@ -684,6 +686,8 @@ reload_schema (BastionQueryView *self)
 {
   g_list_store_remove_all (self->schema_root);
   queue_request (self, NODE_SCHEMA, NULL, NULL, self->schema_root);
+  if (self->catalog != NULL)
+    bastion_catalog_refresh (self->catalog);
 }
 
 static void
@@ -762,6 +766,8 @@ bastion_query_view_add_page (BastionQueryView *self,
   page = bastion_query_page_new (database);
   g_signal_connect_object (page, "executed", G_CALLBACK (on_page_executed), self,
                            G_CONNECT_SWAPPED);
+  if (self->catalog != NULL)
+    bastion_sql_completion_attach (bastion_query_page_get_source_view (page), self->catalog);
 
   tab = adw_tab_view_append (self->tab_view, GTK_WIDGET (page));
   g_object_bind_property (page, "title", tab, "title", G_BINDING_SYNC_CREATE);
@@ -898,6 +904,7 @@ bastion_query_view_constructed (GObject *object)
     {
       self->busy_id = g_signal_connect_swapped (self->database, "notify::busy",
                                                 G_CALLBACK (on_database_busy), self);
+      self->catalog = bastion_catalog_new (self->database);
       reload_schema (self);
     }
   bastion_query_view_add_page (self, NULL);
@@ -920,6 +927,7 @@ bastion_query_view_dispose (GObject *object)
   g_clear_object (&self->schema_query);
   g_clear_object (&self->schema_tree);
   g_clear_object (&self->schema_root);
+  g_clear_object (&self->catalog);
   g_clear_object (&self->database);
   g_clear_object (&self->connection);
   g_clear_object (&self->cancellable);
@@ -1166,6 +1174,13 @@ bastion_query_view_get_current_page (BastionQueryView *self)
 
   tab = adw_tab_view_get_selected_page (self->tab_view);
   return tab != NULL ? BASTION_QUERY_PAGE (adw_tab_page_get_child (tab)) : NULL;
+}
+
+BastionCatalog *
+bastion_query_view_get_catalog (BastionQueryView *self)
+{
+  g_return_val_if_fail (BASTION_IS_QUERY_VIEW (self), NULL);
+  return self->catalog;
 }
 
 GListModel *

@@ -7,6 +7,7 @@
 
 #include <adwaita.h>
 
+#include "bastion-catalog.h"
 #include "bastion-connection.h"
 #include "bastion-database.h"
 #include "bastion-query-page.h"
@@ -47,6 +48,8 @@ BastionQueryPage *bastion_query_view_open_entity      (BastionQueryView  *self,
                                                        const char        *entity);
 /* The SQL behind an entity view, or NULL. */
 const char       *bastion_query_view_get_entity_sql   (const char        *entity);
+/* What completion proposes from (refreshed with view.refresh-schema). */
+BastionCatalog   *bastion_query_view_get_catalog      (BastionQueryView  *self);
 /* The sidebar's rows (GtkTreeListRow items holding GtkStringObject). */
 GListModel       *bastion_query_view_get_schema_model (BastionQueryView  *self);
 /* The statements run with this profile, oldest first (at most 200). */

@@ -1,0 +1,527 @@
+/* test-ui-workbench.c
+ *
+ * The query workbench (issue 20) against the harness PostgreSQL, under
+ * tests/harness/with-servers --xvfb --postgres: completion from the real catalogue ("d." after
+ * "from device d" offers device's columns, a mixed-case column proposed quoted, completing
+ * while the database does not answer keeps the main loop ticking), the history of each outcome
+ * with search, filter, re-run and masking, charts of the demo's device data rendered to PNG
+ * (and 100,000 points within a hang detector's bound), EXPLAIN ANALYZE as a tree, and
+ * screenshots.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "Bastion"
+
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <glib/gstdio.h>
+#include <libpq-fe.h>
+
+#include "bastion-catalog.h"
+#include "bastion-database.h"
+#include "bastion-query-page.h"
+#include "bastion-query-view.h"
+#include "bastion-sql-completion.h"
+#include "bastion-ui-test.h"
+
+#define PROFILE_ID "ui-workbench-test"
+
+static BastionDatabase *database;
+static GtkWidget *window;
+static BastionQueryView *view;
+
+/* Setup */
+
+static void
+store_result (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static gboolean
+have_result (gpointer user_data)
+{
+  return *(GAsyncResult **) user_data != NULL;
+}
+
+static char *
+pg_password (void)
+{
+  const char *pwfile = g_getenv ("BASTION_TEST_PG_PASSWORD_FILE");
+  char *password = NULL;
+
+  if (pwfile == NULL || g_getenv ("BASTION_TEST_PG_PORT") == NULL)
+    g_error ("run under tests/harness/with-servers --postgres");
+  g_assert_true (g_file_get_contents (pwfile, &password, NULL, NULL));
+  return g_strstrip (password);
+}
+
+static BastionDatabase *
+connect_database_at (int port)
+{
+  g_autofree char *password = pg_password ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  BastionDatabase *db;
+
+  db = bastion_database_new ("127.0.0.1", port, "localhost", g_getenv ("BASTION_TEST_PG_DB"),
+                             g_getenv ("BASTION_TEST_PG_USER"));
+  bastion_database_set_password (db, password);
+  bastion_database_set_connect_timeout (db, 10);
+  bastion_database_connect_async (db, NULL, store_result, &result);
+  bastion_ui_test_wait_for (have_result, &result, "the database connection");
+  g_assert_true (bastion_database_connect_finish (db, result, &error));
+  g_assert_no_error (error);
+  return db;
+}
+
+/* The demo's schema has no mixed-case name (Pony writes lower case): add a view with one, as a
+ * hand-made report table would have. Test set-up only, so plain blocking libpq. */
+static void
+add_mixed_case_view (void)
+{
+  g_autofree char *password = pg_password ();
+  const char *keys[] = { "host", "port", "dbname", "user", "password", NULL };
+  const char *values[] = { "127.0.0.1", g_getenv ("BASTION_TEST_PG_PORT"),
+                           g_getenv ("BASTION_TEST_PG_DB"), g_getenv ("BASTION_TEST_PG_USER"),
+                           password, NULL };
+  PGconn *conn = PQconnectdbParams (keys, values, 0);
+  PGresult *res;
+
+  g_assert_cmpint (PQstatus (conn), ==, CONNECTION_OK);
+  res = PQexec (conn, "CREATE OR REPLACE VIEW device_health AS"
+                      " SELECT d.name, d.battery_level AS \"batteryLevel\", d.status"
+                      "   FROM device d");
+  g_assert_cmpint (PQresultStatus (res), ==, PGRES_COMMAND_OK);
+  PQclear (res);
+  PQfinish (conn);
+}
+
+static void
+open_view (void)
+{
+  GtkWidget *box;
+  GtkWidget *header;
+
+  add_mixed_case_view ();
+  database = connect_database_at (atoi (g_getenv ("BASTION_TEST_PG_PORT")));
+  view = BASTION_QUERY_VIEW (bastion_query_view_new (database, PROFILE_ID, TRUE));
+
+  window = adw_application_window_new (GTK_APPLICATION (bastion_ui_test_get_app ()));
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 760);
+  box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  header = adw_header_bar_new ();
+  adw_header_bar_set_title_widget (ADW_HEADER_BAR (header), adw_window_title_new ("demo",
+                                                                                 "simpleiot"));
+  gtk_box_append (GTK_BOX (box), header);
+  gtk_widget_set_vexpand (GTK_WIDGET (view), TRUE);
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (view));
+  adw_application_window_set_content (ADW_APPLICATION_WINDOW (window), box);
+  gtk_window_present (GTK_WINDOW (window));
+  bastion_ui_test_wait_drawn (GTK_WIDGET (view));
+}
+
+/* Helpers */
+
+static BastionQueryPage *
+current_page (void)
+{
+  BastionQueryPage *page = bastion_query_view_get_current_page (view);
+
+  g_assert_nonnull (page);
+  return page;
+}
+
+static gboolean
+page_idle (gpointer user_data)
+{
+  BastionQueryPage *page = user_data;
+  BastionQuery *query = bastion_query_page_get_query (page);
+
+  return query != NULL && !bastion_query_page_get_running (page)
+         && (bastion_query_get_state (query) == BASTION_QUERY_STATE_PAUSED
+             || (bastion_query_get_state (query) == BASTION_QUERY_STATE_FINISHED
+                 && !bastion_database_get_busy (bastion_query_page_get_database (page))));
+}
+
+G_GNUC_UNUSED static void
+wait_page_idle (BastionQueryPage *page)
+{
+  bastion_ui_test_wait_for (page_idle, page, "the query to end");
+  bastion_ui_test_settle (GTK_WIDGET (page));
+}
+
+static gboolean
+catalog_loaded (gpointer user_data)
+{
+  BastionCatalog *catalog = user_data;
+
+  return bastion_catalog_get_loaded (catalog) && !bastion_catalog_get_loading (catalog);
+}
+
+/* The proposals' texts for @text with the cursor at the first "|" (which is removed). */
+static GPtrArray *
+propose (BastionSqlCompletion *completion,
+         const char           *marked)
+{
+  const char *bar = strchr (marked, '|');
+  g_autoptr(GString) text = g_string_new (marked);
+  g_autoptr(GListModel) model = NULL;
+  GPtrArray *texts = g_ptr_array_new_with_free_func (g_free);
+
+  g_assert_nonnull (bar);
+  g_string_erase (text, bar - marked, 1);
+  model = bastion_sql_completion_propose (completion, text->str, bar - marked);
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(BastionSqlProposal) proposal = g_list_model_get_item (model, i);
+
+      g_ptr_array_add (texts, g_strdup (bastion_sql_proposal_get_text (proposal)));
+    }
+  return texts;
+}
+
+static gboolean
+texts_have (GPtrArray  *texts,
+            const char *text)
+{
+  for (guint i = 0; i < texts->len; i++)
+    if (g_str_equal (g_ptr_array_index (texts, i), text))
+      return TRUE;
+  return FALSE;
+}
+
+/* Completion */
+
+static void
+test_completion_columns (void)
+{
+  BastionCatalog *catalog = bastion_query_view_get_catalog (view);
+  g_autoptr(BastionSqlCompletion) completion = NULL;
+  g_autoptr(GPtrArray) columns = NULL;
+  g_autoptr(GPtrArray) texts = NULL;
+
+  g_assert_nonnull (catalog);
+  bastion_ui_test_wait_for (catalog_loaded, catalog, "the catalogue");
+  completion = bastion_sql_completion_new (catalog);
+  columns = bastion_catalog_dup_columns (catalog, NULL, "device");
+  g_assert_cmpuint (columns->len, ==, 29);
+
+  /* "d." after "from device d": device's columns, and nothing else, in table order. */
+  texts = propose (completion, "select d.| from device d");
+  g_assert_cmpuint (texts->len, ==, columns->len);
+  g_assert_cmpstr (g_ptr_array_index (texts, 0), ==, "id");
+  g_assert_cmpstr (g_ptr_array_index (texts, 1), ==, "serial_number");
+  /* Reserved words are proposed quoted. */
+  g_assert_true (texts_have (texts, "\"desc\""));
+  g_assert_true (texts_have (texts, "\"position\""));
+  g_assert_false (texts_have (texts, "desc"));
+
+  /* With a prefix, a join and AS: the alias of the joined table. */
+  g_clear_pointer (&texts, g_ptr_array_unref);
+  texts = propose (completion, "select m.na| from device d\n  join model AS m on m.id = d.model");
+  g_assert_cmpuint (texts->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (texts, 0), ==, "name");
+
+  /* No qualifier: the FROM tables' columns come first, then tables, functions, keywords. */
+  g_clear_pointer (&texts, g_ptr_array_unref);
+  texts = propose (completion, "select ser| from device");
+  g_assert_cmpstr (g_ptr_array_index (texts, 0), ==, "serial_number");
+  g_clear_pointer (&texts, g_ptr_array_unref);
+  texts = propose (completion, "select * from dev|");
+  g_assert_true (texts_have (texts, "device"));
+  g_assert_true (texts_have (texts, "devicegroup"));
+  g_clear_pointer (&texts, g_ptr_array_unref);
+  texts = propose (completion, "sel|");
+  g_assert_true (texts_have (texts, "select"));
+  g_clear_pointer (&texts, g_ptr_array_unref);
+  texts = propose (completion, "select date_tr|");
+  g_assert_true (texts_have (texts, "date_trunc"));
+  /* A schema qualifier: its tables. */
+  g_clear_pointer (&texts, g_ptr_array_unref);
+  texts = propose (completion, "select * from public.us|");
+  g_assert_true (texts_have (texts, "\"user\""));
+}
+
+static void
+test_completion_quoted (void)
+{
+  BastionCatalog *catalog = bastion_query_view_get_catalog (view);
+  g_autoptr(BastionSqlCompletion) completion = bastion_sql_completion_new (catalog);
+  g_autoptr(GPtrArray) texts = NULL;
+
+  /* The mixed-case column: proposed quoted, whether typed plain or with the quote. */
+  texts = propose (completion, "select h.bat| from device_health h");
+  g_assert_cmpuint (texts->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (texts, 0), ==, "\"batteryLevel\"");
+  g_clear_pointer (&texts, g_ptr_array_unref);
+  texts = propose (completion, "select h.\"batt| from device_health h");
+  g_assert_cmpuint (texts->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (texts, 0), ==, "\"batteryLevel\"");
+  g_clear_pointer (&texts, g_ptr_array_unref);
+  /* Inside quotes the case matters. */
+  texts = propose (completion, "select h.\"Bat| from device_health h");
+  g_assert_cmpuint (texts->len, ==, 0);
+}
+
+static gboolean
+completion_shown (gpointer user_data)
+{
+  BastionSqlCompletion *completion = user_data;
+  GListModel *last = bastion_sql_completion_get_last_proposals (completion);
+
+  return last != NULL && g_list_model_get_n_items (last) > 0;
+}
+
+/* The editor's own completion: the provider is attached and the window shows device's
+ * columns. */
+static void
+test_completion_editor (void)
+{
+  BastionQueryPage *page = current_page ();
+  GtkSourceView *source_view = bastion_query_page_get_source_view (page);
+  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (bastion_query_page_get_buffer (page));
+  BastionSqlCompletion *completion = g_object_get_data (G_OBJECT (source_view),
+                                                        "bastion-sql-completion");
+  GListModel *last;
+  g_autoptr(BastionSqlProposal) desc = NULL;
+  GtkTextIter iter;
+
+  g_assert_nonnull (completion);
+  gtk_text_buffer_set_text (buffer, "select d.\n  from device d\n order by 1;", -1);
+  gtk_text_buffer_get_iter_at_offset (buffer, &iter, strlen ("select d."));
+  gtk_text_buffer_place_cursor (buffer, &iter);
+  gtk_widget_grab_focus (GTK_WIDGET (source_view));
+  g_signal_emit_by_name (source_view, "show-completion");
+  bastion_ui_test_wait_for (completion_shown, completion, "the completion window");
+  bastion_ui_test_settle (window);
+
+  last = bastion_sql_completion_get_last_proposals (completion);
+  g_assert_cmpuint (g_list_model_get_n_items (last), ==, 29);
+  for (guint i = 0; i < g_list_model_get_n_items (last) && desc == NULL; i++)
+    {
+      g_autoptr(BastionSqlProposal) p = g_list_model_get_item (last, i);
+
+      if (g_str_equal (bastion_sql_proposal_get_name (p), "desc"))
+        desc = g_steal_pointer (&p);
+    }
+  g_assert_nonnull (desc);
+
+  /* Screenshot of the whole screen: the completion window is a popup of its own. */
+  {
+    g_autofree char *dir = g_test_build_filename (G_TEST_BUILT, "screenshots", NULL);
+    g_autofree char *file = g_build_filename (dir, "workbench-completion.png", NULL);
+    const char *argv[] = { "import", "-window", "root", file, NULL };
+    g_autoptr(GError) error = NULL;
+    int status = 0;
+
+    g_mkdir_with_parents (dir, 0755);
+    bastion_ui_test_wait_drawn (window);
+    if (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
+                      &status, &error))
+      g_test_message ("screenshot: %s", file);
+    else
+      g_test_message ("no screenshot of the screen: %s", error->message);
+  }
+
+  gtk_source_completion_hide (gtk_source_view_get_completion (source_view));
+  g_signal_emit_by_name (source_view, "show-completion");
+  bastion_ui_test_settle (window);
+  gtk_source_completion_hide (gtk_source_view_get_completion (source_view));
+}
+
+/* A TCP relay to PostgreSQL that can stop passing bytes: a database that does not answer. */
+typedef struct
+{
+  int           listen_fd;
+  int           port;
+  int           target_port;
+  volatile gint blocked;
+  volatile gint stop;
+  GThread      *thread;
+} Relay;
+
+static void
+relay_pump (Relay *relay,
+            int    a,
+            int    b)
+{
+  char buf[16384];
+
+  while (!g_atomic_int_get (&relay->stop))
+    {
+      struct pollfd fds[2] = { { a, POLLIN, 0 }, { b, POLLIN, 0 } };
+
+      if (g_atomic_int_get (&relay->blocked))
+        {
+          g_usleep (20000);
+          continue;
+        }
+      if (poll (fds, 2, 50) <= 0)
+        continue;
+      for (int i = 0; i < 2; i++)
+        if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
+          {
+            ssize_t n = read (fds[i].fd, buf, sizeof buf);
+
+            if (n <= 0 || write (i == 0 ? b : a, buf, n) != n)
+              return;
+          }
+    }
+}
+
+static gpointer
+relay_thread (gpointer data)
+{
+  Relay *relay = data;
+
+  while (!g_atomic_int_get (&relay->stop))
+    {
+      struct pollfd pfd = { relay->listen_fd, POLLIN, 0 };
+      struct sockaddr_in addr = { 0 };
+      int client, server;
+
+      if (poll (&pfd, 1, 50) <= 0)
+        continue;
+      client = accept (relay->listen_fd, NULL, NULL);
+      server = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      addr.sin_family = AF_INET;
+      addr.sin_port = htons (relay->target_port);
+      addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+      if (client >= 0 && connect (server, (struct sockaddr *) &addr, sizeof addr) == 0)
+        relay_pump (relay, client, server);
+      if (client >= 0)
+        close (client);
+      close (server);
+    }
+  return NULL;
+}
+
+static Relay *
+relay_start (int target_port)
+{
+  Relay *relay = g_new0 (Relay, 1);
+  struct sockaddr_in addr = { 0 };
+  socklen_t len = sizeof addr;
+
+  relay->target_port = target_port;
+  relay->listen_fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  g_assert_cmpint (bind (relay->listen_fd, (struct sockaddr *) &addr, sizeof addr), ==, 0);
+  g_assert_cmpint (listen (relay->listen_fd, 4), ==, 0);
+  g_assert_cmpint (getsockname (relay->listen_fd, (struct sockaddr *) &addr, &len), ==, 0);
+  relay->port = ntohs (addr.sin_port);
+  relay->thread = g_thread_new ("relay", relay_thread, relay);
+  return relay;
+}
+
+static void
+relay_free (Relay *relay)
+{
+  g_atomic_int_set (&relay->stop, 1);
+  g_thread_join (relay->thread);
+  close (relay->listen_fd);
+  g_free (relay);
+}
+
+static gboolean
+tick_cb (gpointer user_data)
+{
+  (*(guint *) user_data)++;
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+deadline_passed (gpointer user_data)
+{
+  return g_get_monotonic_time () >= *(gint64 *) user_data;
+}
+
+/* The database stops answering while the catalogue is read again: completing still answers at
+ * once from what was loaded, and the main loop keeps ticking throughout. */
+static void
+test_completion_unreachable (void)
+{
+  Relay *relay = relay_start (atoi (g_getenv ("BASTION_TEST_PG_PORT")));
+  g_autoptr(BastionDatabase) db = connect_database_at (relay->port);
+  g_autoptr(BastionCatalog) catalog = bastion_catalog_new (db);
+  g_autoptr(BastionSqlCompletion) completion = bastion_sql_completion_new (catalog);
+  guint ticks = 0;
+  guint rounds = 0;
+  gint64 longest = 0;
+  gint64 deadline;
+  guint tick_id;
+
+  bastion_catalog_refresh (catalog);
+  bastion_ui_test_wait_for (catalog_loaded, catalog, "the catalogue through the relay");
+
+  g_atomic_int_set (&relay->blocked, 1);
+  bastion_catalog_refresh (catalog);
+  g_assert_true (bastion_catalog_get_loading (catalog));
+
+  tick_id = g_timeout_add (10, tick_cb, &ticks);
+  deadline = g_get_monotonic_time () + G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < deadline)
+    {
+      gint64 start = g_get_monotonic_time ();
+      g_autoptr(GPtrArray) texts = propose (completion, "select d.| from device d");
+
+      longest = MAX (longest, g_get_monotonic_time () - start);
+      g_assert_cmpuint (texts->len, ==, 29);
+      rounds++;
+      g_main_context_iteration (NULL, FALSE);
+    }
+  /* Let the 10 ms timeout show how the loop ran. */
+  deadline = g_get_monotonic_time () + 200 * 1000;
+  bastion_ui_test_wait_for (deadline_passed, &deadline, "a short wait");
+  g_source_remove (tick_id);
+  g_test_message ("database silent for 1.2 s: %u completions (longest %" G_GINT64_FORMAT
+                  " us), %u ticks of 10 ms", rounds, longest, ticks);
+  /* Generous: a blocked loop would show 0 ticks and one long completion. */
+  g_assert_cmpuint (ticks, >=, 20);
+  g_assert_cmpint (longest, <, G_USEC_PER_SEC / 2);
+  g_assert_true (bastion_catalog_get_loading (catalog));
+
+  /* Answering again, the read completes. */
+  g_atomic_int_set (&relay->blocked, 0);
+  bastion_ui_test_wait_for (catalog_loaded, catalog, "the catalogue after the stall");
+  g_clear_object (&completion);
+  g_clear_object (&catalog);
+  bastion_database_disconnect (db);
+  relay_free (relay);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  int status;
+
+  bastion_ui_test_init (&argc, &argv);
+  open_view ();
+
+  g_test_add_func ("/bastion/ui/workbench/completion/columns", test_completion_columns);
+  g_test_add_func ("/bastion/ui/workbench/completion/quoted", test_completion_quoted);
+  g_test_add_func ("/bastion/ui/workbench/completion/editor", test_completion_editor);
+  g_test_add_func ("/bastion/ui/workbench/completion/unreachable", test_completion_unreachable);
+
+  status = g_test_run ();
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_clear_object (&database);
+  return status;
+}
