@@ -29,6 +29,7 @@
 #include <libpq-fe.h>
 
 #include "bastion-catalog.h"
+#include "bastion-chart-view.h"
 #include "bastion-database.h"
 #include "bastion-query-page.h"
 #include "bastion-query-view.h"
@@ -157,7 +158,7 @@ page_idle (gpointer user_data)
                  && !bastion_database_get_busy (bastion_query_page_get_database (page))));
 }
 
-G_GNUC_UNUSED static void
+static void
 wait_page_idle (BastionQueryPage *page)
 {
   bastion_ui_test_wait_for (page_idle, page, "the query to end");
@@ -505,6 +506,214 @@ test_completion_unreachable (void)
   relay_free (relay);
 }
 
+
+/* Charts */
+
+static guint
+count_colours (GdkTexture *texture)
+{
+  int width = gdk_texture_get_width (texture);
+  int height = gdk_texture_get_height (texture);
+  g_autofree guint32 *pixels = g_new (guint32, width * height);
+  g_autoptr(GHashTable) colours = g_hash_table_new (NULL, NULL);
+
+  gdk_texture_download (texture, (guchar *) pixels, width * 4);
+  for (int i = 0; i < width * height && g_hash_table_size (colours) < 1000; i++)
+    g_hash_table_add (colours, GUINT_TO_POINTER (pixels[i]));
+  return g_hash_table_size (colours);
+}
+
+/* Pixels of the first series' colour (Adwaita blue, #3584e4), give or take antialiasing. */
+static guint
+count_blue (GdkTexture *texture)
+{
+  int width = gdk_texture_get_width (texture);
+  int height = gdk_texture_get_height (texture);
+  g_autofree guchar *pixels = g_new (guchar, width * height * 4);
+  guint n = 0;
+
+  gdk_texture_download (texture, pixels, width * 4);
+  for (int i = 0; i < width * height; i++)
+    {
+      /* CAIRO_FORMAT_ARGB32 in memory: B G R A on little endian */
+      guchar b = pixels[i * 4], g = pixels[i * 4 + 1], r = pixels[i * 4 + 2];
+
+      if (ABS (r - 0x35) < 24 && ABS (g - 0x84) < 24 && ABS (b - 0xe4) < 24)
+        n++;
+    }
+  return n;
+}
+
+static char *
+screenshot_path (const char *name)
+{
+  g_autofree char *dir = g_test_build_filename (G_TEST_BUILT, "screenshots", NULL);
+
+  g_mkdir_with_parents (dir, 0755);
+  return g_strconcat (dir, G_DIR_SEPARATOR_S, name, ".png", NULL);
+}
+
+static gboolean
+chart_shown (gpointer user_data)
+{
+  BastionQueryPage *page = user_data;
+
+  return g_strcmp0 (bastion_query_page_get_result_kind (page), "chart") == 0
+         && bastion_chart_get_data (bastion_chart_view_get_chart (
+              bastion_query_page_get_chart_view (page))) != NULL;
+}
+
+static void
+export_chart (BastionChartView         *chart_view,
+              const char               *path,
+              BastionChartExportFormat  format)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  bastion_chart_view_export_async (chart_view, file, format, NULL, store_result, &result);
+  bastion_ui_test_wait_for (have_result, &result, "the chart export");
+  g_assert_true (bastion_chart_view_export_finish (chart_view, result, &error));
+  g_assert_no_error (error);
+}
+
+/* The Device Data view opens as a chart: a line per device and data type over the timestamp;
+ * rendered to PNG it is not blank, has the series' colour, and its axes have labels. */
+static void
+test_chart_device_data (void)
+{
+  BastionQueryPage *page = bastion_query_view_open_entity (view, "device-data");
+  BastionChartView *chart_view;
+  BastionChart *chart;
+  BastionChartData *data;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autoptr(GPtrArray) labels = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *png = screenshot_path ("workbench-chart-render");
+  g_autofree char *svg_path = g_build_filename (g_get_tmp_dir (), "bastion-chart-test.svg", NULL);
+  g_autofree char *png_path = g_build_filename (g_get_tmp_dir (), "bastion-chart-test.png", NULL);
+  g_autofree char *svg = NULL;
+  g_autofree char *png_bytes = NULL;
+  g_autofree char *readout = NULL;
+  gsize png_len = 0;
+  gboolean has_time_label = FALSE;
+
+  g_assert_nonnull (page);
+  bastion_ui_test_wait_for (chart_shown, page, "the Device Data chart");
+  wait_page_idle (page);
+  chart_view = bastion_query_page_get_chart_view (page);
+  chart = bastion_chart_view_get_chart (chart_view);
+  data = bastion_chart_get_data (chart);
+
+  g_assert_cmpint (data->kind, ==, BASTION_CHART_LINE);
+  g_assert_true (data->x_is_time);
+  g_assert_cmpuint (data->n_points, ==, 9);
+  /* 8 distinct device · data type pairs in the seed's 9 rows. */
+  g_test_message ("%u series", data->series->len);
+  g_assert_cmpuint (data->series->len, >=, 5);
+  g_assert_cmpstr (bastion_chart_view_get_spec (chart_view)->split >= 0 ? "split" : "none", ==,
+                   "split");
+  g_assert_cmpfloat (data->y_max, ==, 1016.4);
+
+  texture = bastion_chart_render_texture (chart, 900, 500, &error);
+  g_assert_no_error (error);
+  g_assert_true (gdk_texture_save_to_png (texture, png));
+  g_test_message ("chart: %s, %u colours, %u blue pixels", png, count_colours (texture),
+                  count_blue (texture));
+  g_assert_cmpuint (count_colours (texture), >, 16);
+  g_assert_cmpuint (count_blue (texture), >, 10);
+
+  labels = bastion_chart_dup_axis_labels (chart, 900, 500);
+  g_assert_cmpuint (labels->len, >=, 4);
+  for (guint i = 0; i < labels->len; i++)
+    {
+      g_test_message ("axis label: %s", (char *) g_ptr_array_index (labels, i));
+      has_time_label |= strstr (g_ptr_array_index (labels, i), "18:0") != NULL;
+    }
+  g_assert_true (has_time_label);
+  g_assert_true (texts_have (labels, "1000"));
+
+  /* Hover: the readout names the point under the pointer. */
+  bastion_ui_test_wait_drawn (GTK_WIDGET (chart));
+  readout = bastion_chart_hover (chart, gtk_widget_get_width (GTK_WIDGET (chart)) / 2.0,
+                                 gtk_widget_get_height (GTK_WIDGET (chart)) / 2.0);
+  g_assert_nonnull (readout);
+  g_test_message ("readout: %s", readout);
+  g_assert_true (g_str_has_prefix (readout, "timestamp: 2023-06-01 18:0"));
+  bastion_ui_test_screenshot (window, "workbench-chart");
+
+  /* Exports: SVG written here, PNG through a GdkTexture. */
+  export_chart (chart_view, svg_path, BASTION_CHART_EXPORT_SVG);
+  g_assert_true (g_file_get_contents (svg_path, &svg, NULL, NULL));
+  g_assert_true (g_str_has_prefix (svg, "<?xml"));
+  g_assert_nonnull (strstr (svg, "<svg xmlns=\"http://www.w3.org/2000/svg\""));
+  g_assert_nonnull (strstr (svg, "<path fill=\"none\" stroke=\"#3584e4\""));
+  g_assert_nonnull (strstr (svg, ">1000</text>"));
+  g_assert_nonnull (strstr (svg, "</svg>"));
+  export_chart (chart_view, png_path, BASTION_CHART_EXPORT_PNG);
+  g_assert_true (g_file_get_contents (png_path, &png_bytes, &png_len, NULL));
+  g_assert_cmpuint (png_len, >, 1000);
+  g_assert_cmpint (memcmp (png_bytes, "\x89PNG\r\n\x1a\n", 8), ==, 0);
+  g_unlink (svg_path);
+  g_unlink (png_path);
+}
+
+/* A numeric column by a text column: bars, chosen automatically. */
+static void
+test_chart_bars (void)
+{
+  BastionQueryPage *page = bastion_query_view_add_page (view, NULL);
+  BastionChartView *chart_view = bastion_query_page_get_chart_view (page);
+  BastionChartData *data;
+  g_autoptr(GdkTexture) texture = NULL;
+
+  bastion_query_page_set_show_chart (page, TRUE);
+  bastion_query_page_run_sql (page, "select name, battery_level from device order by serial_number");
+  bastion_ui_test_wait_for (chart_shown, page, "the bar chart");
+  wait_page_idle (page);
+  data = bastion_chart_get_data (bastion_chart_view_get_chart (chart_view));
+  g_assert_cmpint (data->kind, ==, BASTION_CHART_BAR);
+  g_assert_cmpuint (data->n_points, ==, 5);
+  g_assert_cmpstr (data->categories[0], ==, "Garage gateway");
+  texture = bastion_chart_render_texture (bastion_chart_view_get_chart (chart_view), 600, 400,
+                                          NULL);
+  g_assert_cmpuint (count_blue (texture), >, 100);
+
+  /* Nothing numeric: the view says so instead of drawing. */
+  bastion_query_page_run_sql (page, "select name, status from device");
+  wait_page_idle (page);
+  bastion_ui_test_settle (GTK_WIDGET (page));
+  g_assert_null (bastion_chart_get_data (bastion_chart_view_get_chart (chart_view)));
+
+  bastion_query_page_set_show_chart (page, FALSE);
+  adw_tab_view_close_page (bastion_query_view_get_tab_view (view),
+                           adw_tab_view_get_page (bastion_query_view_get_tab_view (view),
+                                                  GTK_WIDGET (page)));
+}
+
+/* 100,000 points draw within a hang detector's bound (the figures: bench-chart). */
+static void
+test_chart_100k (void)
+{
+  g_autoptr(BastionChartData) data = bastion_chart_data_new_synthetic (100000, 3);
+  BastionChart *chart = g_object_ref_sink (bastion_chart_new ());
+  g_autoptr(GdkTexture) texture = NULL;
+  gint64 start;
+  gint64 elapsed;
+
+  bastion_chart_set_data (chart, data);
+  start = g_get_monotonic_time ();
+  texture = bastion_chart_render_texture (chart, 1200, 700, NULL);
+  elapsed = g_get_monotonic_time () - start;
+  g_test_message ("100,000 points × 3 series drawn in %.1f ms", elapsed / 1000.0);
+  g_assert_nonnull (texture);
+  g_assert_cmpuint (count_blue (texture), >, 500);
+  /* A hang detector, not a performance goal. */
+  g_assert_cmpint (elapsed, <, 20 * G_USEC_PER_SEC);
+  g_object_unref (chart);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -518,6 +727,9 @@ main (int    argc,
   g_test_add_func ("/bastion/ui/workbench/completion/quoted", test_completion_quoted);
   g_test_add_func ("/bastion/ui/workbench/completion/editor", test_completion_editor);
   g_test_add_func ("/bastion/ui/workbench/completion/unreachable", test_completion_unreachable);
+  g_test_add_func ("/bastion/ui/workbench/chart/device-data", test_chart_device_data);
+  g_test_add_func ("/bastion/ui/workbench/chart/bars", test_chart_bars);
+  g_test_add_func ("/bastion/ui/workbench/chart/100k", test_chart_100k);
 
   status = g_test_run ();
 

@@ -8,6 +8,7 @@
 #include <adwaita.h>
 #include <gtksourceview/gtksource.h>
 
+#include "bastion-chart-view.h"
 #include "bastion-database.h"
 #include "bastion-query.h"
 #include "bastion-result-grid.h"
@@ -76,5 +77,10 @@ char               *bastion_query_page_dup_current_statement (BastionQueryPage *
 /* Runs sql now, or as soon as the page has its database (a tab still logging in). */
 void                bastion_query_page_run_sql_when_connected (BastionQueryPage *self,
                                                                const char       *sql);
+
+/* The rows as a chart (the "Chart" button); shown for this and later results until turned off. */
+BastionChartView   *bastion_query_page_get_chart_view        (BastionQueryPage *self);
+void                bastion_query_page_set_show_chart        (BastionQueryPage *self,
+                                                              gboolean          show_chart);
 
 G_END_DECLS

@@ -163,6 +163,21 @@ static const struct
     "  LEFT JOIN project pr ON pr.id = d.device_project\n"
     "  LEFT JOIN device g ON g.id = d.gateway\n"
     " ORDER BY d.name;\n" },
+  /* Telemetry: one line per device and data type, over time (the Chart view opens). */
+  { "device-data", N_("Device Data"), "applications-graphics-symbolic",
+    "SELECT v.\"timestamp\",\n"
+    "       d.name || ' · ' || t.name\n"
+    "         || CASE WHEN t.units <> '' THEN ' (' || t.units || ')' ELSE '' END AS series,\n"
+    "       CASE WHEN v.value ~ '^\\s*[-+]?[0-9]+(\\.[0-9]*)?([eE][-+]?[0-9]+)?\\s*$'\n"
+    "            THEN v.value::float8 END AS value,\n"
+    "       v.value AS raw_value,\n"
+    "       d.serial_number,\n"
+    "       v.\"position\"\n"
+    "  FROM data v\n"
+    "  JOIN device d ON d.id = v.device\n"
+    "  JOIN datatype t ON t.id = v.type\n"
+    " ORDER BY v.\"timestamp\"\n"
+    " LIMIT 100000;\n" },
 };
 
 const char *
@@ -862,6 +877,12 @@ bastion_query_view_open_entity (BastionQueryView *self,
   for (guint i = 0; i < G_N_ELEMENTS (entities); i++)
     if (g_str_equal (entities[i].id, entity))
       bastion_query_page_set_title (page, _(entities[i].title));
+  if (g_str_equal (entity, "device-data"))
+    {
+      bastion_chart_view_prefer_columns (bastion_query_page_get_chart_view (page), "timestamp",
+                                         "value", "series");
+      bastion_query_page_set_show_chart (page, TRUE);
+    }
   return page;
 }
 
