@@ -708,6 +708,11 @@ test_chart_100k (void)
   elapsed = g_get_monotonic_time () - start;
   g_test_message ("100,000 points × 3 series drawn in %.1f ms", elapsed / 1000.0);
   g_assert_nonnull (texture);
+  {
+    g_autofree char *png = screenshot_path ("workbench-chart-100k");
+
+    g_assert_true (gdk_texture_save_to_png (texture, png));
+  }
   g_assert_cmpuint (count_blue (texture), >, 500);
   /* A hang detector, not a performance goal. */
   g_assert_cmpint (elapsed, <, 20 * G_USEC_PER_SEC);
