@@ -44,6 +44,20 @@ static BastionQueryView *view;
 
 /* Setup */
 
+/* Whether @needle is anywhere in @len bytes (an SQLite file has NULs: not a string search). */
+static gboolean
+bytes_contain (const char *haystack,
+               gsize       len,
+               const char *needle)
+{
+  gsize n = strlen (needle);
+
+  for (gsize i = 0; i + n <= len; i++)
+    if (memcmp (haystack + i, needle, n) == 0)
+      return TRUE;
+  return FALSE;
+}
+
 static void
 store_result (GObject      *object,
               GAsyncResult *result,
@@ -507,6 +521,289 @@ test_completion_unreachable (void)
 }
 
 
+/* History */
+
+static void
+history_search_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  *(GPtrArray **) user_data = bastion_history_search_finish (BASTION_HISTORY (object), result,
+                                                             NULL);
+  g_assert_nonnull (*(GPtrArray **) user_data);
+}
+
+static GPtrArray *
+history_search (BastionHistory        *history,
+                const char            *text,
+                BastionHistoryOutcome  outcome)
+{
+  GPtrArray *entries = NULL;
+
+  bastion_history_search_async (history, text, outcome, 0, NULL, history_search_cb, &entries);
+  while (entries == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return entries;
+}
+
+static BastionHistoryEntry *
+history_find (const char *sql_start)
+{
+  g_autoptr(GPtrArray) entries = history_search (bastion_query_view_get_history (view), NULL,
+                                                 BASTION_HISTORY_OUTCOME_ANY);
+
+  for (guint i = 0; i < entries->len; i++)
+    if (g_str_has_prefix (bastion_history_entry_get_sql (g_ptr_array_index (entries, i)),
+                          sql_start))
+      return g_object_ref (g_ptr_array_index (entries, i));
+  return NULL;
+}
+
+static gboolean
+history_has_cb (gpointer user_data)
+{
+  g_autoptr(BastionHistoryEntry) entry = history_find (user_data);
+
+  return entry != NULL;
+}
+
+static gboolean
+query_running (gpointer user_data)
+{
+  return bastion_query_page_get_running (user_data);
+}
+
+static gboolean
+history_view_idle (gpointer user_data)
+{
+  return !bastion_history_view_get_loading (user_data);
+}
+
+static GPtrArray *
+shown_entries (BastionHistoryView *history_view)
+{
+  GPtrArray *entries = g_ptr_array_new ();
+
+  bastion_ui_test_wait_for (history_view_idle, history_view, "the history list");
+  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (
+         bastion_history_view_get_list (history_view)));
+       row != NULL;
+       row = gtk_widget_get_next_sibling (row))
+    g_ptr_array_add (entries, g_object_get_data (G_OBJECT (row), "bastion-entry"));
+  return entries;
+}
+
+static void
+run_and_wait (BastionQueryPage *page,
+              const char       *sql)
+{
+  bastion_query_page_run_sql (page, sql);
+  wait_page_idle (page);
+  bastion_ui_test_wait_for (history_has_cb, (gpointer) sql, "the statement in the history");
+}
+
+/* Each outcome recorded with what it says, a password masked, never result data. */
+static void
+test_history_outcomes (void)
+{
+  BastionQueryPage *page = bastion_query_view_add_page (view, NULL);
+  g_autoptr(BastionHistoryEntry) ok = NULL;
+  g_autoptr(BastionHistoryEntry) error = NULL;
+  g_autoptr(BastionHistoryEntry) cancelled = NULL;
+  g_autoptr(BastionHistoryEntry) masked = NULL;
+  g_autofree char *path = bastion_query_view_dup_history_path (PROFILE_ID);
+  g_autofree char *contents = NULL;
+  gsize len = 0;
+  GStatBuf st;
+
+  run_and_wait (page, "select serial_number from device where name like 'Living%'");
+  run_and_wait (page, "selec 1");
+  bastion_query_page_run_sql (page, "ALTER ROLE bastion_nobody PASSWORD 'hunter2-not-kept'");
+  wait_page_idle (page);
+  bastion_ui_test_wait_for (history_has_cb, "ALTER ROLE bastion_nobody PASSWORD '*",
+                            "the masked statement in the history");
+
+  bastion_query_page_run_sql (page, "select pg_sleep(60)");
+  bastion_ui_test_wait_for (query_running, page, "pg_sleep to run");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "query.cancel", NULL));
+  wait_page_idle (page);
+  bastion_ui_test_wait_for (history_has_cb, "select pg_sleep(60)", "the cancelled statement");
+
+  ok = history_find ("select serial_number from device");
+  g_assert_cmpint (bastion_history_entry_get_outcome (ok), ==, BASTION_HISTORY_OUTCOME_OK);
+  g_assert_cmpint (bastion_history_entry_get_rows (ok), ==, 1);
+  g_assert_false (bastion_history_entry_get_writes_allowed (ok));
+  g_assert_cmpint (bastion_history_entry_get_duration (ok), >, 0);
+  g_assert_cmpint (ABS (bastion_history_entry_get_started (ok) - g_get_real_time ()), <,
+                   600 * G_USEC_PER_SEC);
+  error = history_find ("selec 1");
+  g_assert_cmpint (bastion_history_entry_get_outcome (error), ==, BASTION_HISTORY_OUTCOME_ERROR);
+  g_assert_cmpstr (bastion_history_entry_get_sqlstate (error), ==, "42601");
+  cancelled = history_find ("select pg_sleep(60)");
+  g_assert_cmpint (bastion_history_entry_get_outcome (cancelled), ==,
+                   BASTION_HISTORY_OUTCOME_CANCELLED);
+  masked = history_find ("ALTER ROLE bastion_nobody");
+  g_assert_cmpstr (bastion_history_entry_get_sql (masked), ==,
+                   "ALTER ROLE bastion_nobody PASSWORD '********'");
+  g_assert_cmpint (bastion_history_entry_get_outcome (masked), ==, BASTION_HISTORY_OUTCOME_ERROR);
+
+  /* The file: 0600, no password, no result data (the serial number the query returned). */
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
+  g_assert_false (bytes_contain (contents, len, "hunter2"));
+  g_assert_false (bytes_contain (contents, len, "TP1000-0001"));
+  g_assert_true (bytes_contain (contents, len, "selec 1"));
+
+  adw_tab_view_close_page (bastion_query_view_get_tab_view (view),
+                           adw_tab_view_get_page (bastion_query_view_get_tab_view (view),
+                                                  GTK_WIDGET (page)));
+}
+
+/* The History popover: search, the outcome filter, back into the editor and run again,
+ * delete one, clear all. */
+static void
+test_history_view (void)
+{
+  GtkMenuButton *button = GTK_MENU_BUTTON (gtk_widget_get_template_child (GTK_WIDGET (view),
+                                                                          BASTION_TYPE_QUERY_VIEW,
+                                                                          "history_button"));
+  BastionHistoryView *history_view = bastion_query_view_get_history_view (view);
+  BastionHistory *history = bastion_query_view_get_history (view);
+  BastionQueryPage *page = current_page ();
+  g_autoptr(GPtrArray) shown = NULL;
+  g_autoptr(GPtrArray) all = NULL;
+  g_autoptr(GPtrArray) after = NULL;
+  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (bastion_query_page_get_buffer (page));
+  GtkTextIter start, end;
+  g_autofree char *text = NULL;
+  BastionHistoryEntry *first;
+  gint64 deleted_id;
+
+  gtk_menu_button_popup (button);
+  bastion_ui_test_wait_drawn (GTK_WIDGET (history_view));
+
+  /* Search: what the store finds, and only that. */
+  bastion_history_view_set_filter (history_view, "DEVICE", BASTION_HISTORY_OUTCOME_ANY);
+  shown = shown_entries (history_view);
+  g_assert_cmpuint (shown->len, >=, 1);
+  for (guint i = 0; i < shown->len; i++)
+    g_assert_nonnull (strstr (bastion_history_entry_get_sql (g_ptr_array_index (shown, i)),
+                              "device"));
+  g_clear_pointer (&shown, g_ptr_array_unref);
+
+  /* The outcome filter. */
+  bastion_history_view_set_filter (history_view, NULL, BASTION_HISTORY_OUTCOME_ERROR);
+  shown = shown_entries (history_view);
+  g_assert_cmpuint (shown->len, ==, 2);
+  for (guint i = 0; i < shown->len; i++)
+    g_assert_cmpint (bastion_history_entry_get_outcome (g_ptr_array_index (shown, i)), ==,
+                     BASTION_HISTORY_OUTCOME_ERROR);
+  g_clear_pointer (&shown, g_ptr_array_unref);
+
+  bastion_history_view_set_filter (history_view, NULL, BASTION_HISTORY_OUTCOME_ANY);
+  shown = shown_entries (history_view);
+  all = history_search (history, NULL, BASTION_HISTORY_OUTCOME_ANY);
+  g_assert_cmpuint (shown->len, ==, all->len);
+  bastion_ui_test_settle (GTK_WIDGET (history_view));
+  bastion_ui_test_screenshot (GTK_WIDGET (gtk_menu_button_get_popover (button)),
+                              "workbench-history");
+
+  /* Re-run: a row goes into the editor, then runs from there. */
+  {
+    GtkListBox *list = bastion_history_view_get_list (history_view);
+    GtkListBoxRow *row = NULL;
+
+    for (guint i = 0; i < shown->len && row == NULL; i++)
+      if (g_str_has_prefix (bastion_history_entry_get_sql (g_ptr_array_index (shown, i)),
+                            "select serial_number"))
+        row = gtk_list_box_get_row_at_index (list, i);
+    g_assert_nonnull (row);
+    g_signal_emit_by_name (list, "row-activated", row);
+  }
+  gtk_text_buffer_get_bounds (buffer, &start, &end);
+  text = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+  g_assert_cmpstr (text, ==, "select serial_number from device where name like 'Living%'");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "query.run-all", NULL));
+  wait_page_idle (page);
+  g_assert_null (bastion_query_get_error (bastion_query_page_get_query (page)));
+  g_assert_cmpuint (bastion_query_get_n_rows (bastion_query_page_get_query (page)), ==, 1);
+
+  /* Delete one. */
+  gtk_menu_button_popup (button);
+  g_clear_pointer (&shown, g_ptr_array_unref);
+  bastion_history_view_reload (history_view);
+  shown = shown_entries (history_view);
+  first = g_ptr_array_index (shown, 0);
+  deleted_id = bastion_history_entry_get_id (first);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (history_view), "history.delete", "x",
+                                             deleted_id));
+  bastion_ui_test_settle (GTK_WIDGET (history_view));
+  g_clear_pointer (&shown, g_ptr_array_unref);
+  bastion_history_view_reload (history_view);
+  shown = shown_entries (history_view);
+  after = history_search (history, NULL, BASTION_HISTORY_OUTCOME_ANY);
+  for (guint i = 0; i < after->len; i++)
+    g_assert_cmpint (bastion_history_entry_get_id (g_ptr_array_index (after, i)), !=, deleted_id);
+  g_assert_cmpuint (after->len, ==, all->len);  /* the re-run added one, the delete took one */
+
+  /* Clear all (what the dialog's "Clear All" does). */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (history_view), "history.delete", "x",
+                                             (gint64) 0));
+  g_clear_pointer (&after, g_ptr_array_unref);
+  after = history_search (history, NULL, BASTION_HISTORY_OUTCOME_ANY);
+  g_assert_cmpuint (after->len, ==, 0);
+  gtk_popover_popdown (gtk_menu_button_get_popover (button));
+}
+
+/* A damaged history file: moved aside, the view says where, a new history works. */
+static void
+test_history_corrupt (void)
+{
+  const char *profile = "ui-workbench-damaged";
+  g_autofree char *path = bastion_history_dup_path_for_profile (profile);
+  g_autofree char *dir = g_path_get_dirname (path);
+  const char *garbage = "SQLite format 3\nbut not really; the user's old history\n";
+  BastionQueryView *second;
+  BastionHistoryView *history_view;
+  GtkWidget *popup_window;
+  g_autoptr(GDir) listing = NULL;
+  const char *name;
+  const char *message = NULL;
+  guint moved = 0;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (path, garbage, -1, NULL));
+
+  second = BASTION_QUERY_VIEW (bastion_query_view_new (database, profile, FALSE));
+  popup_window = gtk_window_new ();
+  gtk_window_set_child (GTK_WINDOW (popup_window), GTK_WIDGET (second));
+  gtk_window_present (GTK_WINDOW (popup_window));
+  history_view = bastion_query_view_get_history_view (second);
+  bastion_history_view_reload (history_view);
+  g_ptr_array_unref (shown_entries (history_view));
+
+  message = bastion_history_get_recovery_message (bastion_query_view_get_history (second));
+  g_assert_nonnull (message);
+  g_test_message ("%s", message);
+  g_assert_nonnull (bastion_ui_test_find_label (GTK_WIDGET (history_view), message));
+
+  listing = g_dir_open (dir, 0, NULL);
+  while ((name = g_dir_read_name (listing)) != NULL)
+    if (g_str_has_prefix (name, "ui-workbench-damaged.sqlite.damaged-"))
+      {
+        g_autofree char *moved_path = g_build_filename (dir, name, NULL);
+        g_autofree char *contents = NULL;
+
+        g_assert_true (g_file_get_contents (moved_path, &contents, NULL, NULL));
+        g_assert_cmpstr (contents, ==, garbage);
+        moved++;
+      }
+  g_assert_cmpuint (moved, ==, 1);
+
+  gtk_window_destroy (GTK_WINDOW (popup_window));
+}
+
 /* Charts */
 
 static guint
@@ -732,6 +1029,9 @@ main (int    argc,
   g_test_add_func ("/bastion/ui/workbench/completion/quoted", test_completion_quoted);
   g_test_add_func ("/bastion/ui/workbench/completion/editor", test_completion_editor);
   g_test_add_func ("/bastion/ui/workbench/completion/unreachable", test_completion_unreachable);
+  g_test_add_func ("/bastion/ui/workbench/history/outcomes", test_history_outcomes);
+  g_test_add_func ("/bastion/ui/workbench/history/view", test_history_view);
+  g_test_add_func ("/bastion/ui/workbench/history/corrupt", test_history_corrupt);
   g_test_add_func ("/bastion/ui/workbench/chart/device-data", test_chart_device_data);
   g_test_add_func ("/bastion/ui/workbench/chart/bars", test_chart_bars);
   g_test_add_func ("/bastion/ui/workbench/chart/100k", test_chart_100k);
