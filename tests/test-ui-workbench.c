@@ -30,6 +30,7 @@
 
 #include "bastion-catalog.h"
 #include "bastion-chart-view.h"
+#include "bastion-explain-view.h"
 #include "bastion-database.h"
 #include "bastion-query-page.h"
 #include "bastion-query-view.h"
@@ -804,6 +805,116 @@ test_history_corrupt (void)
   gtk_window_destroy (GTK_WINDOW (popup_window));
 }
 
+/* EXPLAIN */
+
+static gboolean
+page_shows_plan (gpointer user_data)
+{
+  return g_strcmp0 (bastion_query_page_get_result_kind (user_data), "plan") == 0;
+}
+
+static BastionQueryPage *
+explain (const char *sql,
+         const char *action)
+{
+  BastionQueryPage *page = current_page ();
+  BastionQueryPage *plan_page;
+
+  bastion_query_page_set_sql (page, sql);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), action, NULL));
+  plan_page = current_page ();
+  if (plan_page == page)
+    return NULL;
+  bastion_ui_test_wait_for (page_shows_plan, plan_page, "the plan");
+  wait_page_idle (plan_page);
+  return plan_page;
+}
+
+static void
+collect_nodes (GListModel *nodes,
+               GPtrArray  *all)
+{
+  for (guint i = 0; i < g_list_model_get_n_items (nodes); i++)
+    {
+      BastionExplainNode *node = g_list_model_get_item (nodes, i);
+
+      g_ptr_array_add (all, node);
+      collect_nodes (bastion_explain_node_get_children (node), all);
+    }
+}
+
+/* EXPLAIN ANALYZE of a join as a tree: every node with its own time, the shares adding up, the
+ * costliest highlighted; ANALYZE of a write refused while the session is read-only. */
+static void
+test_explain_tree (void)
+{
+  BastionQueryPage *plan_page =
+    explain ("select d.name, m.name, count(g)\n"
+             "  from device d join model m on m.id = d.model\n"
+             " cross join generate_series(1, 50000) g\n"
+             " group by d.name, m.name order by 3 desc", "view.explain-analyze");
+  BastionExplainView *tree = bastion_query_page_get_explain_view (plan_page);
+  g_autoptr(GPtrArray) nodes = g_ptr_array_new_with_free_func (g_object_unref);
+  GListModel *rows = bastion_explain_view_get_rows (tree);
+  double shares = 0;
+  guint costly = 0;
+  gboolean has_join = FALSE;
+
+  g_assert_nonnull (plan_page);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (tree)));
+  collect_nodes (bastion_explain_view_get_roots (tree), nodes);
+  g_assert_cmpuint (nodes->len, >=, 4);
+  /* Expanded: every node is a row. */
+  g_assert_cmpuint (g_list_model_get_n_items (rows), ==, nodes->len);
+  for (guint i = 0; i < nodes->len; i++)
+    {
+      BastionExplainNode *node = g_ptr_array_index (nodes, i);
+
+      g_test_message ("%-50s %8.3f ms %5.1f %%", bastion_explain_node_get_title (node),
+                      bastion_explain_node_get_self_ms (node),
+                      bastion_explain_node_get_share (node) * 100);
+      g_assert_cmpfloat (bastion_explain_node_get_self_ms (node), >=, 0);
+      shares += bastion_explain_node_get_share (node);
+      costly += bastion_explain_node_get_share (node) >= BASTION_EXPLAIN_COSTLY;
+      has_join |= strstr (bastion_explain_node_get_title (node), "Join") != NULL;
+    }
+  g_assert_true (has_join);
+  g_assert_cmpfloat (ABS (shares - 1.0), <, 0.01);
+  g_assert_cmpuint (costly, >=, 1);
+  g_assert_true (g_str_has_prefix (bastion_explain_view_get_summary (tree), "Planning "));
+
+  /* The costliest node's labels carry the highlight. */
+  {
+    gboolean found = FALSE;
+
+    bastion_ui_test_settle (GTK_WIDGET (tree));
+    for (GtkWidget *w = GTK_WIDGET (tree); w != NULL && !found;)
+      {
+        if (GTK_IS_LABEL (w) && gtk_widget_get_mapped (w) && gtk_widget_has_css_class (w, "heading"))
+          found = TRUE;
+        if (gtk_widget_get_first_child (w) != NULL)
+          w = gtk_widget_get_first_child (w);
+        else
+          {
+            while (w != NULL && w != GTK_WIDGET (tree) && gtk_widget_get_next_sibling (w) == NULL)
+              w = gtk_widget_get_parent (w);
+            w = (w == NULL || w == GTK_WIDGET (tree)) ? NULL : gtk_widget_get_next_sibling (w);
+          }
+      }
+    g_assert_true (found);
+  }
+  bastion_ui_test_screenshot (window, "workbench-explain");
+
+  /* Plain EXPLAIN: estimates only, shares of the cost. */
+  plan_page = explain ("select * from device where name = 'x'", "view.explain");
+  tree = bastion_query_page_get_explain_view (plan_page);
+  g_assert_cmpuint (g_list_model_get_n_items (bastion_explain_view_get_roots (tree)), ==, 1);
+  g_assert_true (g_str_has_prefix (bastion_explain_view_get_summary (tree), "Estimated"));
+
+  /* ANALYZE would run the DELETE: refused in a read-only session, no tab opened. */
+  g_assert_null (explain ("delete from device", "view.explain-analyze"));
+}
+
 /* Charts */
 
 static guint
@@ -1032,6 +1143,7 @@ main (int    argc,
   g_test_add_func ("/bastion/ui/workbench/history/outcomes", test_history_outcomes);
   g_test_add_func ("/bastion/ui/workbench/history/view", test_history_view);
   g_test_add_func ("/bastion/ui/workbench/history/corrupt", test_history_corrupt);
+  g_test_add_func ("/bastion/ui/workbench/explain/tree", test_explain_tree);
   g_test_add_func ("/bastion/ui/workbench/chart/device-data", test_chart_device_data);
   g_test_add_func ("/bastion/ui/workbench/chart/bars", test_chart_bars);
   g_test_add_func ("/bastion/ui/workbench/chart/100k", test_chart_100k);

@@ -12,6 +12,7 @@
 #include <glib/gi18n.h>
 
 #include "bastion-chart-view.h"
+#include "bastion-explain-view.h"
 #include "bastion-query-page.h"
 #include "bastion-result-writer.h"
 #include "bastion-sql-text.h"
@@ -85,6 +86,8 @@ struct _BastionQueryPage
   GtkSwitch           *writes_switch;
   BastionChartView    *chart_view;
   GtkToggleButton     *chart_button;
+  BastionExplainView  *explain_view;
+  GtkExpander         *plan_expander;
 
   guint                syncing_switch : 1;
   guint                export_existed : 1;
@@ -333,6 +336,14 @@ show_plan (BastionQueryPage *self)
       g_string_append_c (text, '\n');
     }
   gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->plan_view), text->str, -1);
+  /* EXPLAIN (FORMAT JSON) as a tree; any other plan as the text it is. */
+  {
+    gboolean tree = bastion_explain_view_set_json (self->explain_view, text->str, text->len,
+                                                   NULL);
+
+    gtk_widget_set_visible (GTK_WIDGET (self->explain_view), tree);
+    gtk_expander_set_expanded (self->plan_expander, !tree);
+  }
   gtk_stack_set_visible_child_name (self->result_stack, "plan");
 }
 
@@ -1681,6 +1692,7 @@ bastion_query_page_class_init (BastionQueryPageClass *klass)
 
   g_type_ensure (BASTION_TYPE_RESULT_GRID);
   g_type_ensure (BASTION_TYPE_CHART_VIEW);
+  g_type_ensure (BASTION_TYPE_EXPLAIN_VIEW);
   g_type_ensure (GTK_SOURCE_TYPE_VIEW);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/bastiongtk/Bastion/"
@@ -1702,6 +1714,8 @@ bastion_query_page_class_init (BastionQueryPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, writes_switch);
   gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, chart_view);
   gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, chart_button);
+  gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, explain_view);
+  gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, plan_expander);
 
   gtk_widget_class_install_action (widget_class, "query.run", NULL, run_action);
   gtk_widget_class_install_action (widget_class, "query.run-all", NULL, run_action);
@@ -1973,4 +1987,11 @@ bastion_query_page_set_show_chart (BastionQueryPage *self,
 {
   g_return_if_fail (BASTION_IS_QUERY_PAGE (self));
   gtk_toggle_button_set_active (self->chart_button, show_chart);
+}
+
+BastionExplainView *
+bastion_query_page_get_explain_view (BastionQueryPage *self)
+{
+  g_return_val_if_fail (BASTION_IS_QUERY_PAGE (self), NULL);
+  return self->explain_view;
 }

@@ -10,6 +10,7 @@
 
 #include "bastion-chart-view.h"
 #include "bastion-database.h"
+#include "bastion-explain-view.h"
 #include "bastion-query.h"
 #include "bastion-result-grid.h"
 #include "bastion-result-writer.h"
@@ -82,5 +83,7 @@ void                bastion_query_page_run_sql_when_connected (BastionQueryPage 
 BastionChartView   *bastion_query_page_get_chart_view        (BastionQueryPage *self);
 void                bastion_query_page_set_show_chart        (BastionQueryPage *self,
                                                               gboolean          show_chart);
+/* The plan of an EXPLAIN (FORMAT JSON) as a tree (result kind "plan"). */
+BastionExplainView *bastion_query_page_get_explain_view      (BastionQueryPage *self);
 
 G_END_DECLS

@@ -757,9 +757,27 @@ explain_action (GtkWidget  *widget,
     }
 
   if (g_str_equal (action_name, "view.explain-analyze"))
-    sql = g_strdup_printf ("EXPLAIN (ANALYZE, BUFFERS)\n%s", statement);
+    {
+      BastionDatabase *database = bastion_query_page_get_database (page);
+      const char *keyword = NULL;
+
+      /* ANALYZE runs the statement: only a read, or a write where writes are allowed (then
+       * the page asks, as for the statement itself). */
+      if (bastion_sql_changes_data (statement, &keyword)
+          && (database == NULL || bastion_database_get_read_only (database)))
+        {
+          g_autofree char *text =
+            /* TRANSLATORS: %s is an SQL key word such as DELETE */
+            g_strdup_printf (_("Explain Analyze runs the statement, and it uses %s: turn on "
+                               "“Allow Writes” first, or use Explain."), keyword);
+
+          adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (text));
+          return;
+        }
+      sql = g_strdup_printf ("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)\n%s", statement);
+    }
   else
-    sql = g_strdup_printf ("EXPLAIN\n%s", statement);
+    sql = g_strdup_printf ("EXPLAIN (FORMAT JSON)\n%s", statement);
 
   /* The plan runs in the statement's own session, so it sees the same settings. */
   plan_page = bastion_query_view_add_page (self, bastion_query_page_get_database (page));
