@@ -158,7 +158,8 @@ static const struct
     "  LEFT JOIN project pr ON pr.id = d.device_project\n"
     "  LEFT JOIN device g ON g.id = d.gateway\n"
     " ORDER BY d.name;\n" },
-  /* Telemetry: one line per device and data type, over time (the Chart view opens). */
+  /* Telemetry, the latest first: one line per device and data type over time (the Chart view
+   * opens). */
   { "device-data", N_("Device Data"), "applications-graphics-symbolic",
     "SELECT v.\"timestamp\",\n"
     "       d.name || ' · ' || t.name\n"
@@ -171,7 +172,7 @@ static const struct
     "  FROM data v\n"
     "  JOIN device d ON d.id = v.device\n"
     "  JOIN datatype t ON t.id = v.type\n"
-    " ORDER BY v.\"timestamp\"\n"
+    " ORDER BY v.\"timestamp\" DESC\n"
     " LIMIT 100000;\n" },
 };
 

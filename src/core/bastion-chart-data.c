@@ -508,12 +508,16 @@ calendar_ticks (GArray *ticks,
                 const char *format)
 {
   g_autoptr(GDateTime) start = g_date_time_new_from_unix_utc ((gint64) floor (min));
-  int year = g_date_time_get_year (start);
-  int month = g_date_time_get_month (start) - 1;
+  /* Months since year 0, rounded up to the step: quarters in Jan/Apr/…, 5 years in 2025/2030. */
+  gint64 total = (gint64) g_date_time_get_year (start) * 12 + g_date_time_get_month (start) - 1;
+  int year, month;
 
-  month = ((month + months - 1) / months) * months;
-  year += month / 12;
-  month %= 12;
+  if (g_date_time_get_day_of_month (start) > 1 || g_date_time_get_hour (start) > 0
+      || g_date_time_get_minute (start) > 0 || g_date_time_get_second (start) > 0)
+    total++;
+  total = (total + months - 1) / months * months;
+  year = total / 12;
+  month = total % 12;
   for (guint i = 0; i < 100; i++)
     {
       double t = (double) days_from_civil (year, month + 1, 1) * 86400.0;
@@ -545,6 +549,7 @@ time_ticks (GArray *ticks,
   };
   double span = max - min;
   double step = 0;
+  double offset;
   const char *format;
 
   for (guint i = 0; i < G_N_ELEMENTS (steps) && step == 0; i++)
@@ -563,7 +568,10 @@ time_ticks (GArray *ticks,
     }
 
   format = step < 60 ? "%H:%M:%S" : step < 86400 ? "%H:%M" : "%b %-d";
-  for (double t = ceil (min / step) * step; t <= max && ticks->len < 100; t += step)
+  /* Weeks start on Mondays (the epoch was a Thursday). */
+  offset = step == 604800 ? 4 * 86400 : 0;
+  for (double t = ceil ((min - offset) / step) * step + offset; t <= max && ticks->len < 100;
+       t += step)
     {
       BastionChartTick tick = { t, NULL };
 

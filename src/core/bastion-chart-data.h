@@ -27,7 +27,7 @@ typedef enum
 } BastionChartColumnClass;
 
 /* Series drawn at most (a split column with more distinct values keeps the first ones). */
-#define BASTION_CHART_MAX_SERIES 12
+#define BASTION_CHART_MAX_SERIES 20
 /* Bars drawn at most. */
 #define BASTION_CHART_MAX_BARS   200
 
