@@ -1102,6 +1102,40 @@ test_chart_device_data (void)
   g_unlink (png_path);
 }
 
+/* A chart of the devices' temperatures on screen, hovered (with --bulk: 100,000 readings). */
+static void
+test_chart_screenshot (void)
+{
+  BastionQueryPage *page = bastion_query_view_add_page (view, NULL);
+  BastionChart *chart;
+  g_autofree char *readout = NULL;
+
+  bastion_chart_view_prefer_columns (bastion_query_page_get_chart_view (page), "timestamp",
+                                     "temperature", "device");
+  bastion_query_page_set_show_chart (page, TRUE);
+  bastion_query_page_run_sql (page,
+                              "SELECT v.\"timestamp\", d.name AS device,\n"
+                              "       v.value::float8 AS temperature\n"
+                              "  FROM data v\n"
+                              "  JOIN device d ON d.id = v.device\n"
+                              "  JOIN datatype t ON t.id = v.type\n"
+                              " WHERE t.name = 'temperature'\n"
+                              " ORDER BY v.\"timestamp\" DESC\n"
+                              " LIMIT 100000;");
+  bastion_query_page_set_title (page, "Temperatures");
+  bastion_ui_test_wait_for (chart_shown, page, "the temperature chart");
+  wait_page_idle (page);
+  gtk_paned_set_position (GTK_PANED (bastion_ui_test_find_widget (GTK_WIDGET (page),
+                                                                  GTK_TYPE_PANED, NULL, NULL)),
+                          90);
+  chart = bastion_chart_view_get_chart (bastion_query_page_get_chart_view (page));
+  bastion_ui_test_wait_drawn (GTK_WIDGET (chart));
+  readout = bastion_chart_hover (chart, gtk_widget_get_width (GTK_WIDGET (chart)) * 0.6,
+                                 gtk_widget_get_height (GTK_WIDGET (chart)) * 0.5);
+  g_assert_nonnull (readout);
+  bastion_ui_test_screenshot (window, "workbench-chart-screen");
+}
+
 /* A numeric column by a text column: bars, chosen automatically. */
 static void
 test_chart_bars (void)
@@ -1181,6 +1215,7 @@ main (int    argc,
   g_test_add_func ("/bastion/ui/workbench/history/corrupt", test_history_corrupt);
   g_test_add_func ("/bastion/ui/workbench/explain/tree", test_explain_tree);
   g_test_add_func ("/bastion/ui/workbench/chart/device-data", test_chart_device_data);
+  g_test_add_func ("/bastion/ui/workbench/chart/screenshot", test_chart_screenshot);
   g_test_add_func ("/bastion/ui/workbench/chart/bars", test_chart_bars);
   g_test_add_func ("/bastion/ui/workbench/chart/100k", test_chart_100k);
 

@@ -28,6 +28,7 @@ typedef struct
 {
   double  px, py, pw, ph;      /* the plot area */
   double  x0, x1, y0, y1;      /* data at its edges */
+  guint   legend_rows;
   GArray *x_ticks;
   GArray *y_ticks;
 } Geometry;
@@ -62,6 +63,41 @@ x_title (BastionChartData *data)
   return g_strdup (data->x_label);
 }
 
+/* Where series @index's legend entry goes (rows wrap at the width); returns the rows used by
+ * every entry when @index is the number of series. */
+static guint
+legend_place (BastionChartData *data,
+              int               width,
+              guint             index,
+              double           *x_out,
+              double           *y_out)
+{
+  double x = 8;
+  guint row = 0;
+
+  if (data->kind != BASTION_CHART_LINE)
+    return 0;
+  for (guint s = 0; s <= index && s < data->series->len; s++)
+    {
+      BastionChartSeries *series = g_ptr_array_index (data->series, s);
+      double entry = 14 + g_utf8_strlen (series->name, -1) * CHAR_WIDTH + 16;
+
+      if (x > 8 && x + entry > width)
+        {
+          x = 8;
+          row++;
+        }
+      if (s == index)
+        break;
+      x += entry;
+    }
+  if (x_out != NULL)
+    *x_out = x;
+  if (y_out != NULL)
+    *y_out = 12 + row * LEGEND_ROW + LEGEND_ROW / 2;
+  return data->series->len > 0 ? row + 1 : 0;
+}
+
 static void
 compute_geometry (BastionChartData *data,
                   int               width,
@@ -85,7 +121,8 @@ compute_geometry (BastionChartData *data,
     longest = MAX (longest, strlen (g_array_index (g->y_ticks, BastionChartTick, i).label));
 
   g->px = 16 + longest * CHAR_WIDTH;
-  g->py = 12 + LEGEND_ROW * (data->kind == BASTION_CHART_LINE ? 1 : 0) + LEGEND_ROW;
+  g->legend_rows = legend_place (data, width, data->series->len, NULL, NULL);
+  g->py = 12 + LEGEND_ROW * g->legend_rows + LEGEND_ROW;
   g->pw = MAX (width - g->px - 20, 10);
   g->ph = MAX (height - g->py - 48, 10);
 
@@ -199,29 +236,29 @@ draw_axes (BastionChart   *self,
   gdk_cairo_set_source_rgba (cr, fg);
   draw_text (self, cr, title, g->px + g->pw / 2, g->py + g->ph + 34, 0.5);
   if (self->data->y_label != NULL)
-    draw_text (self, cr, self->data->y_label, 8, 12 + LEGEND_ROW / 2 + 
-               (self->data->kind == BASTION_CHART_LINE ? LEGEND_ROW : 0), 0);
+    draw_text (self, cr, self->data->y_label, 8, 12 + LEGEND_ROW / 2 + g->legend_rows * LEGEND_ROW,
+               0);
 }
 
 static void
 draw_legend (BastionChart  *self,
              cairo_t       *cr,
+             int            width,
              const GdkRGBA *fg)
 {
-  double x = 8;
-
   if (self->data->kind != BASTION_CHART_LINE)
     return;
   for (guint s = 0; s < self->data->series->len; s++)
     {
       BastionChartSeries *series = g_ptr_array_index (self->data->series, s);
+      double x, y;
 
+      legend_place (self->data, width, s, &x, &y);
       set_colour (cr, palette[s % G_N_ELEMENTS (palette)], 1);
-      cairo_rectangle (cr, x, 12 + LEGEND_ROW / 2 - 5, 10, 10);
+      cairo_rectangle (cr, x, y - 5, 10, 10);
       cairo_fill (cr);
       gdk_cairo_set_source_rgba (cr, fg);
-      draw_text (self, cr, series->name, x + 14, 12 + LEGEND_ROW / 2, 0);
-      x += 14 + strlen (series->name) * CHAR_WIDTH + 16;
+      draw_text (self, cr, series->name, x + 14, y, 0);
     }
 }
 
@@ -387,7 +424,7 @@ draw_chart (BastionChart  *self,
 
   compute_geometry (self->data, width, height, &g);
   draw_axes (self, cr, &g, fg);
-  draw_legend (self, cr, fg);
+  draw_legend (self, cr, width, fg);
 
   cairo_save (cr);
   cairo_rectangle (cr, g.px, g.py - 2, g.pw + 2, g.ph + 4);
@@ -486,10 +523,21 @@ readout_at (BastionChart *self,
   for (guint s = 0; s < data->series->len; s++)
     {
       BastionChartSeries *series = g_ptr_array_index (data->series, s);
-      g_autofree char *y = bastion_chart_format_value (series->y[i], FALSE);
+      g_autofree char *y = NULL;
+      guint j = i;
 
-      if (!isnan (series->y[i]) || data->series->len <= 3)
-        g_string_append_printf (text, "\n%s: %s", series->name, y);
+      /* Rows split into series fill one series each: the nearest reading of each. */
+      for (guint d = 1; isnan (series->y[j]) && d <= 256; d++)
+        {
+          if (i >= d && !isnan (series->y[i - d]))
+            j = i - d;
+          else if (i + d < data->n_points && !isnan (series->y[i + d]))
+            j = i + d;
+        }
+      if (isnan (series->y[j]) && data->series->len > 3)
+        continue;
+      y = bastion_chart_format_value (series->y[j], FALSE);
+      g_string_append_printf (text, "\n%s: %s", series->name, y);
     }
   return g_string_free (g_steal_pointer (&text), FALSE);
 }
@@ -744,8 +792,7 @@ svg_axes (GString                *svg,
                           g->px, g->py, g->py + g->ph, g->px + g->pw);
   svg_text (svg, title, g->px + g->pw / 2, g->py + g->ph + 34, "middle");
   if (data->y_label != NULL)
-    svg_text (svg, data->y_label, 8, 12 + LEGEND_ROW / 2
-              + (data->kind == BASTION_CHART_LINE ? LEGEND_ROW : 0), "start");
+    svg_text (svg, data->y_label, 8, 12 + LEGEND_ROW / 2 + g->legend_rows * LEGEND_ROW, "start");
 }
 
 char *
@@ -792,18 +839,17 @@ bastion_chart_to_svg (BastionChart *self,
     }
   else
     {
-      double x = 8;
-
       for (guint s = 0; s < data->series->len; s++)
         {
           BastionChartSeries *series = g_ptr_array_index (data->series, s);
           const char *colour = palette[s % G_N_ELEMENTS (palette)];
+          double x, y;
 
+          legend_place (data, width, s, &x, &y);
           svg_series (svg, &g, data, series, colour);
           g_string_append_printf (svg, "<rect x=\"%.1f\" y=\"%.1f\" width=\"10\" height=\"10\" "
-                                  "fill=\"%s\"/>\n", x, 12 + LEGEND_ROW / 2 - 5, colour);
-          svg_text (svg, series->name, x + 14, 12 + LEGEND_ROW / 2, "start");
-          x += 14 + strlen (series->name) * CHAR_WIDTH + 16;
+                                  "fill=\"%s\"/>\n", x, y - 5, colour);
+          svg_text (svg, series->name, x + 14, y, "start");
         }
     }
   g_string_append (svg, "</svg>\n");
