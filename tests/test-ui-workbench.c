@@ -603,10 +603,14 @@ history_has_cb (gpointer user_data)
   return entry != NULL;
 }
 
+/* The statement is on the server (a cancel sent before it starts has nothing to stop). */
 static gboolean
 query_running (gpointer user_data)
 {
-  return bastion_query_page_get_running (user_data);
+  BastionQuery *query = bastion_query_page_get_query (user_data);
+
+  return query != NULL && bastion_query_get_state (query) == BASTION_QUERY_STATE_RUNNING
+         && bastion_query_get_elapsed_usec (query) > G_USEC_PER_SEC / 2;
 }
 
 static gboolean

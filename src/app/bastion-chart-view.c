@@ -418,6 +418,13 @@ add_chooser (GtkWidget  *toolbar,
   gtk_label_set_mnemonic_widget (GTK_LABEL (label), dropdown);
   gtk_accessible_update_relation (GTK_ACCESSIBLE (dropdown), GTK_ACCESSIBLE_RELATION_LABELLED_BY,
                                   label, NULL, -1);
+  /* GTK 4.8's drop-down names only itself: its button needs the name too. */
+  for (GtkWidget *child = gtk_widget_get_first_child (dropdown);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (GTK_IS_TOGGLE_BUTTON (child))
+      gtk_accessible_update_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                      gtk_label_get_text (GTK_LABEL (label)), -1);
   gtk_box_append (GTK_BOX (toolbar), label);
   gtk_box_append (GTK_BOX (toolbar), dropdown);
   if (label_out != NULL)

@@ -357,6 +357,12 @@ build_header (BastionHistoryView *self)
                                                              NULL));
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->outcome_dropdown),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Show by Outcome"), -1);
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->outcome_dropdown));
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (GTK_IS_TOGGLE_BUTTON (child))
+      gtk_accessible_update_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                      _("Show by Outcome"), -1);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->outcome_dropdown), _("Show by Outcome"));
   gtk_box_append (GTK_BOX (header), GTK_WIDGET (self->search_entry));
   gtk_box_append (GTK_BOX (header), GTK_WIDGET (self->outcome_dropdown));
