@@ -44,6 +44,7 @@ struct _BastionChartView
   AdwStatusPage      *empty_page;
 
   guint               updating : 1;
+  guint               stale : 1;
 };
 
 G_DEFINE_FINAL_TYPE (BastionChartView, bastion_chart_view, GTK_TYPE_WIDGET)
@@ -87,8 +88,25 @@ rebuild_cb (gpointer user_data)
   BastionChartView *self = user_data;
 
   self->rebuild_id = 0;
-  rebuild (self);
+  /* Rows arriving while the grid is shown: read them when the chart is shown again. */
+  if (gtk_widget_get_mapped (GTK_WIDGET (self)))
+    rebuild (self);
+  else
+    self->stale = TRUE;
   return G_SOURCE_REMOVE;
+}
+
+static void
+bastion_chart_view_map (GtkWidget *widget)
+{
+  BastionChartView *self = BASTION_CHART_VIEW (widget);
+
+  GTK_WIDGET_CLASS (bastion_chart_view_parent_class)->map (widget);
+  if (self->stale)
+    {
+      self->stale = FALSE;
+      rebuild (self);
+    }
 }
 
 static void
@@ -401,6 +419,7 @@ bastion_chart_view_class_init (BastionChartViewClass *klass)
 
   object_class->dispose = bastion_chart_view_dispose;
   object_class->finalize = bastion_chart_view_finalize;
+  widget_class->map = bastion_chart_view_map;
 
   gtk_widget_class_install_action (widget_class, "chart.export", "s", export_action);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
@@ -573,6 +592,7 @@ bastion_chart_view_set_model (BastionChartView   *self,
   if (self->model != NULL)
     g_clear_signal_handler (&self->items_id, self->model);
   g_clear_handle_id (&self->rebuild_id, g_source_remove);
+  self->stale = FALSE;
   g_set_object (&self->model, model);
   if (model == NULL)
     {
