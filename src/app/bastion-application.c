@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 
 #include "bastion-application.h"
+#include "bastion-aws-cleanup.h"
 #include "bastion-connections.h"
 #include "bastion-preferences-window.h"
 #include "bastion-simpleiot.h"
@@ -278,6 +279,9 @@ bastion_application_startup (GApplication *app)
   G_APPLICATION_CLASS (bastion_application_parent_class)->startup (app);
 
   bastion_application_load_profiles (BASTION_APPLICATION (app));
+  /* What a killed Bastion left open in AWS goes now, not at the next connect. */
+  bastion_aws_cleanup_expired_rules (app,
+                                     G_LIST_MODEL (BASTION_APPLICATION (app)->store));
 
   for (guint i = 0; i < G_N_ELEMENTS (accels); i++)
     gtk_application_set_accels_for_action (GTK_APPLICATION (app),
