@@ -80,6 +80,13 @@ bastion_application_load_profiles (BastionApplication *self)
     g_ptr_array_add (self->startup_errors, g_steal_pointer (&error));
 
   bastion_profile_store_set_autosave (self->store, TRUE);
+  /* bastion-cli import (or another window's save) changes the file under us: follow it. */
+  if (!bastion_profile_store_watch_file (self->store, &error))
+    {
+      g_warning ("Cannot watch %s for changes: %s", bastion_profile_store_get_path (self->store),
+                 error->message);
+      g_clear_error (&error);
+    }
 
   if (!bastion_profile_store_import_simpleiot (self->store, NULL, &warnings, &error))
     {
