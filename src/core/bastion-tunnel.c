@@ -20,6 +20,7 @@
 #include <glib/gi18n.h>
 
 #include "bastion-fd-watch.h"
+#include "bastion-io-thread.h"
 #include "bastion-tunnel.h"
 
 /* Client reads fill up to UP_MAX; libssh2 then sends full 32 KiB packets. Channel reads need at
@@ -79,11 +80,35 @@ typedef struct
   guint               socket_closed : 1;
 } Client;
 
+/* What the owner's thread sees of the tunnel: a copy the relay reports after each change. */
+typedef struct
+{
+  guint64             seq;
+  BastionSshStage     stage;
+  guint16             local_port;
+  guint64             bytes_in;
+  guint64             bytes_out;
+  guint               n_channels;
+  guint               n_clients;
+  GError             *error;
+} State;
+
+/* The relay runs on the I/O thread (bastion-io-thread.c): every field below "Relay" is touched
+ * only there. The public API is called from the thread that created the tunnel (its owner):
+ * start and stop are marshalled to the I/O thread, and the owner reads only "Owner", which the
+ * relay's reports update on the owner's context (properties notify there). */
 struct _BastionTunnel
 {
   GObject             parent_instance;
 
-  /* Owned */
+  /* Owner */
+  GMainContext       *owner_context;
+  State               pub;
+  guint               running : 1;
+
+  /* Relay */
+  GMainContext       *context;
+  guint64             seq;
   BastionSshSession  *session;
   GSocketService     *service;
   GTask              *start_task;
@@ -141,6 +166,139 @@ static void service (BastionTunnel *self);
 static void schedule_retry (BastionTunnel *self);
 static void update_client_watch (Client *c);
 
+/* ---- Reports to the owner's thread --------------------------------------------------------- */
+
+typedef struct
+{
+  BastionTunnel *self;
+  State          state;
+  GTask         *task;
+  GError        *task_error;
+} Report;
+
+static void
+state_clear (State *state)
+{
+  g_clear_error (&state->error);
+}
+
+/* Owner's thread. Reports may overtake each other (the one stop() applies at once): only a
+ * newer state counts. */
+static void
+apply_state (BastionTunnel *self,
+             State         *state)
+{
+  State old;
+
+  if (state->seq <= self->pub.seq)
+    return;
+
+  old = self->pub;
+  self->pub = *state;
+  state->error = old.error;
+
+  g_object_freeze_notify (G_OBJECT (self));
+  if (old.local_port != self->pub.local_port)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOCAL_PORT]);
+  if (old.bytes_in != self->pub.bytes_in)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BYTES_IN]);
+  if (old.bytes_out != self->pub.bytes_out)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BYTES_OUT]);
+  if (old.n_channels != self->pub.n_channels)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_CHANNELS]);
+  if (old.stage != self->pub.stage)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STAGE]);
+  g_object_thaw_notify (G_OBJECT (self));
+}
+
+static State
+snapshot (BastionTunnel *self)
+{
+  State state = {
+    .seq = ++self->seq,
+    .stage = self->stage,
+    .local_port = self->local_port,
+    .bytes_in = self->bytes_in,
+    .bytes_out = self->bytes_out,
+    .n_channels = self->n_channels,
+    .n_clients = self->clients.length,
+    .error = self->error != NULL ? g_error_copy (self->error) : NULL,
+  };
+
+  return state;
+}
+
+static gboolean
+report_cb (gpointer data)
+{
+  Report *report = data;
+
+  apply_state (report->self, &report->state);
+  if (report->task != NULL)
+    {
+      g_autoptr(GTask) task = g_steal_pointer (&report->task);
+
+      if (report->task_error != NULL)
+        g_task_return_error (task, g_steal_pointer (&report->task_error));
+      else
+        g_task_return_boolean (task, TRUE);
+    }
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs on the owner's thread, after report_cb(): the last reference may go there. */
+static void
+report_free (gpointer data)
+{
+  Report *report = data;
+
+  state_clear (&report->state);
+  g_clear_error (&report->task_error);
+  g_clear_object (&report->task);
+  g_object_unref (report->self);
+  g_free (report);
+}
+
+/* Relay: tells the owner the current state and, with TASK, completes the owner's start task. */
+static void
+report_done (BastionTunnel *self,
+             GTask         *task,
+             GError        *error)
+{
+  Report *report = g_new0 (Report, 1);
+
+  report->self = g_object_ref (self);
+  report->state = snapshot (self);
+  report->task = task;
+  report->task_error = error;
+  bastion_source_add_idle (self->owner_context, G_PRIORITY_DEFAULT, report_cb, report,
+                           report_free);
+}
+
+static void
+report (BastionTunnel *self)
+{
+  report_done (self, NULL, NULL);
+}
+
+/* Relay: a reference the relay took is dropped on the owner's thread, so the tunnel is never
+ * disposed on the I/O thread. */
+static gboolean
+nothing_cb (gpointer data)
+{
+  return G_SOURCE_REMOVE;
+}
+
+static void
+unref_on_owner (BastionTunnel *self)
+{
+  bastion_source_add_idle (self->owner_context, G_PRIORITY_DEFAULT, nothing_cb, self,
+                           g_object_unref);
+}
+
+/* ---- Relay state -------------------------------------------------------------------------- */
+
 static void
 set_stage (BastionTunnel   *self,
            BastionSshStage  stage)
@@ -149,7 +307,7 @@ set_stage (BastionTunnel   *self,
     return;
 
   self->stage = stage;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STAGE]);
+  report (self);
 }
 
 static void
@@ -160,7 +318,7 @@ set_n_channels (BastionTunnel *self,
     return;
 
   self->n_channels = n;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_CHANNELS]);
+  report (self);
 }
 
 static LIBSSH2_SESSION *
@@ -242,6 +400,7 @@ remove_client (BastionTunnel *self,
   g_queue_unlink (&self->clients, &c->link);
   client_free (c);
   count_channels (self);
+  report (self);
 }
 
 /* Drops the client's socket at once and closes its channel politely. */
@@ -846,7 +1005,8 @@ service (BastionTunnel *self)
       return;
     }
 
-  g_object_ref (self);
+  /* No reference needed: the owner can drop the tunnel only through dispose(), whose stop()
+   * waits until the I/O thread is out of here. */
   self->in_service = TRUE;
   do
     {
@@ -857,7 +1017,8 @@ service (BastionTunnel *self)
       if (++passes > MAX_PASSES)
         {
           if (self->idle_id == 0)
-            self->idle_id = g_idle_add (continue_cb, self);
+            self->idle_id = bastion_source_add_idle (self->context, G_PRIORITY_DEFAULT,
+                                                     continue_cb, self, NULL);
           break;
         }
     }
@@ -866,7 +1027,6 @@ service (BastionTunnel *self)
   if (raw (self) != NULL)
     bastion_ssh_session_set_idle (self->session,
                                   self->clients.length == 0 && self->owner == NULL);
-  g_object_unref (self);
 }
 
 static gboolean
@@ -895,7 +1055,7 @@ static void
 schedule_retry (BastionTunnel *self)
 {
   if (self->retry_id == 0)
-    self->retry_id = g_timeout_add (5, retry_cb, self);
+    self->retry_id = bastion_source_add_timeout (self->context, 5, retry_cb, self);
 }
 
 static void
@@ -949,29 +1109,25 @@ fail_tunnel (BastionTunnel *self,
 }
 
 static void
-on_connected (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+connected (BastionTunnel *self,
+           GAsyncResult  *result)
 {
-  g_autoptr(BastionTunnel) self = user_data;
   g_autoptr(GError) error = NULL;
 
-  if (!bastion_ssh_session_connect_finish (BASTION_SSH_SESSION (object), result, &error))
+  if (!bastion_ssh_session_connect_finish (self->session, result, &error))
     {
       if (self->stopped)
         return;
 
       if (self->start_task != NULL)
         {
-          g_autoptr(GTask) task = g_steal_pointer (&self->start_task);
-
           fail_tunnel (self, error);
           if (self->service != NULL)
             {
               g_socket_service_stop (self->service);
               g_socket_listener_close (G_SOCKET_LISTENER (self->service));
             }
-          g_task_return_error (task, g_steal_pointer (&error));
+          report_done (self, g_steal_pointer (&self->start_task), g_steal_pointer (&error));
           return;
         }
 
@@ -996,12 +1152,21 @@ on_connected (GObject      *object,
   bastion_ssh_session_set_io_func (self->session, on_session_io, self);
 
   if (self->start_task != NULL)
-    {
-      g_autoptr(GTask) task = g_steal_pointer (&self->start_task);
-      g_task_return_boolean (task, TRUE);
-    }
+    report_done (self, g_steal_pointer (&self->start_task), NULL);
 
   service (self);
+}
+
+/* The session's callback holds a reference of the tunnel, dropped on the owner's thread. */
+static void
+on_connected (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  BastionTunnel *self = user_data;
+
+  connected (self, result);
+  unref_on_owner (self);
 }
 
 static gboolean
@@ -1026,7 +1191,8 @@ reconnect (BastionTunnel *self)
 
   delay = self->backoff == 0 ? 1 : MIN (self->backoff * 2, BACKOFF_MAX);
   self->backoff = delay;
-  self->reconnect_id = g_timeout_add_seconds (delay, reconnect_cb, self);
+  self->reconnect_id = bastion_source_add_timeout (self->context, delay * 1000, reconnect_cb,
+                                                   self);
 }
 
 static void
@@ -1239,7 +1405,6 @@ listen_local (BastionTunnel  *self,
     }
 
   self->local_port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOCAL_PORT]);
   g_signal_connect_object (self->service, "incoming", G_CALLBACK (on_incoming), self, 0);
   g_socket_service_start (self->service);
 
@@ -1251,15 +1416,11 @@ stats_cb (gpointer data)
 {
   BastionTunnel *self = data;
 
-  if (self->bytes_in != self->notified_in)
+  if (self->bytes_in != self->notified_in || self->bytes_out != self->notified_out)
     {
       self->notified_in = self->bytes_in;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BYTES_IN]);
-    }
-  if (self->bytes_out != self->notified_out)
-    {
       self->notified_out = self->bytes_out;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BYTES_OUT]);
+      report (self);
     }
 
   return G_SOURCE_CONTINUE;
@@ -1281,37 +1442,24 @@ on_session_stage (BastionSshSession *session,
   set_stage (self, stage);
 }
 
-void
-bastion_tunnel_start_async (BastionTunnel       *self,
-                            GCancellable        *cancellable,
-                            GAsyncReadyCallback  callback,
-                            gpointer             user_data)
+/* ---- Relay: start and stop, on the I/O thread ----------------------------------------------- */
+
+static void
+relay_start (BastionTunnel *self,
+             GTask         *task)
 {
-  g_autoptr(GTask) task = NULL;
   GError *error = NULL;
-
-  g_return_if_fail (BASTION_IS_TUNNEL (self));
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, bastion_tunnel_start_async);
-
-  if (self->service != NULL || self->start_task != NULL)
-    {
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_PENDING,
-                               _("The tunnel is already started"));
-      return;
-    }
 
   if (!listen_local (self, &error))
     {
-      g_task_return_error (task, error);
+      report_done (self, task, error);
       return;
     }
 
   self->stopped = FALSE;
-  self->start_task = g_steal_pointer (&task);
+  self->start_task = task;
   if (self->stats_id == 0)
-    self->stats_id = g_timeout_add (250, stats_cb, self);
+    self->stats_id = bastion_source_add_timeout (self->context, 250, stats_cb, self);
   if (self->disconnected_id == 0)
     {
       self->disconnected_id = g_signal_connect_object (self->session, "disconnected",
@@ -1320,31 +1468,31 @@ bastion_tunnel_start_async (BastionTunnel       *self,
       g_signal_connect_object (self->session, "notify::stage",
                                G_CALLBACK (on_session_stage), self, 0);
     }
-  bastion_ssh_session_connect_async (self->session, BASTION_SSH_CONNECT_NONE, cancellable,
-                                     on_connected, g_object_ref (self));
+  report (self);
+  bastion_ssh_session_connect_async (self->session, BASTION_SSH_CONNECT_NONE,
+                                     g_task_get_cancellable (task), on_connected,
+                                     g_object_ref (self));
 }
 
-gboolean
-bastion_tunnel_start_finish (BastionTunnel  *self,
-                             GAsyncResult   *result,
-                             GError        **error)
+static gboolean
+relay_start_cb (gpointer data)
 {
-  g_return_val_if_fail (BASTION_IS_TUNNEL (self), FALSE);
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  GTask *task = data;
+  BastionTunnel *self = g_task_get_source_object (task);
 
-  return g_task_propagate_boolean (G_TASK (result), error);
+  relay_start (self, task);
+
+  return G_SOURCE_REMOVE;
 }
 
-void
-bastion_tunnel_stop (BastionTunnel *self)
+static void
+relay_stop (BastionTunnel *self)
 {
-  g_return_if_fail (BASTION_IS_TUNNEL (self));
-
   self->stopped = TRUE;
-  g_clear_handle_id (&self->reconnect_id, g_source_remove);
-  g_clear_handle_id (&self->retry_id, g_source_remove);
-  g_clear_handle_id (&self->idle_id, g_source_remove);
-  g_clear_handle_id (&self->stats_id, g_source_remove);
+  bastion_source_clear (self->context, &self->reconnect_id);
+  bastion_source_clear (self->context, &self->retry_id);
+  bastion_source_clear (self->context, &self->idle_id);
+  bastion_source_clear (self->context, &self->stats_id);
 
   if (self->service != NULL)
     {
@@ -1365,18 +1513,92 @@ bastion_tunnel_stop (BastionTunnel *self)
 
   if (self->session != NULL)
     {
+      /* Nothing of the session calls the tunnel from here on, so the owner may drop it. */
+      if (self->disconnected_id != 0)
+        g_signal_handlers_disconnect_by_data (self->session, self);
+      self->disconnected_id = 0;
       bastion_ssh_session_set_io_func (self->session, NULL, NULL);
       bastion_ssh_session_disconnect (self->session);
     }
 
   if (self->start_task != NULL)
+    report_done (self, g_steal_pointer (&self->start_task),
+                 g_error_new_literal (BASTION_TUNNEL_ERROR, BASTION_TUNNEL_ERROR_STOPPED,
+                                      _("The tunnel was stopped")));
+
+  self->stage = BASTION_SSH_STAGE_CLOSED;
+}
+
+typedef struct
+{
+  BastionTunnel *self;
+  State          state;
+} StopCall;
+
+static gboolean
+relay_stop_cb (gpointer data)
+{
+  StopCall *call = data;
+
+  relay_stop (call->self);
+  call->state = snapshot (call->self);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* ---- Public API: the owner's thread ---------------------------------------------------------- */
+
+void
+bastion_tunnel_start_async (BastionTunnel       *self,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (BASTION_IS_TUNNEL (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, bastion_tunnel_start_async);
+
+  if (self->running)
     {
-      g_autoptr(GTask) task = g_steal_pointer (&self->start_task);
-      g_task_return_new_error (task, BASTION_TUNNEL_ERROR, BASTION_TUNNEL_ERROR_STOPPED,
-                               _("The tunnel was stopped"));
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_PENDING,
+                               _("The tunnel is already started"));
+      return;
     }
 
-  set_stage (self, BASTION_SSH_STAGE_CLOSED);
+  /* The task (and through it the tunnel) is held until the relay reports it done; the report
+   * returns it here, on the owner's thread. */
+  self->running = TRUE;
+  bastion_io_thread_invoke (relay_start_cb, g_steal_pointer (&task), NULL);
+}
+
+gboolean
+bastion_tunnel_start_finish (BastionTunnel  *self,
+                             GAsyncResult   *result,
+                             GError        **error)
+{
+  g_return_val_if_fail (BASTION_IS_TUNNEL (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Synchronous: when it returns, the I/O thread has closed the listener, every client and the
+ * session, and holds no pointer into the tunnel but the reports already on their way. It waits
+ * at most for one pass of the relay (which never blocks), never for the network. */
+void
+bastion_tunnel_stop (BastionTunnel *self)
+{
+  StopCall call = { self };
+
+  g_return_if_fail (BASTION_IS_TUNNEL (self));
+
+  self->running = FALSE;
+  bastion_io_thread_invoke_sync (relay_stop_cb, &call);
+  apply_state (self, &call.state);
+  state_clear (&call.state);
 }
 
 /* ---- Accessors ----------------------------------------------------------------------------- */
@@ -1392,7 +1614,7 @@ BastionSshStage
 bastion_tunnel_get_stage (BastionTunnel *self)
 {
   g_return_val_if_fail (BASTION_IS_TUNNEL (self), BASTION_SSH_STAGE_CLOSED);
-  return self->stage;
+  return self->pub.stage;
 }
 
 const char *
@@ -1406,42 +1628,42 @@ guint16
 bastion_tunnel_get_local_port (BastionTunnel *self)
 {
   g_return_val_if_fail (BASTION_IS_TUNNEL (self), 0);
-  return self->local_port;
+  return self->pub.local_port;
 }
 
 guint64
 bastion_tunnel_get_bytes_in (BastionTunnel *self)
 {
   g_return_val_if_fail (BASTION_IS_TUNNEL (self), 0);
-  return self->bytes_in;
+  return self->pub.bytes_in;
 }
 
 guint64
 bastion_tunnel_get_bytes_out (BastionTunnel *self)
 {
   g_return_val_if_fail (BASTION_IS_TUNNEL (self), 0);
-  return self->bytes_out;
+  return self->pub.bytes_out;
 }
 
 guint
 bastion_tunnel_get_n_channels (BastionTunnel *self)
 {
   g_return_val_if_fail (BASTION_IS_TUNNEL (self), 0);
-  return self->n_channels;
+  return self->pub.n_channels;
 }
 
 guint
 bastion_tunnel_get_n_clients (BastionTunnel *self)
 {
   g_return_val_if_fail (BASTION_IS_TUNNEL (self), 0);
-  return self->clients.length;
+  return self->pub.n_clients;
 }
 
 const GError *
 bastion_tunnel_get_error (BastionTunnel *self)
 {
   g_return_val_if_fail (BASTION_IS_TUNNEL (self), NULL);
-  return self->error;
+  return self->pub.error;
 }
 
 /* ---- GObject ------------------------------------------------------------------------------- */
@@ -1464,6 +1686,8 @@ bastion_tunnel_finalize (GObject *object)
 
   g_clear_pointer (&self->db_host, g_free);
   g_clear_error (&self->error);
+  state_clear (&self->pub);
+  g_main_context_unref (self->owner_context);
 
   G_OBJECT_CLASS (bastion_tunnel_parent_class)->finalize (object);
 }
@@ -1491,19 +1715,19 @@ bastion_tunnel_get_property (GObject    *object,
       g_value_set_string (value, "127.0.0.1");
       break;
     case PROP_LOCAL_PORT:
-      g_value_set_uint (value, self->local_port);
+      g_value_set_uint (value, self->pub.local_port);
       break;
     case PROP_STAGE:
-      g_value_set_enum (value, self->stage);
+      g_value_set_enum (value, self->pub.stage);
       break;
     case PROP_BYTES_IN:
-      g_value_set_uint64 (value, self->bytes_in);
+      g_value_set_uint64 (value, self->pub.bytes_in);
       break;
     case PROP_BYTES_OUT:
-      g_value_set_uint64 (value, self->bytes_out);
+      g_value_set_uint64 (value, self->pub.bytes_out);
       break;
     case PROP_N_CHANNELS:
-      g_value_set_uint (value, self->n_channels);
+      g_value_set_uint (value, self->pub.n_channels);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1530,7 +1754,7 @@ bastion_tunnel_set_property (GObject      *object,
       self->db_port = g_value_get_uint (value);
       break;
     case PROP_LOCAL_PORT:
-      self->local_port = g_value_get_uint (value);
+      self->local_port = self->pub.local_port = g_value_get_uint (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1569,7 +1793,9 @@ bastion_tunnel_class_init (BastionTunnelClass *klass)
 static void
 bastion_tunnel_init (BastionTunnel *self)
 {
-  self->stage = BASTION_SSH_STAGE_CLOSED;
+  self->stage = self->pub.stage = BASTION_SSH_STAGE_CLOSED;
+  self->owner_context = g_main_context_ref_thread_default ();
+  self->context = bastion_io_thread_get_context ();
   g_queue_init (&self->clients);
   g_queue_init (&self->queue);
 }
