@@ -19,11 +19,12 @@
 #endif
 
 #include <glib/gi18n.h>
+#include <libssh2.h>
 
 #include "bastion-fd-watch.h"
 #include "bastion-io-thread.h"
 #include "bastion-key-file.h"
-#include "bastion-ssh-session.h"
+#include "bastion-ssh-session-private.h"
 
 /* libssh2 drops names it does not support from a preference list. With our libssh2 patches
  * both AEAD ciphers go through OpenSSL a whole run of a packet per call. AES-GCM first where the
@@ -107,6 +108,7 @@ struct _BastionSshSession
   GCancellable           *connect_cancellable;
   GSocketConnection      *connection;
   LIBSSH2_SESSION        *session;
+  GQueue                  channels;      /* BastionSshChannel, bastion-ssh-channel.c */
   BastionFdWatch         *watch;
   guint                   timeout_id;
   guint                   keepalive_id;
@@ -530,6 +532,8 @@ teardown (BastionSshSession *self,
   if (self->out_len > 0)
     polite = FALSE;
 
+  /* Their owners forget them without a call (see bastion_ssh_channel_close()). */
+  bastion_ssh_channels_drop (&self->channels);
   if (self->session != NULL)
     {
       if (polite && !self->send_busy && self->phase != PHASE_DEAD)
@@ -2292,6 +2296,22 @@ bastion_ssh_session_get_raw (BastionSshSession *self)
   return self->phase == PHASE_READY ? self->session : NULL;
 }
 
+GQueue *
+bastion_ssh_session_get_channels (BastionSshSession *self)
+{
+  g_return_val_if_fail (BASTION_IS_SSH_SESSION (self), NULL);
+
+  return &self->channels;
+}
+
+char *
+bastion_ssh_session_dup_last_error (BastionSshSession *self)
+{
+  g_return_val_if_fail (BASTION_IS_SSH_SESSION (self), NULL);
+
+  return last_ssh_error (self);
+}
+
 void
 bastion_ssh_session_set_io_func (BastionSshSession *self,
                                  BastionSshIoFunc   func,
@@ -2612,6 +2632,7 @@ bastion_ssh_session_init (BastionSshSession *self)
   self->tried = g_string_new (NULL);
   self->stage = BASTION_SSH_STAGE_CLOSED;
   self->context = g_main_context_ref_thread_default ();
+  g_queue_init (&self->channels);
 }
 
 BastionSshSession *
