@@ -1114,11 +1114,12 @@ bastion_tunnel_relay_stop (BastionTunnel *self)
       remove_client (self, c);
     }
 
-  if (self->session != NULL)
+  /* Nothing of the session calls the tunnel from here on, so the owner may drop it. A tunnel
+   * that never got as far as the session (its port was busy) leaves it alone: it may be
+   * another tunnel's. */
+  if (self->disconnected_id != 0)
     {
-      /* Nothing of the session calls the tunnel from here on, so the owner may drop it. */
-      if (self->disconnected_id != 0)
-        g_signal_handlers_disconnect_by_data (self->session, self);
+      g_signal_handlers_disconnect_by_data (self->session, self);
       self->disconnected_id = 0;
       bastion_ssh_session_set_io_func (self->session, NULL, NULL);
       bastion_ssh_session_disconnect (self->session);
