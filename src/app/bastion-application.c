@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 
 #include "bastion-application.h"
+#include "bastion-aws-cleanup.h"
 #include "bastion-connections.h"
 #include "bastion-preferences-window.h"
 #include "bastion-simpleiot.h"
@@ -79,6 +80,13 @@ bastion_application_load_profiles (BastionApplication *self)
     g_ptr_array_add (self->startup_errors, g_steal_pointer (&error));
 
   bastion_profile_store_set_autosave (self->store, TRUE);
+  /* bastion-cli import (or another window's save) changes the file under us: follow it. */
+  if (!bastion_profile_store_watch_file (self->store, &error))
+    {
+      g_warning ("Cannot watch %s for changes: %s", bastion_profile_store_get_path (self->store),
+                 error->message);
+      g_clear_error (&error);
+    }
 
   if (!bastion_profile_store_import_simpleiot (self->store, NULL, &warnings, &error))
     {
@@ -278,6 +286,9 @@ bastion_application_startup (GApplication *app)
   G_APPLICATION_CLASS (bastion_application_parent_class)->startup (app);
 
   bastion_application_load_profiles (BASTION_APPLICATION (app));
+  /* What a killed Bastion left open in AWS goes now, not at the next connect. */
+  bastion_aws_cleanup_expired_rules (app,
+                                     G_LIST_MODEL (BASTION_APPLICATION (app)->store));
 
   for (guint i = 0; i < G_N_ELEMENTS (accels); i++)
     gtk_application_set_accels_for_action (GTK_APPLICATION (app),

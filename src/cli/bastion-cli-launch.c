@@ -139,11 +139,12 @@ bastion_cli_launch (int    argc,
                     char **argv)
 {
   gboolean dry_run = FALSE;
-  int port = 0;
+  g_autofree char *port_text = NULL;
+  guint port = 0;
   GOptionEntry entries[] = {
     { "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run,
       N_("Print the command, the environment variables and the files it would use"), NULL },
-    { "port", 0, 0, G_OPTION_ARG_INT, &port,
+    { "port", 0, 0, G_OPTION_ARG_STRING, &port_text,
       N_("The local port of the running tunnel (default: the profile’s)"), N_("PORT") },
     { NULL }
   };
@@ -176,8 +177,8 @@ bastion_cli_launch (int    argc,
     return bastion_cli_fail ("launch", _("unknown tool “%s”: use pgadmin, dbeaver, psql or "
                                          "pgcli"), argv[2]);
 
-  if (port < 0 || port > 65535)
-    return bastion_cli_fail ("launch", _("--port must be between 1 and 65535"));
+  if (port_text != NULL && !bastion_cli_parse_port ("launch", "--port", port_text, &port))
+    return 1;
 
   store = bastion_cli_load_store ("launch");
   if (store == NULL)

@@ -95,6 +95,8 @@ bastion_cli_query (int    argc,
 
   out = g_unix_output_stream_new (STDOUT_FILENO, FALSE);
   writer = bastion_result_writer_new (format, out);
+  /* Data for a program stays byte-exact; a terminal must not be driven by a value. */
+  bastion_result_writer_set_escape_controls (writer, isatty (STDOUT_FILENO));
   query = bastion_query_new (database, argv[2]);
   /* Stream: rows go straight to the writer, never all held in memory. */
   bastion_query_set_retain_rows (query, FALSE);

@@ -17,6 +17,7 @@
 
 #include "bastion-aws.h"
 #include "bastion-connection.h"
+#include "bastion-ssh-config.h"
 #include "bastion-key-file.h"
 
 struct _BastionConnection
@@ -32,6 +33,7 @@ struct _BastionConnection
   char                   *passphrase;
   char                   *ssh_password;
   char                   *db_password;
+  BastionSshConfig       *ssh_config;       /* the profile's ~/.ssh/config alias, resolved */
 
   BastionConnectionStage  stage;
   BastionConnectionStage  failed_stage;
@@ -545,6 +547,51 @@ ssh_auth_method (BastionProfile *profile)
     }
 }
 
+/* ---- ~/.ssh/config (bastion-ssh-config.c) ----------------------------------------------- */
+
+static const char *
+effective_ssh_host (BastionConnection *self)
+{
+  return self->ssh_config != NULL ? self->ssh_config->hostname
+                                  : bastion_profile_get_ssh_host (self->profile);
+}
+
+static guint16
+effective_ssh_port (BastionConnection *self)
+{
+  return self->ssh_config != NULL ? self->ssh_config->port
+                                  : bastion_profile_get_ssh_port (self->profile);
+}
+
+/* The team's own key file wins; else the first IdentityFile of the alias that exists. */
+static const char *
+effective_key_file (BastionConnection *self)
+{
+  const char *key_file = bastion_profile_get_key_file (self->profile);
+
+  if ((key_file == NULL || key_file[0] == '\0') && self->ssh_config != NULL)
+    return self->ssh_config->identity_file;
+
+  return key_file;
+}
+
+static void
+apply_ssh_config (BastionConnection      *self,
+                  BastionConnectionFlags  flags)
+{
+  BastionSshConfig *config = self->ssh_config;
+
+  if (config == NULL)
+    return;
+  if (config->user_known_hosts[0] != NULL)
+    g_object_set (self->session, "user-known-hosts", config->user_known_hosts[0], NULL);
+  /* StrictHostKeyChecking accept-new (or no): a new key is recorded, a changed one is still
+   * refused. */
+  if (config->strict == BASTION_SSH_STRICT_ACCEPT_NEW)
+    g_object_set (self->session, "accept-new-host-key", TRUE, NULL);
+  bastion_ssh_session_set_identities_only (self->session, config->identities_only);
+}
+
 static void
 open_tunnel_step (GTask *task)
 {
@@ -558,12 +605,14 @@ open_tunnel_step (GTask *task)
   if (user == NULL || user[0] == '\0')
     user = "ec2-user";
 
-  self->session = bastion_ssh_session_new (bastion_profile_get_ssh_host (self->profile),
-                                           bastion_profile_get_ssh_port (self->profile),
+  if (self->ssh_config != NULL)
+    user = self->ssh_config->user;
+  self->session = bastion_ssh_session_new (effective_ssh_host (self), effective_ssh_port (self),
                                            user);
+  apply_ssh_config (self, data->flags);
   g_object_set (self->session,
                 "auth-method", ssh_auth_method (self->profile),
-                "key-file", bastion_profile_get_key_file (self->profile),
+                "key-file", effective_key_file (self),
                 "host-key-pin", bastion_profile_get_host_key_pin (self->profile),
                 "accept-new-host-key",
                 (data->flags & BASTION_CONNECTION_FLAGS_ACCEPT_NEW_HOST_KEY) != 0,
@@ -623,7 +672,7 @@ on_ssh_secret_found (GObject      *source,
           message = g_strdup_printf (_("The key file “%s” is protected by a passphrase; type it, "
                                        "or store it with “bastion-cli secret set %s "
                                        "key-passphrase”"),
-                                     bastion_profile_get_key_file (self->profile), id);
+                                     effective_key_file (self), id);
         }
       else
         {
@@ -683,8 +732,6 @@ on_key_file_checked (GObject      *source,
   switch (status)
     {
     case BASTION_KEY_FILE_OK:
-    case BASTION_KEY_FILE_TOO_OPEN:
-      /* libssh2 does not refuse a key others can read; the profile page offers the fix. */
       open_tunnel_step (g_steal_pointer (&task));
       return;
 
@@ -695,14 +742,95 @@ on_key_file_checked (GObject      *source,
         lookup_ssh_secret (g_steal_pointer (&task), BASTION_SECRET_KIND_KEY_PASSPHRASE);
       return;
 
+    case BASTION_KEY_FILE_TOO_OPEN:
+      /* As OpenSSH: refused, with the fix named (the team page offers it). */
     case BASTION_KEY_FILE_MISSING:
     case BASTION_KEY_FILE_UNREADABLE:
     case BASTION_KEY_FILE_NOT_A_KEY:
     default:
+      /* The session tries the agent first: it may hold the team's key (issue 18). It reports
+       * the key file's problem if the agent cannot log in either. */
+      if (g_getenv ("SSH_AUTH_SOCK") != NULL && g_getenv ("SSH_AUTH_SOCK")[0] != '\0')
+        {
+          open_tunnel_step (g_steal_pointer (&task));
+          return;
+        }
       fail_task_new (self, task, BASTION_CONNECTION_ERROR_FAILED,
                      message ? message : _("The SSH key file cannot be used"));
       return;
     }
+}
+
+static void open_credentials_step (GTask *task);
+
+static void
+on_ssh_config_resolved (GObject      *source,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  BastionConnection *self = g_task_get_source_object (task);
+  g_autoptr(GError) error = NULL;
+  BastionSshConfig *config = bastion_ssh_config_resolve_finish (result, &error);
+  const char *jump;
+
+  if (config == NULL)
+    {
+      fail_task (self, task, g_steal_pointer (&error));
+      return;
+    }
+  g_clear_pointer (&self->ssh_config, bastion_ssh_config_free);
+  self->ssh_config = config;
+
+  jump = config->proxy_jump;
+  if (jump == NULL)
+    jump = bastion_profile_get_proxy_jump (self->profile);
+  if (jump != NULL && jump[0] != '\0')
+    {
+      fail_task (self, task,
+                 g_error_new (BASTION_CONNECTION_ERROR, BASTION_CONNECTION_ERROR_INCOMPLETE,
+                              _("The SSH alias “%s” reaches the bastion through ProxyJump %s, "
+                                "which Bastion cannot do yet: use an alias without ProxyJump, "
+                                "or open the hops with ssh -L and point the team at it"),
+                              config->alias, jump));
+      return;
+    }
+
+  open_credentials_step (g_steal_pointer (&task));
+}
+
+/* A profile that names an alias of ~/.ssh/config: OpenSSH says what it means (in a thread). */
+static void
+open_ssh_config_step (GTask *task)
+{
+  BastionConnection *self = g_task_get_source_object (task);
+  const char *alias = bastion_profile_get_ssh_alias (self->profile);
+  const char *jump = bastion_profile_get_proxy_jump (self->profile);
+
+  g_clear_pointer (&self->ssh_config, bastion_ssh_config_free);
+
+  if (alias != NULL && alias[0] != '\0')
+    {
+      g_autofree char *config_file = bastion_ssh_config_dup_user_file ();
+
+      bastion_ssh_config_resolve_async (alias, config_file, g_task_get_cancellable (task),
+                                        on_ssh_config_resolved, task);
+      return;
+    }
+
+  if (jump != NULL && jump[0] != '\0')
+    {
+      fail_task (self, task,
+                 g_error_new (BASTION_CONNECTION_ERROR, BASTION_CONNECTION_ERROR_INCOMPLETE,
+                              _("“%s” reaches the bastion through ProxyJump %s, which Bastion "
+                                "cannot do yet: clear ProxyJump in the team’s settings, or open "
+                                "the hops with ssh -L and point the team at it"),
+                              bastion_profile_get_display_name (self->profile), jump));
+      g_object_unref (task);
+      return;
+    }
+
+  open_credentials_step (task);
 }
 
 static void
@@ -728,7 +856,7 @@ open_credentials_step (GTask *task)
 
     case BASTION_AUTH_METHOD_KEY:
     default:
-      key_file = bastion_profile_get_key_file (self->profile);
+      key_file = effective_key_file (self);
       if (key_file == NULL || key_file[0] == '\0')
         {
           fail_task_new (self, task, BASTION_CONNECTION_ERROR_INCOMPLETE,
@@ -790,7 +918,8 @@ bastion_connection_open_async (BastionConnection      *self,
                               reason ? reason : _("its config names no bastion or database")));
       return;
     }
-  if (field_missing (bastion_profile_get_ssh_host (self->profile)))
+  if (field_missing (bastion_profile_get_ssh_host (self->profile)) &&
+      field_missing (bastion_profile_get_ssh_alias (self->profile)))
     {
       fail_task_new (self, task, BASTION_CONNECTION_ERROR_INCOMPLETE,
                      _("No bastion host is set; enter it in the team’s settings, or import the "
@@ -804,7 +933,7 @@ bastion_connection_open_async (BastionConnection      *self,
       return;
     }
 
-  open_credentials_step (g_steal_pointer (&task));
+  open_ssh_config_step (g_steal_pointer (&task));
 }
 
 gboolean
@@ -1063,6 +1192,7 @@ bastion_connection_finalize (GObject *object)
   wipe_secret (&self->ssh_password);
   wipe_secret (&self->db_password);
   g_clear_error (&self->error);
+  g_clear_pointer (&self->ssh_config, bastion_ssh_config_free);
   g_clear_object (&self->profile);
   g_clear_object (&self->secrets);
 

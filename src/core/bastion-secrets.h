@@ -22,6 +22,7 @@ typedef enum
 {
   BASTION_SECRETS_ERROR_FAILED = 1,
   BASTION_SECRETS_ERROR_LOCKED,   /* the keyring is locked: unlock it and try again */
+  BASTION_SECRETS_ERROR_TIMEOUT,  /* the Secret Service did not answer within 10 s */
 } BastionSecretsError;
 
 #define BASTION_SECRETS_SCHEMA_NAME "io.github.bastiongtk.Bastion.Secret"
