@@ -406,6 +406,58 @@ def test_ssh_alias():
           and "proxy-jump: a@b:2,c" in res2.stdout, res.stderr + res2.stdout)
 
 
+class HarnessSshd:
+    port = int(os.environ["BASTION_TEST_SSH_PORT"])
+    user = os.environ["BASTION_TEST_SSH_USER"]
+    rsa_pem_key = os.environ["BASTION_TEST_SSH_KEY"]
+
+
+def test_encrypted_key():
+    """An encrypted ed25519 key: the agent holding it logs in without the passphrase; without
+    an agent the terminal is asked for it."""
+    key = os.environ["BASTION_TEST_SSH_ED25519_KEY"]
+    with open(os.environ["BASTION_TEST_SSH_PASSPHRASE_FILE"]) as f:
+        passphrase = f.read().strip()
+    add_team("enc", HarnessSshd, pg=PgInfo)
+    res = cli("profile", "set", "enc", "auth", "key", "--key-file", key)
+    check("profile set enc auth key --key-file", res.returncode == 0
+          and "key-file: %s" % key in res.stdout, res.stdout + res.stderr)
+    cli("hostkey", "enc", "--trust")
+    store_db_password("enc")
+
+    agent, sock = start_agent()
+    try:
+        env = dict(os.environ, SSH_AUTH_SOCK=sock)
+        askpass = os.path.join(ROOT, "askpass.sh")
+        with open(askpass, "w") as f:
+            f.write("#!/bin/sh\ncat '%s'\n" % os.environ["BASTION_TEST_SSH_PASSPHRASE_FILE"])
+        os.chmod(askpass, 0o700)
+        add = subprocess.run(["ssh-add", "-q", key], env=dict(env, SSH_ASKPASS=askpass,
+                                                              SSH_ASKPASS_REQUIRE="force"),
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, universal_newlines=True)
+        check("ssh-add the encrypted key", add.returncode == 0, add.stdout)
+        res = cli("check", "enc", env=env)
+        check("an agent holding the encrypted key: no passphrase asked or stored",
+              any(l.startswith("ok") and "Authenticate: through the SSH agent" in l
+                  for l in res.stdout.splitlines()), res.stdout + res.stderr)
+    finally:
+        agent.terminate()
+        agent.wait()
+
+    env = dict(os.environ)
+    env.pop("SSH_AUTH_SOCK", None)
+    res = cli(*query_args("enc"), env=env)
+    check("no agent, no terminal: says how to store the passphrase",
+          res.returncode != 0 and "secret set %s key-passphrase" % team_id("enc") in res.stderr,
+          res.stderr)
+    status, text = run_on_pty(query_args("enc"), [("Passphrase for the key", passphrase),
+                                                 ("Store it in the keyring", "n")], env=env)
+    check("no agent, a terminal: the passphrase is asked for and logs in",
+          status == 0 and text.strip().splitlines()[-1].strip() == "5"
+          and passphrase not in text, text)
+
+
 def main():
     print("# bastion-cli against real sshd instances")
     try:
@@ -414,6 +466,7 @@ def main():
         test_password_prompt()
         test_kbdint_prompt()
         test_ssh_alias()
+        test_encrypted_key()
     finally:
         for sshd in started:
             sshd.stop()

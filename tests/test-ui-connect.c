@@ -595,6 +595,15 @@ test_connect_accept (void)
   address = g_strdup_printf ("127.0.0.1:%u", port);
   g_assert_cmpstr (adw_action_row_get_subtitle (view_child ("address_row")), ==, address);
   g_assert_true (gtk_widget_get_visible (view_child ("connected_read_only_tag")));
+  /* The authentication step says how the login went (issue 18). */
+  {
+    GtkWidget *auth_row = bastion_ui_test_find_row (
+      GTK_WIDGET (view), bastion_connection_stage_to_label (BASTION_CONNECTION_STAGE_AUTHENTICATING));
+
+    g_assert_nonnull (auth_row);
+    g_assert_true (g_str_has_prefix (adw_action_row_get_subtitle (ADW_ACTION_ROW (auth_row)),
+                                     "Through the key file "));
+  }
 
   /* Copy URI: the address for any other tool, never the password. */
   {

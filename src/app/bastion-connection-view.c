@@ -253,6 +253,20 @@ set_step (BastionConnectionView *self,
                                   GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, description, -1);
 }
 
+/* How the login went, under a done "Authenticate" step (issue 18: "through the SSH agent"). */
+static char *
+dup_done_detail (BastionConnectionView  *self,
+                 BastionConnectionStage  step)
+{
+  BastionSshSession *session = bastion_connection_get_session (self->connection);
+
+  if (step != BASTION_CONNECTION_STAGE_AUTHENTICATING || session == NULL ||
+      bastion_ssh_session_get_auth_used (session) == NULL)
+    return NULL;
+
+  return g_strdup_printf (_("Through %s"), bastion_ssh_session_get_auth_used (session));
+}
+
 static void
 update_steps (BastionConnectionView *self)
 {
@@ -283,7 +297,11 @@ update_steps (BastionConnectionView *self)
             set_step (self, i, "pending", NULL);
         }
       else if (step < stage)
-        set_step (self, i, "done", NULL);
+        {
+          g_autofree char *detail = dup_done_detail (self, step);
+
+          set_step (self, i, "done", detail);
+        }
       else if (step == stage)
         set_step (self, i, "running", NULL);
       else
@@ -1751,6 +1769,19 @@ open_tool_action (GtkWidget  *widget,
   data->self = g_object_ref (self);
   data->tool = g_variant_get_int32 (parameter);
   data->target = target;
+
+  /* Logged in as the team's read-only role: the tool gets that role's password. */
+  if (g_strcmp0 (target->password_kind, "readonly-password") == 0)
+    {
+      BastionConnections *registry = bastion_connections_get_default ();
+      char *password = bastion_connection_dup_readonly_password (self->connection);
+
+      bastion_launcher_launch_async (bastion_connections_get_launcher (registry), data->tool,
+                                     data->target, password, NULL, on_tool_launched, data);
+      bastion_secret_free (password);
+      return;
+    }
+
   bastion_connections_lookup_db_password_async (bastion_connections_get_default (),
                                                 self->profile, NULL, on_launch_password, data);
 }

@@ -67,6 +67,7 @@ BastionConnection  *bastion_cli_connect               (BastionProfile         *p
                                                        int                     local_port);
 
 int  bastion_cli_query       (int argc, char **argv);
+int  bastion_cli_readonly_role (int argc, char **argv);
 int  bastion_cli_check       (int argc, char **argv);
 int  bastion_cli_teams       (int argc, char **argv);
 int  bastion_cli_profile     (int argc, char **argv);

@@ -32,6 +32,8 @@ static const BastionCliCommand commands[] = {
   { "tunnel", N_("Serve the team’s database on 127.0.0.1 through the SSH tunnel"),
     bastion_cli_tunnel },
   { "query", N_("Run SQL on a team’s database (read-only unless --write)"), bastion_cli_query },
+  { "readonly-role", N_("Create, rotate or drop the team’s read-only database login"),
+    bastion_cli_readonly_role },
   { "launch", N_("Open a team’s database in pgAdmin, DBeaver, psql or pgcli"),
     bastion_cli_launch },
   { "check", N_("Run every connection step and report each"), bastion_cli_check },
@@ -91,7 +93,7 @@ print_usage (FILE *out)
   fprintf (out, "%s\n\n", _("Usage: bastion-cli [--version] COMMAND [ARGS…]"));
   fprintf (out, "%s\n", _("Commands:"));
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
-    fprintf (out, "  %-10s %s\n", commands[i].name, _(commands[i].summary));
+    fprintf (out, "  %-13s %s\n", commands[i].name, _(commands[i].summary));
   fprintf (out, "\n%s\n", _("Run “bastion-cli COMMAND --help” for the options of a command."));
 }
 

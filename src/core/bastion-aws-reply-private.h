@@ -1,7 +1,7 @@
 /* bastion-aws-reply-private.h
  *
- * Reading AWS replies as hostile input: a bounded XML tree for EC2's query protocol and a
- * nesting check for JSON before json-glib (which recurses) sees the text.
+ * Reading AWS replies as hostile input: a bounded XML tree for EC2's query protocol (the JSON
+ * replies' nesting is checked with bastion_json_check_depth() of bastion-bounded-file.h).
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -16,7 +16,6 @@ G_BEGIN_DECLS
  * security group with every rule AWS allows and refuse what only an attacker sends. */
 #define BASTION_AWS_XML_MAX_DEPTH    64
 #define BASTION_AWS_XML_MAX_ELEMENTS 200000
-#define BASTION_AWS_JSON_MAX_DEPTH   64
 
 #define BASTION_AWS_REPLY_ERROR (bastion_aws_reply_error_quark ())
 
@@ -51,12 +50,6 @@ BastionAwsXmlNode *bastion_aws_xml_path       (BastionAwsXmlNode *node,
 /* The stripped text of the child at path, or NULL when absent or empty. */
 char              *bastion_aws_xml_dup_text   (BastionAwsXmlNode *node,
                                                const char        *path);
-
-/* TRUE when the JSON text's arrays and objects nest at most max_depth deep (strings and their
- * escapes skipped). Only the structure is looked at: json-glib still judges the rest. */
-gboolean           bastion_aws_json_depth_ok  (const char        *data,
-                                               gssize             len,
-                                               guint              max_depth);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BastionAwsXmlNode, bastion_aws_xml_free)
 

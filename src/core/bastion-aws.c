@@ -15,11 +15,11 @@
 
 #include "bastion-aws.h"
 #include "bastion-aws-reply-private.h"
+#include "bastion-bounded-file.h"
 #include "bastion-curl.h"
 
 #define EC2_API_VERSION   "2016-11-15"
 #define SSH_PORT          22
-#define MAX_POLL_INTERVAL 15000
 #define DEFAULT_CHECKIP   "https://checkip.amazonaws.com"
 /* The AWS SDKs' standard retry mode: 3 attempts, backoff capped at 20 s. */
 #define MAX_ATTEMPTS           3
@@ -363,6 +363,15 @@ xml_int (XmlNode    *node,
   return (int) value;
 }
 
+/* json-glib recurses once per level: every JSON reply (and the secret inside one) goes through
+ * the shared depth scan of bastion-bounded-file.c first. */
+static gboolean
+json_depth_ok (const char *data,
+               gsize       len)
+{
+  return bastion_json_check_depth (data, len, BASTION_JSON_MAX_DEPTH, NULL, NULL);
+}
+
 /* A string member of a JSON reply, or fallback when it is absent or not a string ({} or [] where
  * a string belongs must not reach json-glib's own getter, which is critical about it). */
 static const char *
@@ -540,7 +549,7 @@ aws_error_from_reply (Call   *call,
       gsize len;
       const char *data = g_bytes_get_data (body, &len);
 
-      if (bastion_aws_json_depth_ok (data, len, BASTION_AWS_JSON_MAX_DEPTH) &&
+      if (json_depth_ok (data, len) &&
           json_parser_load_from_data (parser, data, len, NULL) &&
           json_parser_get_root (parser) != NULL &&
           JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
@@ -595,7 +604,7 @@ reply_error_code (Call   *call,
 
       return bastion_aws_xml_dup_text (root, "Response/Errors/Error/Code");
     }
-  if (bastion_aws_json_depth_ok (data, len, BASTION_AWS_JSON_MAX_DEPTH))
+  if (json_depth_ok (data, len))
     {
       g_autoptr(JsonParser) parser = json_parser_new ();
 
@@ -987,12 +996,12 @@ parse_secret (Call    *call,
   const char *data = g_bytes_get_data (body, &len);
 
   /* json-glib recurses once per level: the nesting is bounded before it sees the text. */
-  if (!bastion_aws_json_depth_ok (data, len, BASTION_AWS_JSON_MAX_DEPTH))
+  if (!json_depth_ok (data, len))
     {
       g_set_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_BAD_REPLY,
                    _("AWS answered %s with JSON nested deeper than %d levels, which no AWS reply "
                      "is. Check AWS_ENDPOINT_URL if it is set."),
-                   call->action, BASTION_AWS_JSON_MAX_DEPTH);
+                   call->action, BASTION_JSON_MAX_DEPTH);
       return NULL;
     }
   if (!json_parser_load_from_data (reply_parser, data, len, NULL) ||
@@ -1011,12 +1020,12 @@ parse_secret (Call    *call,
       return NULL;
     }
 
-  if (!bastion_aws_json_depth_ok (string, -1, BASTION_AWS_JSON_MAX_DEPTH))
+  if (!json_depth_ok (string, strlen (string)))
     {
       g_set_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_BAD_REPLY,
                    _("The secret “%s” is JSON nested deeper than %d levels, not the secret RDS "
                      "keeps for a database. Check db_password_key in the team config."),
-                   call->resource, BASTION_AWS_JSON_MAX_DEPTH);
+                   call->resource, BASTION_JSON_MAX_DEPTH);
       return NULL;
     }
   if (!json_parser_load_from_data (secret_parser, string, -1, NULL) ||
@@ -1672,327 +1681,6 @@ bastion_aws_stop_instance_finish (BastionAws    *self,
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Starting and stopping the bastion
- */
-
-typedef struct
-{
-  char               *name_tag;
-  gboolean            want_running;
-  gboolean            wait;
-  gboolean            requested;   /* StartInstances / StopInstances sent */
-  guint               delay;
-  gint64              deadline;
-  BastionAwsInstance *instance;
-  GSource            *timeout;
-  GCancellable       *cancellable;
-  gulong              cancel_id;
-} InstanceOp;
-
-static void
-instance_op_free (InstanceOp *op)
-{
-  if (op->cancel_id != 0)
-    g_cancellable_disconnect (op->cancellable, op->cancel_id);
-  g_clear_object (&op->cancellable);
-  if (op->timeout != NULL)
-    {
-      g_source_destroy (op->timeout);
-      g_source_unref (op->timeout);
-    }
-  g_free (op->name_tag);
-  g_clear_pointer (&op->instance, bastion_aws_instance_free);
-  g_free (op);
-}
-
-static void instance_op_check (GTask *task);
-
-static void
-on_instance_op_described (GObject      *object,
-                          GAsyncResult *result,
-                          gpointer      user_data)
-{
-  GTask *task = user_data;
-  InstanceOp *op = g_task_get_task_data (task);
-  g_autoptr(GError) error = NULL;
-  BastionAwsInstance *instance;
-
-  instance = bastion_aws_describe_instance_finish (BASTION_AWS (object), result, &error);
-  if (instance == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      g_object_unref (task);
-      return;
-    }
-  g_clear_pointer (&op->instance, bastion_aws_instance_free);
-  op->instance = instance;
-
-  instance_op_check (task);
-}
-
-static gboolean
-on_instance_op_poll (gpointer user_data)
-{
-  GTask *task = user_data;
-  InstanceOp *op = g_task_get_task_data (task);
-
-  g_clear_pointer (&op->timeout, g_source_unref);
-  if (g_task_return_error_if_cancelled (task))
-    {
-      g_object_unref (task);
-      return G_SOURCE_REMOVE;
-    }
-
-  bastion_aws_describe_instance_async (g_task_get_source_object (task), op->name_tag,
-                                       g_task_get_cancellable (task), on_instance_op_described,
-                                       task);
-
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-on_instance_op_cancel_idle (gpointer user_data)
-{
-  GTask *task = user_data;
-
-  g_task_return_error_if_cancelled (task);
-  g_object_unref (task);
-
-  return G_SOURCE_REMOVE;
-}
-
-/* Waiting can take minutes: a cancel ends it at once, not at the next poll. */
-static void
-on_instance_op_cancelled (GCancellable *cancellable,
-                          gpointer      user_data)
-{
-  GTask *task = user_data;
-  InstanceOp *op = g_task_get_task_data (task);
-  GSource *idle;
-
-  if (op->timeout == NULL)
-    return;  /* a request is in flight; curl ends it */
-
-  g_source_destroy (op->timeout);
-  g_clear_pointer (&op->timeout, g_source_unref);
-  idle = g_idle_source_new ();
-  g_source_set_callback (idle, on_instance_op_cancel_idle, task, NULL);
-  g_source_attach (idle, g_task_get_context (task));
-  g_source_unref (idle);
-}
-
-static void
-instance_op_poll_later (GTask *task)
-{
-  InstanceOp *op = g_task_get_task_data (task);
-  BastionAws *self = g_task_get_source_object (task);
-
-  if (g_get_monotonic_time () > op->deadline)
-    {
-      /* Says what was waited for and what AWS last said, not just the state. */
-      g_task_return_new_error (task, BASTION_AWS_ERROR, BASTION_AWS_ERROR_TIMED_OUT,
-                               _("The bastion instance %s did not become “%s” within %u seconds: "
-                                 "AWS last reported it “%s”. Check it in the EC2 console, then "
-                                 "try again."),
-                               op->instance->instance_id,
-                               op->want_running ? "running" : "stopped",
-                               self->wait_timeout, op->instance->state);
-      g_object_unref (task);
-      return;
-    }
-
-  g_debug ("Instance %s is %s; asking again in %u ms", op->instance->instance_id,
-           op->instance->state, op->delay);
-  op->timeout = g_timeout_source_new (op->delay);
-  g_source_set_callback (op->timeout, on_instance_op_poll, task, NULL);
-  g_source_set_static_name (op->timeout, "[bastion] instance poll");
-  g_source_attach (op->timeout, g_task_get_context (task));
-  op->delay = MIN (op->delay * 2, MAX_POLL_INTERVAL);
-}
-
-static void
-on_instance_op_requested (GObject      *object,
-                          GAsyncResult *result,
-                          gpointer      user_data)
-{
-  GTask *task = user_data;
-  InstanceOp *op = g_task_get_task_data (task);
-  g_autoptr(GError) error = NULL;
-  g_autofree char *state = NULL;
-
-  if (op->want_running)
-    state = bastion_aws_start_instance_finish (BASTION_AWS (object), result, &error);
-  else
-    state = bastion_aws_stop_instance_finish (BASTION_AWS (object), result, &error);
-
-  if (state == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      g_object_unref (task);
-      return;
-    }
-
-  g_free (op->instance->state);
-  op->instance->state = g_steal_pointer (&state);
-
-  if (!op->wait)
-    {
-      g_task_return_pointer (task, bastion_aws_instance_copy (op->instance),
-                             (GDestroyNotify) bastion_aws_instance_free);
-      g_object_unref (task);
-      return;
-    }
-
-  instance_op_poll_later (task);
-}
-
-/* Decides, from the instance's state just described, what comes next. Owns task. */
-static void
-instance_op_check (GTask *task)
-{
-  InstanceOp *op = g_task_get_task_data (task);
-  BastionAws *self = g_task_get_source_object (task);
-  const char *state = op->instance->state;
-  gboolean done;
-
-  /* Running is enough: a bastion in a private subnet never gets a public DNS name, and the
-   * caller reports its private address instead. */
-  if (op->want_running)
-    done = g_str_equal (state, "running");
-  else
-    done = g_str_equal (state, "stopped") || (!op->wait && g_str_equal (state, "stopping"));
-
-  if (done)
-    {
-      g_task_return_pointer (task, bastion_aws_instance_copy (op->instance),
-                             (GDestroyNotify) bastion_aws_instance_free);
-      g_object_unref (task);
-      return;
-    }
-
-  if (g_str_equal (state, "terminated") || g_str_equal (state, "shutting-down"))
-    {
-      g_task_return_new_error (task, BASTION_AWS_ERROR, BASTION_AWS_ERROR_INCORRECT_STATE,
-                               _("The bastion instance %s is %s. It has to be recreated (see the "
-                                 "SimpleIOT documentation)."),
-                               op->instance->instance_id, state);
-      g_object_unref (task);
-      return;
-    }
-
-  if (!op->requested &&
-      ((op->want_running && g_str_equal (state, "stopped")) ||
-       (!op->want_running && (g_str_equal (state, "running") || g_str_equal (state, "pending")))))
-    {
-      op->requested = TRUE;
-      g_debug ("%s instance %s", op->want_running ? "Starting" : "Stopping",
-               op->instance->instance_id);
-      if (op->want_running)
-        bastion_aws_start_instance_async (self, op->instance->instance_id,
-                                          g_task_get_cancellable (task),
-                                          on_instance_op_requested, task);
-      else
-        bastion_aws_stop_instance_async (self, op->instance->instance_id,
-                                         g_task_get_cancellable (task),
-                                         on_instance_op_requested, task);
-      return;
-    }
-
-  /* pending or stopping: wait for it to settle. */
-  if (!op->wait && op->requested)
-    {
-      g_task_return_pointer (task, bastion_aws_instance_copy (op->instance),
-                             (GDestroyNotify) bastion_aws_instance_free);
-      g_object_unref (task);
-      return;
-    }
-
-  instance_op_poll_later (task);
-}
-
-static void
-instance_op_start (BastionAws          *self,
-                   const char          *name_tag,
-                   gboolean             want_running,
-                   gboolean             wait,
-                   GCancellable        *cancellable,
-                   GAsyncReadyCallback  callback,
-                   gpointer             user_data,
-                   gpointer             source_tag)
-{
-  GTask *task = g_task_new (self, cancellable, callback, user_data);
-  InstanceOp *op = g_new0 (InstanceOp, 1);
-
-  g_task_set_source_tag (task, source_tag);
-  op->name_tag = g_strdup (name_tag);
-  op->want_running = want_running;
-  op->wait = wait;
-  op->delay = MAX (self->poll_interval, 1);
-  op->deadline = g_get_monotonic_time () + (gint64) self->wait_timeout * G_USEC_PER_SEC;
-  g_task_set_task_data (task, op, (GDestroyNotify) instance_op_free);
-  if (cancellable != NULL)
-    {
-      op->cancellable = g_object_ref (cancellable);
-      op->cancel_id = g_cancellable_connect (cancellable, G_CALLBACK (on_instance_op_cancelled),
-                                             task, NULL);
-    }
-
-  bastion_aws_describe_instance_async (self, name_tag, cancellable, on_instance_op_described,
-                                       task);
-}
-
-void
-bastion_aws_start_bastion_async (BastionAws          *self,
-                                 const char          *name_tag,
-                                 GCancellable        *cancellable,
-                                 GAsyncReadyCallback  callback,
-                                 gpointer             user_data)
-{
-  g_return_if_fail (BASTION_IS_AWS (self));
-  g_return_if_fail (name_tag != NULL);
-
-  instance_op_start (self, name_tag, TRUE, TRUE, cancellable, callback, user_data,
-                     bastion_aws_start_bastion_async);
-}
-
-BastionAwsInstance *
-bastion_aws_start_bastion_finish (BastionAws    *self,
-                                  GAsyncResult  *result,
-                                  GError       **error)
-{
-  g_return_val_if_fail (BASTION_IS_AWS (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-void
-bastion_aws_stop_bastion_async (BastionAws          *self,
-                                const char          *name_tag,
-                                gboolean             wait,
-                                GCancellable        *cancellable,
-                                GAsyncReadyCallback  callback,
-                                gpointer             user_data)
-{
-  g_return_if_fail (BASTION_IS_AWS (self));
-  g_return_if_fail (name_tag != NULL);
-
-  instance_op_start (self, name_tag, FALSE, wait, cancellable, callback, user_data,
-                     bastion_aws_stop_bastion_async);
-}
-
-BastionAwsInstance *
-bastion_aws_stop_bastion_finish (BastionAws    *self,
-                                 GAsyncResult  *result,
-                                 GError       **error)
-{
-  g_return_val_if_fail (BASTION_IS_AWS (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-/* ---------------------------------------------------------------------------------------------
  * The object
  */
 
@@ -2191,7 +1879,7 @@ bastion_aws_class_init (BastionAwsClass *klass)
     g_param_spec_string ("region", NULL, NULL, NULL,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   properties[PROP_POLL_INTERVAL] =
-    g_param_spec_uint ("poll-interval", NULL, NULL, 1, MAX_POLL_INTERVAL, 2000,
+    g_param_spec_uint ("poll-interval", NULL, NULL, 1, BASTION_AWS_MAX_POLL_INTERVAL, 2000,
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_WAIT_TIMEOUT] =
     g_param_spec_uint ("wait-timeout", NULL, NULL, 1, 3600, 600,

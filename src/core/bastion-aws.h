@@ -12,6 +12,8 @@
 G_BEGIN_DECLS
 
 #define BASTION_AWS_ERROR (bastion_aws_error_quark ())
+/* The longest delay between polls of a starting or stopping instance, in ms. */
+#define BASTION_AWS_MAX_POLL_INTERVAL 15000
 
 typedef enum
 {

@@ -19,6 +19,7 @@
 #include "bastion-connection.h"
 #include "bastion-ssh-config.h"
 #include "bastion-key-file.h"
+#include "bastion-readonly-role.h"
 
 struct _BastionConnection
 {
@@ -33,6 +34,7 @@ struct _BastionConnection
   char                   *passphrase;
   char                   *ssh_password;
   char                   *db_password;
+  char                   *readonly_password;  /* the team's read-only login, if made */
   BastionSshConfig       *ssh_config;       /* the profile's ~/.ssh/config alias, resolved */
 
   BastionConnectionStage  stage;
@@ -45,6 +47,7 @@ struct _BastionConnection
   guint                   remember_ssh_password : 1;
   guint                   remember_db_password : 1;
   guint                   no_reconnect : 1;
+  guint                   readonly_looked_up : 1;
 };
 
 G_DEFINE_FINAL_TYPE (BastionConnection, bastion_connection, G_TYPE_OBJECT)
@@ -418,10 +421,39 @@ on_database_connected (GObject      *source,
 }
 
 static void
+on_readonly_password_found (GObject      *source,
+                            GAsyncResult *result,
+                            gpointer      user_data)
+{
+  GTask *task = user_data;
+  BastionConnection *self = g_task_get_source_object (task);
+  g_autoptr(GError) error = NULL;
+  char *password;
+
+  password = bastion_secrets_lookup_finish (BASTION_SECRETS (source), result, &error);
+  if (error != NULL)
+    g_debug ("No read-only login from the keyring: %s", error->message);
+  wipe_secret (&self->readonly_password);
+  self->readonly_password = password;
+  self->readonly_looked_up = TRUE;
+  open_login_database (task);
+}
+
+static void
 open_login_database (GTask *task)
 {
   BastionConnection *self = g_task_get_source_object (task);
   OpenData *data = g_task_get_task_data (task);
+
+  /* A read-only profile logs in as the team's read-only role when one was made. */
+  if (!self->readonly_looked_up && bastion_profile_get_read_only (self->profile))
+    {
+      bastion_secrets_lookup_async (self->secrets, bastion_profile_get_id (self->profile),
+                                    BASTION_SECRET_KIND_READONLY_PASSWORD,
+                                    g_task_get_cancellable (task), on_readonly_password_found,
+                                    task);
+      return;
+    }
 
   if (self->db_password == NULL)
     {
@@ -492,6 +524,8 @@ open_database_step (GTask *task)
 
   if (!data->keep_database)
     set_stage (self, BASTION_CONNECTION_STAGE_DATABASE_LOGIN);
+  /* The read-only login may have been made or dropped since the last login: look again. */
+  self->readonly_looked_up = FALSE;
   if (self->db_password != NULL)
     {
       open_login_database (task);
@@ -504,6 +538,9 @@ open_database_step (GTask *task)
 }
 
 /* ---- SSH and the tunnel ------------------------------------------------------------------- */
+
+static const char *effective_key_file        (BastionConnection *self);
+static char       *passphrase_needed_message (BastionConnection *self);
 
 static void
 on_tunnel_started (GObject      *source,
@@ -519,6 +556,16 @@ on_tunnel_started (GObject      *source,
       /* The step that failed is the one the tunnel was in. The session stays for its host key
        * fingerprint (the GUI shows it), but nothing keeps listening. */
       bastion_tunnel_stop (BASTION_TUNNEL (source));
+      /* Tried without the passphrase because the agent came first (on_ssh_secret_found): now
+       * it is needed, as if the keyring had been asked. */
+      if (g_error_matches (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_PASSPHRASE_REQUIRED))
+        {
+          g_autofree char *message = passphrase_needed_message (self);
+
+          g_clear_error (&error);
+          error = g_error_new_literal (BASTION_CONNECTION_ERROR,
+                                       BASTION_CONNECTION_ERROR_PASSPHRASE_NEEDED, message);
+        }
       fail_task (self, task, g_steal_pointer (&error));
       return;
     }
@@ -530,6 +577,14 @@ on_tunnel_started (GObject      *source,
   self->remember_passphrase = self->remember_ssh_password = FALSE;
 
   open_database_step (g_steal_pointer (&task));
+}
+
+static char *
+passphrase_needed_message (BastionConnection *self)
+{
+  return g_strdup_printf (_("The key file “%s” is protected by a passphrase; type it, or store it "
+                            "with “bastion-cli secret set %s key-passphrase”"),
+                          effective_key_file (self), bastion_profile_get_id (self->profile));
 }
 
 static BastionSshAuthMethod
@@ -668,11 +723,16 @@ on_ssh_secret_found (GObject      *source,
 
       if (kind == BASTION_SECRET_KIND_KEY_PASSPHRASE)
         {
+          const char *sock = g_getenv ("SSH_AUTH_SOCK");
+
+          /* As ssh: an agent that holds the key logs in without the passphrase. */
+          if (sock != NULL && sock[0] != '\0')
+            {
+              open_tunnel_step (g_steal_pointer (&task));
+              return;
+            }
           code = BASTION_CONNECTION_ERROR_PASSPHRASE_NEEDED;
-          message = g_strdup_printf (_("The key file “%s” is protected by a passphrase; type it, "
-                                       "or store it with “bastion-cli secret set %s "
-                                       "key-passphrase”"),
-                                     effective_key_file (self), id);
+          message = passphrase_needed_message (self);
         }
       else
         {
@@ -996,9 +1056,17 @@ bastion_connection_close (BastionConnection *self)
   wipe_secret (&self->passphrase);
   wipe_secret (&self->ssh_password);
   wipe_secret (&self->db_password);
+  wipe_secret (&self->readonly_password);
+  self->readonly_looked_up = FALSE;
   g_clear_error (&self->error);
   self->failed_stage = BASTION_CONNECTION_STAGE_IDLE;
   set_stage (self, BASTION_CONNECTION_STAGE_IDLE);
+}
+
+static gboolean
+uses_readonly_role (BastionConnection *self)
+{
+  return self->readonly_password != NULL && bastion_profile_get_read_only (self->profile);
 }
 
 BastionDatabase *
@@ -1025,8 +1093,19 @@ bastion_connection_create_database (BastionConnection *self)
     bastion_database_set_sslmode (database, ssl_mode);
   if (self->db_password != NULL)
     bastion_database_set_password (database, self->db_password);
+  if (uses_readonly_role (self))
+    bastion_database_set_read_only_login (database, BASTION_READONLY_ROLE,
+                                          self->readonly_password);
 
   return database;
+}
+
+char *
+bastion_connection_dup_readonly_password (BastionConnection *self)
+{
+  g_return_val_if_fail (BASTION_IS_CONNECTION (self), NULL);
+
+  return uses_readonly_role (self) ? g_strdup (self->readonly_password) : NULL;
 }
 
 BastionLaunchTarget *
@@ -1051,6 +1130,12 @@ bastion_connection_dup_launch_target (BastionConnection *self)
   target->db_user = g_strdup (bastion_profile_get_db_user (self->profile));
   target->sslmode = field_missing (ssl_mode) ? NULL : g_strdup (ssl_mode);
   target->read_only = bastion_profile_get_read_only (self->profile);
+  if (uses_readonly_role (self))
+    {
+      g_free (target->db_user);
+      target->db_user = g_strdup (BASTION_READONLY_ROLE);
+      target->password_kind = g_strdup ("readonly-password");
+    }
 
   return target;
 }
@@ -1191,6 +1276,7 @@ bastion_connection_finalize (GObject *object)
   wipe_secret (&self->passphrase);
   wipe_secret (&self->ssh_password);
   wipe_secret (&self->db_password);
+  wipe_secret (&self->readonly_password);
   g_clear_error (&self->error);
   g_clear_pointer (&self->ssh_config, bastion_ssh_config_free);
   g_clear_object (&self->profile);

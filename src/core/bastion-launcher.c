@@ -141,6 +141,7 @@ bastion_launch_target_copy (const BastionLaunchTarget *target)
   copy->db_user = g_strdup (target->db_user);
   copy->sslmode = g_strdup (target->sslmode);
   copy->read_only = target->read_only;
+  copy->password_kind = g_strdup (target->password_kind);
 
   return copy;
 }
@@ -158,6 +159,7 @@ bastion_launch_target_free (BastionLaunchTarget *target)
   g_free (target->db_name);
   g_free (target->db_user);
   g_free (target->sslmode);
+  g_free (target->password_kind);
   g_free (target);
 }
 
@@ -1355,6 +1357,9 @@ dup_password_command (BastionLauncher           *self,
   g_autofree char *q_cli = NULL;
   /* The id: unique, and what `bastion-cli` looks a profile up by first. */
   g_autofree char *q_team = g_shell_quote (target->profile_id);
+  /* The read-only login's password where the target logs in as that role. */
+  const char *kind = g_strcmp0 (target->password_kind, "readonly-password") == 0
+                     ? "readonly-password" : "db-password";
 
   /* pgAdmin runs the command on the host, where the sandbox's bastion-cli is reached through
    * flatpak run; it prints the password on pgAdmin's pipe, as outside. */
@@ -1362,14 +1367,14 @@ dup_password_command (BastionLauncher           *self,
     {
       g_autofree char *q_app = g_shell_quote (self->sandbox_app_id);
 
-      return g_strdup_printf ("flatpak run --command=bastion-cli %s secret print %s db-password",
-                              q_app, q_team);
+      return g_strdup_printf ("flatpak run --command=bastion-cli %s secret print %s %s",
+                              q_app, q_team, kind);
     }
 
   cli = dup_cli_path (self);
   q_cli = g_shell_quote (cli);
 
-  return g_strdup_printf ("%s secret print %s db-password", q_cli, q_team);
+  return g_strdup_printf ("%s secret print %s %s", q_cli, q_team, kind);
 }
 
 /**

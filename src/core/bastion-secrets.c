@@ -91,6 +91,8 @@ bastion_secret_kind_get_type (void)
         { BASTION_SECRET_KIND_KEY_PASSPHRASE, "BASTION_SECRET_KIND_KEY_PASSPHRASE",
           "key-passphrase" },
         { BASTION_SECRET_KIND_SSH_PASSWORD, "BASTION_SECRET_KIND_SSH_PASSWORD", "ssh-password" },
+        { BASTION_SECRET_KIND_READONLY_PASSWORD, "BASTION_SECRET_KIND_READONLY_PASSWORD",
+          "readonly-password" },
         { 0, NULL, NULL }
       };
       g_once_init_leave (&type, g_enum_register_static ("BastionSecretKind", values));
@@ -110,6 +112,8 @@ bastion_secret_kind_to_string (BastionSecretKind kind)
       return "key-passphrase";
     case BASTION_SECRET_KIND_SSH_PASSWORD:
       return "ssh-password";
+    case BASTION_SECRET_KIND_READONLY_PASSWORD:
+      return "readonly-password";
     default:
       return NULL;
     }
@@ -119,7 +123,7 @@ gboolean
 bastion_secret_kind_from_string (const char        *str,
                                  BastionSecretKind *kind)
 {
-  for (guint i = BASTION_SECRET_KIND_DB_PASSWORD; i <= BASTION_SECRET_KIND_SSH_PASSWORD; i++)
+  for (guint i = BASTION_SECRET_KIND_DB_PASSWORD; i <= BASTION_SECRET_KIND_LAST; i++)
     {
       if (g_strcmp0 (str, bastion_secret_kind_to_string (i)) == 0)
         {
@@ -272,7 +276,7 @@ run_in_memory (BastionSecrets *self,
       break;
 
     case OP_CLEAR_PROFILE:
-      for (guint i = BASTION_SECRET_KIND_DB_PASSWORD; i <= BASTION_SECRET_KIND_SSH_PASSWORD; i++)
+      for (guint i = BASTION_SECRET_KIND_DB_PASSWORD; i <= BASTION_SECRET_KIND_LAST; i++)
         {
           g_autofree char *k = memory_key (request->profile_id, i);
 

@@ -323,7 +323,8 @@ class Postgres:
         return run(cmd, env=self._psql_env(user, password)).stdout.decode()
 
     def load_fixture(self):
-        self.psql("CREATE ROLE %s LOGIN PASSWORD '%s'" % (self.USER, self.password))
+        # CREATEROLE, as RDS gives its master user (the read-only login is made with it).
+        self.psql("CREATE ROLE %s LOGIN CREATEROLE PASSWORD '%s'" % (self.USER, self.password))
         self.psql("CREATE DATABASE %s OWNER %s" % (self.DB, self.USER))
         files = ["simpleiot-schema.sql", "simpleiot-seed.sql"]
         if self.bulk:
