@@ -606,6 +606,16 @@ update_stats (BastionConnectionView *self)
     channels = g_strdup (_("None"));
   else
     channels = g_strdup_printf (ngettext ("%u open", "%u open", n), n);
+  if (bastion_tunnel_get_n_refused (tunnel) > 0)
+    {
+      guint refused = bastion_tunnel_get_n_refused (tunnel);
+      char *both = g_strdup_printf (ngettext ("%s · %u refused (another user’s program)",
+                                              "%s · %u refused (other users’ programs)",
+                                              refused), channels, refused);
+
+      g_free (channels);
+      channels = both;
+    }
   adw_action_row_set_subtitle (self->channels_row, channels);
 
   since = bastion_connections_get_ready_since (registry, self->profile);

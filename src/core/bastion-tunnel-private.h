@@ -64,6 +64,7 @@ typedef struct
   guint64             bytes_out;
   guint               n_channels;
   guint               n_clients;
+  guint               n_refused;
   GError             *error;
 } State;
 
@@ -106,6 +107,8 @@ struct _BastionTunnel
   guint64             notified_in;
   guint64             notified_out;
   guint               n_channels;
+  guint               n_refused;        /* connections from another user, closed at once */
+  GHashTable         *refused_uids;     /* uid → TRUE: logged once each */
 
   BastionSshStage     stage;
   guint16             db_port;

@@ -23,6 +23,7 @@
 #include <glib/gi18n.h>
 
 #include "bastion-io-thread.h"
+#include "bastion-peer-uid.h"
 #include "bastion-tunnel-private.h"
 
 /* Client reads fill up to UP_MAX; libssh2 then sends full 32 KiB packets. Channel reads need at
@@ -947,6 +948,37 @@ on_session_disconnected (BastionSshSession *session,
 
 /* ---- Listener ----------------------------------------------------------------------------- */
 
+/* Only the user's own programs reach the tunnel: a connection from another uid (or one the kernel
+ * cannot place) is closed before a byte is read or relayed, logged once per uid, counted. */
+static gboolean
+peer_is_owner (BastionTunnel     *self,
+               GSocketConnection *connection)
+{
+  uid_t uid = (uid_t) -1;
+  gboolean known = bastion_peer_uid_lookup (connection, &uid);
+
+  if (known && uid == getuid ())
+    return TRUE;
+
+  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+  self->n_refused++;
+  if (self->refused_uids == NULL)
+    self->refused_uids = g_hash_table_new (NULL, NULL);
+  if (!g_hash_table_contains (self->refused_uids, GUINT_TO_POINTER (known ? uid + 1 : 0)))
+    {
+      g_hash_table_add (self->refused_uids, GUINT_TO_POINTER (known ? uid + 1 : 0));
+      if (known)
+        g_message ("Tunnel 127.0.0.1:%u: refused a connection from uid %u; only uid %u may use "
+                   "this tunnel", self->local_port, (guint) uid, (guint) getuid ());
+      else
+        g_message ("Tunnel 127.0.0.1:%u: refused a connection whose user the kernel does not "
+                   "know (another network namespace?)", self->local_port);
+    }
+  bastion_tunnel_report (self);
+
+  return FALSE;
+}
+
 static gboolean
 on_incoming (GSocketService    *service_,
              GSocketConnection *connection,
@@ -959,6 +991,8 @@ on_incoming (GSocketService    *service_,
   int one = 1;
 
   if (self->stopped || self->stage == BASTION_SSH_STAGE_FAILED)
+    return TRUE;
+  if (!peer_is_owner (self, connection))
     return TRUE;
 
   c = g_new0 (Client, 1);

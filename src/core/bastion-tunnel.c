@@ -93,6 +93,7 @@ snapshot (BastionTunnel *self)
     .bytes_out = self->bytes_out,
     .n_channels = self->n_channels,
     .n_clients = self->clients.length,
+    .n_refused = self->n_refused,
     .error = self->error != NULL ? g_error_copy (self->error) : NULL,
   };
 
@@ -311,6 +312,13 @@ bastion_tunnel_get_n_clients (BastionTunnel *self)
   return self->pub.n_clients;
 }
 
+guint
+bastion_tunnel_get_n_refused (BastionTunnel *self)
+{
+  g_return_val_if_fail (BASTION_IS_TUNNEL (self), 0);
+  return self->pub.n_refused;
+}
+
 const GError *
 bastion_tunnel_get_error (BastionTunnel *self)
 {
@@ -337,6 +345,7 @@ bastion_tunnel_finalize (GObject *object)
   BastionTunnel *self = (BastionTunnel *)object;
 
   g_clear_pointer (&self->db_host, g_free);
+  g_clear_pointer (&self->refused_uids, g_hash_table_unref);
   g_clear_error (&self->error);
   state_clear (&self->pub);
   g_main_context_unref (self->owner_context);

@@ -50,6 +50,9 @@ guint64            bastion_tunnel_get_bytes_in    (BastionTunnel      *self);
 guint64            bastion_tunnel_get_bytes_out   (BastionTunnel      *self);
 guint              bastion_tunnel_get_n_channels  (BastionTunnel      *self);
 guint              bastion_tunnel_get_n_clients   (BastionTunnel      *self);
+/* Connections to the listener from another user's process, closed before any byte was
+ * relayed (the tunnel is its user's alone). */
+guint              bastion_tunnel_get_n_refused   (BastionTunnel      *self);
 /* The last error that made the tunnel fail (stage "failed"), or NULL. */
 const GError      *bastion_tunnel_get_error       (BastionTunnel      *self);
 
