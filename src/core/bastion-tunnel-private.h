@@ -66,6 +66,7 @@ typedef struct
   guint               n_clients;
   guint               n_refused;
   GError             *error;
+  GError             *channel_error;
 } State;
 
 /* The relay runs on the I/O thread (bastion-io-thread.c): every field below "Relay" is touched
@@ -88,6 +89,7 @@ struct _BastionTunnel
   GSocketService     *service;
   GTask              *start_task;
   GError             *error;
+  GError             *channel_error;    /* the bastion's last refusal to open a channel */
   char               *db_host;
   GQueue              clients;
   GQueue              queue;

@@ -144,6 +144,48 @@ remove_client (BastionTunnel *self,
   bastion_tunnel_report (self);
 }
 
+/* The bastion refused a direct-tcpip channel (RFC 4254 5.1): its reason, and the fix. */
+static GError *
+channel_refused_error_new (BastionTunnel *self)
+{
+  const char *ssh_host = bastion_ssh_session_get_host (self->session);
+  g_autofree char *msg = bastion_ssh_session_dup_last_error (self->session);
+
+  switch (bastion_ssh_channel_open_failure_reason (self->session))
+    {
+    case 1:
+      return g_error_new (BASTION_TUNNEL_ERROR, BASTION_TUNNEL_ERROR_CHANNEL_REFUSED,
+                          _("The bastion %s refused to forward to the database %s:%u "
+                            "(administratively prohibited): its sshd has AllowTcpForwarding no, "
+                            "or a PermitOpen rule that leaves this database out; ask its "
+                            "administrator to allow forwarding to %s:%u"),
+                          ssh_host, self->db_host, self->db_port, self->db_host, self->db_port);
+    case 2:
+      return g_error_new (BASTION_TUNNEL_ERROR, BASTION_TUNNEL_ERROR_CHANNEL_REFUSED,
+                          _("The bastion %s cannot reach the database %s:%u (connect failed): "
+                            "check the database’s host and port in the team, that the database "
+                            "runs, and that its security group admits the bastion"),
+                          ssh_host, self->db_host, self->db_port);
+    case 3:
+      return g_error_new (BASTION_TUNNEL_ERROR, BASTION_TUNNEL_ERROR_CHANNEL_REFUSED,
+                          _("The bastion %s does not offer TCP forwarding (unknown channel type "
+                            "direct-tcpip); ask its administrator for an OpenSSH server that "
+                            "allows forwarding to %s:%u"),
+                          ssh_host, self->db_host, self->db_port);
+    case 4:
+      return g_error_new (BASTION_TUNNEL_ERROR, BASTION_TUNNEL_ERROR_CHANNEL_REFUSED,
+                          _("The bastion %s refused a channel to the database %s:%u for lack of "
+                            "resources (resource shortage, e.g. its MaxSessions): close other "
+                            "connections through it or try again later"),
+                          ssh_host, self->db_host, self->db_port);
+    default:
+      return g_error_new (BASTION_TUNNEL_ERROR, BASTION_TUNNEL_ERROR_CHANNEL_REFUSED,
+                          _("The bastion %s refused to open a channel to the database %s:%u "
+                            "(%s); ask its administrator to allow forwarding there"),
+                          ssh_host, self->db_host, self->db_port, msg);
+    }
+}
+
 /* Drops the client's socket at once and closes its channel politely. */
 static void
 abort_client (BastionTunnel *self,
@@ -339,6 +381,7 @@ pump_open (BastionTunnel *self)
   if (io == BASTION_SSH_IO_OK)
     {
       self->opening = NULL;
+      g_clear_error (&self->channel_error);
       if (self->owner == c)
         set_owner (self, NULL, OP_NONE);
       c->state = CLIENT_OPEN;
@@ -369,12 +412,11 @@ pump_open (BastionTunnel *self)
   self->opening = NULL;
   if (io == BASTION_SSH_IO_DENIED)
     {
-      g_autofree char *msg = bastion_ssh_session_dup_last_error (self->session);
-      g_autofree char *reason = NULL;
-
-      reason = g_strdup_printf (_("the bastion cannot reach the database %s:%u (%s)"),
-                                self->db_host, self->db_port, msg);
-      abort_client (self, c, reason);
+      g_clear_error (&self->channel_error);
+      self->channel_error = channel_refused_error_new (self);
+      /* The owner hears of the refusal before the client sees its connection closed. */
+      bastion_tunnel_report (self);
+      abort_client (self, c, self->channel_error->message);
       return STEP_PROGRESS;
     }
 
@@ -1105,6 +1147,7 @@ bastion_tunnel_relay_start (BastionTunnel *self,
     }
 
   self->stopped = FALSE;
+  g_clear_error (&self->channel_error);
   self->start_task = task;
   if (self->stats_id == 0)
     self->stats_id = bastion_source_add_timeout (self->context, 250, stats_cb, self);

@@ -51,6 +51,7 @@ static void
 state_clear (State *state)
 {
   g_clear_error (&state->error);
+  g_clear_error (&state->channel_error);
 }
 
 /* Owner's thread. Reports may overtake each other (the one stop() applies at once): only a
@@ -67,6 +68,7 @@ apply_state (BastionTunnel *self,
   old = self->pub;
   self->pub = *state;
   state->error = old.error;
+  state->channel_error = old.channel_error;
 
   g_object_freeze_notify (G_OBJECT (self));
   if (old.local_port != self->pub.local_port)
@@ -95,6 +97,7 @@ snapshot (BastionTunnel *self)
     .n_clients = self->clients.length,
     .n_refused = self->n_refused,
     .error = self->error != NULL ? g_error_copy (self->error) : NULL,
+    .channel_error = self->channel_error != NULL ? g_error_copy (self->channel_error) : NULL,
   };
 
   return state;
@@ -312,6 +315,13 @@ bastion_tunnel_get_n_clients (BastionTunnel *self)
   return self->pub.n_clients;
 }
 
+const GError *
+bastion_tunnel_get_channel_error (BastionTunnel *self)
+{
+  g_return_val_if_fail (BASTION_IS_TUNNEL (self), NULL);
+  return self->pub.channel_error;
+}
+
 guint
 bastion_tunnel_get_n_refused (BastionTunnel *self)
 {
@@ -347,6 +357,7 @@ bastion_tunnel_finalize (GObject *object)
   g_clear_pointer (&self->db_host, g_free);
   g_clear_pointer (&self->refused_uids, g_hash_table_unref);
   g_clear_error (&self->error);
+  g_clear_error (&self->channel_error);
   state_clear (&self->pub);
   g_main_context_unref (self->owner_context);
 

@@ -19,6 +19,7 @@ typedef enum
   BASTION_TUNNEL_ERROR_FAILED = 1,
   BASTION_TUNNEL_ERROR_PORT_BUSY,
   BASTION_TUNNEL_ERROR_STOPPED,
+  BASTION_TUNNEL_ERROR_CHANNEL_REFUSED,
 } BastionTunnelError;
 
 GQuark bastion_tunnel_error_quark (void);
@@ -53,6 +54,9 @@ guint              bastion_tunnel_get_n_clients   (BastionTunnel      *self);
 /* Connections to the listener from another user's process, closed before any byte was
  * relayed (the tunnel is its user's alone). */
 guint              bastion_tunnel_get_n_refused   (BastionTunnel      *self);
+/* The bastion's last refusal to open a channel to the database (BASTION_TUNNEL_ERROR_
+ * CHANNEL_REFUSED: its reason and the fix), NULL once a channel opened again. */
+const GError      *bastion_tunnel_get_channel_error (BastionTunnel    *self);
 /* The last error that made the tunnel fail (stage "failed"), or NULL. */
 const GError      *bastion_tunnel_get_error       (BastionTunnel      *self);
 
