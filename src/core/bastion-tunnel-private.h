@@ -66,7 +66,6 @@ typedef struct
   guint               n_clients;
   guint               n_refused;
   GError             *error;
-  GError             *channel_error;
 } State;
 
 /* The relay runs on the I/O thread (bastion-io-thread.c): every field below "Relay" is touched
@@ -89,7 +88,11 @@ struct _BastionTunnel
   GSocketService     *service;
   GTask              *start_task;
   GError             *error;
-  GError             *channel_error;    /* the bastion's last refusal to open a channel */
+  /* The bastion's last refusal to open a channel. Set under channel_lock before the client's
+   * socket is closed, so whoever sees that close (libpq on the owner's side) finds it. */
+  GMutex              channel_lock;
+  GError             *channel_error;
+  GError             *channel_error_copy;  /* Owner: what get_channel_error() returned */
   char               *db_host;
   GQueue              clients;
   GQueue              queue;

@@ -144,6 +144,17 @@ remove_client (BastionTunnel *self,
   bastion_tunnel_report (self);
 }
 
+static void
+set_channel_error (BastionTunnel *self,
+                   const GError  *error)
+{
+  g_mutex_lock (&self->channel_lock);
+  g_clear_error (&self->channel_error);
+  if (error != NULL)
+    self->channel_error = g_error_copy (error);
+  g_mutex_unlock (&self->channel_lock);
+}
+
 /* The bastion refused a direct-tcpip channel (RFC 4254 5.1): its reason, and the fix. */
 static GError *
 channel_refused_error_new (BastionTunnel *self)
@@ -381,7 +392,7 @@ pump_open (BastionTunnel *self)
   if (io == BASTION_SSH_IO_OK)
     {
       self->opening = NULL;
-      g_clear_error (&self->channel_error);
+      set_channel_error (self, NULL);
       if (self->owner == c)
         set_owner (self, NULL, OP_NONE);
       c->state = CLIENT_OPEN;
@@ -412,11 +423,11 @@ pump_open (BastionTunnel *self)
   self->opening = NULL;
   if (io == BASTION_SSH_IO_DENIED)
     {
-      g_clear_error (&self->channel_error);
-      self->channel_error = channel_refused_error_new (self);
-      /* The owner hears of the refusal before the client sees its connection closed. */
-      bastion_tunnel_report (self);
-      abort_client (self, c, self->channel_error->message);
+      g_autoptr(GError) refused = channel_refused_error_new (self);
+
+      /* Known before the client sees its connection closed. */
+      set_channel_error (self, refused);
+      abort_client (self, c, refused->message);
       return STEP_PROGRESS;
     }
 
@@ -1147,7 +1158,7 @@ bastion_tunnel_relay_start (BastionTunnel *self,
     }
 
   self->stopped = FALSE;
-  g_clear_error (&self->channel_error);
+  set_channel_error (self, NULL);
   self->start_task = task;
   if (self->stats_id == 0)
     self->stats_id = bastion_source_add_timeout (self->context, 250, stats_cb, self);

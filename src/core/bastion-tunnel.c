@@ -51,7 +51,6 @@ static void
 state_clear (State *state)
 {
   g_clear_error (&state->error);
-  g_clear_error (&state->channel_error);
 }
 
 /* Owner's thread. Reports may overtake each other (the one stop() applies at once): only a
@@ -68,7 +67,6 @@ apply_state (BastionTunnel *self,
   old = self->pub;
   self->pub = *state;
   state->error = old.error;
-  state->channel_error = old.channel_error;
 
   g_object_freeze_notify (G_OBJECT (self));
   if (old.local_port != self->pub.local_port)
@@ -97,7 +95,6 @@ snapshot (BastionTunnel *self)
     .n_clients = self->clients.length,
     .n_refused = self->n_refused,
     .error = self->error != NULL ? g_error_copy (self->error) : NULL,
-    .channel_error = self->channel_error != NULL ? g_error_copy (self->channel_error) : NULL,
   };
 
   return state;
@@ -319,7 +316,14 @@ const GError *
 bastion_tunnel_get_channel_error (BastionTunnel *self)
 {
   g_return_val_if_fail (BASTION_IS_TUNNEL (self), NULL);
-  return self->pub.channel_error;
+
+  g_mutex_lock (&self->channel_lock);
+  g_clear_error (&self->channel_error_copy);
+  if (self->channel_error != NULL)
+    self->channel_error_copy = g_error_copy (self->channel_error);
+  g_mutex_unlock (&self->channel_lock);
+
+  return self->channel_error_copy;
 }
 
 guint
@@ -358,6 +362,8 @@ bastion_tunnel_finalize (GObject *object)
   g_clear_pointer (&self->refused_uids, g_hash_table_unref);
   g_clear_error (&self->error);
   g_clear_error (&self->channel_error);
+  g_clear_error (&self->channel_error_copy);
+  g_mutex_clear (&self->channel_lock);
   state_clear (&self->pub);
   g_main_context_unref (self->owner_context);
 
@@ -467,6 +473,7 @@ bastion_tunnel_init (BastionTunnel *self)
 {
   self->stage = self->pub.stage = BASTION_SSH_STAGE_CLOSED;
   self->owner_context = g_main_context_ref_thread_default ();
+  g_mutex_init (&self->channel_lock);
   self->context = bastion_io_thread_get_context ();
   g_queue_init (&self->clients);
   g_queue_init (&self->queue);
