@@ -85,9 +85,12 @@ bastion_cli_tunnel (int    argc,
   g_autofree char *port_text = NULL;
   gint port = -1;
   gboolean accept_new = FALSE;
+  g_autofree char *via = NULL;
   GOptionEntry entries[] = {
     { "port", 'p', 0, G_OPTION_ARG_STRING, &port_text,
       N_("Listen on this port of 127.0.0.1 (0: any free port; default: the team’s)"), "N" },
+    { "via", 0, 0, G_OPTION_ARG_STRING, &via,
+      N_("Carry the connection through ssh (default) or ssm (AWS Session Manager)"), "ssh|ssm" },
     { "accept-new", 0, 0, G_OPTION_ARG_NONE, &accept_new,
       N_("Trust the bastion’s host key if it is not known yet (never a changed one)"), NULL },
     { NULL }
@@ -128,6 +131,10 @@ bastion_cli_tunnel (int    argc,
   profile = bastion_cli_find_profile (store, "profile", argv[1]);
   if (profile == NULL)
     return 1;
+  if (via != NULL && !g_str_equal (via, "ssh") && !g_str_equal (via, "ssm"))
+    return bastion_cli_fail ("tunnel", _("--via takes ssh or ssm, not “%s”"), via);
+  if (g_strcmp0 (via, "ssm") == 0)
+    return bastion_cli_tunnel_ssm (profile, port);
 
   if (accept_new)
     flags |= BASTION_CONNECTION_FLAGS_ACCEPT_NEW_HOST_KEY;

@@ -23,7 +23,10 @@ typedef enum
   BASTION_SSM_ERROR_TOO_LARGE,       /* payload over the bound */
   BASTION_SSM_ERROR_BAD_DIGEST,      /* SHA-256 of the payload does not match */
   BASTION_SSM_ERROR_BAD_PAYLOAD,     /* JSON payload malformed or missing a field */
-  BASTION_SSM_ERROR_PROTOCOL,        /* a valid frame at the wrong time */
+  BASTION_SSM_ERROR_PROTOCOL,        /* a valid frame at the wrong time, or no answer */
+  BASTION_SSM_ERROR_CLOSED,          /* the service or the network ended the session */
+  BASTION_SSM_ERROR_ONE_CLIENT,      /* an old agent without multiplexing is busy */
+  BASTION_SSM_ERROR_STOPPED,         /* closed by us */
 } BastionSsmError;
 
 /* Header length as written on the wire: the offset of the payload-length field. */
