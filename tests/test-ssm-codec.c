@@ -201,6 +201,19 @@ test_ack_rejects (void)
       bastion_ssm_ack_clear (&ack);
     }
 
+  /* An empty payload, as a zero-length frame carries it (found by fuzz-ssm-payload). */
+  {
+    BastionSsmAck ack = { NULL };
+    BastionSsmHandshakeRequest req = { NULL };
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GError) error2 = NULL;
+
+    g_assert_false (bastion_ssm_ack_parse (NULL, 0, &ack, &error));
+    g_assert_error (error, BASTION_SSM_ERROR, BASTION_SSM_ERROR_BAD_PAYLOAD);
+    g_assert_false (bastion_ssm_handshake_request_parse (NULL, 0, &req, &error2));
+    g_assert_error (error2, BASTION_SSM_ERROR, BASTION_SSM_ERROR_BAD_PAYLOAD);
+  }
+
   {
     g_autofree char *big = g_strnfill (BASTION_SSM_MAX_JSON_PAYLOAD + 1, ' ');
     BastionSsmAck ack = { NULL };

@@ -281,6 +281,12 @@ parse_json_object (const guint8  *payload,
                    _("The Session Manager %s is too large (%zu bytes)"), what, (size_t) length);
       return NULL;
     }
+  if (payload == NULL || length == 0)
+    {
+      g_set_error (error, BASTION_SSM_ERROR, BASTION_SSM_ERROR_BAD_PAYLOAD,
+                   _("The Session Manager %s is empty"), what);
+      return NULL;
+    }
   if (bastion_json_find_nul_escape ((const char *) payload, length) >= 0 ||
       memchr (payload, '\0', length) != NULL)
     {
