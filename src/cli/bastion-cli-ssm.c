@@ -80,7 +80,8 @@ find_instance_id (BastionAws      *aws,
 
 int
 bastion_cli_tunnel_ssm (BastionProfile *profile,
-                        gint            port)
+                        gint            port,
+                        gboolean        fallback)
 {
   g_autoptr(BastionAws) aws = NULL;
   g_autoptr(BastionSsmTunnel) tunnel = NULL;
@@ -113,6 +114,8 @@ bastion_cli_tunnel_ssm (BastionProfile *profile,
   session = bastion_ssm_tunnel_get_session (tunnel);
   g_print ("listening 127.0.0.1:%u\n", bastion_ssm_tunnel_get_local_port (tunnel));
   fflush (stdout);
+  if (fallback)
+    g_printerr ("%s\n", _("Connected through AWS Session Manager; port 22 is closed to you."));
   g_printerr (_("Connected through AWS Session Manager (session %s, agent %s%s).\n"),
               bastion_ssm_session_get_session_id (session),
               bastion_ssm_session_get_agent_version (session),
