@@ -28,7 +28,8 @@
 
 #define WINDOW            256                 /* input messages in flight */
 #define READ_CHUNK        (1024 - BASTION_SMUX_HEADER_SIZE)  /* as the AWS plugin sends */
-#define MAX_EARLY         1024                /* out-of-order messages kept */
+#define MAX_EARLY         1024                /* out-of-order messages kept … */
+#define MAX_EARLY_BYTES   (8 * 1024 * 1024)   /* … and their bytes */
 #define MAX_PENDING_WRITE (16 * 1024 * 1024)  /* bytes queued towards one local client */
 #define ACK_GIVE_UP_US    (60 * G_USEC_PER_SEC)
 #define HANDSHAKE_TIMEOUT 30                  /* seconds */
@@ -78,6 +79,7 @@ struct _BastionSsmSession
   Stream             *raw;           /* an old agent's one client */
   GQueue              unacked;       /* OutMsg, in sequence order */
   GHashTable         *early;         /* seq → GBytes frame */
+  gsize               early_bytes;
   guint               resend_id;
   guint               handshake_timeout_id;
 
@@ -626,10 +628,16 @@ handle_output (BastionSsmSession       *self,
     return;   /* a duplicate: acknowledged again, not delivered again */
   if (msg->sequence_number > self->expected_in)
     {
+      /* Beyond the bounds it is dropped, as if lost: the agent resends it. */
       if (msg->sequence_number - self->expected_in <= MAX_EARLY &&
-          g_hash_table_size (self->early) < MAX_EARLY)
-        g_hash_table_insert (self->early, g_memdup2 (&msg->sequence_number, sizeof (gint64)),
-                             g_bytes_ref (frame));
+          g_hash_table_size (self->early) < MAX_EARLY &&
+          self->early_bytes + g_bytes_get_size (frame) <= MAX_EARLY_BYTES &&
+          !g_hash_table_contains (self->early, &msg->sequence_number))
+        {
+          self->early_bytes += g_bytes_get_size (frame);
+          g_hash_table_insert (self->early, g_memdup2 (&msg->sequence_number, sizeof (gint64)),
+                               g_bytes_ref (frame));
+        }
       return;
     }
   deliver (self, msg);
@@ -642,6 +650,7 @@ handle_output (BastionSsmSession       *self,
       if (next == NULL)
         break;
       g_bytes_ref (next);
+      self->early_bytes -= g_bytes_get_size (next);
       g_hash_table_remove (self->early, &self->expected_in);
       if (bastion_ssm_message_decode (g_bytes_get_data (next, NULL), g_bytes_get_size (next),
                                       &later, NULL))
