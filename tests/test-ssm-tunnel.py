@@ -13,7 +13,8 @@ Run under: with-servers --aws --ssm --postgres --keyring --team demo -- test-ssm
   by the service: the tunnel says so, reconnects, keeps its port, and the next query works;
 - an old agent without multiplexing serves one client and refuses a second one with a message;
 - AccessDeniedException (names ssm:StartSession), TargetNotConnected (not registered) and clock
-  skew each end the tunnel with one clear line and exit status 1.
+  skew each end the tunnel with one clear line and exit status 1;
+- `check --via ssm` reports the Session Manager step, ok or FAILED with the reason.
 Every step is bounded by a timeout: a hang fails the test instead of blocking it.
 """
 
@@ -122,7 +123,7 @@ SAMPLE = "select g, md5(g::text) from generate_series(1, 20000) g"
 DIRECT_SAMPLE = psql(PG_PORT, SAMPLE).stdout
 COPY = "copy (select g, md5(g::text), g * 7 from generate_series(1, 1000000) g) to stdout"
 
-print("1..17")
+print("1..19")
 control("reset-log", {})
 res = subprocess.run([CLI, "import"], capture_output=True, timeout=60)
 tap(res.returncode == 0, "import the demo team", res.stderr)
@@ -255,6 +256,22 @@ def failing(update, expect, name):
     tap(proc.returncode == 1 and all(e in err for e in expect) and
         len(err.strip().splitlines()) == 1, name, err)
 
+
+# 8. check --via ssm: the session step, and its failure with the reason.
+res = subprocess.run([CLI, "check", TEAM, "--via", "ssm"], capture_output=True, timeout=120)
+out = res.stdout.decode(errors="replace")
+tap(res.returncode == 0 and any(l.startswith("ok") and "AWS Session Manager session" in l and
+                                "i-0bastion000000001" in l and "agent 3.2.582.0" in l
+                                for l in out.splitlines()) and
+    last_session().get("closed_by") == "TerminateSession",
+    "check --via ssm starts a session, reports it and terminates it", out + res.stderr.decode())
+control("state", {"deny": ["StartSession"]})
+res = subprocess.run([CLI, "check", TEAM, "--via", "ssm"], capture_output=True, timeout=120)
+out = res.stdout.decode(errors="replace")
+tap(res.returncode == 1 and any(l.startswith("FAILED") and "ssm:StartSession" in l
+                                for l in out.splitlines()),
+    "check --via ssm names the missing ssm:StartSession", out)
+control("state", {"deny": []})
 
 failing({"deny": ["StartSession"]}, ["ssm:StartSession"],
         "AccessDeniedException names ssm:StartSession")

@@ -141,3 +141,42 @@ bastion_cli_tunnel_ssm (BastionProfile *profile,
     return bastion_cli_fail_error ("session manager", failure);
   return 0;
 }
+
+/* `check --via ssm`: a Session Manager session started, its handshake completed, then
+ * terminated. TRUE with DETAIL (session, agent, multiplexing) or FALSE with ERROR. */
+gboolean
+bastion_cli_check_ssm (BastionProfile  *profile,
+                       char           **detail,
+                       GError         **error)
+{
+  g_autoptr(BastionAws) aws = NULL;
+  g_autoptr(BastionSsmSession) session = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autofree char *instance_id = NULL;
+  gint64 deadline;
+  gboolean ok;
+
+  aws = bastion_aws_new (bastion_profile_get_aws_profile (profile),
+                         bastion_profile_get_aws_region (profile));
+  instance_id = find_instance_id (aws, profile, error);
+  if (instance_id == NULL)
+    return FALSE;
+  session = bastion_ssm_session_new (aws, instance_id, bastion_profile_get_db_host (profile),
+                                     bastion_profile_get_db_port (profile));
+  bastion_ssm_session_connect_async (session, NULL, bastion_cli_store_result, &result);
+  bastion_cli_wait (&result);
+  ok = bastion_ssm_session_connect_finish (session, result, error);
+  if (ok)
+    *detail = g_strdup_printf (_("%s through %s, agent %s (%s)"),
+                               bastion_ssm_session_get_session_id (session), instance_id,
+                               bastion_ssm_session_get_agent_version (session),
+                               bastion_ssm_session_is_multiplexed (session)
+                                 ? _("many connections per session")
+                                 : _("one connection at a time"));
+  bastion_ssm_session_close (session);
+  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (bastion_ssm_session_get_pending_terminations () > 0 &&
+         g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  return ok;
+}
