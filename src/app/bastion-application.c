@@ -12,6 +12,7 @@
 #include "bastion-application.h"
 #include "bastion-connections.h"
 #include "bastion-preferences-window.h"
+#include "bastion-shortcuts.h"
 #include "bastion-simpleiot.h"
 #include "bastion-version.h"
 #include "bastion-window.h"
@@ -181,6 +182,15 @@ bastion_application_quit_action (GSimpleAction *action,
 {
   BastionApplication *self = user_data;
   GList *windows = gtk_application_get_windows (GTK_APPLICATION (self));
+  GtkWindow *active = gtk_application_get_active_window (GTK_APPLICATION (self));
+
+  /* With tunnels open, Quit asks what the close button asks (keep them in the background, or
+   * disconnect and close): the window's close request holds the question and its outcome. */
+  if (active != NULL && bastion_connections_get_n_open (bastion_connections_get_default ()) > 0)
+    {
+      gtk_window_close (active);
+      return;
+    }
 
   /* Closing the windows first lets each one save its state (size, selection). */
   while (windows != NULL)
@@ -260,29 +270,11 @@ static const GActionEntry app_actions[] = {
 static void
 bastion_application_startup (GApplication *app)
 {
-  static const struct {
-    const char *action;
-    const char *accels[3];
-  } accels[] = {
-    { "app.quit", { "<primary>q", NULL } },
-    { "app.preferences", { "<primary>comma", NULL } },
-    { "window.close", { "<primary>w", NULL } },
-    { "win.show-help-overlay", { "<primary>question", NULL } },
-    { "win.add-profile", { "<primary>n", NULL } },
-    { "win.edit-profile", { "<primary>e", NULL } },
-    { "win.search", { "<primary>f", NULL } },
-    { "win.connect", { "<primary>k", NULL } },
-    { "win.disconnect", { "<primary><shift>k", NULL } },
-  };
-
   G_APPLICATION_CLASS (bastion_application_parent_class)->startup (app);
 
   bastion_application_load_profiles (BASTION_APPLICATION (app));
 
-  for (guint i = 0; i < G_N_ELEMENTS (accels); i++)
-    gtk_application_set_accels_for_action (GTK_APPLICATION (app),
-                                           accels[i].action,
-                                           accels[i].accels);
+  bastion_shortcuts_install_app (GTK_APPLICATION (app));
 }
 
 static void

@@ -2,8 +2,8 @@
  *
  * One profile's "Connect": a big button; while connecting, every step with a spinner on the
  * current one; on failure, the failed step, why, and the fix (trust a new host key, type a
- * password, let my IP in, start a stopped bastion); once connected, the local address, traffic,
- * open connections, uptime, the installed tools and Disconnect.
+ * password, let my IP in, start a stopped bastion). Once connected, the team page shows its
+ * workspace instead, with a BastionConnectionBar for the tunnel's state.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -16,6 +16,7 @@
 
 #include <glib/gi18n.h>
 
+#include "bastion-app-util.h"
 #include "bastion-aws.h"
 #include "bastion-connection-view.h"
 #include "bastion-connections.h"
@@ -42,14 +43,11 @@ struct _BastionConnectionView
   BastionConnection   *connection;
   GCancellable        *open_cancellable;
   GCancellable        *aws_cancellable;
-  GCancellable        *tools_cancellable;
   GCancellable        *trust_cancellable;
-  GPtrArray           *tools;              /* BastionToolInfo, once detected */
   BastionAwsDiagnosis *diagnosis;
   BastionAwsInstance  *instance;
   char                *aws_error;
   gulong               stage_handler;
-  guint                timer_id;
 
   /* Unowned */
   AdwMessageDialog    *dialog;             /* the prompt on screen, if any */
@@ -79,23 +77,11 @@ struct _BastionConnectionView
   GtkWidget           *allow_temporarily_button;
   GtkWidget           *start_button;
   GtkWidget           *retry_button;
-  AdwPreferencesGroup *connected_group;
-  GtkWidget           *connected_read_only_tag;
-  GtkWidget           *disconnect_button;
-  AdwActionRow        *address_row;
-  AdwActionRow        *traffic_row;
-  AdwActionRow        *channels_row;
-  AdwActionRow        *uptime_row;
-  GtkFlowBox          *tools_box;
-  GtkWidget           *copy_uri_button;
-  GtkWidget           *more_tools_button;
-  GtkBox              *more_tools_box;
 
   Prompt               last_prompt;
   BastionConnectionStage announced_stage;  /* what the accessible name last said */
   guint                connected : 1;
   guint                aws_busy : 1;
-  guint                tools_loading : 1;
   guint                trusting : 1;        /* the host key is being written */
 };
 
@@ -214,6 +200,9 @@ build_steps (BastionConnectionView *self)
       image = gtk_image_new_from_icon_name ("dialog-error-symbolic");
       gtk_widget_add_css_class (image, "error");
       gtk_stack_add_named (GTK_STACK (icons), image, "failed");
+      image = gtk_image_new_from_icon_name ("dialog-question-symbolic");
+      gtk_widget_add_css_class (image, "accent");
+      gtk_stack_add_named (GTK_STACK (icons), image, "question");
 
       adw_action_row_add_prefix (ADW_ACTION_ROW (row), icons);
       gtk_list_box_append (self->steps_list, row);
@@ -247,10 +236,56 @@ set_step (BastionConnectionView *self,
     description = _("Done");
   else if (g_str_equal (state, "failed"))
     description = _("Failed");
+  else if (g_str_equal (state, "question"))
+    description = _("Waiting for you");
   else
     description = _("Not started");
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->step_rows[i]),
                                   GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, description, -1);
+}
+
+/* A name as the CLI takes it, quoted for a shell only where it has to be. */
+static char *
+dup_cli_team (BastionConnectionView *self)
+{
+  const char *name = bastion_profile_get_display_name (self->profile);
+
+  for (const char *p = name; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_' && *p != '.')
+      return g_shell_quote (name);
+  return g_strdup (name);
+}
+
+/* What the failed step says: the reason, except for a question, which names what to do (with
+ * this team's real name, never a placeholder). */
+static char *
+dup_step_reason (BastionConnectionView *self,
+                 const GError          *error)
+{
+  if (g_error_matches (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_HOST_KEY_UNKNOWN))
+    {
+      g_autofree char *team = dup_cli_team (self);
+
+      return g_strdup_printf (_("Waiting for you to compare its fingerprint and trust it (in a "
+                                "terminal: “bastion-cli hostkey %s --trust”)"), team);
+    }
+  return g_strdup (error != NULL ? error->message : NULL);
+}
+
+/* The step that reaches the bastion names the port this team uses. */
+static void
+label_connect_step (BastionConnectionView *self)
+{
+  guint i = BASTION_CONNECTION_STAGE_CONNECTING - FIRST_STEP;
+  g_autofree char *title = NULL;
+
+  if (self->profile == NULL)
+    return;
+
+  /* Translators: a connection step; %u is the bastion's SSH port */
+  title = g_strdup_printf (_("Reach the bastion (port %u)"),
+                           bastion_profile_get_ssh_port (self->profile));
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->step_rows[i]), title);
 }
 
 static void
@@ -259,6 +294,10 @@ update_steps (BastionConnectionView *self)
   BastionConnectionStage stage = current_stage (self);
   BastionConnectionStage failed = BASTION_CONNECTION_STAGE_IDLE;
   const GError *error = NULL;
+  gboolean question = bastion_app_connection_awaits_user (self->connection);
+  g_autofree char *reason = NULL;
+
+  label_connect_step (self);
 
   if (stage == BASTION_CONNECTION_STAGE_FAILED)
     {
@@ -267,6 +306,7 @@ update_steps (BastionConnectionView *self)
       /* A tunnel that fails for good after it served: the tunnel step. */
       if (failed < FIRST_STEP || failed > LAST_STEP)
         failed = BASTION_CONNECTION_STAGE_OPENING_TUNNEL;
+      reason = dup_step_reason (self, error);
     }
 
   for (guint i = 0; i < N_STEPS; i++)
@@ -278,7 +318,7 @@ update_steps (BastionConnectionView *self)
           if (step < failed)
             set_step (self, i, "done", NULL);
           else if (step == failed)
-            set_step (self, i, "failed", error ? error->message : NULL);
+            set_step (self, i, question ? "question" : "failed", reason);
           else
             set_step (self, i, "pending", NULL);
         }
@@ -524,240 +564,20 @@ update_fix (BastionConnectionView *self)
   gtk_label_set_label (self->fix_description, description ? description : "");
   gtk_widget_set_visible (GTK_WIDGET (self->fix_description), description != NULL);
   gtk_image_set_from_icon_name (self->fix_icon, icon);
+  gtk_widget_remove_css_class (GTK_WIDGET (self->fix_icon), "warning");
+  gtk_widget_remove_css_class (GTK_WIDGET (self->fix_icon), "error");
+  gtk_widget_remove_css_class (GTK_WIDGET (self->fix_icon), "accent");
+  /* A question (a new host key, a password) is asked neutrally; only failures warn. */
   if (severe)
-    {
-      gtk_widget_remove_css_class (GTK_WIDGET (self->fix_icon), "warning");
-      gtk_widget_add_css_class (GTK_WIDGET (self->fix_icon), "error");
-    }
+    gtk_widget_add_css_class (GTK_WIDGET (self->fix_icon), "error");
+  else if (bastion_app_connection_awaits_user (self->connection))
+    gtk_widget_add_css_class (GTK_WIDGET (self->fix_icon), "accent");
   else
-    {
-      gtk_widget_remove_css_class (GTK_WIDGET (self->fix_icon), "error");
-      gtk_widget_add_css_class (GTK_WIDGET (self->fix_icon), "warning");
-    }
+    gtk_widget_add_css_class (GTK_WIDGET (self->fix_icon), "warning");
 
   show_fix_button (self->check_ip_button,
                    check_ip && has_aws_names (self) && self->diagnosis == NULL);
   update_diagnosis (self);
-}
-
-/* ---- Connected ----------------------------------------------------------------------------- */
-
-static char *
-format_duration (gint64 seconds)
-{
-  if (seconds < 60)
-    /* Translators: a duration in seconds */
-    return g_strdup_printf (_("%u s"), (guint) seconds);
-  if (seconds < 3600)
-    /* Translators: a duration in minutes and seconds */
-    return g_strdup_printf (_("%u min %02u s"), (guint) (seconds / 60), (guint) (seconds % 60));
-  /* Translators: a duration in hours and minutes */
-  return g_strdup_printf (_("%u h %02u min"), (guint) (seconds / 3600),
-                          (guint) ((seconds % 3600) / 60));
-}
-
-static void
-update_stats (BastionConnectionView *self)
-{
-  BastionTunnel *tunnel = self->connection ? bastion_connection_get_tunnel (self->connection)
-                                           : NULL;
-  BastionConnections *registry = bastion_connections_get_default ();
-  g_autofree char *address = NULL;
-  g_autofree char *in = NULL;
-  g_autofree char *out = NULL;
-  g_autofree char *traffic = NULL;
-  g_autofree char *channels = NULL;
-  g_autofree char *uptime = NULL;
-  gint64 since;
-  guint n;
-
-  if (tunnel == NULL)
-    return;
-
-  address = g_strdup_printf ("127.0.0.1:%u", bastion_tunnel_get_local_port (tunnel));
-  adw_action_row_set_subtitle (self->address_row, address);
-
-  in = g_format_size (bastion_tunnel_get_bytes_in (tunnel));
-  out = g_format_size (bastion_tunnel_get_bytes_out (tunnel));
-  /* Translators: traffic through the tunnel, e.g. "1.2 MB received · 20 kB sent" */
-  traffic = g_strdup_printf (_("%s received · %s sent"), in, out);
-  adw_action_row_set_subtitle (self->traffic_row, traffic);
-
-  n = bastion_tunnel_get_n_channels (tunnel);
-  if (n == 0)
-    channels = g_strdup (_("None"));
-  else
-    channels = g_strdup_printf (ngettext ("%u open", "%u open", n), n);
-  adw_action_row_set_subtitle (self->channels_row, channels);
-
-  since = bastion_connections_get_ready_since (registry, self->profile);
-  if (since > 0)
-    uptime = format_duration ((g_get_monotonic_time () - since) / G_USEC_PER_SEC);
-  adw_action_row_set_subtitle (self->uptime_row, uptime ? uptime : "");
-}
-
-static gboolean
-on_timer (gpointer user_data)
-{
-  update_stats (user_data);
-  return G_SOURCE_CONTINUE;
-}
-
-/* The numbers tick once a second, only while someone can see them. */
-static void
-sync_timer (BastionConnectionView *self)
-{
-  gboolean want = gtk_widget_get_mapped (GTK_WIDGET (self)) && stage_serves (current_stage (self));
-
-  if (want && self->timer_id == 0)
-    self->timer_id = g_timeout_add_seconds (1, on_timer, self);
-  else if (!want)
-    g_clear_handle_id (&self->timer_id, g_source_remove);
-}
-
-static const char *
-tool_icon (BastionLauncherTool tool)
-{
-  switch (tool)
-    {
-    case BASTION_LAUNCHER_TOOL_PSQL:
-    case BASTION_LAUNCHER_TOOL_PGCLI:
-      return "utilities-terminal-symbolic";
-    case BASTION_LAUNCHER_TOOL_PGADMIN:
-    case BASTION_LAUNCHER_TOOL_DBEAVER:
-    default:
-      return "document-open-symbolic";
-    }
-}
-
-static void
-populate_tools (BastionConnectionView *self)
-{
-  GtkWidget *child;
-  int position = 0;
-  guint n_missing = 0;
-
-  if (self->tools_box == NULL)
-    return;
-
-  /* Start again from the template's one child, Copy URI. */
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->tools_box))) != NULL
-         && gtk_flow_box_child_get_child (GTK_FLOW_BOX_CHILD (child)) != self->copy_uri_button)
-    gtk_flow_box_remove (self->tools_box, child);
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->more_tools_box))) != NULL)
-    gtk_box_remove (self->more_tools_box, child);
-
-  for (guint i = 0; self->tools != NULL && i < self->tools->len; i++)
-    {
-      BastionToolInfo *info = g_ptr_array_index (self->tools, i);
-      const char *title = bastion_launcher_tool_get_title (info->tool);
-
-      if (info->available)
-        {
-          GtkWidget *button = gtk_button_new ();
-          GtkWidget *content = adw_button_content_new ();
-          g_autofree char *tooltip = NULL;
-
-          adw_button_content_set_icon_name (ADW_BUTTON_CONTENT (content), tool_icon (info->tool));
-          adw_button_content_set_label (ADW_BUTTON_CONTENT (content), title);
-          gtk_button_set_child (GTK_BUTTON (button), content);
-          gtk_widget_add_css_class (button, "pill");
-          gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "view.open-tool");
-          gtk_actionable_set_action_target (GTK_ACTIONABLE (button), "i", (gint32) info->tool);
-          /* Translators: %s is a tool, e.g. "pgAdmin 4" */
-          tooltip = g_strdup_printf (_("Open the database in %s, ready to use"), title);
-          gtk_widget_set_tooltip_text (button, tooltip);
-          gtk_widget_set_name (button, bastion_launcher_tool_to_string (info->tool));
-          gtk_flow_box_insert (self->tools_box, button, position++);
-        }
-      else
-        {
-          GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
-          GtkWidget *name = gtk_label_new (title);
-          GtkWidget *hint = gtk_label_new (info->install_hint ? info->install_hint
-                                                              : _("Not installed"));
-
-          gtk_label_set_xalign (GTK_LABEL (name), 0);
-          gtk_widget_add_css_class (name, "heading");
-          gtk_label_set_xalign (GTK_LABEL (hint), 0);
-          gtk_label_set_wrap (GTK_LABEL (hint), TRUE);
-          gtk_label_set_max_width_chars (GTK_LABEL (hint), 40);
-          gtk_label_set_selectable (GTK_LABEL (hint), TRUE);
-          gtk_widget_add_css_class (hint, "dim-label");
-          gtk_box_append (GTK_BOX (box), name);
-          gtk_box_append (GTK_BOX (box), hint);
-          gtk_box_append (self->more_tools_box, box);
-          n_missing++;
-        }
-    }
-
-  gtk_widget_set_visible (self->more_tools_button, n_missing > 0);
-}
-
-static void
-on_tools_listed (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  g_autoptr(BastionConnectionView) self = user_data;
-  g_autoptr(GError) error = NULL;
-  GPtrArray *tools;
-
-  tools = bastion_launcher_list_tools_finish (BASTION_LAUNCHER (source), result, &error);
-  self->tools_loading = FALSE;
-  if (tools == NULL)
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_warning ("Cannot look for database tools: %s", error->message);
-      return;
-    }
-
-  g_clear_pointer (&self->tools, g_ptr_array_unref);
-  self->tools = tools;
-  populate_tools (self);
-}
-
-static void
-load_tools (BastionConnectionView *self)
-{
-  BastionLauncher *launcher;
-
-  if (self->tools != NULL || self->tools_loading)
-    return;
-
-  self->tools_loading = TRUE;
-  launcher = bastion_connections_get_launcher (bastion_connections_get_default ());
-  g_clear_object (&self->tools_cancellable);
-  self->tools_cancellable = g_cancellable_new ();
-  bastion_launcher_list_tools_async (launcher, self->tools_cancellable, on_tools_listed,
-                                     g_object_ref (self));
-}
-
-static void
-update_connected (BastionConnectionView *self)
-{
-  BastionConnectionStage stage = current_stage (self);
-  g_autofree char *description = NULL;
-
-  if (stage == BASTION_CONNECTION_STAGE_RECONNECTING)
-    {
-      adw_preferences_group_set_title (self->connected_group, _("Reconnecting…"));
-      adw_preferences_group_set_description (self->connected_group,
-                                             _("The tunnel dropped. Local connections wait until "
-                                               "it is back."));
-    }
-  else
-    {
-      adw_preferences_group_set_title (self->connected_group, _("Connected"));
-      /* Translators: the first %s is the bastion host, the second the database's */
-      description = g_strdup_printf (_("Through %s to %s"),
-                                     bastion_profile_get_ssh_host (self->profile),
-                                     bastion_profile_get_db_host (self->profile));
-      adw_preferences_group_set_description (self->connected_group, description);
-    }
-
-  update_stats (self);
-  load_tools (self);
 }
 
 /* ---- State --------------------------------------------------------------------------------- */
@@ -820,9 +640,7 @@ announce_state (BastionConnectionView *self,
     case BASTION_CONNECTION_STAGE_READY:
       /* Translators: %s is a team's name */
       status = g_strdup_printf (_("%s: Connected"), team);
-      if (previous != BASTION_CONNECTION_STAGE_READY
-          && previous != BASTION_CONNECTION_STAGE_RECONNECTING)
-        target = self->disconnect_button;
+      /* The workspace's connection bar takes focus to its Disconnect. */
       break;
 
     case BASTION_CONNECTION_STAGE_RECONNECTING:
@@ -832,8 +650,13 @@ announce_state (BastionConnectionView *self,
 
     case BASTION_CONNECTION_STAGE_FAILED:
       /* Translators: the first %s is a team's name, the second what went wrong */
-      status = g_strdup_printf (_("%s: Connection failed: %s"), team,
-                                gtk_label_get_label (self->fix_title));
+      if (bastion_app_connection_awaits_user (self->connection))
+        /* Translators: the first %s is a team's name, the second the question */
+        status = g_strdup_printf (_("%s: Waiting for you: %s"), team,
+                                  gtk_label_get_label (self->fix_title));
+      else
+        status = g_strdup_printf (_("%s: Connection failed: %s"), team,
+                                  gtk_label_get_label (self->fix_title));
       if (previous != BASTION_CONNECTION_STAGE_FAILED)
         target = primary_fix_button (self);
       break;
@@ -862,6 +685,26 @@ announce_state (BastionConnectionView *self,
     gtk_widget_grab_focus (target);
 }
 
+static Prompt prompt_for_error (BastionConnectionView *self,
+                                const GError          *error);
+
+/* A prompt ends with its cause: once the connection serves, stops, moves on, or fails for
+ * another reason, the question it asked is gone. */
+static void
+close_stale_dialog (BastionConnectionView *self,
+                    BastionConnectionStage stage)
+{
+  if (self->dialog == NULL)
+    return;
+
+  if (stage == BASTION_CONNECTION_STAGE_FAILED
+      && prompt_for_error (self, bastion_connection_get_error (self->connection))
+         == self->last_prompt)
+    return;
+
+  gtk_window_destroy (GTK_WINDOW (self->dialog));
+}
+
 static void
 update_state (BastionConnectionView *self)
 {
@@ -874,7 +717,6 @@ update_state (BastionConnectionView *self)
     return;
 
   gtk_widget_set_visible (self->idle_read_only_tag, read_only);
-  gtk_widget_set_visible (self->connected_read_only_tag, read_only);
 
   switch (stage)
     {
@@ -884,12 +726,13 @@ update_state (BastionConnectionView *self)
 
     case BASTION_CONNECTION_STAGE_READY:
     case BASTION_CONNECTION_STAGE_RECONNECTING:
-      update_connected (self);
       gtk_stack_set_visible_child_name (self->stack, "connected");
       break;
 
     case BASTION_CONNECTION_STAGE_FAILED:
-      adw_preferences_group_set_title (self->steps_group, _("Connection Failed"));
+      adw_preferences_group_set_title (self->steps_group,
+                                       bastion_app_connection_awaits_user (self->connection)
+                                         ? _("Waiting for You") : _("Connection Failed"));
       gtk_button_set_label (self->cancel_button, _("_Close"));
       gtk_actionable_set_action_name (GTK_ACTIONABLE (self->cancel_button), "view.disconnect");
       gtk_widget_set_tooltip_text (GTK_WIDGET (self->cancel_button),
@@ -929,8 +772,6 @@ update_state (BastionConnectionView *self)
                                  self->connection != NULL
                                  && stage != BASTION_CONNECTION_STAGE_IDLE);
 
-  sync_timer (self);
-
   if (connected != self->connected)
     {
       self->connected = connected;
@@ -939,6 +780,8 @@ update_state (BastionConnectionView *self)
                                    && stage != BASTION_CONNECTION_STAGE_FAILED, -1);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONNECTED]);
     }
+
+  close_stale_dialog (self, stage);
 
   /* Last: the team page adds or removes the query view on notify::connected, and focus in a
    * query view that is gone is focus to move. */
@@ -1635,141 +1478,14 @@ prompt_again_action (GtkWidget  *widget,
   show_prompt (self, prompt_for_error (self, bastion_connection_get_error (self->connection)));
 }
 
-static void
-copy_address_action (GtkWidget  *widget,
-                      const char *action_name,
-                      GVariant   *parameter)
-{
-  BastionConnectionView *self = BASTION_CONNECTION_VIEW (widget);
-  BastionTunnel *tunnel = self->connection ? bastion_connection_get_tunnel (self->connection)
-                                           : NULL;
-  g_autofree char *address = NULL;
-
-  if (tunnel == NULL)
-    return;
-
-  address = g_strdup_printf ("127.0.0.1:%u", bastion_tunnel_get_local_port (tunnel));
-  gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), address);
-  show_toast (self, _("Address copied"));
-}
-
-static void
-copy_uri_action (GtkWidget  *widget,
-                 const char *action_name,
-                 GVariant   *parameter)
-{
-  BastionConnectionView *self = BASTION_CONNECTION_VIEW (widget);
-  g_autoptr(BastionLaunchTarget) target = NULL;
-  g_autofree char *uri = NULL;
-
-  if (self->connection == NULL)
-    return;
-
-  target = bastion_connection_dup_launch_target (self->connection);
-  if (target == NULL)
-    return;
-
-  uri = bastion_launch_target_dup_uri (target);
-  gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), uri);
-  show_toast (self, _("Connection URI copied (without the password)"));
-}
-
-typedef struct
-{
-  BastionConnectionView *self;
-  BastionLauncherTool    tool;
-  BastionLaunchTarget   *target;
-} LaunchData;
-
-static void
-launch_data_free (LaunchData *data)
-{
-  g_object_unref (data->self);
-  bastion_launch_target_free (data->target);
-  g_free (data);
-}
-
-static void
-on_tool_launched (GObject      *source,
-                  GAsyncResult *result,
-                  gpointer      user_data)
-{
-  LaunchData *data = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!bastion_launcher_launch_finish (BASTION_LAUNCHER (source), result, &error))
-    show_toast (data->self, error->message);
-  launch_data_free (data);
-}
-
-static void
-on_launch_password (GObject      *source,
-                    GAsyncResult *result,
-                    gpointer      user_data)
-{
-  LaunchData *data = user_data;
-  BastionConnections *registry = BASTION_CONNECTIONS (source);
-  g_autoptr(GError) error = NULL;
-  char *password;
-
-  password = bastion_connections_lookup_db_password_finish (registry, result, &error);
-  if (error != NULL)
-    g_debug ("No database password for the tool: %s", error->message);
-
-  bastion_launcher_launch_async (bastion_connections_get_launcher (registry), data->tool,
-                                 data->target, password, NULL, on_tool_launched, data);
-  bastion_secret_free (password);
-}
-
-static void
-open_tool_action (GtkWidget  *widget,
-                  const char *action_name,
-                  GVariant   *parameter)
-{
-  BastionConnectionView *self = BASTION_CONNECTION_VIEW (widget);
-  BastionLaunchTarget *target;
-  LaunchData *data;
-
-  if (self->connection == NULL)
-    return;
-
-  target = bastion_connection_dup_launch_target (self->connection);
-  if (target == NULL)
-    return;
-
-  data = g_new0 (LaunchData, 1);
-  data->self = g_object_ref (self);
-  data->tool = g_variant_get_int32 (parameter);
-  data->target = target;
-  bastion_connections_lookup_db_password_async (bastion_connections_get_default (),
-                                                self->profile, NULL, on_launch_password, data);
-}
-
 /* ---- GObject ------------------------------------------------------------------------------- */
-
-static void
-bastion_connection_view_map (GtkWidget *widget)
-{
-  GTK_WIDGET_CLASS (bastion_connection_view_parent_class)->map (widget);
-  sync_timer (BASTION_CONNECTION_VIEW (widget));
-  update_stats (BASTION_CONNECTION_VIEW (widget));
-}
-
-static void
-bastion_connection_view_unmap (GtkWidget *widget)
-{
-  GTK_WIDGET_CLASS (bastion_connection_view_parent_class)->unmap (widget);
-  sync_timer (BASTION_CONNECTION_VIEW (widget));
-}
 
 static void
 bastion_connection_view_dispose (GObject *object)
 {
   BastionConnectionView *self = BASTION_CONNECTION_VIEW (object);
 
-  g_clear_handle_id (&self->timer_id, g_source_remove);
   g_cancellable_cancel (self->aws_cancellable);
-  g_cancellable_cancel (self->tools_cancellable);
   g_cancellable_cancel (self->trust_cancellable);
   if (self->connection != NULL)
     g_clear_signal_handler (&self->stage_handler, self->connection);
@@ -1782,9 +1498,7 @@ bastion_connection_view_dispose (GObject *object)
   g_clear_object (&self->profile);
   g_clear_object (&self->open_cancellable);
   g_clear_object (&self->aws_cancellable);
-  g_clear_object (&self->tools_cancellable);
   g_clear_object (&self->trust_cancellable);
-  g_clear_pointer (&self->tools, g_ptr_array_unref);
   g_clear_pointer (&self->diagnosis, bastion_aws_diagnosis_free);
   g_clear_pointer (&self->instance, bastion_aws_instance_free);
   g_clear_pointer (&self->aws_error, g_free);
@@ -1847,8 +1561,6 @@ bastion_connection_view_class_init (BastionConnectionViewClass *klass)
   object_class->dispose = bastion_connection_view_dispose;
   object_class->get_property = bastion_connection_view_get_property;
   object_class->set_property = bastion_connection_view_set_property;
-  widget_class->map = bastion_connection_view_map;
-  widget_class->unmap = bastion_connection_view_unmap;
 
   properties[PROP_PROFILE] =
     g_param_spec_object ("profile", NULL, NULL, BASTION_TYPE_PROFILE,
@@ -1889,18 +1601,6 @@ bastion_connection_view_class_init (BastionConnectionViewClass *klass)
                                         allow_temporarily_button);
   gtk_widget_class_bind_template_child (widget_class, BastionConnectionView, start_button);
   gtk_widget_class_bind_template_child (widget_class, BastionConnectionView, retry_button);
-  gtk_widget_class_bind_template_child (widget_class, BastionConnectionView, connected_group);
-  gtk_widget_class_bind_template_child (widget_class, BastionConnectionView,
-                                        connected_read_only_tag);
-  gtk_widget_class_bind_template_child (widget_class, BastionConnectionView, disconnect_button);
-  gtk_widget_class_bind_template_child (widget_class, BastionConnectionView, address_row);
-  gtk_widget_class_bind_template_child (widget_class, BastionConnectionView, traffic_row);
-  gtk_widget_class_bind_template_child (widget_class, BastionConnectionView, channels_row);
-  gtk_widget_class_bind_template_child (widget_class, BastionConnectionView, uptime_row);
-  gtk_widget_class_bind_template_child (widget_class, BastionConnectionView, tools_box);
-  gtk_widget_class_bind_template_child (widget_class, BastionConnectionView, copy_uri_button);
-  gtk_widget_class_bind_template_child (widget_class, BastionConnectionView, more_tools_button);
-  gtk_widget_class_bind_template_child (widget_class, BastionConnectionView, more_tools_box);
 
   gtk_widget_class_install_action (widget_class, "view.connect", NULL, connect_action);
   gtk_widget_class_install_action (widget_class, "view.disconnect", NULL, disconnect_action);
@@ -1912,9 +1612,6 @@ bastion_connection_view_class_init (BastionConnectionViewClass *klass)
                                    allow_temporarily_action);
   gtk_widget_class_install_action (widget_class, "view.start-bastion", NULL,
                                    start_bastion_action);
-  gtk_widget_class_install_action (widget_class, "view.copy-address", NULL, copy_address_action);
-  gtk_widget_class_install_action (widget_class, "view.copy-uri", NULL, copy_uri_action);
-  gtk_widget_class_install_action (widget_class, "view.open-tool", "i", open_tool_action);
 }
 
 static void

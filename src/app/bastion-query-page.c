@@ -13,6 +13,7 @@
 
 #include "bastion-query-page.h"
 #include "bastion-result-writer.h"
+#include "bastion-shortcuts.h"
 #include "bastion-sql-text.h"
 
 #define TITLE_MAX_CHARS 28
@@ -1688,17 +1689,6 @@ bastion_query_page_class_init (BastionQueryPageClass *klass)
 }
 
 static void
-add_shortcut (GtkShortcutController *controller,
-              guint                  key,
-              GdkModifierType        modifiers,
-              const char            *action)
-{
-  gtk_shortcut_controller_add_shortcut (controller,
-                                        gtk_shortcut_new (gtk_keyval_trigger_new (key, modifiers),
-                                                          gtk_named_action_new (action)));
-}
-
-static void
 bastion_query_page_init (BastionQueryPage *self)
 {
   GtkSourceLanguageManager *languages;
@@ -1734,13 +1724,8 @@ bastion_query_page_init (BastionQueryPage *self)
   /* Capture phase: the editor would otherwise take Ctrl+Enter as a line break. */
   shortcuts = gtk_shortcut_controller_new ();
   gtk_event_controller_set_propagation_phase (shortcuts, GTK_PHASE_CAPTURE);
-  add_shortcut (GTK_SHORTCUT_CONTROLLER (shortcuts), GDK_KEY_Return, GDK_CONTROL_MASK,
-                "query.run");
-  add_shortcut (GTK_SHORTCUT_CONTROLLER (shortcuts), GDK_KEY_KP_Enter, GDK_CONTROL_MASK,
-                "query.run");
-  add_shortcut (GTK_SHORTCUT_CONTROLLER (shortcuts), GDK_KEY_Return,
-                GDK_CONTROL_MASK | GDK_SHIFT_MASK, "query.run-all");
-  add_shortcut (GTK_SHORTCUT_CONTROLLER (shortcuts), GDK_KEY_Escape, 0, "query.cancel");
+  bastion_shortcuts_add_to_controller (GTK_SHORTCUT_CONTROLLER (shortcuts),
+                                       BASTION_SHORTCUT_QUERY_PAGE);
   gtk_widget_add_controller (GTK_WIDGET (self), shortcuts);
 
   gtk_stack_set_visible_child_name (self->result_stack, "empty");

@@ -13,9 +13,11 @@
 
 #include "bastion-app-util.h"
 #include "bastion-color-chip.h"
+#include "bastion-connection-bar.h"
 #include "bastion-connection-view.h"
 #include "bastion-key-file.h"
 #include "bastion-query-view.h"
+#include "bastion-tab-keeper.h"
 #include "bastion-team-page.h"
 
 struct _BastionTeamPage
@@ -26,6 +28,7 @@ struct _BastionTeamPage
   BastionProfile   *profile;
   GCancellable     *key_check;
   GCancellable     *query_login;
+  BastionTabKeeper *tab_keeper;
 
   /* Not owned: the query view of the connected profile, inside query_box */
   GtkWidget        *query_view;
@@ -35,6 +38,7 @@ struct _BastionTeamPage
   GtkWidget        *scroller;
   BastionConnectionView *connection_view;
   GtkWidget        *query_box;
+  BastionConnectionBar *connection_bar;
   BastionColorChip *chip;
   GtkLabel         *title_label;
   GtkLabel         *subtitle_label;
@@ -322,19 +326,40 @@ fix_key_permissions_action (GtkWidget  *widget,
 
 /* ---- The query view below a connected team ---------------------------------------------- */
 
+/* The tabs are kept (titles and SQL) before their view goes: Connect brings them back. */
+static void
+drop_tab_keeper (BastionTeamPage *self)
+{
+  if (self->tab_keeper == NULL)
+    return;
+
+  bastion_tab_keeper_save_now (self->tab_keeper);
+  g_signal_handlers_disconnect_by_data (self->tab_keeper, self);
+  g_clear_object (&self->tab_keeper);
+}
+
 static void
 drop_query_view (BastionTeamPage *self)
 {
   g_cancellable_cancel (self->query_login);
   g_clear_object (&self->query_login);
+  drop_tab_keeper (self);
   if (self->query_view != NULL)
     {
       gtk_box_remove (GTK_BOX (self->query_box), self->query_view);
       self->query_view = NULL;
     }
+  bastion_connection_bar_set_connection (self->connection_bar, NULL, NULL);
+  bastion_connection_bar_set_writes_allowed (self->connection_bar, FALSE);
   gtk_widget_set_visible (self->query_box, FALSE);
-  gtk_widget_set_vexpand (self->scroller, TRUE);
-  gtk_scrolled_window_set_propagate_natural_height (GTK_SCROLLED_WINDOW (self->scroller), FALSE);
+  gtk_widget_set_visible (self->scroller, TRUE);
+}
+
+static void
+on_writes_allowed (BastionTeamPage *self)
+{
+  bastion_connection_bar_set_writes_allowed (
+    self->connection_bar, bastion_tab_keeper_get_writes_allowed (self->tab_keeper));
 }
 
 static void
@@ -367,11 +392,13 @@ on_query_database (GObject      *source,
   bastion_query_view_set_connection (BASTION_QUERY_VIEW (self->query_view), connection);
   gtk_widget_set_vexpand (self->query_view, TRUE);
   gtk_box_append (GTK_BOX (self->query_box), self->query_view);
-  gtk_widget_set_visible (self->query_box, TRUE);
-  /* The header and the connection's status above, the query view takes the rest. */
-  gtk_widget_set_vexpand (self->scroller, FALSE);
-  gtk_scrolled_window_set_propagate_natural_height (GTK_SCROLLED_WINDOW (self->scroller), TRUE);
-  gtk_scrolled_window_set_max_content_height (GTK_SCROLLED_WINDOW (self->scroller), 160);
+
+  self->tab_keeper = bastion_tab_keeper_new (BASTION_QUERY_VIEW (self->query_view),
+                                             bastion_profile_get_id (profile),
+                                             bastion_profile_get_env_color (profile));
+  g_signal_connect_object (self->tab_keeper, "notify::writes-allowed",
+                           G_CALLBACK (on_writes_allowed), self, G_CONNECT_SWAPPED);
+  bastion_tab_keeper_restore (self->tab_keeper);
 }
 
 static void
@@ -393,10 +420,13 @@ on_connected_changed (BastionTeamPage *self)
       return;
     }
 
-  /* The profile's settings rows make room for the query view while connected. */
+  /* Connected, the whole page is the workspace: the connection bar, then the query view. */
   self->showing_connected = TRUE;
   gtk_widget_set_visible (self->connection_group, FALSE);
   gtk_widget_set_visible (self->key_group, FALSE);
+  bastion_connection_bar_set_connection (self->connection_bar, self->profile, connection);
+  gtk_widget_set_visible (self->scroller, FALSE);
+  gtk_widget_set_visible (self->query_box, TRUE);
   if (self->query_view != NULL || self->query_login != NULL)
     return;
 
@@ -430,6 +460,7 @@ bastion_team_page_dispose (GObject *object)
   g_clear_object (&self->key_check);
   g_cancellable_cancel (self->query_login);
   g_clear_object (&self->query_login);
+  drop_tab_keeper (self);
   self->query_view = NULL;
   gtk_widget_dispose_template (GTK_WIDGET (self), BASTION_TYPE_TEAM_PAGE);
   g_clear_object (&self->profile);
@@ -494,6 +525,7 @@ bastion_team_page_class_init (BastionTeamPageClass *klass)
 
   g_type_ensure (BASTION_TYPE_COLOR_CHIP);
   g_type_ensure (BASTION_TYPE_CONNECTION_VIEW);
+  g_type_ensure (BASTION_TYPE_CONNECTION_BAR);
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_template_from_resource (
@@ -502,6 +534,7 @@ bastion_team_page_class_init (BastionTeamPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, scroller);
   gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, connection_view);
   gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, query_box);
+  gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, connection_bar);
   gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, chip);
   gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, title_label);
   gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, subtitle_label);

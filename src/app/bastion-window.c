@@ -13,6 +13,7 @@
 
 #include "bastion-connections.h"
 #include "bastion-profile-editor.h"
+#include "bastion-shortcuts.h"
 #include "bastion-team-page.h"
 #include "bastion-team-row.h"
 #include "bastion-window.h"
@@ -884,6 +885,14 @@ bastion_window_new (BastionApplication *application)
 
   self = g_object_new (BASTION_TYPE_WINDOW, "application", application, NULL);
   bastion_window_set_store (self, bastion_application_get_profile_store (application));
+
+  /* The shortcuts window lists the very table the accelerators were installed from. */
+  {
+    g_autoptr(GtkWindow) overlay = bastion_shortcuts_window_new ();
+
+    gtk_application_window_set_help_overlay (GTK_APPLICATION_WINDOW (self),
+                                             GTK_SHORTCUTS_WINDOW (overlay));
+  }
 
   /* Shown once the window is on screen, so a dialog has its parent. */
   errors = bastion_application_take_startup_errors (application);
