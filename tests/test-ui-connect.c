@@ -807,7 +807,11 @@ reconnected (gpointer user_data)
 static gboolean
 shows_reconnecting (gpointer user_data)
 {
-  return g_strcmp0 (gtk_label_get_label (bar_child ("state_label")), "Reconnecting…") == 0;
+  GtkWidget *bar = bastion_ui_test_find_widget (GTK_WIDGET (window), BASTION_TYPE_CONNECTION_BAR,
+                                                NULL, NULL);
+
+  return g_strcmp0 (bastion_connection_bar_get_state_text (BASTION_CONNECTION_BAR (bar)),
+                    "Reconnecting…") == 0;
 }
 
 /* The bastion drops the SSH connection: the page says it reconnects, keeps the same address,
@@ -849,7 +853,10 @@ test_connect_reconnect (void)
   bastion_ui_test_wait_for (notified, "The tunnel to “demo” is back", "a notification");
   g_signal_handler_disconnect (connection (), handler);
   bastion_ui_test_settle (GTK_WIDGET (window));
-  g_assert_cmpstr (gtk_label_get_label (bar_child ("state_label")), ==, "Connected");
+  g_assert_cmpstr (bastion_connection_bar_get_state_text (
+                     BASTION_CONNECTION_BAR (bastion_ui_test_find_widget (
+                       GTK_WIDGET (window), BASTION_TYPE_CONNECTION_BAR, NULL, NULL))),
+                   ==, "Connected");
   g_assert_cmpuint (bastion_tunnel_get_local_port (bastion_connection_get_tunnel (connection ())),
                     ==, port);
   name = psql_through (port, "select name from project");

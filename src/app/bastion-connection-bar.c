@@ -28,14 +28,21 @@ struct _BastionConnectionBar
   gulong             stage_handler;
   guint              timer_id;
 
+  char              *summary;           /* "Connected · Bastion … · Database …" */
+  const char        *state_text;
+
   /* Template widgets */
+  AdwSqueezer       *squeezer;
   GtkWidget         *box;
-  GtkImage          *state_icon;
-  GtkLabel          *state_label;
-  GtkLabel          *route_label;
+  GtkWidget         *narrow_box;
+  GtkImage          *narrow_mode_icon;
+  GtkMenuButton     *narrow_tunnel_button;
+  GtkMenuButton     *narrow_open_button;
   GtkLabel          *mode_pill;
   GtkWidget         *tunnel_button;
   GtkPopover        *tunnel_popover;
+  AdwActionRow      *bastion_row;
+  AdwActionRow      *database_row;
   AdwActionRow      *address_row;
   AdwActionRow      *traffic_row;
   AdwActionRow      *channels_row;
@@ -51,6 +58,15 @@ struct _BastionConnectionBar
 };
 
 G_DEFINE_FINAL_TYPE (BastionConnectionBar, bastion_connection_bar, GTK_TYPE_WIDGET)
+
+enum {
+  PROP_0,
+  PROP_SUMMARY,
+  PROP_STATE_TEXT,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
 
 static const struct
 {
@@ -345,24 +361,64 @@ load_tools (BastionConnectionBar *self)
 /* ---- State --------------------------------------------------------------------------------- */
 
 static void
-update_route (BastionConnectionBar *self)
+update_summary (BastionConnectionBar *self)
 {
-  g_autofree char *route = NULL;
+  g_autofree char *summary = NULL;
 
-  if (self->profile == NULL)
+  if (self->profile != NULL)
+    {
+      g_autofree char *bastion = g_strdup_printf ("%s:%u",
+                                                  bastion_profile_get_ssh_host (self->profile),
+                                                  bastion_profile_get_ssh_port (self->profile));
+      g_autofree char *database = g_strdup_printf ("%s:%u/%s",
+                                                   bastion_profile_get_db_host (self->profile),
+                                                   bastion_profile_get_db_port (self->profile),
+                                                   bastion_profile_get_db_name (self->profile));
+
+      adw_action_row_set_subtitle (self->bastion_row, bastion);
+      adw_action_row_set_subtitle (self->database_row, database);
+    }
+
+  if (self->profile != NULL && self->connection != NULL)
+    /* The names the team's settings use (config.json's bastion host and dbHostname): the
+     * tunnel always ends on 127.0.0.1, which says nothing. */
+    /* Translators: "Connected · Bastion bastion.example.com:22 · Database
+     * db.example.com:5432/simpleiot"; the first %s is the state */
+    summary = g_strdup_printf (_("%s · Bastion %s:%u · Database %s:%u/%s"), self->state_text,
+                               bastion_profile_get_ssh_host (self->profile),
+                               bastion_profile_get_ssh_port (self->profile),
+                               bastion_profile_get_db_host (self->profile),
+                               bastion_profile_get_db_port (self->profile),
+                               bastion_profile_get_db_name (self->profile));
+  else
+    summary = g_strdup ("");
+
+  if (g_strcmp0 (summary, self->summary) == 0)
     return;
+  g_free (self->summary);
+  self->summary = g_steal_pointer (&summary);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SUMMARY]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE_TEXT]);
+}
 
-  /* The names the team's settings use (config.json's bastion host and dbHostname): the tunnel
-   * always ends on 127.0.0.1, which says nothing. */
-  /* Translators: "Bastion bastion.example.com:22 · Database db.example.com:5432/simpleiot" */
-  route = g_strdup_printf (_("Bastion %s:%u · Database %s:%u/%s"),
-                           bastion_profile_get_ssh_host (self->profile),
-                           bastion_profile_get_ssh_port (self->profile),
-                           bastion_profile_get_db_host (self->profile),
-                           bastion_profile_get_db_port (self->profile),
-                           bastion_profile_get_db_name (self->profile));
-  gtk_label_set_label (self->route_label, route);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->route_label), route);
+/* The popovers belong to whichever set of buttons the header has room for. */
+static void
+on_squeezed (BastionConnectionBar *self)
+{
+  gboolean narrow = adw_squeezer_get_visible_child (self->squeezer) == self->narrow_box;
+  GtkMenuButton *tunnel = GTK_MENU_BUTTON (self->tunnel_button);
+  GtkMenuButton *open = GTK_MENU_BUTTON (self->open_button);
+
+  g_object_ref (self->tunnel_popover);
+  g_object_ref (self->open_popover);
+  gtk_menu_button_set_popover (narrow ? tunnel : self->narrow_tunnel_button, NULL);
+  gtk_menu_button_set_popover (narrow ? open : self->narrow_open_button, NULL);
+  gtk_menu_button_set_popover (narrow ? self->narrow_tunnel_button : tunnel,
+                               GTK_WIDGET (self->tunnel_popover));
+  gtk_menu_button_set_popover (narrow ? self->narrow_open_button : open,
+                               GTK_WIDGET (self->open_popover));
+  g_object_unref (self->tunnel_popover);
+  g_object_unref (self->open_popover);
 }
 
 static void
@@ -374,6 +430,18 @@ update_mode (BastionConnectionBar *self)
                                self->writes_allowed
                                  ? _("This tab may change data: statements that do ask first")
                                  : _("This tab cannot change data"));
+  gtk_image_set_from_icon_name (self->narrow_mode_icon,
+                                self->writes_allowed ? "changes-allow-symbolic"
+                                                     : "changes-prevent-symbolic");
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->narrow_mode_icon),
+                               gtk_label_get_label (self->mode_pill));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->narrow_mode_icon),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  gtk_label_get_label (self->mode_pill), -1);
+  if (self->writes_allowed)
+    gtk_widget_add_css_class (GTK_WIDGET (self->narrow_mode_icon), "warning");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->narrow_mode_icon), "warning");
   if (self->writes_allowed)
     {
       gtk_widget_remove_css_class (GTK_WIDGET (self->mode_pill), "read-only");
@@ -394,23 +462,19 @@ update_state (BastionConnectionBar *self)
   const char *team = self->profile ? bastion_profile_get_display_name (self->profile) : "";
   g_autofree char *status = NULL;
 
-  if (self->state_label == NULL)
+  if (self->squeezer == NULL)
     return;
 
   self->shown_stage = stage;
   if (stage == BASTION_CONNECTION_STAGE_RECONNECTING)
     {
-      gtk_label_set_label (self->state_label, _("Reconnecting…"));
-      gtk_image_set_from_icon_name (self->state_icon, "network-wired-disconnected-symbolic");
-      gtk_widget_add_css_class (GTK_WIDGET (self->state_icon), "warning");
+      self->state_text = _("Reconnecting…");
       /* Translators: %s is a team's name */
       status = g_strdup_printf (_("%s: The tunnel dropped, reconnecting"), team);
     }
   else
     {
-      gtk_label_set_label (self->state_label, _("Connected"));
-      gtk_image_set_from_icon_name (self->state_icon, "network-vpn-symbolic");
-      gtk_widget_remove_css_class (GTK_WIDGET (self->state_icon), "warning");
+      self->state_text = _("Connected");
       /* Translators: %s is a team's name */
       status = g_strdup_printf (_("%s: Connected"), team);
     }
@@ -425,7 +489,7 @@ update_state (BastionConnectionBar *self)
       && gtk_widget_get_mapped (GTK_WIDGET (self)))
     gtk_widget_grab_focus (self->disconnect_button);
 
-  update_route (self);
+  update_summary (self);
   update_stats (self);
   if (stage == BASTION_CONNECTION_STAGE_READY || stage == BASTION_CONNECTION_STAGE_RECONNECTING)
     load_tools (self);
@@ -649,26 +713,72 @@ bastion_connection_bar_dispose (GObject *object)
 }
 
 static void
+bastion_connection_bar_finalize (GObject *object)
+{
+  BastionConnectionBar *self = BASTION_CONNECTION_BAR (object);
+
+  g_free (self->summary);
+
+  G_OBJECT_CLASS (bastion_connection_bar_parent_class)->finalize (object);
+}
+
+static void
+bastion_connection_bar_get_property (GObject    *object,
+                                     guint       prop_id,
+                                     GValue     *value,
+                                     GParamSpec *pspec)
+{
+  BastionConnectionBar *self = BASTION_CONNECTION_BAR (object);
+
+  switch (prop_id)
+    {
+    case PROP_SUMMARY:
+      g_value_set_string (value, self->summary);
+      break;
+    case PROP_STATE_TEXT:
+      g_value_set_string (value, self->connection != NULL ? self->state_text : NULL);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 bastion_connection_bar_class_init (BastionConnectionBarClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
   object_class->dispose = bastion_connection_bar_dispose;
+  object_class->finalize = bastion_connection_bar_finalize;
+  object_class->get_property = bastion_connection_bar_get_property;
   widget_class->map = bastion_connection_bar_map;
+
+  properties[PROP_SUMMARY] =
+    g_param_spec_string ("summary", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_STATE_TEXT] =
+    g_param_spec_string ("state-text", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "connectionbar");
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_GROUP);
   gtk_widget_class_set_template_from_resource (
     widget_class, "/io/github/bastiongtk/Bastion/bastion-connection-bar.ui");
+  gtk_widget_class_bind_template_child (widget_class, BastionConnectionBar, squeezer);
   gtk_widget_class_bind_template_child (widget_class, BastionConnectionBar, box);
-  gtk_widget_class_bind_template_child (widget_class, BastionConnectionBar, state_icon);
-  gtk_widget_class_bind_template_child (widget_class, BastionConnectionBar, state_label);
-  gtk_widget_class_bind_template_child (widget_class, BastionConnectionBar, route_label);
+  gtk_widget_class_bind_template_child (widget_class, BastionConnectionBar, narrow_box);
+  gtk_widget_class_bind_template_child (widget_class, BastionConnectionBar, narrow_mode_icon);
+  gtk_widget_class_bind_template_child (widget_class, BastionConnectionBar,
+                                        narrow_tunnel_button);
+  gtk_widget_class_bind_template_child (widget_class, BastionConnectionBar, narrow_open_button);
   gtk_widget_class_bind_template_child (widget_class, BastionConnectionBar, mode_pill);
   gtk_widget_class_bind_template_child (widget_class, BastionConnectionBar, tunnel_button);
   gtk_widget_class_bind_template_child (widget_class, BastionConnectionBar, tunnel_popover);
+  gtk_widget_class_bind_template_child (widget_class, BastionConnectionBar, bastion_row);
+  gtk_widget_class_bind_template_child (widget_class, BastionConnectionBar, database_row);
   gtk_widget_class_bind_template_child (widget_class, BastionConnectionBar, address_row);
   gtk_widget_class_bind_template_child (widget_class, BastionConnectionBar, traffic_row);
   gtk_widget_class_bind_template_child (widget_class, BastionConnectionBar, channels_row);
@@ -678,6 +788,7 @@ bastion_connection_bar_class_init (BastionConnectionBarClass *klass)
   gtk_widget_class_bind_template_child (widget_class, BastionConnectionBar, tools_box);
   gtk_widget_class_bind_template_child (widget_class, BastionConnectionBar, disconnect_button);
   gtk_widget_class_bind_template_callback (widget_class, on_tunnel_popover_show);
+  gtk_widget_class_bind_template_callback (widget_class, on_squeezed);
 
   gtk_widget_class_install_action (widget_class, "bar.copy-address", NULL, copy_address_action);
   gtk_widget_class_install_action (widget_class, "bar.copy-uri", NULL, copy_uri_action);
@@ -746,9 +857,17 @@ bastion_connection_bar_get_mode_text (BastionConnectionBar *self)
 }
 
 const char *
-bastion_connection_bar_get_route_text (BastionConnectionBar *self)
+bastion_connection_bar_get_summary (BastionConnectionBar *self)
 {
   g_return_val_if_fail (BASTION_IS_CONNECTION_BAR (self), NULL);
 
-  return gtk_label_get_label (self->route_label);
+  return self->summary;
+}
+
+const char *
+bastion_connection_bar_get_state_text (BastionConnectionBar *self)
+{
+  g_return_val_if_fail (BASTION_IS_CONNECTION_BAR (self), NULL);
+
+  return self->state_text;
 }

@@ -18,10 +18,10 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (BastionConnectionBar, bastion_connection_bar, BASTION, CONNECTION_BAR,
                       GtkWidget)
 
-/* The slim strip above a connected team's workspace: the state ("Connected", "Reconnecting…"),
- * the route as the team's settings name it (bastion host, database endpoint), the current tab's
- * read/write state as a pill, the tunnel's numbers in a popover, "Open In" (tools, Copy URI,
- * Copy Command, Install for missing tools) and Disconnect (win.disconnect).
+/* A connected team's controls for the window's header bar: the current tab's read/write state as
+ * a pill, the tunnel's numbers in a popover, "Open In" (tools, Copy URI, Copy Command, Install
+ * for missing tools) and Disconnect (win.disconnect); "summary" gives the state and the route as
+ * the team's settings name them (bastion host, database endpoint) for the window's subtitle.
  *
  * Actions: bar.copy-address, bar.copy-uri, bar.open-tool (i), bar.copy-command (i),
  * bar.install-tool (i). */
@@ -33,7 +33,10 @@ void        bastion_connection_bar_set_connection     (BastionConnectionBar *sel
 void        bastion_connection_bar_set_writes_allowed (BastionConnectionBar *self,
                                                        gboolean              writes_allowed);
 const char *bastion_connection_bar_get_mode_text      (BastionConnectionBar *self);
-const char *bastion_connection_bar_get_route_text     (BastionConnectionBar *self);
+/* "Connected · Bastion host:port · Database host:port/name", "" when not connected. */
+const char *bastion_connection_bar_get_summary        (BastionConnectionBar *self);
+/* "Connected" or "Reconnecting…". */
+const char *bastion_connection_bar_get_state_text     (BastionConnectionBar *self);
 /* The Flathub id GNOME Software opens for a missing tool, or NULL (psql, pgcli). */
 const char *bastion_connection_bar_tool_flathub_id    (BastionLauncherTool   tool);
 

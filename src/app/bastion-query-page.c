@@ -11,6 +11,7 @@
 
 #include <glib/gi18n.h>
 
+#include "bastion-export-folder.h"
 #include "bastion-query-page.h"
 #include "bastion-result-writer.h"
 #include "bastion-shortcuts.h"
@@ -83,6 +84,7 @@ struct _BastionQueryPage
   GtkImage            *mode_icon;
   GtkLabel            *mode_label;
   GtkSwitch           *writes_switch;
+  GtkPaned            *paned;
 
   guint                syncing_switch : 1;
   guint                export_existed : 1;
@@ -928,6 +930,8 @@ on_export_closed (GObject      *object,
     }
 
   set_status (self, text, self->export_error != NULL || !closed);
+  if (self->export_error == NULL && closed)
+    bastion_export_show_done (GTK_WIDGET (self), text, self->export_file);
   export_clear (self);
   set_running (self, FALSE);
   update_actions (self);
@@ -1226,6 +1230,7 @@ export_action (GtkWidget  *widget,
   GtkRoot *root = gtk_widget_get_root (widget);
   GtkFileChooserNative *chooser;
   g_autofree char *name = NULL;
+  g_autoptr(GFile) folder = NULL;
   BastionResultFormat format = BASTION_RESULT_FORMAT_CSV;
 
   if (self->query == NULL || self->export_query != NULL)
@@ -1238,8 +1243,10 @@ export_action (GtkWidget  *widget,
                                          GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
                                          GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  name = g_strdup_printf ("%s.%s", _("result"),
-                          format == BASTION_RESULT_FORMAT_JSON ? "json" : "csv");
+  /* The tab's name, in Documents: where a person looks for it afterwards. */
+  name = bastion_export_dup_default_name (self->title, format);
+  folder = bastion_export_dup_default_folder ();
+  gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder, NULL);
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
   g_object_set_data (G_OBJECT (chooser), "bastion-format", GINT_TO_POINTER (format));
   g_signal_connect (chooser, "response", G_CALLBACK (on_export_chosen), self);
@@ -1675,6 +1682,7 @@ bastion_query_page_class_init (BastionQueryPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, mode_icon);
   gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, mode_label);
   gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, writes_switch);
+  gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, paned);
 
   gtk_widget_class_install_action (widget_class, "query.run", NULL, run_action);
   gtk_widget_class_install_action (widget_class, "query.run-all", NULL, run_action);
@@ -1686,6 +1694,16 @@ bastion_query_page_class_init (BastionQueryPageClass *klass)
   gtk_widget_class_install_action (widget_class, "query.rollback", NULL, transaction_action);
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+}
+
+/* The editor/result split is the user's, remembered for every tab (GSettings editor-height). */
+static void
+bind_split (BastionQueryPage *self)
+{
+  g_autoptr(GSettings) settings = preferences ();
+
+  if (settings != NULL)
+    g_settings_bind (settings, "editor-height", self->paned, "position", G_SETTINGS_BIND_DEFAULT);
 }
 
 static void
@@ -1730,6 +1748,7 @@ bastion_query_page_init (BastionQueryPage *self)
 
   gtk_stack_set_visible_child_name (self->result_stack, "empty");
   update_mode (self);
+  bind_split (self);
 }
 
 BastionQueryPage *

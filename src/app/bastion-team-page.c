@@ -13,7 +13,6 @@
 
 #include "bastion-app-util.h"
 #include "bastion-color-chip.h"
-#include "bastion-connection-bar.h"
 #include "bastion-connection-view.h"
 #include "bastion-key-file.h"
 #include "bastion-query-view.h"
@@ -38,7 +37,6 @@ struct _BastionTeamPage
   GtkWidget        *scroller;
   BastionConnectionView *connection_view;
   GtkWidget        *query_box;
-  BastionConnectionBar *connection_bar;
   BastionColorChip *chip;
   GtkLabel         *title_label;
   GtkLabel         *subtitle_label;
@@ -57,11 +55,14 @@ struct _BastionTeamPage
   GtkWidget        *passphrase_button;
 
   guint             showing_connected : 1;
+  guint             writes_allowed : 1;
 };
 
 enum {
   PROP_0,
   PROP_PROFILE,
+  PROP_WORKSPACE_CONNECTION,
+  PROP_WRITES_ALLOWED,
   N_PROPS
 };
 
@@ -326,6 +327,16 @@ fix_key_permissions_action (GtkWidget  *widget,
 
 /* ---- The query view below a connected team ---------------------------------------------- */
 
+static void
+set_writes_allowed (BastionTeamPage *self,
+                    gboolean         writes_allowed)
+{
+  if (self->writes_allowed == !!writes_allowed)
+    return;
+  self->writes_allowed = !!writes_allowed;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WRITES_ALLOWED]);
+}
+
 /* The tabs are kept (titles and SQL) before their view goes: Connect brings them back. */
 static void
 drop_tab_keeper (BastionTeamPage *self)
@@ -349,17 +360,16 @@ drop_query_view (BastionTeamPage *self)
       gtk_box_remove (GTK_BOX (self->query_box), self->query_view);
       self->query_view = NULL;
     }
-  bastion_connection_bar_set_connection (self->connection_bar, NULL, NULL);
-  bastion_connection_bar_set_writes_allowed (self->connection_bar, FALSE);
+  set_writes_allowed (self, FALSE);
   gtk_widget_set_visible (self->query_box, FALSE);
   gtk_widget_set_visible (self->scroller, TRUE);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WORKSPACE_CONNECTION]);
 }
 
 static void
 on_writes_allowed (BastionTeamPage *self)
 {
-  bastion_connection_bar_set_writes_allowed (
-    self->connection_bar, bastion_tab_keeper_get_writes_allowed (self->tab_keeper));
+  set_writes_allowed (self, bastion_tab_keeper_get_writes_allowed (self->tab_keeper));
 }
 
 static void
@@ -424,9 +434,9 @@ on_connected_changed (BastionTeamPage *self)
   self->showing_connected = TRUE;
   gtk_widget_set_visible (self->connection_group, FALSE);
   gtk_widget_set_visible (self->key_group, FALSE);
-  bastion_connection_bar_set_connection (self->connection_bar, self->profile, connection);
   gtk_widget_set_visible (self->scroller, FALSE);
   gtk_widget_set_visible (self->query_box, TRUE);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WORKSPACE_CONNECTION]);
   if (self->query_view != NULL || self->query_login != NULL)
     return;
 
@@ -482,6 +492,14 @@ bastion_team_page_get_property (GObject    *object,
       g_value_set_object (value, self->profile);
       break;
 
+    case PROP_WORKSPACE_CONNECTION:
+      g_value_set_object (value, bastion_team_page_get_workspace_connection (self));
+      break;
+
+    case PROP_WRITES_ALLOWED:
+      g_value_set_boolean (value, self->writes_allowed);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -520,12 +538,17 @@ bastion_team_page_class_init (BastionTeamPageClass *klass)
     g_param_spec_object ("profile", NULL, NULL,
                          BASTION_TYPE_PROFILE,
                          (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+  properties[PROP_WORKSPACE_CONNECTION] =
+    g_param_spec_object ("workspace-connection", NULL, NULL, BASTION_TYPE_CONNECTION,
+                         (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+  properties[PROP_WRITES_ALLOWED] =
+    g_param_spec_boolean ("writes-allowed", NULL, NULL, FALSE,
+                          (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (BASTION_TYPE_COLOR_CHIP);
   g_type_ensure (BASTION_TYPE_CONNECTION_VIEW);
-  g_type_ensure (BASTION_TYPE_CONNECTION_BAR);
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_template_from_resource (
@@ -534,7 +557,6 @@ bastion_team_page_class_init (BastionTeamPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, scroller);
   gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, connection_view);
   gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, query_box);
-  gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, connection_bar);
   gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, chip);
   gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, title_label);
   gtk_widget_class_bind_template_child (widget_class, BastionTeamPage, subtitle_label);
@@ -569,6 +591,23 @@ GtkWidget *
 bastion_team_page_new (void)
 {
   return g_object_new (BASTION_TYPE_TEAM_PAGE, NULL);
+}
+
+BastionConnection *
+bastion_team_page_get_workspace_connection (BastionTeamPage *self)
+{
+  g_return_val_if_fail (BASTION_IS_TEAM_PAGE (self), NULL);
+
+  return self->showing_connected && gtk_widget_get_visible (self->query_box)
+         ? bastion_connection_view_get_connection (self->connection_view) : NULL;
+}
+
+gboolean
+bastion_team_page_get_writes_allowed (BastionTeamPage *self)
+{
+  g_return_val_if_fail (BASTION_IS_TEAM_PAGE (self), FALSE);
+
+  return self->writes_allowed;
 }
 
 BastionProfile *
