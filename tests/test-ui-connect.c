@@ -653,8 +653,11 @@ test_connect_accept (void)
   assert_fits_narrow ();
   shot = bastion_ui_test_screenshot (shot_root, "connect-connected");
   g_clear_pointer (&shot, g_free);
-  /* The connection strip, whole (the query view takes the rest of the window). */
-  shot = bastion_ui_test_screenshot (bar_child ("box"), "connect-connected-bar");
+  /* The connection's controls in the header bar. */
+  shot = bastion_ui_test_screenshot (bastion_ui_test_find_widget (GTK_WIDGET (window),
+                                                                  BASTION_TYPE_CONNECTION_BAR,
+                                                                  NULL, NULL),
+                                     "connect-connected-bar");
   g_clear_pointer (&shot, g_free);
 
   activate ("view.disconnect");

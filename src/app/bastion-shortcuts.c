@@ -149,7 +149,8 @@ append_group (GString    *xml,
       if (!g_str_equal (shortcuts[i].group, group))
         continue;
       title = g_markup_escape_text (_(shortcuts[i].title), -1);
-      accels = g_strjoinv (" ", (char **) shortcuts[i].accels);
+      /* The first accelerator: the others are the same key elsewhere (the keypad's Enter). */
+      accels = g_strdup (shortcuts[i].accels[0]);
       accel = g_markup_escape_text (accels, -1);
       g_string_append_printf (xml, "<child><object class='GtkShortcutsShortcut'>"
                                    "<property name='title'>%s</property>"
@@ -160,7 +161,8 @@ append_group (GString    *xml,
 }
 
 /* GtkShortcutsWindow is filled through GtkBuilder only, so the table becomes its XML; groups
- * come in the order they first appear. */
+ * come in the order they first appear. A column of 16 rows: with fewer, GTK 4.8 lays out the
+ * second column's titles with a negative width (a critical warning). */
 static char *
 dup_window_xml (void)
 {
@@ -168,7 +170,7 @@ dup_window_xml (void)
                                "<property name='modal'>True</property><child>"
                                "<object class='GtkShortcutsSection'>"
                                "<property name='section-name'>shortcuts</property>"
-                               "<property name='max-height'>12</property>");
+                               "<property name='max-height'>16</property>");
 
   for (guint i = 0; i < G_N_ELEMENTS (shortcuts); i++)
     {
