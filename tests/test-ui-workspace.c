@@ -743,6 +743,33 @@ test_workspace_password_dialog_closes (void)
   bastion_ui_test_wait_for (no_dialog, NULL, "the stale prompt closed");
 }
 
+/* ---- The metainfo's pictures ------------------------------------------------------------ */
+
+static void
+test_workspace_screenshots (void)
+{
+  AdwStyleManager *style = adw_style_manager_get_default ();
+  g_autofree char *light = NULL;
+  g_autofree char *dark = NULL;
+  BastionQueryPage *page;
+
+  resize (1280, 800);
+  page = bastion_query_view_open_entity (query_view (), "devices");
+  bastion_ui_test_wait_for (page_has_rows, page, "the devices");
+  adw_tab_view_close_other_pages (bastion_query_view_get_tab_view (query_view ()),
+                                  adw_tab_view_get_page (bastion_query_view_get_tab_view (
+                                                           query_view ()), GTK_WIDGET (page)));
+
+  adw_style_manager_set_color_scheme (style, ADW_COLOR_SCHEME_FORCE_LIGHT);
+  bastion_ui_test_wait_drawn (GTK_WIDGET (window));
+  light = bastion_ui_test_screenshot (GTK_WIDGET (window), "metainfo-workspace-light");
+  adw_style_manager_set_color_scheme (style, ADW_COLOR_SCHEME_FORCE_DARK);
+  bastion_ui_test_wait_drawn (GTK_WIDGET (window));
+  dark = bastion_ui_test_screenshot (GTK_WIDGET (window), "metainfo-workspace-dark");
+  adw_style_manager_set_color_scheme (style, ADW_COLOR_SCHEME_DEFAULT);
+  g_test_message ("metainfo screenshots: %s %s", light, dark);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -762,6 +789,7 @@ main (int    argc,
   g_test_add_func ("/bastion/ui/workspace/export-default", test_workspace_export_default);
   g_test_add_func ("/bastion/ui/workspace/password-dialog-closes",
                    test_workspace_password_dialog_closes);
+  g_test_add_func ("/bastion/ui/workspace/screenshots", test_workspace_screenshots);
 
   return g_test_run ();
 }
