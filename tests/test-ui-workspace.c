@@ -305,6 +305,75 @@ test_workspace_rows (void)
   g_assert_cmpuint (rows, >=, 15);
 }
 
+/* ---- Copy Command ---------------------------------------------------------------------- */
+
+static void
+on_text_read (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  *(char **) user_data = gdk_clipboard_read_text_finish (GDK_CLIPBOARD (source), result, NULL);
+}
+
+static gboolean
+have_text (gpointer user_data)
+{
+  return *(char **) user_data != NULL;
+}
+
+static gboolean
+clipboard_changed (gpointer user_data)
+{
+  return gdk_clipboard_get_content (gdk_display_get_clipboard (gdk_display_get_default ()))
+         != user_data;
+}
+
+static void
+on_communicated (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+  char *out = NULL;
+
+  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), result, &out, NULL, &error);
+  g_assert_no_error (error);
+  *(char **) user_data = out != NULL ? out : g_strdup ("");
+}
+
+/* "Copy psql Command": a line for any terminal that reaches the database while connected. */
+static void
+test_workspace_copy_command (void)
+{
+  GdkClipboard *clipboard = gdk_display_get_clipboard (gdk_display_get_default ());
+  g_autofree char *password = real_password ();
+  g_autofree char *command = NULL;
+  g_autofree char *script = NULL;
+  g_autofree char *out = NULL;
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+
+  gdk_clipboard_set_text (clipboard, "");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (bar ()), "bar.copy-command", "i",
+                                             BASTION_LAUNCHER_TOOL_PSQL));
+  bastion_ui_test_wait_for (clipboard_changed, gdk_clipboard_get_content (clipboard),
+                            "the command on the clipboard");
+  gdk_clipboard_read_text_async (clipboard, NULL, on_text_read, &command);
+  bastion_ui_test_wait_for (have_text, &command, "the clipboard's text");
+  g_test_message ("copied: %s", command);
+  g_assert_true (g_str_has_prefix (command, "PGSERVICEFILE="));
+  g_assert_nonnull (strstr (command, " psql service="));
+  g_assert_null (strstr (command, password));
+
+  script = g_strdup_printf ("%s -tAc 'select name from project'", command);
+  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, "/bin/sh", "-c", script, NULL);
+  g_assert_no_error (error);
+  /* The tunnel runs in this process's main loop: wait for psql without blocking it. */
+  g_subprocess_communicate_utf8_async (proc, NULL, NULL, on_communicated, &out);
+  bastion_ui_test_wait_for (have_text, &out, "psql through the copied command");
+  g_assert_cmpstr (g_strstrip (out), ==, "Sunshine");
+}
+
 /* ---- One truth for read/write ------------------------------------------------------------- */
 
 static void
@@ -781,6 +850,7 @@ main (int    argc,
   g_assert_nonnull (cli);
 
   g_test_add_func ("/bastion/ui/workspace/rows-960x640", test_workspace_rows);
+  g_test_add_func ("/bastion/ui/workspace/copy-command", test_workspace_copy_command);
   g_test_add_func ("/bastion/ui/workspace/one-truth", test_workspace_one_truth);
   g_test_add_func ("/bastion/ui/workspace/keep-tabs", test_workspace_keep_tabs);
   g_test_add_func ("/bastion/ui/workspace/quit-asks", test_workspace_quit_asks);

@@ -23,6 +23,7 @@ struct _BastionApplication
 
   /* Owned */
   BastionProfileStore *store;
+  GSettings           *settings;
   GPtrArray           *startup_errors;
   guint                tunnels_check_id;
 
@@ -260,6 +261,32 @@ bastion_application_keep_tunnels (BastionApplication *self)
   self->tunnels_check_id = g_timeout_add_seconds (2, check_background_tunnels, self);
 }
 
+static void
+on_terminal_changed (BastionApplication *self)
+{
+  g_autofree char *terminal = g_settings_get_string (self->settings, "terminal");
+
+  bastion_launcher_set_terminal (bastion_connections_get_launcher (bastion_connections_get_default ()),
+                                 terminal);
+}
+
+/* psql and pgcli open in the terminal the preferences name (when it is installed). */
+static void
+bastion_application_follow_terminal (BastionApplication *self)
+{
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr(GSettingsSchema) schema = NULL;
+
+  schema = source != NULL ? g_settings_schema_source_lookup (source, APP_ID, TRUE) : NULL;
+  if (schema == NULL)
+    return;
+
+  self->settings = g_settings_new_full (schema, NULL, NULL);
+  g_signal_connect_object (self->settings, "changed::terminal", G_CALLBACK (on_terminal_changed),
+                           self, G_CONNECT_SWAPPED);
+  on_terminal_changed (self);
+}
+
 static const GActionEntry app_actions[] = {
   { "about", bastion_application_about_action },
   { "preferences", bastion_application_preferences_action },
@@ -273,6 +300,7 @@ bastion_application_startup (GApplication *app)
   G_APPLICATION_CLASS (bastion_application_parent_class)->startup (app);
 
   bastion_application_load_profiles (BASTION_APPLICATION (app));
+  bastion_application_follow_terminal (BASTION_APPLICATION (app));
 
   bastion_shortcuts_install_app (GTK_APPLICATION (app));
 }
@@ -303,6 +331,7 @@ bastion_application_finalize (GObject *object)
 
   g_clear_handle_id (&self->tunnels_check_id, g_source_remove);
   g_clear_object (&self->store);
+  g_clear_object (&self->settings);
   g_clear_pointer (&self->startup_errors, g_ptr_array_unref);
 
   G_OBJECT_CLASS (bastion_application_parent_class)->finalize (object);

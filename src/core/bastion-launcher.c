@@ -58,6 +58,8 @@ struct _BastionLauncher
   char *cli_path;
   char *flatpak_info;
   char *sandbox_app_id;   /* set inside a Flatpak sandbox */
+  char *terminal;         /* the user's choice of terminal, or NULL; under terminal_lock */
+  GMutex terminal_lock;   /* read by the detection threads */
 
   guint watch_ms;
 };
@@ -358,6 +360,8 @@ bastion_launcher_finalize (GObject *object)
   g_clear_pointer (&self->cli_path, g_free);
   g_clear_pointer (&self->flatpak_info, g_free);
   g_clear_pointer (&self->sandbox_app_id, g_free);
+  g_clear_pointer (&self->terminal, g_free);
+  g_mutex_clear (&self->terminal_lock);
 
   G_OBJECT_CLASS (bastion_launcher_parent_class)->finalize (object);
 }
@@ -497,6 +501,7 @@ static void
 bastion_launcher_init (BastionLauncher *self)
 {
   self->watch_ms = DEFAULT_WATCH_MS;
+  g_mutex_init (&self->terminal_lock);
 }
 
 BastionLauncher *
@@ -1067,6 +1072,25 @@ static char *
 find_terminal (HostView            *view,
                const TerminalKind **kind)
 {
+  g_autofree char *chosen = NULL;
+
+  g_mutex_lock (&view->self->terminal_lock);
+  chosen = g_strdup (view->self->terminal);
+  g_mutex_unlock (&view->self->terminal_lock);
+
+  /* The user's choice first, when it is installed; else the first one found. */
+  for (guint i = 0; chosen != NULL && i < G_N_ELEMENTS (terminals); i++)
+    {
+      char *path;
+
+      if (!g_str_equal (chosen, terminals[i].name)
+          || (path = host_view_ask (view, 'w', terminals[i].name)) == NULL)
+        continue;
+      if (kind != NULL)
+        *kind = &terminals[i];
+      return path;
+    }
+
   for (guint i = 0; i < G_N_ELEMENTS (terminals); i++)
     {
       char *path = host_view_ask (view, 'w', terminals[i].name);
@@ -2375,6 +2399,26 @@ bastion_launcher_launch_finish (BastionLauncher  *self,
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * bastion_launcher_set_terminal:
+ * @terminal: (nullable): one of xdg-terminal-exec, kgx, gnome-terminal, ptyxis, konsole, xterm;
+ *   NULL or "auto" for the first one found
+ *
+ * The terminal psql and pgcli open in, when it is installed.
+ */
+void
+bastion_launcher_set_terminal (BastionLauncher *self,
+                               const char      *terminal)
+{
+  g_return_if_fail (BASTION_IS_LAUNCHER (self));
+
+  g_mutex_lock (&self->terminal_lock);
+  g_free (self->terminal);
+  self->terminal = terminal != NULL && !g_str_equal (terminal, "auto") ? g_strdup (terminal)
+                                                                       : NULL;
+  g_mutex_unlock (&self->terminal_lock);
 }
 
 /* --- A command for any terminal ----------------------------------------------------------- */

@@ -136,6 +136,8 @@ gboolean           bastion_launcher_launch_finish      (BastionLauncher         
                                                         GAsyncResult               *result,
                                                         GError                    **error);
 
+void               bastion_launcher_set_terminal       (BastionLauncher            *self,
+                                                        const char                 *terminal);
 void               bastion_launcher_write_command_async (BastionLauncher          *self,
                                                          BastionLauncherTool       tool,
                                                          const BastionLaunchTarget *target,
