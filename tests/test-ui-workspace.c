@@ -352,12 +352,13 @@ test_workspace_copy_command (void)
   g_autofree char *out = NULL;
   g_autoptr(GSubprocess) proc = NULL;
   g_autoptr(GError) error = NULL;
+  GdkContentProvider *before;
 
   gdk_clipboard_set_text (clipboard, "");
+  before = gdk_clipboard_get_content (clipboard);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (bar ()), "bar.copy-command", "i",
                                              BASTION_LAUNCHER_TOOL_PSQL));
-  bastion_ui_test_wait_for (clipboard_changed, gdk_clipboard_get_content (clipboard),
-                            "the command on the clipboard");
+  bastion_ui_test_wait_for (clipboard_changed, before, "the command on the clipboard");
   gdk_clipboard_read_text_async (clipboard, NULL, on_text_read, &command);
   bastion_ui_test_wait_for (have_text, &command, "the clipboard's text");
   g_test_message ("copied: %s", command);
@@ -372,6 +373,85 @@ test_workspace_copy_command (void)
   g_subprocess_communicate_utf8_async (proc, NULL, NULL, on_communicated, &out);
   bastion_ui_test_wait_for (have_text, &out, "psql through the copied command");
   g_assert_cmpstr (g_strstrip (out), ==, "Sunshine");
+}
+
+/* ---- Ctrl+C / Shift+Ctrl+C ------------------------------------------------------------- */
+
+static char *
+copy_with (BastionResultGrid *grid,
+           const char        *action,
+           GVariant          *target)
+{
+  GdkClipboard *clipboard = gdk_display_get_clipboard (gdk_display_get_default ());
+  char *text = NULL;
+  GdkContentProvider *before;
+
+  gdk_clipboard_set_text (clipboard, "");
+  before = gdk_clipboard_get_content (clipboard);
+  g_assert_true (gtk_widget_activate_action_variant (GTK_WIDGET (grid), action, target));
+  bastion_ui_test_wait_for (clipboard_changed, before, "the copy on the clipboard");
+  gdk_clipboard_read_text_async (clipboard, NULL, on_text_read, &text);
+  bastion_ui_test_wait_for (have_text, &text, "the clipboard's text");
+  return text;
+}
+
+static gboolean
+inscription_is (GtkWidget *widget,
+                gpointer   text)
+{
+  return g_strcmp0 (gtk_inscription_get_text (GTK_INSCRIPTION (widget)), text) == 0;
+}
+
+/* A primary click on the cell showing @text, through the grid's own click handler. */
+static void
+click_cell (BastionResultGrid *grid,
+            const char        *text)
+{
+  GtkWidget *column_view = bastion_ui_test_find_widget (GTK_WIDGET (grid), GTK_TYPE_COLUMN_VIEW,
+                                                        NULL, NULL);
+  GtkWidget *label = bastion_ui_test_find_widget (column_view, GTK_TYPE_INSCRIPTION,
+                                                  inscription_is, (gpointer) text);
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (column_view);
+  graphene_point_t point = GRAPHENE_POINT_INIT (4, 4);
+  graphene_point_t at;
+
+  g_assert_nonnull (label);
+  g_assert_true (gtk_widget_compute_point (label, column_view, &point, &at));
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_GESTURE_CLICK (controller))
+        g_signal_emit_by_name (controller, "pressed", 1, (double) at.x, (double) at.y);
+    }
+}
+
+static void
+test_workspace_copy_cells (void)
+{
+  BastionQueryPage *page = bastion_query_view_get_current_page (query_view ());
+  BastionResultGrid *grid = bastion_query_page_get_grid (page);
+  GtkWidget *column_view = bastion_ui_test_find_widget (GTK_WIDGET (grid), GTK_TYPE_COLUMN_VIEW,
+                                                        NULL, NULL);
+  GtkSelectionModel *selection = gtk_column_view_get_model (GTK_COLUMN_VIEW (column_view));
+  g_autofree char *one = NULL;
+  g_autofree char *several = NULL;
+  g_autofree char *rows = NULL;
+
+  /* One cell: its value as it is. */
+  gtk_selection_model_select_item (selection, 1, TRUE);
+  click_cell (grid, "device 2");
+  one = copy_with (grid, "grid.copy-cells", NULL);
+  g_assert_cmpstr (one, ==, "device 2");
+
+  /* Several rows: that column's cells, one per line. */
+  gtk_selection_model_select_range (selection, 0, 3, TRUE);
+  several = copy_with (grid, "grid.copy-cells", NULL);
+  g_assert_cmpstr (several, ==, "device 1\ndevice 2\ndevice 3\n");
+
+  /* Shift+Ctrl+C's action: the rows with their headers. */
+  rows = copy_with (grid, "grid.copy-rows", g_variant_new_string ("tsv"));
+  g_assert_true (g_str_has_prefix (rows, "n\tname\n1\tdevice 1\n"));
 }
 
 /* ---- One truth for read/write ------------------------------------------------------------- */
@@ -851,6 +931,7 @@ main (int    argc,
 
   g_test_add_func ("/bastion/ui/workspace/rows-960x640", test_workspace_rows);
   g_test_add_func ("/bastion/ui/workspace/copy-command", test_workspace_copy_command);
+  g_test_add_func ("/bastion/ui/workspace/copy-cells", test_workspace_copy_cells);
   g_test_add_func ("/bastion/ui/workspace/one-truth", test_workspace_one_truth);
   g_test_add_func ("/bastion/ui/workspace/keep-tabs", test_workspace_keep_tabs);
   g_test_add_func ("/bastion/ui/workspace/quit-asks", test_workspace_quit_asks);
