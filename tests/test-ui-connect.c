@@ -509,6 +509,14 @@ test_connect_idle (void)
   shot = bastion_ui_test_screenshot (shot_root, "connect-idle");
 }
 
+static gboolean
+tooltip_is (GtkWidget *widget,
+            gpointer   text)
+{
+  return gtk_widget_get_visible (widget)
+         && g_strcmp0 (gtk_widget_get_tooltip_text (widget), text) == 0;
+}
+
 static void
 test_connect_reject_host_key (void)
 {
@@ -540,6 +548,28 @@ test_connect_reject_host_key (void)
   g_assert_true (gtk_widget_get_visible (view_child ("prompt_button")));
   g_assert_cmpstr (gtk_label_get_text (view_child ("fix_title")), ==,
                    "The bastion’s identity is not confirmed yet");
+
+  /* A question, not a failure: the heading and the sidebar wait for the user, the fix is not a
+   * warning, and the terminal hint names this team, never a placeholder. */
+  g_assert_cmpstr (adw_preferences_group_get_title (view_child ("steps_group")), ==,
+                   "Waiting for You");
+  g_assert_true (gtk_widget_has_css_class (view_child ("fix_icon"), "accent"));
+  g_assert_false (gtk_widget_has_css_class (view_child ("fix_icon"), "warning"));
+  g_assert_nonnull (bastion_ui_test_find_widget (GTK_WIDGET (window), GTK_TYPE_IMAGE,
+                                                 tooltip_is, (gpointer) "Waiting for you"));
+  g_assert_null (bastion_ui_test_find_widget (GTK_WIDGET (window), GTK_TYPE_IMAGE, tooltip_is,
+                                              (gpointer) "Connection failed"));
+  {
+    g_autofree char *hint = g_strdup_printf ("“bastion-cli hostkey %s --trust”",
+                                             bastion_profile_get_display_name (profile));
+    GtkWidget *row = bastion_ui_test_find_row (GTK_WIDGET (view), "Verify the host key");
+    const char *subtitle;
+
+    g_assert_nonnull (row);
+    subtitle = adw_action_row_get_subtitle (ADW_ACTION_ROW (row));
+    g_assert_nonnull (strstr (subtitle, hint));
+    g_assert_null (strstr (subtitle, "TEAM"));
+  }
 
   disconnect ();
 }
