@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The Flatpak manifest parses with flatpak-builder, pins every source by sha256, asks for
-nothing beyond the permissions it justifies (README.md "Flatpak" and the manifest's
+nothing beyond the permissions it justifies (doc/flatpak.md and the manifest's
 x-finish-args-justification), and patches libssh2 exactly as tools/fetch-subprojects does.
 
 TAP output. The patch check rebuilds the libssh2 source tree the way flatpak-builder would
@@ -91,10 +91,10 @@ why = manifest.get("x-finish-args-justification", {})
 unjustified = [a for a in finish_args if not str(why.get(a, "")).strip()]
 check(not unjustified, "every finish-arg has a reason in x-finish-args-justification "
       "(missing: %s)" % unjustified)
-with open(os.path.join(SRC, "README.md")) as f:
+with open(os.path.join(SRC, "doc", "flatpak.md")) as f:
     readme = f.read()
 undocumented = [a for a in finish_args if "`%s`" % a not in readme]
-check(not undocumented, "every finish-arg is explained in README.md (missing: %s)" % undocumented)
+check(not undocumented, "every finish-arg is explained in doc/flatpak.md (missing: %s)" % undocumented)
 with open(LAUNCHER) as f:
     uses_spawn = '"flatpak-spawn"' in f.read()
 check(("--talk-name=org.freedesktop.Flatpak" in finish_args) == uses_spawn,

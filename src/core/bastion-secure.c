@@ -82,3 +82,45 @@ bastion_secure_process_init (void)
 
   return ok;
 }
+
+void
+bastion_secure_wipe (gpointer data,
+                     gsize    length)
+{
+  if (data != NULL && length > 0)
+    explicit_bzero (data, length);
+}
+
+/* Wipes a NUL-terminated secret, then frees it. NULL is fine. */
+void
+bastion_secure_str_free (char *str)
+{
+  if (str == NULL)
+    return;
+
+  explicit_bzero (str, strlen (str));
+  g_free (str);
+}
+
+/* Wipes and frees *STR and sets it to NULL. */
+void
+bastion_secure_clear_str (char **str)
+{
+  g_return_if_fail (str != NULL);
+
+  bastion_secure_str_free (g_steal_pointer (str));
+}
+
+/* Replaces the secret in *STR with a copy of VALUE (or NULL), wiping the old one. */
+void
+bastion_secure_replace_str (char       **str,
+                            const char  *value)
+{
+  g_return_if_fail (str != NULL);
+
+  if (*str == value)
+    return;
+
+  bastion_secure_clear_str (str);
+  *str = g_strdup (value);
+}

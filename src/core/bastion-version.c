@@ -13,6 +13,7 @@
 
 #include <gio/gio.h>
 
+#include "bastion-build-id.h"
 #include "bastion-version.h"
 
 /* The header of libssh2 1.10 claims "1.9.0_DEV", so only what the loaded library says counts. */
@@ -61,10 +62,12 @@ bastion_version_dup_summary (void)
   g_autofree char *glib = bastion_version_dup_glib ();
   const char *curl_ssh = curl_libssh2_version ();
 
-  return g_strdup_printf ("libssh2 %s\n"
+  return g_strdup_printf ("build %s\n"
+                          "libssh2 %s\n"
                           "libpq %s\n"
                           "libcurl %s%s%s%s\n"
                           "GLib %s",
+                          BASTION_BUILD_ID,
                           bastion_version_get_libssh2 (),
                           pq,
                           bastion_version_get_libcurl (),
