@@ -570,6 +570,8 @@ test_connect_reject_host_key (void)
     g_assert_nonnull (strstr (subtitle, hint));
     g_assert_null (strstr (subtitle, "TEAM"));
   }
+  g_clear_pointer (&shot, g_free);
+  shot = bastion_ui_test_screenshot (shot_root, "connect-host-key-question");
 
   disconnect ();
 }

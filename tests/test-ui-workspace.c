@@ -581,7 +581,8 @@ test_workspace_quit_asks (void)
   GtkWindow *dialog;
 
   g_assert_true (stage_is (GINT_TO_POINTER (BASTION_CONNECTION_STAGE_READY)));
-  g_action_group_activate_action (G_ACTION_GROUP (bastion_ui_test_get_app ()), "quit", NULL);
+  /* Ctrl+Q's action. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.quit", NULL));
   bastion_ui_test_wait_for (has_dialog, "Keep the Tunnel Open?", "Quit's question");
   dialog = bastion_ui_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG);
   g_assert_true (adw_message_dialog_has_response (ADW_MESSAGE_DIALOG (dialog), "keep"));
@@ -800,6 +801,12 @@ test_workspace_shortcuts (void)
       g_assert_nonnull (installed[0]);
       g_assert_true (same_accel (installed[0], table[i].accels[0]));
     }
+  {
+    g_auto(GStrv) quit = gtk_application_get_accels_for_action (
+      GTK_APPLICATION (bastion_ui_test_get_app ()), "win.quit");
+
+    g_assert_true (same_accel (quit[0], "<primary>q"));
+  }
   {
     g_auto(GStrv) close = gtk_application_get_accels_for_action (
       GTK_APPLICATION (bastion_ui_test_get_app ()), "window.close");

@@ -183,16 +183,6 @@ bastion_application_quit_action (GSimpleAction *action,
 {
   BastionApplication *self = user_data;
   GList *windows = gtk_application_get_windows (GTK_APPLICATION (self));
-  GtkWindow *active = gtk_application_get_active_window (GTK_APPLICATION (self));
-
-  /* With tunnels open, Quit asks what the close button asks (keep them in the background, or
-   * disconnect and close): the window's close request holds the question and its outcome. */
-  if (active != NULL && bastion_connections_get_n_open (bastion_connections_get_default ()) > 0)
-    {
-      gtk_window_close (active);
-      return;
-    }
-
   /* Closing the windows first lets each one save its state (size, selection). */
   while (windows != NULL)
     {

@@ -17,73 +17,8 @@
 #include <glib/gi18n.h>
 
 #include "bastion-app-util.h"
-#include "bastion-aws.h"
-#include "bastion-connection-view.h"
+#include "bastion-connection-view-private.h"
 #include "bastion-connections.h"
-
-#define FIRST_STEP BASTION_CONNECTION_STAGE_PROFILE
-#define LAST_STEP  BASTION_CONNECTION_STAGE_DATABASE_LOGIN
-#define N_STEPS    (LAST_STEP - FIRST_STEP + 1)
-
-typedef enum
-{
-  PROMPT_NONE,
-  PROMPT_HOST_KEY,
-  PROMPT_PASSPHRASE,
-  PROMPT_SSH_PASSWORD,
-  PROMPT_DB_PASSWORD,
-} Prompt;
-
-struct _BastionConnectionView
-{
-  GtkWidget            parent_instance;
-
-  /* Owned */
-  BastionProfile      *profile;
-  BastionConnection   *connection;
-  GCancellable        *open_cancellable;
-  GCancellable        *aws_cancellable;
-  GCancellable        *trust_cancellable;
-  BastionAwsDiagnosis *diagnosis;
-  BastionAwsInstance  *instance;
-  char                *aws_error;
-  gulong               stage_handler;
-
-  /* Unowned */
-  AdwMessageDialog    *dialog;             /* the prompt on screen, if any */
-  GtkWidget           *step_rows[N_STEPS];
-  GtkStack            *step_icons[N_STEPS];
-  GtkSpinner          *step_spinners[N_STEPS];
-
-  /* Template widgets */
-  GtkStack            *stack;
-  GtkWidget           *connect_button;
-  GtkLabel            *idle_label;
-  GtkWidget           *idle_read_only_tag;
-  AdwPreferencesGroup *steps_group;
-  GtkButton           *cancel_button;
-  GtkListBox          *steps_list;
-  GtkWidget           *fix_group;
-  GtkImage            *fix_icon;
-  GtkLabel            *fix_title;
-  GtkLabel            *fix_description;
-  GtkWidget           *diagnosis_box;
-  GtkLabel            *diagnosis_title;
-  GtkLabel            *diagnosis_subtitle;
-  GtkSpinner          *diagnosis_spinner;
-  GtkButton           *prompt_button;
-  GtkWidget           *check_ip_button;
-  GtkWidget           *allow_ip_button;
-  GtkWidget           *allow_temporarily_button;
-  GtkWidget           *start_button;
-  GtkWidget           *retry_button;
-
-  Prompt               last_prompt;
-  BastionConnectionStage announced_stage;  /* what the accessible name last said */
-  guint                connected : 1;
-  guint                aws_busy : 1;
-  guint                trusting : 1;        /* the host key is being written */
-};
 
 enum {
   PROP_0,
@@ -97,11 +32,9 @@ static GParamSpec *properties[N_PROPS];
 
 G_DEFINE_FINAL_TYPE (BastionConnectionView, bastion_connection_view, GTK_TYPE_WIDGET)
 
-static void update_state (BastionConnectionView *self);
-static void start_connect (BastionConnectionView *self);
 
-static gboolean
-is_empty (const char *value)
+gboolean
+bastion_connection_view_is_empty (const char *value)
 {
   return value == NULL || value[0] == '\0';
 }
@@ -112,16 +45,16 @@ stage_serves (BastionConnectionStage stage)
   return stage == BASTION_CONNECTION_STAGE_READY || stage == BASTION_CONNECTION_STAGE_RECONNECTING;
 }
 
-static BastionConnectionStage
-current_stage (BastionConnectionView *self)
+BastionConnectionStage
+bastion_connection_view_current_stage (BastionConnectionView *self)
 {
   return self->connection != NULL ? bastion_connection_get_stage (self->connection)
                                   : BASTION_CONNECTION_STAGE_IDLE;
 }
 
-static void
-show_toast (BastionConnectionView *self,
-            const char            *title)
+void
+bastion_connection_view_show_toast (BastionConnectionView *self,
+                                    const char            *title)
 {
   GtkWidget *overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
   AdwToast *toast;
@@ -137,36 +70,36 @@ show_toast (BastionConnectionView *self,
   adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), toast);
 }
 
-static GtkWindow *
-parent_window (BastionConnectionView *self)
+GtkWindow *
+bastion_connection_view_parent_window (BastionConnectionView *self)
 {
   GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
 
   return GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL;
 }
 
-static gboolean
-has_aws_names (BastionConnectionView *self)
+gboolean
+bastion_connection_view_has_aws_names (BastionConnectionView *self)
 {
-  return self->profile != NULL && !is_empty (bastion_profile_get_name_prefix (self->profile));
+  return self->profile != NULL && !bastion_connection_view_is_empty (bastion_profile_get_name_prefix (self->profile));
 }
 
-static char *
-dup_group_name (BastionConnectionView *self)
+char *
+bastion_connection_view_dup_group_name (BastionConnectionView *self)
 {
   return bastion_aws_security_group_name (bastion_profile_get_name_prefix (self->profile),
                                           bastion_profile_get_stage (self->profile));
 }
 
-static char *
-dup_instance_name (BastionConnectionView *self)
+char *
+bastion_connection_view_dup_instance_name (BastionConnectionView *self)
 {
   return bastion_aws_bastion_instance_name (bastion_profile_get_name_prefix (self->profile),
                                             bastion_profile_get_stage (self->profile));
 }
 
-static BastionAws *
-new_aws (BastionConnectionView *self)
+BastionAws *
+bastion_connection_view_new_aws (BastionConnectionView *self)
 {
   return bastion_aws_new (bastion_profile_get_aws_profile (self->profile),
                           bastion_profile_get_aws_region (self->profile));
@@ -291,7 +224,7 @@ label_connect_step (BastionConnectionView *self)
 static void
 update_steps (BastionConnectionView *self)
 {
-  BastionConnectionStage stage = current_stage (self);
+  BastionConnectionStage stage = bastion_connection_view_current_stage (self);
   BastionConnectionStage failed = BASTION_CONNECTION_STAGE_IDLE;
   const GError *error = NULL;
   gboolean question = bastion_app_connection_awaits_user (self->connection);
@@ -404,8 +337,8 @@ update_diagnosis (BastionConnectionView *self)
   gtk_widget_set_sensitive (self->fix_group, !self->aws_busy);
 }
 
-static void
-update_fix (BastionConnectionView *self)
+void
+bastion_connection_view_update_fix (BastionConnectionView *self)
 {
   const GError *error = bastion_connection_get_error (self->connection);
   BastionConnectionStage failed = bastion_connection_get_failed_stage (self->connection);
@@ -576,7 +509,7 @@ update_fix (BastionConnectionView *self)
     gtk_widget_add_css_class (GTK_WIDGET (self->fix_icon), "warning");
 
   show_fix_button (self->check_ip_button,
-                   check_ip && has_aws_names (self) && self->diagnosis == NULL);
+                   check_ip && bastion_connection_view_has_aws_names (self) && self->diagnosis == NULL);
   update_diagnosis (self);
 }
 
@@ -685,9 +618,6 @@ announce_state (BastionConnectionView *self,
     gtk_widget_grab_focus (target);
 }
 
-static Prompt prompt_for_error (BastionConnectionView *self,
-                                const GError          *error);
-
 /* A prompt ends with its cause: once the connection serves, stops, moves on, or fails for
  * another reason, the question it asked is gone. */
 static void
@@ -698,17 +628,17 @@ close_stale_dialog (BastionConnectionView *self,
     return;
 
   if (stage == BASTION_CONNECTION_STAGE_FAILED
-      && prompt_for_error (self, bastion_connection_get_error (self->connection))
+      && bastion_connection_view_prompt_for_error (self, bastion_connection_get_error (self->connection))
          == self->last_prompt)
     return;
 
   gtk_window_destroy (GTK_WINDOW (self->dialog));
 }
 
-static void
-update_state (BastionConnectionView *self)
+void
+bastion_connection_view_update_state (BastionConnectionView *self)
 {
-  BastionConnectionStage stage = current_stage (self);
+  BastionConnectionStage stage = bastion_connection_view_current_stage (self);
   gboolean read_only = self->profile != NULL && bastion_profile_get_read_only (self->profile);
   gboolean connected = stage_serves (stage);
 
@@ -738,7 +668,7 @@ update_state (BastionConnectionView *self)
       gtk_widget_set_tooltip_text (GTK_WIDGET (self->cancel_button),
                                    _("Close the connection and start again"));
       update_steps (self);
-      update_fix (self);
+      bastion_connection_view_update_fix (self);
       gtk_widget_set_visible (self->fix_group, TRUE);
       gtk_stack_set_visible_child_name (self->stack, "steps");
       break;
@@ -791,589 +721,7 @@ update_state (BastionConnectionView *self)
 static void
 on_stage_changed (BastionConnectionView *self)
 {
-  update_state (self);
-}
-
-/* ---- Prompts ------------------------------------------------------------------------------- */
-
-static void
-set_trusting (BastionConnectionView *self,
-              gboolean               trusting)
-{
-  self->trusting = trusting;
-  update_state (self);
-}
-
-static void
-on_host_key_trusted (GObject      *source,
-                     GAsyncResult *result,
-                     gpointer      user_data)
-{
-  g_autoptr(BastionConnectionView) self = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!bastion_ssh_session_trust_host_key_finish (BASTION_SSH_SESSION (source), result, &error)
-      && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-
-  set_trusting (self, FALSE);
-  if (error != NULL)
-    {
-      show_toast (self, error->message);
-      return;
-    }
-
-  start_connect (self);
-}
-
-static void
-on_host_key_response (AdwMessageDialog      *dialog,
-                      const char            *response,
-                      BastionConnectionView *self)
-{
-  BastionSshSession *session;
-
-  if (!g_str_equal (response, "trust") || self->connection == NULL)
-    return;
-
-  session = bastion_connection_get_session (self->connection);
-  if (session == NULL)
-    {
-      show_toast (self, _("The host key is no longer known"));
-      return;
-    }
-
-  /* Records exactly the key the user was shown, not whatever the next connection meets; the
-   * file is written in a thread. */
-  g_cancellable_cancel (self->trust_cancellable);
-  g_clear_object (&self->trust_cancellable);
-  self->trust_cancellable = g_cancellable_new ();
-  set_trusting (self, TRUE);
-  bastion_ssh_session_trust_host_key_async (session, self->trust_cancellable, on_host_key_trusted,
-                                            g_object_ref (self));
-}
-
-static void
-on_dialog_destroyed (BastionConnectionView *self,
-                     GtkWidget             *dialog)
-{
-  if (self->dialog == ADW_MESSAGE_DIALOG (dialog))
-    self->dialog = NULL;
-}
-
-static void
-present_dialog (BastionConnectionView *self,
-                AdwMessageDialog      *dialog)
-{
-  if (self->dialog != NULL)
-    gtk_window_destroy (GTK_WINDOW (self->dialog));
-  self->dialog = dialog;
-  g_signal_connect_object (dialog, "destroy", G_CALLBACK (on_dialog_destroyed), self,
-                           G_CONNECT_SWAPPED);
-  gtk_window_present (GTK_WINDOW (dialog));
-}
-
-static void
-prompt_host_key (BastionConnectionView *self)
-{
-  BastionSshSession *session = bastion_connection_get_session (self->connection);
-  const char *fingerprint = session ? bastion_ssh_session_get_host_key_fingerprint (session) : NULL;
-  AdwMessageDialog *dialog;
-  GtkWidget *box;
-  GtkWidget *label;
-  g_autofree char *body = NULL;
-
-  if (fingerprint == NULL)
-    return;
-
-  body = g_strdup_printf (_("This is the first connection to %s:%u. Make sure that its SHA256 "
-                            "fingerprint is the one your administrator gives you (on the "
-                            "bastion: “ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub”)."),
-                          bastion_profile_get_ssh_host (self->profile),
-                          bastion_profile_get_ssh_port (self->profile));
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (parent_window (self),
-                                                       _("Trust This Bastion?"), body));
-
-  box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
-  label = gtk_label_new (fingerprint);
-  gtk_label_set_selectable (GTK_LABEL (label), TRUE);
-  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
-  gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_CHAR);
-  gtk_widget_add_css_class (label, "monospace");
-  gtk_widget_add_css_class (label, "host-key-fingerprint");
-  gtk_widget_set_name (label, "fingerprint");
-  gtk_accessible_update_property (GTK_ACCESSIBLE (label), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _("Host key fingerprint"), -1);
-  gtk_box_append (GTK_BOX (box), label);
-  adw_message_dialog_set_extra_child (dialog, box);
-
-  adw_message_dialog_add_responses (dialog,
-                                    "cancel", _("_Cancel"),
-                                    "trust", _("_Trust and Connect"),
-                                    NULL);
-  adw_message_dialog_set_response_appearance (dialog, "trust", ADW_RESPONSE_SUGGESTED);
-  adw_message_dialog_set_default_response (dialog, "cancel");
-  adw_message_dialog_set_close_response (dialog, "cancel");
-  g_signal_connect_object (dialog, "response", G_CALLBACK (on_host_key_response), self, 0);
-
-  self->last_prompt = PROMPT_HOST_KEY;
-  present_dialog (self, dialog);
-}
-
-static void
-on_password_changed (AdwMessageDialog *dialog,
-                     GtkEditable      *entry)
-{
-  adw_message_dialog_set_response_enabled (dialog, "connect",
-                                           gtk_editable_get_text (entry)[0] != '\0');
-}
-
-static void
-on_password_activated (AdwMessageDialog *dialog,
-                       GtkEditable      *entry)
-{
-  if (gtk_editable_get_text (entry)[0] != '\0')
-    adw_message_dialog_response (dialog, "connect");
-}
-
-static void
-on_password_response (AdwMessageDialog      *dialog,
-                      const char            *response,
-                      BastionConnectionView *self)
-{
-  GtkEditable *entry = g_object_get_data (G_OBJECT (dialog), "entry");
-  GtkSwitch *remember = g_object_get_data (G_OBJECT (dialog), "remember");
-  Prompt prompt = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (dialog), "prompt"));
-  const char *text = gtk_editable_get_text (entry);
-  gboolean keep = gtk_switch_get_active (remember);
-
-  if (g_str_equal (response, "connect") && text[0] != '\0' && self->connection != NULL)
-    {
-      switch (prompt)
-        {
-        case PROMPT_PASSPHRASE:
-          bastion_connection_set_passphrase (self->connection, text, keep);
-          break;
-        case PROMPT_SSH_PASSWORD:
-          bastion_connection_set_ssh_password (self->connection, text, keep);
-          break;
-        case PROMPT_DB_PASSWORD:
-          bastion_connection_set_db_password (self->connection, text, keep);
-          bastion_connections_remember_db_password (bastion_connections_get_default (),
-                                                    self->profile, text);
-          break;
-        case PROMPT_NONE:
-        case PROMPT_HOST_KEY:
-        default:
-          g_assert_not_reached ();
-        }
-      gtk_editable_set_text (entry, "");
-      start_connect (self);
-      return;
-    }
-
-  gtk_editable_set_text (entry, "");
-}
-
-static void
-prompt_password (BastionConnectionView *self,
-                 Prompt                 prompt)
-{
-  const GError *error = bastion_connection_get_error (self->connection);
-  BastionSecrets *secrets = bastion_connections_get_secrets (bastion_connections_get_default ());
-  gboolean keyring = bastion_secrets_get_keyring_available (secrets);
-  AdwMessageDialog *dialog;
-  GtkWidget *list;
-  GtkWidget *entry;
-  GtkWidget *row;
-  GtkWidget *toggle;
-  const char *heading;
-  const char *entry_title;
-  g_autofree char *body = NULL;
-  const char *name = bastion_profile_get_display_name (self->profile);
-
-  switch (prompt)
-    {
-    case PROMPT_PASSPHRASE:
-      heading = _("Key Passphrase");
-      entry_title = _("Passphrase");
-      body = g_strdup_printf (_("The SSH key of “%s” is protected by a passphrase."), name);
-      break;
-    case PROMPT_SSH_PASSWORD:
-      heading = _("SSH Password");
-      entry_title = _("Password");
-      body = g_strdup_printf (_("Log in to the bastion of “%s” as “%s”."), name,
-                              bastion_profile_get_ssh_user (self->profile));
-      break;
-    case PROMPT_DB_PASSWORD:
-    default:
-      heading = _("Database Password");
-      entry_title = _("Password");
-      if (error != NULL && g_error_matches (error, BASTION_CONNECTION_ERROR,
-                                            BASTION_CONNECTION_ERROR_DB_PASSWORD_WRONG))
-        body = g_strdup_printf (_("The database refused the password for “%s”. Type the "
-                                  "current one."), bastion_profile_get_db_user (self->profile));
-      else
-        body = g_strdup_printf (_("The tunnel is open. Log in to the database “%s” as “%s”."),
-                                bastion_profile_get_db_name (self->profile),
-                                bastion_profile_get_db_user (self->profile));
-      break;
-    }
-
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (parent_window (self), heading, body));
-
-  list = gtk_list_box_new ();
-  gtk_list_box_set_selection_mode (GTK_LIST_BOX (list), GTK_SELECTION_NONE);
-  gtk_widget_add_css_class (list, "boxed-list");
-
-  entry = adw_password_entry_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (entry), entry_title);
-  gtk_list_box_append (GTK_LIST_BOX (list), entry);
-
-  row = adw_action_row_new ();
-  toggle = gtk_switch_new ();
-  gtk_widget_set_valign (toggle, GTK_ALIGN_CENTER);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (toggle), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _("Remember in the Keyring"), -1);
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("Remember in the Keyring"));
-  if (!keyring)
-    {
-      adw_action_row_set_subtitle (ADW_ACTION_ROW (row),
-                                   _("No keyring is available: kept until you disconnect"));
-      gtk_widget_set_sensitive (row, FALSE);
-    }
-  gtk_switch_set_active (GTK_SWITCH (toggle), keyring);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (row), toggle);
-  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), toggle);
-  gtk_list_box_append (GTK_LIST_BOX (list), row);
-  adw_message_dialog_set_extra_child (dialog, list);
-
-  adw_message_dialog_add_responses (dialog,
-                                    "cancel", _("_Cancel"),
-                                    "connect", _("C_onnect"),
-                                    NULL);
-  adw_message_dialog_set_response_appearance (dialog, "connect", ADW_RESPONSE_SUGGESTED);
-  adw_message_dialog_set_response_enabled (dialog, "connect", FALSE);
-  adw_message_dialog_set_default_response (dialog, "connect");
-  adw_message_dialog_set_close_response (dialog, "cancel");
-
-  g_object_set_data (G_OBJECT (dialog), "entry", entry);
-  g_object_set_data (G_OBJECT (dialog), "remember", toggle);
-  g_object_set_data (G_OBJECT (dialog), "prompt", GINT_TO_POINTER (prompt));
-  g_signal_connect_object (entry, "changed", G_CALLBACK (on_password_changed), dialog,
-                           G_CONNECT_SWAPPED);
-  g_signal_connect_object (entry, "entry-activated", G_CALLBACK (on_password_activated), dialog,
-                           G_CONNECT_SWAPPED);
-  g_signal_connect_object (dialog, "response", G_CALLBACK (on_password_response), self, 0);
-
-  self->last_prompt = prompt;
-  present_dialog (self, dialog);
-  gtk_widget_grab_focus (entry);
-}
-
-static Prompt
-prompt_for_error (BastionConnectionView *self,
-                  const GError          *error)
-{
-  if (error == NULL)
-    return PROMPT_NONE;
-  /* A refused SSH password: ask again rather than only say so. */
-  if (g_error_matches (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_AUTH_FAILED) &&
-      self->profile != NULL &&
-      bastion_profile_get_auth_method (self->profile) == BASTION_AUTH_METHOD_PASSWORD)
-    return PROMPT_SSH_PASSWORD;
-  if (g_error_matches (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_HOST_KEY_UNKNOWN))
-    return PROMPT_HOST_KEY;
-  if (g_error_matches (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_PASSPHRASE_REQUIRED) ||
-      g_error_matches (error, BASTION_CONNECTION_ERROR, BASTION_CONNECTION_ERROR_PASSPHRASE_NEEDED))
-    return PROMPT_PASSPHRASE;
-  if (g_error_matches (error, BASTION_CONNECTION_ERROR,
-                       BASTION_CONNECTION_ERROR_SSH_PASSWORD_NEEDED))
-    return PROMPT_SSH_PASSWORD;
-  if (g_error_matches (error, BASTION_CONNECTION_ERROR, BASTION_CONNECTION_ERROR_DB_PASSWORD_NEEDED)
-      || g_error_matches (error, BASTION_CONNECTION_ERROR,
-                          BASTION_CONNECTION_ERROR_DB_PASSWORD_WRONG))
-    return PROMPT_DB_PASSWORD;
-
-  return PROMPT_NONE;
-}
-
-static void
-show_prompt (BastionConnectionView *self,
-             Prompt                 prompt)
-{
-  if (prompt == PROMPT_HOST_KEY)
-    prompt_host_key (self);
-  else if (prompt != PROMPT_NONE)
-    prompt_password (self, prompt);
-}
-
-/* ---- AWS ----------------------------------------------------------------------------------- */
-
-static void
-set_aws_busy (BastionConnectionView *self,
-              gboolean               busy)
-{
-  self->aws_busy = busy;
-  if (busy)
-    g_clear_pointer (&self->aws_error, g_free);
-  if (self->stack != NULL && current_stage (self) == BASTION_CONNECTION_STAGE_FAILED)
-    update_fix (self);
-}
-
-static void
-on_instance_described (GObject      *source,
-                       GAsyncResult *result,
-                       gpointer      user_data)
-{
-  g_autoptr(BastionConnectionView) self = user_data;
-  g_autoptr(GError) error = NULL;
-  BastionAwsInstance *instance;
-
-  instance = bastion_aws_describe_instance_finish (BASTION_AWS (source), result, &error);
-  if (instance == NULL)
-    {
-      /* Only a hint: the failure itself is already on screen. */
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_debug ("Cannot look up the bastion instance: %s", error->message);
-      return;
-    }
-
-  g_clear_pointer (&self->instance, bastion_aws_instance_free);
-  self->instance = instance;
-  if (self->stack != NULL && current_stage (self) == BASTION_CONNECTION_STAGE_FAILED)
-    update_fix (self);
-}
-
-static void
-describe_instance (BastionConnectionView *self)
-{
-  g_autoptr(BastionAws) aws = new_aws (self);
-  g_autofree char *name = dup_instance_name (self);
-
-  bastion_aws_describe_instance_async (aws, name, self->aws_cancellable, on_instance_described,
-                                       g_object_ref (self));
-}
-
-static void
-on_diagnosed (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  g_autoptr(BastionConnectionView) self = user_data;
-  g_autoptr(GError) error = NULL;
-  BastionAwsDiagnosis *diagnosis;
-
-  diagnosis = bastion_aws_diagnose_finish (BASTION_AWS (source), result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  g_clear_pointer (&self->diagnosis, bastion_aws_diagnosis_free);
-  self->diagnosis = diagnosis;
-  if (diagnosis == NULL)
-    self->aws_error = g_strdup (error->message);
-  set_aws_busy (self, FALSE);
-}
-
-static void
-check_ip_action (GtkWidget  *widget,
-                 const char *action_name,
-                 GVariant   *parameter)
-{
-  BastionConnectionView *self = BASTION_CONNECTION_VIEW (widget);
-  g_autoptr(BastionAws) aws = NULL;
-  g_autofree char *group = NULL;
-
-  if (self->profile == NULL || !has_aws_names (self) || self->aws_busy)
-    return;
-
-  aws = new_aws (self);
-  group = dup_group_name (self);
-  set_aws_busy (self, TRUE);
-  bastion_aws_diagnose_async (aws, group, self->aws_cancellable, on_diagnosed,
-                              g_object_ref (self));
-}
-
-typedef struct
-{
-  BastionConnectionView *self;
-  BastionAwsAllowMode    mode;
-  char                  *group;
-} AllowData;
-
-static void
-allow_data_free (AllowData *data)
-{
-  g_object_unref (data->self);
-  g_free (data->group);
-  g_free (data);
-}
-
-static void
-on_allowed (GObject      *source,
-            GAsyncResult *result,
-            gpointer      user_data)
-{
-  AllowData *data = user_data;
-  BastionConnectionView *self = data->self;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *cidr = NULL;
-  g_autofree char *message = NULL;
-  gboolean added = FALSE;
-
-  cidr = bastion_aws_allow_my_ip_finish (BASTION_AWS (source), result, &added, &error);
-  if (cidr == NULL)
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          self->aws_error = g_strdup (error->message);
-          set_aws_busy (self, FALSE);
-        }
-      allow_data_free (data);
-      return;
-    }
-
-  if (data->mode == BASTION_AWS_ALLOW_TEMPORARY && added)
-    bastion_connections_add_temporary_rule (bastion_connections_get_default (), self->profile,
-                                            data->group, cidr);
-
-  if (data->mode == BASTION_AWS_ALLOW_TEMPORARY)
-    /* Translators: %s is an address, e.g. 198.51.100.7/32 */
-    message = g_strdup_printf (_("The bastion admits %s until you disconnect"), cidr);
-  else
-    /* Translators: %s is an address, e.g. 198.51.100.7/32 */
-    message = g_strdup_printf (_("The bastion now admits %s"), cidr);
-  show_toast (self, message);
-
-  g_clear_pointer (&self->diagnosis, bastion_aws_diagnosis_free);
-  set_aws_busy (self, FALSE);
-  start_connect (self);
-  allow_data_free (data);
-}
-
-static void
-allow_my_ip (BastionConnectionView *self,
-             BastionAwsAllowMode    mode)
-{
-  g_autoptr(BastionAws) aws = new_aws (self);
-  AllowData *data = g_new0 (AllowData, 1);
-
-  data->self = g_object_ref (self);
-  data->mode = mode;
-  data->group = dup_group_name (self);
-  set_aws_busy (self, TRUE);
-  bastion_aws_allow_my_ip_async (aws, data->group, mode, self->aws_cancellable, on_allowed,
-                                 data);
-}
-
-static void
-on_allow_confirmed (AdwMessageDialog      *dialog,
-                    const char            *response,
-                    BastionConnectionView *self)
-{
-  if (g_str_equal (response, "replace"))
-    allow_my_ip (self, BASTION_AWS_ALLOW_REPLACE);
-}
-
-static void
-allow_my_ip_action (GtkWidget  *widget,
-                    const char *action_name,
-                    GVariant   *parameter)
-{
-  BastionConnectionView *self = BASTION_CONNECTION_VIEW (widget);
-  AdwMessageDialog *dialog;
-  g_autofree char *old = NULL;
-  g_autofree char *body = NULL;
-
-  if (self->diagnosis == NULL || self->aws_busy)
-    return;
-
-  old = self->diagnosis->admitted != NULL && self->diagnosis->admitted[0] != NULL
-          ? g_strjoinv (", ", self->diagnosis->admitted) : g_strdup (_("no address"));
-  body = g_strdup_printf (_("Bastion will change the security group “%s”: it adds an SSH rule "
-                            "for %s/32 and removes the rule for %s. Whoever connects from the "
-                            "old address loses access to the bastion."),
-                          self->diagnosis->group_name, self->diagnosis->my_ip, old);
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (parent_window (self),
-                                                       _("Replace the SSH Rule?"), body));
-  adw_message_dialog_add_responses (dialog,
-                                    "cancel", _("_Cancel"),
-                                    "replace", _("_Replace Rule"),
-                                    NULL);
-  adw_message_dialog_set_response_appearance (dialog, "replace", ADW_RESPONSE_SUGGESTED);
-  adw_message_dialog_set_default_response (dialog, "cancel");
-  adw_message_dialog_set_close_response (dialog, "cancel");
-  g_signal_connect_object (dialog, "response", G_CALLBACK (on_allow_confirmed), self, 0);
-  present_dialog (self, dialog);
-}
-
-static void
-allow_temporarily_action (GtkWidget  *widget,
-                          const char *action_name,
-                          GVariant   *parameter)
-{
-  BastionConnectionView *self = BASTION_CONNECTION_VIEW (widget);
-
-  if (self->diagnosis == NULL || self->aws_busy)
-    return;
-
-  allow_my_ip (self, BASTION_AWS_ALLOW_TEMPORARY);
-}
-
-static void
-on_bastion_started (GObject      *source,
-                    GAsyncResult *result,
-                    gpointer      user_data)
-{
-  g_autoptr(BastionConnectionView) self = user_data;
-  g_autoptr(GError) error = NULL;
-  BastionAwsInstance *instance;
-
-  instance = bastion_aws_start_bastion_finish (BASTION_AWS (source), result, &error);
-  if (instance == NULL)
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          self->aws_error = g_strdup (error->message);
-          set_aws_busy (self, FALSE);
-        }
-      return;
-    }
-
-  /* Without an Elastic IP the bastion comes back under a new name. */
-  if (bastion_aws_instance_dns_changed (instance, bastion_profile_get_ssh_host (self->profile)))
-    {
-      g_autofree char *message = g_strdup_printf (_("The bastion’s address is now %s"),
-                                                  instance->public_dns);
-
-      bastion_profile_set_ssh_host (self->profile, instance->public_dns);
-      show_toast (self, message);
-    }
-
-  g_clear_pointer (&self->instance, bastion_aws_instance_free);
-  self->instance = instance;
-  set_aws_busy (self, FALSE);
-  start_connect (self);
-}
-
-static void
-start_bastion_action (GtkWidget  *widget,
-                      const char *action_name,
-                      GVariant   *parameter)
-{
-  BastionConnectionView *self = BASTION_CONNECTION_VIEW (widget);
-  g_autoptr(BastionAws) aws = NULL;
-  g_autofree char *name = NULL;
-
-  if (self->profile == NULL || !has_aws_names (self) || self->aws_busy)
-    return;
-
-  aws = new_aws (self);
-  name = dup_instance_name (self);
-  set_aws_busy (self, TRUE);
-  gtk_label_set_label (self->diagnosis_title,
-                       _("Starting the bastion… this takes a minute or two"));
-  bastion_aws_start_bastion_async (aws, name, self->aws_cancellable, on_bastion_started,
-                                   g_object_ref (self));
+  bastion_connection_view_update_state (self);
 }
 
 /* ---- Connect and disconnect ---------------------------------------------------------------- */
@@ -1395,21 +743,21 @@ on_open_done (GObject      *source,
     return;
 
   /* A failure to reach the bastion may be a stopped instance: ask AWS (a read, no change). */
-  if (has_aws_names (self)
+  if (bastion_connection_view_has_aws_names (self)
       && bastion_connection_get_failed_stage (connection) <= BASTION_CONNECTION_STAGE_CONNECTING
       && (g_error_matches (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_TIMEOUT)
           || g_error_matches (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_REFUSED)
           || g_error_matches (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_DNS)
           || g_error_matches (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_UNREACHABLE)))
-    describe_instance (self);
+    bastion_connection_view_describe_instance (self);
 
-  show_prompt (self, prompt_for_error (self, error));
+  bastion_connection_view_show_prompt (self, bastion_connection_view_prompt_for_error (self, error));
 }
 
-static void
-start_connect (BastionConnectionView *self)
+void
+bastion_connection_view_start_connect (BastionConnectionView *self)
 {
-  BastionConnectionStage stage = current_stage (self);
+  BastionConnectionStage stage = bastion_connection_view_current_stage (self);
 
   if (self->connection == NULL
       || (stage != BASTION_CONNECTION_STAGE_IDLE && stage != BASTION_CONNECTION_STAGE_FAILED))
@@ -1433,7 +781,7 @@ connect_action (GtkWidget  *widget,
                 const char *action_name,
                 GVariant   *parameter)
 {
-  start_connect (BASTION_CONNECTION_VIEW (widget));
+  bastion_connection_view_start_connect (BASTION_CONNECTION_VIEW (widget));
 }
 
 static void
@@ -1454,7 +802,7 @@ disconnect_action (GtkWidget  *widget,
   self->aws_cancellable = g_cancellable_new ();
   self->aws_busy = FALSE;
   bastion_connections_disconnect (bastion_connections_get_default (), self->profile);
-  update_state (self);
+  bastion_connection_view_update_state (self);
 }
 
 static void
@@ -1475,7 +823,7 @@ prompt_again_action (GtkWidget  *widget,
   if (self->connection == NULL)
     return;
 
-  show_prompt (self, prompt_for_error (self, bastion_connection_get_error (self->connection)));
+  bastion_connection_view_show_prompt (self, bastion_connection_view_prompt_for_error (self, bastion_connection_get_error (self->connection)));
 }
 
 /* ---- GObject ------------------------------------------------------------------------------- */
@@ -1606,12 +954,12 @@ bastion_connection_view_class_init (BastionConnectionViewClass *klass)
   gtk_widget_class_install_action (widget_class, "view.disconnect", NULL, disconnect_action);
   gtk_widget_class_install_action (widget_class, "view.cancel", NULL, cancel_action);
   gtk_widget_class_install_action (widget_class, "view.prompt-again", NULL, prompt_again_action);
-  gtk_widget_class_install_action (widget_class, "view.check-ip", NULL, check_ip_action);
-  gtk_widget_class_install_action (widget_class, "view.allow-my-ip", NULL, allow_my_ip_action);
+  gtk_widget_class_install_action (widget_class, "view.check-ip", NULL, bastion_connection_view_check_ip_action);
+  gtk_widget_class_install_action (widget_class, "view.allow-my-ip", NULL, bastion_connection_view_allow_my_ip_action);
   gtk_widget_class_install_action (widget_class, "view.allow-temporarily", NULL,
-                                   allow_temporarily_action);
+                                   bastion_connection_view_allow_temporarily_action);
   gtk_widget_class_install_action (widget_class, "view.start-bastion", NULL,
-                                   start_bastion_action);
+                                   bastion_connection_view_start_bastion_action);
 }
 
 static void
@@ -1644,7 +992,7 @@ bastion_connection_view_init (BastionConnectionView *self)
   show_fix_button (self->allow_temporarily_button, FALSE);
   show_fix_button (self->start_button, FALSE);
   self->aws_cancellable = g_cancellable_new ();
-  update_state (self);
+  bastion_connection_view_update_state (self);
 }
 
 GtkWidget *
@@ -1697,7 +1045,7 @@ on_profile_notify (BastionConnectionView *self,
                    GParamSpec            *pspec)
 {
   update_idle_label (self);
-  update_state (self);
+  bastion_connection_view_update_state (self);
 }
 
 void
@@ -1745,10 +1093,10 @@ bastion_connection_view_set_profile (BastionConnectionView *self,
                                                    G_CALLBACK (on_stage_changed), self,
                                                    G_CONNECT_SWAPPED);
   /* Another team's state is no change of this one's: nothing to move focus for. */
-  self->announced_stage = current_stage (self);
+  self->announced_stage = bastion_connection_view_current_stage (self);
 
   update_idle_label (self);
-  update_state (self);
+  bastion_connection_view_update_state (self);
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROFILE]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONNECTION]);

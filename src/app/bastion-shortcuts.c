@@ -21,7 +21,7 @@ static const BastionShortcut shortcuts[] = {
     { "<primary>comma", NULL } },
   { BASTION_SHORTCUT_APP, N_("General"), N_("Close Window"), "window.close", NULL,
     { "<primary><shift>w", NULL } },
-  { BASTION_SHORTCUT_APP, N_("General"), N_("Quit"), "app.quit", NULL,
+  { BASTION_SHORTCUT_APP, N_("General"), N_("Quit"), "win.quit", NULL,
     { "<primary>q", NULL } },
   { BASTION_SHORTCUT_APP, N_("Connection"), N_("Connect"), "win.connect", NULL,
     { "<primary>k", NULL } },

@@ -714,6 +714,21 @@ bastion_window_close_request (GtkWindow *window)
   return TRUE;
 }
 
+/* Ctrl+Q. With tunnels open it asks what the close button asks (keep them in the background,
+ * or disconnect and close); otherwise it quits. app.quit itself (D-Bus, scripts) quits at once. */
+static void
+quit_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (widget));
+
+  if (bastion_connections_get_n_open (bastion_connections_get_default ()) > 0)
+    gtk_window_close (GTK_WINDOW (widget));
+  else if (app != NULL)
+    g_action_group_activate_action (G_ACTION_GROUP (app), "quit", NULL);
+}
+
 /* Connect / Disconnect the open team from anywhere in the window (its shortcuts). */
 static void
 connect_action (GtkWidget  *widget,
@@ -784,6 +799,7 @@ bastion_window_class_init (BastionWindowClass *klass)
                                    delete_profile_action);
   gtk_widget_class_install_action (widget_class, "win.undo-delete", NULL, undo_delete_action);
   gtk_widget_class_install_action (widget_class, "win.search", NULL, search_action);
+  gtk_widget_class_install_action (widget_class, "win.quit", NULL, quit_action);
   gtk_widget_class_install_action (widget_class, "win.connect", NULL, connect_action);
   gtk_widget_class_install_action (widget_class, "win.disconnect", NULL, disconnect_action);
 }
