@@ -34,6 +34,9 @@ struct _BastionConnectionBar
   /* Template widgets */
   AdwSqueezer       *squeezer;
   GtkWidget         *box;
+  GtkWidget         *medium_box;
+  GtkMenuButton     *medium_tunnel_button;
+  GtkMenuButton     *medium_open_button;
   GtkWidget         *narrow_box;
   GtkImage          *narrow_mode_icon;
   GtkMenuButton     *narrow_tunnel_button;
@@ -405,18 +408,25 @@ update_summary (BastionConnectionBar *self)
 static void
 on_squeezed (BastionConnectionBar *self)
 {
-  gboolean narrow = adw_squeezer_get_visible_child (self->squeezer) == self->narrow_box;
-  GtkMenuButton *tunnel = GTK_MENU_BUTTON (self->tunnel_button);
-  GtkMenuButton *open = GTK_MENU_BUTTON (self->open_button);
+  GtkWidget *shown = adw_squeezer_get_visible_child (self->squeezer);
+  GtkMenuButton *tunnels[] = {
+    GTK_MENU_BUTTON (self->tunnel_button), self->medium_tunnel_button, self->narrow_tunnel_button
+  };
+  GtkMenuButton *opens[] = {
+    GTK_MENU_BUTTON (self->open_button), self->medium_open_button, self->narrow_open_button
+  };
+  guint which = shown == self->narrow_box ? 2 : shown == self->medium_box ? 1 : 0;
 
   g_object_ref (self->tunnel_popover);
   g_object_ref (self->open_popover);
-  gtk_menu_button_set_popover (narrow ? tunnel : self->narrow_tunnel_button, NULL);
-  gtk_menu_button_set_popover (narrow ? open : self->narrow_open_button, NULL);
-  gtk_menu_button_set_popover (narrow ? self->narrow_tunnel_button : tunnel,
-                               GTK_WIDGET (self->tunnel_popover));
-  gtk_menu_button_set_popover (narrow ? self->narrow_open_button : open,
-                               GTK_WIDGET (self->open_popover));
+  for (guint i = 0; i < G_N_ELEMENTS (tunnels); i++)
+    if (i != which)
+      {
+        gtk_menu_button_set_popover (tunnels[i], NULL);
+        gtk_menu_button_set_popover (opens[i], NULL);
+      }
+  gtk_menu_button_set_popover (tunnels[which], GTK_WIDGET (self->tunnel_popover));
+  gtk_menu_button_set_popover (opens[which], GTK_WIDGET (self->open_popover));
   g_object_unref (self->tunnel_popover);
   g_object_unref (self->open_popover);
 }
@@ -769,6 +779,10 @@ bastion_connection_bar_class_init (BastionConnectionBarClass *klass)
     widget_class, "/io/github/bastiongtk/Bastion/bastion-connection-bar.ui");
   gtk_widget_class_bind_template_child (widget_class, BastionConnectionBar, squeezer);
   gtk_widget_class_bind_template_child (widget_class, BastionConnectionBar, box);
+  gtk_widget_class_bind_template_child (widget_class, BastionConnectionBar, medium_box);
+  gtk_widget_class_bind_template_child (widget_class, BastionConnectionBar,
+                                        medium_tunnel_button);
+  gtk_widget_class_bind_template_child (widget_class, BastionConnectionBar, medium_open_button);
   gtk_widget_class_bind_template_child (widget_class, BastionConnectionBar, narrow_box);
   gtk_widget_class_bind_template_child (widget_class, BastionConnectionBar, narrow_mode_icon);
   gtk_widget_class_bind_template_child (widget_class, BastionConnectionBar,
