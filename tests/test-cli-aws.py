@@ -8,19 +8,28 @@ botocore; each step below also asserts that it saw no badly signed request.
 
 - `aws secret demo` fetches the DB password from Secrets Manager into the real keyring, and it is
   the password PostgreSQL accepts;
-- `aws allow-my-ip demo` replaces the old /32 rule with our IP; `--temporary` adds a rule that
-  goes again on SIGTERM;
+- `aws allow-my-ip demo` with three rules on port 22 (the install IP, a teammate's Bastion rule,
+  my own old Bastion rule) says what it will remove, then removes only mine and adds the new one;
+- `--temporary` adds a rule with an expiry that goes again on SIGINT, SIGTERM, SIGHUP and
+  SIGQUIT; after SIGKILL, the next AWS command for the team removes it once it has expired;
+- hostile checkip answers (0.0.0.0, 255.255.255.255, 127.0.0.1, private, CGNAT …) are refused
+  and the group is unchanged;
+- `aws bastion demo start` of a bastion without a public DNS name returns once it runs, with its
+  private address; replies nested a million levels deep end in one clear line, not SIGSEGV;
 - `aws bastion demo start` starts a stopped bastion, waits for it and picks up its new DNS name;
   `status` and `stop` report the state;
 - AccessDenied, an expired token, an unknown secret and an unreachable endpoint each end in one
   line on stderr that names the action and says what to do.
 """
 
+import getpass
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 import urllib.request
 
 results = []
@@ -57,8 +66,13 @@ def control(path, payload=None):
 
 
 def cli(*args, timeout=120):
-    return subprocess.run([CLI] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          stdin=subprocess.DEVNULL, timeout=timeout, text=True)
+    try:
+        return subprocess.run([CLI] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL, timeout=timeout, text=True)
+    except subprocess.TimeoutExpired as e:
+        # A hang is a failure of that step, not the end of the test.
+        return subprocess.CompletedProcess(e.cmd, -1, e.stdout or "",
+                                           "timed out after %d s" % timeout)
 
 
 def signatures_ok(name):
@@ -68,6 +82,27 @@ def signatures_ok(name):
     tap(not failures and not unsigned and state["requests"],
         name + ": every request correctly signed",
         json.dumps({"failures": failures, "unsigned": unsigned}))
+
+
+def set_rules(pairs):
+    group = control("state")["security_groups"][0]
+    group["rules"] = [{"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr": c,
+                       "description": d} for c, d in pairs]
+    control("state", {"security_groups": [group]})
+
+
+def start_temporary(*extra):
+    """Starts allow-my-ip --temporary; returns it once it has said "Allowed …"."""
+    proc = subprocess.Popen([CLI, "aws", "allow-my-ip", TEAM, "--temporary"] + list(extra),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL)
+    first = ""
+    while True:
+        line = proc.stdout.readline()
+        if not line or line.startswith("Allowed "):
+            first = line
+            break
+    return proc, first
 
 
 def rules():
@@ -99,39 +134,80 @@ def main():
         "PostgreSQL accepts the fetched password", psql.stderr)
     signatures_ok("aws secret")
 
-    # --- allow-my-ip --------------------------------------------------------------------------
+    # --- allow-my-ip: only my own rules go ------------------------------------------------
     control("reset", {})
+    owner = "%s@%s" % (getpass.getuser(), socket.gethostname())
+    mine_old = "bastion:%s added 2026-11-01" % owner
+    set_rules([("203.0.113.45/32", "SimpleIOT install IP"),
+               ("203.0.113.60/32", "bastion:alice@alice-laptop added 2026-11-02"),
+               ("203.0.113.50/32", mine_old)])
     res = cli("aws", "allow-my-ip", TEAM)
     tap(res.returncode == 0, "aws allow-my-ip exits 0", res.stderr)
-    tap("The bastion admits 203.0.113.45/32, you are 198.51.100.7." in res.stdout,
-        "the diagnosis names both addresses", res.stdout)
+    tap("you are 198.51.100.7." in res.stdout, "the diagnosis names my address", res.stdout)
+    plan = res.stdout.find("Will remove your own old rule(s) on port 22: 203.0.113.50/32.")
+    allowed = res.stdout.find("Allowed 198.51.100.7/32")
+    tap(0 <= plan < allowed and "Removed your old rule for 203.0.113.50/32." in res.stdout,
+        "what it will remove is printed before it is removed", res.stdout)
     now = rules()
-    tap("198.51.100.7/32" in now and "203.0.113.45/32" not in now
-        and now["198.51.100.7/32"].startswith("Bastion: "),
-        "the old rule is replaced by ours, described as Bastion's", json.dumps(now))
+    tap(now.get("203.0.113.45/32") == "SimpleIOT install IP"
+        and now.get("203.0.113.60/32") == "bastion:alice@alice-laptop added 2026-11-02"
+        and "203.0.113.50/32" not in now
+        and now.get("198.51.100.7/32", "").startswith("bastion:%s added " % owner)
+        and len(now) == 3,
+        "three rules: the install IP and the teammate's stay, only my old one is replaced",
+        json.dumps(now))
     signatures_ok("aws allow-my-ip")
 
-    control("reset", {})
-    proc = subprocess.Popen([CLI, "aws", "allow-my-ip", TEAM, "--temporary"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            stdin=subprocess.DEVNULL)
-    first = ""
-    while True:
-        line = proc.stdout.readline()
-        if not line or line.startswith("Allowed "):
-            first = line
-            break
-    during = rules()
-    tap(first.startswith("Allowed 198.51.100.7/32")
-        and during.get("198.51.100.7/32", "").startswith("Bastion (temporary): ")
-        and "203.0.113.45/32" in during,
-        "--temporary adds our rule and keeps the old one", first + json.dumps(during))
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=60)
-    after = rules()
-    tap(proc.returncode == 0 and "198.51.100.7/32" not in after and "203.0.113.45/32" in after,
-        "the temporary rule goes on SIGTERM", err + json.dumps(after))
+    # --- allow-my-ip --temporary: every catchable signal removes the rule ----------------------
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        control("reset", {})
+        proc, first = start_temporary()
+        during = rules()
+        tap(first.startswith("Allowed 198.51.100.7/32")
+            and " temporary until 20" in during.get("198.51.100.7/32", "")
+            and "203.0.113.45/32" in during,
+            "--temporary adds our rule with an expiry and keeps the old one (%s)" % sig.name,
+            first + json.dumps(during))
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=60)
+        after = rules()
+        tap(proc.returncode == 0 and "198.51.100.7/32" not in after and "203.0.113.45/32" in after
+            and "Removed the temporary rule for 198.51.100.7/32." in out,
+            "the temporary rule goes on %s" % sig.name, err + out + json.dumps(after))
     signatures_ok("aws allow-my-ip --temporary")
+
+    # SIGKILL cannot be caught: the rule stays until it expires, then any AWS command removes it.
+    control("reset", {})
+    proc, first = start_temporary("--lifetime", "2s")
+    proc.kill()
+    proc.communicate(timeout=60)
+    tap("198.51.100.7/32" in rules(), "after SIGKILL the temporary rule is still there")
+    time.sleep(3)
+    res = cli("aws", "bastion", TEAM, "status")
+    tap(res.returncode == 0
+        and "Removed your expired temporary rule for 198.51.100.7/32" in res.stdout
+        and "198.51.100.7/32" not in rules() and "203.0.113.45/32" in rules(),
+        "the next AWS command removes the expired rule and says so", res.stdout + res.stderr)
+
+    # A --lifetime that ends while it runs removes the rule itself.
+    control("reset", {})
+    res = cli("aws", "allow-my-ip", TEAM, "--temporary", "--lifetime", "1s")
+    tap(res.returncode == 0 and "end of its lifetime" in res.stdout
+        and "198.51.100.7/32" not in rules(), "--lifetime ends the temporary rule",
+        res.stdout + res.stderr)
+
+    # --- hostile checkip answers ----------------------------------------------------------------
+    for ip in ("0.0.0.0", "255.255.255.255", "127.0.0.1", "10.0.0.8", "192.168.1.1",
+               "169.254.169.254", "100.64.1.1", "224.0.0.1"):
+        control("reset", {})
+        before = rules()
+        control("state", {"ip": ip})
+        res = cli("aws", "allow-my-ip", TEAM)
+        lines = res.stderr.strip().splitlines()
+        tap(res.returncode != 0 and len(lines) == 1 and "cannot be one" in lines[0]
+            and rules() == before,
+            "checkip answering %s is refused and the group is unchanged" % ip,
+            res.stdout + res.stderr + json.dumps(rules()))
 
     # --- the bastion instance -----------------------------------------------------------------
     control("reset", {})
@@ -155,6 +231,37 @@ def main():
     tap(res.returncode == 0 and " stopping " in res.stdout, "aws bastion stop",
         res.stdout + res.stderr)
     signatures_ok("aws bastion")
+
+    # A bastion in a private subnet (issue 18): running, no public DNS name.
+    control("reset", {})
+    instance = control("state")["instances"][0]
+    instance.update({"state": "stopped", "transition_polls": 1, "dns": "", "ip": "",
+                     "next_dns": "", "next_ip": "", "private_ip": "10.0.3.17"})
+    control("state", {"instances": [instance]})
+    res = cli("aws", "bastion", TEAM, "start", timeout=60)
+    tap(res.returncode == 0 and "i-0bastion000000001 running -" in res.stdout
+        and "private address is 10.0.3.17" in res.stdout,
+        "a private bastion's start returns once it runs, with its private address",
+        res.stdout + res.stderr)
+
+    # Replies nested a million levels deep (issue 25): one clear line, no crash.
+    control("reset", {})
+    control("state", {"canned": {"DescribeSecurityGroups": {
+        "status": 200, "content_type": "text/xml", "body": "<a>", "size": 3000000}}})
+    res = cli("aws", "allow-my-ip", TEAM)
+    lines = res.stderr.strip().splitlines()
+    tap(res.returncode == 1 and len(lines) == 1 and "deeper than 64 levels" in lines[0],
+        "1,000,000 nested <a> from DescribeSecurityGroups: a clear error (exit %d)"
+        % res.returncode, res.stderr)
+    control("reset", {})
+    saved = control("state")["secrets"]
+    control("state", {"secrets": {"SimpleIOT-db-password": "[" * 1000000 + "]" * 1000000}})
+    res = cli("aws", "secret", TEAM)
+    lines = res.stderr.strip().splitlines()
+    tap(res.returncode == 1 and len(lines) == 1 and "deeper than 64 levels" in lines[0],
+        "a SecretString of 1,000,000 nested arrays: a clear error (exit %d)" % res.returncode,
+        res.stderr)
+    control("state", {"secrets": saved})
 
     # --- errors -------------------------------------------------------------------------------
     def one_line_error(res, name, *needles):

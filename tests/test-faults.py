@@ -267,7 +267,8 @@ def mount_child():
             "disk full: the message says the old file is unchanged", res.stderr)
         with open(PROFILES, "rb") as f:
             tap(f.read() == before, "disk full: profiles.json is byte-identical afterwards")
-        left = sorted(os.listdir(CONFIG_DIR))
+        # profiles.json.lock is the save's lock file (flock), not a temporary file.
+        left = sorted(n for n in os.listdir(CONFIG_DIR) if n != "profiles.json.lock")
         tap(left == ["filler", "profiles.json"], "disk full: no temporary file left", str(left))
 
         os.unlink(filler)
@@ -280,7 +281,7 @@ def mount_child():
             "read-only: the message names profiles.json and 'Read-only file system'", res.stderr)
         with open(PROFILES, "rb") as f:
             tap(f.read() == before, "read-only: profiles.json is byte-identical afterwards")
-        left = sorted(os.listdir(CONFIG_DIR))
+        left = sorted(n for n in os.listdir(CONFIG_DIR) if n != "profiles.json.lock")
         tap(left == ["profiles.json"], "read-only: no temporary file left", str(left))
 
         # The control: with room and write access the same import saves the second team.

@@ -643,8 +643,8 @@ test_dbeaver (Fixture       *f,
   g_assert_cmpstr (argv[1], ==, "-con");
   g_assert_cmpstr (argv[2], ==,
                    "driver=postgres-jdbc|host=127.0.0.1|port=6543|database=simpleiot"
-                   "|user=dbadmin|name=Bastion: acme|folder=SimpleIOT|auth=postgres_pgpass"
-                   "|openConsole=true");
+                   "|user=dbadmin|name=Bastion: acme (dbadmin@simpleiot, 127.0.0.1:6543)"
+                   "|folder=SimpleIOT|auth=postgres_pgpass|openConsole=true");
   g_assert_cmpstr (record_env (rec, "PGPASSFILE"), ==, pgpass);
 
   /* What DBeaver read: the escaped password, mode 0600. And still there while connected. */
@@ -663,6 +663,9 @@ test_dbeaver (Fixture       *f,
                                    "|openConsole=true|prop.options=-c "
                                    "default_transaction_read_only=on"));
   g_assert_null (strstr (ro_argv[2], "password"));
+  /* Its own connection name: DBeaver would reuse a read-write one of the same name. */
+  g_assert_nonnull (strstr (ro_argv[2],
+                            "|name=Bastion: acme (dbadmin@simpleiot, 127.0.0.1:6543, read-only)|"));
 
   assert_no_password_recorded (f, PASSWORD);
 
@@ -853,6 +856,31 @@ parse_object (const char *text,
   return json_node_get_object (json_parser_get_root (parser));
 }
 
+/* pgAdmin's servers as its setup.py lists them (the stand-in, run by the real Python). */
+static JsonObject *
+pgadmin_servers (Fixture    *f,
+                 JsonParser *parser)
+{
+  g_autofree char *setup = g_build_filename (f->root, "usr", "pgadmin4", "web", "setup.py", NULL);
+  g_autofree char *sqlite = g_build_filename (f->home, ".pgadmin", "pgadmin4.db", NULL);
+  g_autofree char *out = g_build_filename (f->root, "dump-for-test.json", NULL);
+  const char *argv[] = { "python3", setup, "dump-servers", out, "--sqlite-path", sqlite, NULL };
+  g_autoptr(GError) error = NULL;
+  int status = -1;
+
+  g_assert_true (g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH |
+                               G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status,
+                               &error));
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  json_parser_load_from_file (parser, out, &error);
+  g_assert_no_error (error);
+  g_unlink (out);
+
+  return json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)),
+                                        "Servers");
+}
+
 static void
 test_pgadmin (Fixture       *f,
               gconstpointer  user_data)
@@ -866,7 +894,6 @@ test_pgadmin (Fixture       *f,
   g_autofree char *servers_path = bastion_runtime_dir_build_path (f->rd, "acme-servers.json");
   g_autofree char *sqlite = g_build_filename (f->home, ".pgadmin", "pgadmin4.db", NULL);
   g_autofree char *servers_copy = NULL;
-  g_autofree char *db = NULL;
   g_auto(GStrv) load_argv = NULL;
   g_auto(GStrv) dump_argv = NULL;
   JsonObject *server;
@@ -933,12 +960,141 @@ test_pgadmin (Fixture       *f,
   dump_argv = record_argv (find_record (records, "python3", 1));
   g_assert_cmpstr (dump_argv[2], ==, "dump-servers");
   g_assert_cmpstr (dump_argv[4], ==, "--sqlite-path");
-  g_assert_true (g_file_get_contents (sqlite, &db, NULL, NULL));
-  g_assert_true (json_parser_load_from_data (db_parser, db, -1, NULL));
-  g_assert_cmpuint (json_array_get_length (json_node_get_array (json_parser_get_root (db_parser))),
-                    ==, 1);
+  g_assert_cmpuint (json_object_get_size (pgadmin_servers (f, db_parser)), ==, 1);
   g_assert_cmpuint (count_instance_files (f), ==, 0);
 
+  for (guint i = 0; i < records->len; i++)
+    {
+      g_auto(GStrv) a = record_argv (json_node_get_object (g_ptr_array_index (records, i)));
+
+      g_assert_false (g_strv_contains ((const char * const *)a, "--replace"));
+    }
+}
+
+/* The user's own servers, loaded before Bastion ever ran: one has the team's name too. */
+static void
+pgadmin_user_servers (Fixture *f)
+{
+  g_autofree char *setup = g_build_filename (f->root, "usr", "pgadmin4", "web", "setup.py", NULL);
+  g_autofree char *sqlite = g_build_filename (f->home, ".pgadmin", "pgadmin4.db", NULL);
+  g_autofree char *in = g_build_filename (f->root, "user-servers.json", NULL);
+  const char *argv[] = { "python3", setup, "load-servers", in, "--sqlite-path", sqlite, NULL };
+  const char *json =
+    "{\"Servers\": {"
+    "\"1\": {\"Name\": \"Production\", \"Group\": \"Servers\", \"Host\": \"db.example.com\","
+    " \"Port\": 5432, \"Username\": \"me\", \"MaintenanceDB\": \"postgres\","
+    " \"ConnectionParameters\": {\"sslmode\": \"require\"}},"
+    "\"2\": {\"Name\": \"acme\", \"Group\": \"Servers\", \"Host\": \"localhost\","
+    " \"Port\": 6543, \"Username\": \"me\", \"MaintenanceDB\": \"postgres\","
+    " \"ConnectionParameters\": {\"sslmode\": \"prefer\"}}}}";
+  int status = -1;
+
+  g_assert_true (g_file_set_contents (in, json, -1, NULL));
+  g_assert_true (g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH |
+                               G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status,
+                               NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+}
+
+static JsonObject *
+find_server (JsonObject *servers,
+             const char *group,
+             const char *name,
+             guint      *count)
+{
+  g_autoptr(GList) members = json_object_get_members (servers);
+  JsonObject *found = NULL;
+
+  *count = 0;
+  for (const GList *l = members; l != NULL; l = l->next)
+    {
+      JsonObject *s = json_object_get_object_member (servers, l->data);
+
+      if (g_str_equal (json_object_get_string_member (s, "Group"), group) &&
+          g_str_equal (json_object_get_string_member (s, "Name"), name))
+        {
+          found = s;
+          (*count)++;
+        }
+    }
+
+  return found;
+}
+
+static char *
+server_json (JsonObject *server)
+{
+  g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+
+  json_node_set_object (node, server);
+  return json_to_string (node, FALSE);
+}
+
+/* Issue 18: the tunnel moved to another local port (and the profile became read-only): a
+ * launch replaces Bastion's entry, never adds a second one, never touches the user's servers,
+ * and never uses --replace. */
+static void
+test_pgadmin_moved (Fixture       *f,
+                    gconstpointer  user_data)
+{
+  g_autoptr(BastionLauncher) launcher = NULL;
+  g_autoptr(BastionLaunchTarget) target = make_target (FALSE);
+  g_autoptr(GPtrArray) records = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonParser) before_parser = json_parser_new ();
+  g_autoptr(JsonParser) after_parser = json_parser_new ();
+  g_autoptr(JsonParser) again_parser = json_parser_new ();
+  g_autofree char *prod_before = NULL;
+  g_autofree char *acme_before = NULL;
+  JsonObject *before;
+  JsonObject *after;
+  JsonObject *ours;
+  guint count;
+
+  write_pgadmin_layout (f, "APP_RELEASE = 9\nAPP_REVISION = 2\nAPP_SUFFIX = ''\n");
+  pgadmin_user_servers (f);
+  launcher = make_launcher (f, NULL);
+
+  g_assert_true (launch_sync (launcher, BASTION_LAUNCHER_TOOL_PGADMIN, target, NULL, &error));
+  g_assert_no_error (error);
+  before = pgadmin_servers (f, before_parser);
+  g_assert_cmpuint (json_object_get_size (before), ==, 3);
+  ours = find_server (before, "SimpleIOT — acme", "acme", &count);
+  g_assert_cmpuint (count, ==, 1);
+  g_assert_cmpint (json_object_get_int_member (ours, "Port"), ==, 6543);
+  prod_before = server_json (find_server (before, "Servers", "Production", &count));
+  acme_before = server_json (find_server (before, "Servers", "acme", &count));
+
+  /* The tunnel now listens on 6544, and the profile turned read-only. */
+  target->local_port = 6544;
+  target->read_only = TRUE;
+  g_assert_true (launch_sync (launcher, BASTION_LAUNCHER_TOOL_PGADMIN, target, NULL, &error));
+  g_assert_no_error (error);
+  after = pgadmin_servers (f, after_parser);
+  g_assert_cmpuint (json_object_get_size (after), ==, 3);
+  ours = find_server (after, "SimpleIOT — acme", "acme", &count);
+  g_assert_cmpuint (count, ==, 1);
+  g_assert_cmpint (json_object_get_int_member (ours, "Port"), ==, 6544);
+  g_assert_cmpstr (json_object_get_string_member (
+                     json_object_get_object_member (ours, "ConnectionParameters"), "options"),
+                   ==, "-c default_transaction_read_only=on");
+  {
+    g_autofree char *prod_after = server_json (find_server (after, "Servers", "Production",
+                                                            &count));
+    g_autofree char *acme_after = server_json (find_server (after, "Servers", "acme", &count));
+
+    g_assert_cmpstr (prod_after, ==, prod_before);
+    g_assert_cmpstr (acme_after, ==, acme_before);
+  }
+
+  /* Once more on the same port: nothing to change, nothing loaded. */
+  g_assert_true (launch_sync (launcher, BASTION_LAUNCHER_TOOL_PGADMIN, target, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_object_get_size (pgadmin_servers (f, again_parser)), ==, 3);
+
+  records = load_records (f);
+  /* dump, load; dump, remove, load; dump. */
+  g_assert_cmpuint (count_records (records, "python3"), ==, 6);
   for (guint i = 0; i < records->len; i++)
     {
       g_auto(GStrv) a = record_argv (json_node_get_object (g_ptr_array_index (records, i)));
@@ -1761,6 +1917,7 @@ main (int    argc,
 #define ADD(path, func) \
   g_test_add ("/bastion/launcher/" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
   ADD ("detect", test_detect);
+  ADD ("pgadmin-moved", test_pgadmin_moved);
   ADD ("detect-flatpak", test_detect_flatpak);
   ADD ("dbeaver", test_dbeaver);
   ADD ("psql-pgcli-terminals", test_psql_pgcli_terminals);

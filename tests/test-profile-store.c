@@ -334,8 +334,10 @@ test_save_write_fails (void)
       after = read_file (path);
       g_assert_cmpstr (after, ==, stored_json);
       gdir = g_dir_open (tmp, 0, NULL);
-      while (g_dir_read_name (gdir))
-        n++;
+      /* profiles.json and its lock file, no temporary file. */
+      for (const char *name; (name = g_dir_read_name (gdir)) != NULL;)
+        if (!g_str_equal (name, "profiles.json.lock"))
+          n++;
       g_assert_cmpuint (n, ==, 1);
       test_rm_rf (tmp);
     }
@@ -706,6 +708,115 @@ test_autosave (void)
   test_rm_rf (tmp);
 }
 
+/* Two stores on one file, as two bastion-cli runs or the app and a CLI: each save merges what
+ * the other saved since (issue 25: the last writer used to win). */
+static void
+test_merge (void)
+{
+  g_autofree char *tmp = test_make_tmp_dir ("bastion-store-XXXXXX");
+  g_autofree char *path = g_build_filename (tmp, "profiles.json", NULL);
+  g_autoptr(BastionProfileStore) a = bastion_profile_store_new (path);
+  g_autoptr(BastionProfileStore) b = bastion_profile_store_new (path);
+  g_autoptr(BastionProfileStore) check = NULL;
+  g_autoptr(BastionProfile) p1 = bastion_profile_new ("manual-1");
+  g_autoptr(BastionProfile) p2 = bastion_profile_new ("manual-2");
+
+  g_assert_true (bastion_profile_store_load (a, NULL));
+  g_assert_true (bastion_profile_store_load (b, NULL));
+
+  /* Added on both sides: both kept. */
+  g_assert_true (bastion_profile_store_add (a, p1, NULL));
+  g_assert_true (bastion_profile_store_save (a, NULL));
+  g_assert_true (bastion_profile_store_add (b, p2, NULL));
+  g_assert_true (bastion_profile_store_save (b, NULL));
+  check = bastion_profile_store_new (path);
+  g_assert_true (bastion_profile_store_load (check, NULL));
+  g_assert_nonnull (bastion_profile_store_lookup (check, "manual-1"));
+  g_assert_nonnull (bastion_profile_store_lookup (check, "manual-2"));
+  g_clear_object (&check);
+  /* b took in a's profile while saving. */
+  g_assert_nonnull (bastion_profile_store_lookup (b, "manual-1"));
+
+  /* Changed in b, untouched in a: a's save keeps b's change. Removed in a: stays removed. */
+  bastion_profile_set_db_name (bastion_profile_store_lookup (b, "manual-1"), "changed-by-b");
+  g_assert_true (bastion_profile_store_save (b, NULL));
+  g_assert_true (bastion_profile_store_remove (a, p1));
+  g_assert_true (bastion_profile_store_save (a, NULL));
+  check = bastion_profile_store_new (path);
+  g_assert_true (bastion_profile_store_load (check, NULL));
+  g_assert_null (bastion_profile_store_lookup (check, "manual-1"));
+  g_assert_nonnull (bastion_profile_store_lookup (check, "manual-2"));
+  g_clear_object (&check);
+
+  /* b did not touch manual-1 since: its next save follows a's removal. */
+  bastion_profile_set_db_name (bastion_profile_store_lookup (b, "manual-2"), "changed-by-b");
+  g_assert_true (bastion_profile_store_save (b, NULL));
+  g_assert_null (bastion_profile_store_lookup (b, "manual-1"));
+  check = bastion_profile_store_new (path);
+  g_assert_true (bastion_profile_store_load (check, NULL));
+  g_assert_null (bastion_profile_store_lookup (check, "manual-1"));
+  g_assert_cmpstr (bastion_profile_get_db_name (bastion_profile_store_lookup (check, "manual-2")),
+                   ==, "changed-by-b");
+
+  test_rm_rf (tmp);
+}
+
+/* The bounded reader: a FIFO, a device and JSON nested past 64 levels are load errors naming
+ * the file, at once; 64 levels load. */
+static void
+test_hostile_files (void)
+{
+  g_autofree char *tmp = test_make_tmp_dir ("bastion-store-XXXXXX");
+  g_autofree char *path = g_build_filename (tmp, "profiles.json", NULL);
+  g_autoptr(GString) deep = g_string_new ("{ \"version\": 1, \"profiles\": [], \"x\": ");
+  const char *cases[] = { "fifo", "device", "deep", NULL };
+
+  for (guint i = 0; cases[i] != NULL; i++)
+    {
+      g_autoptr(BastionProfileStore) store = bastion_profile_store_new (path);
+      g_autoptr(GError) error = NULL;
+
+      g_unlink (path);
+      if (g_str_equal (cases[i], "fifo"))
+        g_assert_cmpint (mkfifo (path, 0600), ==, 0);
+      else if (g_str_equal (cases[i], "device"))
+        g_assert_cmpint (symlink ("/dev/zero", path), ==, 0);
+      else
+        {
+          for (guint d = 0; d < 100000; d++)
+            g_string_append_c (deep, '[');
+          for (guint d = 0; d < 100000; d++)
+            g_string_append_c (deep, ']');
+          g_string_append (deep, " }");
+          g_assert_true (g_file_set_contents (path, deep->str, deep->len, NULL));
+        }
+      g_assert_false (bastion_profile_store_load (store, &error));
+      g_assert_error (error, BASTION_PROFILE_STORE_ERROR, BASTION_PROFILE_STORE_ERROR_MALFORMED);
+      g_assert_nonnull (strstr (error->message, path));
+      g_test_message ("%s: %s", cases[i], error->message);
+      g_assert_false (bastion_profile_store_save (store, NULL));
+    }
+
+  /* At the bound: 63 levels below the top object load. */
+  g_string_assign (deep, "{ \"version\": 1, \"profiles\": [], \"x\": ");
+  for (guint d = 0; d < 63; d++)
+    g_string_append_c (deep, '[');
+  for (guint d = 0; d < 63; d++)
+    g_string_append_c (deep, ']');
+  g_string_append (deep, " }");
+  g_unlink (path);
+  g_assert_true (g_file_set_contents (path, deep->str, deep->len, NULL));
+  {
+    g_autoptr(BastionProfileStore) store = bastion_profile_store_new (path);
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true (bastion_profile_store_load (store, &error));
+    g_assert_no_error (error);
+  }
+
+  test_rm_rf (tmp);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -729,6 +840,8 @@ main (int    argc,
   g_test_add_func ("/bastion/profile-store/watch", test_watch);
   g_test_add_func ("/bastion/profile-store/watch-missing-dir", test_watch_missing_dir);
   g_test_add_func ("/bastion/profile/dup", test_dup);
+  g_test_add_func ("/bastion/profile-store/merge", test_merge);
+  g_test_add_func ("/bastion/profile-store/hostile-files", test_hostile_files);
 
   return g_test_run ();
 }

@@ -15,6 +15,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
+#include "bastion-bounded-file.h"
 #include "bastion-simpleiot.h"
 
 #include "test-util.h"
@@ -288,7 +289,49 @@ static const DataCase data_cases[] = {
   { "latin1", "{ \"team\": \"caf\xe9\" }", -1, BASTION_SIMPLEIOT_ERROR_NOT_UTF8, "UTF-8" },
   { "nul-byte", "{ \"team\": \"a\0b\" }", 17, BASTION_SIMPLEIOT_ERROR_NOT_UTF8, "UTF-8" },
   { "utf16-bom", "\xff\xfe{\0}\0", 6, BASTION_SIMPLEIOT_ERROR_NOT_UTF8, "UTF-8" },
+  /* Issue 25: names that could drive a terminal or be cut short. */
+  { "team-escape", "{ \"team\": \"evil\\u001b]0;x\\u0007\" }", -1,
+    BASTION_SIMPLEIOT_ERROR_WRONG_TYPE, "U+001B" },
+  { "team-newline", "{ \"team\": \"a\\nb\" }", -1, BASTION_SIMPLEIOT_ERROR_WRONG_TYPE, "U+000A" },
+  { "team-nul-escape", "{ \"team\": \"ab\\u0000cd\" }", -1, BASTION_SIMPLEIOT_ERROR_NOT_UTF8,
+    "NUL" },
 };
+
+/* Issue 25: json-glib recurses once per level and overflowed its stack near 100,000 levels.
+ * Above 64 the file is refused before json-glib sees it; 64 is read. */
+static void
+test_deep (void)
+{
+  const guint depths[] = { 100000, 65, 64 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (depths); i++)
+    {
+      g_autoptr(GString) text = g_string_new ("{ \"team\": \"acme\", \"x\": \"[[[\\\"[\", \"y\": ");
+      g_autoptr(BastionProfile) profile = NULL;
+      g_autoptr(GError) error = NULL;
+
+      /* The top object is one level. */
+      for (guint d = 1; d < depths[i]; d++)
+        g_string_append_c (text, '[');
+      for (guint d = 1; d < depths[i]; d++)
+        g_string_append_c (text, ']');
+      g_string_append (text, " }");
+
+      profile = bastion_simpleiot_parse_config ("/teams/acme", "/teams/acme/config.json",
+                                                text->str, text->len, NULL, &error);
+      if (depths[i] > BASTION_JSON_MAX_DEPTH)
+        {
+          g_assert_error (error, BASTION_SIMPLEIOT_ERROR, BASTION_SIMPLEIOT_ERROR_MALFORMED);
+          g_assert_nonnull (strstr (error->message, "/teams/acme/config.json"));
+          g_assert_nonnull (strstr (error->message, "64 levels"));
+        }
+      else
+        {
+          g_assert_no_error (error);
+          g_assert_nonnull (profile);
+        }
+    }
+}
 
 static void
 test_data_case (gconstpointer data)
@@ -655,6 +698,7 @@ main (int    argc,
       g_autofree char *path = g_strdup_printf ("/bastion/simpleiot/key/%s", key_cases[i].name);
       g_test_add_data_func (path, &key_cases[i], test_key_case);
     }
+  g_test_add_func ("/bastion/simpleiot/data/deep", test_deep);
   for (guint i = 0; i < G_N_ELEMENTS (data_cases); i++)
     {
       g_autofree char *path = g_strdup_printf ("/bastion/simpleiot/data/%s", data_cases[i].name);

@@ -656,6 +656,15 @@ test_connect_accept (void)
   address = g_strdup_printf ("127.0.0.1:%u", port);
   g_assert_cmpstr (adw_action_row_get_subtitle (bar_child ("address_row")), ==, address);
   g_assert_cmpstr (gtk_label_get_label (bar_child ("mode_pill")), ==, "Read-only");
+  /* The authentication step says how the login went (issue 18). */
+  {
+    GtkWidget *auth_row = bastion_ui_test_find_row (
+      GTK_WIDGET (view), bastion_connection_stage_to_label (BASTION_CONNECTION_STAGE_AUTHENTICATING));
+
+    g_assert_nonnull (auth_row);
+    g_assert_true (g_str_has_prefix (adw_action_row_get_subtitle (ADW_ACTION_ROW (auth_row)),
+                                     "Through the key file "));
+  }
 
   /* Copy URI: the address for any other tool, never the password. */
   {
@@ -1001,7 +1010,7 @@ black_hole_close (BlackHole *hole)
 static gboolean
 allow_done (gpointer user_data)
 {
-  return aws_group_admits ("198.51.100.7/32") && !aws_group_admits ("203.0.113.45/32");
+  return aws_group_admits ("198.51.100.7/32");
 }
 
 static void
@@ -1036,13 +1045,16 @@ test_connect_timeout (void)
   shot = bastion_ui_test_screenshot (shot_root, "connect-timeout");
   g_clear_pointer (&shot, g_free);
 
-  /* Replacing the rule is a decision: it is asked first, naming both addresses. */
+  /* Replacing the rule is a decision: it is asked first, naming what it adds and what it
+   * removes, which is only ever the user's own Bastion rules: the install IP's rule (no mark)
+   * stays (issue 17). */
   activate ("view.allow-my-ip");
   dialog = wait_for_dialog ("Replace the SSH Rule?");
   body = adw_message_dialog_get_body (dialog);
   g_assert_nonnull (strstr (body, "iot_dev_bastion_ssh_sg"));
   g_assert_nonnull (strstr (body, "198.51.100.7/32"));
-  g_assert_nonnull (strstr (body, "203.0.113.45/32"));
+  g_assert_nonnull (strstr (body, "removes nothing"));
+  g_assert_null (strstr (body, "203.0.113.45/32"));
   shot = bastion_ui_test_screenshot (GTK_WIDGET (dialog), "connect-allow-my-ip");
   g_assert_true (aws_group_admits ("203.0.113.45/32"));
   respond (dialog, "replace");
@@ -1054,8 +1066,9 @@ test_connect_timeout (void)
   bastion_ui_test_wait_for (stage_settled, NULL, "the retry");
 
   disconnect ();
-  /* The rule replaced for good stays after disconnect. */
+  /* The rule replaced for good stays after disconnect; the unmarked rule was not touched. */
   g_assert_true (aws_group_admits ("198.51.100.7/32"));
+  g_assert_true (aws_group_admits ("203.0.113.45/32"));
   /* The starting rules again, for the tests after this one. */
   reply = aws_control_at ("POST", "reset", "{}");
   g_assert_true (aws_group_admits ("203.0.113.45/32"));

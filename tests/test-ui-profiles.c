@@ -299,6 +299,8 @@ edit_saved (gpointer user_data)
          && g_strcmp0 (json_object_get_string_member_with_default (saved, "ssh-host", NULL),
                        "bastion.example.net") == 0
          && json_object_get_int_member_with_default (saved, "ssh-port", 0) == 2222
+         && g_strcmp0 (json_object_get_string_member_with_default (saved, "ssh-alias", NULL),
+                       "demo-bastion") == 0
          && !json_object_get_boolean_member_with_default (saved, "read-only", TRUE)
          && g_strcmp0 (json_object_get_string_member_with_default (saved, "env-label", NULL),
                        "production") == 0
@@ -331,6 +333,7 @@ test_edit_saved (void)
       "Name", "Environment", "Environment Colour", "Bastion Host", "SSH Port", "SSH User",
       "Authentication", "Key File", "Database Host", "Database Port", "Database Name",
       "Database User", "Local Port", "Read-Only", "AWS Profile", "AWS Region", "Password Secret",
+      "SSH Config Alias (~/.ssh/config Host)", "ProxyJump (not supported yet)",
     };
 
     for (guint i = 0; i < G_N_ELEMENTS (titles); i++)
@@ -339,6 +342,17 @@ test_edit_saved (void)
   }
   g_assert_true (gtk_switch_get_active (row_suffix (root, "Read-Only", GTK_TYPE_SWITCH)));
 
+  /* The choices of “bastion-cli profile set TEAM auth agent|key|password”. */
+  {
+    GListModel *auth = adw_combo_row_get_model (ADW_COMBO_ROW (bastion_ui_test_find_row (
+                                                  root, "Authentication")));
+
+    g_assert_cmpuint (g_list_model_get_n_items (auth), ==, 3);
+    g_assert_cmpstr (gtk_string_list_get_string (GTK_STRING_LIST (auth), 0), ==, "Key File");
+    g_assert_cmpstr (gtk_string_list_get_string (GTK_STRING_LIST (auth), 1), ==, "SSH Agent");
+    g_assert_cmpstr (gtk_string_list_get_string (GTK_STRING_LIST (auth), 2), ==, "Password");
+  }
+  set_entry (root, "SSH Config Alias (~/.ssh/config Host)", "demo-bastion");
   set_entry (root, "Bastion Host", "bastion.example.net");
   gtk_spin_button_set_value (row_suffix (root, "SSH Port", GTK_TYPE_SPIN_BUTTON), 2222);
   gtk_switch_set_active (row_suffix (root, "Read-Only", GTK_TYPE_SWITCH), FALSE);

@@ -84,6 +84,7 @@ test_window_about (void)
   g_assert_cmpstr (adw_about_window_get_version (about), ==, PACKAGE_VERSION);
   g_assert_cmpstr (adw_about_window_get_application_icon (about), ==, APP_ID);
   debug_info = adw_about_window_get_debug_info (about);
+  /* The version, then the build's `git describe`, then the libraries. */
   g_assert_true (g_str_has_prefix (debug_info, "bastion " PACKAGE_VERSION "\nbuild "));
   g_assert_nonnull (strstr (debug_info, "\nlibssh2 1.1"));
   g_assert_nonnull (strstr (debug_info, "\nlibpq "));

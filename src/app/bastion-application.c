@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 
 #include "bastion-application.h"
+#include "bastion-aws-cleanup.h"
 #include "bastion-connections.h"
 #include "bastion-preferences-window.h"
 #include "bastion-shortcuts.h"
@@ -81,6 +82,13 @@ bastion_application_load_profiles (BastionApplication *self)
     g_ptr_array_add (self->startup_errors, g_steal_pointer (&error));
 
   bastion_profile_store_set_autosave (self->store, TRUE);
+  /* bastion-cli import (or another window's save) changes the file under us: follow it. */
+  if (!bastion_profile_store_watch_file (self->store, &error))
+    {
+      g_warning ("Cannot watch %s for changes: %s", bastion_profile_store_get_path (self->store),
+                 error->message);
+      g_clear_error (&error);
+    }
 
   if (!bastion_profile_store_import_simpleiot (self->store, NULL, &warnings, &error))
     {
@@ -291,6 +299,9 @@ bastion_application_startup (GApplication *app)
 
   bastion_application_load_profiles (BASTION_APPLICATION (app));
   bastion_application_follow_terminal (BASTION_APPLICATION (app));
+  /* What a killed Bastion left open in AWS goes now, not at the next connect. */
+  bastion_aws_cleanup_expired_rules (app,
+                                     G_LIST_MODEL (BASTION_APPLICATION (app)->store));
 
   bastion_shortcuts_install_app (GTK_APPLICATION (app));
 }

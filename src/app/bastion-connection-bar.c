@@ -646,6 +646,24 @@ start_launch (BastionConnectionBar *self,
   data->tool = tool;
   data->target = target;
   data->command = command;
+
+  /* Logged in as the team's read-only role: the tool gets that role's password. */
+  if (g_strcmp0 (target->password_kind, "readonly-password") == 0)
+    {
+      BastionConnections *registry = bastion_connections_get_default ();
+      BastionLauncher *launcher = bastion_connections_get_launcher (registry);
+      char *password = bastion_connection_dup_readonly_password (self->connection);
+
+      if (command)
+        bastion_launcher_write_command_async (launcher, tool, target, password, NULL,
+                                              on_command_written, data);
+      else
+        bastion_launcher_launch_async (launcher, tool, target, password, NULL, on_tool_launched,
+                                       data);
+      bastion_secret_free (password);
+      return;
+    }
+
   bastion_connections_lookup_db_password_async (bastion_connections_get_default (),
                                                 self->profile, NULL, on_launch_password, data);
 }

@@ -194,12 +194,22 @@ bastion_connection_view_allow_my_ip_action (GtkWidget  *widget,
   if (self->diagnosis == NULL || self->aws_busy)
     return;
 
-  old = self->diagnosis->admitted != NULL && self->diagnosis->admitted[0] != NULL
-          ? g_strjoinv (", ", self->diagnosis->admitted) : g_strdup (_("no address"));
-  body = g_strdup_printf (_("Bastion will change the security group “%s”: it adds an SSH rule "
-                            "for %s/32 and removes the rule for %s. Whoever connects from the "
-                            "old address loses access to the bastion."),
-                          self->diagnosis->group_name, self->diagnosis->my_ip, old);
+  /* The same list bastion-cli prints before any revoke: only the caller's own rules. */
+  if (self->diagnosis->to_replace != NULL && self->diagnosis->to_replace[0] != NULL)
+    {
+      old = g_strjoinv (", ", self->diagnosis->to_replace);
+      body = g_strdup_printf (_("Bastion will change the security group “%s”: it adds an SSH "
+                                "rule for %s/32 and removes your own old rule for %s. Rules "
+                                "without your Bastion mark, such as your teammates’, stay."),
+                              self->diagnosis->group_name, self->diagnosis->my_ip, old);
+    }
+  else
+    {
+      body = g_strdup_printf (_("Bastion will change the security group “%s”: it adds an SSH "
+                                "rule for %s/32 and removes nothing (only your own Bastion rules "
+                                "for other addresses would go, and there are none)."),
+                              self->diagnosis->group_name, self->diagnosis->my_ip);
+    }
   dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (bastion_connection_view_parent_window (self),
                                                        _("Replace the SSH Rule?"), body));
   adw_message_dialog_add_responses (dialog,

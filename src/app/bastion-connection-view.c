@@ -177,6 +177,20 @@ set_step (BastionConnectionView *self,
                                   GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, description, -1);
 }
 
+/* How the login went, under a done "Authenticate" step (issue 18: "through the SSH agent"). */
+static char *
+dup_done_detail (BastionConnectionView  *self,
+                 BastionConnectionStage  step)
+{
+  BastionSshSession *session = bastion_connection_get_session (self->connection);
+
+  if (step != BASTION_CONNECTION_STAGE_AUTHENTICATING || session == NULL ||
+      bastion_ssh_session_get_auth_used (session) == NULL)
+    return NULL;
+
+  return g_strdup_printf (_("Through %s"), bastion_ssh_session_get_auth_used (session));
+}
+
 /* A name as the CLI takes it, quoted for a shell only where it has to be. */
 static char *
 dup_cli_team (BastionConnectionView *self)
@@ -256,7 +270,11 @@ update_steps (BastionConnectionView *self)
             set_step (self, i, "pending", NULL);
         }
       else if (step < stage)
-        set_step (self, i, "done", NULL);
+        {
+          g_autofree char *detail = dup_done_detail (self, step);
+
+          set_step (self, i, "done", detail);
+        }
       else if (step == stage)
         set_step (self, i, "running", NULL);
       else

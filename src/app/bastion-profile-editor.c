@@ -46,6 +46,8 @@ struct _BastionProfileEditor
   AdwEntryRow          *ssh_user_row;
   AdwComboRow          *auth_row;
   AdwActionRow         *key_file_row;
+  AdwEntryRow          *ssh_alias_row;
+  AdwEntryRow          *proxy_jump_row;
   AdwPreferencesGroup  *secrets_group;
   AdwEntryRow          *db_host_row;
   GtkSpinButton        *db_port_spin;
@@ -510,6 +512,8 @@ bastion_profile_editor_constructed (GObject *object)
   bind_text (self, "env-label", self->env_label_row);
   bind_text (self, "ssh-host", self->ssh_host_row);
   bind_text (self, "ssh-user", self->ssh_user_row);
+  bind_text (self, "ssh-alias", self->ssh_alias_row);
+  bind_text (self, "proxy-jump", self->proxy_jump_row);
   bind_text (self, "db-host", self->db_host_row);
   bind_text (self, "db-name", self->db_name_row);
   bind_text (self, "db-user", self->db_user_row);
@@ -621,6 +625,8 @@ bastion_profile_editor_class_init (BastionProfileEditorClass *klass)
   gtk_widget_class_bind_template_child (widget_class, BastionProfileEditor, ssh_user_row);
   gtk_widget_class_bind_template_child (widget_class, BastionProfileEditor, auth_row);
   gtk_widget_class_bind_template_child (widget_class, BastionProfileEditor, key_file_row);
+  gtk_widget_class_bind_template_child (widget_class, BastionProfileEditor, ssh_alias_row);
+  gtk_widget_class_bind_template_child (widget_class, BastionProfileEditor, proxy_jump_row);
   gtk_widget_class_bind_template_child (widget_class, BastionProfileEditor, secrets_group);
   gtk_widget_class_bind_template_child (widget_class, BastionProfileEditor, db_host_row);
   gtk_widget_class_bind_template_child (widget_class, BastionProfileEditor, db_port_spin);

@@ -15,6 +15,7 @@
 #include "bastion-query-page.h"
 #include "bastion-result-writer.h"
 #include "bastion-shortcuts.h"
+#include "bastion-sql-guard.h"
 #include "bastion-sql-text.h"
 
 #define TITLE_MAX_CHARS 28
@@ -717,17 +718,68 @@ on_confirm_response (AdwMessageDialog *dialog,
     set_status (data->page, _("Not run"), FALSE);
 }
 
+/* ALTER ROLE, ALTER DATABASE … SET, ALTER SYSTEM: asked every time, whatever the preference
+ * for ordinary writes says, since the change reaches every other session and tool. */
+static void
+confirm_settings (BastionQueryPage *self,
+                  const char       *sql,
+                  int               base,
+                  const char       *statement)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  ConfirmData *data = g_new0 (ConfirmData, 1);
+  g_autofree char *preview = g_utf8_make_valid (sql, MIN (strlen (sql), 600));
+  GtkWidget *dialog;
+
+  data->page = g_object_ref (self);
+  data->sql = g_strdup (sql);
+  data->base = base;
+
+  dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                   _("Change Settings for Every Session?"), NULL);
+  adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (dialog),
+                                  /* TRANSLATORS: %s is ALTER ROLE, ALTER DATABASE … SET or
+                                   * ALTER SYSTEM */
+                                  _("This statement uses %s. It changes settings that every "
+                                    "other session of that role or database gets from its next "
+                                    "login on — other people’s, pgAdmin’s, DBeaver’s, psql’s and "
+                                    "the application’s — not only this tab. A setting such as "
+                                    "default_transaction_read_only = off there lets every later "
+                                    "session write.\n\n%s"),
+                                  statement, preview);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "cancel", _("_Cancel"),
+                                    "run", _("_Change Settings"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "run",
+                                              ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  g_signal_connect_data (dialog, "response", G_CALLBACK (on_confirm_response), data,
+                         confirm_data_free, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
 static void
 run_text (BastionQueryPage *self,
           const char       *sql,
           int               base)
 {
   const char *keyword = NULL;
+  const char *settings = NULL;
   g_autoptr(GArray) statements = sql != NULL ? bastion_sql_split (sql) : NULL;
 
   if (statements == NULL || statements->len == 0)
     {
       set_status (self, _("Nothing to run: type a statement first."), FALSE);
+      return;
+    }
+
+  if (self->database != NULL && !bastion_database_get_read_only (self->database))
+    settings = bastion_sql_guard_changes_settings (sql);
+  if (settings != NULL)
+    {
+      confirm_settings (self, sql, base, settings);
       return;
     }
 

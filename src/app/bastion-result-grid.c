@@ -21,6 +21,19 @@
 #define TOOLTIP_MAX_CHARS 2000
 #define PANEL_MAX_BYTES   (4 * 1024 * 1024)
 
+/* Column widths come from rows spread over the result, measured in the grid's font: at most
+ * WIDTH_CAP_CHARS wide on their own, FIT_CAP_CHARS when a double-click on the header's divider
+ * asks for the whole value. */
+#define WIDTH_SAMPLE_ROWS 256
+#define BATCH_SAMPLE_ROWS 64
+#define FIT_SAMPLE_ROWS   2000
+#define WIDTH_CAP_CHARS   40
+#define FIT_CAP_CHARS     120
+#define CELL_PADDING_PX   24
+#define HEADER_PADDING_PX 32
+/* How near the divider between two headers a double-click fits the column on its left. */
+#define DIVIDER_SLOP_PX   6
+
 /* PostgreSQL type OIDs (pg_type.dat) the grid treats specially. */
 #define OID_BOOL    16
 #define OID_BYTEA   17
@@ -58,7 +71,6 @@ struct _BastionResultGrid
   guint               context_row;
   guint               context_column;
   guint               has_context : 1;
-  guint               widths_fitted : 1;
 };
 
 G_DEFINE_FINAL_TYPE (BastionResultGrid, bastion_result_grid, GTK_TYPE_WIDGET)
@@ -76,6 +88,7 @@ typedef struct
   BastionResultGrid *grid;  /* unowned: the column lives inside it */
   guint              column;
   guint32            type_oid;
+  int                fitted_width;  /* what the grid set; another width is the user's choice */
 } ColumnData;
 
 static gboolean
@@ -179,8 +192,92 @@ cell_text (const char *value,
   return shorten_value (value, len, CELL_MAX_CHARS, shortened);
 }
 
+/* Cells */
+
+/* The italic of a NULL, shared by every cell that shows one (cells live on the UI thread). */
+static PangoAttrList *
+null_attributes (void)
+{
+  static PangoAttrList *attrs;
+
+  if (attrs == NULL)
+    {
+      attrs = pango_attr_list_new ();
+      pango_attr_list_insert (attrs, pango_attr_style_new (PANGO_STYLE_ITALIC));
+    }
+  return attrs;
+}
+
+/* The whole value for a tooltip, keeping the line breaks the cell flattened, bounded. */
+static char *
+tooltip_text (const char *value,
+              gsize       len)
+{
+  g_autofree char *tip = g_utf8_make_valid (value, MIN (len, (gsize) TOOLTIP_MAX_CHARS * 4));
+  glong n_chars = g_utf8_strlen (tip, -1);
+
+  if (len <= (gsize) TOOLTIP_MAX_CHARS * 4 && n_chars <= TOOLTIP_MAX_CHARS)
+    return g_steal_pointer (&tip);
+
+  *g_utf8_offset_to_pointer (tip, MIN (n_chars, TOOLTIP_MAX_CHARS)) = '\0';
+  return g_strconcat (tip, "…\n", _("Right-click and choose Show Value for all of it"), NULL);
+}
+
+/* The tooltip of a cell whose value does not show whole (shortened, or cut by the column's
+ * width), or NULL. Computed only when GTK asks for it, never while binding. */
+static char *
+cell_tooltip (GtkWidget *cell)
+{
+  GtkListItem *item = g_object_get_data (G_OBJECT (cell), "bastion-list-item");
+  ColumnData *data = g_object_get_data (G_OBJECT (cell), "bastion-column");
+  BastionResultRow *row;
+  g_autoptr(PangoLayout) layout = NULL;
+  g_autofree char *text = NULL;
+  gboolean is_null = FALSE;
+  gboolean shortened = FALSE;
+  gsize len = 0;
+  const char *value;
+  int width = 0;
+
+  if (item == NULL || data == NULL || (row = gtk_list_item_get_item (item)) == NULL)
+    return NULL;
+
+  value = bastion_result_row_get_value (row, data->column, &len, &is_null);
+  if (is_null)
+    return NULL;
+
+  text = cell_text (value, len, data->type_oid, &shortened);
+  if (!shortened)
+    {
+      layout = gtk_widget_create_pango_layout (cell, text);
+      pango_layout_get_pixel_size (layout, &width, NULL);
+      if (width <= gtk_widget_get_width (cell))
+        return NULL;
+    }
+
+  return tooltip_text (value, len);
+}
+
+static gboolean
+on_cell_query_tooltip (GtkWidget  *cell,
+                       int         x,
+                       int         y,
+                       gboolean    keyboard_mode,
+                       GtkTooltip *tooltip,
+                       gpointer    user_data)
+{
+  g_autofree char *tip = cell_tooltip (cell);
+
+  if (tip == NULL)
+    return FALSE;
+  gtk_tooltip_set_text (tooltip, tip);
+  return TRUE;
+}
+
 /* Factories */
 
+/* Everything a cell keeps for its life is set here, once; bind_cell() sets only what depends
+ * on the value, and sets all of it every time. */
 static void
 setup_cell (GtkSignalListItemFactory *factory,
             GtkListItem              *item,
@@ -196,17 +293,20 @@ setup_cell (GtkSignalListItemFactory *factory,
                               type_is_numeric (data->type_oid) ? 1.0 : 0.0);
   if (type_is_numeric (data->type_oid))
     gtk_widget_add_css_class (label, "numeric");
+  gtk_widget_set_has_tooltip (label, TRUE);
+  g_signal_connect (label, "query-tooltip", G_CALLBACK (on_cell_query_tooltip), NULL);
   gtk_list_item_set_child (item, label);
   g_object_set_data (G_OBJECT (label), "bastion-list-item", item);
   g_object_set_data (G_OBJECT (label), "bastion-column", data);
 }
 
+/* Runs for every cell that scrolls into view: nothing here may reach the display server. */
 static void
 bind_cell (GtkSignalListItemFactory *factory,
            GtkListItem              *item,
            ColumnData               *data)
 {
-  GtkWidget *label = gtk_list_item_get_child (item);
+  GtkInscription *label = GTK_INSCRIPTION (gtk_list_item_get_child (item));
   BastionResultRow *row = gtk_list_item_get_item (item);
   gboolean is_null = FALSE;
   gboolean shortened = FALSE;
@@ -218,48 +318,20 @@ bind_cell (GtkSignalListItemFactory *factory,
 
   if (is_null)
     {
-      gtk_inscription_set_markup (GTK_INSCRIPTION (label), "<i>NULL</i>");
-      gtk_widget_add_css_class (label, "dim-label");
-      gtk_widget_add_css_class (label, "null-value");
-      gtk_widget_set_tooltip_text (label, NULL);
-      return;
-    }
-
-  {
-    g_autofree char *text = cell_text (value, len, data->type_oid, &shortened);
-
-    gtk_widget_remove_css_class (label, "dim-label");
-    gtk_widget_remove_css_class (label, "null-value");
-    gtk_inscription_set_text (GTK_INSCRIPTION (label), text);
-  }
-
-  if (shortened)
-    {
-      gboolean cut = FALSE;
-      g_autofree char *tip = shorten_value (value, len, TOOLTIP_MAX_CHARS, &cut);
-
-      /* The tooltip keeps the line breaks the cell flattened. */
-      g_free (tip);
-      tip = g_utf8_make_valid (value, MIN (len, (gsize) TOOLTIP_MAX_CHARS * 4));
-      if (len > (gsize) TOOLTIP_MAX_CHARS * 4 || g_utf8_strlen (tip, -1) > TOOLTIP_MAX_CHARS)
-        {
-          char *end = g_utf8_offset_to_pointer (tip, MIN (g_utf8_strlen (tip, -1),
-                                                          TOOLTIP_MAX_CHARS));
-          *end = '\0';
-          cut = TRUE;
-        }
-      if (cut)
-        {
-          char *longer = g_strconcat (tip, "…\n",
-                                      _("Right-click and choose Show Value for all of it"),
-                                      NULL);
-          g_free (tip);
-          tip = longer;
-        }
-      gtk_widget_set_tooltip_text (label, tip);
+      gtk_inscription_set_text (label, "NULL");
+      gtk_inscription_set_attributes (label, null_attributes ());
+      gtk_widget_add_css_class (GTK_WIDGET (label), "dim-label");
+      gtk_widget_add_css_class (GTK_WIDGET (label), "null-value");
     }
   else
-    gtk_widget_set_tooltip_text (label, NULL);
+    {
+      g_autofree char *text = cell_text (value, len, data->type_oid, &shortened);
+
+      gtk_inscription_set_attributes (label, NULL);
+      gtk_inscription_set_text (label, text);
+      gtk_widget_remove_css_class (GTK_WIDGET (label), "dim-label");
+      gtk_widget_remove_css_class (GTK_WIDGET (label), "null-value");
+    }
 }
 
 static void
@@ -321,8 +393,7 @@ remove_columns (BastionResultGrid *self)
 }
 
 static int
-width_for_chars (BastionResultGrid *self,
-                 guint              n_chars)
+char_width_px (BastionResultGrid *self)
 {
   PangoContext *context = gtk_widget_get_pango_context (GTK_WIDGET (self));
   PangoFontMetrics *metrics = pango_context_get_metrics (context, NULL, NULL);
@@ -330,35 +401,159 @@ width_for_chars (BastionResultGrid *self,
                         pango_font_metrics_get_approximate_digit_width (metrics));
 
   pango_font_metrics_unref (metrics);
-
-  /* The approximate width is an upper bound for ordinary text: a little less fits better. */
-  return (int) (MAX (char_width / PANGO_SCALE, 6) * n_chars * 0.85) + 24;
+  return MAX (char_width / PANGO_SCALE, 6);
 }
 
-/* Sizes columns from their header and the first rows, so the widths stay put while rows stream
- * in and the user scrolls (measuring every row on screen would make them jump). */
+static int
+text_width_px (BastionResultGrid *self,
+               const char        *text)
+{
+  g_autoptr(PangoLayout) layout = gtk_widget_create_pango_layout (self->column_view, text);
+  int width = 0;
+
+  pango_layout_get_pixel_size (layout, &width, NULL);
+  return width;
+}
+
+static ColumnData *
+column_data (GtkColumnViewColumn *column)
+{
+  GtkListItemFactory *factory = gtk_column_view_column_get_factory (column);
+
+  return factory != NULL ? g_object_get_data (G_OBJECT (factory), "bastion-column-data") : NULL;
+}
+
+/* The width a column needs for its header and the longest (in characters) of @n_samples rows
+ * spread evenly over rows [@first, @first + @n), at most @cap_chars wide. Only the longest
+ * value is laid out: a layout per sampled cell would cost more than it tells. */
+static int
+sampled_width (BastionResultGrid *self,
+               ColumnData        *data,
+               guint              first,
+               guint              n,
+               guint              n_samples,
+               guint              cap_chars)
+{
+  const char *name = bastion_result_model_get_column_name (self->model, data->column);
+  const char *longest = NULL;
+  gsize longest_len = 0;
+  glong longest_chars = -1;
+  int width = text_width_px (self, name) + HEADER_PADDING_PX;
+  guint step = MAX (1, n / MAX (n_samples, 1));
+
+  for (guint r = first; r < first + n; r += step)
+    {
+      gboolean is_null = FALSE;
+      gsize len = 0;
+      const char *value = bastion_result_model_get_value (self->model, r, data->column, &len,
+                                                          &is_null);
+      glong chars = is_null ? 4 : g_utf8_strlen (value, MIN (len, (gsize) cap_chars * 4));
+
+      if (chars > longest_chars)
+        {
+          longest_chars = chars;
+          longest = is_null ? "NULL" : value;
+          longest_len = is_null ? 4 : len;
+        }
+    }
+
+  if (longest != NULL)
+    {
+      gboolean shortened = FALSE;
+      g_autofree char *text = cell_text (longest, longest_len, data->type_oid, &shortened);
+
+      width = MAX (width, MIN (text_width_px (self, text), char_width_px (self) * (int) cap_chars)
+                          + CELL_PADDING_PX);
+    }
+  return width;
+}
+
+static gboolean
+user_sized (GtkColumnViewColumn *column,
+            ColumnData          *data)
+{
+  return data->fitted_width > 0
+         && gtk_column_view_column_get_fixed_width (column) != data->fitted_width;
+}
+
 static void
-fit_column_widths (BastionResultGrid *self)
+set_fitted_width (GtkColumnViewColumn *column,
+                  ColumnData          *data,
+                  int                  width)
+{
+  data->fitted_width = width;
+  gtk_column_view_column_set_fixed_width (column, width);
+}
+
+/* Sizes columns from their header and rows [@first, @first + @n): the first time from a sample
+ * over all of them, then (as batches stream in) only ever wider, so widths do not jump while
+ * the user reads, and never once the user chose a width. */
+static void
+fit_column_widths (BastionResultGrid *self,
+                   guint              first,
+                   guint              n,
+                   guint              n_samples)
 {
   GListModel *columns = gtk_column_view_get_columns (GTK_COLUMN_VIEW (self->column_view));
   guint n_columns = g_list_model_get_n_items (columns);
-  guint n_rows = self->model != NULL ? bastion_result_model_get_n_rows (self->model) : 0;
 
   for (guint c = 0; c < n_columns; c++)
     {
       g_autoptr(GtkColumnViewColumn) column = g_list_model_get_item (columns, c);
-      guint chars = g_utf8_strlen (bastion_result_model_get_column_name (self->model, c), -1) + 2;
+      ColumnData *data = column_data (column);
+      int width;
 
-      for (guint r = 0; r < MIN (n_rows, 50); r++)
-        {
-          gboolean is_null = FALSE;
-          gsize len = 0;
-          const char *value = bastion_result_model_get_value (self->model, r, c, &len, &is_null);
-
-          chars = MAX (chars, is_null ? 4 : MIN (g_utf8_strlen (value, MIN (len, 200)), 40));
-        }
-      gtk_column_view_column_set_fixed_width (column, width_for_chars (self, MAX (chars, 4)));
+      if (data == NULL || user_sized (column, data))
+        continue;
+      width = sampled_width (self, data, first, n, n_samples, WIDTH_CAP_CHARS);
+      if (width > data->fitted_width)
+        set_fitted_width (column, data, width);
     }
+}
+
+/* What a double-click on the divider right of @column's header does. */
+static void
+fit_column (BastionResultGrid   *self,
+            GtkColumnViewColumn *column)
+{
+  ColumnData *data = column_data (column);
+  guint n_rows;
+
+  if (data == NULL || self->model == NULL)
+    return;
+  n_rows = bastion_result_model_get_n_rows (self->model);
+  set_fitted_width (column, data,
+                    sampled_width (self, data, 0, n_rows, FIT_SAMPLE_ROWS, FIT_CAP_CHARS));
+}
+
+/* The column whose header's right edge is within DIVIDER_SLOP_PX of (@x, @y), in the column
+ * view's coordinates, or NULL. The titles are the children of the header row, in the order
+ * of the columns. */
+static GtkColumnViewColumn *
+divider_at (BastionResultGrid *self,
+            double             x,
+            double             y)
+{
+  GListModel *columns = gtk_column_view_get_columns (GTK_COLUMN_VIEW (self->column_view));
+  GtkWidget *header = gtk_widget_get_first_child (self->column_view);
+  graphene_rect_t bounds;
+  guint i = 0;
+
+  while (header != NULL && g_strcmp0 (gtk_widget_get_css_name (header), "header") != 0)
+    header = gtk_widget_get_next_sibling (header);
+  if (header == NULL || !gtk_widget_compute_bounds (header, self->column_view, &bounds)
+      || y < bounds.origin.y || y > bounds.origin.y + bounds.size.height)
+    return NULL;
+
+  for (GtkWidget *title = gtk_widget_get_first_child (header);
+       title != NULL;
+       title = gtk_widget_get_next_sibling (title), i++)
+    {
+      if (gtk_widget_compute_bounds (title, self->column_view, &bounds)
+          && ABS (x - (bounds.origin.x + bounds.size.width)) <= DIVIDER_SLOP_PX)
+        return g_list_model_get_item (columns, i);
+    }
+  return NULL;
 }
 
 static void
@@ -391,9 +586,7 @@ add_columns (BastionResultGrid *self)
       gtk_column_view_append_column (GTK_COLUMN_VIEW (self->column_view), column);
     }
 
-  self->widths_fitted = FALSE;
-  fit_column_widths (self);
-  self->widths_fitted = bastion_result_model_get_n_rows (self->model) > 0;
+  fit_column_widths (self, 0, bastion_result_model_get_n_rows (self->model), WIDTH_SAMPLE_ROWS);
 }
 
 static void
@@ -414,11 +607,8 @@ on_items_changed (BastionResultGrid *self,
                   guint              added,
                   GListModel        *model)
 {
-  if (!self->widths_fitted && added > 0)
-    {
-      self->widths_fitted = TRUE;
-      fit_column_widths (self);
-    }
+  if (added > 0 && self->model != NULL)
+    fit_column_widths (self, position, added, BATCH_SAMPLE_ROWS);
 }
 
 /* Copying */
@@ -707,8 +897,21 @@ on_click_pressed (GtkGestureClick   *gesture,
                   BastionResultGrid *self)
 {
   guint button = gtk_gesture_single_get_current_button (GTK_GESTURE_SINGLE (gesture));
-  GtkWidget *cell = find_cell (self, x, y);
+  GtkWidget *cell;
 
+  if (n_press == 2 && button != GDK_BUTTON_SECONDARY)
+    {
+      g_autoptr(GtkColumnViewColumn) column = divider_at (self, x, y);
+
+      if (column != NULL)
+        {
+          fit_column (self, column);
+          gtk_gesture_set_state (GTK_GESTURE (gesture), GTK_EVENT_SEQUENCE_CLAIMED);
+          return;
+        }
+    }
+
+  cell = find_cell (self, x, y);
   if (cell == NULL || !context_from_cell (self, cell))
     return;
 
@@ -1017,6 +1220,16 @@ bastion_result_grid_dup_cell_text (BastionResultGrid *self,
     return g_strdup ("NULL");
   return cell_text (value, len, bastion_result_model_get_column_type (self->model, column),
                     &shortened);
+}
+
+char *
+bastion_result_grid_dup_cell_tooltip (BastionResultGrid *self,
+                                      GtkWidget         *cell)
+{
+  g_return_val_if_fail (BASTION_IS_RESULT_GRID (self), NULL);
+  g_return_val_if_fail (GTK_IS_WIDGET (cell), NULL);
+
+  return cell_tooltip (cell);
 }
 
 guint

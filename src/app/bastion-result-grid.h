@@ -35,6 +35,10 @@ char               *bastion_result_grid_dup_cell_text     (BastionResultGrid   *
                                                            guint                position,
                                                            guint                column,
                                                            gboolean            *is_null);
+/* What the tooltip of @cell (a cell widget of the grid) shows when asked for: the whole value
+ * when the cell does not show it whole, or NULL. Cells set no tooltip while binding. */
+char               *bastion_result_grid_dup_cell_tooltip  (BastionResultGrid   *self,
+                                                           GtkWidget           *cell);
 /* Bound row widgets: the rows the view has built for the screen. */
 guint               bastion_result_grid_get_n_bound_rows  (BastionResultGrid   *self);
 /* Writes the selected rows (or, with none selected, the last clicked one) in @format. */

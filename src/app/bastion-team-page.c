@@ -16,6 +16,8 @@
 #include "bastion-connection-view.h"
 #include "bastion-key-file.h"
 #include "bastion-query-view.h"
+#include "bastion-readonly-offer.h"
+#include "bastion-secrets.h"
 #include "bastion-tab-keeper.h"
 #include "bastion-team-page.h"
 
@@ -400,6 +402,17 @@ on_query_database (GObject      *source,
                                              bastion_profile_get_source (profile) ==
                                              BASTION_PROFILE_SOURCE_SIMPLEIOT);
   bastion_query_view_set_connection (BASTION_QUERY_VIEW (self->query_view), connection);
+  /* A read-only team without its read-only login: offered once, when writes are allowed. */
+  if (bastion_profile_get_read_only (profile))
+    {
+      char *readonly = bastion_connection_dup_readonly_password (connection);
+
+      if (readonly == NULL)
+        bastion_readonly_offer_watch (self->query_view, database,
+                                      bastion_profile_get_id (profile),
+                                      bastion_profile_get_display_name (profile));
+      bastion_secret_free (readonly);
+    }
   gtk_widget_set_vexpand (self->query_view, TRUE);
   gtk_box_append (GTK_BOX (self->query_box), self->query_view);
 

@@ -183,6 +183,20 @@ check_query (Report            *r,
   bastion_database_disconnect (database);
 }
 
+/* How the login went, on the authentication step ("through the SSH agent (key …)"). */
+static char *
+dup_auth_detail (BastionConnection      *connection,
+                 BastionConnectionStage  stage)
+{
+  BastionSshSession *session = bastion_connection_get_session (connection);
+
+  if (stage != BASTION_CONNECTION_STAGE_AUTHENTICATING || session == NULL ||
+      bastion_ssh_session_get_auth_used (session) == NULL)
+    return NULL;
+
+  return g_strdup_printf (_("through %s"), bastion_ssh_session_get_auth_used (session));
+}
+
 int
 bastion_cli_check (int    argc,
                    char **argv)
@@ -195,7 +209,6 @@ bastion_cli_check (int    argc,
   };
   g_autoptr(BastionProfileStore) store = NULL;
   g_autoptr(BastionConnection) connection = NULL;
-  g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   BastionConnectionFlags flags = BASTION_CONNECTION_FLAGS_VERIFY_DATABASE |
                                  BASTION_CONNECTION_FLAGS_REFETCH_ROTATED_PASSWORD;
@@ -233,10 +246,15 @@ bastion_cli_check (int    argc,
       BastionKeyFileStatus key_status;
 
       key_status = bastion_key_file_check (bastion_profile_get_key_file (profile), &info, &message);
+      /* A key others may read is refused at login, as OpenSSH refuses it: a failure here too. */
       if (key_status == BASTION_KEY_FILE_OK || key_status == BASTION_KEY_FILE_ENCRYPTED)
         report (&r, "ok", _("Key file"), bastion_profile_get_key_file (profile));
-      else if (key_status == BASTION_KEY_FILE_TOO_OPEN)
-        report (&r, "warning", _("Key file"), message);
+      else if (g_getenv ("SSH_AUTH_SOCK") != NULL)
+        {
+          g_autofree char *detail = g_strdup_printf (_("%s; the SSH agent is tried first"),
+                                                     message);
+          report (&r, "warning", _("Key file"), detail);
+        }
       else
         report (&r, "FAILED", _("Key file"), message);
     }
@@ -247,9 +265,7 @@ bastion_cli_check (int    argc,
     flags |= BASTION_CONNECTION_FLAGS_ACCEPT_NEW_HOST_KEY;
   connection = bastion_connection_new (profile, NULL);
   bastion_connection_set_local_port (connection, 0);
-  bastion_connection_open_async (connection, flags, NULL, bastion_cli_store_result, &result);
-  bastion_cli_wait (&result);
-  bastion_connection_open_finish (connection, result, &error);
+  bastion_cli_open (connection, profile, flags, &error);
   failed = bastion_connection_get_failed_stage (connection);
 
   for (guint i = 0; i < G_N_ELEMENTS (tunnel_steps); i++)
@@ -257,7 +273,11 @@ bastion_cli_check (int    argc,
       const char *label = bastion_connection_stage_to_label (tunnel_steps[i]);
 
       if (error == NULL || tunnel_steps[i] < failed)
-        report (&r, "ok", label, NULL);
+        {
+          g_autofree char *detail = dup_auth_detail (connection, tunnel_steps[i]);
+
+          report (&r, "ok", label, detail);
+        }
       else if (tunnel_steps[i] == failed ||
                (failed < BASTION_CONNECTION_STAGE_RESOLVING && i == 0))
         {

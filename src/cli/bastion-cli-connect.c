@@ -79,6 +79,125 @@ bastion_cli_dup_connection_error (BastionConnection *connection,
   return g_strdup (error->message);
 }
 
+/* What to do when a secret is missing and nobody can be asked: store it first. */
+static GError *
+no_terminal_error (BastionProfile *profile,
+                   gboolean        passphrase)
+{
+  const char *id = bastion_profile_get_id (profile);
+
+  return g_error_new (BASTION_CONNECTION_ERROR,
+                      passphrase ? BASTION_CONNECTION_ERROR_PASSPHRASE_NEEDED
+                                 : BASTION_CONNECTION_ERROR_SSH_PASSWORD_NEEDED,
+                      passphrase
+                      ? _("the key file of “%s” needs its passphrase and there is no terminal "
+                          "to ask on: store it with “bastion-cli secret set %s key-passphrase” "
+                          "(it reads the passphrase from standard input)")
+                      : _("“%s” needs its SSH password (or keyboard-interactive answer) and "
+                          "there is no terminal to ask on: store it with “bastion-cli secret "
+                          "set %s ssh-password” (it reads the password from standard input)"),
+                      bastion_profile_get_display_name (profile), id);
+}
+
+/* Asks on the terminal for what the connection needs; FALSE when it cannot. */
+static gboolean
+ask_secret (BastionConnection  *connection,
+            BastionProfile     *profile,
+            gboolean            passphrase,
+            gboolean            again,
+            GError            **error)
+{
+  g_autofree char *question = NULL;
+  char *secret;
+  gboolean remember;
+
+  if (!bastion_cli_can_prompt ())
+    {
+      g_propagate_error (error, no_terminal_error (profile, passphrase));
+      return FALSE;
+    }
+
+  if (again)
+    g_printerr ("%s\n", _("Permission denied, please try again."));
+  if (passphrase)
+    question = g_strdup_printf (_("Passphrase for the key %s: "),
+                                bastion_profile_get_key_file (profile));
+  else
+    question = g_strdup_printf (_("SSH password for %s@%s: "),
+                                bastion_profile_get_ssh_user (profile),
+                                bastion_profile_get_ssh_host (profile));
+  secret = bastion_cli_prompt_secret (question);
+  if (secret == NULL)
+    {
+      g_propagate_error (error, no_terminal_error (profile, passphrase));
+      return FALSE;
+    }
+
+  remember = bastion_cli_prompt_yes_no (_("Store it in the keyring for next time? [y/N] "));
+  if (passphrase)
+    bastion_connection_set_passphrase (connection, secret, remember);
+  else
+    bastion_connection_set_ssh_password (connection, secret, remember);
+  explicit_bzero (secret, strlen (secret));
+  g_free (secret);
+
+  return TRUE;
+}
+
+/**
+ * bastion_cli_open:
+ *
+ * Opens the connection; when it needs a key passphrase or an SSH password that the keyring does
+ * not have, asks on the terminal (three tries, as ssh does) and opens again.
+ */
+gboolean
+bastion_cli_open (BastionConnection       *connection,
+                  BastionProfile          *profile,
+                  BastionConnectionFlags   flags,
+                  GError                 **error)
+{
+  gboolean asked = FALSE;
+
+  for (guint attempt = 0;; attempt++)
+    {
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(GError) local = NULL;
+      gboolean passphrase;
+
+      bastion_connection_open_async (connection, flags, NULL, bastion_cli_store_result, &result);
+      bastion_cli_wait (&result);
+      if (bastion_connection_open_finish (connection, result, &local))
+        return TRUE;
+
+      passphrase = g_error_matches (local, BASTION_CONNECTION_ERROR,
+                                    BASTION_CONNECTION_ERROR_PASSPHRASE_NEEDED) ||
+                   (asked && g_error_matches (local, BASTION_SSH_ERROR,
+                                              BASTION_SSH_ERROR_KEY_FILE));
+      if (attempt < 3 &&
+          (g_error_matches (local, BASTION_CONNECTION_ERROR,
+                            BASTION_CONNECTION_ERROR_PASSPHRASE_NEEDED) ||
+           g_error_matches (local, BASTION_CONNECTION_ERROR,
+                            BASTION_CONNECTION_ERROR_SSH_PASSWORD_NEEDED) ||
+           (asked && (g_error_matches (local, BASTION_SSH_ERROR, BASTION_SSH_ERROR_AUTH_FAILED) ||
+                      g_error_matches (local, BASTION_SSH_ERROR, BASTION_SSH_ERROR_KEY_FILE)))))
+        {
+          g_autoptr(GError) ask_error = NULL;
+
+          if (!ask_secret (connection, profile, passphrase, asked, &ask_error))
+            {
+              /* No terminal: the original failure's step, the message that says what to do. */
+              g_propagate_error (error, g_steal_pointer (&ask_error));
+              return FALSE;
+            }
+          asked = TRUE;
+          continue;
+        }
+
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+}
+
 BastionConnection *
 bastion_cli_connect (BastionProfile         *profile,
                      const char             *team,
@@ -86,13 +205,10 @@ bastion_cli_connect (BastionProfile         *profile,
                      int                     local_port)
 {
   g_autoptr(BastionConnection) connection = bastion_connection_new (profile, NULL);
-  g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
 
   bastion_connection_set_local_port (connection, local_port);
-  bastion_connection_open_async (connection, flags, NULL, bastion_cli_store_result, &result);
-  bastion_cli_wait (&result);
-  if (!bastion_connection_open_finish (connection, result, &error))
+  if (!bastion_cli_open (connection, profile, flags, &error))
     {
       g_autofree char *message = bastion_cli_dup_connection_error (connection, team, error);
 

@@ -22,6 +22,7 @@
 #include "bastion-cli-private.h"
 #include "bastion-launcher.h"
 #include "bastion-profile-store.h"
+#include "bastion-readonly-role.h"
 #include "bastion-secrets.h"
 #include "bastion-tunnel.h"
 
@@ -139,11 +140,12 @@ bastion_cli_launch (int    argc,
                     char **argv)
 {
   gboolean dry_run = FALSE;
-  int port = 0;
+  g_autofree char *port_text = NULL;
+  guint port = 0;
   GOptionEntry entries[] = {
     { "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run,
       N_("Print the command, the environment variables and the files it would use"), NULL },
-    { "port", 0, 0, G_OPTION_ARG_INT, &port,
+    { "port", 0, 0, G_OPTION_ARG_STRING, &port_text,
       N_("The local port of the running tunnel (default: the profile’s)"), N_("PORT") },
     { NULL }
   };
@@ -176,8 +178,8 @@ bastion_cli_launch (int    argc,
     return bastion_cli_fail ("launch", _("unknown tool “%s”: use pgadmin, dbeaver, psql or "
                                          "pgcli"), argv[2]);
 
-  if (port < 0 || port > 65535)
-    return bastion_cli_fail ("launch", _("--port must be between 1 and 65535"));
+  if (port_text != NULL && !bastion_cli_parse_port ("launch", "--port", port_text, &port))
+    return 1;
 
   store = bastion_cli_load_store ("launch");
   if (store == NULL)
@@ -203,6 +205,27 @@ bastion_cli_launch (int    argc,
   target->sslmode = g_strdup (bastion_profile_get_ssl_mode (profile));
   target->read_only = bastion_profile_get_read_only (profile);
 
+  /* A read-only profile whose team has a read-only login logs in as that role: the server
+   * then holds the tool to reading, whatever the tool sends. */
+  if (target->read_only)
+    {
+      BastionSecrets *secrets = bastion_secrets_get_default ();
+
+      bastion_secrets_lookup_async (secrets, target->profile_id,
+                                    BASTION_SECRET_KIND_READONLY_PASSWORD, NULL, on_done, &wait);
+      wait_for_result (&wait);
+      password = bastion_secrets_lookup_finish (secrets, wait.result, &error);
+      g_clear_object (&wait.result);
+      if (error != NULL)
+        return bastion_cli_fail_error ("launch: password", error);
+      if (password != NULL)
+        {
+          g_free (target->db_user);
+          target->db_user = g_strdup (BASTION_READONLY_ROLE);
+          target->password_kind = g_strdup ("readonly-password");
+        }
+    }
+
   launcher = bastion_launcher_new ();
 
   if (dry_run)
@@ -210,6 +233,8 @@ bastion_cli_launch (int    argc,
       g_autoptr(BastionLaunchPlan) plan = NULL;
       g_autofree char *uri = NULL;
 
+      /* Only the user name was needed. */
+      bastion_secret_free (g_steal_pointer (&password));
       plan = bastion_launcher_describe (launcher, tool, target, &error);
       if (plan == NULL)
         return bastion_cli_fail_error ("launch", error);
@@ -254,7 +279,7 @@ bastion_cli_launch (int    argc,
   sigterm_id = g_unix_signal_add (SIGTERM, on_signal, &wait);
 
   /* pgAdmin asks `bastion-cli secret print` itself; the others read the pgpass file. */
-  if (tool != BASTION_LAUNCHER_TOOL_PGADMIN)
+  if (tool != BASTION_LAUNCHER_TOOL_PGADMIN && password == NULL)
     {
       BastionSecrets *secrets = bastion_secrets_get_default ();
 

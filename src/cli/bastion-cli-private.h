@@ -22,7 +22,9 @@ typedef struct
   BastionCliCommandFunc  func;
 } BastionCliCommand;
 
-/* Prints "bastion-cli: STEP: MESSAGE" on stderr (one line) and returns 1. */
+/* TEXT for a terminal: controls (ESC, BEL, line breaks) shown as \x1B, \n … (bastion-printable.h). */
+char *bastion_cli_dup_printable (const char *text);
+/* Prints "bastion-cli: STEP: MESSAGE" on stderr (one line, controls escaped) and returns 1. */
 int  bastion_cli_fail        (const char *step,
                               const char *format,
                               ...) G_GNUC_PRINTF (2, 3);
@@ -35,6 +37,12 @@ BastionProfileStore *bastion_cli_load_store    (const char           *step);
 BastionProfile      *bastion_cli_find_profile  (BastionProfileStore  *store,
                                                 const char           *step,
                                                 const char           *team);
+/* A port option's value: strict decimal digits, 0 to 65535 (no sign, blank, "0x" or octal).
+ * FALSE after printing "STEP: --OPTION …" when it is not. */
+gboolean             bastion_cli_parse_port    (const char           *step,
+                                                const char           *option,
+                                                const char           *text,
+                                                guint                *port);
 /* Parses a command's options (argv[0] is the command); FALSE with *status set on bad options. */
 gboolean             bastion_cli_parse_options (int                  *argc,
                                                 char               ***argv,
@@ -59,8 +67,19 @@ BastionConnection  *bastion_cli_connect               (BastionProfile         *p
                                                        int                     local_port);
 
 int  bastion_cli_query       (int argc, char **argv);
+int  bastion_cli_readonly_role (int argc, char **argv);
 int  bastion_cli_check       (int argc, char **argv);
 int  bastion_cli_teams       (int argc, char **argv);
+int  bastion_cli_profile     (int argc, char **argv);
+
+/* Questions on the terminal (bastion-cli-prompt.c): only when stdin is one. */
+gboolean  bastion_cli_can_prompt     (void);
+gboolean  bastion_cli_open           (BastionConnection       *connection,
+                                      BastionProfile          *profile,
+                                      BastionConnectionFlags   flags,
+                                      GError                 **error);
+char     *bastion_cli_prompt_secret  (const char *question);
+gboolean  bastion_cli_prompt_yes_no  (const char *question);
 int  bastion_cli_import      (int argc, char **argv);
 int  bastion_cli_secret      (int argc, char **argv);
 int  bastion_cli_launch      (int argc, char **argv);

@@ -16,6 +16,7 @@
 #include "bastion-cli-private.h"
 #include "bastion-query.h"
 #include "bastion-result-writer.h"
+#include "bastion-sql-guard.h"
 
 int
 bastion_cli_query (int    argc,
@@ -23,12 +24,16 @@ bastion_cli_query (int    argc,
 {
   g_autofree char *format_name = NULL;
   gboolean write = FALSE;
+  gboolean allow_settings = FALSE;
   gboolean accept_new = FALSE;
   GOptionEntry entries[] = {
     { "format", 'f', 0, G_OPTION_ARG_STRING, &format_name,
       N_("Output format: table (default), csv or json"), "FORMAT" },
     { "write", 0, 0, G_OPTION_ARG_NONE, &write,
       N_("Allow statements that change data (the session is read-only otherwise)"), NULL },
+    { "allow-settings", 0, 0, G_OPTION_ARG_NONE, &allow_settings,
+      N_("With --write: also allow ALTER ROLE, ALTER DATABASE … SET and ALTER SYSTEM, which "
+         "change what every other session sees"), NULL },
     { "accept-new", 0, 0, G_OPTION_ARG_NONE, &accept_new,
       N_("Trust the bastion’s host key if it is not known yet (never a changed one)"), NULL },
     { NULL }
@@ -44,6 +49,7 @@ bastion_cli_query (int    argc,
   BastionResultFormat format = BASTION_RESULT_FORMAT_TABLE;
   BastionConnectionFlags flags = BASTION_CONNECTION_FLAGS_NONE;
   BastionProfile *profile;
+  const char *settings;
   int status = 0;
 
   if (!bastion_cli_parse_options (&argc, &argv, _("TEAM SQL"),
@@ -58,6 +64,14 @@ bastion_cli_query (int    argc,
   if (format_name != NULL && !bastion_result_format_parse (format_name, &format))
     return bastion_cli_fail ("query", _("unknown format “%s”; use table, csv or json"),
                              format_name);
+
+  /* Checked before connecting: a role's or database's settings reach every later session of
+   * every tool, so --write alone does not change them. */
+  settings = write && !allow_settings ? bastion_sql_guard_changes_settings (argv[2]) : NULL;
+  if (settings != NULL)
+    return bastion_cli_fail ("query", _("“%s” changes settings that every other session of the "
+                                        "role or database gets from its next login on; add "
+                                        "--allow-settings to run it"), settings);
 
   store = bastion_cli_load_store ("profile");
   if (store == NULL)
@@ -95,6 +109,8 @@ bastion_cli_query (int    argc,
 
   out = g_unix_output_stream_new (STDOUT_FILENO, FALSE);
   writer = bastion_result_writer_new (format, out);
+  /* Data for a program stays byte-exact; a terminal must not be driven by a value. */
+  bastion_result_writer_set_escape_controls (writer, isatty (STDOUT_FILENO));
   query = bastion_query_new (database, argv[2]);
   /* Stream: rows go straight to the writer, never all held in memory. */
   bastion_query_set_retain_rows (query, FALSE);
@@ -115,7 +131,8 @@ bastion_cli_query (int    argc,
     }
   if (error != NULL)
     {
-      if (g_error_matches (error, BASTION_DATABASE_ERROR, BASTION_DATABASE_ERROR_READ_ONLY))
+      if (g_error_matches (error, BASTION_DATABASE_ERROR, BASTION_DATABASE_ERROR_READ_ONLY)
+          || g_error_matches (error, BASTION_DATABASE_ERROR, BASTION_DATABASE_ERROR_REFUSED))
         return bastion_cli_fail ("query", _("%s (add --write to allow changes)"), error->message);
       return bastion_cli_fail_error ("query", error);
     }

@@ -107,7 +107,8 @@ bastion_cli_secret (int    argc,
                                     "newline is dropped)\n"
                                     "  print   print it (for pgAdmin’s PasswordExecCommand)\n"
                                     "  clear   remove it\n\n"
-                                    "KIND is db-password, key-passphrase or ssh-password."),
+                                    "KIND is db-password, key-passphrase, ssh-password or "
+                                    "readonly-password."),
                                   NULL, &status))
     return status;
 
@@ -123,8 +124,8 @@ bastion_cli_secret (int    argc,
   step = g_strdup_printf ("secret %s", action);
 
   if (!bastion_secret_kind_from_string (argv[3], &kind))
-    return bastion_cli_fail (step, _("unknown kind “%s”: use db-password, key-passphrase or "
-                                     "ssh-password"), argv[3]);
+    return bastion_cli_fail (step, _("unknown kind “%s”: use db-password, key-passphrase, "
+                                     "ssh-password or readonly-password"), argv[3]);
 
   store = bastion_cli_load_store (step);
   if (store == NULL)

@@ -7,6 +7,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 
@@ -43,6 +45,32 @@ bastion_cli_find_profile (BastionProfileStore *store,
                       team);
 
   return profile;
+}
+
+gboolean
+bastion_cli_parse_port (const char *step,
+                        const char *option,
+                        const char *text,
+                        guint      *port)
+{
+  guint64 value = 0;
+  gboolean digits = text[0] != '\0' && strlen (text) <= 5;
+
+  for (const char *p = text; digits && *p != '\0'; p++)
+    digits = g_ascii_isdigit (*p);
+
+  if (!digits || !g_ascii_string_to_unsigned (text, 10, 0, 65535, &value, NULL))
+    {
+      g_autofree char *shown = bastion_cli_dup_printable (text);
+
+      bastion_cli_fail (step, _("%s must be a port number from 0 to 65535 in decimal digits, "
+                                "not “%s”"),
+                        option, shown);
+      return FALSE;
+    }
+
+  *port = value;
+  return TRUE;
 }
 
 /* Parses argv with options; argv[0] is the command. FALSE when --help was handled or the
@@ -86,6 +114,9 @@ print_profile_line (BastionProfile *profile)
 {
   const char *name = bastion_profile_get_display_name (profile);
   g_autofree char *where = NULL;
+  g_autofree char *id = NULL;
+  g_autofree char *shown_name = NULL;
+  g_autofree char *shown_where = NULL;
 
   if (!bastion_profile_get_has_db_access (profile))
     where = g_strdup_printf (_("no database access: %s"),
@@ -104,12 +135,15 @@ print_profile_line (BastionProfile *profile)
                              bastion_profile_get_db_name (profile)
                              ? bastion_profile_get_db_name (profile) : "?");
 
-  g_strdelimit (where, "\r\n", ' ');
+  /* profiles.json and team configs are outside input: no ESC, BEL or line break of theirs
+   * reaches the terminal or forges a line. */
+  id = bastion_cli_dup_printable (bastion_profile_get_id (profile));
+  shown_name = bastion_cli_dup_printable (name ? name : "");
+  shown_where = bastion_cli_dup_printable (where);
   g_print ("%-24s %-20s %-9s %s\n",
-           bastion_profile_get_id (profile),
-           name ? name : "",
+           id, shown_name,
            bastion_profile_source_to_string (bastion_profile_get_source (profile)),
-           where);
+           shown_where);
 }
 
 int
@@ -221,9 +255,11 @@ bastion_cli_import (int    argc,
     {
       const GError *warning = g_ptr_array_index (warnings, i);
       g_autofree char *line = g_strdup (warning->message);
+      g_autofree char *shown = NULL;
 
       g_strdelimit (line, "\r\n", ' ');
-      g_printerr ("bastion-cli: import: %s %s\n", _("warning:"), line);
+      shown = bastion_cli_dup_printable (line);
+      g_printerr ("bastion-cli: import: %s %s\n", _("warning:"), shown);
     }
 
   if (!bastion_profile_store_save (store, &error))
@@ -232,17 +268,21 @@ bastion_cli_import (int    argc,
   for (guint i = 0; i < imported->len; i++)
     {
       BastionProfile *profile = g_ptr_array_index (imported, i);
+      g_autofree char *name = bastion_cli_dup_printable (bastion_profile_get_display_name (profile));
+      g_autofree char *id = bastion_cli_dup_printable (bastion_profile_get_id (profile));
 
       if (bastion_profile_get_has_db_access (profile))
-        g_print (_("imported %s (%s)\n"), bastion_profile_get_display_name (profile),
-                 bastion_profile_get_id (profile));
+        g_print (_("imported %s (%s)\n"), name, id);
       else
-        g_print (_("imported %s (%s), no database access\n"),
-                 bastion_profile_get_display_name (profile), bastion_profile_get_id (profile));
+        g_print (_("imported %s (%s), no database access\n"), name, id);
     }
 
   if (imported->len == 0)
-    g_print (_("no teams found in %s\n"), dir);
+    {
+      g_autofree char *shown = bastion_cli_dup_printable (dir);
+
+      g_print (_("no teams found in %s\n"), shown);
+    }
 
   return 0;
 }

@@ -82,10 +82,11 @@ int
 bastion_cli_tunnel (int    argc,
                     char **argv)
 {
+  g_autofree char *port_text = NULL;
   gint port = -1;
   gboolean accept_new = FALSE;
   GOptionEntry entries[] = {
-    { "port", 'p', 0, G_OPTION_ARG_INT, &port,
+    { "port", 'p', 0, G_OPTION_ARG_STRING, &port_text,
       N_("Listen on this port of 127.0.0.1 (0: any free port; default: the team’s)"), "N" },
     { "accept-new", 0, 0, G_OPTION_ARG_NONE, &accept_new,
       N_("Trust the bastion’s host key if it is not known yet (never a changed one)"), NULL },
@@ -112,8 +113,14 @@ bastion_cli_tunnel (int    argc,
 
   if (argc != 2)
     return bastion_cli_fail ("tunnel", _("give one TEAM; run “bastion-cli tunnel --help”"));
-  if (port < -1 || port > 65535)
-    return bastion_cli_fail ("tunnel", _("--port must be between 0 and 65535"));
+  if (port_text != NULL)
+    {
+      guint parsed;
+
+      if (!bastion_cli_parse_port ("tunnel", "--port", port_text, &parsed))
+        return 1;
+      port = parsed;
+    }
 
   store = bastion_cli_load_store ("profile");
   if (store == NULL)

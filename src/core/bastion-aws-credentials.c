@@ -8,12 +8,20 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <glib/gi18n.h>
 
 #include "bastion-aws.h"
 #include "bastion-aws-credentials.h"
+
+/* ~/.aws files are a few KiB: a bigger one is not one (and /dev/zero must not fill memory). */
+#define AWS_FILE_MAX_SIZE (1024 * 1024)
+/* How long reading both files may take (a FIFO nobody writes, a hung network home). */
+#define AWS_FILES_READ_TIMEOUT 10
 
 G_DEFINE_BOXED_TYPE (BastionAwsCredentials, bastion_aws_credentials,
                      bastion_aws_credentials_copy, bastion_aws_credentials_free)
@@ -204,13 +212,100 @@ aws_file_clear (AwsFile *file)
   g_clear_error (&file->error);
 }
 
-/* The blocking part: in a GTask thread for bastion_aws_credentials_load_async(). */
+/* Reads fd to the end, at most AWS_FILE_MAX_SIZE bytes; NULL (and errno set) on error, or
+ * (*too_large set) when there is more. The buffer is wiped when given up. */
+static char *
+read_bounded (int       fd,
+              gboolean *too_large)
+{
+  gsize size = 4096;
+  gsize len = 0;
+  char *buf = g_malloc (size + 1);
+
+  *too_large = FALSE;
+  for (;;)
+    {
+      gssize n;
+
+      if (len == size)
+        {
+          char *bigger;
+
+          if (size > AWS_FILE_MAX_SIZE)
+            {
+              *too_large = TRUE;
+              break;
+            }
+          /* Grown by hand so that the old copy is wiped, not left in freed memory. */
+          bigger = g_malloc (size * 2 + 1);
+          memcpy (bigger, buf, len);
+          explicit_bzero (buf, len);
+          g_free (buf);
+          buf = bigger;
+          size *= 2;
+        }
+      n = read (fd, buf + len, size - len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          if (n == 0)
+            {
+              buf[len] = '\0';
+              return buf;
+            }
+          break;
+        }
+      len += n;
+      if (len > AWS_FILE_MAX_SIZE)
+        {
+          *too_large = TRUE;
+          break;
+        }
+    }
+
+  explicit_bzero (buf, len);
+  g_free (buf);
+  return NULL;
+}
+
+/* The blocking part: in a GTask thread for bastion_aws_credentials_load_async(). A device or
+ * folder is refused before it is read; a file is read up to AWS_FILE_MAX_SIZE. */
 static void
 aws_file_read (AwsFile *file)
 {
+  struct stat st;
+  gboolean too_large = FALSE;
+  int fd;
+
   g_clear_pointer (&file->text, g_free);
   g_clear_error (&file->error);
-  g_file_get_contents (file->path, &file->text, NULL, &file->error);
+
+  fd = open (file->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0)
+    {
+      int saved = errno;
+
+      g_set_error_literal (&file->error, G_FILE_ERROR, g_file_error_from_errno (saved),
+                           g_strerror (saved));
+      return;
+    }
+  if (fstat (fd, &st) < 0 || !(S_ISREG (st.st_mode) || S_ISFIFO (st.st_mode)))
+    {
+      g_set_error_literal (&file->error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                           _("it is not a regular file"));
+      close (fd);
+      return;
+    }
+
+  file->text = read_bounded (fd, &too_large);
+  if (file->text == NULL && too_large)
+    g_set_error (&file->error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+                 _("it is larger than %d KiB, which no AWS file is"), AWS_FILE_MAX_SIZE / 1024);
+  else if (file->text == NULL)
+    g_set_error_literal (&file->error, G_FILE_ERROR, g_file_error_from_errno (errno),
+                         g_strerror (errno));
+  close (fd);
 }
 
 /* A missing file is an empty one; an unreadable one is an error. */
@@ -476,6 +571,95 @@ load_thread (GTask        *task,
     }
 }
 
+/* The caller's task and the bound on the reading thread: whichever comes first answers it.
+ * A thread stuck in read() cannot be stopped; it finishes (or not) on its own, unheard. */
+typedef struct
+{
+  GTask   *outer;
+  GSource *timeout;
+} LoadRace;
+
+static void
+load_race_free (LoadRace *race)
+{
+  if (race->timeout != NULL)
+    {
+      g_source_destroy (race->timeout);
+      g_source_unref (race->timeout);
+    }
+  g_clear_object (&race->outer);
+  g_free (race);
+}
+
+static gboolean
+on_load_timeout (gpointer user_data)
+{
+  LoadRace *race = user_data;
+  LoadData *data = g_task_get_task_data (race->outer);
+  GTask *outer = g_steal_pointer (&race->outer);
+
+  g_clear_pointer (&race->timeout, g_source_unref);
+  if (g_task_return_error_if_cancelled (outer))
+    {
+      g_object_unref (outer);
+      return G_SOURCE_REMOVE;
+    }
+  g_task_return_new_error (outer, BASTION_AWS_ERROR, BASTION_AWS_ERROR_CONFIG,
+                           _("Reading the AWS files %s and %s took longer than %d seconds. Check "
+                             "that they are regular files on a disk that answers (or set "
+                             "AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE)."),
+                           data->credentials.path, data->config.path, AWS_FILES_READ_TIMEOUT);
+  g_object_unref (outer);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_load_thread_done (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  LoadRace *race = user_data;
+  g_autoptr(GError) error = NULL;
+  LoadData *read_data = g_task_get_task_data (G_TASK (result));
+  LoadData *data;
+
+  if (race->outer == NULL)
+    {
+      load_race_free (race);  /* too late: the caller heard of the timeout */
+      return;
+    }
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    g_task_return_error (race->outer, g_steal_pointer (&error));
+  else
+    {
+      /* What was read moves to the caller's task (the thread's goes with its task). */
+      data = g_task_get_task_data (race->outer);
+      data->credentials.text = g_steal_pointer (&read_data->credentials.text);
+      data->credentials.error = g_steal_pointer (&read_data->credentials.error);
+      data->config.text = g_steal_pointer (&read_data->config.text);
+      data->config.error = g_steal_pointer (&read_data->config.error);
+      g_task_return_boolean (race->outer, TRUE);
+    }
+  load_race_free (race);
+}
+
+static LoadData *
+load_data_new (const char *profile,
+               const char *region)
+{
+  LoadData *data = g_new0 (LoadData, 1);
+
+  data->profile = g_strdup (profile);
+  data->region = g_strdup (region);
+  /* The paths now, on the caller's thread. */
+  data->credentials.path = aws_file_path ("AWS_SHARED_CREDENTIALS_FILE", "credentials");
+  data->config.path = aws_file_path ("AWS_CONFIG_FILE", "config");
+
+  return data;
+}
+
 void
 bastion_aws_credentials_load_async (const char          *profile,
                                     const char          *region,
@@ -483,20 +667,23 @@ bastion_aws_credentials_load_async (const char          *profile,
                                     GAsyncReadyCallback  callback,
                                     gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
-  LoadData *data;
+  g_autoptr(GTask) thread_task = NULL;
+  LoadRace *race = g_new0 (LoadRace, 1);
 
-  task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, bastion_aws_credentials_load_async);
+  race->outer = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (race->outer, bastion_aws_credentials_load_async);
+  g_task_set_task_data (race->outer, load_data_new (profile, region),
+                        (GDestroyNotify) load_data_free);
 
-  data = g_new0 (LoadData, 1);
-  data->profile = g_strdup (profile);
-  data->region = g_strdup (region);
-  /* The paths now, on the caller's thread. */
-  data->credentials.path = aws_file_path ("AWS_SHARED_CREDENTIALS_FILE", "credentials");
-  data->config.path = aws_file_path ("AWS_CONFIG_FILE", "config");
-  g_task_set_task_data (task, data, (GDestroyNotify) load_data_free);
-  g_task_run_in_thread (task, load_thread);
+  race->timeout = g_timeout_source_new_seconds (AWS_FILES_READ_TIMEOUT);
+  g_source_set_callback (race->timeout, on_load_timeout, race, NULL);
+  g_source_set_static_name (race->timeout, "[bastion] AWS files read bound");
+  g_source_attach (race->timeout, g_task_get_context (race->outer));
+
+  thread_task = g_task_new (NULL, cancellable, on_load_thread_done, race);
+  g_task_set_task_data (thread_task, load_data_new (profile, region),
+                        (GDestroyNotify) load_data_free);
+  g_task_run_in_thread (thread_task, load_thread);
 }
 
 BastionAwsCredentials *

@@ -14,12 +14,16 @@
 #include <json-glib/json-glib.h>
 
 #include "bastion-aws.h"
+#include "bastion-aws-reply-private.h"
+#include "bastion-bounded-file.h"
 #include "bastion-curl.h"
 
 #define EC2_API_VERSION   "2016-11-15"
 #define SSH_PORT          22
-#define MAX_POLL_INTERVAL 15000
 #define DEFAULT_CHECKIP   "https://checkip.amazonaws.com"
+/* The AWS SDKs' standard retry mode: 3 attempts, backoff capped at 20 s. */
+#define MAX_ATTEMPTS           3
+#define MAX_RETRY_BACKOFF_USEC (20 * G_USEC_PER_SEC)
 
 struct _BastionAws
 {
@@ -32,6 +36,8 @@ struct _BastionAws
 
   guint        poll_interval;
   guint        wait_timeout;
+  guint        temporary_lifetime;
+  guint        reply_timeout;
 };
 
 G_DEFINE_FINAL_TYPE (BastionAws, bastion_aws, G_TYPE_OBJECT)
@@ -166,6 +172,8 @@ bastion_aws_instance_copy (const BastionAwsInstance *instance)
   copy->state = g_strdup (instance->state);
   copy->public_dns = g_strdup (instance->public_dns);
   copy->public_ip = g_strdup (instance->public_ip);
+  copy->private_ip = g_strdup (instance->private_ip);
+  copy->private_dns = g_strdup (instance->private_dns);
 
   return copy;
 }
@@ -180,6 +188,8 @@ bastion_aws_instance_free (BastionAwsInstance *instance)
   g_free (instance->state);
   g_free (instance->public_dns);
   g_free (instance->public_ip);
+  g_free (instance->private_ip);
+  g_free (instance->private_dns);
   g_free (instance);
 }
 
@@ -196,6 +206,8 @@ bastion_aws_diagnosis_copy (const BastionAwsDiagnosis *diagnosis)
   copy->group_name = g_strdup (diagnosis->group_name);
   copy->admitted = g_strdupv (diagnosis->admitted);
   copy->admits_me = diagnosis->admits_me;
+  copy->to_replace = g_strdupv (diagnosis->to_replace);
+  copy->expired = g_strdupv (diagnosis->expired);
 
   return copy;
 }
@@ -209,6 +221,8 @@ bastion_aws_diagnosis_free (BastionAwsDiagnosis *diagnosis)
   g_free (diagnosis->group_id);
   g_free (diagnosis->group_name);
   g_strfreev (diagnosis->admitted);
+  g_strfreev (diagnosis->to_replace);
+  g_strfreev (diagnosis->expired);
   g_free (diagnosis);
 }
 
@@ -312,182 +326,66 @@ bastion_aws_cidr_contains (const char *cidr,
   return (net & mask) == (addr & mask);
 }
 
-char *
-bastion_aws_dup_rule_description (gboolean temporary)
-{
-  static const char allowed[] =
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789. _-:/()#,@[]+=&;{}!$*";
-  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
-  g_autofree char *date = g_date_time_format (now, "%Y-%m-%d");
-  char *description;
-
-  /* Who and when, so an admin looking at the console knows where the rule came from. */
-  description = g_strdup_printf ("%s: %s@%s %s",
-                                 temporary ? "Bastion (temporary)" : "Bastion",
-                                 g_get_user_name (), g_get_host_name (), date);
-  g_strcanon (description, allowed, '_');
-  if (strlen (description) > 255)
-    description[255] = '\0';
-
-  return description;
-}
-
 /* ---------------------------------------------------------------------------------------------
- * A small XML tree (GMarkup), enough for EC2's replies
+ * EC2's XML replies (the bounded reader is bastion-aws-reply.c)
  */
 
-typedef struct _XmlNode XmlNode;
-struct _XmlNode
-{
-  char      *name;
-  GString   *text;
-  GPtrArray *children;
-};
-
-static void
-xml_node_free (XmlNode *node)
-{
-  g_free (node->name);
-  g_string_free (node->text, TRUE);
-  g_ptr_array_unref (node->children);
-  g_free (node);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (XmlNode, xml_node_free)
+typedef BastionAwsXmlNode XmlNode;
 
 static XmlNode *
-xml_node_new (const char *name)
+xml_parse (GBytes  *bytes,
+           GError **error)
 {
-  XmlNode *node = g_new0 (XmlNode, 1);
-
-  node->name = g_strdup (name);
-  node->text = g_string_new (NULL);
-  node->children = g_ptr_array_new_with_free_func ((GDestroyNotify) xml_node_free);
-
-  return node;
-}
-
-static void
-xml_start (GMarkupParseContext  *context,
-           const char           *element_name,
-           const char          **attribute_names,
-           const char          **attribute_values,
-           gpointer              user_data,
-           GError              **error)
-{
-  GQueue *stack = user_data;
-  XmlNode *parent = g_queue_peek_head (stack);
-  XmlNode *node = xml_node_new (element_name);
-
-  g_ptr_array_add (parent->children, node);
-  g_queue_push_head (stack, node);
-}
-
-static void
-xml_end (GMarkupParseContext  *context,
-         const char           *element_name,
-         gpointer              user_data,
-         GError              **error)
-{
-  g_queue_pop_head (user_data);
-}
-
-static void
-xml_text (GMarkupParseContext  *context,
-          const char           *text,
-          gsize                 text_len,
-          gpointer              user_data,
-          GError              **error)
-{
-  XmlNode *node = g_queue_peek_head (user_data);
-
-  g_string_append_len (node->text, text, text_len);
-}
-
-static XmlNode *
-xml_parse (GBytes *bytes)
-{
-  static const GMarkupParser parser = { xml_start, xml_end, xml_text, NULL, NULL };
-  g_autoptr(XmlNode) root = xml_node_new ("");
-  g_autoptr(GMarkupParseContext) context = NULL;
-  GQueue stack = G_QUEUE_INIT;
   gsize len;
   const char *data = g_bytes_get_data (bytes, &len);
-  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) local_error = NULL;
+  XmlNode *root = bastion_aws_xml_parse (data, len, &local_error);
 
-  g_queue_push_head (&stack, root);
-  context = g_markup_parse_context_new (&parser, G_MARKUP_IGNORE_QUALIFIED, &stack, NULL);
-  if (!g_markup_parse_context_parse (context, data, len, &error) ||
-      !g_markup_parse_context_end_parse (context, &error))
+  if (root == NULL)
     {
-      g_debug ("Unreadable XML from AWS: %s", error->message);
-      g_queue_clear (&stack);
-      return NULL;
-    }
-  g_queue_clear (&stack);
-
-  return g_steal_pointer (&root);
-}
-
-static XmlNode *
-xml_child (XmlNode    *node,
-           const char *name)
-{
-  if (node == NULL)
-    return NULL;
-
-  for (guint i = 0; i < node->children->len; i++)
-    {
-      XmlNode *child = g_ptr_array_index (node->children, i);
-
-      if (g_str_equal (child->name, name))
-        return child;
+      g_debug ("Unreadable XML from AWS: %s", local_error->message);
+      g_propagate_error (error, g_steal_pointer (&local_error));
     }
 
-  return NULL;
-}
-
-/* "a/b/c": the first match at each step. */
-static XmlNode *
-xml_path (XmlNode    *node,
-          const char *path)
-{
-  g_auto(GStrv) steps = g_strsplit (path, "/", -1);
-
-  for (guint i = 0; steps[i] != NULL && node != NULL; i++)
-    node = xml_child (node, steps[i]);
-
-  return node;
-}
-
-/* The stripped text of the child at path, or NULL when absent or empty. */
-static char *
-xml_dup_text (XmlNode    *node,
-              const char *path)
-{
-  XmlNode *child = xml_path (node, path);
-  g_autofree char *text = NULL;
-
-  if (child == NULL)
-    return NULL;
-  text = g_strstrip (g_strdup (child->text->str));
-  if (text[0] == '\0')
-    return NULL;
-
-  return g_steal_pointer (&text);
+  return root;
 }
 
 static int
 xml_int (XmlNode    *node,
          const char *path)
 {
-  g_autofree char *text = xml_dup_text (node, path);
+  g_autofree char *text = bastion_aws_xml_dup_text (node, path);
   gint64 value;
 
   if (text == NULL || !g_ascii_string_to_signed (text, 10, -1, 65535, &value, NULL))
     return -1;
 
   return (int) value;
+}
+
+/* json-glib recurses once per level: every JSON reply (and the secret inside one) goes through
+ * the shared depth scan of bastion-bounded-file.c first. */
+static gboolean
+json_depth_ok (const char *data,
+               gsize       len)
+{
+  return bastion_json_check_depth (data, len, BASTION_JSON_MAX_DEPTH, NULL, NULL);
+}
+
+/* A string member of a JSON reply, or fallback when it is absent or not a string ({} or [] where
+ * a string belongs must not reach json-glib's own getter, which is critical about it). */
+static const char *
+json_member_string (JsonObject *object,
+                    const char *name,
+                    const char *fallback)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_STRING)
+    return fallback;
+
+  return json_node_get_string (node);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -503,6 +401,7 @@ typedef struct
   char *region;
   char *target;      /* until the credentials are read */
   char *body;
+  guint attempts;    /* requests sent so far (throttling is retried) */
 } Call;
 
 static void
@@ -636,10 +535,10 @@ aws_error_from_reply (Call   *call,
 {
   if (g_str_equal (call->service, "ec2"))
     {
-      g_autoptr(XmlNode) root = xml_parse (body);
-      XmlNode *error = xml_path (root, "Response/Errors/Error");
-      g_autofree char *code = xml_dup_text (error, "Code");
-      g_autofree char *message = xml_dup_text (error, "Message");
+      g_autoptr(BastionAwsXmlNode) root = xml_parse (body, NULL);
+      XmlNode *error = bastion_aws_xml_path (root, "Response/Errors/Error");
+      g_autofree char *code = bastion_aws_xml_dup_text (error, "Code");
+      g_autofree char *message = bastion_aws_xml_dup_text (error, "Message");
 
       if (code != NULL)
         return aws_error_new (call, status, code, message);
@@ -650,15 +549,16 @@ aws_error_from_reply (Call   *call,
       gsize len;
       const char *data = g_bytes_get_data (body, &len);
 
-      if (json_parser_load_from_data (parser, data, len, NULL) &&
+      if (json_depth_ok (data, len) &&
+          json_parser_load_from_data (parser, data, len, NULL) &&
           json_parser_get_root (parser) != NULL &&
           JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
         {
           JsonObject *object = json_node_get_object (json_parser_get_root (parser));
-          const char *code = json_object_get_string_member_with_default (object, "__type", NULL);
+          const char *code = json_member_string (object, "__type", NULL);
           const char *message =
-            json_object_get_string_member_with_default (object, "message",
-              json_object_get_string_member_with_default (object, "Message", NULL));
+            json_member_string (object, "message",
+              json_member_string (object, "Message", NULL));
 
           if (code != NULL)
             return aws_error_new (call, status, strip_type_prefix (code), message);
@@ -673,12 +573,119 @@ aws_error_from_reply (Call   *call,
 
 static GError *
 network_error_new (Call         *call,
-                   const GError *error)
+                   const GError *error,
+                   guint         reply_timeout)
 {
+  /* Connected but never finished: a slow or stalled endpoint, not an unreachable one. */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    return g_error_new (BASTION_AWS_ERROR, BASTION_AWS_ERROR_NETWORK,
+                        _("AWS did not answer %s at %s within %u seconds, so Bastion gave up. "
+                          "Check your network connection (and AWS_ENDPOINT_URL if it is set), "
+                          "then try again."),
+                        call->action, call->url, reply_timeout);
+
   return g_error_new (BASTION_AWS_ERROR, BASTION_AWS_ERROR_NETWORK,
                       _("Could not reach AWS for %s at %s: %s. Check your network connection "
                         "(and AWS_ENDPOINT_URL if it is set), then try again."),
                       call->action, call->url, error->message);
+}
+
+/* The error code of a non-2xx reply, or NULL. */
+static char *
+reply_error_code (Call   *call,
+                  GBytes *body)
+{
+  gsize len;
+  const char *data = g_bytes_get_data (body, &len);
+
+  if (g_str_equal (call->service, "ec2"))
+    {
+      g_autoptr(BastionAwsXmlNode) root = xml_parse (body, NULL);
+
+      return bastion_aws_xml_dup_text (root, "Response/Errors/Error/Code");
+    }
+  if (json_depth_ok (data, len))
+    {
+      g_autoptr(JsonParser) parser = json_parser_new ();
+
+      if (json_parser_load_from_data (parser, data, len, NULL) &&
+          json_parser_get_root (parser) != NULL &&
+          JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+        {
+          JsonObject *object = json_node_get_object (json_parser_get_root (parser));
+          const char *code = json_member_string (object, "__type", NULL);
+
+          return code != NULL ? g_strdup (strip_type_prefix (code)) : NULL;
+        }
+    }
+
+  return NULL;
+}
+
+/* What the AWS SDKs' standard retry mode treats as throttling. */
+static gboolean
+reply_is_throttling (Call   *call,
+                     long    status,
+                     GBytes *body)
+{
+  static const char * const codes[] = {
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+    "TooManyRequestsException", "ProvisionedThroughputExceededException",
+    "TransactionInProgressException", "RequestLimitExceeded", "BandwidthLimitExceeded",
+    "LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
+    "EC2ThrottledException",
+  };
+  g_autofree char *code = NULL;
+
+  if (status == 429 || status == 503)
+    return TRUE;
+  code = reply_error_code (call, body);
+
+  return code != NULL && g_strv_contains ((const char * const *) codes, code);
+}
+
+static void on_call_credentials (GObject      *object,
+                                 GAsyncResult *result,
+                                 gpointer      user_data);
+
+static gboolean
+on_call_retry (GCancellable *cancellable,
+               gpointer      user_data)
+{
+  GTask *task = user_data;
+  BastionAws *self = g_task_get_source_object (task);
+
+  if (g_task_return_error_if_cancelled (task))
+    {
+      g_object_unref (task);
+      return G_SOURCE_REMOVE;
+    }
+
+  /* Signed afresh (a new X-Amz-Date), with the credentials read again. */
+  bastion_aws_credentials_load_async (self->profile, self->region, cancellable,
+                                      on_call_credentials, task);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Capped exponential backoff with full jitter, as the SDKs' standard mode: before retry i
+ * (from 1) a uniform random wait in [0, min(20 s, 2^(i-1) s)). A cancel ends the wait at once.
+ * Owns task. */
+static void
+call_retry_later (GTask *task)
+{
+  Call *call = g_task_get_task_data (task);
+  gint64 cap = MIN ((gint64) G_USEC_PER_SEC << (call->attempts - 1), MAX_RETRY_BACKOFF_USEC);
+  gint64 delay = (gint64) (g_random_double () * (double) cap);
+  GSource *source = g_cancellable_source_new (g_task_get_cancellable (task));
+
+  g_debug ("AWS %s %s throttled (attempt %u); retrying in %" G_GINT64_FORMAT " ms",
+           call->service, call->action, call->attempts, delay / 1000);
+  g_source_set_ready_time (source, g_get_monotonic_time () + delay);
+  g_source_set_callback (source, G_SOURCE_FUNC (on_call_retry), task, NULL);
+  g_source_set_static_name (source, "[bastion] AWS retry");
+  g_source_attach (source, g_task_get_context (task));
+  g_source_unref (source);
 }
 
 static void
@@ -703,11 +710,36 @@ on_call_done (GObject      *object,
                                    "stopped reading it. Check AWS_ENDPOINT_URL if it is set."),
                                  call->action, BASTION_CURL_MAX_REPLY_SIZE / (1024 * 1024));
       else
-        g_task_return_error (task, network_error_new (call, error));
+        g_task_return_error (task, network_error_new (call, error,
+                                                      bastion_aws_get_reply_timeout (
+                                                        g_task_get_source_object (task))));
       return;
     }
 
   g_debug ("AWS %s %s: HTTP %ld", call->service, call->action, status);
+
+  if ((status < 200 || status > 299) && reply_is_throttling (call, status, body))
+    {
+      g_autofree char *code = reply_error_code (call, body);
+
+      if (call->attempts < MAX_ATTEMPTS)
+        {
+          call_retry_later (g_steal_pointer (&task));
+          return;
+        }
+      /* A 503 page of a proxy is said as what it is, not as AWS throttling. */
+      if (code == NULL)
+        {
+          g_task_return_error (task, aws_error_from_reply (call, status, body));
+          return;
+        }
+      g_task_return_new_error (task, BASTION_AWS_ERROR, BASTION_AWS_ERROR_SERVICE,
+                               _("AWS throttled %s (HTTP %ld) %u times in a row, so Bastion "
+                                 "stopped trying: too many requests are being made with this "
+                                 "account. Wait a minute and try again."),
+                               call->action, status, call->attempts);
+      return;
+    }
 
   if (status < 200 || status > 299)
     {
@@ -755,8 +787,11 @@ on_call_credentials (GObject      *object,
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
+  g_free (call->region);
   call->region = g_strdup (creds->region);
+  g_free (call->url);
   call->url = endpoint_url (service, creds);
+  call->attempts++;
 
   g_debug ("AWS %s %s (profile %s, region %s) → %s", service, action,
            creds->profile ? creds->profile : "from environment", creds->region, call->url);
@@ -781,8 +816,9 @@ on_call_credentials (GObject      *object,
   curl_easy_setopt (easy, CURLOPT_USERNAME, creds->access_key_id);
   curl_easy_setopt (easy, CURLOPT_PASSWORD, creds->secret_access_key);
   curl_easy_setopt (easy, CURLOPT_USERAGENT, user_agent);
-  curl_easy_setopt (easy, CURLOPT_CONNECTTIMEOUT, 20L);
-  curl_easy_setopt (easy, CURLOPT_TIMEOUT, 60L);
+  /* Every reply has a total bound (connecting, sending, a slow or stalled answer). */
+  curl_easy_setopt (easy, CURLOPT_CONNECTTIMEOUT, (long) MIN (20, self->reply_timeout));
+  curl_easy_setopt (easy, CURLOPT_TIMEOUT, (long) self->reply_timeout);
 
   /* Set as headers (not left to curl's defaults) so that the signature covers them. */
   if (target != NULL)
@@ -888,14 +924,26 @@ ec2_parse_reply (Call    *call,
                  GBytes  *body,
                  GError **error)
 {
-  XmlNode *root = xml_parse (body);
+  g_autoptr(GError) xml_error = NULL;
+  XmlNode *root = xml_parse (body, &xml_error);
+
+  /* Nesting or size beyond any EC2 reply: said as such, so that nobody hunts a parser bug. */
+  if (root == NULL && g_error_matches (xml_error, BASTION_AWS_REPLY_ERROR,
+                                       BASTION_AWS_REPLY_ERROR_TOO_DEEP))
+    {
+      g_set_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_BAD_REPLY,
+                   _("AWS answered %s with a reply Bastion refuses: %s. No EC2 reply looks like "
+                     "that; check AWS_ENDPOINT_URL if it is set."),
+                   call->action, xml_error->message);
+      return NULL;
+    }
 
   /* Well-formed XML of something else (a proxy's XHTML page, S3's ListBucketResult) is not an
    * EC2 reply either: those are all <ActionResponse>. */
   if (root == NULL || root->children->len == 0 ||
       !g_str_has_suffix (((XmlNode *) g_ptr_array_index (root->children, 0))->name, "Response"))
     {
-      g_clear_pointer (&root, xml_node_free);
+      g_clear_pointer (&root, bastion_aws_xml_free);
       g_set_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_BAD_REPLY,
                    _("AWS answered %s with a reply Bastion cannot read. Check AWS_ENDPOINT_URL "
                      "if it is set."), call->action);
@@ -947,13 +995,22 @@ parse_secret (Call    *call,
   gsize len;
   const char *data = g_bytes_get_data (body, &len);
 
+  /* json-glib recurses once per level: the nesting is bounded before it sees the text. */
+  if (!json_depth_ok (data, len))
+    {
+      g_set_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_BAD_REPLY,
+                   _("AWS answered %s with JSON nested deeper than %d levels, which no AWS reply "
+                     "is. Check AWS_ENDPOINT_URL if it is set."),
+                   call->action, BASTION_JSON_MAX_DEPTH);
+      return NULL;
+    }
   if (!json_parser_load_from_data (reply_parser, data, len, NULL) ||
       json_parser_get_root (reply_parser) == NULL ||
       !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (reply_parser)))
     goto bad_reply;
 
   reply = json_node_get_object (json_parser_get_root (reply_parser));
-  string = json_object_get_string_member_with_default (reply, "SecretString", NULL);
+  string = json_member_string (reply, "SecretString", NULL);
   if (string == NULL)
     {
       g_set_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_BAD_REPLY,
@@ -963,6 +1020,14 @@ parse_secret (Call    *call,
       return NULL;
     }
 
+  if (!json_depth_ok (string, strlen (string)))
+    {
+      g_set_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_BAD_REPLY,
+                   _("The secret “%s” is JSON nested deeper than %d levels, not the secret RDS "
+                     "keeps for a database. Check db_password_key in the team config."),
+                   call->resource, BASTION_JSON_MAX_DEPTH);
+      return NULL;
+    }
   if (!json_parser_load_from_data (secret_parser, string, -1, NULL) ||
       json_parser_get_root (secret_parser) == NULL ||
       !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (secret_parser)))
@@ -1099,12 +1164,26 @@ on_public_ip_done (GObject      *object,
       return;
     }
 
-  text = g_strstrip (g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body)));
-  if (status != 200 || !parse_ipv4 (text, &unused))
+  /* "198.51.100.7\n" and nothing else: a longer answer is not one. */
+  if (g_bytes_get_size (body) <= 64)
+    text = g_strstrip (g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body)));
+  if (status != 200 || text == NULL || !parse_ipv4 (text, &unused))
     {
       g_task_return_new_error (task, BASTION_AWS_ERROR, BASTION_AWS_ERROR_BAD_REPLY,
                                _("%s did not answer with an IPv4 address (HTTP %ld). Check "
                                  "BASTION_CHECKIP_URL if it is set."), url, status);
+      return;
+    }
+  /* A rule for 0.0.0.0 or 127.0.0.1 would admit nobody (or everyone) and replace the rule
+   * that works: such an answer is refused before anything is changed. */
+  if (!bastion_aws_ip_is_public (text))
+    {
+      g_task_return_new_error (task, BASTION_AWS_ERROR, BASTION_AWS_ERROR_BAD_REPLY,
+                               _("%s answered %s as your public IP address, which cannot be one "
+                                 "(it is a private, loopback, link-local, shared, multicast or "
+                                 "reserved address). Nothing was changed. Check "
+                                 "BASTION_CHECKIP_URL if it is set, and your network’s proxy."),
+                               url, text);
       return;
     }
 
@@ -1134,8 +1213,8 @@ bastion_aws_get_public_ip_async (BastionAws          *self,
   easy = curl_easy_init ();
   curl_easy_setopt (easy, CURLOPT_URL, url);
   restrict_protocols (easy);
-  curl_easy_setopt (easy, CURLOPT_CONNECTTIMEOUT, 20L);
-  curl_easy_setopt (easy, CURLOPT_TIMEOUT, 30L);
+  curl_easy_setopt (easy, CURLOPT_CONNECTTIMEOUT, (long) MIN (20, self->reply_timeout));
+  curl_easy_setopt (easy, CURLOPT_TIMEOUT, (long) MIN (30, self->reply_timeout));
 
   bastion_curl_perform_async (self->curl, easy, NULL, cancellable, on_public_ip_done,
                               g_steal_pointer (&task));
@@ -1163,24 +1242,24 @@ parse_security_group (XmlNode *item)
   BastionAwsSecurityGroup *group = security_group_new ();
   XmlNode *permissions;
 
-  group->group_id = xml_dup_text (item, "groupId");
-  group->group_name = xml_dup_text (item, "groupName");
-  permissions = xml_child (item, "ipPermissions");
+  group->group_id = bastion_aws_xml_dup_text (item, "groupId");
+  group->group_name = bastion_aws_xml_dup_text (item, "groupName");
+  permissions = bastion_aws_xml_child (item, "ipPermissions");
   for (guint i = 0; permissions != NULL && i < permissions->children->len; i++)
     {
       XmlNode *perm = g_ptr_array_index (permissions->children, i);
-      XmlNode *ranges = xml_child (perm, "ipRanges");
+      XmlNode *ranges = bastion_aws_xml_child (perm, "ipRanges");
 
       for (guint j = 0; ranges != NULL && j < ranges->children->len; j++)
         {
           XmlNode *range = g_ptr_array_index (ranges->children, j);
           BastionAwsRule *rule = g_new0 (BastionAwsRule, 1);
 
-          rule->protocol = xml_dup_text (perm, "ipProtocol");
+          rule->protocol = bastion_aws_xml_dup_text (perm, "ipProtocol");
           rule->from_port = xml_int (perm, "fromPort");
           rule->to_port = xml_int (perm, "toPort");
-          rule->cidr = xml_dup_text (range, "cidrIp");
-          rule->description = xml_dup_text (range, "description");
+          rule->cidr = bastion_aws_xml_dup_text (range, "cidrIp");
+          rule->description = bastion_aws_xml_dup_text (range, "description");
           if (rule->cidr == NULL)
             rule_free (rule);
           else
@@ -1200,7 +1279,7 @@ on_describe_group_done (GObject      *object,
   Call *call = g_task_get_task_data (G_TASK (result));
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) body = NULL;
-  g_autoptr(XmlNode) root = NULL;
+  g_autoptr(BastionAwsXmlNode) root = NULL;
   g_autoptr(BastionAwsSecurityGroup) group = NULL;
   XmlNode *item;
 
@@ -1211,7 +1290,7 @@ on_describe_group_done (GObject      *object,
       return;
     }
 
-  item = xml_path (xml_top (root), "securityGroupInfo/item");
+  item = bastion_aws_xml_path (xml_top (root), "securityGroupInfo/item");
   if (item == NULL)
     {
       g_task_return_new_error (task, BASTION_AWS_ERROR, BASTION_AWS_ERROR_NOT_FOUND,
@@ -1277,7 +1356,7 @@ on_boolean_call_done (GObject      *object,
   Call *call = g_task_get_task_data (G_TASK (result));
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) body = NULL;
-  g_autoptr(XmlNode) root = NULL;
+  g_autoptr(BastionAwsXmlNode) root = NULL;
 
   /* A 200 page that is not EC2's reply (a captive portal) must not pass for "rule added". */
   body = aws_call_finish (BASTION_AWS (object), result, &error);
@@ -1392,19 +1471,21 @@ static BastionAwsInstance *
 parse_instance (XmlNode *item)
 {
   BastionAwsInstance *instance = g_new0 (BastionAwsInstance, 1);
-  XmlNode *tags = xml_child (item, "tagSet");
+  XmlNode *tags = bastion_aws_xml_child (item, "tagSet");
 
-  instance->instance_id = xml_dup_text (item, "instanceId");
-  instance->state = xml_dup_text (item, "instanceState/name");
-  instance->public_dns = xml_dup_text (item, "dnsName");
-  instance->public_ip = xml_dup_text (item, "ipAddress");
+  instance->instance_id = bastion_aws_xml_dup_text (item, "instanceId");
+  instance->state = bastion_aws_xml_dup_text (item, "instanceState/name");
+  instance->public_dns = bastion_aws_xml_dup_text (item, "dnsName");
+  instance->public_ip = bastion_aws_xml_dup_text (item, "ipAddress");
+  instance->private_ip = bastion_aws_xml_dup_text (item, "privateIpAddress");
+  instance->private_dns = bastion_aws_xml_dup_text (item, "privateDnsName");
   for (guint i = 0; tags != NULL && i < tags->children->len; i++)
     {
       XmlNode *tag = g_ptr_array_index (tags->children, i);
-      g_autofree char *key = xml_dup_text (tag, "key");
+      g_autofree char *key = bastion_aws_xml_dup_text (tag, "key");
 
       if (g_strcmp0 (key, "Name") == 0)
-        instance->name = xml_dup_text (tag, "value");
+        instance->name = bastion_aws_xml_dup_text (tag, "value");
     }
   if (instance->state == NULL)
     instance->state = g_strdup ("unknown");
@@ -1421,7 +1502,7 @@ on_describe_instance_done (GObject      *object,
   Call *call = g_task_get_task_data (G_TASK (result));
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) body = NULL;
-  g_autoptr(XmlNode) root = NULL;
+  g_autoptr(BastionAwsXmlNode) root = NULL;
   g_autoptr(BastionAwsInstance) found = NULL;
   XmlNode *reservations;
 
@@ -1432,10 +1513,10 @@ on_describe_instance_done (GObject      *object,
       return;
     }
 
-  reservations = xml_child (xml_top (root), "reservationSet");
+  reservations = bastion_aws_xml_child (xml_top (root), "reservationSet");
   for (guint i = 0; reservations != NULL && i < reservations->children->len; i++)
     {
-      XmlNode *instances = xml_child (g_ptr_array_index (reservations->children, i),
+      XmlNode *instances = bastion_aws_xml_child (g_ptr_array_index (reservations->children, i),
                                       "instancesSet");
 
       for (guint j = 0; instances != NULL && j < instances->children->len; j++)
@@ -1514,7 +1595,7 @@ on_instance_state_call_done (GObject      *object,
   Call *call = g_task_get_task_data (G_TASK (result));
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) body = NULL;
-  g_autoptr(XmlNode) root = NULL;
+  g_autoptr(BastionAwsXmlNode) root = NULL;
   char *state;
 
   body = aws_call_finish (BASTION_AWS (object), result, &error);
@@ -1524,7 +1605,7 @@ on_instance_state_call_done (GObject      *object,
       return;
     }
 
-  state = xml_dup_text (xml_top (root), "instancesSet/item/currentState/name");
+  state = bastion_aws_xml_dup_text (xml_top (root), "instancesSet/item/currentState/name");
   if (state == NULL)
     state = g_strdup ("unknown");
   g_task_return_pointer (task, state, g_free);
@@ -1592,707 +1673,6 @@ char *
 bastion_aws_stop_instance_finish (BastionAws    *self,
                                   GAsyncResult  *result,
                                   GError       **error)
-{
-  g_return_val_if_fail (BASTION_IS_AWS (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-/* ---------------------------------------------------------------------------------------------
- * My IP against the security group
- */
-
-static gboolean
-rule_is_ssh (const BastionAwsRule *rule)
-{
-  if (g_strcmp0 (rule->protocol, "-1") == 0)
-    return TRUE;
-
-  return g_strcmp0 (rule->protocol, "tcp") == 0 &&
-         rule->from_port <= SSH_PORT && rule->to_port >= SSH_PORT;
-}
-
-typedef struct
-{
-  char                    *group_name;
-  BastionAwsAllowMode      mode;
-  char                    *my_ip;
-  char                    *my_cidr;
-  BastionAwsSecurityGroup *group;
-  GPtrArray               *to_revoke;  /* CIDRs */
-  gboolean                 added;
-} IpOp;
-
-static void
-ip_op_free (IpOp *op)
-{
-  g_free (op->group_name);
-  g_free (op->my_ip);
-  g_free (op->my_cidr);
-  g_clear_pointer (&op->group, bastion_aws_security_group_free);
-  g_clear_pointer (&op->to_revoke, g_ptr_array_unref);
-  g_free (op);
-}
-
-static BastionAwsDiagnosis *
-diagnosis_new (const char              *my_ip,
-               BastionAwsSecurityGroup *group)
-{
-  BastionAwsDiagnosis *diagnosis = g_new0 (BastionAwsDiagnosis, 1);
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-
-  diagnosis->my_ip = g_strdup (my_ip);
-  diagnosis->group_id = g_strdup (group->group_id);
-  diagnosis->group_name = g_strdup (group->group_name);
-  for (guint i = 0; i < group->rules->len; i++)
-    {
-      BastionAwsRule *rule = g_ptr_array_index (group->rules, i);
-
-      if (!rule_is_ssh (rule))
-        continue;
-      g_strv_builder_add (builder, rule->cidr);
-      if (bastion_aws_cidr_contains (rule->cidr, my_ip))
-        diagnosis->admits_me = TRUE;
-    }
-  diagnosis->admitted = g_strv_builder_end (builder);
-
-  return diagnosis;
-}
-
-static void ip_op_after_group (GTask *task);
-
-static void
-on_ip_op_group (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  IpOp *op = g_task_get_task_data (task);
-  g_autoptr(GError) error = NULL;
-
-  op->group = bastion_aws_describe_security_group_finish (BASTION_AWS (object), result, &error);
-  if (op->group == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-
-  ip_op_after_group (g_steal_pointer (&task));
-}
-
-static void
-on_ip_op_public_ip (GObject      *object,
-                    GAsyncResult *result,
-                    gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  IpOp *op = g_task_get_task_data (task);
-  g_autoptr(GError) error = NULL;
-  GCancellable *cancellable;
-
-  op->my_ip = bastion_aws_get_public_ip_finish (BASTION_AWS (object), result, &error);
-  if (op->my_ip == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  op->my_cidr = g_strdup_printf ("%s/32", op->my_ip);
-
-  cancellable = g_task_get_cancellable (task);
-  bastion_aws_describe_security_group_async (BASTION_AWS (object), op->group_name, cancellable,
-                                             on_ip_op_group, g_steal_pointer (&task));
-}
-
-static void
-ip_op_start (BastionAws          *self,
-             const char          *group_name,
-             BastionAwsAllowMode  mode,
-             GCancellable        *cancellable,
-             GAsyncReadyCallback  callback,
-             gpointer             user_data,
-             gpointer             source_tag)
-{
-  GTask *task = g_task_new (self, cancellable, callback, user_data);
-  IpOp *op = g_new0 (IpOp, 1);
-
-  g_task_set_source_tag (task, source_tag);
-  op->group_name = g_strdup (group_name);
-  op->mode = mode;
-  op->to_revoke = g_ptr_array_new_with_free_func (g_free);
-  g_task_set_task_data (task, op, (GDestroyNotify) ip_op_free);
-
-  bastion_aws_get_public_ip_async (self, cancellable, on_ip_op_public_ip, task);
-}
-
-void
-bastion_aws_diagnose_async (BastionAws          *self,
-                            const char          *group_name,
-                            GCancellable        *cancellable,
-                            GAsyncReadyCallback  callback,
-                            gpointer             user_data)
-{
-  g_return_if_fail (BASTION_IS_AWS (self));
-  g_return_if_fail (group_name != NULL);
-
-  ip_op_start (self, group_name, 0, cancellable, callback, user_data,
-               bastion_aws_diagnose_async);
-}
-
-BastionAwsDiagnosis *
-bastion_aws_diagnose_finish (BastionAws    *self,
-                             GAsyncResult  *result,
-                             GError       **error)
-{
-  g_return_val_if_fail (BASTION_IS_AWS (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-static void ip_op_revoke_next (GTask *task);
-
-static void
-on_ip_op_revoked (GObject      *object,
-                  GAsyncResult *result,
-                  gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  g_autoptr(GError) error = NULL;
-
-  /* Already gone (someone else removed it) is what we wanted. */
-  if (!bastion_aws_revoke_ssh_finish (BASTION_AWS (object), result, &error) &&
-      !g_error_matches (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_NOT_FOUND))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-
-  ip_op_revoke_next (g_steal_pointer (&task));
-}
-
-static void
-ip_op_revoke_next (GTask *task)
-{
-  IpOp *op = g_task_get_task_data (task);
-  g_autofree char *cidr = NULL;
-
-  if (op->to_revoke->len == 0)
-    {
-      g_task_return_pointer (task, g_strdup (op->my_cidr), g_free);
-      g_object_unref (task);
-      return;
-    }
-
-  cidr = g_ptr_array_steal_index (op->to_revoke, 0);
-  g_debug ("Revoking the SSH rule for %s", cidr);
-  bastion_aws_revoke_ssh_async (g_task_get_source_object (task), op->group->group_id, cidr,
-                                g_task_get_cancellable (task), on_ip_op_revoked, task);
-}
-
-static void
-on_ip_op_authorized (GObject      *object,
-                     GAsyncResult *result,
-                     gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  IpOp *op = g_task_get_task_data (task);
-  g_autoptr(GError) error = NULL;
-
-  if (bastion_aws_authorize_ssh_finish (BASTION_AWS (object), result, &error))
-    op->added = TRUE;
-  else if (!g_error_matches (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_RULE_EXISTS))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-
-  ip_op_revoke_next (g_steal_pointer (&task));
-}
-
-static void
-ip_op_after_group (GTask *task)
-{
-  IpOp *op = g_task_get_task_data (task);
-  BastionAws *self = g_task_get_source_object (task);
-  g_autoptr(BastionAwsDiagnosis) diagnosis = diagnosis_new (op->my_ip, op->group);
-  g_autofree char *description = NULL;
-  gboolean exact = FALSE;
-
-  if (g_task_get_source_tag (task) == bastion_aws_diagnose_async)
-    {
-      g_task_return_pointer (task, g_steal_pointer (&diagnosis),
-                             (GDestroyNotify) bastion_aws_diagnosis_free);
-      g_object_unref (task);
-      return;
-    }
-
-  for (guint i = 0; i < op->group->rules->len; i++)
-    {
-      BastionAwsRule *rule = g_ptr_array_index (op->group->rules, i);
-
-      if (g_strcmp0 (rule->protocol, "tcp") != 0 ||
-          rule->from_port != SSH_PORT || rule->to_port != SSH_PORT)
-        continue;
-      if (g_str_equal (rule->cidr, op->my_cidr))
-        exact = TRUE;
-      /* Only single-address rules are someone's old IP; wider ones were put there on purpose. */
-      else if (op->mode == BASTION_AWS_ALLOW_REPLACE && g_str_has_suffix (rule->cidr, "/32"))
-        g_ptr_array_add (op->to_revoke, g_strdup (rule->cidr));
-    }
-
-  if (op->mode == BASTION_AWS_ALLOW_TEMPORARY && diagnosis->admits_me)
-    {
-      g_debug ("The security group already admits %s", op->my_ip);
-      ip_op_revoke_next (task);
-      return;
-    }
-
-  if (exact)
-    {
-      ip_op_revoke_next (task);
-      return;
-    }
-
-  /* Added before the old rules go, so there is no moment without a way in. */
-  description = bastion_aws_dup_rule_description (op->mode == BASTION_AWS_ALLOW_TEMPORARY);
-  g_debug ("Authorizing SSH from %s", op->my_cidr);
-  bastion_aws_authorize_ssh_async (self, op->group->group_id, op->my_cidr, description,
-                                   g_task_get_cancellable (task), on_ip_op_authorized, task);
-}
-
-void
-bastion_aws_allow_my_ip_async (BastionAws          *self,
-                               const char          *group_name,
-                               BastionAwsAllowMode  mode,
-                               GCancellable        *cancellable,
-                               GAsyncReadyCallback  callback,
-                               gpointer             user_data)
-{
-  g_return_if_fail (BASTION_IS_AWS (self));
-  g_return_if_fail (group_name != NULL);
-  g_return_if_fail (mode == BASTION_AWS_ALLOW_REPLACE || mode == BASTION_AWS_ALLOW_TEMPORARY);
-
-  ip_op_start (self, group_name, mode, cancellable, callback, user_data,
-               bastion_aws_allow_my_ip_async);
-}
-
-char *
-bastion_aws_allow_my_ip_finish (BastionAws    *self,
-                                GAsyncResult  *result,
-                                gboolean      *added,
-                                GError       **error)
-{
-  char *cidr;
-
-  g_return_val_if_fail (BASTION_IS_AWS (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-
-  cidr = g_task_propagate_pointer (G_TASK (result), error);
-  if (added != NULL)
-    *added = cidr != NULL && ((IpOp *) g_task_get_task_data (G_TASK (result)))->added;
-
-  return cidr;
-}
-
-typedef struct
-{
-  char *group_name;
-  char *cidr;
-} RemoveOp;
-
-static void
-remove_op_free (RemoveOp *op)
-{
-  g_free (op->group_name);
-  g_free (op->cidr);
-  g_free (op);
-}
-
-static void
-on_remove_revoked (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!bastion_aws_revoke_ssh_finish (BASTION_AWS (object), result, &error) &&
-      !g_error_matches (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_NOT_FOUND))
-    g_task_return_error (task, g_steal_pointer (&error));
-  else
-    g_task_return_boolean (task, TRUE);
-}
-
-static void
-on_remove_group (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  RemoveOp *op = g_task_get_task_data (task);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(BastionAwsSecurityGroup) group = NULL;
-  GCancellable *cancellable;
-
-  group = bastion_aws_describe_security_group_finish (BASTION_AWS (object), result, &error);
-  if (group == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-
-  cancellable = g_task_get_cancellable (task);
-  bastion_aws_revoke_ssh_async (BASTION_AWS (object), group->group_id, op->cidr, cancellable,
-                                on_remove_revoked, g_steal_pointer (&task));
-}
-
-void
-bastion_aws_remove_rule_async (BastionAws          *self,
-                               const char          *group_name,
-                               const char          *cidr,
-                               GCancellable        *cancellable,
-                               GAsyncReadyCallback  callback,
-                               gpointer             user_data)
-{
-  GTask *task;
-  RemoveOp *op;
-
-  g_return_if_fail (BASTION_IS_AWS (self));
-  g_return_if_fail (group_name != NULL);
-  g_return_if_fail (cidr != NULL);
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, bastion_aws_remove_rule_async);
-  op = g_new0 (RemoveOp, 1);
-  op->group_name = g_strdup (group_name);
-  op->cidr = g_strdup (cidr);
-  g_task_set_task_data (task, op, (GDestroyNotify) remove_op_free);
-
-  bastion_aws_describe_security_group_async (self, group_name, cancellable, on_remove_group,
-                                             task);
-}
-
-gboolean
-bastion_aws_remove_rule_finish (BastionAws    *self,
-                                GAsyncResult  *result,
-                                GError       **error)
-{
-  g_return_val_if_fail (BASTION_IS_AWS (self), FALSE);
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-/* ---------------------------------------------------------------------------------------------
- * Starting and stopping the bastion
- */
-
-typedef struct
-{
-  char               *name_tag;
-  gboolean            want_running;
-  gboolean            wait;
-  gboolean            requested;   /* StartInstances / StopInstances sent */
-  guint               delay;
-  gint64              deadline;
-  BastionAwsInstance *instance;
-  GSource            *timeout;
-  GCancellable       *cancellable;
-  gulong              cancel_id;
-} InstanceOp;
-
-static void
-instance_op_free (InstanceOp *op)
-{
-  if (op->cancel_id != 0)
-    g_cancellable_disconnect (op->cancellable, op->cancel_id);
-  g_clear_object (&op->cancellable);
-  if (op->timeout != NULL)
-    {
-      g_source_destroy (op->timeout);
-      g_source_unref (op->timeout);
-    }
-  g_free (op->name_tag);
-  g_clear_pointer (&op->instance, bastion_aws_instance_free);
-  g_free (op);
-}
-
-static void instance_op_check (GTask *task);
-
-static void
-on_instance_op_described (GObject      *object,
-                          GAsyncResult *result,
-                          gpointer      user_data)
-{
-  GTask *task = user_data;
-  InstanceOp *op = g_task_get_task_data (task);
-  g_autoptr(GError) error = NULL;
-  BastionAwsInstance *instance;
-
-  instance = bastion_aws_describe_instance_finish (BASTION_AWS (object), result, &error);
-  if (instance == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      g_object_unref (task);
-      return;
-    }
-  g_clear_pointer (&op->instance, bastion_aws_instance_free);
-  op->instance = instance;
-
-  instance_op_check (task);
-}
-
-static gboolean
-on_instance_op_poll (gpointer user_data)
-{
-  GTask *task = user_data;
-  InstanceOp *op = g_task_get_task_data (task);
-
-  g_clear_pointer (&op->timeout, g_source_unref);
-  if (g_task_return_error_if_cancelled (task))
-    {
-      g_object_unref (task);
-      return G_SOURCE_REMOVE;
-    }
-
-  bastion_aws_describe_instance_async (g_task_get_source_object (task), op->name_tag,
-                                       g_task_get_cancellable (task), on_instance_op_described,
-                                       task);
-
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-on_instance_op_cancel_idle (gpointer user_data)
-{
-  GTask *task = user_data;
-
-  g_task_return_error_if_cancelled (task);
-  g_object_unref (task);
-
-  return G_SOURCE_REMOVE;
-}
-
-/* Waiting can take minutes: a cancel ends it at once, not at the next poll. */
-static void
-on_instance_op_cancelled (GCancellable *cancellable,
-                          gpointer      user_data)
-{
-  GTask *task = user_data;
-  InstanceOp *op = g_task_get_task_data (task);
-  GSource *idle;
-
-  if (op->timeout == NULL)
-    return;  /* a request is in flight; curl ends it */
-
-  g_source_destroy (op->timeout);
-  g_clear_pointer (&op->timeout, g_source_unref);
-  idle = g_idle_source_new ();
-  g_source_set_callback (idle, on_instance_op_cancel_idle, task, NULL);
-  g_source_attach (idle, g_task_get_context (task));
-  g_source_unref (idle);
-}
-
-static void
-instance_op_poll_later (GTask *task)
-{
-  InstanceOp *op = g_task_get_task_data (task);
-  BastionAws *self = g_task_get_source_object (task);
-
-  if (g_get_monotonic_time () > op->deadline)
-    {
-      g_task_return_new_error (task, BASTION_AWS_ERROR, BASTION_AWS_ERROR_TIMED_OUT,
-                               _("The bastion instance %s was still “%s” after %u seconds. "
-                                 "Check it in the EC2 console."),
-                               op->instance->instance_id, op->instance->state,
-                               self->wait_timeout);
-      g_object_unref (task);
-      return;
-    }
-
-  g_debug ("Instance %s is %s; asking again in %u ms", op->instance->instance_id,
-           op->instance->state, op->delay);
-  op->timeout = g_timeout_source_new (op->delay);
-  g_source_set_callback (op->timeout, on_instance_op_poll, task, NULL);
-  g_source_set_static_name (op->timeout, "[bastion] instance poll");
-  g_source_attach (op->timeout, g_task_get_context (task));
-  op->delay = MIN (op->delay * 2, MAX_POLL_INTERVAL);
-}
-
-static void
-on_instance_op_requested (GObject      *object,
-                          GAsyncResult *result,
-                          gpointer      user_data)
-{
-  GTask *task = user_data;
-  InstanceOp *op = g_task_get_task_data (task);
-  g_autoptr(GError) error = NULL;
-  g_autofree char *state = NULL;
-
-  if (op->want_running)
-    state = bastion_aws_start_instance_finish (BASTION_AWS (object), result, &error);
-  else
-    state = bastion_aws_stop_instance_finish (BASTION_AWS (object), result, &error);
-
-  if (state == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      g_object_unref (task);
-      return;
-    }
-
-  g_free (op->instance->state);
-  op->instance->state = g_steal_pointer (&state);
-
-  if (!op->wait)
-    {
-      g_task_return_pointer (task, bastion_aws_instance_copy (op->instance),
-                             (GDestroyNotify) bastion_aws_instance_free);
-      g_object_unref (task);
-      return;
-    }
-
-  instance_op_poll_later (task);
-}
-
-/* Decides, from the instance's state just described, what comes next. Owns task. */
-static void
-instance_op_check (GTask *task)
-{
-  InstanceOp *op = g_task_get_task_data (task);
-  BastionAws *self = g_task_get_source_object (task);
-  const char *state = op->instance->state;
-  gboolean done;
-
-  if (op->want_running)
-    done = g_str_equal (state, "running") && op->instance->public_dns != NULL;
-  else
-    done = g_str_equal (state, "stopped") || (!op->wait && g_str_equal (state, "stopping"));
-
-  if (done)
-    {
-      g_task_return_pointer (task, bastion_aws_instance_copy (op->instance),
-                             (GDestroyNotify) bastion_aws_instance_free);
-      g_object_unref (task);
-      return;
-    }
-
-  if (g_str_equal (state, "terminated") || g_str_equal (state, "shutting-down"))
-    {
-      g_task_return_new_error (task, BASTION_AWS_ERROR, BASTION_AWS_ERROR_INCORRECT_STATE,
-                               _("The bastion instance %s is %s. It has to be recreated (see the "
-                                 "SimpleIOT documentation)."),
-                               op->instance->instance_id, state);
-      g_object_unref (task);
-      return;
-    }
-
-  if (!op->requested &&
-      ((op->want_running && g_str_equal (state, "stopped")) ||
-       (!op->want_running && (g_str_equal (state, "running") || g_str_equal (state, "pending")))))
-    {
-      op->requested = TRUE;
-      g_debug ("%s instance %s", op->want_running ? "Starting" : "Stopping",
-               op->instance->instance_id);
-      if (op->want_running)
-        bastion_aws_start_instance_async (self, op->instance->instance_id,
-                                          g_task_get_cancellable (task),
-                                          on_instance_op_requested, task);
-      else
-        bastion_aws_stop_instance_async (self, op->instance->instance_id,
-                                         g_task_get_cancellable (task),
-                                         on_instance_op_requested, task);
-      return;
-    }
-
-  /* pending, stopping, or running without a DNS name yet: wait for it to settle. */
-  if (!op->wait && op->requested)
-    {
-      g_task_return_pointer (task, bastion_aws_instance_copy (op->instance),
-                             (GDestroyNotify) bastion_aws_instance_free);
-      g_object_unref (task);
-      return;
-    }
-
-  instance_op_poll_later (task);
-}
-
-static void
-instance_op_start (BastionAws          *self,
-                   const char          *name_tag,
-                   gboolean             want_running,
-                   gboolean             wait,
-                   GCancellable        *cancellable,
-                   GAsyncReadyCallback  callback,
-                   gpointer             user_data,
-                   gpointer             source_tag)
-{
-  GTask *task = g_task_new (self, cancellable, callback, user_data);
-  InstanceOp *op = g_new0 (InstanceOp, 1);
-
-  g_task_set_source_tag (task, source_tag);
-  op->name_tag = g_strdup (name_tag);
-  op->want_running = want_running;
-  op->wait = wait;
-  op->delay = MAX (self->poll_interval, 1);
-  op->deadline = g_get_monotonic_time () + (gint64) self->wait_timeout * G_USEC_PER_SEC;
-  g_task_set_task_data (task, op, (GDestroyNotify) instance_op_free);
-  if (cancellable != NULL)
-    {
-      op->cancellable = g_object_ref (cancellable);
-      op->cancel_id = g_cancellable_connect (cancellable, G_CALLBACK (on_instance_op_cancelled),
-                                             task, NULL);
-    }
-
-  bastion_aws_describe_instance_async (self, name_tag, cancellable, on_instance_op_described,
-                                       task);
-}
-
-void
-bastion_aws_start_bastion_async (BastionAws          *self,
-                                 const char          *name_tag,
-                                 GCancellable        *cancellable,
-                                 GAsyncReadyCallback  callback,
-                                 gpointer             user_data)
-{
-  g_return_if_fail (BASTION_IS_AWS (self));
-  g_return_if_fail (name_tag != NULL);
-
-  instance_op_start (self, name_tag, TRUE, TRUE, cancellable, callback, user_data,
-                     bastion_aws_start_bastion_async);
-}
-
-BastionAwsInstance *
-bastion_aws_start_bastion_finish (BastionAws    *self,
-                                  GAsyncResult  *result,
-                                  GError       **error)
-{
-  g_return_val_if_fail (BASTION_IS_AWS (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-void
-bastion_aws_stop_bastion_async (BastionAws          *self,
-                                const char          *name_tag,
-                                gboolean             wait,
-                                GCancellable        *cancellable,
-                                GAsyncReadyCallback  callback,
-                                gpointer             user_data)
-{
-  g_return_if_fail (BASTION_IS_AWS (self));
-  g_return_if_fail (name_tag != NULL);
-
-  instance_op_start (self, name_tag, FALSE, wait, cancellable, callback, user_data,
-                     bastion_aws_stop_bastion_async);
-}
-
-BastionAwsInstance *
-bastion_aws_stop_bastion_finish (BastionAws    *self,
-                                 GAsyncResult  *result,
-                                 GError       **error)
 {
   g_return_val_if_fail (BASTION_IS_AWS (self), NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
@@ -2370,6 +1750,42 @@ bastion_aws_set_wait_timeout (BastionAws *self,
       self->wait_timeout = wait_timeout;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WAIT_TIMEOUT]);
     }
+}
+
+guint
+bastion_aws_get_reply_timeout (BastionAws *self)
+{
+  g_return_val_if_fail (BASTION_IS_AWS (self), 0);
+
+  return self->reply_timeout;
+}
+
+void
+bastion_aws_set_reply_timeout (BastionAws *self,
+                               guint       seconds)
+{
+  g_return_if_fail (BASTION_IS_AWS (self));
+  g_return_if_fail (seconds > 0);
+
+  self->reply_timeout = seconds;
+}
+
+guint
+bastion_aws_get_temporary_lifetime (BastionAws *self)
+{
+  g_return_val_if_fail (BASTION_IS_AWS (self), 0);
+
+  return self->temporary_lifetime;
+}
+
+void
+bastion_aws_set_temporary_lifetime (BastionAws *self,
+                                    guint       lifetime)
+{
+  g_return_if_fail (BASTION_IS_AWS (self));
+  g_return_if_fail (lifetime > 0);
+
+  self->temporary_lifetime = lifetime;
 }
 
 BastionAwsCredentials *
@@ -2463,7 +1879,7 @@ bastion_aws_class_init (BastionAwsClass *klass)
     g_param_spec_string ("region", NULL, NULL, NULL,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   properties[PROP_POLL_INTERVAL] =
-    g_param_spec_uint ("poll-interval", NULL, NULL, 1, MAX_POLL_INTERVAL, 2000,
+    g_param_spec_uint ("poll-interval", NULL, NULL, 1, BASTION_AWS_MAX_POLL_INTERVAL, 2000,
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_WAIT_TIMEOUT] =
     g_param_spec_uint ("wait-timeout", NULL, NULL, 1, 3600, 600,
@@ -2477,5 +1893,7 @@ bastion_aws_init (BastionAws *self)
 {
   self->poll_interval = 2000;
   self->wait_timeout = 600;
+  self->temporary_lifetime = 12 * 60 * 60;
+  self->reply_timeout = 60;
   self->curl = bastion_curl_new ();
 }

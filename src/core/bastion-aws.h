@@ -12,6 +12,8 @@
 G_BEGIN_DECLS
 
 #define BASTION_AWS_ERROR (bastion_aws_error_quark ())
+/* The longest delay between polls of a starting or stopping instance, in ms. */
+#define BASTION_AWS_MAX_POLL_INTERVAL 15000
 
 typedef enum
 {
@@ -69,8 +71,10 @@ typedef struct
   char *instance_id;
   char *name;
   char *state;                  /* "pending", "running", "stopping", "stopped" … */
-  char *public_dns;             /* NULL when it has none (stopped) */
+  char *public_dns;             /* NULL when it has none (stopped, or in a private subnet) */
   char *public_ip;
+  char *private_ip;             /* inside its VPC; NULL when stopped long enough */
+  char *private_dns;
 } BastionAwsInstance;
 
 typedef struct
@@ -80,6 +84,8 @@ typedef struct
   char     *group_name;
   char    **admitted;           /* the CIDRs the group admits on tcp/22 */
   gboolean  admits_me;
+  char    **to_replace;         /* my own Bastion rules for other addresses: what REPLACE revokes */
+  char    **expired;            /* my own temporary rules past their expiry: revoked by any op */
 } BastionAwsDiagnosis;
 
 #define BASTION_TYPE_AWS_SECRET         (bastion_aws_secret_get_type ())
@@ -121,8 +127,23 @@ char                    *bastion_aws_bastion_instance_name   (const char        
 /* TRUE when the IPv4 address ip lies inside the IPv4 CIDR cidr. */
 gboolean                 bastion_aws_cidr_contains           (const char             *cidr,
                                                               const char             *ip);
-/* "Bastion: user@host 2026-11-27" (characters EC2 refuses in descriptions replaced). */
-char                    *bastion_aws_dup_rule_description    (gboolean                temporary);
+/* The caller's mark in rule descriptions: "user@host" (characters EC2 refuses replaced). */
+char                    *bastion_aws_dup_rule_owner          (void);
+/* "bastion:user@host added 2026-11-27", or with expires (Unix time, > 0)
+ * "bastion:user@host temporary until 2026-11-27T18:00:00Z". */
+char                    *bastion_aws_dup_rule_description    (gint64                  expires);
+/* TRUE when description is a Bastion mark; owner ("user@host"), whether it is temporary, and
+ * its expiry (Unix time; 0 when it has none). */
+gboolean                 bastion_aws_rule_parse_description  (const char             *description,
+                                                              char                  **owner,
+                                                              gboolean               *temporary,
+                                                              gint64                 *expires);
+/* FALSE for what a checkip answer must never be: not IPv4, 0.0.0.0/8, 255.255.255.255 (and
+ * 240/4), loopback, private, link-local, carrier-grade NAT, multicast. */
+gboolean                 bastion_aws_ip_is_public            (const char             *ip);
+/* my_ip against group's rules (as bastion_aws_diagnose_async() reports it). */
+BastionAwsDiagnosis     *bastion_aws_diagnosis_new           (const char             *my_ip,
+                                                              const BastionAwsSecurityGroup *group);
 
 /* profile: the team's aws_profile or NULL (then the environment / AWS_PROFILE / default);
  * region: the team's region or NULL (then AWS_REGION / AWS_DEFAULT_REGION / the profile's).
@@ -139,6 +160,16 @@ void                     bastion_aws_set_poll_interval       (BastionAws        
 guint                    bastion_aws_get_wait_timeout        (BastionAws             *self);
 void                     bastion_aws_set_wait_timeout        (BastionAws             *self,
                                                               guint                   wait_timeout);
+/* The most one AWS reply may take, connecting included, in seconds (default 60; the public-IP
+ * lookup at most 30). */
+guint                    bastion_aws_get_reply_timeout       (BastionAws             *self);
+void                     bastion_aws_set_reply_timeout       (BastionAws             *self,
+                                                              guint                   seconds);
+/* How long a TEMPORARY rule is valid, in seconds (written into its description; default
+ * 12 hours). After that any Bastion of the same user@host removes it. */
+guint                    bastion_aws_get_temporary_lifetime  (BastionAws             *self);
+void                     bastion_aws_set_temporary_lifetime  (BastionAws             *self,
+                                                              guint                   lifetime);
 /* The credentials the next call would use (for `bastion-cli check`). */
 BastionAwsCredentials   *bastion_aws_dup_credentials         (BastionAws             *self,
                                                               GError                **error);
@@ -232,9 +263,12 @@ BastionAwsDiagnosis     *bastion_aws_diagnose_finish         (BastionAws        
                                                               GAsyncResult           *result,
                                                               GError                **error);
 
-/* Lets my public IP in on tcp/22. REPLACE adds my /32 (if missing) and then revokes the other
- * /32 rules on tcp/22; TEMPORARY only adds it (if no rule admits me yet). Returns my CIDR;
- * added says whether a rule was added (for TEMPORARY: whether the caller must remove it). */
+/* Lets my public IP in on tcp/22. REPLACE adds my /32 (if missing) and then revokes my own
+ * Bastion rules (marked with my user@host) for other addresses, never a rule without the mark
+ * or someone else's; TEMPORARY only adds it, with an expiry (if no rule admits me yet; my own
+ * temporary rule for this address, left by a killed run, is taken over). Both also revoke my
+ * expired temporary rules. Returns my CIDR; added says whether a rule was added (for TEMPORARY:
+ * whether the caller must remove it). */
 void                     bastion_aws_allow_my_ip_async       (BastionAws             *self,
                                                               const char             *group_name,
                                                               BastionAwsAllowMode     mode,
@@ -245,6 +279,17 @@ char                    *bastion_aws_allow_my_ip_finish      (BastionAws        
                                                               GAsyncResult           *result,
                                                               gboolean               *added,
                                                               GError                **error);
+/* The CIDRs the finished allow_my_ip call revoked (or found already gone). */
+char                   **bastion_aws_allow_my_ip_dup_removed (GAsyncResult           *result);
+/* Revokes my own temporary rules whose expiry has passed; returns their CIDRs (maybe none). */
+void                     bastion_aws_remove_expired_rules_async  (BastionAws          *self,
+                                                                  const char          *group_name,
+                                                                  GCancellable        *cancellable,
+                                                                  GAsyncReadyCallback  callback,
+                                                                  gpointer             user_data);
+char                   **bastion_aws_remove_expired_rules_finish (BastionAws          *self,
+                                                                  GAsyncResult        *result,
+                                                                  GError             **error);
 /* Removes the tcp/22 rule for cidr (a temporary rule) from the named group. */
 void                     bastion_aws_remove_rule_async       (BastionAws             *self,
                                                               const char             *group_name,
@@ -256,8 +301,10 @@ gboolean                 bastion_aws_remove_rule_finish      (BastionAws        
                                                               GAsyncResult           *result,
                                                               GError                **error);
 
-/* The bastion instance by Name tag: start it if stopped and wait (polling with backoff) until it
- * runs with a public DNS name; or stop it (waiting until stopped when wait is TRUE). */
+/* The bastion instance by Name tag: start it if stopped and wait (polling with backoff, at most
+ * the wait timeout) until it runs, with or without a public DNS name (a bastion in a private
+ * subnet has none: then private_ip says where it is); or stop it (waiting until stopped when
+ * wait is TRUE). */
 void                     bastion_aws_start_bastion_async     (BastionAws             *self,
                                                               const char             *name_tag,
                                                               GCancellable           *cancellable,

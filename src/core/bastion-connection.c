@@ -17,7 +17,9 @@
 
 #include "bastion-aws.h"
 #include "bastion-connection.h"
+#include "bastion-ssh-config.h"
 #include "bastion-key-file.h"
+#include "bastion-readonly-role.h"
 
 struct _BastionConnection
 {
@@ -32,6 +34,8 @@ struct _BastionConnection
   char                   *passphrase;
   char                   *ssh_password;
   char                   *db_password;
+  char                   *readonly_password;  /* the team's read-only login, if made */
+  BastionSshConfig       *ssh_config;       /* the profile's ~/.ssh/config alias, resolved */
 
   BastionConnectionStage  stage;
   BastionConnectionStage  failed_stage;
@@ -43,6 +47,7 @@ struct _BastionConnection
   guint                   remember_ssh_password : 1;
   guint                   remember_db_password : 1;
   guint                   no_reconnect : 1;
+  guint                   readonly_looked_up : 1;
 };
 
 G_DEFINE_FINAL_TYPE (BastionConnection, bastion_connection, G_TYPE_OBJECT)
@@ -416,10 +421,39 @@ on_database_connected (GObject      *source,
 }
 
 static void
+on_readonly_password_found (GObject      *source,
+                            GAsyncResult *result,
+                            gpointer      user_data)
+{
+  GTask *task = user_data;
+  BastionConnection *self = g_task_get_source_object (task);
+  g_autoptr(GError) error = NULL;
+  char *password;
+
+  password = bastion_secrets_lookup_finish (BASTION_SECRETS (source), result, &error);
+  if (error != NULL)
+    g_debug ("No read-only login from the keyring: %s", error->message);
+  wipe_secret (&self->readonly_password);
+  self->readonly_password = password;
+  self->readonly_looked_up = TRUE;
+  open_login_database (task);
+}
+
+static void
 open_login_database (GTask *task)
 {
   BastionConnection *self = g_task_get_source_object (task);
   OpenData *data = g_task_get_task_data (task);
+
+  /* A read-only profile logs in as the team's read-only role when one was made. */
+  if (!self->readonly_looked_up && bastion_profile_get_read_only (self->profile))
+    {
+      bastion_secrets_lookup_async (self->secrets, bastion_profile_get_id (self->profile),
+                                    BASTION_SECRET_KIND_READONLY_PASSWORD,
+                                    g_task_get_cancellable (task), on_readonly_password_found,
+                                    task);
+      return;
+    }
 
   if (self->db_password == NULL)
     {
@@ -490,6 +524,8 @@ open_database_step (GTask *task)
 
   if (!data->keep_database)
     set_stage (self, BASTION_CONNECTION_STAGE_DATABASE_LOGIN);
+  /* The read-only login may have been made or dropped since the last login: look again. */
+  self->readonly_looked_up = FALSE;
   if (self->db_password != NULL)
     {
       open_login_database (task);
@@ -502,6 +538,9 @@ open_database_step (GTask *task)
 }
 
 /* ---- SSH and the tunnel ------------------------------------------------------------------- */
+
+static const char *effective_key_file        (BastionConnection *self);
+static char       *passphrase_needed_message (BastionConnection *self);
 
 static void
 on_tunnel_started (GObject      *source,
@@ -517,6 +556,16 @@ on_tunnel_started (GObject      *source,
       /* The step that failed is the one the tunnel was in. The session stays for its host key
        * fingerprint (the GUI shows it), but nothing keeps listening. */
       bastion_tunnel_stop (BASTION_TUNNEL (source));
+      /* Tried without the passphrase because the agent came first (on_ssh_secret_found): now
+       * it is needed, as if the keyring had been asked. */
+      if (g_error_matches (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_PASSPHRASE_REQUIRED))
+        {
+          g_autofree char *message = passphrase_needed_message (self);
+
+          g_clear_error (&error);
+          error = g_error_new_literal (BASTION_CONNECTION_ERROR,
+                                       BASTION_CONNECTION_ERROR_PASSPHRASE_NEEDED, message);
+        }
       fail_task (self, task, g_steal_pointer (&error));
       return;
     }
@@ -528,6 +577,14 @@ on_tunnel_started (GObject      *source,
   self->remember_passphrase = self->remember_ssh_password = FALSE;
 
   open_database_step (g_steal_pointer (&task));
+}
+
+static char *
+passphrase_needed_message (BastionConnection *self)
+{
+  return g_strdup_printf (_("The key file “%s” is protected by a passphrase; type it, or store it "
+                            "with “bastion-cli secret set %s key-passphrase”"),
+                          effective_key_file (self), bastion_profile_get_id (self->profile));
 }
 
 static BastionSshAuthMethod
@@ -545,6 +602,51 @@ ssh_auth_method (BastionProfile *profile)
     }
 }
 
+/* ---- ~/.ssh/config (bastion-ssh-config.c) ----------------------------------------------- */
+
+static const char *
+effective_ssh_host (BastionConnection *self)
+{
+  return self->ssh_config != NULL ? self->ssh_config->hostname
+                                  : bastion_profile_get_ssh_host (self->profile);
+}
+
+static guint16
+effective_ssh_port (BastionConnection *self)
+{
+  return self->ssh_config != NULL ? self->ssh_config->port
+                                  : bastion_profile_get_ssh_port (self->profile);
+}
+
+/* The team's own key file wins; else the first IdentityFile of the alias that exists. */
+static const char *
+effective_key_file (BastionConnection *self)
+{
+  const char *key_file = bastion_profile_get_key_file (self->profile);
+
+  if ((key_file == NULL || key_file[0] == '\0') && self->ssh_config != NULL)
+    return self->ssh_config->identity_file;
+
+  return key_file;
+}
+
+static void
+apply_ssh_config (BastionConnection      *self,
+                  BastionConnectionFlags  flags)
+{
+  BastionSshConfig *config = self->ssh_config;
+
+  if (config == NULL)
+    return;
+  if (config->user_known_hosts[0] != NULL)
+    g_object_set (self->session, "user-known-hosts", config->user_known_hosts[0], NULL);
+  /* StrictHostKeyChecking accept-new (or no): a new key is recorded, a changed one is still
+   * refused. */
+  if (config->strict == BASTION_SSH_STRICT_ACCEPT_NEW)
+    g_object_set (self->session, "accept-new-host-key", TRUE, NULL);
+  bastion_ssh_session_set_identities_only (self->session, config->identities_only);
+}
+
 static void
 open_tunnel_step (GTask *task)
 {
@@ -558,12 +660,14 @@ open_tunnel_step (GTask *task)
   if (user == NULL || user[0] == '\0')
     user = "ec2-user";
 
-  self->session = bastion_ssh_session_new (bastion_profile_get_ssh_host (self->profile),
-                                           bastion_profile_get_ssh_port (self->profile),
+  if (self->ssh_config != NULL)
+    user = self->ssh_config->user;
+  self->session = bastion_ssh_session_new (effective_ssh_host (self), effective_ssh_port (self),
                                            user);
+  apply_ssh_config (self, data->flags);
   g_object_set (self->session,
                 "auth-method", ssh_auth_method (self->profile),
-                "key-file", bastion_profile_get_key_file (self->profile),
+                "key-file", effective_key_file (self),
                 "host-key-pin", bastion_profile_get_host_key_pin (self->profile),
                 "accept-new-host-key",
                 (data->flags & BASTION_CONNECTION_FLAGS_ACCEPT_NEW_HOST_KEY) != 0,
@@ -619,11 +723,16 @@ on_ssh_secret_found (GObject      *source,
 
       if (kind == BASTION_SECRET_KIND_KEY_PASSPHRASE)
         {
+          const char *sock = g_getenv ("SSH_AUTH_SOCK");
+
+          /* As ssh: an agent that holds the key logs in without the passphrase. */
+          if (sock != NULL && sock[0] != '\0')
+            {
+              open_tunnel_step (g_steal_pointer (&task));
+              return;
+            }
           code = BASTION_CONNECTION_ERROR_PASSPHRASE_NEEDED;
-          message = g_strdup_printf (_("The key file “%s” is protected by a passphrase; type it, "
-                                       "or store it with “bastion-cli secret set %s "
-                                       "key-passphrase”"),
-                                     bastion_profile_get_key_file (self->profile), id);
+          message = passphrase_needed_message (self);
         }
       else
         {
@@ -683,8 +792,6 @@ on_key_file_checked (GObject      *source,
   switch (status)
     {
     case BASTION_KEY_FILE_OK:
-    case BASTION_KEY_FILE_TOO_OPEN:
-      /* libssh2 does not refuse a key others can read; the profile page offers the fix. */
       open_tunnel_step (g_steal_pointer (&task));
       return;
 
@@ -695,14 +802,95 @@ on_key_file_checked (GObject      *source,
         lookup_ssh_secret (g_steal_pointer (&task), BASTION_SECRET_KIND_KEY_PASSPHRASE);
       return;
 
+    case BASTION_KEY_FILE_TOO_OPEN:
+      /* As OpenSSH: refused, with the fix named (the team page offers it). */
     case BASTION_KEY_FILE_MISSING:
     case BASTION_KEY_FILE_UNREADABLE:
     case BASTION_KEY_FILE_NOT_A_KEY:
     default:
+      /* The session tries the agent first: it may hold the team's key (issue 18). It reports
+       * the key file's problem if the agent cannot log in either. */
+      if (g_getenv ("SSH_AUTH_SOCK") != NULL && g_getenv ("SSH_AUTH_SOCK")[0] != '\0')
+        {
+          open_tunnel_step (g_steal_pointer (&task));
+          return;
+        }
       fail_task_new (self, task, BASTION_CONNECTION_ERROR_FAILED,
                      message ? message : _("The SSH key file cannot be used"));
       return;
     }
+}
+
+static void open_credentials_step (GTask *task);
+
+static void
+on_ssh_config_resolved (GObject      *source,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  BastionConnection *self = g_task_get_source_object (task);
+  g_autoptr(GError) error = NULL;
+  BastionSshConfig *config = bastion_ssh_config_resolve_finish (result, &error);
+  const char *jump;
+
+  if (config == NULL)
+    {
+      fail_task (self, task, g_steal_pointer (&error));
+      return;
+    }
+  g_clear_pointer (&self->ssh_config, bastion_ssh_config_free);
+  self->ssh_config = config;
+
+  jump = config->proxy_jump;
+  if (jump == NULL)
+    jump = bastion_profile_get_proxy_jump (self->profile);
+  if (jump != NULL && jump[0] != '\0')
+    {
+      fail_task (self, task,
+                 g_error_new (BASTION_CONNECTION_ERROR, BASTION_CONNECTION_ERROR_INCOMPLETE,
+                              _("The SSH alias “%s” reaches the bastion through ProxyJump %s, "
+                                "which Bastion cannot do yet: use an alias without ProxyJump, "
+                                "or open the hops with ssh -L and point the team at it"),
+                              config->alias, jump));
+      return;
+    }
+
+  open_credentials_step (g_steal_pointer (&task));
+}
+
+/* A profile that names an alias of ~/.ssh/config: OpenSSH says what it means (in a thread). */
+static void
+open_ssh_config_step (GTask *task)
+{
+  BastionConnection *self = g_task_get_source_object (task);
+  const char *alias = bastion_profile_get_ssh_alias (self->profile);
+  const char *jump = bastion_profile_get_proxy_jump (self->profile);
+
+  g_clear_pointer (&self->ssh_config, bastion_ssh_config_free);
+
+  if (alias != NULL && alias[0] != '\0')
+    {
+      g_autofree char *config_file = bastion_ssh_config_dup_user_file ();
+
+      bastion_ssh_config_resolve_async (alias, config_file, g_task_get_cancellable (task),
+                                        on_ssh_config_resolved, task);
+      return;
+    }
+
+  if (jump != NULL && jump[0] != '\0')
+    {
+      fail_task (self, task,
+                 g_error_new (BASTION_CONNECTION_ERROR, BASTION_CONNECTION_ERROR_INCOMPLETE,
+                              _("“%s” reaches the bastion through ProxyJump %s, which Bastion "
+                                "cannot do yet: clear ProxyJump in the team’s settings, or open "
+                                "the hops with ssh -L and point the team at it"),
+                              bastion_profile_get_display_name (self->profile), jump));
+      g_object_unref (task);
+      return;
+    }
+
+  open_credentials_step (task);
 }
 
 static void
@@ -728,7 +916,7 @@ open_credentials_step (GTask *task)
 
     case BASTION_AUTH_METHOD_KEY:
     default:
-      key_file = bastion_profile_get_key_file (self->profile);
+      key_file = effective_key_file (self);
       if (key_file == NULL || key_file[0] == '\0')
         {
           fail_task_new (self, task, BASTION_CONNECTION_ERROR_INCOMPLETE,
@@ -790,7 +978,8 @@ bastion_connection_open_async (BastionConnection      *self,
                               reason ? reason : _("its config names no bastion or database")));
       return;
     }
-  if (field_missing (bastion_profile_get_ssh_host (self->profile)))
+  if (field_missing (bastion_profile_get_ssh_host (self->profile)) &&
+      field_missing (bastion_profile_get_ssh_alias (self->profile)))
     {
       fail_task_new (self, task, BASTION_CONNECTION_ERROR_INCOMPLETE,
                      _("No bastion host is set; enter it in the team’s settings, or import the "
@@ -804,7 +993,7 @@ bastion_connection_open_async (BastionConnection      *self,
       return;
     }
 
-  open_credentials_step (g_steal_pointer (&task));
+  open_ssh_config_step (g_steal_pointer (&task));
 }
 
 gboolean
@@ -867,9 +1056,17 @@ bastion_connection_close (BastionConnection *self)
   wipe_secret (&self->passphrase);
   wipe_secret (&self->ssh_password);
   wipe_secret (&self->db_password);
+  wipe_secret (&self->readonly_password);
+  self->readonly_looked_up = FALSE;
   g_clear_error (&self->error);
   self->failed_stage = BASTION_CONNECTION_STAGE_IDLE;
   set_stage (self, BASTION_CONNECTION_STAGE_IDLE);
+}
+
+static gboolean
+uses_readonly_role (BastionConnection *self)
+{
+  return self->readonly_password != NULL && bastion_profile_get_read_only (self->profile);
 }
 
 BastionDatabase *
@@ -896,8 +1093,19 @@ bastion_connection_create_database (BastionConnection *self)
     bastion_database_set_sslmode (database, ssl_mode);
   if (self->db_password != NULL)
     bastion_database_set_password (database, self->db_password);
+  if (uses_readonly_role (self))
+    bastion_database_set_read_only_login (database, BASTION_READONLY_ROLE,
+                                          self->readonly_password);
 
   return database;
+}
+
+char *
+bastion_connection_dup_readonly_password (BastionConnection *self)
+{
+  g_return_val_if_fail (BASTION_IS_CONNECTION (self), NULL);
+
+  return uses_readonly_role (self) ? g_strdup (self->readonly_password) : NULL;
 }
 
 BastionLaunchTarget *
@@ -922,6 +1130,12 @@ bastion_connection_dup_launch_target (BastionConnection *self)
   target->db_user = g_strdup (bastion_profile_get_db_user (self->profile));
   target->sslmode = field_missing (ssl_mode) ? NULL : g_strdup (ssl_mode);
   target->read_only = bastion_profile_get_read_only (self->profile);
+  if (uses_readonly_role (self))
+    {
+      g_free (target->db_user);
+      target->db_user = g_strdup (BASTION_READONLY_ROLE);
+      target->password_kind = g_strdup ("readonly-password");
+    }
 
   return target;
 }
@@ -1062,7 +1276,9 @@ bastion_connection_finalize (GObject *object)
   wipe_secret (&self->passphrase);
   wipe_secret (&self->ssh_password);
   wipe_secret (&self->db_password);
+  wipe_secret (&self->readonly_password);
   g_clear_error (&self->error);
+  g_clear_pointer (&self->ssh_config, bastion_ssh_config_free);
   g_clear_object (&self->profile);
   g_clear_object (&self->secrets);
 

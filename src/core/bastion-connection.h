@@ -131,5 +131,8 @@ BastionDatabase        *bastion_connection_create_database   (BastionConnection 
  * profile's database, user and read-only flag); never a password. NULL until the tunnel
  * listens. bastion_launch_target_dup_uri() turns it into a postgresql:// URI. */
 BastionLaunchTarget    *bastion_connection_dup_launch_target (BastionConnection      *self);
+/* The team's read-only login's password when the launch target logs in as that role
+ * (password_kind "readonly-password"), else NULL. Free with bastion_secret_free(). */
+char                   *bastion_connection_dup_readonly_password (BastionConnection  *self);
 
 G_END_DECLS

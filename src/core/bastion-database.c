@@ -14,6 +14,7 @@
 #include <libpq-fe.h>
 
 #include "bastion-database-private.h"
+#include "bastion-query-private.h"
 #include "bastion-query.h"
 
 /* One PostgreSQL connection driven by libpq's asynchronous API on the GLib main loop: no call here
@@ -30,6 +31,8 @@ struct _BastionDatabase
   char                     *dbname;
   char                     *user;
   char                     *password;
+  char                     *read_only_user;      /* the login while read-only, if any */
+  char                     *read_only_password;
   char                     *sslmode;
   char                     *sslrootcert;
   PGconn                   *conn;
@@ -116,6 +119,8 @@ bastion_database_dispose (GObject *object)
 
   g_clear_pointer (&self->conn, PQfinish);
   wipe_string (&self->password);
+  wipe_string (&self->read_only_password);
+  g_clear_pointer (&self->read_only_user, g_free);
 
   G_OBJECT_CLASS (bastion_database_parent_class)->dispose (object);
 }
@@ -337,6 +342,21 @@ bastion_database_get_dbname (BastionDatabase *self)
 {
   g_return_val_if_fail (BASTION_IS_DATABASE (self), NULL);
   return self->dbname;
+}
+
+static const char *
+login_password (BastionDatabase *self)
+{
+  return self->read_only && self->read_only_user != NULL ? self->read_only_password
+                                                         : self->password;
+}
+
+const char *
+bastion_database_get_login_user (BastionDatabase *self)
+{
+  g_return_val_if_fail (BASTION_IS_DATABASE (self), NULL);
+
+  return self->read_only && self->read_only_user != NULL ? self->read_only_user : self->user;
 }
 
 const char *
@@ -900,9 +920,9 @@ bastion_database_connect_async (BastionDatabase     *self,
   ADD ("host", self->host);
   ADD ("port", port);
   ADD ("dbname", self->dbname);
-  ADD ("user", self->user);
+  ADD ("user", bastion_database_get_login_user (self));
   /* Given even when empty, so libpq never falls back to PGPASSWORD or ~/.pgpass. */
-  ADD ("password", self->password ? self->password : "");
+  ADD ("password", login_password (self) ? login_password (self) : "");
   ADD ("sslmode", bastion_database_get_sslmode (self));
   ADD ("sslrootcert", self->sslrootcert);
   ADD ("application_name", "Bastion");
@@ -974,6 +994,38 @@ bastion_database_connect_finish (BastionDatabase  *self,
 
 /* Read-only switch */
 
+void
+bastion_database_set_read_only_login (BastionDatabase *self,
+                                      const char      *user,
+                                      const char      *password)
+{
+  g_return_if_fail (BASTION_IS_DATABASE (self));
+
+  g_free (self->read_only_user);
+  self->read_only_user = g_strdup (user);
+  wipe_string (&self->read_only_password);
+  self->read_only_password = user != NULL ? g_strdup (password) : NULL;
+}
+
+static void
+relogin_cb (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  BastionDatabase *self = BASTION_DATABASE (object);
+  GError *error = NULL;
+
+  if (!bastion_database_connect_finish (self, result, &error))
+    {
+      /* Whatever failed, the session falls back to read-only, where it started or went. */
+      bastion_database_apply_read_only (self, TRUE);
+      g_task_return_error (task, error);
+      return;
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
 static void
 set_read_only_cb (GObject      *object,
                   GAsyncResult *result,
@@ -1020,8 +1072,25 @@ bastion_database_set_read_only_async (BastionDatabase     *self,
       return;
     }
 
+  if (self->read_only_user != NULL && read_only != self->read_only)
+    {
+      /* Another role: a new login (the admin's only while writes are allowed). */
+      if (self->transaction_status == BASTION_TRANSACTION_IN_BLOCK
+          || self->transaction_status == BASTION_TRANSACTION_FAILED)
+        {
+          g_task_return_new_error (task, BASTION_DATABASE_ERROR, BASTION_DATABASE_ERROR_BUSY,
+                                   _("A transaction is open. End it with COMMIT or ROLLBACK "
+                                     "before switching between reading and writing."));
+          return;
+        }
+      bastion_database_apply_read_only (self, read_only);
+      bastion_database_connect_async (self, cancellable, relogin_cb, g_steal_pointer (&task));
+      return;
+    }
+
   query = bastion_query_new (self, read_only ? "SET default_transaction_read_only = on"
                                              : "SET default_transaction_read_only = off");
+  bastion_query_set_trusted (query, TRUE);
   bastion_query_run_async (query, cancellable, set_read_only_cb, g_steal_pointer (&task));
 }
 

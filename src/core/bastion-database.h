@@ -29,6 +29,8 @@ typedef enum
   BASTION_DATABASE_ERROR_READ_ONLY,
   /* TLS could not be set up or verified (CA file, host name, server without TLS). */
   BASTION_DATABASE_ERROR_TLS,
+  /* A read-only session refused a statement before sending it (see bastion-sql-guard.h). */
+  BASTION_DATABASE_ERROR_REFUSED,
 } BastionDatabaseError;
 
 typedef enum
@@ -82,6 +84,14 @@ gboolean                  bastion_database_get_connected       (BastionDatabase 
 gboolean                  bastion_database_get_busy            (BastionDatabase      *self);
 int                       bastion_database_get_server_version  (BastionDatabase      *self);
 
+/* A role the server keeps read-only (see bastion-readonly-role.h) to log in as while the
+ * session is read-only; the constructor's user logs in only while writes are allowed, and
+ * switching between the two logs in again. NULL @user: always the constructor's. */
+void                      bastion_database_set_read_only_login (BastionDatabase      *self,
+                                                                const char           *user,
+                                                                const char           *password);
+/* The role logged in (or to log in) now. */
+const char               *bastion_database_get_login_user      (BastionDatabase      *self);
 gboolean                  bastion_database_get_read_only       (BastionDatabase      *self);
 /* The explicit switch: when connected, runs SET default_transaction_read_only on the server. */
 void                      bastion_database_set_read_only_async (BastionDatabase      *self,

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -266,8 +267,24 @@ bastion_key_file_set_read_hook (BastionKeyFileReadHook hook,
   read_hook_data = user_data;
 }
 
+/* Under $XDG_DATA_HOME/bastion/: a file Bastion itself keeps, so it may fix its mode. */
+static gboolean
+is_bastions_own (const char *path)
+{
+  g_autofree char *own = g_build_filename (g_get_user_data_dir (), "bastion", NULL);
+  g_autofree char *real_own = realpath (own, NULL);
+  g_autofree char *real = realpath (path, NULL);
+  gsize n;
+
+  if (real_own == NULL || real == NULL)
+    return FALSE;
+  n = strlen (real_own);
+
+  return strncmp (real, real_own, n) == 0 && real[n] == '/';
+}
+
 /* The check; with contents non-NULL, also hands over what was read (a private key: the caller
- * wipes it) when the status is OK, TOO_OPEN or ENCRYPTED. */
+ * wipes it) when the status is OK or ENCRYPTED (never TOO_OPEN: such a key is not used). */
 static BastionKeyFileStatus
 check_file (const char          *path,
             BastionKeyFileInfo  *info,
@@ -279,6 +296,7 @@ check_file (const char          *path,
   BastionKeyFileStatus data_status;
   char *data = NULL;
   g_autofree char *msg = NULL;
+  g_autofree char *fixed_msg = NULL;
   GStatBuf st;
   gssize n = 0;
   int fd;
@@ -318,7 +336,16 @@ check_file (const char          *path,
       goto out;
     }
 
-  fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
+  /* O_NONBLOCK: a FIFO swapped in since the stat() cannot block the open; fstat() below
+   * refuses it. */
+  fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
+  if (fd >= 0 && (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode)))
+    {
+      g_close (fd, NULL);
+      info->status = BASTION_KEY_FILE_MISSING;
+      msg = g_strdup_printf (_("%s is not a file; choose the private key file"), path);
+      goto out;
+    }
   if (fd < 0)
     {
       info->status = BASTION_KEY_FILE_UNREADABLE;
@@ -332,6 +359,18 @@ check_file (const char          *path,
                                  "you, or run “sudo chown $USER %s”"),
                                path, path);
       goto out;
+    }
+
+  /* Bastion's own copy of a key (under its data folder) it may make private itself. */
+  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0 && st.st_uid == geteuid ()
+      && is_bastions_own (path) && fchmod (fd, 0600) == 0)
+    {
+      info->fixed = TRUE;
+      fixed_msg = g_strdup_printf (_("Bastion made its own key file %s private (mode 600; it "
+                                     "was %03o)"),
+                                   path, (guint) (st.st_mode & 0777));
+      g_message ("%s", fixed_msg);
+      st.st_mode &= ~(S_IRWXG | S_IRWXO);
     }
 
   data = g_malloc (MAX_KEY_SIZE);
@@ -356,20 +395,33 @@ check_file (const char          *path,
     }
   info->encrypted = data_status == BASTION_KEY_FILE_ENCRYPTED;
 
+  /* As OpenSSH: a private key group or others may read or change is not used. */
   if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
     {
       info->status = BASTION_KEY_FILE_TOO_OPEN;
       info->can_fix = st.st_uid == geteuid ();
       if (info->can_fix)
-        msg = g_strdup_printf (_("Other users can read the key file %s (mode %03o), so SSH "
-                                 "refuses it; let Bastion make it private (mode 600) or run "
-                                 "“chmod 600 %s”"),
+        msg = g_strdup_printf (_("Other users can read or change the key file %s (mode %03o), "
+                                 "so SSH refuses it and so does Bastion; let Bastion make it "
+                                 "private (mode 600) or run “chmod 600 %s”"),
                                path, (guint) (st.st_mode & 0777), path);
       else
-        msg = g_strdup_printf (_("Other users can read the key file %s (mode %03o) and it is not "
-                                 "yours, so Bastion cannot fix that; ask its owner to run "
-                                 "“chmod 600 %s” or copy the key to a private file of yours"),
+        msg = g_strdup_printf (_("Other users can read or change the key file %s (mode %03o) "
+                                 "and it is not yours, so Bastion refuses it and cannot fix "
+                                 "that; ask its owner to run “chmod 600 %s” or copy the key to "
+                                 "a private file of yours (chmod 600)"),
                                path, (guint) (st.st_mode & 0777), path);
+      goto out;
+    }
+
+  /* Another user's key (readable because we are root): not ours to use. */
+  if (st.st_uid != geteuid ())
+    {
+      info->status = BASTION_KEY_FILE_TOO_OPEN;
+      msg = g_strdup_printf (_("The key file %s belongs to another user (uid %u), so Bastion "
+                               "refuses it; copy it to a private file of yours (chmod 600) or "
+                               "run “sudo chown $USER %s”"),
+                             path, (guint) st.st_uid, path);
       goto out;
     }
 
@@ -385,12 +437,13 @@ check_file (const char          *path,
   info->status = BASTION_KEY_FILE_OK;
 
 out:
+  if (msg == NULL)
+    msg = g_steal_pointer (&fixed_msg);
   if (message)
     *message = g_steal_pointer (&msg);
 
   if (contents != NULL && data != NULL
-      && (info->status == BASTION_KEY_FILE_OK || info->status == BASTION_KEY_FILE_TOO_OPEN
-          || info->status == BASTION_KEY_FILE_ENCRYPTED))
+      && (info->status == BASTION_KEY_FILE_OK || info->status == BASTION_KEY_FILE_ENCRYPTED))
     {
       *contents = g_steal_pointer (&data);
       *contents_length = n;

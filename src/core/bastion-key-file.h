@@ -16,7 +16,8 @@ typedef enum
   BASTION_KEY_FILE_MISSING,      /* no such file (or not a regular file) */
   BASTION_KEY_FILE_UNREADABLE,   /* exists but we may not read it (root-owned after Docker) */
   BASTION_KEY_FILE_NOT_A_KEY,    /* readable, but no private key we know */
-  BASTION_KEY_FILE_TOO_OPEN,     /* readable by group or others */
+  BASTION_KEY_FILE_TOO_OPEN,     /* readable or writable by group or others, or another user's:
+                                  * refused, as OpenSSH refuses it */
   BASTION_KEY_FILE_ENCRYPTED,    /* a private key that needs a passphrase */
 } BastionKeyFileStatus;
 
@@ -44,6 +45,9 @@ typedef struct
   guint                encrypted : 1;
   /* TOO_OPEN only: we own the file, so bastion_key_file_fix_permissions() can make it 0600. */
   guint                can_fix : 1;
+  /* Bastion's own copy (under $XDG_DATA_HOME/bastion/) was too open and made 0600 by the check;
+   * the message says so. */
+  guint                fixed : 1;
 } BastionKeyFileInfo;
 
 GQuark               bastion_key_file_error_quark      (void);
@@ -64,7 +68,7 @@ BastionKeyFileStatus bastion_key_file_check_finish     (GAsyncResult        *res
                                                         char               **message,
                                                         GError             **error);
 /* The same check in a GTask thread that also hands over the file's contents when the status is
- * OK, TOO_OPEN or ENCRYPTED (else *contents is NULL): read once, for libssh2's _frommemory calls,
+ * OK or ENCRYPTED (else *contents is NULL): read once, for libssh2's _frommemory calls,
  * so that nothing reads the file on the main loop. The contents are a private key: wipe them
  * (explicit_bzero) before g_free. */
 void                 bastion_key_file_load_async       (const char          *path,

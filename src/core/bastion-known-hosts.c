@@ -16,7 +16,11 @@
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 
+#include "bastion-bounded-file.h"
 #include "bastion-known-hosts.h"
+
+/* known_hosts files of thousands of hosts stay far below this. */
+#define MAX_KNOWN_HOSTS_SIZE (16 * 1024 * 1024)
 
 char *
 bastion_known_hosts_dup_user_file (void)
@@ -179,7 +183,10 @@ typedef enum
   LINE_SKIP,
 } LineKind;
 
+/* SOURCE: the index of the file (or contents) in the list; LINE_NO counts from 1. */
 typedef gboolean (*LineFunc) (LineKind    kind,
+                              guint       source,
+                              guint       line_no,
                               const char *type,
                               const char *key_b64,
                               gpointer    user_data);
@@ -206,7 +213,7 @@ foreach_matching_line_in (const char * const *files,
 
       if (are_contents)
         contents = g_strdup (files[f]);
-      else if (!g_file_get_contents (files[f], &contents, NULL, NULL))
+      else if (!bastion_bounded_file_read (files[f], MAX_KNOWN_HOSTS_SIZE, &contents, NULL, NULL))
         continue;
 
       lines = g_strsplit (contents, "\n", -1);
@@ -249,10 +256,21 @@ foreach_matching_line_in (const char * const *files,
           if (!hosts_field_matches (fields[first], name))
             continue;
 
-          if (!func (kind, fields[first + 1], fields[first + 2], user_data))
+          if (!func (kind, f, i + 1, fields[first + 1], fields[first + 2], user_data))
             return;
         }
     }
+}
+
+static BastionKnownHostsIoHook io_hook;
+static gpointer                io_hook_data;
+
+void
+bastion_known_hosts_set_io_hook (BastionKnownHostsIoHook hook,
+                                 gpointer                user_data)
+{
+  io_hook = hook;
+  io_hook_data = user_data;
 }
 
 GStrv
@@ -264,8 +282,12 @@ bastion_known_hosts_read_files (const char * const *files)
     {
       char *text = NULL;
 
-      if (g_file_get_contents (files[f], &text, NULL, NULL))
-        g_ptr_array_add (contents, text);
+      if (io_hook != NULL)
+        io_hook (files[f], io_hook_data);
+      /* A missing file stays in the list as "": contents[i] is files[i]. */
+      if (!bastion_bounded_file_read (files[f], MAX_KNOWN_HOSTS_SIZE, &text, NULL, NULL))
+        text = g_strdup ("");
+      g_ptr_array_add (contents, text);
     }
   g_ptr_array_add (contents, NULL);
 
@@ -282,6 +304,8 @@ typedef struct
 
 static gboolean
 check_line (LineKind    kind,
+            guint       source,
+            guint       line_no,
             const char *type,
             const char *key_b64,
             gpointer    user_data)
@@ -360,8 +384,77 @@ bastion_known_hosts_check_contents (const char * const *contents,
   return check_in (contents, TRUE, host, port, blob, len);
 }
 
+typedef struct
+{
+  const guint8 *blob;
+  gsize         len;
+  char         *type;
+  char         *fingerprint;
+  guint         source;
+  guint         line_no;
+} OldKeyState;
+
+static gboolean
+find_old_line (LineKind    kind,
+               guint       source,
+               guint       line_no,
+               const char *type,
+               const char *key_b64,
+               gpointer    user_data)
+{
+  OldKeyState *state = user_data;
+  g_autofree guchar *key = NULL;
+  gsize key_len = 0;
+
+  if (kind != LINE_NORMAL || !g_str_equal (type, state->type))
+    return TRUE;
+
+  key = g_base64_decode (key_b64, &key_len);
+  if (key_len == state->len && memcmp (key, state->blob, key_len) == 0)
+    return TRUE;
+
+  state->fingerprint = bastion_known_hosts_fingerprint (key, key_len);
+  state->source = source;
+  state->line_no = line_no;
+
+  return FALSE;
+}
+
+gboolean
+bastion_known_hosts_find_old_key_contents (const char * const *contents,
+                                           const char         *host,
+                                           guint16             port,
+                                           const guint8       *blob,
+                                           gsize               len,
+                                           char              **fingerprint,
+                                           guint              *source,
+                                           guint              *line_no)
+{
+  OldKeyState state = { blob, len, NULL, NULL, 0, 0 };
+
+  g_return_val_if_fail (host != NULL, FALSE);
+  g_return_val_if_fail (blob != NULL, FALSE);
+
+  state.type = bastion_known_hosts_blob_type (blob, len);
+  if (state.type == NULL)
+    return FALSE;
+
+  foreach_matching_line_in (contents, TRUE, host, port, find_old_line, &state);
+  g_free (state.type);
+  if (state.fingerprint == NULL)
+    return FALSE;
+
+  *fingerprint = state.fingerprint;
+  *source = state.source;
+  *line_no = state.line_no;
+
+  return TRUE;
+}
+
 static gboolean
 collect_type (LineKind    kind,
+              guint       source,
+              guint       line_no,
               const char *type,
               const char *key_b64,
               gpointer    user_data)
@@ -413,6 +506,106 @@ bastion_known_hosts_known_types_contents (const char * const *contents,
   return known_types_in (contents, TRUE, host, port);
 }
 
+/* 0 when every line of TEXT is a comment, blank or "[@marker] hosts type key" whose key decodes
+ * to a blob of that type; else the number of the first line that is not. */
+static guint
+first_unreadable_line (const char *text,
+                       gsize       length)
+{
+  g_auto(GStrv) lines = NULL;
+  const char *nul = memchr (text, '\0', length);
+
+  /* A NUL would hide the rest of the file from the line parser: the line holding it is bad. */
+  if (nul != NULL)
+    {
+      guint line = 1;
+
+      for (const char *p = text; p < nul; p++)
+        line += *p == '\n';
+      return line;
+    }
+
+  lines = g_strsplit (text, "\n", -1);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_auto(GStrv) fields = NULL;
+      g_autofree guchar *key = NULL;
+      g_autofree char *blob_type = NULL;
+      char *line = g_strstrip (lines[i]);
+      gsize key_len = 0;
+      guint first = 0;
+
+      if (line[0] == '\0' || line[0] == '#')
+        continue;
+      if (!g_utf8_validate (line, -1, NULL))
+        return i + 1;
+
+      fields = g_strsplit_set (line, " \t", -1);
+      {
+        guint w = 0;
+        for (guint r = 0; fields[r] != NULL; r++)
+          {
+            if (fields[r][0] != '\0')
+              fields[w++] = fields[r];
+            else
+              g_free (fields[r]);
+          }
+        fields[w] = NULL;
+      }
+
+      if (fields[0][0] == '@')
+        {
+          if (!g_str_equal (fields[0], "@revoked") && !g_str_equal (fields[0], "@cert-authority"))
+            return i + 1;
+          first = 1;
+        }
+      if (g_strv_length (fields) < first + 3)
+        return i + 1;
+
+      key = g_base64_decode (fields[first + 2], &key_len);
+      blob_type = bastion_known_hosts_blob_type (key, key_len);
+      if (blob_type == NULL || !g_str_equal (blob_type, fields[first + 1]))
+        return i + 1;
+    }
+
+  return 0;
+}
+
+/* --accept-new must not append to garbage or to a file that is not a known_hosts file. */
+static gboolean
+check_appendable (const char  *file,
+                  GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *text = NULL;
+  gsize length = 0;
+  guint bad;
+
+  if (!bastion_bounded_file_read (file, MAX_KNOWN_HOSTS_SIZE, &text, &length, &local_error))
+    {
+      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        return TRUE;
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   _("Bastion will not add a host key to “%s”: %s"), file, local_error->message);
+      return FALSE;
+    }
+
+  bad = first_unreadable_line (text, length);
+  if (bad != 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   /* Translators: a file name, a line number, the same file name */
+                   _("The known hosts file “%s” holds a line Bastion cannot read (line %u), so "
+                     "Bastion will not add a host key to it; fix that line or move the file "
+                     "away (mv “%s” “%s.bad”) and try again"),
+                   file, bad, file, file);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
 gboolean
 bastion_known_hosts_add (const char    *file,
                          const char    *host,
@@ -450,6 +643,11 @@ bastion_known_hosts_add (const char    *file,
                    _("Cannot create the folder “%s”: %s"), dir, g_strerror (errsv));
       return FALSE;
     }
+
+  if (io_hook != NULL)
+    io_hook (file, io_hook_data);
+  if (!check_appendable (file, error))
+    return FALSE;
 
   lower = g_ascii_strdown (host, -1);
   b64 = g_base64_encode (blob, len);

@@ -48,7 +48,8 @@ BastionHostKeyStatus  bastion_known_hosts_check             (const char * const 
 GStrv                 bastion_known_hosts_known_types       (const char * const *files,
                                                              const char    *host,
                                                              guint16        port);
-/* The contents of FILES (NULL-terminated; missing or unreadable files are skipped), blocking:
+/* The contents of FILES (NULL-terminated; a missing or unreadable file, a FIFO or one over
+ * 16 MiB reads as "", so contents[i] is files[i]), blocking:
  * call it in a thread. The _contents variants below parse such a snapshot without file I/O. */
 GStrv                 bastion_known_hosts_read_files        (const char * const *files);
 BastionHostKeyStatus  bastion_known_hosts_check_contents    (const char * const *contents,
@@ -59,12 +60,34 @@ BastionHostKeyStatus  bastion_known_hosts_check_contents    (const char * const 
 GStrv                 bastion_known_hosts_known_types_contents (const char * const *contents,
                                                                 const char    *host,
                                                                 guint16        port);
-/* Appends HOST:PORT with the key to FILE (created 0600 with its directory). */
+/* For a CHANGED key, the first line that holds another key of the blob's type for HOST:PORT:
+ * its fingerprint (SHA256:…), the index of its contents in CONTENTS and its line (from 1). */
+gboolean              bastion_known_hosts_find_old_key_contents
+                                                            (const char * const *contents,
+                                                             const char    *host,
+                                                             guint16        port,
+                                                             const guint8  *blob,
+                                                             gsize          len,
+                                                             char         **fingerprint,
+                                                             guint         *source,
+                                                             guint         *line_no);
+/* Appends HOST:PORT with the key to FILE (created 0600 with its directory). A FILE that holds a
+ * line Bastion cannot read (not "hosts type base64-key"), that is not a regular file or over
+ * 16 MiB is refused (G_IO_ERROR_INVALID_DATA, naming file and line): nothing is appended to what
+ * may be another program's file or garbage. */
 gboolean              bastion_known_hosts_add               (const char    *file,
                                                              const char    *host,
                                                              guint16        port,
                                                              const guint8  *blob,
                                                              gsize          len,
                                                              GError       **error);
+
+/* Tests only: called in the thread that reads (read_files(), per file) or appends (add()) a
+ * known_hosts file, before it does, so a test can hold that thread and prove the main loop runs
+ * on. NULL removes it. */
+typedef void (*BastionKnownHostsIoHook) (const char *path,
+                                         gpointer    user_data);
+void                  bastion_known_hosts_set_io_hook       (BastionKnownHostsIoHook hook,
+                                                             gpointer      user_data);
 
 G_END_DECLS

@@ -37,8 +37,13 @@
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 
+#include "bastion-bounded-file.h"
 #include "bastion-launcher.h"
+#include "bastion-launcher-pgadmin-private.h"
 #include "bastion-pgpass.h"
+
+/* pgAdmin's dump-servers output for a few hundred servers is well below this. */
+#define MAX_DUMP_SIZE (16 * 1024 * 1024)
 
 #define READ_ONLY_OPTIONS "-c default_transaction_read_only=on"
 #define DBEAVER_FLATPAK_ID "io.dbeaver.DBeaverCommunity"
@@ -138,6 +143,7 @@ bastion_launch_target_copy (const BastionLaunchTarget *target)
   copy->db_user = g_strdup (target->db_user);
   copy->sslmode = g_strdup (target->sslmode);
   copy->read_only = target->read_only;
+  copy->password_kind = g_strdup (target->password_kind);
 
   return copy;
 }
@@ -155,6 +161,7 @@ bastion_launch_target_free (BastionLaunchTarget *target)
   g_free (target->db_name);
   g_free (target->db_user);
   g_free (target->sslmode);
+  g_free (target->password_kind);
   g_free (target);
 }
 
@@ -688,7 +695,9 @@ answer_here (BastionLauncher *self,
       {
         char *contents = NULL;
 
-        return g_file_get_contents (arg, &contents, NULL, NULL) ? contents : NULL;
+        /* pgAdmin's version.py / config.py: small text files, never a FIFO. */
+        return bastion_bounded_file_read (arg, 1024 * 1024, &contents, NULL, NULL)
+               ? contents : NULL;
       }
     default:
       g_assert_not_reached ();
@@ -1372,6 +1381,9 @@ dup_password_command (BastionLauncher           *self,
   g_autofree char *q_cli = NULL;
   /* The id: unique, and what `bastion-cli` looks a profile up by first. */
   g_autofree char *q_team = g_shell_quote (target->profile_id);
+  /* The read-only login's password where the target logs in as that role. */
+  const char *kind = g_strcmp0 (target->password_kind, "readonly-password") == 0
+                     ? "readonly-password" : "db-password";
 
   /* pgAdmin runs the command on the host, where the sandbox's bastion-cli is reached through
    * flatpak run; it prints the password on pgAdmin's pipe, as outside. */
@@ -1379,14 +1391,14 @@ dup_password_command (BastionLauncher           *self,
     {
       g_autofree char *q_app = g_shell_quote (self->sandbox_app_id);
 
-      return g_strdup_printf ("flatpak run --command=bastion-cli %s secret print %s db-password",
-                              q_app, q_team);
+      return g_strdup_printf ("flatpak run --command=bastion-cli %s secret print %s %s",
+                              q_app, q_team, kind);
     }
 
   cli = dup_cli_path (self);
   q_cli = g_shell_quote (cli);
 
-  return g_strdup_printf ("%s secret print %s db-password", q_cli, q_team);
+  return g_strdup_printf ("%s secret print %s %s", q_cli, q_team, kind);
 }
 
 /**
@@ -1499,13 +1511,21 @@ bastion_launcher_dup_dbeaver_spec (BastionLauncher           *self,
       return NULL;
     }
 
+  /* DBeaver's -con looks a connection up by name first and, when one exists, uses it without
+   * taking the new host or port (older versions change nothing; newer ones only the database,
+   * user, password and properties). So the name carries everything Bastion may change: a
+   * tunnel on another port (or a read-only profile) gets a connection of its own, and a
+   * connection of that name always points where its name says. -con connections are
+   * temporary: DBeaver does not save them, so old ones do not pile up. */
   spec = g_string_new (NULL);
   g_string_append_printf (spec,
                           "driver=postgres-jdbc|host=%s|port=%u|database=%s|user=%s"
-                          "|name=Bastion: %s|folder=SimpleIOT|auth=postgres_pgpass"
-                          "|openConsole=true",
+                          "|name=Bastion: %s (%s@%s, %s:%u%s)|folder=SimpleIOT"
+                          "|auth=postgres_pgpass|openConsole=true",
                           target_local_host (target), target->local_port,
-                          target->db_name, target->db_user, target->team);
+                          target->db_name, target->db_user, target->team,
+                          target->db_user, target->db_name, target_local_host (target),
+                          target->local_port, target->read_only ? ", read-only" : "");
   if (target->read_only)
     g_string_append (spec, "|prop.options=" READ_ONLY_OPTIONS);
 
@@ -2112,48 +2132,6 @@ stderr_tail_of (const char *text)
   return g_strstrip (g_utf8_make_valid (text, -1));
 }
 
-static gboolean
-dump_has_server (const char  *path,
-                 const char  *group,
-                 const char  *name,
-                 GError     **error)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  JsonObject *root;
-  JsonObject *servers;
-  g_autoptr(GList) members = NULL;
-
-  if (!json_parser_load_from_file (parser, path, error))
-    return FALSE;
-
-  if (json_parser_get_root (parser) == NULL ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    return FALSE;
-
-  root = json_node_get_object (json_parser_get_root (parser));
-  if (!json_object_has_member (root, "Servers") ||
-      !JSON_NODE_HOLDS_OBJECT (json_object_get_member (root, "Servers")))
-    return FALSE;
-
-  servers = json_object_get_object_member (root, "Servers");
-  members = json_object_get_members (servers);
-  for (const GList *l = members; l != NULL; l = l->next)
-    {
-      JsonNode *node = json_object_get_member (servers, l->data);
-      JsonObject *server;
-
-      if (!JSON_NODE_HOLDS_OBJECT (node))
-        continue;
-      server = json_node_get_object (node);
-
-      if (g_strcmp0 (json_object_get_string_member_with_default (server, "Name", ""), name) == 0 &&
-          g_strcmp0 (json_object_get_string_member_with_default (server, "Group", ""), group) == 0)
-        return TRUE;
-    }
-
-  return FALSE;
-}
-
 static void
 pgadmin_load_done (GObject      *object,
                    GAsyncResult *result,
@@ -2213,6 +2191,70 @@ pgadmin_load (GTask *task)
 }
 
 static void
+pgadmin_remove_done (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  GTask *task = user_data;
+  LaunchData *data = g_task_get_task_data (task);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  GError *error = NULL;
+
+  if (!g_subprocess_communicate_utf8_finish (G_SUBPROCESS (object), result, &out, &err, &error))
+    {
+      launch_fail (task, error);
+      g_object_unref (task);
+      return;
+    }
+
+  if (!g_subprocess_get_successful (G_SUBPROCESS (object)))
+    {
+      g_autofree char *tail = stderr_tail_of (err && err[0] ? err : out);
+
+      launch_fail (task, g_error_new (BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_TOOL_FAILED,
+                                      _("Could not update pgAdmin's server of “%s” (removing "
+                                        "Bastion's old entry from %s failed): %s. Close pgAdmin "
+                                        "and try again, or delete the server “%s” in pgAdmin"),
+                                      data->target->team, ".pgadmin/pgadmin4.db", tail,
+                                      data->target->team));
+      g_object_unref (task);
+      return;
+    }
+
+  g_debug ("pgAdmin: %s", out != NULL ? g_strstrip (out) : "");
+  pgadmin_load (task);
+}
+
+/* Removes only Bastion's own entry (see bastion-launcher-pgadmin.c), then loads it again. */
+static void
+pgadmin_remove (GTask      *task,
+                const char *group)
+{
+  BastionLauncher *self = g_task_get_source_object (task);
+  LaunchData *data = g_task_get_task_data (task);
+  g_autofree char *sqlite = pgadmin_sqlite_path (self);
+  g_auto(GStrv) cmd = bastion_pgadmin_remove_argv (data->layout.python, sqlite, group,
+                                                   data->target->team);
+  g_auto(GStrv) argv = host_argv (self, data->spawn, (const char * const *)cmd, NULL);
+  g_autoptr(GSubprocess) proc = NULL;
+  GError *error = NULL;
+
+  proc = g_subprocess_newv ((const char * const *)argv,
+                            G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                            &error);
+  if (proc == NULL)
+    {
+      launch_fail (task, error);
+      g_object_unref (task);
+      return;
+    }
+
+  g_subprocess_communicate_utf8_async (proc, NULL, g_task_get_cancellable (task),
+                                       pgadmin_remove_done, task);
+}
+
+static void
 pgadmin_dump_done (GObject      *object,
                    GAsyncResult *result,
                    gpointer      user_data)
@@ -2227,7 +2269,7 @@ pgadmin_dump_done (GObject      *object,
   g_autofree char *group = g_strdup_printf ("SimpleIOT — %s", data->target->team);
   g_autoptr(GError) parse_error = NULL;
   GError *error = NULL;
-  gboolean exists;
+  BastionPgadminEntry entry;
 
   if (!g_subprocess_communicate_utf8_finish (G_SUBPROCESS (object), result, &out, &err, &error))
     {
@@ -2248,7 +2290,11 @@ pgadmin_dump_done (GObject      *object,
       return;
     }
 
-  exists = dump_has_server (dump, group, data->target->team, &parse_error);
+  {
+    g_autofree char *wanted = bastion_launcher_dup_servers_json (self, data->target, NULL);
+
+    entry = bastion_pgadmin_find_entry (dump, wanted, &parse_error);
+  }
   bastion_runtime_dir_remove_file (self->runtime_dir, dump_name);
 
   if (parse_error != NULL)
@@ -2260,17 +2306,28 @@ pgadmin_dump_done (GObject      *object,
       return;
     }
 
-  if (exists)
+  switch (entry)
     {
-      g_autofree char *servers_name = file_name_for (data->target, SERVERS_SUFFIX);
+    case BASTION_PGADMIN_ENTRY_CURRENT:
+      {
+        g_autofree char *servers_name = file_name_for (data->target, SERVERS_SUFFIX);
 
-      g_debug ("pgAdmin already has the server of %s; not adding it again", data->target->team);
-      bastion_runtime_dir_remove_file (self->runtime_dir, servers_name);
-      spawn_tool (task);
+        g_debug ("pgAdmin already has the server of %s; not adding it again",
+                 data->target->team);
+        bastion_runtime_dir_remove_file (self->runtime_dir, servers_name);
+        spawn_tool (task);
+        return;
+      }
+    case BASTION_PGADMIN_ENTRY_STALE:
+      g_debug ("pgAdmin's server of %s points elsewhere: replacing Bastion's entry",
+               data->target->team);
+      pgadmin_remove (task, group);
+      return;
+    case BASTION_PGADMIN_ENTRY_ABSENT:
+    default:
+      pgadmin_load (task);
       return;
     }
-
-  pgadmin_load (task);
 }
 
 /* Asks pgAdmin's own setup.py for the servers it has: it knows its database schema in every

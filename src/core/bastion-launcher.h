@@ -45,6 +45,7 @@ typedef struct
   char     *db_user;
   char     *sslmode;       /* NULL means "prefer" */
   gboolean  read_only;
+  char     *password_kind; /* the keyring's kind of db_user's password; NULL: "db-password" */
 } BastionLaunchTarget;
 
 typedef struct

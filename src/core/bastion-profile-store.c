@@ -13,31 +13,12 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
-#include "bastion-profile-store.h"
+#include "bastion-profile-store-private.h"
 #include "bastion-simpleiot.h"
 
 #define AUTOSAVE_DELAY_MS 250
 #define REIMPORT_DELAY_MS 300
 
-struct _BastionProfileStore
-{
-  GObject     parent_instance;
-
-  /* Owned */
-  char       *path;
-  GPtrArray  *profiles;          /* BastionProfile, sorted */
-  JsonObject *extra;             /* top-level members we do not know */
-  char       *watch_dir;
-  GFileMonitor *watch_monitor;
-  GHashTable *team_monitors;     /* team dir path -> GFileMonitor */
-
-  /* Sources */
-  guint       autosave_source;
-  guint       reimport_source;
-
-  guint       autosave : 1;
-  guint       load_failed : 1;
-};
 
 enum {
   PROP_0,
@@ -149,8 +130,8 @@ autosave_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-static void
-schedule_autosave (BastionProfileStore *self)
+void
+bastion_profile_store_schedule_autosave (BastionProfileStore *self)
 {
   if (!self->autosave || self->autosave_source != 0)
     return;
@@ -181,13 +162,14 @@ on_profile_notify (BastionProfile      *profile,
         }
     }
 
+  g_hash_table_add (self->dirty_ids, g_strdup (bastion_profile_get_id (profile)));
   g_signal_emit (self, signals[PROFILE_CHANGED], 0, profile, pspec);
-  schedule_autosave (self);
+  bastion_profile_store_schedule_autosave (self);
 }
 
-static void
-insert_profile (BastionProfileStore *self,
-                BastionProfile      *profile)
+void
+bastion_profile_store_insert (BastionProfileStore *self,
+                              BastionProfile      *profile)
 {
   guint pos = sorted_position (self, profile);
 
@@ -196,8 +178,8 @@ insert_profile (BastionProfileStore *self,
   g_list_model_items_changed (G_LIST_MODEL (self), pos, 0, 1);
 }
 
-static void
-clear_profiles (BastionProfileStore *self)
+void
+bastion_profile_store_clear (BastionProfileStore *self)
 {
   guint n = self->profiles->len;
 
@@ -209,12 +191,36 @@ clear_profiles (BastionProfileStore *self)
     g_list_model_items_changed (G_LIST_MODEL (self), 0, n, 0);
 }
 
+void
+bastion_profile_store_detach (BastionProfileStore *self,
+                              guint                pos)
+{
+  g_signal_handlers_disconnect_by_func (g_ptr_array_index (self->profiles, pos),
+                                        on_profile_notify, self);
+  g_ptr_array_remove_index (self->profiles, pos);
+  g_list_model_items_changed (G_LIST_MODEL (self), pos, 1, 0);
+}
+
+void
+bastion_profile_store_emit_save_failed (BastionProfileStore *self,
+                                        const GError        *error)
+{
+  g_signal_emit (self, signals[SAVE_FAILED], 0, error);
+}
+
 static void
 bastion_profile_store_dispose (GObject *object)
 {
   BastionProfileStore *self = (BastionProfileStore *)object;
 
   bastion_profile_store_unwatch_simpleiot (self);
+  g_clear_handle_id (&self->reload_source, g_source_remove);
+  if (self->file_monitor != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->file_monitor, self);
+      g_file_monitor_cancel (self->file_monitor);
+      g_clear_object (&self->file_monitor);
+    }
 
   /* A pending autosave is written now rather than lost. */
   if (self->autosave_source != 0)
@@ -243,6 +249,8 @@ bastion_profile_store_finalize (GObject *object)
   g_clear_pointer (&self->profiles, g_ptr_array_unref);
   g_clear_pointer (&self->extra, json_object_unref);
   g_clear_pointer (&self->team_monitors, g_hash_table_unref);
+  g_clear_pointer (&self->disk_ids, g_hash_table_unref);
+  g_clear_pointer (&self->dirty_ids, g_hash_table_unref);
 
   G_OBJECT_CLASS (bastion_profile_store_parent_class)->finalize (object);
 }
@@ -329,6 +337,8 @@ bastion_profile_store_init (BastionProfileStore *self)
   self->profiles = g_ptr_array_new_with_free_func (g_object_unref);
   self->extra = json_object_new ();
   self->team_monitors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->disk_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->dirty_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
 BastionProfileStore *
@@ -376,203 +386,6 @@ bastion_profile_store_set_autosave (BastionProfileStore *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_AUTOSAVE]);
 }
 
-static gboolean
-load_fail (BastionProfileStore  *self,
-           GError              **error,
-           int                   code,
-           const char           *detail)
-{
-  self->load_failed = TRUE;
-  g_set_error (error, BASTION_PROFILE_STORE_ERROR, code,
-               /* Translators: a file name, then what is wrong with it */
-               _("Cannot load the profiles in %s: %s. Bastion will not overwrite the file; "
-                 "fix it or move it away"),
-               self->path, detail);
-  return FALSE;
-}
-
-gboolean
-bastion_profile_store_load (BastionProfileStore  *self,
-                            GError              **error)
-{
-  g_autoptr(GError) local_error = NULL;
-  g_autoptr(JsonParser) parser = NULL;
-  g_autoptr(GPtrArray) loaded = NULL;
-  g_autoptr(GList) members = NULL;
-  g_autofree char *contents = NULL;
-  JsonObject *root_object;
-  JsonNode *root, *node;
-  JsonArray *array;
-  gsize length = 0;
-
-  g_return_val_if_fail (BASTION_IS_PROFILE_STORE (self), FALSE);
-
-  clear_profiles (self);
-  g_clear_pointer (&self->extra, json_object_unref);
-  self->extra = json_object_new ();
-  self->load_failed = FALSE;
-
-  if (!g_file_get_contents (self->path, &contents, &length, &local_error))
-    {
-      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        return TRUE;
-      return load_fail (self, error, BASTION_PROFILE_STORE_ERROR_MALFORMED, local_error->message);
-    }
-
-  if (!g_utf8_validate (contents, length, NULL))
-    return load_fail (self, error, BASTION_PROFILE_STORE_ERROR_MALFORMED,
-                      _("the file is not UTF-8 text"));
-
-  parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, contents, length, &local_error))
-    return load_fail (self, error, BASTION_PROFILE_STORE_ERROR_MALFORMED, local_error->message);
-
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    return load_fail (self, error, BASTION_PROFILE_STORE_ERROR_MALFORMED,
-                      _("the file does not hold a JSON object"));
-  root_object = json_node_get_object (root);
-
-  node = json_object_get_member (root_object, "version");
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node)
-      || json_node_get_value_type (node) != G_TYPE_INT64)
-    return load_fail (self, error, BASTION_PROFILE_STORE_ERROR_MALFORMED,
-                      _("“version” is missing or not a number"));
-  if (json_node_get_int (node) > BASTION_PROFILE_STORE_VERSION)
-    return load_fail (self, error, BASTION_PROFILE_STORE_ERROR_TOO_NEW,
-                      _("a newer version of Bastion wrote it; update Bastion"));
-
-  loaded = g_ptr_array_new_with_free_func (g_object_unref);
-  node = json_object_get_member (root_object, "profiles");
-  if (node != NULL && !JSON_NODE_HOLDS_ARRAY (node))
-    return load_fail (self, error, BASTION_PROFILE_STORE_ERROR_MALFORMED,
-                      _("“profiles” is not a list"));
-  array = node ? json_node_get_array (node) : NULL;
-  for (guint i = 0; array && i < json_array_get_length (array); i++)
-    {
-      JsonNode *element = json_array_get_element (array, i);
-      BastionProfile *profile;
-
-      if (!JSON_NODE_HOLDS_OBJECT (element))
-        {
-          g_autofree char *detail = g_strdup_printf (_("profile %u is not a JSON object"), i + 1);
-
-          return load_fail (self, error, BASTION_PROFILE_STORE_ERROR_MALFORMED, detail);
-        }
-
-      profile = bastion_profile_new_from_json (json_node_get_object (element), &local_error);
-      if (profile == NULL)
-        return load_fail (self, error, BASTION_PROFILE_STORE_ERROR_MALFORMED,
-                          local_error->message);
-
-      for (guint j = 0; j < loaded->len; j++)
-        {
-          if (g_str_equal (bastion_profile_get_id (g_ptr_array_index (loaded, j)),
-                           bastion_profile_get_id (profile)))
-            {
-              g_autofree char *detail =
-                g_strdup_printf (_("two profiles have the id “%s”"),
-                                 bastion_profile_get_id (profile));
-
-              g_object_unref (profile);
-              return load_fail (self, error, BASTION_PROFILE_STORE_ERROR_MALFORMED, detail);
-            }
-        }
-
-      g_ptr_array_add (loaded, profile);
-    }
-
-  members = json_object_get_members (root_object);
-  for (const GList *l = members; l; l = l->next)
-    {
-      if (g_str_equal (l->data, "version") || g_str_equal (l->data, "profiles"))
-        continue;
-      json_object_set_member (self->extra, l->data,
-                              json_node_copy (json_object_get_member (root_object, l->data)));
-    }
-
-  for (guint i = 0; i < loaded->len; i++)
-    insert_profile (self, g_ptr_array_index (loaded, i));
-
-  g_debug ("Loaded %u profiles from %s", loaded->len, self->path);
-
-  return TRUE;
-}
-
-gboolean
-bastion_profile_store_save (BastionProfileStore  *self,
-                            GError              **error)
-{
-  g_autoptr(JsonGenerator) generator = NULL;
-  g_autoptr(JsonNode) root = NULL;
-  g_autoptr(GError) local_error = NULL;
-  g_autoptr(GList) members = NULL;
-  g_autofree char *dir = NULL;
-  g_autofree char *data = NULL;
-  JsonObject *object;
-  JsonArray *array;
-  gsize length;
-
-  g_return_val_if_fail (BASTION_IS_PROFILE_STORE (self), FALSE);
-
-  if (self->load_failed)
-    {
-      g_set_error (error, BASTION_PROFILE_STORE_ERROR, BASTION_PROFILE_STORE_ERROR_NOT_LOADED,
-                   _("Not saving the profiles: %s could not be loaded and would be lost; "
-                     "fix it or move it away, then restart Bastion"),
-                   self->path);
-      return FALSE;
-    }
-
-  object = json_object_new ();
-  members = json_object_get_members (self->extra);
-  for (const GList *l = members; l; l = l->next)
-    json_object_set_member (object, l->data,
-                            json_node_copy (json_object_get_member (self->extra, l->data)));
-  json_object_set_int_member (object, "version", BASTION_PROFILE_STORE_VERSION);
-  array = json_array_new ();
-  for (guint i = 0; i < self->profiles->len; i++)
-    json_array_add_object_element (array,
-                                   bastion_profile_to_json (g_ptr_array_index (self->profiles, i)));
-  json_object_set_array_member (object, "profiles", array);
-
-  root = json_node_init_object (json_node_alloc (), object);
-  json_object_unref (object);
-
-  generator = json_generator_new ();
-  json_generator_set_pretty (generator, TRUE);
-  json_generator_set_indent (generator, 2);
-  json_generator_set_root (generator, root);
-  data = json_generator_to_data (generator, &length);
-
-  dir = g_path_get_dirname (self->path);
-  if (g_mkdir_with_parents (dir, 0700) != 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, BASTION_PROFILE_STORE_ERROR, BASTION_PROFILE_STORE_ERROR_MALFORMED,
-                   _("Cannot save the profiles: cannot create the folder %s (%s); check its "
-                     "permissions"),
-                   dir, g_strerror (saved_errno));
-      return FALSE;
-    }
-
-  /* A temporary file renamed over the old one: a failed write leaves the old file whole. */
-  if (!g_file_set_contents_full (self->path, data, length,
-                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_ONLY_EXISTING,
-                                 0600, &local_error))
-    {
-      g_set_error (error, local_error->domain, local_error->code,
-                   _("Cannot save the profiles to %s: %s. The previous file is unchanged; "
-                     "check that the folder is writable and the disk has room"),
-                   self->path, local_error->message);
-      return FALSE;
-    }
-
-  g_debug ("Saved %u profiles to %s", self->profiles->len, self->path);
-
-  return TRUE;
-}
 
 BastionProfile *
 bastion_profile_store_lookup (BastionProfileStore *self,
@@ -644,8 +457,9 @@ bastion_profile_store_add (BastionProfileStore  *self,
       return FALSE;
     }
 
-  insert_profile (self, profile);
-  schedule_autosave (self);
+  bastion_profile_store_insert (self, profile);
+  g_hash_table_add (self->dirty_ids, g_strdup (bastion_profile_get_id (profile)));
+  bastion_profile_store_schedule_autosave (self);
 
   return TRUE;
 }
@@ -665,7 +479,7 @@ bastion_profile_store_remove (BastionProfileStore *self,
   g_signal_handlers_disconnect_by_func (profile, on_profile_notify, self);
   g_ptr_array_remove_index (self->profiles, pos);
   g_list_model_items_changed (G_LIST_MODEL (self), pos, 1, 0);
-  schedule_autosave (self);
+  bastion_profile_store_schedule_autosave (self);
 
   return TRUE;
 }
@@ -762,13 +576,14 @@ bastion_profile_store_import_simpleiot_full (BastionProfileStore  *self,
         }
       else
         {
-          insert_profile (self, team);
+          bastion_profile_store_insert (self, team);
+          g_hash_table_add (self->dirty_ids, g_strdup (bastion_profile_get_id (team)));
           g_debug ("Imported team profile %s", bastion_profile_get_id (team));
           g_ptr_array_add (done, g_object_ref (team));
         }
     }
 
-  schedule_autosave (self);
+  bastion_profile_store_schedule_autosave (self);
 
   if (imported)
     *imported = g_steal_pointer (&done);

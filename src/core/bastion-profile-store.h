@@ -20,6 +20,7 @@ typedef enum
   BASTION_PROFILE_STORE_ERROR_TOO_NEW,         /* written by a newer Bastion */
   BASTION_PROFILE_STORE_ERROR_NOT_LOADED,      /* save refused: the file failed to load */
   BASTION_PROFILE_STORE_ERROR_DUPLICATE,       /* add: the id is already there */
+  BASTION_PROFILE_STORE_ERROR_LOCKED,          /* save: another process held the lock too long */
 } BastionProfileStoreError;
 
 #define BASTION_PROFILE_STORE_VERSION 1
@@ -44,15 +45,27 @@ GQuark               bastion_profile_store_error_quark      (void);
 BastionProfileStore *bastion_profile_store_new              (const char           *path);
 const char          *bastion_profile_store_get_path         (BastionProfileStore  *self);
 
-/* A missing file is an empty store, not an error. On error the store is left empty and save()
+/* A missing file is an empty store, not an error. The file is read through the bounded reader
+ * (bastion-bounded-file.h): a FIFO or device is refused without blocking, at most 8 MiB, JSON at
+ * most 64 levels deep. On error the store is left empty and save()
  * refuses to overwrite the file, so nothing saved is lost. */
 gboolean             bastion_profile_store_load             (BastionProfileStore  *self,
                                                              GError              **error);
 /* Atomic (write to a temporary file, fsync, rename), mode 0600 in a 0700 directory. Members of
- * the file this version does not know (top level and per profile) are written back unchanged. */
+ * the file this version does not know (top level and per profile) are written back unchanged.
+ * Read–modify–write under an advisory lock (flock on profiles.json.lock beside it): what other
+ * processes saved since this store read the file is merged in (their new profiles added, their
+ * changes and removals taken where this store did not change the same profile), so parallel
+ * imports of different teams keep both. Temporary files of killed saves older than a minute
+ * are removed. Refuses (NOT_LOADED) when the file on disk cannot be read: it is never
+ * overwritten. */
 gboolean             bastion_profile_store_save             (BastionProfileStore  *self,
                                                              GError              **error);
 
+/* Reloads (merging as save() does) when another process changes the file; a file that failed
+ * to load is loaded once it is fixed. An unreadable change emits save-failed with the reason. */
+gboolean             bastion_profile_store_watch_file       (BastionProfileStore  *self,
+                                                             GError              **error);
 /* When TRUE, any change (add, remove, import, a profile property) saves shortly after, on the
  * main loop; a failure emits save-failed. Default FALSE. */
 gboolean             bastion_profile_store_get_autosave     (BastionProfileStore  *self);

@@ -23,6 +23,8 @@ enum {
   PROP_AUTH_METHOD,
   PROP_KEY_FILE,
   PROP_HOST_KEY_PIN,
+  PROP_SSH_ALIAS,
+  PROP_PROXY_JUMP,
   PROP_DB_HOST,
   PROP_DB_PORT,
   PROP_DB_NAME,
@@ -358,6 +360,10 @@ bastion_profile_class_init (BastionProfileClass *klass)
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_KEY_FILE] = string_pspec ("key-file");
   properties[PROP_HOST_KEY_PIN] = string_pspec ("host-key-pin");
+  /* An alias of ~/.ssh/config: its HostName, User, Port, IdentityFile … win (issue 18). */
+  properties[PROP_SSH_ALIAS] = string_pspec ("ssh-alias");
+  /* ProxyJump hops ("user@host:port,…"), as OpenSSH spells them. */
+  properties[PROP_PROXY_JUMP] = string_pspec ("proxy-jump");
   properties[PROP_DB_HOST] = string_pspec ("db-host");
   properties[PROP_DB_PORT] = uint_pspec ("db-port", 65535);
   properties[PROP_DB_NAME] = string_pspec ("db-name");
@@ -769,6 +775,8 @@ STRING_ACCESSORS (ssh_user, PROP_SSH_USER)
 VALUE_ACCESSORS (auth_method, PROP_AUTH_METHOD, BastionAuthMethod)
 STRING_ACCESSORS (key_file, PROP_KEY_FILE)
 STRING_ACCESSORS (host_key_pin, PROP_HOST_KEY_PIN)
+STRING_ACCESSORS (ssh_alias, PROP_SSH_ALIAS)
+STRING_ACCESSORS (proxy_jump, PROP_PROXY_JUMP)
 STRING_ACCESSORS (db_host, PROP_DB_HOST)
 VALUE_ACCESSORS (db_port, PROP_DB_PORT, guint)
 STRING_ACCESSORS (db_name, PROP_DB_NAME)

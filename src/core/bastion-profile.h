@@ -108,6 +108,12 @@ void                 bastion_profile_set_key_file         (BastionProfile       
 const char          *bastion_profile_get_host_key_pin     (BastionProfile       *self);
 void                 bastion_profile_set_host_key_pin     (BastionProfile       *self,
                                                            const char           *host_key_pin);
+const char          *bastion_profile_get_ssh_alias        (BastionProfile       *self);
+void                 bastion_profile_set_ssh_alias        (BastionProfile       *self,
+                                                           const char           *ssh_alias);
+const char          *bastion_profile_get_proxy_jump       (BastionProfile       *self);
+void                 bastion_profile_set_proxy_jump       (BastionProfile       *self,
+                                                           const char           *proxy_jump);
 const char          *bastion_profile_get_db_host          (BastionProfile       *self);
 void                 bastion_profile_set_db_host          (BastionProfile       *self,
                                                            const char           *db_host);

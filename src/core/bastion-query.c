@@ -14,7 +14,9 @@
 #include <libpq-fe.h>
 
 #include "bastion-database-private.h"
-#include "bastion-query.h"
+#include "bastion-query-private.h"
+#include "bastion-sql-guard.h"
+#include "bastion-sql-text.h"
 
 /* Rows come in libpq's single-row mode and are copied into batch arenas at once, so memory
  * follows the batch size and the row cap, not the size of the result. While a batch is
@@ -22,9 +24,16 @@
  * one or the last one left a while ago, so slow queries still show rows early. */
 #define PARTIAL_BATCH_USEC (100 * G_TIME_SPAN_MILLISECOND)
 
-/* Rows keep arriving as long as the server sends them: below GTK's redraw priority, so a
- * window shows the first batch at once instead of after the whole stream (or the row cap). */
-#define QUERY_PRIORITY G_PRIORITY_DEFAULT_IDLE
+/* libpq's socket is read at the default priority, above GTK's redraw: a window whose frames
+ * come back to back (an animation under software rendering) never lets a lower priority run,
+ * and rows waited there for as long as the animation lasted. What keeps the window drawing
+ * instead is the slice: SLICE_USEC of work per dispatch (the first batch alone, so it shows
+ * at once). After a slice the socket is left alone, and the next slice starts when the loop is
+ * idle or SLICE_GAP_MSEC later, whichever comes first; so frames and rows take turns and neither
+ * waits for the other. */
+#define QUERY_PRIORITY G_PRIORITY_DEFAULT
+#define SLICE_USEC     (12 * G_TIME_SPAN_MILLISECOND)
+#define SLICE_GAP_MSEC 10
 
 struct _BastionQuery
 {
@@ -38,6 +47,7 @@ struct _BastionQuery
   GTask               *task;           /* the pending run or fetch-more */
   GSource             *watch;
   GSource             *resume;
+  GSource             *nudge;          /* the next slice at the latest, when never idle */
   BastionResultBatch  *batch;          /* being filled */
   PGresult            *pending;        /* the row that met the cap */
   GError              *error;
@@ -50,6 +60,7 @@ struct _BastionQuery
   GCancellable        *cancellable;
   GSource             *cancel_timeout;
   GMainContext        *context;        /* the thread-default context of the run */
+  GArray              *statements;     /* BastionSqlRange: the read-only envelope's statements */
 
   gulong               cancelled_id;
   guint64              n_rows;
@@ -63,6 +74,9 @@ struct _BastionQuery
   gint64               end_time;
   gint64               last_emit;
   BastionQueryState    state;
+  guint                step;             /* an EnvelopeStep */
+  guint                next_statement;
+  guint                position_offset;  /* characters before the statement running */
 
   guint                retain_rows : 1;
   guint                cancel_requested : 1;
@@ -75,7 +89,19 @@ struct _BastionQuery
   guint                batch_emitted : 1;
   guint                held : 1;
   guint                sending : 1;        /* the watch waits to send the rest of the SQL */
+  guint                trusted : 1;        /* Bastion's own SQL: never enveloped */
+  guint                rollback_pending : 1;  /* after the cancel request arrived */
 };
+
+/* Where a read-only run is (see "The read-only envelope" below). */
+typedef enum
+{
+  STEP_NONE = 0,    /* not enveloped: the SQL went as one text */
+  STEP_OPEN,        /* [COMMIT;] BEGIN READ ONLY; SELECT 1 */
+  STEP_STATEMENT,   /* the user's statement, alone, through the extended protocol */
+  STEP_CLOSE,       /* COMMIT */
+  STEP_ROLLBACK,    /* ROLLBACK after an error or a cancel */
+} EnvelopeStep;
 
 G_DEFINE_FINAL_TYPE (BastionQuery, bastion_query, G_TYPE_OBJECT)
 
@@ -104,8 +130,9 @@ enum {
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
-static void process (BastionQuery *self);
-static void finish  (BastionQuery *self);
+static void process   (BastionQuery *self);
+static void finish    (BastionQuery *self);
+static void step_done (BastionQuery *self);
 
 static void
 set_state (BastionQuery      *self,
@@ -127,18 +154,21 @@ is_held (BastionQuery *self)
 }
 
 static void
+clear_source (GSource **source)
+{
+  if (*source != NULL)
+    {
+      g_source_destroy (*source);
+      g_clear_pointer (source, g_source_unref);
+    }
+}
+
+static void
 stop_watching (BastionQuery *self)
 {
-  if (self->watch != NULL)
-    {
-      g_source_destroy (self->watch);
-      g_clear_pointer (&self->watch, g_source_unref);
-    }
-  if (self->resume != NULL)
-    {
-      g_source_destroy (self->resume);
-      g_clear_pointer (&self->resume, g_source_unref);
-    }
+  clear_source (&self->watch);
+  clear_source (&self->resume);
+  clear_source (&self->nudge);
 }
 
 static void
@@ -185,6 +215,7 @@ bastion_query_finalize (GObject *object)
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_pointer (&self->sql, g_free);
   g_clear_pointer (&self->params, g_strfreev);
+  g_clear_pointer (&self->statements, g_array_unref);
   g_clear_error (&self->error);
   g_clear_pointer (&self->sqlstate, g_free);
   g_clear_pointer (&self->detail, g_free);
@@ -667,6 +698,8 @@ record_error (BastionQuery   *self,
   self->detail = g_strdup (PQresultErrorField (res, PG_DIAG_MESSAGE_DETAIL));
   self->hint = g_strdup (PQresultErrorField (res, PG_DIAG_MESSAGE_HINT));
   self->position = position ? (guint)g_ascii_strtoull (position, NULL, 10) : 0;
+  if (self->position > 0)
+    self->position += self->position_offset;
 
   if (primary == NULL)
     {
@@ -842,12 +875,32 @@ add_row (BastionQuery   *self,
     emit_batch (self);
 }
 
+/* Bastion's own commands around a read-only statement: only their errors count. */
+static gboolean
+handle_envelope_result (BastionQuery *self,
+                        PGresult     *res)
+{
+  ExecStatusType status = PQresultStatus (res);
+
+  if (status == PGRES_FATAL_ERROR || status == PGRES_BAD_RESPONSE)
+    {
+      self->position_offset = 0;
+      record_error (self, res);
+      self->position = 0;
+    }
+  PQclear (res);
+  return TRUE;
+}
+
 /* Returns FALSE when the query paused and keeps @res. */
 static gboolean
 handle_result (BastionQuery *self,
                PGresult     *res)
 {
   PGconn *conn = get_conn (self);
+
+  if (self->step != STEP_NONE && self->step != STEP_STATEMENT)
+    return handle_envelope_result (self, res);
 
   switch (PQresultStatus (res))
     {
@@ -928,25 +981,38 @@ handle_result (BastionQuery *self,
 }
 static gboolean continue_cb (gpointer user_data);
 
+/* Ends a slice: the socket is not watched until the next one, which starts from an idle (at
+ * once when nothing else is waiting) or from a timeout above redraw (when frames never stop). */
 static void
 continue_later (BastionQuery *self)
 {
   if (self->resume != NULL)
     return;
 
+  /* While the SQL is still going out the watch also sends; it stays. */
+  if (!self->sending)
+    clear_source (&self->watch);
+
   self->resume = g_idle_source_new ();
   g_source_set_callback (self->resume, continue_cb, g_object_ref (self), g_object_unref);
   g_source_set_static_name (self->resume, "[bastion] query continue");
-  g_source_set_priority (self->resume, QUERY_PRIORITY);
+  g_source_set_priority (self->resume, G_PRIORITY_DEFAULT_IDLE);
   g_source_attach (self->resume, self->context);
-}
 
+  self->nudge = g_timeout_source_new (SLICE_GAP_MSEC);
+  g_source_set_callback (self->nudge, continue_cb, g_object_ref (self), g_object_unref);
+  g_source_set_static_name (self->nudge, "[bastion] query continue (due)");
+  g_source_set_priority (self->nudge, QUERY_PRIORITY);
+  g_source_attach (self->nudge, self->context);
+}
 
 /* Takes every result libpq can hand out without waiting. */
 static void
 process (BastionQuery *self)
 {
   PGconn *conn = get_conn (self);
+  gint64 slice_end = g_get_monotonic_time () + SLICE_USEC;
+  gboolean first_slice = !self->first_batch_sent;
 
   g_object_ref (self);
   self->batch_emitted = FALSE;
@@ -959,9 +1025,9 @@ process (BastionQuery *self)
       if (is_held (self))
         break;
 
-      /* One batch per dispatch: libpq may hold many more rows, but a window gets to paint
-       * (and the user to scroll or cancel) between batches. The rest follows from an idle. */
-      if (self->batch_emitted)
+      /* One slice per dispatch: libpq may hold many more rows, but a window gets to paint
+       * (and the user to scroll or cancel) between slices. */
+      if ((first_slice && self->batch_emitted) || g_get_monotonic_time () > slice_end)
         {
           continue_later (self);
           break;
@@ -1004,7 +1070,7 @@ process (BastionQuery *self)
 
       if (res == NULL)
         {
-          finish (self);
+          step_done (self);
           break;
         }
 
@@ -1115,11 +1181,19 @@ watch_socket (BastionQuery *self,
 static gboolean
 continue_cb (gpointer user_data)
 {
-  BastionQuery *self = user_data;
+  g_autoptr(BastionQuery) self = g_object_ref (user_data);
 
-  g_clear_pointer (&self->resume, g_source_unref);
-  if (self->state == BASTION_QUERY_STATE_RUNNING)
-    process (self);
+  /* Whichever of the two came first; the other is dropped. */
+  clear_source (&self->resume);
+  clear_source (&self->nudge);
+  if (self->state != BASTION_QUERY_STATE_RUNNING)
+    return G_SOURCE_REMOVE;
+
+  process (self);
+
+  /* The slice ended waiting for the network: watch the socket again. */
+  if (self->state == BASTION_QUERY_STATE_RUNNING && self->resume == NULL && self->watch == NULL)
+    watch_socket (self, FALSE);
 
   return G_SOURCE_REMOVE;
 }
@@ -1141,11 +1215,8 @@ static void
 read_again (BastionQuery *self)
 {
   watch_socket (self, FALSE);
-  if (self->resume != NULL)
-    {
-      g_source_destroy (self->resume);
-      g_clear_pointer (&self->resume, g_source_unref);
-    }
+  clear_source (&self->resume);
+  clear_source (&self->nudge);
   self->resume = g_idle_source_new ();
   g_source_set_callback (self->resume, resume_cb, g_object_ref (self), g_object_unref);
   g_source_set_static_name (self->resume, "[bastion] query resume");
@@ -1158,6 +1229,213 @@ resume (BastionQuery *self)
 {
   set_state (self, BASTION_QUERY_STATE_RUNNING);
   read_again (self);
+}
+
+/* The read-only envelope. In a read-only session each statement of the user's text runs
+ * alone (the extended protocol refuses a second statement in one string) in a transaction
+ * Bastion opened READ ONLY and took a snapshot in, so the server refuses to make it
+ * read-write (SET transaction_read_only = off: "must be set before any query"). The guard
+ * (bastion-sql-guard.c) refuses, before anything is sent, what would end or escape that
+ * transaction; the server stays the judge of everything else. */
+
+static gboolean
+use_envelope (BastionQuery *self)
+{
+  return !self->trusted && bastion_database_get_read_only (self->database);
+}
+
+/* Sends one command and watches the socket; FALSE (the error recorded) if libpq refused. */
+static gboolean
+send_command (BastionQuery *self,
+              const char   *sql,
+              gboolean      extended)
+{
+  PGconn *conn = get_conn (self);
+  int n_params = self->params != NULL ? g_strv_length (self->params) : 0;
+  int sent;
+  int flushed;
+
+  if (conn == NULL)
+    return FALSE;
+
+  if (extended)
+    sent = PQsendQueryParams (conn, sql, n_params, NULL, (const char * const *)self->params,
+                              NULL, NULL, 0);
+  else
+    sent = PQsendQuery (conn, sql);
+
+  if (!sent)
+    {
+      g_autofree char *why = g_strstrip (g_strdup (PQerrorMessage (conn)));
+
+      record_client_error (self, BASTION_DATABASE_ERROR_FAILED, why);
+      return FALSE;
+    }
+
+  if (self->step == STEP_NONE || self->step == STEP_STATEMENT)
+    {
+      if (!PQsetSingleRowMode (conn))
+        g_warning ("Could not switch to single-row mode; the whole result is held in memory");
+    }
+
+  flushed = PQflush (conn);
+  if (flushed < 0)
+    return FALSE;
+
+  watch_socket (self, flushed == 1);
+  return TRUE;
+}
+
+static void
+send_step (BastionQuery *self,
+           EnvelopeStep  step)
+{
+  PGconn *conn = get_conn (self);
+  PGTransactionStatusType status = conn ? PQtransactionStatus (conn) : PQTRANS_UNKNOWN;
+  g_autofree char *sql = NULL;
+  gboolean extended = FALSE;
+
+  self->step = step;
+  switch (step)
+    {
+    case STEP_OPEN:
+      /* The previous statement's transaction ends in the same round trip; so does one a
+       * cancelled run left failed. SELECT 1 takes the snapshot. */
+      sql = g_strdup_printf ("%sBEGIN TRANSACTION READ ONLY; SELECT 1",
+                             status == PQTRANS_INTRANS ? "COMMIT; "
+                             : status == PQTRANS_INERROR ? "ROLLBACK; " : "");
+      break;
+
+    case STEP_STATEMENT:
+      {
+        const BastionSqlRange *range = &g_array_index (self->statements, BastionSqlRange,
+                                                       self->next_statement);
+
+        sql = g_strndup (self->sql + range->start, range->end - range->start);
+        self->position_offset = g_utf8_strlen (self->sql, range->start);
+        self->next_statement++;
+        extended = TRUE;
+      }
+      break;
+
+    case STEP_CLOSE:
+      sql = g_strdup ("COMMIT");
+      break;
+
+    case STEP_ROLLBACK:
+      sql = g_strdup ("ROLLBACK");
+      break;
+
+    case STEP_NONE:
+    default:
+      g_assert_not_reached ();
+    }
+
+  if (!send_command (self, sql, extended))
+    finish (self);
+}
+
+static void
+envelope_rollback (BastionQuery *self)
+{
+  PGconn *conn = get_conn (self);
+
+  self->rollback_pending = FALSE;
+  if (conn == NULL || PQstatus (conn) == CONNECTION_BAD
+      || PQtransactionStatus (conn) == PQTRANS_IDLE)
+    finish (self);
+  else
+    send_step (self, STEP_ROLLBACK);
+}
+
+/* The command of the current step returned all its results. */
+static void
+step_done (BastionQuery *self)
+{
+  PGconn *conn = get_conn (self);
+  gboolean more = self->statements != NULL && self->next_statement < self->statements->len;
+
+  if (self->step == STEP_NONE || self->step == STEP_CLOSE || self->step == STEP_ROLLBACK
+      || conn == NULL || PQstatus (conn) == CONNECTION_BAD)
+    {
+      finish (self);
+      return;
+    }
+
+  if (self->cancel_requested && self->error == NULL && (more || self->step == STEP_OPEN))
+    self->error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                       _("The query was cancelled."));
+
+  if (self->error != NULL)
+    {
+      /* A cancel request still on its way could hit the ROLLBACK: send it once it arrived. */
+      stop_watching (self);
+      if (self->cancel_in_flight)
+        self->rollback_pending = TRUE;
+      else
+        envelope_rollback (self);
+      return;
+    }
+
+  if (self->step == STEP_OPEN)
+    send_step (self, STEP_STATEMENT);
+  else if (more)
+    send_step (self, STEP_OPEN);
+  else
+    send_step (self, STEP_CLOSE);
+}
+
+/* FALSE (the error recorded) when the text may not run in a read-only session. */
+static gboolean
+envelope_prepare (BastionQuery *self)
+{
+  PGconn *conn = get_conn (self);
+
+  if (PQtransactionStatus (conn) == PQTRANS_INTRANS)
+    {
+      record_client_error (self, BASTION_DATABASE_ERROR_REFUSED,
+                           _("A transaction begun while writes were allowed is still open. "
+                             "Allow writes again and end it with COMMIT or ROLLBACK."));
+      return FALSE;
+    }
+
+  if (self->params != NULL)
+    {
+      /* One statement with its parameters: not split. */
+      BastionSqlRange whole = { 0, strlen (self->sql) };
+
+      self->statements = g_array_new (FALSE, FALSE, sizeof (BastionSqlRange));
+      g_array_append_val (self->statements, whole);
+    }
+  else
+    self->statements = bastion_sql_split (self->sql);
+
+  for (guint i = 0; i < self->statements->len; i++)
+    {
+      const BastionSqlRange *range = &g_array_index (self->statements, BastionSqlRange, i);
+      g_autofree char *statement = g_strndup (self->sql + range->start,
+                                              range->end - range->start);
+      g_autofree char *refused = bastion_sql_guard_read_only (statement);
+
+      if (refused != NULL)
+        {
+          record_client_error (self, BASTION_DATABASE_ERROR_REFUSED, refused);
+          self->position = g_utf8_strlen (self->sql, range->start) + 1;
+          return FALSE;
+        }
+    }
+
+  return TRUE;
+}
+
+void
+bastion_query_set_trusted (BastionQuery *self,
+                           gboolean      trusted)
+{
+  g_return_if_fail (BASTION_IS_QUERY (self));
+  g_return_if_fail (self->state == BASTION_QUERY_STATE_NEW);
+
+  self->trusted = !!trusted;
 }
 
 static void
@@ -1174,7 +1452,9 @@ cancel_sent_cb (GObject      *object,
   if (self->cancel_in_flight)
     {
       self->cancel_in_flight = FALSE;
-      if (self->finish_deferred)
+      if (self->rollback_pending)
+        envelope_rollback (self);
+      else if (self->finish_deferred)
         finish (self);
     }
 }
@@ -1228,8 +1508,10 @@ cancelled_cb (GCancellable *cancellable,
 {
   g_autoptr(GSource) idle = g_idle_source_new ();
 
-  /* May be called from another thread, and must not disconnect itself: go through an idle. */
+  /* May be called from another thread, and must not disconnect itself: go through an idle
+   * (above redraw, like the rest of the query's work). */
   g_source_set_callback (idle, cancel_idle_cb, g_object_ref (self), g_object_unref);
+  g_source_set_priority (idle, QUERY_PRIORITY);
   g_source_set_static_name (idle, "[bastion] query cancelled");
   g_source_attach (idle, self->context);
 }
@@ -1253,9 +1535,6 @@ bastion_query_run_async (BastionQuery        *self,
 {
   g_autoptr(GTask) task = NULL;
   GError *error = NULL;
-  PGconn *conn;
-  int sent;
-  int flushed;
 
   g_return_if_fail (BASTION_IS_QUERY (self));
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
@@ -1280,43 +1559,39 @@ bastion_query_run_async (BastionQuery        *self,
       return;
     }
 
-  conn = get_conn (self);
   self->context = g_main_context_ref_thread_default ();
   self->start_time = g_get_monotonic_time ();
-
-  if (self->params != NULL)
-    sent = PQsendQueryParams (conn, self->sql, g_strv_length (self->params), NULL,
-                              (const char * const *)self->params, NULL, NULL, 0);
-  else
-    sent = PQsendQuery (conn, self->sql);
-
-  if (!sent)
-    {
-      g_autofree char *why = g_strstrip (g_strdup (PQerrorMessage (conn)));
-
-      self->task = g_steal_pointer (&task);
-      set_state (self, BASTION_QUERY_STATE_RUNNING);
-      record_client_error (self, BASTION_DATABASE_ERROR_FAILED, why);
-      finish (self);
-      return;
-    }
-
-  if (!PQsetSingleRowMode (conn))
-    g_warning ("Could not switch to single-row mode; the whole result is held in memory");
-
   self->task = g_steal_pointer (&task);
-  watch_cancellable (self, cancellable);
   set_state (self, BASTION_QUERY_STATE_RUNNING);
-  bastion_database_update_transaction_status (self->database);
 
-  flushed = PQflush (conn);
-  if (flushed < 0)
+  if (use_envelope (self))
     {
-      finish (self);
-      return;
+      if (!envelope_prepare (self))
+        {
+          finish (self);
+          return;
+        }
+      if (self->statements->len == 0)
+        {
+          /* Nothing but comments and white space. */
+          finish (self);
+          return;
+        }
+      watch_cancellable (self, cancellable);
+      send_step (self, STEP_OPEN);
+    }
+  else
+    {
+      watch_cancellable (self, cancellable);
+      if (!send_command (self, self->sql, self->params != NULL))
+        {
+          finish (self);
+          return;
+        }
     }
 
-  watch_socket (self, flushed == 1);
+  if (self->state == BASTION_QUERY_STATE_RUNNING)
+    bastion_database_update_transaction_status (self->database);
 }
 
 gboolean

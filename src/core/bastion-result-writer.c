@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "bastion-printable.h"
 #include "bastion-result-writer.h"
 
 /* PostgreSQL type OIDs (pg_type.dat); stable across versions. */
@@ -57,6 +58,7 @@ struct _BastionResultWriter
 
   guint                in_set : 1;
   guint                widths_known : 1;
+  guint                escape_controls : 1;
 };
 
 G_DEFINE_FINAL_TYPE (BastionResultWriter, bastion_result_writer, G_TYPE_OBJECT)
@@ -151,6 +153,15 @@ bastion_result_format_parse (const char          *name,
   return FALSE;
 }
 
+void
+bastion_result_writer_set_escape_controls (BastionResultWriter *self,
+                                           gboolean             escape_controls)
+{
+  g_return_if_fail (BASTION_IS_RESULT_WRITER (self));
+
+  self->escape_controls = !!escape_controls;
+}
+
 BastionResultFormat
 bastion_result_writer_get_format (BastionResultWriter *self)
 {
@@ -210,10 +221,32 @@ kind_for_type (guint32 oid)
 
 /* CSV and TSV */
 
+static void delimited_field_raw (BastionResultWriter *self,
+                                 const char          *value,
+                                 gsize                len);
+
 static void
 delimited_field (BastionResultWriter *self,
                  const char          *value,
                  gsize                len)
+{
+  g_autofree char *shown = NULL;
+
+  if (!self->escape_controls
+      || !bastion_printable_needs_escape (value, len, BASTION_PRINTABLE_KEEP_LF_TAB))
+    {
+      delimited_field_raw (self, value, len);
+      return;
+    }
+
+  shown = bastion_printable_dup (value, len, BASTION_PRINTABLE_KEEP_LF_TAB);
+  delimited_field_raw (self, shown, strlen (shown));
+}
+
+static void
+delimited_field_raw (BastionResultWriter *self,
+                     const char          *value,
+                     gsize                len)
 {
   const gboolean *special = self->delimiter == '\t' ? tsv_special : csv_special;
   GString *out = self->buffer;
@@ -357,16 +390,29 @@ display_width (const char *value,
                gsize       len)
 {
   const char *end = value + len;
+  const char *p = value;
   guint width = 0;
 
-  for (const char *p = value; p < end; p = g_utf8_next_char (p))
+  while (p < end)
     {
       gunichar c = g_utf8_get_char_validated (p, end - p);
 
+      /* As table_text() shows them: \xHH for a stray byte, a control or DEL, \uHHHH for a C1
+       * control, \n \r \t. */
       if (c == (gunichar)-1 || c == (gunichar)-2)
-        width++;
-      else if (c == '\n' || c == '\r' || c == '\t')
+        {
+          width += 4;
+          p++;
+          continue;
+        }
+      p = g_utf8_next_char (p);
+
+      if (c == '\n' || c == '\r' || c == '\t')
         width += 2;
+      else if (c < 0x20 || c == 0x7f)
+        width += 4;
+      else if (c >= 0x80 && c <= 0x9f)
+        width += 6;
       else if (g_unichar_iszerowidth (c))
         continue;
       else if (g_unichar_iswide (c))
@@ -378,43 +424,13 @@ display_width (const char *value,
   return width;
 }
 
+/* Controls shown visibly, as psql does: no value can drive the terminal. */
 static void
 table_text (GString    *out,
             const char *value,
             gsize       len)
 {
-  gsize start = 0;
-
-  for (gsize i = 0; i < len; i++)
-    {
-      const char *esc = NULL;
-
-      switch (value[i])
-        {
-        case '\n':
-          esc = "\\n";
-          break;
-
-        case '\r':
-          esc = "\\r";
-          break;
-
-        case '\t':
-          esc = "\\t";
-          break;
-
-        default:
-          break;
-        }
-
-      if (esc != NULL)
-        {
-          g_string_append_len (out, value + start, i - start);
-          g_string_append (out, esc);
-          start = i + 1;
-        }
-    }
-  g_string_append_len (out, value + start, len - start);
+  bastion_printable_append (out, value, len, BASTION_PRINTABLE_DEFAULT);
 }
 
 static void

@@ -37,7 +37,8 @@ G_DECLARE_FINAL_TYPE (BastionResultWriter, bastion_result_writer, BASTION, RESUL
  * as \x…, arrays in PostgreSQL's text form) is a string.
  * TABLE: psql's aligned layout for a terminal. Column widths come from the header and the first
  * batch, so a long stream keeps its layout; a wider later value overflows its column. CR, LF
- * and TAB inside values are shown as \r, \n and \t. Ends with "(N rows)" and a blank line.
+ * and TAB inside values are shown as \r, \n and \t, other controls as psql shows them (\x1B;
+ * see bastion-printable.h). Ends with "(N rows)" and a blank line.
  *
  * The stream is written synchronously whenever the buffer fills: hand it a stream for which
  * that is fine (a terminal or pipe in the CLI, a file from a worker thread). */
@@ -46,6 +47,12 @@ BastionResultWriter *bastion_result_writer_new          (BastionResultFormat   f
 gboolean             bastion_result_format_parse        (const char           *name,
                                                          BastionResultFormat  *format);
 BastionResultFormat  bastion_result_writer_get_format   (BastionResultWriter  *self);
+/* CSV and TSV for a terminal: control characters but LF and TAB shown escaped as TABLE shows
+ * them (a value's ESC or BEL cannot drive it). Off by default: for a pipe or file the output
+ * stays byte-exact. */
+void                 bastion_result_writer_set_escape_controls
+                                                        (BastionResultWriter  *self,
+                                                         gboolean              escape_controls);
 /* Starts a result set (again for each further one: CSV and TABLE then begin after a blank
  * line, JSON with a new array on the next line). */
 gboolean             bastion_result_writer_begin        (BastionResultWriter  *self,

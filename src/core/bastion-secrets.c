@@ -52,11 +52,26 @@ typedef struct
   char              *label;
   char              *secret;
   GError            *keyring_error;   /* while asking whether the keyring is locked */
+  /* Every D-Bus call of a request is bounded: a bus that accepts and never answers ends in
+   * DBUS_TIMEOUT_S with an error, never a hang. */
+  GCancellable      *cancellable;     /* ours, cancelled by the caller's or the timeout */
+  GCancellable      *caller_cancellable;
+  gulong             caller_handler;
+  guint              timeout_id;
+  GTask             *task;            /* unowned: the task owns the request */
+  guint              timed_out : 1;
 } Request;
+
+#define DBUS_TIMEOUT_S 10
 
 static void
 request_free (Request *request)
 {
+  g_clear_handle_id (&request->timeout_id, g_source_remove);
+  if (request->caller_cancellable != NULL)
+    g_cancellable_disconnect (request->caller_cancellable, request->caller_handler);
+  g_clear_object (&request->caller_cancellable);
+  g_clear_object (&request->cancellable);
   g_clear_error (&request->keyring_error);
   g_free (request->profile_id);
   g_free (request->label);
@@ -76,6 +91,8 @@ bastion_secret_kind_get_type (void)
         { BASTION_SECRET_KIND_KEY_PASSPHRASE, "BASTION_SECRET_KIND_KEY_PASSPHRASE",
           "key-passphrase" },
         { BASTION_SECRET_KIND_SSH_PASSWORD, "BASTION_SECRET_KIND_SSH_PASSWORD", "ssh-password" },
+        { BASTION_SECRET_KIND_READONLY_PASSWORD, "BASTION_SECRET_KIND_READONLY_PASSWORD",
+          "readonly-password" },
         { 0, NULL, NULL }
       };
       g_once_init_leave (&type, g_enum_register_static ("BastionSecretKind", values));
@@ -95,6 +112,8 @@ bastion_secret_kind_to_string (BastionSecretKind kind)
       return "key-passphrase";
     case BASTION_SECRET_KIND_SSH_PASSWORD:
       return "ssh-password";
+    case BASTION_SECRET_KIND_READONLY_PASSWORD:
+      return "readonly-password";
     default:
       return NULL;
     }
@@ -104,7 +123,7 @@ gboolean
 bastion_secret_kind_from_string (const char        *str,
                                  BastionSecretKind *kind)
 {
-  for (guint i = BASTION_SECRET_KIND_DB_PASSWORD; i <= BASTION_SECRET_KIND_SSH_PASSWORD; i++)
+  for (guint i = BASTION_SECRET_KIND_DB_PASSWORD; i <= BASTION_SECRET_KIND_LAST; i++)
     {
       if (g_strcmp0 (str, bastion_secret_kind_to_string (i)) == 0)
         {
@@ -257,7 +276,7 @@ run_in_memory (BastionSecrets *self,
       break;
 
     case OP_CLEAR_PROFILE:
-      for (guint i = BASTION_SECRET_KIND_DB_PASSWORD; i <= BASTION_SECRET_KIND_SSH_PASSWORD; i++)
+      for (guint i = BASTION_SECRET_KIND_DB_PASSWORD; i <= BASTION_SECRET_KIND_LAST; i++)
         {
           g_autofree char *k = memory_key (request->profile_id, i);
 
@@ -288,6 +307,43 @@ fall_back (BastionSecrets *self,
   run_in_memory (self, task, request);
 }
 
+/* TRUE when the request ran out of time: the task has returned its error already, and a late
+ * answer of libsecret is for nobody. */
+static gboolean
+return_if_timed_out (GTask *task)
+{
+  Request *request = g_task_get_task_data (task);
+
+  return request->timed_out;
+}
+
+static gboolean
+on_request_timeout (gpointer user_data)
+{
+  Request *request = user_data;
+
+  request->timeout_id = 0;
+  request->timed_out = TRUE;
+  /* Answered now, not when (or if) libsecret gives up on the cancelled call. */
+  g_task_return_new_error (request->task, BASTION_SECRETS_ERROR, BASTION_SECRETS_ERROR_TIMEOUT,
+                           _("The keyring (the Secret Service on the session bus) did not "
+                             "answer within %u s; check that gnome-keyring-daemon (or another "
+                             "keyring) is running, or log out and in again"),
+                           DBUS_TIMEOUT_S);
+  g_cancellable_cancel (request->cancellable);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_caller_cancelled (GCancellable *caller,
+                     gpointer      user_data)
+{
+  GCancellable *ours = user_data;
+
+  g_cancellable_cancel (ours);
+}
+
 static void
 on_default_collection (GObject      *source,
                        GAsyncResult *result,
@@ -300,7 +356,7 @@ on_default_collection (GObject      *source,
   g_autoptr(GError) error = NULL;
 
   collection = secret_collection_for_alias_finish (result, &error);
-  if (g_task_return_error_if_cancelled (task))
+  if (return_if_timed_out (task) || g_task_return_error_if_cancelled (task))
     return;
   if (collection != NULL && secret_collection_get_locked (collection))
     {
@@ -332,7 +388,7 @@ check_locked (GTask  *task,
 
   request->keyring_error = error;
   secret_collection_for_alias (NULL, SECRET_COLLECTION_DEFAULT, SECRET_COLLECTION_NONE,
-                               g_task_get_cancellable (task), on_default_collection, task);
+                               request->cancellable, on_default_collection, task);
 }
 
 static void
@@ -363,6 +419,13 @@ on_keyring_done (GObject      *source,
 
     default:
       g_assert_not_reached ();
+    }
+
+  if (return_if_timed_out (task))
+    {
+      if (secret != NULL)
+        secret_password_free (secret);
+      return;
     }
 
   if (error != NULL)
@@ -419,6 +482,18 @@ start (BastionSecrets      *self,
       run_in_memory (self, task, request);
       return;
     }
+
+  request->cancellable = g_cancellable_new ();
+  if (cancellable != NULL)
+    {
+      request->caller_cancellable = g_object_ref (cancellable);
+      request->caller_handler = g_cancellable_connect (cancellable,
+                                                       G_CALLBACK (on_caller_cancelled),
+                                                       request->cancellable, NULL);
+    }
+  request->task = task;
+  request->timeout_id = g_timeout_add_seconds (DBUS_TIMEOUT_S, on_request_timeout, request);
+  cancellable = request->cancellable;
 
   attributes = g_hash_table_new (g_str_hash, g_str_equal);
   g_hash_table_insert (attributes, (gpointer) "profile", request->profile_id);

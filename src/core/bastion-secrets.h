@@ -14,7 +14,11 @@ typedef enum
   BASTION_SECRET_KIND_DB_PASSWORD,
   BASTION_SECRET_KIND_KEY_PASSPHRASE,
   BASTION_SECRET_KIND_SSH_PASSWORD,
+  /* The team's read-only PostgreSQL login (see bastion-readonly-role.h). */
+  BASTION_SECRET_KIND_READONLY_PASSWORD,
 } BastionSecretKind;
+
+#define BASTION_SECRET_KIND_LAST BASTION_SECRET_KIND_READONLY_PASSWORD
 
 #define BASTION_SECRETS_ERROR (bastion_secrets_error_quark ())
 
@@ -22,6 +26,7 @@ typedef enum
 {
   BASTION_SECRETS_ERROR_FAILED = 1,
   BASTION_SECRETS_ERROR_LOCKED,   /* the keyring is locked: unlock it and try again */
+  BASTION_SECRETS_ERROR_TIMEOUT,  /* the Secret Service did not answer within 10 s */
 } BastionSecretsError;
 
 #define BASTION_SECRETS_SCHEMA_NAME "io.github.bastiongtk.Bastion.Secret"
@@ -34,7 +39,7 @@ G_DECLARE_FINAL_TYPE (BastionSecrets, bastion_secrets, BASTION, SECRETS, GObject
 GQuark             bastion_secrets_error_quark            (void);
 GType              bastion_secret_kind_get_type           (void) G_GNUC_CONST;
 
-/* "db-password" / "key-passphrase" / "ssh-password". */
+/* "db-password" / "key-passphrase" / "ssh-password" / "readonly-password". */
 const char        *bastion_secret_kind_to_string          (BastionSecretKind    kind);
 gboolean           bastion_secret_kind_from_string        (const char          *str,
                                                            BastionSecretKind   *kind);

@@ -10,11 +10,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
+#include "bastion-bounded-file.h"
 #include "bastion-simpleiot.h"
 
 G_DEFINE_QUARK (bastion-simpleiot-error-quark, bastion_simpleiot_error)
@@ -151,6 +153,41 @@ get_port (JsonObject  *object,
   return FALSE;
 }
 
+/* A team name is printed in terminals and sorted in lists: a control character (an ANSI or OSC
+ * sequence, a line break that forges a line of output) has no place in it. JSON's \u0000 would
+ * silently cut the name at the NUL, so json-glib's string is checked against its length too. */
+static gboolean
+check_team_name (const char  *filename,
+                 const char  *name,
+                 gboolean     from_folder,
+                 GError     **error)
+{
+  for (const char *p = name; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (g_unichar_iscntrl (c))
+        {
+          if (from_folder)
+            g_set_error (error, BASTION_SIMPLEIOT_ERROR, BASTION_SIMPLEIOT_ERROR_WRONG_TYPE,
+                         /* Translators: a file name, then a character code such as U+001B */
+                         _("%s has no “team” key and its folder’s name holds the control "
+                           "character U+%04X, which a team name cannot have; rename the folder "
+                           "or add a “team” key"),
+                         filename, c);
+          else
+            g_set_error (error, BASTION_SIMPLEIOT_ERROR, BASTION_SIMPLEIOT_ERROR_WRONG_TYPE,
+                         /* Translators: a file name, then a character code such as U+001B */
+                         _("%s: the value of “team” holds the control character U+%04X, which a "
+                           "team name cannot have; correct the team config"),
+                         filename, c);
+          return FALSE;
+        }
+    }
+
+  return TRUE;
+}
+
 typedef struct
 {
   const char *key;
@@ -223,6 +260,23 @@ bastion_simpleiot_parse_config (const char  *team_dir,
       return NULL;
     }
 
+  /* json-glib recurses per level: 100,000 nested "[" overflow its stack. */
+  if (!bastion_json_check_depth (data, length, BASTION_JSON_MAX_DEPTH, filename, &local_error))
+    {
+      g_set_error (error, BASTION_SIMPLEIOT_ERROR, BASTION_SIMPLEIOT_ERROR_MALFORMED,
+                   _("%s; fix the file or reinstall the team"), local_error->message);
+      return NULL;
+    }
+
+  if (bastion_json_find_nul_escape (data, length) >= 0)
+    {
+      g_set_error (error, BASTION_SIMPLEIOT_ERROR, BASTION_SIMPLEIOT_ERROR_NOT_UTF8,
+                   _("%s holds a NUL character (\\u0000 at offset %lu), which would cut a name "
+                     "short; correct the team config"),
+                   filename, (gulong) bastion_json_find_nul_escape (data, length));
+      return NULL;
+    }
+
   parser = json_parser_new ();
   if (length == 0 || !json_parser_load_from_data (parser, data, length, &local_error))
     {
@@ -250,7 +304,18 @@ bastion_simpleiot_parse_config (const char  *team_dir,
   if (!ok)
     goto out;
 
+  if (keys[K_TEAM].value != NULL && !check_team_name (filename, keys[K_TEAM].value, FALSE, error))
+    {
+      ok = FALSE;
+      goto out;
+    }
+
   folder_name = g_path_get_basename (team_dir);
+  if (keys[K_TEAM].value == NULL && !check_team_name (filename, folder_name, TRUE, error))
+    {
+      ok = FALSE;
+      goto out;
+    }
   if (keys[K_TEAM].value == NULL)
     {
       keys[K_TEAM].value = g_strdup (folder_name);
@@ -390,6 +455,34 @@ errno_from_file_error (const GError *error)
     }
 }
 
+/* SimpleIOT's installer often leaves the key at mode 0644 (or root's after a Docker install),
+ * which SSH and Bastion refuse: say so at import, with the fix, not only at the first connect. */
+static void
+warn_open_key (BastionProfile *profile,
+               GPtrArray      *warnings)
+{
+  const char *key = bastion_profile_get_key_file (profile);
+  GStatBuf st;
+
+  if (key == NULL || g_stat (key, &st) != 0 || !S_ISREG (st.st_mode)
+      || (st.st_mode & (S_IRWXG | S_IRWXO)) == 0)
+    return;
+
+  if (st.st_uid == geteuid ())
+    add_warning (warnings,
+                 g_error_new (BASTION_SIMPLEIOT_ERROR, BASTION_SIMPLEIOT_ERROR_KEY_TOO_OPEN,
+                              _("Other users can read or change the key file %s (mode %03o), so "
+                                "Bastion and SSH refuse it; run “chmod 600 %s”"),
+                              key, (guint) (st.st_mode & 0777), key));
+  else
+    add_warning (warnings,
+                 g_error_new (BASTION_SIMPLEIOT_ERROR, BASTION_SIMPLEIOT_ERROR_KEY_TOO_OPEN,
+                              _("The key file %s belongs to another user and others can read "
+                                "it (mode %03o), so Bastion and SSH refuse it; run “sudo chown "
+                                "$USER %s” and “chmod 600 %s”"),
+                              key, (guint) (st.st_mode & 0777), key, key));
+}
+
 BastionProfile *
 bastion_simpleiot_load_team (const char  *team_dir,
                              GPtrArray   *warnings,
@@ -421,53 +514,34 @@ bastion_simpleiot_load_team (const char  *team_dir,
     {
       g_autofree char *path = g_build_filename (team_dir, names[i], NULL);
       g_autofree char *contents = NULL;
+      BastionProfile *profile;
       g_autoptr(GError) local_error = NULL;
       gsize length = 0;
-      int fd;
 
-      if (g_stat (path, &st) != 0)
+      /* Never blocks: a FIFO or device is refused without being opened for reading. */
+      if (!bastion_bounded_file_read (path, BASTION_SIMPLEIOT_MAX_CONFIG_SIZE, &contents, &length,
+                                      &local_error))
         {
-          int saved_errno = errno;
-
-          if (saved_errno == ENOENT)
+          if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
             continue;
-          g_propagate_error (error, io_error (path, saved_errno, FALSE));
+          if (local_error->domain == G_FILE_ERROR)
+            g_propagate_error (error, io_error (path, errno_from_file_error (local_error), FALSE));
+          else if (g_error_matches (local_error, BASTION_BOUNDED_FILE_ERROR,
+                                    BASTION_BOUNDED_FILE_ERROR_TOO_LARGE))
+            g_set_error (error, BASTION_SIMPLEIOT_ERROR, BASTION_SIMPLEIOT_ERROR_TOO_LARGE,
+                         _("%s is larger than 1 MB, too large for a team config; "
+                           "check that it is the right file"),
+                         path);
+          else
+            g_set_error (error, BASTION_SIMPLEIOT_ERROR, BASTION_SIMPLEIOT_ERROR_MALFORMED,
+                         _("%s is not a regular file; replace it with the team config"), path);
           return NULL;
         }
 
-      if (!S_ISREG (st.st_mode))
-        {
-          g_set_error (error, BASTION_SIMPLEIOT_ERROR, BASTION_SIMPLEIOT_ERROR_MALFORMED,
-                       _("%s is not a regular file; replace it with the team config"), path);
-          return NULL;
-        }
-
-      if (st.st_size > BASTION_SIMPLEIOT_MAX_CONFIG_SIZE)
-        {
-          g_set_error (error, BASTION_SIMPLEIOT_ERROR, BASTION_SIMPLEIOT_ERROR_TOO_LARGE,
-                       _("%s is larger than 1 MB, too large for a team config; "
-                         "check that it is the right file"),
-                       path);
-          return NULL;
-        }
-
-      /* open() first: g_file_get_contents() would not tell EACCES from other failures. */
-      fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
-      if (fd < 0)
-        {
-          g_propagate_error (error, io_error (path, errno, FALSE));
-          return NULL;
-        }
-      g_close (fd, NULL);
-
-      if (!g_file_get_contents (path, &contents, &length, &local_error))
-        {
-          g_set_error (error, BASTION_SIMPLEIOT_ERROR, BASTION_SIMPLEIOT_ERROR_UNREADABLE,
-                       "%s", local_error->message);
-          return NULL;
-        }
-
-      return bastion_simpleiot_parse_config (team_dir, path, contents, length, warnings, error);
+      profile = bastion_simpleiot_parse_config (team_dir, path, contents, length, warnings, error);
+      if (profile != NULL)
+        warn_open_key (profile, warnings);
+      return profile;
     }
 
   if (empty)

@@ -25,6 +25,7 @@ typedef enum
   BASTION_SIMPLEIOT_ERROR_MISSING_KEY,    /* a key we need is missing (warning) */
   BASTION_SIMPLEIOT_ERROR_DUPLICATE,      /* two folders for the same team */
   BASTION_SIMPLEIOT_ERROR_NOT_FOUND,      /* the SimpleIOT folder itself does not exist */
+  BASTION_SIMPLEIOT_ERROR_KEY_TOO_OPEN,   /* the team's key file is readable by others (warning) */
 } BastionSimpleiotError;
 
 #define BASTION_SIMPLEIOT_MAX_CONFIG_SIZE (1024 * 1024)

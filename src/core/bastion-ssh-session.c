@@ -22,6 +22,7 @@
 
 #include "bastion-fd-watch.h"
 #include "bastion-key-file.h"
+#include "bastion-ssh-agent.h"
 #include "bastion-ssh-session.h"
 
 /* libssh2 drops names it does not support from a preference list. With our libssh2 patches
@@ -36,6 +37,16 @@
 #define CIPHER_PREFS_SOFT "chacha20-poly1305@openssh.com," \
                           "aes128-gcm@openssh.com,aes256-gcm@openssh.com," \
                           "aes128-ctr,aes192-ctr,aes256-ctr"
+/* Key exchanges and MACs without SHA-1 (issue 18): libssh2's defaults also offer
+ * diffie-hellman-group1-sha1, -group14-sha1, -group-exchange-sha1 and the hmac-sha1 family.
+ * libssh2 adds ext-info-c and kex-strict-c-v00@openssh.com to a KEX preference itself. It has no
+ * post-quantum exchange (sntrup761x25519-sha512, mlkem768x25519-sha256). */
+#define KEX_PREFS "curve25519-sha256,curve25519-sha256@libssh.org," \
+                  "ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521," \
+                  "diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512," \
+                  "diffie-hellman-group18-sha512,diffie-hellman-group14-sha256"
+#define MAC_PREFS "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com," \
+                  "hmac-sha2-256,hmac-sha2-512"
 #define HOSTKEY_DEFAULT_PREFS "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384," \
                               "ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256,ssh-rsa"
 
@@ -117,9 +128,9 @@ struct _BastionSshSession
   /* Authentication */
   char                   *offered;
   GString                *tried;
-  LIBSSH2_AGENT          *agent;
-  struct libssh2_agent_publickey *identity;
-  guint                   auth_step;
+  guint                   auth_try;         /* AuthTry: the method being tried */
+  GError                 *auth_error;       /* the most telling failure so far */
+  char                   *auth_used;        /* how the login succeeded, for the step */
   /* The key file as read off the main loop (a private key: wiped after use) */
   char                   *key_data;
   gsize                   key_data_len;
@@ -144,6 +155,7 @@ struct _BastionSshSession
   guint                   send_busy : 1;
   guint                   idle : 1;
   guint                   idle_paused : 1;
+  guint                   identities_only : 1;
   guint                   recv_empty : 1;
   /* The io_func did not read the socket although it had input: every channel with data waits
    * for its local client (back-pressure). Input is not polled for until someone reads again. */
@@ -330,6 +342,12 @@ typedef struct _AuthJob
   char              *passphrase;
   int                rc;
   char              *message;
+  /* A login through the SSH agent instead of a key (bastion-ssh-agent.c) */
+  gboolean           agent;
+  gboolean           agent_only_prefer;
+  guint              agent_max_keys;
+  BastionSshAgentResult agent_result;
+  BastionSshAgentReport agent_report;
 } AuthJob;
 
 static BastionSshAuthThreadHook auth_thread_hook;
@@ -363,6 +381,7 @@ auth_job_free (AuthJob *job)
   g_free (job->user);
   g_free (job->public_key);
   g_free (job->message);
+  bastion_ssh_agent_report_clear (&job->agent_report);
   g_free (job);
 }
 
@@ -505,14 +524,6 @@ teardown (BastionSshSession *self,
           self->auth_job->orphan_connection = g_steal_pointer (&self->connection);
         }
       self->auth_job = NULL;
-    }
-
-  if (self->agent != NULL)
-    {
-      libssh2_agent_disconnect (self->agent);
-      libssh2_agent_free (self->agent);
-      self->agent = NULL;
-      self->identity = NULL;
     }
 
   /* Unbatched from here on; what is queued goes first, or the goodbye is not said. */
@@ -978,10 +989,18 @@ auth_thread (GTask        *task,
   if (auth_thread_hook != NULL)
     auth_thread_hook (auth_thread_hook_data);
 
-  job->rc = libssh2_userauth_publickey_frommemory (job->session, job->user, strlen (job->user),
-                                                   job->public_key, strlen (job->public_key),
-                                                   job->key_data, job->key_data_len,
-                                                   job->passphrase);
+  if (job->agent)
+    {
+      job->agent_result = bastion_ssh_agent_login (job->session, job->user, job->public_key,
+                                                   job->agent_only_prefer, job->agent_max_keys,
+                                                   &job->agent_report);
+      job->rc = job->agent_result == BASTION_SSH_AGENT_OK ? 0 : -1;
+    }
+  else
+    job->rc = libssh2_userauth_publickey_frommemory (job->session, job->user, strlen (job->user),
+                                                     job->public_key, strlen (job->public_key),
+                                                     job->key_data, job->key_data_len,
+                                                     job->passphrase);
   if (job->rc != 0)
     {
       char *msg = NULL;
@@ -991,6 +1010,18 @@ auth_thread (GTask        *task,
     }
   g_task_return_boolean (task, TRUE);
 }
+
+static void
+set_auth_used (BastionSshSession *self,
+               char              *how)
+{
+  g_free (self->auth_used);
+  self->auth_used = how;
+  g_debug ("SSH %s:%u: logged in through %s", self->host, self->port, how);
+}
+
+static void agent_login_done (BastionSshSession *self,
+                              AuthJob           *job);
 
 static void
 on_auth_thread_done (GObject      *object,
@@ -1019,9 +1050,18 @@ on_auth_thread_done (GObject      *object,
   self->phase = PHASE_AUTH;
   self->watch = bastion_fd_watch_new (raw_fd (self), G_IO_IN | G_IO_OUT, on_socket_event, self);
 
-  g_debug ("SSH %s:%u: key login in a thread: %d", self->host, self->port, job->rc);
+  g_debug ("SSH %s:%u: %s login in a thread: %d", self->host, self->port,
+           job->agent ? "agent" : "key", job->rc);
+  if (job->agent)
+    {
+      agent_login_done (self, job);
+      return;
+    }
   if (job->rc == 0)
-    become_ready (self);
+    {
+      set_auth_used (self, g_strdup_printf (_("the key file %s"), self->key_file));
+      become_ready (self);
+    }
   else
     fail_task (self, key_file_auth_error (self, job->rc, job->message));
 }
@@ -1029,7 +1069,8 @@ on_auth_thread_done (GObject      *object,
 /* Hands the session to a thread for the login (see AuthJob). Nothing is half-sent here: the
  * last call, libssh2_userauth_list(), completed. */
 static void
-start_auth_thread (BastionSshSession *self)
+start_auth_thread (BastionSshSession *self,
+                   gboolean           agent)
 {
   g_autoptr(GTask) task = NULL;
   AuthJob *job = g_new0 (AuthJob, 1);
@@ -1038,10 +1079,21 @@ start_auth_thread (BastionSshSession *self)
 
   job->user = g_strdup (self->user);
   job->public_key = g_strdup (self->key_public);
-  job->key_data = g_steal_pointer (&self->key_data);
-  job->key_data_len = self->key_data_len;
-  self->key_data_len = 0;
-  job->passphrase = g_strdup (self->passphrase != NULL ? self->passphrase : "");
+  job->agent = agent;
+  if (agent)
+    {
+      /* sshd counts each refused key against MaxAuthTries (6 by default): leave room for the
+       * methods that come after the agent. */
+      job->agent_max_keys = self->auth_method == BASTION_SSH_AUTH_AGENT ? 5 : 3;
+      job->agent_only_prefer = self->identities_only;
+    }
+  else
+    {
+      job->key_data = g_steal_pointer (&self->key_data);
+      job->key_data_len = self->key_data_len;
+      self->key_data_len = 0;
+      job->passphrase = g_strdup (self->passphrase != NULL ? self->passphrase : "");
+    }
 
   g_clear_pointer (&self->watch, bastion_fd_watch_free);
   /* recv_cb reads and writes the object: the thread gets a callback that does not. */
@@ -1073,7 +1125,7 @@ auth_key_file (BastionSshSession  *self,
   /* A passphrase-protected OpenSSH key: its KDF runs in a thread. */
   if (self->key_encrypted && self->key_public != NULL)
     {
-      start_auth_thread (self);
+      start_auth_thread (self, FALSE);
       return LIBSSH2_ERROR_EAGAIN;
     }
 
@@ -1097,109 +1149,211 @@ auth_key_file (BastionSshSession  *self,
 }
 
 static int
-auth_agent (BastionSshSession  *self,
-            GError            **error)
+auth_kbdint (BastionSshSession  *self,
+             GError            **error)
 {
-  int rc;
+  int rc = libssh2_userauth_keyboard_interactive_ex (self->session, self->user,
+                                                     strlen (self->user), kbdint_cb);
 
-  if (self->agent == NULL)
-    {
-      self->agent = libssh2_agent_init (self->session);
-      /* The agent is a local socket: these two calls do not wait on the network. */
-      if (self->agent == NULL || libssh2_agent_connect (self->agent) != 0)
-        {
-          g_set_error (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_AUTH_FAILED,
-                       _("Cannot reach the SSH agent: is SSH_AUTH_SOCK set and the agent "
-                         "running?"));
-          return -1;
-        }
-      if (libssh2_agent_list_identities (self->agent) != 0)
-        {
-          g_set_error (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_AUTH_FAILED,
-                       _("Cannot list the keys of the SSH agent"));
-          return -1;
-        }
-      self->identity = NULL;
-      rc = libssh2_agent_get_identity (self->agent, &self->identity, NULL);
-      if (rc != 0)
-        {
-          note_tried (self, _("publickey (agent, which holds no key)"));
-          g_propagate_error (error, auth_failed_error (self));
-          return -1;
-        }
-      note_tried (self, _("publickey (agent)"));
-    }
-
-  for (;;)
-    {
-      rc = libssh2_agent_userauth (self->agent, self->user, self->identity);
-      if (rc == LIBSSH2_ERROR_EAGAIN || rc == 0)
-        return rc;
-      if (rc != LIBSSH2_ERROR_AUTHENTICATION_FAILED && rc != LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED &&
-          rc != LIBSSH2_ERROR_AGENT_PROTOCOL)
-        {
-          g_autofree char *msg = last_ssh_error (self);
-          g_set_error (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_AUTH_FAILED,
-                       _("Logging in to the bastion %s through the SSH agent failed: %s"),
-                       self->host, msg);
-          return rc;
-        }
-      if (libssh2_agent_get_identity (self->agent, &self->identity, self->identity) != 0)
-        {
-          g_propagate_error (error, auth_failed_error (self));
-          return rc;
-        }
-    }
+  if (rc == LIBSSH2_ERROR_EAGAIN || rc == 0)
+    return rc;
+  note_tried (self, "keyboard-interactive");
+  return rc;
 }
 
 static int
 auth_password (BastionSshSession  *self,
                GError            **error)
 {
+  int rc = libssh2_userauth_password_ex (self->session, self->user, strlen (self->user),
+                                         self->password, strlen (self->password), NULL);
+
+  if (rc == LIBSSH2_ERROR_EAGAIN || rc == 0)
+    return rc;
+  note_tried (self, "password");
+  if (rc != LIBSSH2_ERROR_AUTHENTICATION_FAILED && rc != LIBSSH2_ERROR_PASSWORD_EXPIRED)
+    {
+      g_autofree char *msg = last_ssh_error (self);
+      g_set_error (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_AUTH_FAILED,
+                   _("Logging in to the bastion %s with a password failed: %s"),
+                   self->host, msg);
+    }
+  return rc;
+}
+
+/* The methods in OpenSSH's order (publickey, keyboard-interactive, password), each only when
+ * the server offers it and Bastion has what it needs. */
+typedef enum
+{
+  AUTH_TRY_AGENT,
+  AUTH_TRY_KEY_FILE,
+  AUTH_TRY_KBDINT,
+  AUTH_TRY_PASSWORD,
+  AUTH_TRY_DONE,
+} AuthTry;
+
+static void
+keep_auth_error (BastionSshSession *self,
+                 GError            *error)
+{
+  g_clear_error (&self->auth_error);
+  self->auth_error = error;
+}
+
+static gboolean
+agent_wanted (BastionSshSession *self)
+{
+  const char *sock = g_getenv ("SSH_AUTH_SOCK");
+
+  if (sock == NULL || sock[0] == '\0')
+    {
+      if (self->auth_method == BASTION_SSH_AUTH_AGENT)
+        keep_auth_error (self, g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_AUTH_FAILED,
+                                            _("Cannot reach the SSH agent: is SSH_AUTH_SOCK set "
+                                              "and the agent running?")));
+      return FALSE;
+    }
+
+  /* IdentitiesOnly: only the agent's copy of the team's key, which must be known. */
+  if (self->identities_only && self->key_public == NULL)
+    return FALSE;
+
+  return offered (self, "publickey");
+}
+
+static void
+agent_login_done (BastionSshSession *self,
+                  AuthJob           *job)
+{
+  BastionSshAgentReport *report = &job->agent_report;
+
+  if (job->agent_result == BASTION_SSH_AGENT_OK)
+    {
+      set_auth_used (self, g_strdup_printf (_("the SSH agent (key “%s”)"), report->comment));
+      become_ready (self);
+      return;
+    }
+
+  switch (job->agent_result)
+    {
+    case BASTION_SSH_AGENT_UNREACHABLE:
+      note_tried (self, _("publickey (agent, not reachable)"));
+      if (self->auth_method == BASTION_SSH_AUTH_AGENT)
+        keep_auth_error (self, g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_AUTH_FAILED,
+                                            _("Cannot reach the SSH agent: is SSH_AUTH_SOCK set "
+                                              "and the agent running?")));
+      break;
+    case BASTION_SSH_AGENT_NO_KEYS:
+      note_tried (self, _("publickey (agent, which holds no key)"));
+      break;
+    case BASTION_SSH_AGENT_ERROR:
+      fail_task (self, g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_AUTH_FAILED,
+                                    _("Logging in to the bastion %s through the SSH agent "
+                                      "failed: %s"), self->host, job->message));
+      return;
+    case BASTION_SSH_AGENT_REFUSED:
+    case BASTION_SSH_AGENT_OK:
+    default:
+      {
+        g_autofree char *what = g_strdup_printf (_("publickey (agent, %u of its %u keys)"),
+                                                 report->n_tried, report->n_keys);
+        note_tried (self, what);
+      }
+      break;
+    }
+
+  self->auth_try = AUTH_TRY_KEY_FILE;
+  session_advance (self);
+}
+
+static gboolean
+has_password (BastionSshSession *self)
+{
+  return self->password != NULL;
+}
+
+/* Runs the methods in order from self->auth_try. Returns LIBSSH2_ERROR_EAGAIN while one is in
+ * progress (or runs in a thread), 0 once logged in, else sets ERROR. */
+static int
+auth_run (BastionSshSession  *self,
+          GError            **error)
+{
+  GError *local = NULL;
   int rc;
 
-  if (self->password == NULL)
-    {
-      g_set_error (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_AUTH_FAILED,
-                   _("No SSH password was given for “%s” on the bastion %s"),
-                   self->user, self->host);
-      return -1;
-    }
+  for (;; self->auth_try++)
+    switch ((AuthTry)self->auth_try)
+      {
+      case AUTH_TRY_AGENT:
+        if (!agent_wanted (self))
+          break;
+        start_auth_thread (self, TRUE);
+        return LIBSSH2_ERROR_EAGAIN;
 
-  /* Step 0: "password", step 1: "keyboard-interactive". */
-  if (self->auth_step == 0)
-    {
-      if (offered (self, "password"))
-        {
-          rc = libssh2_userauth_password_ex (self->session, self->user, strlen (self->user),
-                                             self->password, strlen (self->password), NULL);
-          if (rc == LIBSSH2_ERROR_EAGAIN || rc == 0)
+      case AUTH_TRY_KEY_FILE:
+        if (self->auth_method != BASTION_SSH_AUTH_KEY_FILE || self->auth_error != NULL ||
+            !offered (self, "publickey"))
+          break;
+        rc = auth_key_file (self, &local);
+        if (rc == LIBSSH2_ERROR_EAGAIN)
+          return rc;
+        if (rc == 0)
+          {
+            set_auth_used (self, g_strdup_printf (_("the key file %s"), self->key_file));
+            return 0;
+          }
+        keep_auth_error (self, local);
+        local = NULL;
+        /* A key that cannot be used at all is the message, whatever else is left. */
+        if (!has_password (self) ||
+            !g_error_matches (self->auth_error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_AUTH_FAILED))
+          {
+            g_propagate_error (error, g_steal_pointer (&self->auth_error));
             return rc;
-          note_tried (self, "password");
-          if (rc != LIBSSH2_ERROR_AUTHENTICATION_FAILED &&
-              rc != LIBSSH2_ERROR_PASSWORD_EXPIRED)
-            {
-              g_autofree char *msg = last_ssh_error (self);
-              g_set_error (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_AUTH_FAILED,
-                           _("Logging in to the bastion %s with a password failed: %s"),
-                           self->host, msg);
-              return rc;
-            }
-        }
-      self->auth_step = 1;
-    }
+          }
+        break;
 
-  if (offered (self, "keyboard-interactive"))
-    {
-      rc = libssh2_userauth_keyboard_interactive_ex (self->session, self->user,
-                                                     strlen (self->user), kbdint_cb);
-      if (rc == LIBSSH2_ERROR_EAGAIN || rc == 0)
-        return rc;
-      note_tried (self, "keyboard-interactive");
-    }
+      case AUTH_TRY_KBDINT:
+        if (!has_password (self) || !offered (self, "keyboard-interactive"))
+          break;
+        rc = auth_kbdint (self, &local);
+        if (rc == LIBSSH2_ERROR_EAGAIN || rc == 0)
+          {
+            if (rc == 0)
+              set_auth_used (self, g_strdup (_("keyboard-interactive")));
+            return rc;
+          }
+        break;
 
-  g_propagate_error (error, auth_failed_error (self));
-  return -1;
+      case AUTH_TRY_PASSWORD:
+        if (!has_password (self) || !offered (self, "password"))
+          break;
+        rc = auth_password (self, &local);
+        if (rc == LIBSSH2_ERROR_EAGAIN || rc == 0)
+          {
+            if (rc == 0)
+              set_auth_used (self, g_strdup (_("a password")));
+            return rc;
+          }
+        if (local != NULL)
+          {
+            g_propagate_error (error, local);
+            return rc;
+          }
+        break;
+
+      case AUTH_TRY_DONE:
+      default:
+        if (self->auth_error != NULL)
+          g_propagate_error (error, g_steal_pointer (&self->auth_error));
+        else if (self->auth_method == BASTION_SSH_AUTH_PASSWORD && !has_password (self))
+          g_set_error (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_AUTH_FAILED,
+                       _("No SSH password was given for “%s” on the bastion %s"),
+                       self->user, self->host);
+        else
+          g_propagate_error (error, auth_failed_error (self));
+        return -1;
+      }
 }
 
 /* ---- The connection steps ----------------------------------------------------------------- */
@@ -1256,6 +1410,9 @@ set_method_prefs (BastionSshSession *self)
   g_string_truncate (prefs, prefs->len - 1);
 
   libssh2_session_method_pref (self->session, LIBSSH2_METHOD_HOSTKEY, prefs->str);
+  libssh2_session_method_pref (self->session, LIBSSH2_METHOD_KEX, KEX_PREFS);
+  libssh2_session_method_pref (self->session, LIBSSH2_METHOD_MAC_CS, MAC_PREFS);
+  libssh2_session_method_pref (self->session, LIBSSH2_METHOD_MAC_SC, MAC_PREFS);
   /* set_ciphers() (tests), or BASTION_SSH_CIPHERS (tools/bench-tunnel): measure another cipher
    * preference. */
   ciphers = self->ciphers != NULL ? self->ciphers : g_getenv ("BASTION_SSH_CIPHERS");
@@ -1263,6 +1420,38 @@ set_method_prefs (BastionSshSession *self)
     ciphers = bastion_ssh_session_default_ciphers ();
   libssh2_session_method_pref (self->session, LIBSSH2_METHOD_CRYPT_CS, ciphers);
   libssh2_session_method_pref (self->session, LIBSSH2_METHOD_CRYPT_SC, ciphers);
+}
+
+/* As OpenSSH: what was expected, what arrived, and where the old key is. */
+static GError *
+changed_key_error (BastionSshSession *self,
+                   const guint8      *blob,
+                   gsize              len,
+                   const char        *user_file,
+                   const char        *own_file)
+{
+  const char *files[] = { user_file, own_file };
+  g_autofree char *old = NULL;
+  guint source = 0, line_no = 0;
+
+  if (!bastion_known_hosts_find_old_key_contents ((const char * const *)self->known_hosts,
+                                                  self->host, self->port, blob, len,
+                                                  &old, &source, &line_no)
+      || source >= G_N_ELEMENTS (files))
+    return g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_HOST_KEY_CHANGED,
+                        _("WARNING: the host key of the bastion %s has CHANGED (it is now %s). "
+                          "Someone may be intercepting the connection, or the bastion was "
+                          "rebuilt. Refusing to connect. Once its administrator has confirmed "
+                          "the new key, remove the old one from %s or %s."),
+                        self->host, self->fingerprint, user_file, own_file);
+
+  return g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_HOST_KEY_CHANGED,
+                      /* Translators: host, expected fingerprint, offered fingerprint, file:line */
+                      _("WARNING: the host key of the bastion %s has CHANGED. Expected %s, the "
+                        "server offered %s. Someone may be intercepting the connection, or the "
+                        "bastion was rebuilt. Refusing to connect. Once its administrator has "
+                        "confirmed the new key, remove the old one from %s:%u."),
+                      self->host, old, self->fingerprint, files[source], line_no);
 }
 
 /* *save_new is set when the key is new and to be recorded (accept-new): the caller writes it
@@ -1333,8 +1522,16 @@ check_host_key (BastionSshSession *self,
                             "pinned in the profile (%s). Refusing to connect."),
                           self->host, self->fingerprint, self->host_key_pin);
 
-    case BASTION_HOST_KEY_CHANGED:
     case BASTION_HOST_KEY_REVOKED:
+      return g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_HOST_KEY_CHANGED,
+                          _("WARNING: the host key of the bastion %s (%s) is marked @revoked in "
+                            "your known hosts files (%s or %s). Refusing to connect; ask the "
+                            "bastion’s administrator for its current key."),
+                          self->host, self->fingerprint, user_file, own_file);
+
+    case BASTION_HOST_KEY_CHANGED:
+      return changed_key_error (self, (const guint8 *)blob, len, user_file, own_file);
+
     case BASTION_HOST_KEY_UNCHECKED:
     default:
       return g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_HOST_KEY_CHANGED,
@@ -1349,8 +1546,10 @@ check_host_key (BastionSshSession *self,
 static void
 auth_list_phase (BastionSshSession *self)
 {
+  g_clear_error (&self->auth_error);
+  g_clear_pointer (&self->auth_used, g_free);
   self->phase = PHASE_AUTH_LIST;
-  self->auth_step = 0;
+  self->auth_try = AUTH_TRY_AGENT;
 }
 
 static void
@@ -1366,6 +1565,7 @@ on_key_loaded (GObject      *object,
   char *contents = NULL;
   gsize length = 0;
   g_autofree char *public_key = NULL;
+  GError *key_error = NULL;
 
   bastion_key_file_load_finish_full (result, &info, &message, &contents, &length, &public_key,
                                      &error);
@@ -1386,28 +1586,36 @@ on_key_loaded (GObject      *object,
   self->key_encrypted = info.encrypted;
 
   if (error != NULL)
-    {
-      fail_task (self, g_error_new_literal (BASTION_SSH_ERROR, BASTION_SSH_ERROR_KEY_FILE,
-                                            error->message));
-      return;
-    }
-  if (contents == NULL)
-    {
-      fail_task (self, g_error_new_literal (BASTION_SSH_ERROR, BASTION_SSH_ERROR_KEY_FILE,
-                                            message != NULL
-                                            ? message : _("The SSH key file cannot be used")));
-      return;
-    }
-  if (info.encrypted && self->passphrase == NULL)
-    {
-      fail_task (self, g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_PASSPHRASE_REQUIRED,
-                                    _("The key file “%s” is protected by a passphrase; give it "
-                                      "to Bastion (bastion-cli secret set TEAM key-passphrase)"),
-                                    self->key_file));
-      return;
-    }
+    key_error = g_error_new_literal (BASTION_SSH_ERROR, BASTION_SSH_ERROR_KEY_FILE,
+                                     error->message);
+  else if (contents == NULL)
+    key_error = g_error_new_literal (BASTION_SSH_ERROR, BASTION_SSH_ERROR_KEY_FILE,
+                                     message != NULL
+                                     ? message : _("The SSH key file cannot be used"));
+  else if (info.encrypted && self->passphrase == NULL)
+    key_error = g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_PASSPHRASE_REQUIRED,
+                             _("The key file “%s” is protected by a passphrase; give it "
+                               "to Bastion (bastion-cli secret set TEAM key-passphrase)"),
+                             self->key_file);
 
-  auth_list_phase (self);
+  if (key_error != NULL)
+    {
+      const char *sock = g_getenv ("SSH_AUTH_SOCK");
+
+      /* The agent comes first and may hold the team's key (a .pem removed once it was added
+       * to the agent): the key file's problem is the answer only if the agent fails too. */
+      if (sock == NULL || sock[0] == '\0')
+        {
+          fail_task (self, key_error);
+          return;
+        }
+      g_debug ("SSH %s:%u: the key file cannot be used (%s); trying the agent first",
+               self->host, self->port, key_error->message);
+      auth_list_phase (self);
+      self->auth_error = key_error;
+    }
+  else
+    auth_list_phase (self);
   self->watch = bastion_fd_watch_new (raw_fd (self), G_IO_IN | G_IO_OUT, on_socket_event, self);
   session_advance (self);
 }
@@ -1444,13 +1652,6 @@ become_ready (BastionSshSession *self)
   wipe_string (&self->passphrase);
   wipe_string (&self->password);
   wipe_key_data (self);
-  if (self->agent != NULL)
-    {
-      libssh2_agent_disconnect (self->agent);
-      libssh2_agent_free (self->agent);
-      self->agent = NULL;
-      self->identity = NULL;
-    }
 
   g_clear_handle_id (&self->timeout_id, g_source_remove);
   self->phase = PHASE_READY;
@@ -1706,19 +1907,7 @@ session_advance (BastionSshSession *self)
       G_GNUC_FALLTHROUGH;
 
     case PHASE_AUTH:
-      switch (self->auth_method)
-        {
-        case BASTION_SSH_AUTH_AGENT:
-          rc = auth_agent (self, &error);
-          break;
-        case BASTION_SSH_AUTH_PASSWORD:
-          rc = auth_password (self, &error);
-          break;
-        case BASTION_SSH_AUTH_KEY_FILE:
-        default:
-          rc = auth_key_file (self, &error);
-          break;
-        }
+      rc = auth_run (self, &error);
       if (rc == LIBSSH2_ERROR_EAGAIN)
         break;
       if (error != NULL)
@@ -2092,6 +2281,35 @@ bastion_ssh_session_get_stage (BastionSshSession *self)
   return self->stage;
 }
 
+/**
+ * bastion_ssh_session_set_identities_only:
+ *
+ * As OpenSSH's IdentitiesOnly: the agent is used only for the key file's own key (known for
+ * OpenSSH-format keys, which carry it in clear), never for the agent's other keys.
+ */
+void
+bastion_ssh_session_set_identities_only (BastionSshSession *self,
+                                         gboolean           identities_only)
+{
+  g_return_if_fail (BASTION_IS_SSH_SESSION (self));
+
+  self->identities_only = !!identities_only;
+}
+
+/**
+ * bastion_ssh_session_get_auth_used:
+ *
+ * How the last login succeeded ("the SSH agent (key “…”)", "the key file …", "a password",
+ * "keyboard-interactive"), for the authentication step; NULL before.
+ */
+const char *
+bastion_ssh_session_get_auth_used (BastionSshSession *self)
+{
+  g_return_val_if_fail (BASTION_IS_SSH_SESSION (self), NULL);
+
+  return self->auth_used;
+}
+
 const char *
 bastion_ssh_session_get_host (BastionSshSession *self)
 {
@@ -2408,6 +2626,8 @@ bastion_ssh_session_finalize (GObject *object)
   g_clear_pointer (&self->host_key, g_bytes_unref);
   g_clear_pointer (&self->offered, g_free);
   g_clear_error (&self->dead_error);
+  g_clear_error (&self->auth_error);
+  g_clear_pointer (&self->auth_used, g_free);
   g_string_free (self->tried, TRUE);
 
   G_OBJECT_CLASS (bastion_ssh_session_parent_class)->finalize (object);

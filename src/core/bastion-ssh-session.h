@@ -83,6 +83,9 @@ BastionSshSession    *bastion_ssh_session_new                (const char        
 BastionSshStage       bastion_ssh_session_get_stage          (BastionSshSession      *self);
 const char           *bastion_ssh_session_get_host           (BastionSshSession      *self);
 guint16               bastion_ssh_session_get_port           (BastionSshSession      *self);
+const char           *bastion_ssh_session_get_auth_used      (BastionSshSession      *self);
+void                  bastion_ssh_session_set_identities_only (BastionSshSession     *self,
+                                                               gboolean               identities_only);
 /* Secrets live in memory only and are wiped when replaced, after use, and at finalize. */
 void                  bastion_ssh_session_set_passphrase     (BastionSshSession      *self,
                                                               const char             *passphrase);

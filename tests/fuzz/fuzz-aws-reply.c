@@ -18,7 +18,7 @@ fuzz_ec2_success (Call   *call,
                   GBytes *body)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(XmlNode) root = ec2_parse_reply (call, body, &error);
+  g_autoptr(BastionAwsXmlNode) root = ec2_parse_reply (call, body, &error);
   XmlNode *reservations;
   XmlNode *item;
   g_autofree char *state = NULL;
@@ -31,10 +31,10 @@ fuzz_ec2_success (Call   *call,
     }
 
   /* on_describe_instance_done() */
-  reservations = xml_child (xml_top (root), "reservationSet");
+  reservations = bastion_aws_xml_child (xml_top (root), "reservationSet");
   for (guint i = 0; reservations != NULL && i < reservations->children->len; i++)
     {
-      XmlNode *instances = xml_child (g_ptr_array_index (reservations->children, i),
+      XmlNode *instances = bastion_aws_xml_child (g_ptr_array_index (reservations->children, i),
                                       "instancesSet");
 
       for (guint j = 0; instances != NULL && j < instances->children->len; j++)
@@ -48,7 +48,7 @@ fuzz_ec2_success (Call   *call,
     }
 
   /* on_describe_group_done() */
-  item = xml_path (xml_top (root), "securityGroupInfo/item");
+  item = bastion_aws_xml_path (xml_top (root), "securityGroupInfo/item");
   if (item != NULL)
     {
       g_autoptr(BastionAwsSecurityGroup) group = parse_security_group (item);
@@ -65,7 +65,7 @@ fuzz_ec2_success (Call   *call,
     }
 
   /* on_instance_op_done(): Start/StopInstances */
-  state = xml_dup_text (xml_top (root), "instancesSet/item/currentState/name");
+  state = bastion_aws_xml_dup_text (xml_top (root), "instancesSet/item/currentState/name");
 }
 
 static void

@@ -56,6 +56,24 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
           status != BASTION_HOST_KEY_CHANGED && status != BASTION_HOST_KEY_REVOKED)
         g_error ("bastion_known_hosts_check() returned %d", status);
 
+      /* A changed key: the old one is found, in the file, on a line that exists. */
+      {
+        g_auto(GStrv) contents = bastion_known_hosts_read_files (files);
+        g_autofree char *old_fp = NULL;
+        guint source = 0, line_no = 0;
+
+        if (bastion_known_hosts_find_old_key_contents ((const char * const *) contents,
+                                                       hosts[i].host, hosts[i].port,
+                                                       ed25519_blob, sizeof ed25519_blob,
+                                                       &old_fp, &source, &line_no))
+          {
+            if (source != 0 || line_no == 0 || !g_str_has_prefix (old_fp, "SHA256:"))
+              g_error ("Old key reported at %u:%u (%s)", source, line_no, old_fp);
+          }
+        else if (status == BASTION_HOST_KEY_CHANGED)
+          g_error ("CHANGED, yet no old key of that type was found");
+      }
+
       types = bastion_known_hosts_known_types (files, hosts[i].host, hosts[i].port);
       /* A host with a key we trust has at least that key's type. */
       if (status == BASTION_HOST_KEY_TRUSTED &&

@@ -27,6 +27,14 @@ Canned replies (the bad-input tests): state key "canned" maps an action ("GetSec
 action with body (repeated up to size bytes when size is given) instead of the real reply;
 "length": false sends no Content-Length and closes the connection after the body.
 
+Throttling (the retry tests): state key "throttle" maps an action to a list of kinds, one used
+up per request of that action (after its signature is verified): "RequestLimitExceeded" (EC2's
+503 XML), "ThrottlingException" (the JSON protocol's 400), "429" or "503" (a plain HTTP status
+with a text body, as a load balancer answers).
+
+An instance whose "dns" is "" has no public DNS name or address even when running (a bastion in
+a private subnet); every instance reports "private_ip" (default 10.0.0.5).
+
 Runs with Debian's /usr/bin/python3, which has python3-botocore.
 """
 
@@ -240,6 +248,10 @@ class Handler(BaseHTTPRequestHandler):
             with self.ep.lock:
                 self._authenticate(service, action, body, entry)
                 canned = self.ep.state.get("canned", {}).get(action)
+                throttles = self.ep.state.get("throttle", {}).get(action)
+                if throttles:
+                    canned = self._throttle(service, throttles.pop(0))
+                    entry["throttled"] = True
                 if canned is not None:
                     status, reply, ctype = canned.get("status", 200), None, None
                     entry["canned"] = True
@@ -267,6 +279,20 @@ class Handler(BaseHTTPRequestHandler):
             self._send_canned(canned)
             return
         self._send(status, reply, ctype)
+
+    @staticmethod
+    def _throttle(service, kind):
+        if kind == "RequestLimitExceeded":
+            return {"status": 503, "content_type": "text/xml;charset=UTF-8",
+                    "body": '<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error>'
+                            "<Code>RequestLimitExceeded</Code><Message>Request limit exceeded."
+                            "</Message></Error></Errors><RequestID>%s</RequestID></Response>"
+                            % uuid.uuid4()}
+        if kind == "ThrottlingException":
+            return {"status": 400, "content_type": "application/x-amz-json-1.1",
+                    "body": json.dumps({"__type": "ThrottlingException",
+                                        "message": "Rate exceeded"})}
+        return {"status": int(kind), "content_type": "text/plain", "body": "Slow down\n"}
 
     def _send_canned(self, canned):
         body = canned.get("body", "")
@@ -571,7 +597,7 @@ class Handler(BaseHTTPRequestHandler):
     def _instance_xml(self, inst):
         state = inst["state"]
         public = ""
-        if state == "running":
+        if state == "running" and inst["dns"]:
             public = ("                    <dnsName>%s</dnsName>\n"
                       "                    <ipAddress>%s</ipAddress>\n"
                       % (escape(inst["dns"]), escape(inst["ip"])))
@@ -584,8 +610,9 @@ class Handler(BaseHTTPRequestHandler):
                 "                        <code>%d</code>\n"
                 "                        <name>%s</name>\n"
                 "                    </instanceState>\n"
-                "                    <privateDnsName>ip-10-0-0-5.%s.compute.internal"
-                "</privateDnsName>\n%s"
+                "                    <privateDnsName>ip-%s.%s.compute.internal"
+                "</privateDnsName>\n"
+                "                    <privateIpAddress>%s</privateIpAddress>\n%s"
                 "                    <reason/>\n"
                 "                    <instanceType>t3.nano</instanceType>\n"
                 "                    <groupSet><item><groupId>sg-0bastion0000000001</groupId>"
@@ -595,7 +622,9 @@ class Handler(BaseHTTPRequestHandler):
                 "                    </tagSet>\n"
                 "                </item>\n"
                 % (escape(inst["instance_id"]), STATE_CODES[state], state,
-                   self.ep.state["region"], public, escape(inst["name"])))
+                   inst.get("private_ip", "10.0.0.5").replace(".", "-"),
+                   self.ep.state["region"], escape(inst.get("private_ip", "10.0.0.5")), public,
+                   escape(inst["name"])))
 
     def _advance(self, inst):
         """Pending/stopping instances settle after a few DescribeInstances polls."""

@@ -96,6 +96,8 @@ class Sshd:
         self.extra_config = extra_config or []
         self.user = getpass.getuser()
         self.passphrase = "correct horse battery staple"
+        # sshd -o options: these win over sshd_config (whose first value of a keyword wins).
+        self.extra_args = []
 
     def _keygen(self, path, kind, bits=None, fmt=None, passphrase=""):
         cmd = ["ssh-keygen", "-q", "-t", kind, "-N", passphrase, "-C", "bastion-test", "-f", path]
@@ -183,7 +185,7 @@ class Sshd:
             os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
         self.log = os.path.join(self.dir, "sshd.log")
         logf = open(self.log, "ab")
-        self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", self.config],
+        self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", self.config] + self.extra_args,
                                      stdout=logf, stderr=logf, stdin=subprocess.DEVNULL)
         logf.close()
         try:
@@ -321,7 +323,8 @@ class Postgres:
         return run(cmd, env=self._psql_env(user, password)).stdout.decode()
 
     def load_fixture(self):
-        self.psql("CREATE ROLE %s LOGIN PASSWORD '%s'" % (self.USER, self.password))
+        # CREATEROLE, as RDS gives its master user (the read-only login is made with it).
+        self.psql("CREATE ROLE %s LOGIN CREATEROLE PASSWORD '%s'" % (self.USER, self.password))
         self.psql("CREATE DATABASE %s OWNER %s" % (self.DB, self.USER))
         files = ["simpleiot-schema.sql", "simpleiot-seed.sql"]
         if self.bulk:

@@ -18,9 +18,13 @@ typedef struct
 } BastionSqlRange;
 
 /* Splits @text into statements the way the server reads them: a ';' inside a string, a quoted
- * identifier, a dollar-quoted body or a comment does not end one. Statements holding nothing
- * but white space and comments are left out. */
+ * identifier, a dollar-quoted body, a comment or a CREATE FUNCTION … BEGIN ATOMIC … END body
+ * does not end one. Statements holding nothing but white space and comments are left out. */
 GArray   *bastion_sql_split                  (const char       *text);
+/* The tokens of @sql for checking it: bare words and quoted identifiers folded to lower case
+ * (quotes removed), "(", ")", ".", "," and ";" as themselves, every other token (strings,
+ * numbers, operators) as "". White space and comments are left out. */
+GStrv     bastion_sql_words                  (const char       *sql);
 /* The statement the cursor (a byte offset) is in; between two statements, the one before it.
  * FALSE when @text holds no statement. */
 gboolean  bastion_sql_statement_at           (const char       *text,

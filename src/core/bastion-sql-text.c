@@ -18,7 +18,8 @@ typedef enum
   TOKEN_WORD,       /* a bare key word or identifier */
   TOKEN_SEMICOLON,
   TOKEN_SPACE,      /* white space or a comment */
-  TOKEN_OTHER,      /* strings, quoted identifiers, operators, numbers */
+  TOKEN_QUOTED,     /* a double-quoted identifier */
+  TOKEN_OTHER,      /* strings, operators, numbers */
 } TokenKind;
 
 static gboolean
@@ -141,7 +142,7 @@ next_token (const char *text,
   if (c == '"')
     {
       *pos = skip_quoted (text, len, i, '"', FALSE);
-      return TOKEN_OTHER;
+      return TOKEN_QUOTED;
     }
 
   if (c == '$')
@@ -187,6 +188,62 @@ next_token (const char *text,
   return TOKEN_OTHER;
 }
 
+static gboolean
+word_is (const char *text,
+         gsize       start,
+         gsize       end,
+         const char *word)
+{
+  gsize word_len = strlen (word);
+
+  return end - start == word_len && g_ascii_strncasecmp (text + start, word, word_len) == 0;
+}
+
+/* CREATE FUNCTION/PROCEDURE … BEGIN ATOMIC … END holds ';' that do not end the statement
+ * (PostgreSQL 14's SQL-standard bodies): inside such a statement, BEGIN and CASE open a block
+ * and END closes one, as psql counts them. */
+typedef struct
+{
+  guint n_words;
+  guint depth;
+  guint routine : 2;  /* 1: CREATE, 2: CREATE FUNCTION or PROCEDURE */
+} RoutineBody;
+
+static void
+routine_body_word (RoutineBody *body,
+                   const char  *text,
+                   gsize        start,
+                   gsize        end)
+{
+  guint n = body->n_words++;
+
+  if (n == 0)
+    {
+      body->routine = word_is (text, start, end, "create");
+      return;
+    }
+  if (!body->routine)
+    return;
+  if (n <= 3 && (word_is (text, start, end, "or") || word_is (text, start, end, "replace")))
+    return;
+  if (n <= 3 && (word_is (text, start, end, "function")
+                 || word_is (text, start, end, "procedure")))
+    {
+      body->routine = 2;
+      return;
+    }
+  if (n <= 3 && body->routine != 2)
+    {
+      body->routine = 0;
+      return;
+    }
+  if (word_is (text, start, end, "begin")
+      || (body->depth > 0 && word_is (text, start, end, "case")))
+    body->depth++;
+  else if (body->depth > 0 && word_is (text, start, end, "end"))
+    body->depth--;
+}
+
 GArray *
 bastion_sql_split (const char *text)
 {
@@ -195,17 +252,21 @@ bastion_sql_split (const char *text)
   gsize pos = 0;
   gsize token_start = 0;
   BastionSqlRange current = { 0, 0 };
+  RoutineBody body = { 0, };
   gboolean in_statement = FALSE;
 
   for (;;)
     {
       TokenKind kind = next_token (text, len, &pos, &token_start);
 
-      if (kind == TOKEN_END || kind == TOKEN_SEMICOLON)
+      if (kind == TOKEN_SEMICOLON && body.depth > 0)
+        current.end = pos;
+      else if (kind == TOKEN_END || kind == TOKEN_SEMICOLON)
         {
           if (in_statement)
             g_array_append_val (ranges, current);
           in_statement = FALSE;
+          body = (RoutineBody) { 0, };
           if (kind == TOKEN_END)
             break;
         }
@@ -215,10 +276,52 @@ bastion_sql_split (const char *text)
             current.start = token_start;
           current.end = pos;
           in_statement = TRUE;
+          if (kind == TOKEN_WORD)
+            routine_body_word (&body, text, token_start, pos);
         }
     }
 
   return ranges;
+}
+
+GStrv
+bastion_sql_words (const char *sql)
+{
+  GPtrArray *words = g_ptr_array_new ();
+  gsize len = sql != NULL ? strlen (sql) : 0;
+  gsize pos = 0;
+  gsize token_start = 0;
+  TokenKind kind;
+
+  while ((kind = next_token (sql, len, &pos, &token_start)) != TOKEN_END)
+    {
+      const char *token = sql + token_start;
+      gsize token_len = pos - token_start;
+
+      if (kind == TOKEN_SPACE)
+        continue;
+      if (kind == TOKEN_WORD)
+        g_ptr_array_add (words, g_ascii_strdown (token, token_len));
+      else if (kind == TOKEN_QUOTED)
+        {
+          g_autofree char *inner = NULL;
+          g_autoptr(GString) unquoted = NULL;
+
+          /* Without the quotes and with "" as ", folded: a second wall errs on the side of
+           * refusing ("Lo_Unlink" is not lo_unlink to the server, but it is here). */
+          inner = g_strndup (token + 1, token_len >= 2 ? token_len - 2 : 0);
+          unquoted = g_string_new (inner);
+          g_string_replace (unquoted, "\"\"", "\"", 0);
+          g_ptr_array_add (words, g_ascii_strdown (unquoted->str, unquoted->len));
+        }
+      else if (token_len == 1 && strchr ("().,;", token[0]) != NULL)
+        g_ptr_array_add (words, g_strndup (token, 1));
+      else
+        g_ptr_array_add (words, g_strdup (""));
+    }
+
+  g_ptr_array_add (words, NULL);
+  return (GStrv)g_ptr_array_free (words, FALSE);
 }
 
 gboolean
