@@ -11,6 +11,8 @@
 
 #include <glib/gi18n.h>
 
+#include "bastion-chart-view.h"
+#include "bastion-explain-view.h"
 #include "bastion-export-folder.h"
 #include "bastion-query-page.h"
 #include "bastion-result-writer.h"
@@ -85,6 +87,10 @@ struct _BastionQueryPage
   GtkImage            *mode_icon;
   GtkLabel            *mode_label;
   GtkSwitch           *writes_switch;
+  BastionChartView    *chart_view;
+  GtkToggleButton     *chart_button;
+  BastionExplainView  *explain_view;
+  GtkExpander         *plan_expander;
   GtkPaned            *paned;
 
   guint                syncing_switch : 1;
@@ -288,6 +294,28 @@ on_buffer_changed (BastionQueryPage *self,
 
 /* Query progress */
 
+/* The rows: as the grid, or as a chart when the Chart button is down. */
+static void
+show_rows (BastionQueryPage *self)
+{
+  if (gtk_toggle_button_get_active (self->chart_button) && self->query != NULL)
+    {
+      bastion_chart_view_set_model (self->chart_view, bastion_query_get_model (self->query));
+      gtk_stack_set_visible_child_name (self->result_stack, "chart");
+    }
+  else
+    gtk_stack_set_visible_child_name (self->result_stack, "grid");
+}
+
+static void
+on_chart_toggled (BastionQueryPage *self)
+{
+  const char *kind = gtk_stack_get_visible_child_name (self->result_stack);
+
+  if (g_strcmp0 (kind, "grid") == 0 || g_strcmp0 (kind, "chart") == 0)
+    show_rows (self);
+}
+
 static gboolean
 result_is_plan (BastionQuery *query)
 {
@@ -312,6 +340,14 @@ show_plan (BastionQueryPage *self)
       g_string_append_c (text, '\n');
     }
   gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->plan_view), text->str, -1);
+  /* EXPLAIN (FORMAT JSON) as a tree; any other plan as the text it is. */
+  {
+    gboolean tree = bastion_explain_view_set_json (self->explain_view, text->str, text->len,
+                                                   NULL);
+
+    gtk_widget_set_visible (GTK_WIDGET (self->explain_view), tree);
+    gtk_expander_set_expanded (self->plan_expander, !tree);
+  }
   gtk_stack_set_visible_child_name (self->result_stack, "plan");
 }
 
@@ -445,7 +481,7 @@ on_columns_changed (BastionQueryPage *self,
   if (query != self->query)
     return;
   if (!result_is_plan (query))
-    gtk_stack_set_visible_child_name (self->result_stack, "grid");
+    show_rows (self);
 }
 
 static void
@@ -481,7 +517,7 @@ query_ended (BastionQueryPage *self)
           gtk_stack_set_visible_child_name (self->result_stack, "message");
         }
       else
-        gtk_stack_set_visible_child_name (self->result_stack, "grid");
+        show_rows (self);
     }
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
            && bastion_query_get_n_columns (query) == 0)
@@ -1715,6 +1751,8 @@ bastion_query_page_class_init (BastionQueryPageClass *klass)
                   G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE);
 
   g_type_ensure (BASTION_TYPE_RESULT_GRID);
+  g_type_ensure (BASTION_TYPE_CHART_VIEW);
+  g_type_ensure (BASTION_TYPE_EXPLAIN_VIEW);
   g_type_ensure (GTK_SOURCE_TYPE_VIEW);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/bastiongtk/Bastion/"
@@ -1734,6 +1772,10 @@ bastion_query_page_class_init (BastionQueryPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, mode_icon);
   gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, mode_label);
   gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, writes_switch);
+  gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, chart_view);
+  gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, chart_button);
+  gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, explain_view);
+  gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, plan_expander);
   gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, paned);
 
   gtk_widget_class_install_action (widget_class, "query.run", NULL, run_action);
@@ -1790,6 +1832,8 @@ bastion_query_page_init (BastionQueryPage *self)
 
   g_signal_connect_object (self->writes_switch, "notify::active", G_CALLBACK (on_writes_switch),
                            self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->chart_button, "toggled", G_CALLBACK (on_chart_toggled), self,
+                           G_CONNECT_SWAPPED);
 
   /* Capture phase: the editor would otherwise take Ctrl+Enter as a line break. */
   shortcuts = gtk_shortcut_controller_new ();
@@ -1984,4 +2028,26 @@ bastion_query_page_run_sql (BastionQueryPage *self,
   bastion_query_page_set_sql (self, sql);
   copy = g_strdup (sql);
   run_text (self, copy, 0);
+}
+
+BastionChartView *
+bastion_query_page_get_chart_view (BastionQueryPage *self)
+{
+  g_return_val_if_fail (BASTION_IS_QUERY_PAGE (self), NULL);
+  return self->chart_view;
+}
+
+void
+bastion_query_page_set_show_chart (BastionQueryPage *self,
+                                   gboolean          show_chart)
+{
+  g_return_if_fail (BASTION_IS_QUERY_PAGE (self));
+  gtk_toggle_button_set_active (self->chart_button, show_chart);
+}
+
+BastionExplainView *
+bastion_query_page_get_explain_view (BastionQueryPage *self)
+{
+  g_return_val_if_fail (BASTION_IS_QUERY_PAGE (self), NULL);
+  return self->explain_view;
 }

@@ -8,7 +8,9 @@
 #include <adwaita.h>
 #include <gtksourceview/gtksource.h>
 
+#include "bastion-chart-view.h"
 #include "bastion-database.h"
+#include "bastion-explain-view.h"
 #include "bastion-query.h"
 #include "bastion-result-grid.h"
 #include "bastion-result-writer.h"
@@ -76,5 +78,12 @@ char               *bastion_query_page_dup_current_statement (BastionQueryPage *
 /* Runs sql now, or as soon as the page has its database (a tab still logging in). */
 void                bastion_query_page_run_sql_when_connected (BastionQueryPage *self,
                                                                const char       *sql);
+
+/* The rows as a chart (the "Chart" button); shown for this and later results until turned off. */
+BastionChartView   *bastion_query_page_get_chart_view        (BastionQueryPage *self);
+void                bastion_query_page_set_show_chart        (BastionQueryPage *self,
+                                                              gboolean          show_chart);
+/* The plan of an EXPLAIN (FORMAT JSON) as a tree (result kind "plan"). */
+BastionExplainView *bastion_query_page_get_explain_view      (BastionQueryPage *self);
 
 G_END_DECLS

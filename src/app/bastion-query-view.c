@@ -12,13 +12,12 @@
 
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
-#include <json-glib/json-glib.h>
 
+#include "bastion-history-view.h"
 #include "bastion-query-view.h"
 #include "bastion-shortcuts.h"
+#include "bastion-sql-completion.h"
 #include "bastion-sql-text.h"
-
-#define HISTORY_MAX 200
 
 /* Sidebar items are GtkStringObjects (the name shown) with these data keys. */
 #define KIND_KEY   "bastion-kind"
@@ -50,6 +49,7 @@ struct _BastionQueryView
   /* Owned */
   BastionDatabase   *database;
   BastionConnection *connection;
+  BastionCatalog    *catalog;     /* for completion, read once per connection */
   char              *profile_id;
   GCancellable      *cancellable;
   GListStore        *schema_root;
@@ -57,11 +57,9 @@ struct _BastionQueryView
   GQueue             requests;
   BastionQuery      *schema_query;
   gulong             busy_id;
-  GPtrArray         *history;     /* char*, oldest first */
-  guint              history_saving : 1;
-  guint              history_dirty : 1;
-  guint              history_loaded : 1;
+  BastionHistory    *history;
   guint              is_simpleiot : 1;
+  guint              history_message_shown : 1;
 
   /* Template widgets */
   AdwToastOverlay   *toast_overlay;
@@ -71,8 +69,7 @@ struct _BastionQueryView
   AdwTabView        *tab_view;
   GtkWidget         *history_button;
   GtkWidget         *history_popover;
-  GtkStack          *history_stack;
-  GtkListBox        *history_list;
+  BastionHistoryView *history_view;
 };
 
 G_DEFINE_FINAL_TYPE (BastionQueryView, bastion_query_view, GTK_TYPE_WIDGET)
@@ -162,6 +159,22 @@ static const struct
     "  LEFT JOIN project pr ON pr.id = d.device_project\n"
     "  LEFT JOIN device g ON g.id = d.gateway\n"
     " ORDER BY d.name;\n" },
+  /* Telemetry, the latest first: one line per device and data type over time (the Chart view
+   * opens). */
+  { "device-data", N_("Device Data"), "applications-graphics-symbolic",
+    "SELECT v.\"timestamp\",\n"
+    "       d.name || ' · ' || t.name\n"
+    "         || CASE WHEN t.units <> '' THEN ' (' || t.units || ')' ELSE '' END AS series,\n"
+    "       CASE WHEN v.value ~ '^\\s*[-+]?[0-9]+(\\.[0-9]*)?([eE][-+]?[0-9]+)?\\s*$'\n"
+    "            THEN v.value::float8 END AS value,\n"
+    "       v.value AS raw_value,\n"
+    "       d.serial_number,\n"
+    "       v.\"position\"\n"
+    "  FROM data v\n"
+    "  JOIN device d ON d.id = v.device\n"
+    "  JOIN datatype t ON t.id = v.type\n"
+    " ORDER BY v.\"timestamp\" DESC\n"
+    " LIMIT 100000;\n" },
 };
 
 const char *
@@ -178,184 +191,100 @@ bastion_query_view_get_entity_sql (const char *entity)
 char *
 bastion_query_view_dup_history_path (const char *profile_id)
 {
-  g_autofree char *name = g_strdup (profile_id != NULL && *profile_id ? profile_id : "default");
-  g_autofree char *file = NULL;
-
-  /* A profile id is ours, but never let it leave the folder. */
-  for (char *p = name; *p != '\0'; p++)
-    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_' && *p != '.')
-      *p = '_';
-  if (name[0] == '.')
-    name[0] = '_';
-
-  file = g_strconcat (name, ".json", NULL);
-  return g_build_filename (g_get_user_state_dir (), "bastion", "history", file, NULL);
+  return bastion_history_dup_path_for_profile (profile_id);
 }
 
-static gboolean
-history_may_keep (const char *sql)
+/* A statement on its way to the history: recorded once it ends (or pauses at the row cap). */
+typedef struct
 {
-  /* ALTER ROLE … PASSWORD '…' and friends: a secret never goes to a file. */
-  g_autofree char *lower = g_ascii_strdown (sql, -1);
-
-  return strstr (lower, "password") == NULL && strstr (lower, "secret") == NULL;
-}
-
-static void save_history (BastionQueryView *self);
+  BastionQueryView *view;
+  gint64            started;
+  gulong            handler;
+  guint             writes : 1;
+} Recording;
 
 static void
-history_saved_cb (GObject      *object,
+recording_free (gpointer  data,
+                GClosure *closure)
+{
+  Recording *recording = data;
+
+  g_clear_object (&recording->view);
+  g_free (recording);
+}
+
+/* "UPDATE 3", "INSERT 0 5": the rows a command touched; -1 when it does not say. */
+static gint64
+command_rows (const char *status)
+{
+  const char *space = status != NULL ? strrchr (status, ' ') : NULL;
+  char *end;
+  gint64 n;
+
+  if (space == NULL)
+    return -1;
+  n = g_ascii_strtoll (space + 1, &end, 10);
+  return *end == '\0' && end != space + 1 ? n : -1;
+}
+
+static void
+show_history_message (BastionQueryView *self,
+                      const char       *message)
+{
+  if (message == NULL || self->history_message_shown)
+    return;
+  self->history_message_shown = TRUE;
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
+}
+
+static void
+history_added_cb (GObject      *object,
                   GAsyncResult *result,
                   gpointer      user_data)
 {
   g_autoptr(BastionQueryView) self = user_data;
   g_autoptr(GError) error = NULL;
 
-  if (!g_file_replace_contents_finish (G_FILE (object), result, NULL, &error))
-    g_warning ("Could not save the query history to %s: %s",
-               g_file_peek_path (G_FILE (object)), error->message);
-
-  self->history_saving = FALSE;
-  if (self->history_dirty)
-    save_history (self);
+  if (!bastion_history_add_finish (BASTION_HISTORY (object), result, &error))
+    show_history_message (self, error->message);
+  show_history_message (self, bastion_history_get_recovery_message (self->history));
+  if (self->history_view != NULL && gtk_widget_get_mapped (GTK_WIDGET (self->history_view)))
+    bastion_history_view_reload (self->history_view);
 }
 
 static void
-save_history (BastionQueryView *self)
+on_recorded_state (BastionQuery *query,
+                   GParamSpec   *pspec,
+                   Recording    *recording)
 {
-  g_autofree char *path = bastion_query_view_dup_history_path (self->profile_id);
-  g_autofree char *dir = g_path_get_dirname (path);
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
-  g_autoptr(GFile) file = g_file_new_for_path (path);
-  g_autoptr(GBytes) bytes = NULL;
-  char *data;
-  gsize len;
+  BastionQueryState state = bastion_query_get_state (query);
+  const GError *error = bastion_query_get_error (query);
+  BastionHistoryOutcome outcome = BASTION_HISTORY_OUTCOME_OK;
+  g_autoptr(BastionHistoryEntry) entry = NULL;
+  gint64 rows;
 
-  if (self->history_saving)
-    {
-      self->history_dirty = TRUE;
-      return;
-    }
-  self->history_dirty = FALSE;
-
-  if (g_mkdir_with_parents (dir, 0700) != 0)
-    {
-      int saved_errno = errno;
-
-      g_warning ("Could not create %s for the query history: %s", dir, g_strerror (saved_errno));
-      return;
-    }
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "version");
-  json_builder_add_int_value (builder, 1);
-  json_builder_set_member_name (builder, "statements");
-  json_builder_begin_array (builder);
-  for (guint i = 0; i < self->history->len; i++)
-    json_builder_add_string_value (builder, g_ptr_array_index (self->history, i));
-  json_builder_end_array (builder);
-  json_builder_end_object (builder);
-
-  root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  json_generator_set_pretty (generator, TRUE);
-  data = json_generator_to_data (generator, &len);
-  bytes = g_bytes_new_take (data, len);
-
-  /* g_file_replace writes a temporary file and renames it over the old one: atomic; PRIVATE
-   * makes it 0600. */
-  self->history_saving = TRUE;
-  g_file_replace_contents_bytes_async (file, bytes, NULL, FALSE,
-                                       G_FILE_CREATE_PRIVATE | G_FILE_CREATE_REPLACE_DESTINATION,
-                                       NULL, history_saved_cb, g_object_ref (self));
-}
-
-static void
-add_history (BastionQueryView *self,
-             const char       *sql)
-{
-  g_autofree char *text = g_strstrip (g_strdup (sql));
-
-  if (*text == '\0' || !history_may_keep (text))
+  if (state != BASTION_QUERY_STATE_PAUSED && state != BASTION_QUERY_STATE_FINISHED)
     return;
 
-  /* Running the same statement again moves it to the end. */
-  for (guint i = 0; i < self->history->len; i++)
-    if (g_str_equal (g_ptr_array_index (self->history, i), text))
-      {
-        g_ptr_array_remove_index (self->history, i);
-        break;
-      }
-  g_ptr_array_add (self->history, g_steal_pointer (&text));
-  while (self->history->len > HISTORY_MAX)
-    g_ptr_array_remove_index (self->history, 0);
+  if (error != NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    outcome = BASTION_HISTORY_OUTCOME_CANCELLED;
+  else if (error != NULL)
+    outcome = BASTION_HISTORY_OUTCOME_ERROR;
+  rows = bastion_query_get_n_columns (query) > 0
+         ? (gint64) bastion_query_get_n_rows (query)
+         : command_rows (bastion_query_get_command_status (query));
+  if (outcome == BASTION_HISTORY_OUTCOME_ERROR && bastion_query_get_n_columns (query) == 0)
+    rows = -1;
 
-  if (self->history_loaded)
-    save_history (self);
-  else
-    self->history_dirty = TRUE;
-}
-
-static void
-history_loaded_cb (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
-{
-  g_autoptr(BastionQueryView) self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GPtrArray) loaded = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *contents = NULL;
-  gsize len = 0;
-
-  if (!g_file_load_contents_finish (G_FILE (object), result, &contents, &len, NULL, &error))
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
-        g_warning ("Could not read the query history %s: %s", g_file_peek_path (G_FILE (object)),
-                   error->message);
-    }
-  else if (!json_parser_load_from_data (parser, contents, len, &error))
-    g_warning ("The query history %s is not JSON (%s); starting a new one",
-               g_file_peek_path (G_FILE (object)), error->message);
-  else
-    {
-      JsonNode *root = json_parser_get_root (parser);
-      JsonObject *object_root = JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
-      JsonArray *array = object_root != NULL
-                         ? json_object_get_array_member (object_root, "statements") : NULL;
-
-      for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
-        {
-          const char *sql = json_array_get_string_element (array, i);
-
-          if (sql != NULL)
-            g_ptr_array_add (loaded, g_strdup (sql));
-        }
-    }
-
-  /* Statements run before the file was read come after the stored ones. */
-  for (guint i = 0; i < self->history->len; i++)
-    g_ptr_array_add (loaded, g_strdup (g_ptr_array_index (self->history, i)));
-  g_ptr_array_set_size (self->history, 0);
-  for (guint i = 0; i < loaded->len; i++)
-    g_ptr_array_add (self->history, g_strdup (g_ptr_array_index (loaded, i)));
-  while (self->history->len > HISTORY_MAX)
-    g_ptr_array_remove_index (self->history, 0);
-
-  self->history_loaded = TRUE;
-  if (self->history_dirty)
-    save_history (self);
-}
-
-static void
-load_history (BastionQueryView *self)
-{
-  g_autofree char *path = bastion_query_view_dup_history_path (self->profile_id);
-  g_autoptr(GFile) file = g_file_new_for_path (path);
-
-  g_file_load_contents_async (file, self->cancellable, history_loaded_cb, g_object_ref (self));
+  /* Never the result: the statement (masked by the store) and how it went. */
+  entry = bastion_history_entry_new (bastion_query_get_sql (query), recording->started,
+                                     bastion_query_get_elapsed_usec (query), rows, outcome,
+                                     outcome != BASTION_HISTORY_OUTCOME_OK
+                                     ? bastion_query_get_sqlstate (query) : NULL,
+                                     recording->writes);
+  bastion_history_add_async (recording->view->history, entry, NULL, history_added_cb,
+                             g_object_ref (recording->view));
+  g_signal_handler_disconnect (query, recording->handler);
 }
 
 static void
@@ -363,50 +292,47 @@ on_page_executed (BastionQueryView *self,
                   const char       *sql,
                   BastionQueryPage *page)
 {
-  add_history (self, sql);
+  BastionQuery *query = bastion_query_page_get_query (page);
+  Recording *recording;
+
+  while (g_ascii_isspace (*sql))
+    sql++;
+  if (query == NULL || self->history == NULL || *sql == '\0')
+    return;
+
+  recording = g_new0 (Recording, 1);
+  recording->view = g_object_ref (self);
+  recording->started = g_get_real_time ();
+  recording->writes = !bastion_database_get_read_only (bastion_query_get_database (query));
+  recording->handler = g_signal_connect_data (query, "notify::state",
+                                              G_CALLBACK (on_recorded_state), recording,
+                                              recording_free, 0);
+}
+
+static void
+history_opened_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(BastionQueryView) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!bastion_history_open_finish (BASTION_HISTORY (object), result, &error))
+    show_history_message (self, error->message);
+  else
+    show_history_message (self, bastion_history_get_recovery_message (self->history));
 }
 
 static void
 on_history_show (BastionQueryView *self)
 {
-  GtkWidget *child;
-
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->history_list))) != NULL)
-    gtk_list_box_remove (self->history_list, child);
-
-  for (guint i = self->history->len; i > 0; i--)
-    {
-      const char *sql = g_ptr_array_index (self->history, i - 1);
-      g_auto(GStrv) words = g_strsplit_set (sql, " \t\r\n", -1);
-      g_autoptr(GString) line = g_string_new (NULL);
-      GtkWidget *label;
-
-      /* One line each: the statement's words, white space collapsed. */
-      for (guint w = 0; words[w] != NULL; w++)
-        if (*words[w] != '\0')
-          g_string_append_printf (line, "%s%s", line->len > 0 ? " " : "", words[w]);
-
-      label = gtk_label_new (line->str);
-      gtk_label_set_xalign (GTK_LABEL (label), 0);
-      gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
-      gtk_label_set_single_line_mode (GTK_LABEL (label), TRUE);
-      gtk_label_set_width_chars (GTK_LABEL (label), 44);
-      gtk_label_set_max_width_chars (GTK_LABEL (label), 44);
-      gtk_widget_add_css_class (label, "monospace");
-      gtk_widget_set_tooltip_text (label, sql);
-      g_object_set_data_full (G_OBJECT (label), "bastion-sql", g_strdup (sql), g_free);
-      gtk_list_box_append (self->history_list, label);
-    }
-
-  gtk_stack_set_visible_child_name (self->history_stack, self->history->len > 0 ? "list" : "empty");
+  bastion_history_view_reload (self->history_view);
 }
 
 static void
-on_history_activated (GtkListBox       *list,
-                      GtkListBoxRow    *row,
-                      BastionQueryView *self)
+on_history_open_sql (BastionQueryView *self,
+                     const char       *sql)
 {
-  const char *sql = g_object_get_data (G_OBJECT (gtk_list_box_row_get_child (row)), "bastion-sql");
   BastionQueryPage *page = bastion_query_view_get_current_page (self);
 
   if (page == NULL)
@@ -685,6 +611,8 @@ reload_schema (BastionQueryView *self)
 {
   g_list_store_remove_all (self->schema_root);
   queue_request (self, NODE_SCHEMA, NULL, NULL, self->schema_root);
+  if (self->catalog != NULL)
+    bastion_catalog_refresh (self->catalog);
 }
 
 static void
@@ -763,6 +691,8 @@ bastion_query_view_add_page (BastionQueryView *self,
   page = bastion_query_page_new (database);
   g_signal_connect_object (page, "executed", G_CALLBACK (on_page_executed), self,
                            G_CONNECT_SWAPPED);
+  if (self->catalog != NULL)
+    bastion_sql_completion_attach (bastion_query_page_get_source_view (page), self->catalog);
 
   tab = adw_tab_view_append (self->tab_view, GTK_WIDGET (page));
   g_object_bind_property (page, "title", tab, "title", G_BINDING_SYNC_CREATE);
@@ -829,9 +759,27 @@ explain_action (GtkWidget  *widget,
     }
 
   if (g_str_equal (action_name, "view.explain-analyze"))
-    sql = g_strdup_printf ("EXPLAIN (ANALYZE, BUFFERS)\n%s", statement);
+    {
+      BastionDatabase *database = bastion_query_page_get_database (page);
+      const char *keyword = NULL;
+
+      /* ANALYZE runs the statement: only a read, or a write where writes are allowed (then
+       * the page asks, as for the statement itself). */
+      if (bastion_sql_changes_data (statement, &keyword)
+          && (database == NULL || bastion_database_get_read_only (database)))
+        {
+          g_autofree char *text =
+            /* TRANSLATORS: %s is an SQL key word such as DELETE */
+            g_strdup_printf (_("Explain Analyze runs the statement, and it uses %s: turn on "
+                               "“Allow Writes” first, or use Explain."), keyword);
+
+          adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (text));
+          return;
+        }
+      sql = g_strdup_printf ("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)\n%s", statement);
+    }
   else
-    sql = g_strdup_printf ("EXPLAIN\n%s", statement);
+    sql = g_strdup_printf ("EXPLAIN (FORMAT JSON)\n%s", statement);
 
   /* The plan runs in the statement's own session, so it sees the same settings. */
   plan_page = bastion_query_view_add_page (self, bastion_query_page_get_database (page));
@@ -857,6 +805,12 @@ bastion_query_view_open_entity (BastionQueryView *self,
   for (guint i = 0; i < G_N_ELEMENTS (entities); i++)
     if (g_str_equal (entities[i].id, entity))
       bastion_query_page_set_title (page, _(entities[i].title));
+  if (g_str_equal (entity, "device-data"))
+    {
+      bastion_chart_view_prefer_columns (bastion_query_page_get_chart_view (page), "timestamp",
+                                         "value", "series");
+      bastion_query_page_set_show_chart (page, TRUE);
+    }
   return page;
 }
 
@@ -894,11 +848,19 @@ bastion_query_view_constructed (GObject *object)
   G_OBJECT_CLASS (bastion_query_view_parent_class)->constructed (object);
 
   gtk_widget_set_visible (self->simpleiot_box, self->is_simpleiot);
-  load_history (self);
+  {
+    g_autofree char *path = bastion_history_dup_path_for_profile (self->profile_id);
+
+    self->history = bastion_history_new (path);
+    bastion_history_view_set_history (self->history_view, self->history);
+    bastion_history_open_async (self->history, self->cancellable, history_opened_cb,
+                                g_object_ref (self));
+  }
   if (self->database != NULL)
     {
       self->busy_id = g_signal_connect_swapped (self->database, "notify::busy",
                                                 G_CALLBACK (on_database_busy), self);
+      self->catalog = bastion_catalog_new (self->database);
       reload_schema (self);
     }
   bastion_query_view_add_page (self, NULL);
@@ -921,6 +883,8 @@ bastion_query_view_dispose (GObject *object)
   g_clear_object (&self->schema_query);
   g_clear_object (&self->schema_tree);
   g_clear_object (&self->schema_root);
+  g_clear_object (&self->catalog);
+  g_clear_object (&self->history);
   g_clear_object (&self->database);
   g_clear_object (&self->connection);
   g_clear_object (&self->cancellable);
@@ -934,7 +898,6 @@ bastion_query_view_finalize (GObject *object)
   BastionQueryView *self = BASTION_QUERY_VIEW (object);
 
   g_free (self->profile_id);
-  g_clear_pointer (&self->history, g_ptr_array_unref);
 
   G_OBJECT_CLASS (bastion_query_view_parent_class)->finalize (object);
 }
@@ -1011,6 +974,7 @@ bastion_query_view_class_init (BastionQueryViewClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (BASTION_TYPE_QUERY_PAGE);
+  g_type_ensure (BASTION_TYPE_HISTORY_VIEW);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/bastiongtk/Bastion/"
                                                              "bastion-query-view.ui");
@@ -1022,12 +986,11 @@ bastion_query_view_class_init (BastionQueryViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, BastionQueryView, tab_view);
   gtk_widget_class_bind_template_child (widget_class, BastionQueryView, history_button);
   gtk_widget_class_bind_template_child (widget_class, BastionQueryView, history_popover);
-  gtk_widget_class_bind_template_child (widget_class, BastionQueryView, history_stack);
-  gtk_widget_class_bind_template_child (widget_class, BastionQueryView, history_list);
+  gtk_widget_class_bind_template_child (widget_class, BastionQueryView, history_view);
   gtk_widget_class_bind_template_callback (widget_class, on_entity_activated);
   gtk_widget_class_bind_template_callback (widget_class, on_schema_activated);
   gtk_widget_class_bind_template_callback (widget_class, on_history_show);
-  gtk_widget_class_bind_template_callback (widget_class, on_history_activated);
+  gtk_widget_class_bind_template_callback (widget_class, on_history_open_sql);
 
   gtk_widget_class_install_action (widget_class, "view.new-tab", NULL, new_tab_action);
   gtk_widget_class_install_action (widget_class, "view.close-tab", NULL, close_tab_action);
@@ -1086,7 +1049,6 @@ bastion_query_view_init (BastionQueryView *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->cancellable = g_cancellable_new ();
-  self->history = g_ptr_array_new_with_free_func (g_free);
   g_queue_init (&self->requests);
 
   build_entity_rows (self);
@@ -1166,6 +1128,13 @@ bastion_query_view_get_current_page (BastionQueryView *self)
   return tab != NULL ? BASTION_QUERY_PAGE (adw_tab_page_get_child (tab)) : NULL;
 }
 
+BastionCatalog *
+bastion_query_view_get_catalog (BastionQueryView *self)
+{
+  g_return_val_if_fail (BASTION_IS_QUERY_VIEW (self), NULL);
+  return self->catalog;
+}
+
 GListModel *
 bastion_query_view_get_schema_model (BastionQueryView *self)
 {
@@ -1173,18 +1142,16 @@ bastion_query_view_get_schema_model (BastionQueryView *self)
   return G_LIST_MODEL (self->schema_tree);
 }
 
-char **
-bastion_query_view_dup_history (BastionQueryView *self)
+BastionHistory *
+bastion_query_view_get_history (BastionQueryView *self)
 {
-  GStrvBuilder *builder;
-  char **history;
-
   g_return_val_if_fail (BASTION_IS_QUERY_VIEW (self), NULL);
+  return self->history;
+}
 
-  builder = g_strv_builder_new ();
-  for (guint i = 0; i < self->history->len; i++)
-    g_strv_builder_add (builder, g_ptr_array_index (self->history, i));
-  history = g_strv_builder_end (builder);
-  g_strv_builder_unref (builder);
-  return history;
+BastionHistoryView *
+bastion_query_view_get_history_view (BastionQueryView *self)
+{
+  g_return_val_if_fail (BASTION_IS_QUERY_VIEW (self), NULL);
+  return self->history_view;
 }

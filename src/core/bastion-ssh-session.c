@@ -19,11 +19,13 @@
 #endif
 
 #include <glib/gi18n.h>
+#include <libssh2.h>
 
 #include "bastion-fd-watch.h"
+#include "bastion-io-thread.h"
 #include "bastion-key-file.h"
 #include "bastion-ssh-agent.h"
-#include "bastion-ssh-session.h"
+#include "bastion-ssh-session-private.h"
 
 /* libssh2 drops names it does not support from a preference list. With our libssh2 patches
  * both AEAD ciphers go through OpenSSL a whole run of a packet per call. AES-GCM first where the
@@ -109,11 +111,15 @@ struct _BastionSshSession
   Phase                   phase;
   BastionSshConnectFlags  flags;
   GTask                  *task;
+  /* The context the session was last connected on (a tunnel's: the I/O thread's); its
+   * sources, the "disconnected" signal and every libssh2 call belong to that thread. */
+  GMainContext           *context;
   GCancellable           *user_cancellable;
   gulong                  cancel_id;
   GCancellable           *connect_cancellable;
   GSocketConnection      *connection;
   LIBSSH2_SESSION        *session;
+  GQueue                  channels;      /* BastionSshChannel, bastion-ssh-channel.c */
   BastionFdWatch         *watch;
   guint                   timeout_id;
   guint                   keepalive_id;
@@ -508,8 +514,8 @@ static void
 teardown (BastionSshSession *self,
           gboolean           polite)
 {
-  g_clear_handle_id (&self->timeout_id, g_source_remove);
-  g_clear_handle_id (&self->keepalive_id, g_source_remove);
+  bastion_source_clear (self->context, &self->timeout_id);
+  bastion_source_clear (self->context, &self->keepalive_id);
   g_clear_pointer (&self->watch, bastion_fd_watch_free);
 
   /* A thread is in libssh2 with the session: it may not be freed now. Shutting the socket down
@@ -537,6 +543,8 @@ teardown (BastionSshSession *self,
   if (self->out_len > 0)
     polite = FALSE;
 
+  /* Their owners forget them without a call (see bastion_ssh_channel_close()). */
+  bastion_ssh_channels_drop (&self->channels);
   if (self->session != NULL)
     {
       if (polite && !self->send_busy && self->phase != PHASE_DEAD)
@@ -662,10 +670,11 @@ mark_dead (BastionSshSession *self,
   g_debug ("SSH %s:%u: session lost: %s", self->host, self->port, error->message);
   self->phase = PHASE_DEAD;
   g_clear_pointer (&self->watch, bastion_fd_watch_free);
-  g_clear_handle_id (&self->keepalive_id, g_source_remove);
+  bastion_source_clear (self->context, &self->keepalive_id);
   self->dead_error = error;
-  self->dead_idle_id = g_idle_add_full (G_PRIORITY_HIGH, emit_disconnected_cb,
-                                        g_object_ref (self), g_object_unref);
+  self->dead_idle_id = bastion_source_add_idle (self->context, G_PRIORITY_HIGH,
+                                                emit_disconnected_cb, g_object_ref (self),
+                                                g_object_unref);
 }
 
 gboolean
@@ -1653,7 +1662,7 @@ become_ready (BastionSshSession *self)
   wipe_string (&self->password);
   wipe_key_data (self);
 
-  g_clear_handle_id (&self->timeout_id, g_source_remove);
+  bastion_source_clear (self->context, &self->timeout_id);
   self->phase = PHASE_READY;
   self->last_recv = g_get_monotonic_time ();
   self->recv_budget = RECV_BUDGET;
@@ -1669,13 +1678,13 @@ become_ready (BastionSshSession *self)
   /* Highest priority: prepared on every iteration, even when other sources are ready. */
   g_source_set_priority (self->flush_source, G_PRIORITY_HIGH - 100);
   g_source_set_static_name (self->flush_source, "[bastion] ssh output batch");
-  g_source_attach (self->flush_source, g_main_context_get_thread_default ());
+  g_source_attach (self->flush_source, self->context);
   libssh2_session_callback_set2 (self->session, LIBSSH2_CALLBACK_SEND,
                                  (libssh2_cb_generic *)send_cb);
   g_debug ("SSH %s:%u: ready, cipher %s", self->host, self->port,
            libssh2_session_methods (self->session, LIBSSH2_METHOD_CRYPT_CS));
   libssh2_keepalive_config (self->session, self->idle ? 0 : 1, self->keepalive_interval);
-  self->keepalive_id = g_timeout_add_seconds (1, keepalive_cb, self);
+  self->keepalive_id = bastion_source_add_timeout (self->context, 1000, keepalive_cb, self);
   set_stage (self, BASTION_SSH_STAGE_READY);
   update_condition (self);
   complete_task (self);
@@ -2126,7 +2135,7 @@ on_connected (GObject      *object,
 
   if (connection == NULL)
     {
-      g_clear_handle_id (&self->timeout_id, g_source_remove);
+      bastion_source_clear (self->context, &self->timeout_id);
       if (g_task_return_error_if_cancelled (self->task))
         {
           drop_user_cancellable (self);
@@ -2180,8 +2189,11 @@ static void
 on_task_cancelled (GCancellable *cancellable,
                    gpointer      user_data)
 {
-  /* May run inside g_cancellable_cancel() from anywhere: act from the main loop. */
-  g_idle_add_full (G_PRIORITY_DEFAULT, cancel_idle_cb, g_object_ref (user_data), g_object_unref);
+  BastionSshSession *self = user_data;
+
+  /* May run inside g_cancellable_cancel() on any thread: act from the session's own context. */
+  bastion_source_add_idle (self->context, G_PRIORITY_DEFAULT, cancel_idle_cb,
+                           g_object_ref (self), g_object_unref);
 }
 
 void
@@ -2209,8 +2221,10 @@ bastion_ssh_session_connect_async (BastionSshSession      *self,
 
   ensure_libssh2_init ();
   teardown (self, FALSE);
-  g_clear_handle_id (&self->dead_idle_id, g_source_remove);
+  bastion_source_clear (self->context, &self->dead_idle_id);
   g_clear_error (&self->dead_error);
+  g_main_context_unref (self->context);
+  self->context = g_main_context_ref_thread_default ();
 
   self->flags = flags;
   self->timed_out = FALSE;
@@ -2235,7 +2249,8 @@ bastion_ssh_session_connect_async (BastionSshSession      *self,
   g_socket_client_set_timeout (client, self->connect_timeout);
   g_socket_client_set_enable_proxy (client, FALSE);
   g_signal_connect_object (client, "event", G_CALLBACK (on_client_event), self, 0);
-  self->timeout_id = g_timeout_add_seconds (self->connect_timeout, connect_timeout_cb, self);
+  self->timeout_id = bastion_source_add_timeout (self->context, self->connect_timeout * 1000,
+                                                 connect_timeout_cb, self);
   g_socket_client_connect_to_host_async (client, self->host, self->port,
                                          self->connect_cancellable, on_connected,
                                          g_object_ref (self));
@@ -2265,7 +2280,7 @@ bastion_ssh_session_disconnect (BastionSshSession *self)
                                     _("The connection was cancelled")));
     }
 
-  g_clear_handle_id (&self->dead_idle_id, g_source_remove);
+  bastion_source_clear (self->context, &self->dead_idle_id);
   g_clear_error (&self->dead_error);
   teardown (self, self->phase == PHASE_READY);
   self->phase = PHASE_IDLE;
@@ -2499,6 +2514,22 @@ bastion_ssh_session_get_raw (BastionSshSession *self)
   return self->phase == PHASE_READY ? self->session : NULL;
 }
 
+GQueue *
+bastion_ssh_session_get_channels (BastionSshSession *self)
+{
+  g_return_val_if_fail (BASTION_IS_SSH_SESSION (self), NULL);
+
+  return &self->channels;
+}
+
+char *
+bastion_ssh_session_dup_last_error (BastionSshSession *self)
+{
+  g_return_val_if_fail (BASTION_IS_SSH_SESSION (self), NULL);
+
+  return last_ssh_error (self);
+}
+
 void
 bastion_ssh_session_set_io_func (BastionSshSession *self,
                                  BastionSshIoFunc   func,
@@ -2598,7 +2629,7 @@ bastion_ssh_session_dispose (GObject *object)
 {
   BastionSshSession *self = (BastionSshSession *)object;
 
-  g_clear_handle_id (&self->dead_idle_id, g_source_remove);
+  bastion_source_clear (self->context, &self->dead_idle_id);
   teardown (self, self->phase == PHASE_READY);
   self->phase = PHASE_IDLE;
 
@@ -2629,6 +2660,7 @@ bastion_ssh_session_finalize (GObject *object)
   g_clear_error (&self->auth_error);
   g_clear_pointer (&self->auth_used, g_free);
   g_string_free (self->tried, TRUE);
+  g_main_context_unref (self->context);
 
   G_OBJECT_CLASS (bastion_ssh_session_parent_class)->finalize (object);
 }
@@ -2819,6 +2851,8 @@ bastion_ssh_session_init (BastionSshSession *self)
   self->keepalive_interval = DEFAULT_KEEPALIVE;
   self->tried = g_string_new (NULL);
   self->stage = BASTION_SSH_STAGE_CLOSED;
+  self->context = g_main_context_ref_thread_default ();
+  g_queue_init (&self->channels);
 }
 
 BastionSshSession *

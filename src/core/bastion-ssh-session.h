@@ -6,7 +6,6 @@
 #pragma once
 
 #include <gio/gio.h>
-#include <libssh2.h>
 
 #include "bastion-known-hosts.h"
 
@@ -63,11 +62,11 @@ typedef enum
 #define BASTION_TYPE_SSH_AUTH_METHOD (bastion_ssh_auth_method_get_type ())
 #define BASTION_TYPE_SSH_SESSION     (bastion_ssh_session_get_type ())
 
+/* A session belongs to the thread whose context it was connected on. One that a BastionTunnel
+ * connects lives on the I/O thread (bastion-io-thread.h) until bastion_tunnel_stop() returns:
+ * meanwhile its owner sets nothing and calls nothing on it. Friend API (channels, the relay's
+ * event plumbing, test hooks): bastion-ssh-session-private.h. */
 G_DECLARE_FINAL_TYPE (BastionSshSession, bastion_ssh_session, BASTION, SSH_SESSION, GObject)
-
-/* Called on every socket event once the session is ready (the tunnel's relay). */
-typedef void (*BastionSshIoFunc) (BastionSshSession *session,
-                                  gpointer           user_data);
 
 GQuark                bastion_ssh_error_quark                (void);
 GType                 bastion_ssh_stage_get_type             (void);
@@ -118,43 +117,10 @@ gboolean              bastion_ssh_session_trust_host_key_finish (BastionSshSessi
 /* "aes128-gcm@openssh.com" etc., once the handshake is done. */
 const char           *bastion_ssh_session_get_cipher         (BastionSshSession      *self);
 const char           *bastion_ssh_session_default_ciphers    (void);
-void                  bastion_ssh_session_batch_writes       (BastionSshSession      *self,
-                                                              gboolean                batch);
-void                  bastion_ssh_session_get_output_stats   (BastionSshSession      *self,
-                                                              guint64                *packets,
-                                                              guint64                *sends);
-
-/* For the tunnel: the raw libssh2 session while ready, and the event plumbing. */
-LIBSSH2_SESSION      *bastion_ssh_session_get_raw            (BastionSshSession      *self);
-void                  bastion_ssh_session_set_io_func        (BastionSshSession      *self,
-                                                              BastionSshIoFunc        func,
-                                                              gpointer                user_data);
-/* The caller has a half-sent packet (it owns the send slot): also wake on writable, and send no
- * keepalive until it is cleared. */
-void                  bastion_ssh_session_set_send_busy      (BastionSshSession      *self,
-                                                              gboolean                busy);
-/* Checks a negative libssh2 return code: FALSE (and the session marked dead, "disconnected"
- * emitted from an idle) when it means the session is gone. */
-gboolean              bastion_ssh_session_check_rc           (BastionSshSession      *self,
-                                                              int                     rc);
-/* The caller has no channel, so nothing reads the session: keepalives then ask for no reply,
- * and only a closed or failed socket is watched for. */
-void                  bastion_ssh_session_set_idle           (BastionSshSession      *self,
-                                                              gboolean                idle);
-/* TRUE when a small packet built on libssh2's stack (EOF, keepalive) can be sent whole now. */
-gboolean              bastion_ssh_session_can_send_small     (BastionSshSession      *self);
-gboolean              bastion_ssh_session_is_alive           (BastionSshSession      *self);
 
 /* TRUE when the private key file needs a passphrase. */
 gboolean              bastion_ssh_key_file_is_encrypted      (const char             *path,
                                                               gboolean               *encrypted,
                                                               GError                **error);
-
-/* Tests only: hook is called in the thread that logs in with a passphrase-protected OpenSSH key
- * (its bcrypt KDF runs there, not on the main loop), just before libssh2 starts; a test blocks in
- * it to cancel or drop the session meanwhile. Set it while no login runs. */
-typedef void (*BastionSshAuthThreadHook) (gpointer user_data);
-void                  bastion_ssh_session_set_auth_thread_hook (BastionSshAuthThreadHook hook,
-                                                                gpointer                 user_data);
 
 G_END_DECLS

@@ -9,7 +9,7 @@
 #include <glib/gstdio.h>
 #include <gio/gio.h>
 
-#include "bastion-ssh-session.h"
+#include "bastion-ssh-session-private.h"
 
 static inline const char *
 test_env (const char *name)
