@@ -407,9 +407,13 @@ def named_event(pattern):
     regex = re.compile(pattern)
 
     def check():
+        # The event's own value (any_data) is the name it announced; the source's name is
+        # read when the event is handled and may already be the next one.
         for kind, _d, _r, n, data in events:
-            if kind.startswith("object:property-change:accessible-name") and regex.search(n):
-                return n
+            if kind.startswith("object:property-change:accessible-name"):
+                for said in (data, n):
+                    if said and regex.search(said):
+                        return said
         return None
     return check
 
