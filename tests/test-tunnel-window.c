@@ -7,7 +7,8 @@
  * between the session and the harness's sshd; the tunnel's statistics (its "rtt" and
  * "receive-window" properties) must show the measured round trip and a window grown past its
  * initial 2 MiB. On loopback the same download leaves the window at 2 MiB. Run under an sshd
- * with RekeyLimit 8M (tests/meson.build), so window adjusts meet rekeys.
+ * with RekeyLimit 8M (tests/meson.build), so window adjusts meet rekeys. read-budget checks
+ * libssh2 patch 0004 directly: one read decrypts a bounded number of packets.
  */
 
 #ifndef _GNU_SOURCE
@@ -23,8 +24,11 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
+
+#include <libssh2.h>
 
 #include "bastion-tunnel.h"
 #include "tunnel/tunnel-test-util.h"
@@ -339,6 +343,108 @@ test_long_link (void)
   g_subprocess_wait (relay, NULL, NULL);
 }
 
+/* ---- libssh2 patch 0004: a read's work is bounded -------------------------------------------- */
+
+/* The channel asks for 4 KiB packets, so the socket holds many more than a read's budget of
+ * LIBSSH2_CHANNEL_READ_PACKETS (32). */
+#define PACKET_MAX        4096
+#define READ_BUDGET_BYTES (32 * PACKET_MAX)
+
+static void
+put_string (GByteArray *b,
+            const char *s)
+{
+  guint32 len = GUINT32_TO_BE (strlen (s));
+
+  g_byte_array_append (b, (const guint8 *) &len, 4);
+  g_byte_array_append (b, (const guint8 *) s, strlen (s));
+}
+
+static void
+put_u32 (GByteArray *b,
+         guint32     v)
+{
+  v = GUINT32_TO_BE (v);
+  g_byte_array_append (b, (const guint8 *) &v, 4);
+}
+
+static void
+test_read_budget (void)
+{
+  Source *src = source_new (256 * 1024 * 1024);
+  struct sockaddr_in addr = { .sin_family = AF_INET,
+                              .sin_port = htons (atoi (test_env ("BASTION_TEST_SSH_PORT"))) };
+  g_autoptr(GByteArray) msg = g_byte_array_new ();
+  g_autofree char *buf = g_malloc (BLOCK);
+  LIBSSH2_SESSION *s;
+  LIBSSH2_CHANNEL *ch;
+  guint64 warm = 0;
+  unsigned long avail = 0;
+  int queued_before = 0;
+  int queued_after = 0;
+  ssize_t n;
+  int fd;
+
+  g_assert_cmpint (inet_pton (AF_INET, test_env ("BASTION_TEST_SSH_HOST"), &addr.sin_addr), ==, 1);
+  fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  g_assert_cmpint (connect (fd, (struct sockaddr *) &addr, sizeof addr), ==, 0);
+  g_assert_cmpint (libssh2_init (0), ==, 0);
+  s = libssh2_session_init ();
+  libssh2_session_set_blocking (s, 1);
+  /* AES-GCM and ChaCha20 already stop at each 35 kB receive buffer's last whole packet (they
+   * need a whole packet before decrypting); a CTR cipher with a MAC is where an unbounded read
+   * drains the socket. */
+  for (int m = LIBSSH2_METHOD_CRYPT_CS; m <= LIBSSH2_METHOD_CRYPT_SC; m++)
+    g_assert_cmpint (libssh2_session_method_pref (s, m, "aes128-ctr"), ==, 0);
+  for (int m = LIBSSH2_METHOD_MAC_CS; m <= LIBSSH2_METHOD_MAC_SC; m++)
+    g_assert_cmpint (libssh2_session_method_pref (s, m, "hmac-sha2-256"), ==, 0);
+  g_assert_cmpint (libssh2_session_method_pref (s, LIBSSH2_METHOD_KEX, "curve25519-sha256"), ==, 0);
+  g_assert_cmpint (libssh2_session_handshake (s, fd), ==, 0);
+  g_assert_cmpint (libssh2_userauth_publickey_fromfile (s, test_env ("BASTION_TEST_SSH_USER"),
+                                                        NULL, test_env ("BASTION_TEST_SSH_KEY"),
+                                                        NULL), ==, 0);
+  put_string (msg, "127.0.0.1");
+  put_u32 (msg, src->port);
+  put_string (msg, "127.0.0.1");
+  put_u32 (msg, 22);
+  ch = libssh2_channel_open_ex (s, "direct-tcpip", strlen ("direct-tcpip"), 16 * 1024 * 1024,
+                                PACKET_MAX, (const char *) msg->data, msg->len);
+  g_assert_nonnull (ch);
+
+  /* Some reading first, so TCP's autotuning grows the socket's buffer; then the server fills
+   * the socket while nothing reads. */
+  while (warm < 32 * 1024 * 1024 && (n = libssh2_channel_read (ch, buf, BLOCK)) > 0)
+    warm += n;
+  g_assert_cmpuint (warm, >=, 32 * 1024 * 1024);
+  for (int i = 0; i < 40 && queued_before < 4 * READ_BUDGET_BYTES; i++)
+    {
+      g_usleep (50 * 1000);
+      ioctl (fd, FIONREAD, &queued_before);
+    }
+  if (queued_before < 4 * READ_BUDGET_BYTES)
+    {
+      g_test_skip_printf ("the socket held only %d bytes: not enough to show a bound", queued_before);
+    }
+  else
+    {
+      libssh2_session_set_blocking (s, 0);
+      n = libssh2_channel_read (ch, buf, PACKET_MAX);
+      libssh2_channel_window_read_ex (ch, &avail, NULL);
+      ioctl (fd, FIONREAD, &queued_after);
+      g_test_message ("socket held %d bytes; one 4 KiB read returned %zd, left %lu decrypted "
+                      "and queued, %d still in the socket", queued_before, n, avail, queued_after);
+      g_assert_cmpint (n, ==, PACKET_MAX);
+      /* Unpatched, the read decrypted everything: nothing stays in the socket. */
+      g_assert_cmpuint (avail + n, <=, READ_BUDGET_BYTES);
+      g_assert_cmpint (queued_after, >, 0);
+    }
+
+  shutdown (fd, SHUT_RDWR);
+  libssh2_session_free (s);
+  close (fd);
+  source_free (src);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -348,6 +454,7 @@ main (int    argc,
 
   g_test_add_func ("/bastion/tunnel-window/loopback", test_loopback);
   g_test_add_func ("/bastion/tunnel-window/long-link", test_long_link);
+  g_test_add_func ("/bastion/tunnel-window/read-budget", test_read_budget);
 
   return g_test_run ();
 }
