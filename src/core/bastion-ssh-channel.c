@@ -27,11 +27,12 @@
 #define WINDOW_INITIAL      (2u * 1024 * 1024)
 #define WINDOW_MAX          (32u * 1024 * 1024)
 #define SESSION_WINDOW_MAX  (64u * 1024 * 1024)
-/* Below this round trip a 2 MiB window allows over 500 MB/s, more than the tunnel moves on this
- * class of machine: no growth (loopback, a LAN). A loaded machine's scheduler stalls look like
- * round trips of a few ms, so growth also waits for PROBES_MIN samples (their minimum). */
-#define RTT_GROW_MIN        4000
-#define PROBES_MIN          3
+/* Below this round trip the 2 MiB window already allows over 100 MB/s: no growth (loopback, a
+ * LAN, a nearby region). Measured on a 2-core machine at load 11: loopback's scheduler stalls
+ * look like 10 ms round trips, even as the minimum of several probes. Growth also waits for
+ * PROBES_MIN samples (their minimum counts). */
+#define RTT_GROW_MIN        20000
+#define PROBES_MIN          4
 
 struct _BastionSshChannel
 {
@@ -50,7 +51,7 @@ struct _BastionSshChannel
   guint64            epoch_bytes; /* read since epoch_start */
   guint              adjusting : 1;
   guint              probe_stalled : 1;   /* all below probe_limit came, then nothing */
-  guint              window_limited : 1;  /* a probe stalled in this round trip */
+  guint              window_limited : 1;  /* the last probe stalled */
 };
 
 /* The time the session's current open request was first sent (one open in flight). */
@@ -147,8 +148,9 @@ session_window (BastionSshSession *session)
 /* After a read (N bytes; 0 also for "nothing queued"). A probe is an adjust that raised the
  * limit: once everything below the old limit has arrived and the channel ran dry, the server is
  * waiting for that adjust, so the first byte beyond the old limit times a round trip, and the
- * window was the limit. At the end of each round trip the window doubles if it was the limit
- * and the client consumed at least half of it in a round trip (the rate × the round trip). */
+ * window was the limit (until a probe finds no stall). At the end of each round trip the window
+ * doubles if it is the limit and the client consumed at least half of it in a round trip (the
+ * rate × the round trip). */
 static void
 window_account (BastionSshChannel *c,
                 gsize              n)
@@ -162,9 +164,9 @@ window_account (BastionSshChannel *c,
       if (c->probe_stalled)
         {
           c->rtt = MIN (c->rtt, MAX (1, now - c->probe_time));
-          c->window_limited = TRUE;
           c->n_probes++;
         }
+      c->window_limited = c->probe_stalled;
       c->probe_limit = 0;
     }
   else if (c->probe_limit != 0 && n == 0 && received >= c->probe_limit)
@@ -187,7 +189,6 @@ window_account (BastionSshChannel *c,
     }
   c->epoch_start = now;
   c->epoch_bytes = 0;
-  c->window_limited = FALSE;
 }
 
 /* Before a read: keep the window granted, as libssh2's read would (at 3/4 of it, plus the read's
