@@ -51,7 +51,7 @@ struct _BastionSshChannel
   guint64            epoch_bytes; /* read since epoch_start */
   guint              adjusting : 1;
   guint              probe_stalled : 1;   /* all below probe_limit came, then nothing */
-  guint              window_limited : 1;  /* the last probe stalled */
+  guint              window_limited : 1;  /* a probe stalled in this round trip */
 };
 
 /* The time the session's current open request was first sent (one open in flight). */
@@ -148,9 +148,9 @@ session_window (BastionSshSession *session)
 /* After a read (N bytes; 0 also for "nothing queued"). A probe is an adjust that raised the
  * limit: once everything below the old limit has arrived and the channel ran dry, the server is
  * waiting for that adjust, so the first byte beyond the old limit times a round trip, and the
- * window was the limit (until a probe finds no stall). At the end of each round trip the window
- * doubles if it is the limit and the client consumed at least half of it in a round trip (the
- * rate × the round trip). */
+ * window was the limit in this round trip. At the end of each round trip the window doubles if
+ * it was the limit and the client consumed at least half of it in a round trip (the rate × the
+ * round trip). */
 static void
 window_account (BastionSshChannel *c,
                 gsize              n)
@@ -164,9 +164,9 @@ window_account (BastionSshChannel *c,
       if (c->probe_stalled)
         {
           c->rtt = MIN (c->rtt, MAX (1, now - c->probe_time));
+          c->window_limited = TRUE;
           c->n_probes++;
         }
-      c->window_limited = c->probe_stalled;
       c->probe_limit = 0;
     }
   else if (c->probe_limit != 0 && n == 0 && received >= c->probe_limit)
@@ -189,6 +189,7 @@ window_account (BastionSshChannel *c,
     }
   c->epoch_start = now;
   c->epoch_bytes = 0;
+  c->window_limited = FALSE;
 }
 
 /* Before a read: keep the window granted, as libssh2's read would (at 3/4 of it, plus the read's
