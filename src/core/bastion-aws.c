@@ -422,7 +422,8 @@ endpoint_url (const char                  *service,
               const BastionAwsCredentials *creds)
 {
   const char *env_name = g_str_equal (service, "ec2") ? "AWS_ENDPOINT_URL_EC2"
-                                                      : "AWS_ENDPOINT_URL_SECRETS_MANAGER";
+                         : g_str_equal (service, "ssm") ? "AWS_ENDPOINT_URL_SSM"
+                         : "AWS_ENDPOINT_URL_SECRETS_MANAGER";
   const char *value = g_getenv (env_name);
 
   if (value == NULL || value[0] == '\0')
@@ -466,9 +467,12 @@ aws_error_new (Call       *call,
                           "your AWS administrator to grant it, or use a profile that has it."),
                         call->action, permission);
 
-  /* Not the token: the request's own timestamp, i.e. this computer's clock. */
+  /* Not the token: the request's own timestamp, i.e. this computer's clock. The JSON protocol
+   * says so as an InvalidSignatureException "Signature expired: …". */
   if (g_str_equal (code, "RequestExpired") ||
-      g_str_equal (code, "RequestTimeTooSkewed"))
+      g_str_equal (code, "RequestTimeTooSkewed") ||
+      (g_str_equal (code, "InvalidSignatureException") &&
+       g_str_has_prefix (message, "Signature expired")))
     return g_error_new (BASTION_AWS_ERROR, BASTION_AWS_ERROR_SERVICE,
                         _("AWS refused %s because the request’s time is too far from AWS’s: set "
                           "this computer’s clock right (turn on automatic time) and try again."),
@@ -516,6 +520,14 @@ aws_error_new (Call       *call,
     return g_error_new (BASTION_AWS_ERROR, BASTION_AWS_ERROR_RULE_EXISTS,
                         _("%s: the security group already has this rule (%s)."),
                         call->action, message);
+
+  if (g_str_equal (code, "TargetNotConnected"))
+    return g_error_new (BASTION_AWS_ERROR, BASTION_AWS_ERROR_NOT_FOUND,
+                        _("%s: the bastion %s is not registered with Session Manager: its SSM "
+                          "agent is not running, or its instance role lacks the policy "
+                          "AmazonSSMManagedInstanceCore. Check it with “aws ssm "
+                          "describe-instance-information”, or connect through SSH."),
+                        call->action, call->resource);
 
   if (g_str_equal (code, "IncorrectInstanceState"))
     return g_error_new (BASTION_AWS_ERROR, BASTION_AWS_ERROR_INCORRECT_STATE,
@@ -1132,6 +1144,38 @@ bastion_aws_get_secret_finish (BastionAws    *self,
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Systems Manager (Session Manager's API; the session itself is bastion-ssm-session.c)
+ */
+
+void
+bastion_aws_ssm_call_async (BastionAws          *self,
+                            const char          *action,
+                            const char          *resource,
+                            const char          *body,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_autofree char *target = NULL;
+
+  g_return_if_fail (BASTION_IS_AWS (self));
+  g_return_if_fail (action != NULL && body != NULL);
+
+  target = g_strdup_printf ("AmazonSSM.%s", action);
+  aws_call_async (self, "ssm", action, target, resource, body, cancellable, callback, user_data);
+}
+
+GBytes *
+bastion_aws_ssm_call_finish (BastionAws    *self,
+                             GAsyncResult  *result,
+                             GError       **error)
+{
+  g_return_val_if_fail (BASTION_IS_AWS (self), NULL);
+
+  return aws_call_finish (self, result, error);
 }
 
 /* ---------------------------------------------------------------------------------------------
