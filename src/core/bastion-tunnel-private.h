@@ -65,6 +65,8 @@ typedef struct
   guint               n_channels;
   guint               n_clients;
   guint               n_refused;
+  gint64              rtt;        /* µs, the last measured; 0: not yet */
+  guint64             window;     /* the largest receive window of an open channel */
   GError             *error;
 } State;
 
@@ -111,6 +113,8 @@ struct _BastionTunnel
   guint64             bytes_out;
   guint64             notified_in;
   guint64             notified_out;
+  gint64              rtt;
+  guint64             window;
   guint               n_channels;
   guint               n_refused;        /* connections from another user, closed at once */
   GHashTable         *refused_uids;     /* uid → TRUE: logged once each */

@@ -57,6 +57,10 @@ guint              bastion_tunnel_get_n_refused   (BastionTunnel      *self);
 /* The bastion's last refusal to open a channel to the database (BASTION_TUNNEL_ERROR_
  * CHANNEL_REFUSED: its reason and the fix), NULL once a channel opened again. */
 const GError      *bastion_tunnel_get_channel_error (BastionTunnel    *self);
+/* The link's measured round trip in µs (0: not yet) and the largest receive window an open
+ * channel keeps granted (0: no channel). */
+gint64             bastion_tunnel_get_rtt         (BastionTunnel      *self);
+guint64            bastion_tunnel_get_receive_window (BastionTunnel   *self);
 /* The last error that made the tunnel fail (stage "failed"), or NULL. */
 const GError      *bastion_tunnel_get_error       (BastionTunnel      *self);
 
