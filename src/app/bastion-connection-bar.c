@@ -171,6 +171,16 @@ update_stats (BastionConnectionBar *self)
       channels = g_strdup_printf (_("%s · %.1f ms round trip · %s window"), open,
                                   bastion_tunnel_get_rtt (tunnel) / 1000.0, window);
     }
+  if (bastion_tunnel_get_n_refused (tunnel) > 0)
+    {
+      guint refused = bastion_tunnel_get_n_refused (tunnel);
+      char *both = g_strdup_printf (ngettext ("%s · %u refused (another user’s program)",
+                                              "%s · %u refused (other users’ programs)",
+                                              refused), channels, refused);
+
+      g_free (channels);
+      channels = both;
+    }
   adw_action_row_set_subtitle (self->channels_row, channels);
 
   since = bastion_connections_get_ready_since (bastion_connections_get_default (), self->profile);

@@ -165,6 +165,18 @@ fail_task (BastionConnection *self,
            GError            *error)
 {
   OpenData *data = g_task_get_task_data (task);
+  /* The database login failed because the bastion refused the channel: that is the tunnel's
+   * step, and the bastion's reason says what to do. */
+  gboolean refused = self->tunnel != NULL &&
+                     bastion_tunnel_get_channel_error (self->tunnel) != NULL &&
+                     (data->keep_database ||
+                      self->stage == BASTION_CONNECTION_STAGE_DATABASE_LOGIN);
+
+  if (refused && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_error_free (error);
+      error = g_error_copy (bastion_tunnel_get_channel_error (self->tunnel));
+    }
 
   if (data->keep_database)
     {
@@ -174,7 +186,7 @@ fail_task (BastionConnection *self,
 
   if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      self->failed_stage = self->stage;
+      self->failed_stage = refused ? BASTION_CONNECTION_STAGE_OPENING_TUNNEL : self->stage;
       g_clear_error (&self->error);
       self->error = g_error_copy (error);
       set_stage (self, BASTION_CONNECTION_STAGE_FAILED);

@@ -11,6 +11,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include <libssh2.h>
 
 #include "bastion-ssh-session-private.h"
@@ -132,6 +134,23 @@ bastion_ssh_channel_open_direct (BastionSshSession  *session,
     return BASTION_SSH_IO_DENIED;
 
   return classify (session, rc);
+}
+
+guint
+bastion_ssh_channel_open_failure_reason (BastionSshSession *session)
+{
+  /* libssh2 keeps the reason code only in its message text (channel.c). */
+  static const char *const texts[] = {
+    "(administratively prohibited)", "(connect failed)", "(unknown channel type)",
+    "(resource shortage)",
+  };
+  g_autofree char *msg = bastion_ssh_session_dup_last_error (session);
+
+  for (guint i = 0; msg != NULL && i < G_N_ELEMENTS (texts); i++)
+    if (strstr (msg, texts[i]) != NULL)
+      return i + 1;
+
+  return 0;
 }
 
 static guint64

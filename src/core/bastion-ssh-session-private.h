@@ -35,6 +35,9 @@ BastionSshIo  bastion_ssh_channel_open_direct (BastionSshSession  *session,
                                                guint16             port,
                                                guint16             source_port,
                                                BastionSshChannel **channel);
+/* After DENIED: the server's reason code (RFC 4254 5.1: 1 administratively prohibited,
+ * 2 connect failed, 3 unknown channel type, 4 resource shortage), 0 when unknown. */
+guint         bastion_ssh_channel_open_failure_reason (BastionSshSession *session);
 /* Bytes read (0: none queued now; see is_eof()) or a BastionSshIo. */
 gssize        bastion_ssh_channel_read        (BastionSshChannel  *channel,
                                                void               *buffer,

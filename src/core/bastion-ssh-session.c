@@ -68,6 +68,13 @@
  * holding bulk back until the end of the iteration cost ~15 % of the upload throughput in A/B
  * runs) and the window adjustments of a download. */
 #define OUT_BATCH_MAX           (16 * 1024)
+/* Until the login is done, a server gets this many bytes in all (greeting lines, key exchange,
+ * login replies: a real sshd sends ~3 KiB, a long login banner a few more) and this many per
+ * wake-up of the loop. libssh2 reads the greeting and the key exchange packets until the socket
+ * is empty: a hostile server that streams text lines, bytes without a line end or endless
+ * SSH_MSG_IGNORE packets kept it (and a CPU) busy forever, the connect timeout never ran. */
+#define LOGIN_BYTES_MAX         (256 * 1024)
+#define LOGIN_ROUND_MAX         (16 * 1024)
 #define DEFAULT_KEEPALIVE       15
 #define KEEPALIVE_COUNT_MAX     3
 
@@ -126,6 +133,8 @@ struct _BastionSshSession
   guint                   dead_idle_id;
   gint64                  last_recv;
   gssize                  recv_budget;
+  gsize                   login_bytes;      /* LOGIN_BYTES_MAX */
+  gsize                   login_round;      /* LOGIN_ROUND_MAX */
   BastionHostKeyStatus    host_key_status;
   char                   *fingerprint;
   GBytes                 *host_key;
@@ -163,6 +172,7 @@ struct _BastionSshSession
   guint                   idle_paused : 1;
   guint                   identities_only : 1;
   guint                   recv_empty : 1;
+  guint                   login_overflow : 1;
   /* The io_func did not read the socket although it had input: every channel with data waits
    * for its local client (back-pressure). Input is not polled for until someone reads again. */
   guint                   input_paused : 1;
@@ -579,6 +589,17 @@ drop_user_cancellable (BastionSshSession *self)
     }
 }
 
+static GError *
+login_overflow_error_new (BastionSshSession *self)
+{
+  return g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_HANDSHAKE,
+                      _("The SSH handshake with %s:%u failed: the server sent more than %u KiB "
+                        "without completing the SSH greeting, key exchange and login (endless "
+                        "text or packets), so Bastion stopped reading. Check that port %u is the "
+                        "bastion’s SSH port"),
+                      self->host, self->port, LOGIN_BYTES_MAX / 1024, self->port);
+}
+
 static void
 fail_task (BastionSshSession *self,
            GError            *error)
@@ -587,6 +608,11 @@ fail_task (BastionSshSession *self,
 
   drop_user_cancellable (self);
 
+  if (self->login_overflow)
+    {
+      g_error_free (error);
+      error = login_overflow_error_new (self);
+    }
   g_debug ("SSH %s:%u: %s", self->host, self->port, error->message);
   teardown (self, FALSE);
   self->phase = PHASE_IDLE;
@@ -805,6 +831,20 @@ recv_cb (libssh2_socket_t   sock,
   if (self->phase == PHASE_READY && (self->recv_budget <= 0 || self->recv_empty))
     return -EAGAIN;
 
+  if (self->phase == PHASE_HANDSHAKE || self->phase == PHASE_AUTH_LIST ||
+      self->phase == PHASE_AUTH)
+    {
+      if (self->login_bytes >= LOGIN_BYTES_MAX)
+        {
+          self->login_overflow = TRUE;
+          return -ECONNABORTED;
+        }
+      /* Back to the loop: its timeout sources run, the socket's next poll comes at once. */
+      if (self->login_round >= LOGIN_ROUND_MAX)
+        return -EAGAIN;
+      length = MIN (length, LOGIN_BYTES_MAX - self->login_bytes);
+    }
+
   n = recv (sock, buffer, length, flags);
   if (n < 0)
     {
@@ -824,6 +864,8 @@ recv_cb (libssh2_socket_t   sock,
     {
       self->last_recv = g_get_monotonic_time ();
       self->recv_budget -= n;
+      self->login_bytes += n;
+      self->login_round += n;
     }
 
   return n;
@@ -1854,6 +1896,7 @@ session_advance (BastionSshSession *self)
   int rc;
 
   g_object_ref (self);
+  self->login_round = 0;
 
   switch (self->phase)
     {
@@ -2228,6 +2271,8 @@ bastion_ssh_session_connect_async (BastionSshSession      *self,
 
   self->flags = flags;
   self->timed_out = FALSE;
+  self->login_overflow = FALSE;
+  self->login_bytes = 0;
   self->host_key_status = BASTION_HOST_KEY_UNCHECKED;
   g_clear_pointer (&self->offered, g_free);
   g_string_truncate (self->tried, 0);

@@ -64,6 +64,7 @@ typedef struct
   guint64             bytes_out;
   guint               n_channels;
   guint               n_clients;
+  guint               n_refused;
   gint64              rtt;        /* µs, the last measured; 0: not yet */
   guint64             window;     /* the largest receive window of an open channel */
   GError             *error;
@@ -89,6 +90,11 @@ struct _BastionTunnel
   GSocketService     *service;
   GTask              *start_task;
   GError             *error;
+  /* The bastion's last refusal to open a channel. Set under channel_lock before the client's
+   * socket is closed, so whoever sees that close (libpq on the owner's side) finds it. */
+  GMutex              channel_lock;
+  GError             *channel_error;
+  GError             *channel_error_copy;  /* Owner: what get_channel_error() returned */
   char               *db_host;
   GQueue              clients;
   GQueue              queue;
@@ -110,6 +116,8 @@ struct _BastionTunnel
   gint64              rtt;
   guint64             window;
   guint               n_channels;
+  guint               n_refused;        /* connections from another user, closed at once */
+  GHashTable         *refused_uids;     /* uid → TRUE: logged once each */
 
   BastionSshStage     stage;
   guint16             db_port;

@@ -23,6 +23,7 @@
 #include <glib/gi18n.h>
 
 #include "bastion-io-thread.h"
+#include "bastion-peer-uid.h"
 #include "bastion-tunnel-private.h"
 
 /* Client reads fill up to UP_MAX; libssh2 then sends full 32 KiB packets. Channel reads need at
@@ -141,6 +142,59 @@ remove_client (BastionTunnel *self,
   client_free (c);
   count_channels (self);
   bastion_tunnel_report (self);
+}
+
+static void
+set_channel_error (BastionTunnel *self,
+                   const GError  *error)
+{
+  g_mutex_lock (&self->channel_lock);
+  g_clear_error (&self->channel_error);
+  if (error != NULL)
+    self->channel_error = g_error_copy (error);
+  g_mutex_unlock (&self->channel_lock);
+}
+
+/* The bastion refused a direct-tcpip channel (RFC 4254 5.1): its reason, and the fix. */
+static GError *
+channel_refused_error_new (BastionTunnel *self)
+{
+  const char *ssh_host = bastion_ssh_session_get_host (self->session);
+  g_autofree char *msg = bastion_ssh_session_dup_last_error (self->session);
+
+  switch (bastion_ssh_channel_open_failure_reason (self->session))
+    {
+    case 1:
+      return g_error_new (BASTION_TUNNEL_ERROR, BASTION_TUNNEL_ERROR_CHANNEL_REFUSED,
+                          _("The bastion %s refused to forward to the database %s:%u "
+                            "(administratively prohibited): its sshd has AllowTcpForwarding no, "
+                            "or a PermitOpen rule that leaves this database out; ask its "
+                            "administrator to allow forwarding to %s:%u"),
+                          ssh_host, self->db_host, self->db_port, self->db_host, self->db_port);
+    case 2:
+      return g_error_new (BASTION_TUNNEL_ERROR, BASTION_TUNNEL_ERROR_CHANNEL_REFUSED,
+                          _("The bastion %s cannot reach the database %s:%u (connect failed): "
+                            "check the database’s host and port in the team, that the database "
+                            "runs, and that its security group admits the bastion"),
+                          ssh_host, self->db_host, self->db_port);
+    case 3:
+      return g_error_new (BASTION_TUNNEL_ERROR, BASTION_TUNNEL_ERROR_CHANNEL_REFUSED,
+                          _("The bastion %s does not offer TCP forwarding (unknown channel type "
+                            "direct-tcpip); ask its administrator for an OpenSSH server that "
+                            "allows forwarding to %s:%u"),
+                          ssh_host, self->db_host, self->db_port);
+    case 4:
+      return g_error_new (BASTION_TUNNEL_ERROR, BASTION_TUNNEL_ERROR_CHANNEL_REFUSED,
+                          _("The bastion %s refused a channel to the database %s:%u for lack of "
+                            "resources (resource shortage, e.g. its MaxSessions): close other "
+                            "connections through it or try again later"),
+                          ssh_host, self->db_host, self->db_port);
+    default:
+      return g_error_new (BASTION_TUNNEL_ERROR, BASTION_TUNNEL_ERROR_CHANNEL_REFUSED,
+                          _("The bastion %s refused to open a channel to the database %s:%u "
+                            "(%s); ask its administrator to allow forwarding there"),
+                          ssh_host, self->db_host, self->db_port, msg);
+    }
 }
 
 /* Drops the client's socket at once and closes its channel politely. */
@@ -338,6 +392,7 @@ pump_open (BastionTunnel *self)
   if (io == BASTION_SSH_IO_OK)
     {
       self->opening = NULL;
+      set_channel_error (self, NULL);
       if (self->owner == c)
         set_owner (self, NULL, OP_NONE);
       c->state = CLIENT_OPEN;
@@ -368,12 +423,11 @@ pump_open (BastionTunnel *self)
   self->opening = NULL;
   if (io == BASTION_SSH_IO_DENIED)
     {
-      g_autofree char *msg = bastion_ssh_session_dup_last_error (self->session);
-      g_autofree char *reason = NULL;
+      g_autoptr(GError) refused = channel_refused_error_new (self);
 
-      reason = g_strdup_printf (_("the bastion cannot reach the database %s:%u (%s)"),
-                                self->db_host, self->db_port, msg);
-      abort_client (self, c, reason);
+      /* Known before the client sees its connection closed. */
+      set_channel_error (self, refused);
+      abort_client (self, c, refused->message);
       return STEP_PROGRESS;
     }
 
@@ -949,6 +1003,37 @@ on_session_disconnected (BastionSshSession *session,
 
 /* ---- Listener ----------------------------------------------------------------------------- */
 
+/* Only the user's own programs reach the tunnel: a connection from another uid (or one the kernel
+ * cannot place) is closed before a byte is read or relayed, logged once per uid, counted. */
+static gboolean
+peer_is_owner (BastionTunnel     *self,
+               GSocketConnection *connection)
+{
+  uid_t uid = (uid_t) -1;
+  gboolean known = bastion_peer_uid_lookup (connection, &uid);
+
+  if (known && uid == getuid ())
+    return TRUE;
+
+  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+  self->n_refused++;
+  if (self->refused_uids == NULL)
+    self->refused_uids = g_hash_table_new (NULL, NULL);
+  if (!g_hash_table_contains (self->refused_uids, GUINT_TO_POINTER (known ? uid + 1 : 0)))
+    {
+      g_hash_table_add (self->refused_uids, GUINT_TO_POINTER (known ? uid + 1 : 0));
+      if (known)
+        g_message ("Tunnel 127.0.0.1:%u: refused a connection from uid %u; only uid %u may use "
+                   "this tunnel", self->local_port, (guint) uid, (guint) getuid ());
+      else
+        g_message ("Tunnel 127.0.0.1:%u: refused a connection whose user the kernel does not "
+                   "know (another network namespace?)", self->local_port);
+    }
+  bastion_tunnel_report (self);
+
+  return FALSE;
+}
+
 static gboolean
 on_incoming (GSocketService    *service_,
              GSocketConnection *connection,
@@ -961,6 +1046,8 @@ on_incoming (GSocketService    *service_,
   int one = 1;
 
   if (self->stopped || self->stage == BASTION_SSH_STAGE_FAILED)
+    return TRUE;
+  if (!peer_is_owner (self, connection))
     return TRUE;
 
   c = g_new0 (Client, 1);
@@ -1082,6 +1169,7 @@ bastion_tunnel_relay_start (BastionTunnel *self,
     }
 
   self->stopped = FALSE;
+  set_channel_error (self, NULL);
   self->start_task = task;
   if (self->stats_id == 0)
     self->stats_id = bastion_source_add_timeout (self->context, 250, stats_cb, self);

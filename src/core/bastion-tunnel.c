@@ -101,6 +101,7 @@ snapshot (BastionTunnel *self)
     .rtt = self->rtt,
     .window = self->window,
     .n_clients = self->clients.length,
+    .n_refused = self->n_refused,
     .error = self->error != NULL ? g_error_copy (self->error) : NULL,
   };
 
@@ -334,6 +335,27 @@ bastion_tunnel_get_n_clients (BastionTunnel *self)
 }
 
 const GError *
+bastion_tunnel_get_channel_error (BastionTunnel *self)
+{
+  g_return_val_if_fail (BASTION_IS_TUNNEL (self), NULL);
+
+  g_mutex_lock (&self->channel_lock);
+  g_clear_error (&self->channel_error_copy);
+  if (self->channel_error != NULL)
+    self->channel_error_copy = g_error_copy (self->channel_error);
+  g_mutex_unlock (&self->channel_lock);
+
+  return self->channel_error_copy;
+}
+
+guint
+bastion_tunnel_get_n_refused (BastionTunnel *self)
+{
+  g_return_val_if_fail (BASTION_IS_TUNNEL (self), 0);
+  return self->pub.n_refused;
+}
+
+const GError *
 bastion_tunnel_get_error (BastionTunnel *self)
 {
   g_return_val_if_fail (BASTION_IS_TUNNEL (self), NULL);
@@ -359,7 +381,11 @@ bastion_tunnel_finalize (GObject *object)
   BastionTunnel *self = (BastionTunnel *)object;
 
   g_clear_pointer (&self->db_host, g_free);
+  g_clear_pointer (&self->refused_uids, g_hash_table_unref);
   g_clear_error (&self->error);
+  g_clear_error (&self->channel_error);
+  g_clear_error (&self->channel_error_copy);
+  g_mutex_clear (&self->channel_lock);
   state_clear (&self->pub);
   g_main_context_unref (self->owner_context);
 
@@ -480,6 +506,7 @@ bastion_tunnel_init (BastionTunnel *self)
 {
   self->stage = self->pub.stage = BASTION_SSH_STAGE_CLOSED;
   self->owner_context = g_main_context_ref_thread_default ();
+  g_mutex_init (&self->channel_lock);
   self->context = bastion_io_thread_get_context ();
   g_queue_init (&self->clients);
   g_queue_init (&self->queue);

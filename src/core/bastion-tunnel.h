@@ -19,6 +19,7 @@ typedef enum
   BASTION_TUNNEL_ERROR_FAILED = 1,
   BASTION_TUNNEL_ERROR_PORT_BUSY,
   BASTION_TUNNEL_ERROR_STOPPED,
+  BASTION_TUNNEL_ERROR_CHANNEL_REFUSED,
 } BastionTunnelError;
 
 GQuark bastion_tunnel_error_quark (void);
@@ -50,6 +51,12 @@ guint64            bastion_tunnel_get_bytes_in    (BastionTunnel      *self);
 guint64            bastion_tunnel_get_bytes_out   (BastionTunnel      *self);
 guint              bastion_tunnel_get_n_channels  (BastionTunnel      *self);
 guint              bastion_tunnel_get_n_clients   (BastionTunnel      *self);
+/* Connections to the listener from another user's process, closed before any byte was
+ * relayed (the tunnel is its user's alone). */
+guint              bastion_tunnel_get_n_refused   (BastionTunnel      *self);
+/* The bastion's last refusal to open a channel to the database (BASTION_TUNNEL_ERROR_
+ * CHANNEL_REFUSED: its reason and the fix), NULL once a channel opened again. */
+const GError      *bastion_tunnel_get_channel_error (BastionTunnel    *self);
 /* The link's measured round trip in µs (0: not yet) and the largest receive window an open
  * channel keeps granted (0: no channel). */
 gint64             bastion_tunnel_get_rtt         (BastionTunnel      *self);

@@ -147,7 +147,12 @@ class Sshd:
             "MaxSessions 200",
             "LogLevel VERBOSE",
             "Subsystem sftp internal-sftp",
-        ] + self.extra_config
+        ]
+        # An --sshd-config line replaces the default of its keyword (sshd takes the first one).
+        overridden = {line.split()[0].lower() for line in self.extra_config if line.split()}
+        lines = [line for line in lines
+                 if line.split()[0].lower() not in overridden or line.startswith("HostKey")]
+        lines += self.extra_config
         if self.password_user:
             lines += self._add_password_user()
         with open(self.config, "w") as f:
