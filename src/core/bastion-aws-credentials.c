@@ -17,6 +17,7 @@
 
 #include "bastion-aws.h"
 #include "bastion-aws-credentials.h"
+#include "bastion-secure.h"
 
 /* ~/.aws files are a few KiB: a bigger one is not one (and /dev/zero must not fill memory). */
 #define AWS_FILE_MAX_SIZE (1024 * 1024)
@@ -25,18 +26,6 @@
 
 G_DEFINE_BOXED_TYPE (BastionAwsCredentials, bastion_aws_credentials,
                      bastion_aws_credentials_copy, bastion_aws_credentials_free)
-
-static void
-secret_free (gpointer data)
-{
-  char *str = data;
-
-  if (str != NULL)
-    {
-      explicit_bzero (str, strlen (str));
-      g_free (str);
-    }
-}
 
 BastionAwsCredentials *
 bastion_aws_credentials_copy (const BastionAwsCredentials *self)
@@ -66,8 +55,8 @@ bastion_aws_credentials_free (BastionAwsCredentials *self)
   g_free (self->profile);
   g_free (self->source);
   g_free (self->access_key_id);
-  secret_free (self->secret_access_key);
-  secret_free (self->session_token);
+  bastion_secure_str_free (self->secret_access_key);
+  bastion_secure_str_free (self->session_token);
   g_free (self->region);
   g_free (self->endpoint_url);
   g_free (self);
@@ -76,7 +65,8 @@ bastion_aws_credentials_free (BastionAwsCredentials *self)
 static GHashTable *
 section_new (void)
 {
-  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, secret_free);
+  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                (GDestroyNotify) bastion_secure_str_free);
 }
 
 GHashTable *
@@ -206,9 +196,7 @@ static void
 aws_file_clear (AwsFile *file)
 {
   g_clear_pointer (&file->path, g_free);
-  if (file->text != NULL)
-    explicit_bzero (file->text, strlen (file->text));
-  g_clear_pointer (&file->text, g_free);
+  bastion_secure_clear_str (&file->text);
   g_clear_error (&file->error);
 }
 
@@ -239,7 +227,7 @@ read_bounded (int       fd,
           /* Grown by hand so that the old copy is wiped, not left in freed memory. */
           bigger = g_malloc (size * 2 + 1);
           memcpy (bigger, buf, len);
-          explicit_bzero (buf, len);
+          bastion_secure_wipe (buf, len);
           g_free (buf);
           buf = bigger;
           size *= 2;
@@ -264,7 +252,7 @@ read_bounded (int       fd,
         }
     }
 
-  explicit_bzero (buf, len);
+  bastion_secure_wipe (buf, len);
   g_free (buf);
   return NULL;
 }
