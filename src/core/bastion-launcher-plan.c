@@ -356,6 +356,154 @@ plan_host_argv (HostView  *view,
                                       (const char * const *)env->pdata);
 }
 
+/* What a plan is made of before it becomes the host's argv and string arrays. */
+typedef struct
+{
+  GPtrArray *argv;
+  GPtrArray *names;
+  GPtrArray *env;
+  GPtrArray *files;
+  GPtrArray *setup;   /* pgAdmin's setup.py load-servers, or NULL */
+} PlanParts;
+
+static void
+plan_parts_clear (PlanParts *parts)
+{
+  g_clear_pointer (&parts->argv, g_ptr_array_unref);
+  g_clear_pointer (&parts->names, g_ptr_array_unref);
+  g_clear_pointer (&parts->env, g_ptr_array_unref);
+  g_clear_pointer (&parts->files, g_ptr_array_unref);
+  g_clear_pointer (&parts->setup, g_ptr_array_unref);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (PlanParts, plan_parts_clear)
+
+/* pgAdmin itself, and its setup.py that loads the server first. */
+static gboolean
+plan_pgadmin (HostView                   *view,
+              const BastionLaunchTarget  *target,
+              const PgadminLayout        *layout,
+              PlanParts                  *parts,
+              GError                    **error)
+{
+  BastionLauncher *self = view->self;
+  g_autofree char *servers_name = _bastion_launcher_file_name_for (target, SERVERS_SUFFIX);
+  g_autofree char *servers = bastion_runtime_dir_build_path (self->runtime_dir, servers_name);
+  g_autofree char *sqlite = _bastion_launcher_pgadmin_sqlite_path (self);
+  gboolean new_cli;
+
+  if (layout->major < 0)
+    {
+      g_set_error (error, BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_UNKNOWN_VERSION,
+                   _("Could not tell which version of pgAdmin 4 is installed at “%s” "
+                     "(no APP_RELEASE/APP_REVISION in web/version.py or web/config.py), "
+                     "so Bastion cannot add the server safely; reinstall pgadmin4-desktop"),
+                   layout->bin);
+      return FALSE;
+    }
+
+  if (target->read_only && layout->major < 7)
+    {
+      g_set_error (error, BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_UNSUPPORTED,
+                   _("pgAdmin %d.%d cannot carry the read-only setting (it needs pgAdmin "
+                     "7 or newer); upgrade pgAdmin or turn off read-only for “%s”"),
+                   layout->major, layout->minor, target->team);
+      return FALSE;
+    }
+
+  /* setup.py became a typer app in 8.2: "load-servers"; up to 8.1, "--load-servers". */
+  new_cli = layout->major > 8 || (layout->major == 8 && layout->minor >= 2);
+
+  parts->setup = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (parts->setup, g_strdup (layout->python));
+  g_ptr_array_add (parts->setup, g_strdup (layout->setup));
+  g_ptr_array_add (parts->setup, g_strdup (new_cli ? "load-servers" : "--load-servers"));
+  g_ptr_array_add (parts->setup, g_strdup (servers));
+  g_ptr_array_add (parts->setup, g_strdup ("--sqlite-path"));
+  g_ptr_array_add (parts->setup, g_strdup (sqlite));
+
+  g_ptr_array_add (parts->argv, g_strdup (layout->bin));
+  g_ptr_array_add (parts->files, g_steal_pointer (&servers));
+  return TRUE;
+}
+
+/* DBeaver, the package or the Flatpak, with a connection spec and PGPASSFILE. */
+static gboolean
+plan_dbeaver (HostView                   *view,
+              const BastionLaunchTarget  *target,
+              const BastionToolInfo      *info,
+              const char                 *pgpass,
+              PlanParts                  *parts,
+              GError                    **error)
+{
+  BastionLauncher *self = view->self;
+  g_autofree char *spec = bastion_launcher_dup_dbeaver_spec (self, target, error);
+
+  if (spec == NULL)
+    return FALSE;
+
+  if (info->flatpak)
+    {
+      BastionRuntimeDir *rd = self->runtime_dir;
+      const char *relative = bastion_runtime_dir_get_xdg_relative (rd);
+
+      g_ptr_array_add (parts->argv, _bastion_launcher_host_view_ask (view, 'w', "flatpak"));
+      g_ptr_array_add (parts->argv, g_strdup ("run"));
+      /* The sandbox sees only the runtime folder, read-only. */
+      if (relative != NULL)
+        g_ptr_array_add (parts->argv, g_strdup_printf ("--filesystem=xdg-run/%s:ro", relative));
+      else
+        g_ptr_array_add (parts->argv, g_strdup_printf ("--filesystem=%s:ro",
+                                                       bastion_runtime_dir_get_base (rd)));
+      g_ptr_array_add (parts->argv, g_strdup_printf ("--env=PGPASSFILE=%s", pgpass));
+    }
+  g_ptr_array_add (parts->argv, g_strdup (info->path));
+
+  g_ptr_array_add (parts->argv, g_strdup ("-con"));
+  g_ptr_array_add (parts->argv, g_steal_pointer (&spec));
+  plan_set_env (parts->names, parts->env, "PGPASSFILE", pgpass);
+  g_ptr_array_add (parts->files, g_strdup (pgpass));
+  return TRUE;
+}
+
+/* psql or pgcli in the user's terminal, through a pg_service.conf entry. */
+static void
+plan_terminal (HostView                  *view,
+               const BastionLaunchTarget *target,
+               const BastionToolInfo     *info,
+               const char                *id,
+               const char                *pgpass,
+               PlanParts                 *parts)
+{
+  BastionLauncher *self = view->self;
+  g_autofree char *service_name = _bastion_launcher_file_name_for (target, SERVICE_SUFFIX);
+  g_autofree char *service = bastion_runtime_dir_build_path (self->runtime_dir, service_name);
+  g_autofree char *env_prog = _bastion_launcher_host_view_ask (view, 'w', "env");
+  g_autofree char *terminal = NULL;
+  const TerminalKind *kind = NULL;
+
+  terminal = _bastion_launcher_find_terminal (view, &kind);
+  g_assert (terminal != NULL);
+
+  plan_set_env (parts->names, parts->env, "PGSERVICEFILE", service);
+  plan_set_env (parts->names, parts->env, "PGSERVICE", id);
+
+  g_ptr_array_add (parts->argv, g_steal_pointer (&terminal));
+  if (kind->separator != NULL)
+    g_ptr_array_add (parts->argv, g_strdup (kind->separator));
+
+  /* Terminals that hand the command to a running server (gnome-terminal, kgx) may not
+   * pass our environment on: "env" carries the two paths into the command itself. */
+  g_ptr_array_add (parts->argv, env_prog ? g_steal_pointer (&env_prog) : g_strdup ("env"));
+  g_ptr_array_add (parts->argv, g_strdup_printf ("PGSERVICEFILE=%s", service));
+  g_ptr_array_add (parts->argv, g_strdup_printf ("PGSERVICE=%s", id));
+  g_ptr_array_add (parts->argv, g_strdup (info->path));
+  g_ptr_array_add (parts->argv, g_strdup_printf ("service=%s", id));
+
+  g_ptr_array_add (parts->files, g_strdup (pgpass));
+  g_ptr_array_add (parts->files, g_steal_pointer (&service));
+}
+
 BastionLaunchPlan *
 _bastion_launcher_build_plan (HostView                   *view,
                               BastionLauncherTool         tool,
@@ -365,11 +513,12 @@ _bastion_launcher_build_plan (HostView                   *view,
                               GError                    **error)
 {
   g_autoptr(BastionLaunchPlan) plan = g_new0 (BastionLaunchPlan, 1);
-  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GPtrArray) env = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GPtrArray) setup = NULL;
+  g_auto(PlanParts) parts = {
+    .argv = g_ptr_array_new_with_free_func (g_free),
+    .names = g_ptr_array_new_with_free_func (g_free),
+    .env = g_ptr_array_new_with_free_func (g_free),
+    .files = g_ptr_array_new_with_free_func (g_free),
+  };
   BastionLauncher *self = view->self;
   g_autofree char *id = NULL;
   g_autofree char *pgpass_name = _bastion_launcher_file_name_for (target, PGPASS_SUFFIX);
@@ -391,131 +540,35 @@ _bastion_launcher_build_plan (HostView                   *view,
   switch (tool)
     {
     case BASTION_LAUNCHER_TOOL_PGADMIN:
-      {
-        g_autofree char *servers_name = _bastion_launcher_file_name_for (target, SERVERS_SUFFIX);
-        g_autofree char *servers = bastion_runtime_dir_build_path (self->runtime_dir,
-                                                                   servers_name);
-        g_autofree char *sqlite = _bastion_launcher_pgadmin_sqlite_path (self);
-        gboolean new_cli;
-
-        if (layout->major < 0)
-          {
-            g_set_error (error, BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_UNKNOWN_VERSION,
-                         _("Could not tell which version of pgAdmin 4 is installed at “%s” "
-                           "(no APP_RELEASE/APP_REVISION in web/version.py or web/config.py), "
-                           "so Bastion cannot add the server safely; reinstall pgadmin4-desktop"),
-                         layout->bin);
-            return NULL;
-          }
-
-        if (target->read_only && layout->major < 7)
-          {
-            g_set_error (error, BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_UNSUPPORTED,
-                         _("pgAdmin %d.%d cannot carry the read-only setting (it needs pgAdmin "
-                           "7 or newer); upgrade pgAdmin or turn off read-only for “%s”"),
-                         layout->major, layout->minor, target->team);
-            return NULL;
-          }
-
-        /* setup.py became a typer app in 8.2: "load-servers"; up to 8.1, "--load-servers". */
-        new_cli = layout->major > 8 || (layout->major == 8 && layout->minor >= 2);
-
-        setup = g_ptr_array_new_with_free_func (g_free);
-        g_ptr_array_add (setup, g_strdup (layout->python));
-        g_ptr_array_add (setup, g_strdup (layout->setup));
-        g_ptr_array_add (setup, g_strdup (new_cli ? "load-servers" : "--load-servers"));
-        g_ptr_array_add (setup, g_strdup (servers));
-        g_ptr_array_add (setup, g_strdup ("--sqlite-path"));
-        g_ptr_array_add (setup, g_strdup (sqlite));
-
-        g_ptr_array_add (argv, g_strdup (layout->bin));
-        g_ptr_array_add (files, g_steal_pointer (&servers));
-        break;
-      }
+      if (!plan_pgadmin (view, target, layout, &parts, error))
+        return NULL;
+      break;
 
     case BASTION_LAUNCHER_TOOL_DBEAVER:
-      {
-        g_autofree char *spec = bastion_launcher_dup_dbeaver_spec (self, target, error);
-
-        if (spec == NULL)
-          return NULL;
-
-        if (info->flatpak)
-          {
-            BastionRuntimeDir *rd = self->runtime_dir;
-            const char *relative = bastion_runtime_dir_get_xdg_relative (rd);
-
-            g_ptr_array_add (argv, _bastion_launcher_host_view_ask (view, 'w', "flatpak"));
-            g_ptr_array_add (argv, g_strdup ("run"));
-            /* The sandbox sees only the runtime folder, read-only. */
-            if (relative != NULL)
-              g_ptr_array_add (argv, g_strdup_printf ("--filesystem=xdg-run/%s:ro", relative));
-            else
-              g_ptr_array_add (argv, g_strdup_printf ("--filesystem=%s:ro",
-                                                      bastion_runtime_dir_get_base (rd)));
-            g_ptr_array_add (argv, g_strdup_printf ("--env=PGPASSFILE=%s", pgpass));
-            g_ptr_array_add (argv, g_strdup (info->path));
-          }
-        else
-          {
-            g_ptr_array_add (argv, g_strdup (info->path));
-          }
-
-        g_ptr_array_add (argv, g_strdup ("-con"));
-        g_ptr_array_add (argv, g_steal_pointer (&spec));
-        plan_set_env (names, env, "PGPASSFILE", pgpass);
-        g_ptr_array_add (files, g_strdup (pgpass));
-        break;
-      }
+      if (!plan_dbeaver (view, target, info, pgpass, &parts, error))
+        return NULL;
+      break;
 
     case BASTION_LAUNCHER_TOOL_PSQL:
     case BASTION_LAUNCHER_TOOL_PGCLI:
-      {
-        g_autofree char *service_name = _bastion_launcher_file_name_for (target, SERVICE_SUFFIX);
-        g_autofree char *service = bastion_runtime_dir_build_path (self->runtime_dir,
-                                                                   service_name);
-        g_autofree char *env_prog = _bastion_launcher_host_view_ask (view, 'w', "env");
-        g_autofree char *terminal = NULL;
-        const TerminalKind *kind = NULL;
-
-        terminal = _bastion_launcher_find_terminal (view, &kind);
-        g_assert (terminal != NULL);
-
-        plan_set_env (names, env, "PGSERVICEFILE", service);
-        plan_set_env (names, env, "PGSERVICE", id);
-
-        g_ptr_array_add (argv, g_steal_pointer (&terminal));
-        if (kind->separator != NULL)
-          g_ptr_array_add (argv, g_strdup (kind->separator));
-
-        /* Terminals that hand the command to a running server (gnome-terminal, kgx) may not
-         * pass our environment on: "env" carries the two paths into the command itself. */
-        g_ptr_array_add (argv, env_prog ? g_steal_pointer (&env_prog) : g_strdup ("env"));
-        g_ptr_array_add (argv, g_strdup_printf ("PGSERVICEFILE=%s", service));
-        g_ptr_array_add (argv, g_strdup_printf ("PGSERVICE=%s", id));
-        g_ptr_array_add (argv, g_strdup (info->path));
-        g_ptr_array_add (argv, g_strdup_printf ("service=%s", id));
-
-        g_ptr_array_add (files, g_strdup (pgpass));
-        g_ptr_array_add (files, g_steal_pointer (&service));
-        break;
-      }
+      plan_terminal (view, target, info, id, pgpass, &parts);
+      break;
 
     default:
       g_assert_not_reached ();
     }
 
-  plan->argv = plan_host_argv (view, argv, env);
-  g_ptr_array_set_size (env, env->len - 1);
-  if (setup != NULL)
+  plan->argv = plan_host_argv (view, parts.argv, parts.env);
+  g_ptr_array_set_size (parts.env, parts.env->len - 1);
+  if (parts.setup != NULL)
     {
       g_autoptr(GPtrArray) no_env = g_ptr_array_new ();
 
-      plan->setup_argv = plan_host_argv (view, setup, no_env);
+      plan->setup_argv = plan_host_argv (view, parts.setup, no_env);
     }
-  plan->env_names = ptr_array_to_strv (g_steal_pointer (&names));
-  plan->env = ptr_array_to_strv (g_steal_pointer (&env));
-  plan->files = ptr_array_to_strv (g_steal_pointer (&files));
+  plan->env_names = ptr_array_to_strv (g_steal_pointer (&parts.names));
+  plan->env = ptr_array_to_strv (g_steal_pointer (&parts.env));
+  plan->files = ptr_array_to_strv (g_steal_pointer (&parts.files));
 
   return g_steal_pointer (&plan);
 }
