@@ -102,22 +102,15 @@ _bastion_launcher_pgadmin_sqlite_path (BastionLauncher *self)
   return g_build_filename (_bastion_launcher_home_dir (self), ".pgadmin", "pgadmin4.db", NULL);
 }
 
-static void
-detect_pgadmin (HostView        *view,
-                BastionToolInfo *info,
-                PgadminLayout   *layout)
+/* pgAdmin's launcher: where the Debian package puts it, else pgadmin4 on PATH (resolved), or
+ * NULL. */
+static char *
+find_pgadmin_bin (HostView *view)
 {
-  BastionLauncher *self = view->self;
-  g_autofree char *bin = _bastion_launcher_rooted (self, "/usr/pgadmin4/bin/pgadmin4");
-  g_autofree char *prefix = NULL;
-  g_autofree char *bin_dir = NULL;
-  g_autofree char *web = NULL;
-  g_autofree char *setup = NULL;
-  g_autofree char *venv_python = NULL;
+  g_autofree char *bin = _bastion_launcher_rooted (view->self, "/usr/pgadmin4/bin/pgadmin4");
   g_autofree char *q_bin = g_strconcat ("x:", bin, NULL);
   const char *first[] = { q_bin, "w:pgadmin4", "w:python3", NULL };
 
-  layout->major = layout->minor = -1;
   _bastion_launcher_host_view_prefetch (view, first);
 
   if (!_bastion_launcher_host_view_test (view, 'x', bin))
@@ -132,6 +125,44 @@ detect_pgadmin (HostView        *view,
           bin = real ? real : g_steal_pointer (&found);
         }
     }
+
+  return g_steal_pointer (&bin);
+}
+
+/* Asks the host, in one go, about every file of pgAdmin's install that detection reads. */
+static void
+prefetch_pgadmin_files (HostView   *view,
+                        const char *web,
+                        const char *setup,
+                        const char *venv_python)
+{
+  g_autofree char *sqlite = _bastion_launcher_pgadmin_sqlite_path (view->self);
+  g_autofree char *version = g_build_filename (web, "version.py", NULL);
+  g_autofree char *config = g_build_filename (web, "config.py", NULL);
+  g_autofree char *q_setup = g_strconcat ("f:", setup, NULL);
+  g_autofree char *q_venv = g_strconcat ("x:", venv_python, NULL);
+  g_autofree char *q_version = g_strconcat ("v:", version, NULL);
+  g_autofree char *q_config = g_strconcat ("v:", config, NULL);
+  g_autofree char *q_sqlite = g_strconcat ("f:", sqlite, NULL);
+  const char *second[] = { q_setup, q_venv, q_version, q_config, q_sqlite, NULL };
+
+  _bastion_launcher_host_view_prefetch (view, second);
+}
+
+static void
+detect_pgadmin (HostView        *view,
+                BastionToolInfo *info,
+                PgadminLayout   *layout)
+{
+  g_autofree char *bin = NULL;
+  g_autofree char *prefix = NULL;
+  g_autofree char *bin_dir = NULL;
+  g_autofree char *web = NULL;
+  g_autofree char *setup = NULL;
+  g_autofree char *venv_python = NULL;
+
+  layout->major = layout->minor = -1;
+  bin = find_pgadmin_bin (view);
 
   if (bin == NULL)
     {
@@ -150,19 +181,7 @@ detect_pgadmin (HostView        *view,
   setup = g_build_filename (web, "setup.py", NULL);
   venv_python = g_build_filename (prefix, "venv", "bin", "python3", NULL);
 
-  {
-    g_autofree char *sqlite = _bastion_launcher_pgadmin_sqlite_path (self);
-    g_autofree char *version = g_build_filename (web, "version.py", NULL);
-    g_autofree char *config = g_build_filename (web, "config.py", NULL);
-    g_autofree char *q_setup = g_strconcat ("f:", setup, NULL);
-    g_autofree char *q_venv = g_strconcat ("x:", venv_python, NULL);
-    g_autofree char *q_version = g_strconcat ("v:", version, NULL);
-    g_autofree char *q_config = g_strconcat ("v:", config, NULL);
-    g_autofree char *q_sqlite = g_strconcat ("f:", sqlite, NULL);
-    const char *second[] = { q_setup, q_venv, q_version, q_config, q_sqlite, NULL };
-
-    _bastion_launcher_host_view_prefetch (view, second);
-  }
+  prefetch_pgadmin_files (view, web, setup, venv_python);
 
   info->path = g_strdup (bin);
 
