@@ -619,22 +619,16 @@ compare_names (gconstpointer a,
   return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
 }
 
-GPtrArray *
-bastion_simpleiot_scan (const char  *dir,
-                        GPtrArray   *warnings,
-                        GError     **error)
+/* The names in dir that may be teams, sorted; NULL (and error) when dir cannot be read. */
+static GPtrArray *
+list_team_folders (const char  *dir,
+                   GError     **error)
 {
-  g_autofree char *default_dir = NULL;
-  g_autoptr(GPtrArray) profiles = NULL;
   g_autoptr(GPtrArray) names = NULL;
-  g_autoptr(GHashTable) seen = NULL;
   g_autoptr(GError) dir_error = NULL;
   g_autoptr(GDir) gdir = NULL;
   const char *name;
   GStatBuf st;
-
-  if (dir == NULL)
-    dir = default_dir = bastion_simpleiot_dup_default_dir ();
 
   if (g_stat (dir, &st) != 0)
     {
@@ -666,6 +660,27 @@ bastion_simpleiot_scan (const char  *dir,
       g_ptr_array_add (names, g_strdup (name));
     }
   g_ptr_array_sort (names, compare_names);
+
+  return g_steal_pointer (&names);
+}
+
+GPtrArray *
+bastion_simpleiot_scan (const char  *dir,
+                        GPtrArray   *warnings,
+                        GError     **error)
+{
+  g_autofree char *default_dir = NULL;
+  g_autoptr(GPtrArray) profiles = NULL;
+  g_autoptr(GPtrArray) names = NULL;
+  g_autoptr(GHashTable) seen = NULL;
+  GStatBuf st;
+
+  if (dir == NULL)
+    dir = default_dir = bastion_simpleiot_dup_default_dir ();
+
+  names = list_team_folders (dir, error);
+  if (names == NULL)
+    return NULL;
 
   profiles = g_ptr_array_new_with_free_func (g_object_unref);
   seen = g_hash_table_new (g_str_hash, g_str_equal);
