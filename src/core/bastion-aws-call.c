@@ -638,7 +638,8 @@ _bastion_aws_ec2_parse_reply (BastionAwsCall  *call,
   /* Well-formed XML of something else (a proxy's XHTML page, S3's ListBucketResult) is not an
    * EC2 reply either: those are all <ActionResponse>. */
   if (root == NULL || root->children->len == 0 ||
-      !g_str_has_suffix (((BastionAwsXmlNode *) g_ptr_array_index (root->children, 0))->name, "Response"))
+      !g_str_has_suffix (((BastionAwsXmlNode *) g_ptr_array_index (root->children, 0))->name,
+                         "Response"))
     {
       g_clear_pointer (&root, bastion_aws_xml_free);
       g_set_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_BAD_REPLY,

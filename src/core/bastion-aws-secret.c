@@ -183,8 +183,9 @@ bastion_aws_get_secret_async (BastionAws          *self,
   root = json_builder_get_root (builder);
   body = json_to_string (root, FALSE);
 
-  _bastion_aws_call_async (self, "secretsmanager", "GetSecretValue", "secretsmanager.GetSecretValue",
-                           secret_id, body, cancellable, on_get_secret_done, g_steal_pointer (&task));
+  _bastion_aws_call_async (self, "secretsmanager", "GetSecretValue",
+                           "secretsmanager.GetSecretValue", secret_id, body, cancellable,
+                           on_get_secret_done, g_steal_pointer (&task));
 }
 
 BastionAwsSecret *

@@ -235,8 +235,8 @@ bastion_aws_describe_security_group_async (BastionAws          *self,
                                 "Filter.1.Name", "group-name",
                                 "Filter.1.Value.1", group_name,
                                 NULL);
-  _bastion_aws_call_async (self, "ec2", "DescribeSecurityGroups", NULL, group_name, body, cancellable,
-                           on_describe_group_done, g_steal_pointer (&task));
+  _bastion_aws_call_async (self, "ec2", "DescribeSecurityGroups", NULL, group_name, body,
+                           cancellable, on_describe_group_done, g_steal_pointer (&task));
 }
 
 BastionAwsSecurityGroup *
@@ -419,8 +419,8 @@ on_describe_instance_done (GObject      *object,
   reservations = bastion_aws_xml_child (_bastion_aws_xml_top (root), "reservationSet");
   for (guint i = 0; reservations != NULL && i < reservations->children->len; i++)
     {
-      BastionAwsXmlNode *instances = bastion_aws_xml_child (g_ptr_array_index (reservations->children, i),
-                                                "instancesSet");
+      BastionAwsXmlNode *reservation = g_ptr_array_index (reservations->children, i);
+      BastionAwsXmlNode *instances = bastion_aws_xml_child (reservation, "instancesSet");
 
       for (guint j = 0; instances != NULL && j < instances->children->len; j++)
         {
@@ -508,7 +508,8 @@ on_instance_state_call_done (GObject      *object,
       return;
     }
 
-  state = bastion_aws_xml_dup_text (_bastion_aws_xml_top (root), "instancesSet/item/currentState/name");
+  state = bastion_aws_xml_dup_text (_bastion_aws_xml_top (root),
+                                    "instancesSet/item/currentState/name");
   if (state == NULL)
     state = g_strdup ("unknown");
   g_task_return_pointer (task, state, g_free);

@@ -196,7 +196,8 @@ detect_pgadmin (HostView        *view,
   layout->bin = g_strdup (bin);
   layout->setup = g_strdup (setup);
   layout->python = _bastion_launcher_host_view_test (view, 'x', venv_python)
-                   ? g_strdup (venv_python) : _bastion_launcher_host_view_ask (view, 'w', "python3");
+                   ? g_strdup (venv_python)
+                   : _bastion_launcher_host_view_ask (view, 'w', "python3");
   detect_pgadmin_version (view, web, layout);
 
   if (layout->major >= 0)
@@ -270,7 +271,8 @@ detect_dbeaver (HostView        *view,
         }
     }
 
-  if (_bastion_launcher_host_view_test (view, 'e', user) || _bastion_launcher_host_view_test (view, 'e', system))
+  if (_bastion_launcher_host_view_test (view, 'e', user) ||
+      _bastion_launcher_host_view_test (view, 'e', system))
     {
       g_autofree char *flatpak = _bastion_launcher_host_view_ask (view, 'w', "flatpak");
 

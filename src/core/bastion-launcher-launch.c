@@ -34,9 +34,27 @@
 
 /* --- Launching ------------------------------------------------------------------------------ */
 
+/* One launch, from the worker thread that writes its files to the tool's exit. */
+typedef struct
+{
+  BastionLauncherTool  tool;
+  BastionLaunchTarget *target;
+  char                *password;
+  BastionToolInfo     *info;
+  PgadminLayout        layout;
+  BastionLaunchPlan   *plan;
+  GPtrArray           *created;          /* file names this launch created */
+  char                *spawn;            /* flatpak-spawn, in a sandbox */
+  gboolean             pgadmin_has_db;   /* pgAdmin ran before: it may know the server */
+  GSubprocess         *child;
+  GCancellable        *wait_cancellable;
+  int                  stderr_fd;
+  guint                timeout_id;
+  gboolean             returned;
+} LaunchData;
 
-void
-_bastion_launcher_launch_data_free (LaunchData *data)
+static void
+launch_data_free (LaunchData *data)
 {
   bastion_secure_str_free (data->password);
   g_clear_pointer (&data->target, bastion_launch_target_free);
@@ -63,9 +81,9 @@ launch_remove_created (BastionLauncher *self,
   g_ptr_array_set_size (data->created, 0);
 }
 
-void
-_bastion_launcher_launch_fail (GTask  *task,
-                               GError *error)
+static void
+launch_fail (GTask  *task,
+             GError *error)
 {
   BastionLauncher *self = g_task_get_source_object (task);
   LaunchData *data = g_task_get_task_data (task);
@@ -105,11 +123,11 @@ write_runtime_file (BastionLauncher  *self,
   return TRUE;
 }
 
-void
-_bastion_launcher_prepare_thread (GTask        *task,
-                                  gpointer      source_object,
-                                  gpointer      task_data,
-                                  GCancellable *cancellable)
+static void
+prepare_thread (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
 {
   BastionLauncher *self = source_object;
   LaunchData *data = task_data;
@@ -118,7 +136,8 @@ _bastion_launcher_prepare_thread (GTask        *task,
 
   _bastion_launcher_host_view_init (&view, self);
   data->info = _bastion_launcher_detect_tool_full (&view, data->tool, &data->layout);
-  data->plan = _bastion_launcher_build_plan (&view, data->tool, data->target, data->info, &data->layout, &error);
+  data->plan = _bastion_launcher_build_plan (&view, data->tool, data->target, data->info,
+                                             &data->layout, &error);
   data->spawn = g_strdup (view.spawn);
   if (data->plan != NULL && data->tool == BASTION_LAUNCHER_TOOL_PGADMIN)
     {
@@ -170,7 +189,8 @@ _bastion_launcher_prepare_thread (GTask        *task,
 
       if (data->tool == BASTION_LAUNCHER_TOOL_PSQL || data->tool == BASTION_LAUNCHER_TOOL_PGCLI)
         {
-          g_autofree char *pgpass_name = _bastion_launcher_file_name_for (data->target, PGPASS_SUFFIX);
+          g_autofree char *pgpass_name = _bastion_launcher_file_name_for (data->target,
+                                                                          PGPASS_SUFFIX);
           g_autofree char *passfile = bastion_runtime_dir_build_path (self->runtime_dir,
                                                                       pgpass_name);
           g_autofree char *id = bastion_pgpass_sanitize_name (data->target->profile_id);
@@ -258,10 +278,10 @@ child_exited (GObject      *object,
     else
       status = g_strdup_printf (_("signal %d"), g_subprocess_get_term_sig (data->child));
 
-    _bastion_launcher_launch_fail (task, g_error_new (BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_TOOL_FAILED,
-                                                      _("%s stopped right after it started (%s): %s"),
-                                                      bastion_launcher_tool_get_title (data->tool), status,
-                                                      tail[0] ? tail : _("it printed nothing")));
+    launch_fail (task, g_error_new (BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_TOOL_FAILED,
+                                    _("%s stopped right after it started (%s): %s"),
+                                    bastion_launcher_tool_get_title (data->tool), status,
+                                    tail[0] ? tail : _("it printed nothing")));
   }
 }
 
@@ -292,8 +312,8 @@ tool_environment (BastionLauncher         *self,
   return env;
 }
 
-void
-_bastion_launcher_spawn_tool (GTask *task)
+static void
+spawn_tool (GTask *task)
 {
   BastionLauncher *self = g_task_get_source_object (task);
   LaunchData *data = g_task_get_task_data (task);
@@ -321,11 +341,11 @@ _bastion_launcher_spawn_tool (GTask *task)
                                               (const char * const *)data->plan->argv, &error);
   if (data->child == NULL)
     {
-      _bastion_launcher_launch_fail (task, g_error_new (BASTION_LAUNCHER_ERROR,
-                                                        BASTION_LAUNCHER_ERROR_TOOL_FAILED,
-                                                        _("Could not start %s: %s"),
-                                                        bastion_launcher_tool_get_title (data->tool),
-                                                        error->message));
+      launch_fail (task, g_error_new (BASTION_LAUNCHER_ERROR,
+                                      BASTION_LAUNCHER_ERROR_TOOL_FAILED,
+                                      _("Could not start %s: %s"),
+                                      bastion_launcher_tool_get_title (data->tool),
+                                      error->message));
       g_error_free (error);
       g_object_unref (task);
       return;
@@ -370,7 +390,7 @@ pgadmin_load_done (GObject      *object,
 
   if (!g_subprocess_communicate_utf8_finish (G_SUBPROCESS (object), result, &out, &err, &error))
     {
-      _bastion_launcher_launch_fail (task, error);
+      launch_fail (task, error);
       g_object_unref (task);
       return;
     }
@@ -382,14 +402,14 @@ pgadmin_load_done (GObject      *object,
     {
       g_autofree char *tail = stderr_tail_of (err && err[0] ? err : out);
 
-      _bastion_launcher_launch_fail (task, g_error_new (BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_TOOL_FAILED,
-                                                        _("pgAdmin's setup.py could not add the server of “%s”: "
-                                                          "%s"), data->target->team, tail));
+      launch_fail (task, g_error_new (BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_TOOL_FAILED,
+                                      _("pgAdmin's setup.py could not add the server of “%s”: "
+                                        "%s"), data->target->team, tail));
       g_object_unref (task);
       return;
     }
 
-  _bastion_launcher_spawn_tool (task);
+  spawn_tool (task);
 }
 
 static void
@@ -404,7 +424,7 @@ pgadmin_load (GTask *task)
                             &error);
   if (proc == NULL)
     {
-      _bastion_launcher_launch_fail (task, error);
+      launch_fail (task, error);
       g_object_unref (task);
       return;
     }
@@ -426,7 +446,7 @@ pgadmin_remove_done (GObject      *object,
 
   if (!g_subprocess_communicate_utf8_finish (G_SUBPROCESS (object), result, &out, &err, &error))
     {
-      _bastion_launcher_launch_fail (task, error);
+      launch_fail (task, error);
       g_object_unref (task);
       return;
     }
@@ -435,12 +455,12 @@ pgadmin_remove_done (GObject      *object,
     {
       g_autofree char *tail = stderr_tail_of (err && err[0] ? err : out);
 
-      _bastion_launcher_launch_fail (task, g_error_new (BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_TOOL_FAILED,
-                                                        _("Could not update pgAdmin's server of “%s” (removing "
-                                                          "Bastion's old entry from %s failed): %s. Close pgAdmin "
-                                                          "and try again, or delete the server “%s” in pgAdmin"),
-                                                        data->target->team, ".pgadmin/pgadmin4.db", tail,
-                                                        data->target->team));
+      launch_fail (task, g_error_new (BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_TOOL_FAILED,
+                                      _("Could not update pgAdmin's server of “%s” (removing "
+                                        "Bastion's old entry from %s failed): %s. Close pgAdmin "
+                                        "and try again, or delete the server “%s” in pgAdmin"),
+                                      data->target->team, ".pgadmin/pgadmin4.db", tail,
+                                      data->target->team));
       g_object_unref (task);
       return;
     }
@@ -459,7 +479,8 @@ pgadmin_remove (GTask      *task,
   g_autofree char *sqlite = _bastion_launcher_pgadmin_sqlite_path (self);
   g_auto(GStrv) cmd = bastion_pgadmin_remove_argv (data->layout.python, sqlite, group,
                                                    data->target->team);
-  g_auto(GStrv) argv = _bastion_launcher_host_argv (self, data->spawn, (const char * const *)cmd, NULL);
+  g_auto(GStrv) argv = _bastion_launcher_host_argv (self, data->spawn,
+                                                    (const char * const *)cmd, NULL);
   g_autoptr(GSubprocess) proc = NULL;
   GError *error = NULL;
 
@@ -468,7 +489,7 @@ pgadmin_remove (GTask      *task,
                             &error);
   if (proc == NULL)
     {
-      _bastion_launcher_launch_fail (task, error);
+      launch_fail (task, error);
       g_object_unref (task);
       return;
     }
@@ -496,7 +517,7 @@ pgadmin_dump_done (GObject      *object,
 
   if (!g_subprocess_communicate_utf8_finish (G_SUBPROCESS (object), result, &out, &err, &error))
     {
-      _bastion_launcher_launch_fail (task, error);
+      launch_fail (task, error);
       g_object_unref (task);
       return;
     }
@@ -506,9 +527,9 @@ pgadmin_dump_done (GObject      *object,
       g_autofree char *tail = stderr_tail_of (err && err[0] ? err : out);
 
       bastion_runtime_dir_remove_file (self->runtime_dir, dump_name);
-      _bastion_launcher_launch_fail (task, g_error_new (BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_TOOL_FAILED,
-                                                        _("pgAdmin's setup.py could not list its servers: %s"),
-                                                        tail));
+      launch_fail (task, g_error_new (BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_TOOL_FAILED,
+                                      _("pgAdmin's setup.py could not list its servers: %s"),
+                                      tail));
       g_object_unref (task);
       return;
     }
@@ -522,9 +543,9 @@ pgadmin_dump_done (GObject      *object,
 
   if (parse_error != NULL)
     {
-      _bastion_launcher_launch_fail (task, g_error_new (BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_TOOL_FAILED,
-                                                        _("Could not read the server list pgAdmin wrote: %s"),
-                                                        parse_error->message));
+      launch_fail (task, g_error_new (BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_TOOL_FAILED,
+                                      _("Could not read the server list pgAdmin wrote: %s"),
+                                      parse_error->message));
       g_object_unref (task);
       return;
     }
@@ -533,12 +554,13 @@ pgadmin_dump_done (GObject      *object,
     {
     case BASTION_PGADMIN_ENTRY_CURRENT:
       {
-        g_autofree char *servers_name = _bastion_launcher_file_name_for (data->target, SERVERS_SUFFIX);
+        g_autofree char *servers_name = _bastion_launcher_file_name_for (data->target,
+                                                                         SERVERS_SUFFIX);
 
         g_debug ("pgAdmin already has the server of %s; not adding it again",
                  data->target->team);
         bastion_runtime_dir_remove_file (self->runtime_dir, servers_name);
-        _bastion_launcher_spawn_tool (task);
+        spawn_tool (task);
         return;
       }
     case BASTION_PGADMIN_ENTRY_STALE:
@@ -587,7 +609,7 @@ pgadmin_dump (GTask *task)
                             &error);
   if (proc == NULL)
     {
-      _bastion_launcher_launch_fail (task, error);
+      launch_fail (task, error);
       g_object_unref (task);
       return;
     }
@@ -607,7 +629,7 @@ prepare_done (GObject      *object,
 
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
-      _bastion_launcher_launch_fail (task, error);
+      launch_fail (task, error);
       g_object_unref (task);
       return;
     }
@@ -615,7 +637,7 @@ prepare_done (GObject      *object,
   if (data->tool == BASTION_LAUNCHER_TOOL_PGADMIN)
     pgadmin_dump (task);
   else
-    _bastion_launcher_spawn_tool (task);
+    spawn_tool (task);
 }
 
 /**
@@ -655,7 +677,7 @@ bastion_launcher_launch_async (BastionLauncher           *self,
   data->created = g_ptr_array_new_with_free_func (g_free);
   data->stderr_fd = -1;
   data->layout.major = data->layout.minor = -1;
-  g_task_set_task_data (task, data, (GDestroyNotify)_bastion_launcher_launch_data_free);
+  g_task_set_task_data (task, data, (GDestroyNotify)launch_data_free);
 
   /* Take the lock here, on the calling thread; the worker only writes files. */
   if (!bastion_runtime_dir_ensure (self->runtime_dir, &error))
@@ -668,7 +690,7 @@ bastion_launcher_launch_async (BastionLauncher           *self,
   prepare = g_task_new (self, cancellable, prepare_done, g_object_ref (task));
   g_task_set_source_tag (prepare, bastion_launcher_launch_async);
   g_task_set_task_data (prepare, data, NULL);
-  g_task_run_in_thread (prepare, _bastion_launcher_prepare_thread);
+  g_task_run_in_thread (prepare, prepare_thread);
 }
 
 gboolean

@@ -284,8 +284,8 @@ bastion_launcher_dup_dbeaver_spec (BastionLauncher           *self,
                           "|auth=postgres_pgpass|openConsole=true",
                           _bastion_launcher_target_local_host (target), target->local_port,
                           target->db_name, target->db_user, target->team,
-                          target->db_user, target->db_name, _bastion_launcher_target_local_host (target),
-                          target->local_port, target->read_only ? ", read-only" : "");
+                          target->db_user, target->db_name,
+                          _bastion_launcher_target_local_host (target), target->local_port, target->read_only ? ", read-only" : "");
   if (target->read_only)
     g_string_append (spec, "|prop.options=" READ_ONLY_OPTIONS);
 

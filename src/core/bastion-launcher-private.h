@@ -70,25 +70,6 @@ typedef struct
   const char *separator;   /* NULL: the command follows directly */
 } TerminalKind;
 
-/* One launch, from the worker thread that writes its files to the tool's exit. */
-typedef struct
-{
-  BastionLauncherTool  tool;
-  BastionLaunchTarget *target;
-  char                *password;
-  BastionToolInfo     *info;
-  PgadminLayout        layout;
-  BastionLaunchPlan   *plan;
-  GPtrArray           *created;          /* file names this launch created */
-  char                *spawn;            /* flatpak-spawn, in a sandbox */
-  gboolean             pgadmin_has_db;   /* pgAdmin ran before: it may know the server */
-  GSubprocess         *child;
-  GCancellable        *wait_cancellable;
-  int                  stderr_fd;
-  guint                timeout_id;
-  gboolean             returned;
-} LaunchData;
-
 void _bastion_launcher_pgadmin_layout_clear (PgadminLayout *layout);
 
 const char *_bastion_launcher_target_sslmode (const BastionLaunchTarget *target);
@@ -157,17 +138,5 @@ BastionLaunchPlan *_bastion_launcher_build_plan (HostView                   *vie
                                                  const BastionToolInfo      *info,
                                                  const PgadminLayout        *layout,
                                                  GError                    **error);
-
-void _bastion_launcher_launch_data_free (LaunchData *data);
-
-void _bastion_launcher_launch_fail (GTask  *task,
-                                    GError *error);
-
-void _bastion_launcher_prepare_thread (GTask        *task,
-                                       gpointer      source_object,
-                                       gpointer      task_data,
-                                       GCancellable *cancellable);
-
-void _bastion_launcher_spawn_tool (GTask *task);
 
 G_END_DECLS
