@@ -1099,6 +1099,9 @@ bastion_tunnel_relay_stop (BastionTunnel *self)
 
   if (self->service != NULL)
     {
+      /* Disconnected here, not by the tunnel's finalize on the owner's thread: a cancelled
+       * accept may keep the service alive, to be finalized later on this thread. */
+      g_signal_handlers_disconnect_by_data (self->service, self);
       g_socket_service_stop (self->service);
       g_socket_listener_close (G_SOCKET_LISTENER (self->service));
       g_clear_object (&self->service);

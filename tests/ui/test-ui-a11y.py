@@ -407,9 +407,14 @@ def named_event(pattern):
     regex = re.compile(pattern)
 
     def check():
+        # The event carries the new name; the object's own name is read when the event is
+        # handled, and may have moved on already (a step that passed quickly).
         for kind, _d, _r, n, data in events:
-            if kind.startswith("object:property-change:accessible-name") and regex.search(n):
-                return n
+            if not kind.startswith("object:property-change:accessible-name"):
+                continue
+            for value in (data, n):
+                if value is not None and regex.search(value):
+                    return value
         return None
     return check
 
