@@ -779,6 +779,69 @@ test_psql_pgcli_terminals (Fixture       *f,
   check_terminal_launch (f, "konsole", "-e", BASTION_LAUNCHER_TOOL_PSQL, FALSE);
 }
 
+/* The terminal the preferences chose comes first when installed; Copy Command's one-liner names
+ * the service file (0600 files beside it), never the password. */
+static void
+test_terminal_choice_and_command (Fixture       *f,
+                                  gconstpointer  user_data)
+{
+  g_autoptr(BastionLauncher) launcher = make_launcher (f, NULL);
+  g_autoptr(BastionLaunchTarget) target = make_target (TRUE);
+  g_autoptr(BastionLaunchPlan) plan = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *command = NULL;
+  g_autofree char *pgpass = bastion_runtime_dir_build_path (f->rd, "acme.pgpass");
+  g_autofree char *svc_path = bastion_runtime_dir_build_path (f->rd, "acme.pg_service.conf");
+  g_autofree char *quoted = g_shell_quote (svc_path);
+  g_autofree char *expected = g_strdup_printf ("PGSERVICEFILE=%s psql service=acme", quoted);
+  struct stat st;
+
+  link_recorder (f->bin, "psql");
+  link_recorder (f->bin, "xdg-terminal-exec");
+  link_recorder (f->bin, "konsole");
+
+  bastion_launcher_set_terminal (launcher, "konsole");
+  plan = bastion_launcher_describe (launcher, BASTION_LAUNCHER_TOOL_PSQL, target, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_suffix (plan->argv[0], "/konsole"));
+  g_clear_pointer (&plan, bastion_launch_plan_free);
+
+  /* A choice that is not installed: the first one found, as before. */
+  bastion_launcher_set_terminal (launcher, "gnome-terminal");
+  plan = bastion_launcher_describe (launcher, BASTION_LAUNCHER_TOOL_PSQL, target, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_suffix (plan->argv[0], "/xdg-terminal-exec"));
+  bastion_launcher_set_terminal (launcher, "auto");
+
+  bastion_launcher_write_command_async (launcher, BASTION_LAUNCHER_TOOL_PSQL, target, PASSWORD,
+                                        NULL, launch_done, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  command = bastion_launcher_write_command_finish (launcher, result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (command, ==, expected);
+  g_assert_null (strstr (command, PASSWORD));
+  g_assert_cmpint (g_stat (pgpass, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_assert_cmpint (g_stat (svc_path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_clear_object (&result);
+
+  /* No password known: no files, and the error says how to give one. */
+  bastion_launcher_cleanup (launcher, "acme");
+  g_assert_false (g_file_test (svc_path, G_FILE_TEST_EXISTS));
+  bastion_launcher_write_command_async (launcher, BASTION_LAUNCHER_TOOL_PSQL, target, NULL,
+                                        NULL, launch_done, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_clear_pointer (&command, g_free);
+  command = bastion_launcher_write_command_finish (launcher, result, &error);
+  g_assert_null (command);
+  g_assert_error (error, BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_NO_PASSWORD);
+  g_assert_false (g_file_test (pgpass, G_FILE_TEST_EXISTS));
+}
+
 /* --- pgAdmin ------------------------------------------------------------------------------- */
 
 static JsonObject *
@@ -1858,6 +1921,7 @@ main (int    argc,
   ADD ("detect-flatpak", test_detect_flatpak);
   ADD ("dbeaver", test_dbeaver);
   ADD ("psql-pgcli-terminals", test_psql_pgcli_terminals);
+  ADD ("terminal-choice-and-command", test_terminal_choice_and_command);
   ADD ("pgadmin", test_pgadmin);
   ADD ("pgadmin-old-and-unknown", test_pgadmin_old_and_unknown);
   ADD ("tool-fails", test_tool_fails);

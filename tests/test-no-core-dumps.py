@@ -23,6 +23,29 @@ import tempfile
 import time
 
 CLI = os.environ["BASTION_CLI"]
+
+
+def reachable_cli(top, env):
+    """A copy of bastion-cli, and of the libssh2 it loads, that the user nobody can execute: a
+    checkout under /root (0700), as a root user on a fresh machine clones it, is closed to them,
+    and a libssh2 in an unreadable LD_LIBRARY_PATH would silently give them the system's 1.10."""
+    global CLI
+    bindir = os.path.join(top, "bin")
+    libdir = os.path.join(top, "lib")
+    os.makedirs(bindir, mode=0o755)
+    os.makedirs(libdir, mode=0o755)
+    copy = os.path.join(bindir, "bastion-cli")
+    shutil.copy2(CLI, copy)
+    os.chmod(copy, 0o755)
+    for d in (env.get("LD_LIBRARY_PATH") or "").split(":"):
+        if d and os.path.isdir(d):
+            for name in os.listdir(d):
+                if name.startswith("libssh2.so") and not os.path.isdir(os.path.join(d, name)):
+                    shutil.copy2(os.path.join(d, name), os.path.join(libdir, name),
+                                 follow_symlinks=True)
+                    os.chmod(os.path.join(libdir, name), 0o755)
+    env["LD_LIBRARY_PATH"] = libdir
+    CLI = copy
 TEAM = os.environ["BASTION_TEST_TEAM"]
 TEAM_DIR = os.environ["BASTION_TEST_TEAM_DIR"]
 USER = pwd.getpwnam("nobody")
@@ -160,6 +183,7 @@ def main():
             "DBUS_SESSION_BUS_ADDRESS": "unix:path=%s/no-bus" % top,
             "USER": USER.pw_name, "LOGNAME": USER.pw_name,
         })
+        reachable_cli(top, env)
 
         for args in (["import"], ["hostkey", TEAM, "--trust"]):
             res = subprocess.run([CLI] + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

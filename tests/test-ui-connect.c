@@ -27,6 +27,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
+#include "bastion-connection-bar.h"
 #include "bastion-connection-view.h"
 #include "bastion-connections.h"
 #include "bastion-team-page.h"
@@ -60,6 +61,29 @@ view_child (const char *name)
 
   g_assert_nonnull (widget);
   return widget;
+}
+
+/* The connected workspace's strip (the team page shows it once connected). */
+static gpointer
+bar_child (const char *name)
+{
+  GtkWidget *bar = bastion_ui_test_find_widget (GTK_WIDGET (window), BASTION_TYPE_CONNECTION_BAR,
+                                                NULL, NULL);
+  gpointer widget;
+
+  g_assert_nonnull (bar);
+  widget = gtk_widget_get_template_child (bar, BASTION_TYPE_CONNECTION_BAR, name);
+  g_assert_nonnull (widget);
+  return widget;
+}
+
+static void
+bar_activate (const char *action)
+{
+  GtkWidget *bar = bastion_ui_test_find_widget (GTK_WIDGET (window), BASTION_TYPE_CONNECTION_BAR,
+                                                NULL, NULL);
+
+  g_assert_true (gtk_widget_activate_action (bar, action, NULL));
 }
 
 static char *
@@ -377,10 +401,10 @@ widget_visible (gpointer widget)
 static gboolean
 tools_listed (gpointer user_data)
 {
-  GtkWidget *more = gtk_widget_get_first_child (view_child ("more_tools_box"));
+  GtkWidget *box = bar_child ("tools_box");
 
-  return more != NULL || gtk_widget_get_first_child (view_child ("tools_box")) !=
-                         gtk_widget_get_last_child (view_child ("tools_box"));
+  /* Copy URI alone until the tools were looked for. */
+  return gtk_widget_get_first_child (box) != gtk_widget_get_last_child (box);
 }
 
 /* The view fits a phone-width window (360 px, less the page's margins) in any state. */
@@ -485,6 +509,14 @@ test_connect_idle (void)
   shot = bastion_ui_test_screenshot (shot_root, "connect-idle");
 }
 
+static gboolean
+tooltip_is (GtkWidget *widget,
+            gpointer   text)
+{
+  return gtk_widget_get_visible (widget)
+         && g_strcmp0 (gtk_widget_get_tooltip_text (widget), text) == 0;
+}
+
 static void
 test_connect_reject_host_key (void)
 {
@@ -516,6 +548,30 @@ test_connect_reject_host_key (void)
   g_assert_true (gtk_widget_get_visible (view_child ("prompt_button")));
   g_assert_cmpstr (gtk_label_get_text (view_child ("fix_title")), ==,
                    "The bastion’s identity is not confirmed yet");
+
+  /* A question, not a failure: the heading and the sidebar wait for the user, the fix is not a
+   * warning, and the terminal hint names this team, never a placeholder. */
+  g_assert_cmpstr (adw_preferences_group_get_title (view_child ("steps_group")), ==,
+                   "Waiting for You");
+  g_assert_true (gtk_widget_has_css_class (view_child ("fix_icon"), "accent"));
+  g_assert_false (gtk_widget_has_css_class (view_child ("fix_icon"), "warning"));
+  g_assert_nonnull (bastion_ui_test_find_widget (GTK_WIDGET (window), GTK_TYPE_IMAGE,
+                                                 tooltip_is, (gpointer) "Waiting for you"));
+  g_assert_null (bastion_ui_test_find_widget (GTK_WIDGET (window), GTK_TYPE_IMAGE, tooltip_is,
+                                              (gpointer) "Connection failed"));
+  {
+    g_autofree char *hint = g_strdup_printf ("“bastion-cli hostkey %s --trust”",
+                                             bastion_profile_get_display_name (profile));
+    GtkWidget *row = bastion_ui_test_find_row (GTK_WIDGET (view), "Verify the host key");
+    const char *subtitle;
+
+    g_assert_nonnull (row);
+    subtitle = adw_action_row_get_subtitle (ADW_ACTION_ROW (row));
+    g_assert_nonnull (strstr (subtitle, hint));
+    g_assert_null (strstr (subtitle, "TEAM"));
+  }
+  g_clear_pointer (&shot, g_free);
+  shot = bastion_ui_test_screenshot (shot_root, "connect-host-key-question");
 
   disconnect ();
 }
@@ -550,7 +606,12 @@ test_connect_accept (void)
   bastion_ui_test_settle (GTK_WIDGET (view));
   g_assert_cmpstr (adw_preferences_group_get_title (view_child ("steps_group")), ==,
                    "Connecting…");
-  g_assert_nonnull (bastion_ui_test_find_row (GTK_WIDGET (view), "Reach port 22"));
+  {
+    g_autofree char *reach = g_strdup_printf ("Reach the bastion (port %u)",
+                                              bastion_profile_get_ssh_port (profile));
+
+    g_assert_nonnull (bastion_ui_test_find_row (GTK_WIDGET (view), reach));
+  }
   assert_fits_narrow ();
   shot = bastion_ui_test_screenshot (shot_root, "connect-steps");
   g_clear_pointer (&shot, g_free);
@@ -586,15 +647,15 @@ test_connect_accept (void)
   bastion_ui_test_wait_for (stage_settled, NULL, "the connection");
   g_assert_cmpint (stage (), ==, BASTION_CONNECTION_STAGE_READY);
   g_assert_true (bastion_connection_view_get_connected (view));
-  bastion_ui_test_settle (GTK_WIDGET (view));
+  bastion_ui_test_settle (GTK_WIDGET (window));
   g_assert_cmpstr (gtk_stack_get_visible_child_name (view_child ("stack")), ==, "connected");
 
   tunnel = bastion_connection_get_tunnel (bastion_connection_view_get_connection (view));
   port = bastion_tunnel_get_local_port (tunnel);
   g_assert_cmpuint (port, >, 0);
   address = g_strdup_printf ("127.0.0.1:%u", port);
-  g_assert_cmpstr (adw_action_row_get_subtitle (view_child ("address_row")), ==, address);
-  g_assert_true (gtk_widget_get_visible (view_child ("connected_read_only_tag")));
+  g_assert_cmpstr (adw_action_row_get_subtitle (bar_child ("address_row")), ==, address);
+  g_assert_cmpstr (gtk_label_get_label (bar_child ("mode_pill")), ==, "Read-only");
   /* The authentication step says how the login went (issue 18). */
   {
     GtkWidget *auth_row = bastion_ui_test_find_row (
@@ -612,7 +673,7 @@ test_connect_accept (void)
     g_autofree char *uri = NULL;
     g_autofree char *port_part = g_strdup_printf (":%u/", port);
 
-    activate ("view.copy-uri");
+    bar_activate ("bar.copy-uri");
     gdk_clipboard_read_text_async (clipboard, NULL, on_result, &result);
     bastion_ui_test_wait_for (have_result, &result, "the clipboard");
     uri = gdk_clipboard_read_text_finish (clipboard, result, NULL);
@@ -633,8 +694,11 @@ test_connect_accept (void)
   assert_fits_narrow ();
   shot = bastion_ui_test_screenshot (shot_root, "connect-connected");
   g_clear_pointer (&shot, g_free);
-  /* The connection's own part, whole (in the window, the query view takes most room). */
-  shot = bastion_ui_test_screenshot (GTK_WIDGET (view), "connect-connected-view");
+  /* The connection's controls in the header bar. */
+  shot = bastion_ui_test_screenshot (bastion_ui_test_find_widget (GTK_WIDGET (window),
+                                                                  BASTION_TYPE_CONNECTION_BAR,
+                                                                  NULL, NULL),
+                                     "connect-connected-bar");
   g_clear_pointer (&shot, g_free);
 
   activate ("view.disconnect");
@@ -707,7 +771,7 @@ test_connect_again (void)
   g_assert_cmpuint (bastion_connections_get_n_open (bastion_connections_get_default ()), ==, 1);
 
   bastion_ui_test_wait_for (tools_listed, NULL, "the tools");
-  button = bastion_ui_test_find_widget (view_child ("tools_box"), GTK_TYPE_BUTTON, name_is,
+  button = bastion_ui_test_find_widget (bar_child ("tools_box"), GTK_TYPE_BUTTON, name_is,
                                         "psql");
   g_assert_nonnull (button);
   g_signal_emit_by_name (button, "clicked");
@@ -787,7 +851,10 @@ reconnected (gpointer user_data)
 static gboolean
 shows_reconnecting (gpointer user_data)
 {
-  return g_strcmp0 (adw_preferences_group_get_title (view_child ("connected_group")),
+  GtkWidget *bar = bastion_ui_test_find_widget (GTK_WIDGET (window), BASTION_TYPE_CONNECTION_BAR,
+                                                NULL, NULL);
+
+  return g_strcmp0 (bastion_connection_bar_get_state_text (BASTION_CONNECTION_BAR (bar)),
                     "Reconnecting…") == 0;
 }
 
@@ -829,9 +896,11 @@ test_connect_reconnect (void)
   bastion_ui_test_wait_for (notified, "The tunnel to “demo” dropped", "a notification");
   bastion_ui_test_wait_for (notified, "The tunnel to “demo” is back", "a notification");
   g_signal_handler_disconnect (connection (), handler);
-  bastion_ui_test_settle (GTK_WIDGET (view));
-  g_assert_cmpstr (adw_preferences_group_get_title (view_child ("connected_group")), ==,
-                   "Connected");
+  bastion_ui_test_settle (GTK_WIDGET (window));
+  g_assert_cmpstr (bastion_connection_bar_get_state_text (
+                     BASTION_CONNECTION_BAR (bastion_ui_test_find_widget (
+                       GTK_WIDGET (window), BASTION_TYPE_CONNECTION_BAR, NULL, NULL))),
+                   ==, "Connected");
   g_assert_cmpuint (bastion_tunnel_get_local_port (bastion_connection_get_tunnel (connection ())),
                     ==, port);
   name = psql_through (port, "select name from project");

@@ -120,7 +120,7 @@ test_window_shortcuts (void)
   g_assert_nonnull (bastion_ui_test_find_label (GTK_WIDGET (shortcuts), "Add Profile"));
 
   accels = (const char * const *) gtk_application_get_accels_for_action (
-    GTK_APPLICATION (bastion_ui_test_get_app ()), "app.quit");
+    GTK_APPLICATION (bastion_ui_test_get_app ()), "win.quit");
   g_assert_cmpstr (accels[0], ==, "<Control>q");
   g_strfreev ((char **) accels);
 

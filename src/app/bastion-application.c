@@ -13,6 +13,7 @@
 #include "bastion-aws-cleanup.h"
 #include "bastion-connections.h"
 #include "bastion-preferences-window.h"
+#include "bastion-shortcuts.h"
 #include "bastion-simpleiot.h"
 #include "bastion-version.h"
 #include "bastion-window.h"
@@ -23,6 +24,7 @@ struct _BastionApplication
 
   /* Owned */
   BastionProfileStore *store;
+  GSettings           *settings;
   GPtrArray           *startup_errors;
   guint                tunnels_check_id;
 
@@ -189,7 +191,6 @@ bastion_application_quit_action (GSimpleAction *action,
 {
   BastionApplication *self = user_data;
   GList *windows = gtk_application_get_windows (GTK_APPLICATION (self));
-
   /* Closing the windows first lets each one save its state (size, selection). */
   while (windows != NULL)
     {
@@ -258,6 +259,32 @@ bastion_application_keep_tunnels (BastionApplication *self)
   self->tunnels_check_id = g_timeout_add_seconds (2, check_background_tunnels, self);
 }
 
+static void
+on_terminal_changed (BastionApplication *self)
+{
+  g_autofree char *terminal = g_settings_get_string (self->settings, "terminal");
+
+  bastion_launcher_set_terminal (bastion_connections_get_launcher (bastion_connections_get_default ()),
+                                 terminal);
+}
+
+/* psql and pgcli open in the terminal the preferences name (when it is installed). */
+static void
+bastion_application_follow_terminal (BastionApplication *self)
+{
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr(GSettingsSchema) schema = NULL;
+
+  schema = source != NULL ? g_settings_schema_source_lookup (source, APP_ID, TRUE) : NULL;
+  if (schema == NULL)
+    return;
+
+  self->settings = g_settings_new_full (schema, NULL, NULL);
+  g_signal_connect_object (self->settings, "changed::terminal", G_CALLBACK (on_terminal_changed),
+                           self, G_CONNECT_SWAPPED);
+  on_terminal_changed (self);
+}
+
 static const GActionEntry app_actions[] = {
   { "about", bastion_application_about_action },
   { "preferences", bastion_application_preferences_action },
@@ -268,32 +295,15 @@ static const GActionEntry app_actions[] = {
 static void
 bastion_application_startup (GApplication *app)
 {
-  static const struct {
-    const char *action;
-    const char *accels[3];
-  } accels[] = {
-    { "app.quit", { "<primary>q", NULL } },
-    { "app.preferences", { "<primary>comma", NULL } },
-    { "window.close", { "<primary>w", NULL } },
-    { "win.show-help-overlay", { "<primary>question", NULL } },
-    { "win.add-profile", { "<primary>n", NULL } },
-    { "win.edit-profile", { "<primary>e", NULL } },
-    { "win.search", { "<primary>f", NULL } },
-    { "win.connect", { "<primary>k", NULL } },
-    { "win.disconnect", { "<primary><shift>k", NULL } },
-  };
-
   G_APPLICATION_CLASS (bastion_application_parent_class)->startup (app);
 
   bastion_application_load_profiles (BASTION_APPLICATION (app));
+  bastion_application_follow_terminal (BASTION_APPLICATION (app));
   /* What a killed Bastion left open in AWS goes now, not at the next connect. */
   bastion_aws_cleanup_expired_rules (app,
                                      G_LIST_MODEL (BASTION_APPLICATION (app)->store));
 
-  for (guint i = 0; i < G_N_ELEMENTS (accels); i++)
-    gtk_application_set_accels_for_action (GTK_APPLICATION (app),
-                                           accels[i].action,
-                                           accels[i].accels);
+  bastion_shortcuts_install_app (GTK_APPLICATION (app));
 }
 
 static void
@@ -322,6 +332,7 @@ bastion_application_finalize (GObject *object)
 
   g_clear_handle_id (&self->tunnels_check_id, g_source_remove);
   g_clear_object (&self->store);
+  g_clear_object (&self->settings);
   g_clear_pointer (&self->startup_errors, g_ptr_array_unref);
 
   G_OBJECT_CLASS (bastion_application_parent_class)->finalize (object);

@@ -2,8 +2,8 @@
  *
  * One profile's "Connect": a big button; while connecting, every step with a spinner on the
  * current one; on failure, the failed step, why, and the fix (trust a new host key, type a
- * password, let my IP in, start a stopped bastion); once connected, the local address, traffic,
- * open connections, uptime, the installed tools and Disconnect.
+ * password, let my IP in, start a stopped bastion). Once connected, the team page shows its
+ * workspace instead, with a BastionConnectionBar for the tunnel's state.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -16,88 +16,9 @@
 
 #include <glib/gi18n.h>
 
-#include "bastion-aws.h"
-#include "bastion-connection-view.h"
+#include "bastion-app-util.h"
+#include "bastion-connection-view-private.h"
 #include "bastion-connections.h"
-
-#define FIRST_STEP BASTION_CONNECTION_STAGE_PROFILE
-#define LAST_STEP  BASTION_CONNECTION_STAGE_DATABASE_LOGIN
-#define N_STEPS    (LAST_STEP - FIRST_STEP + 1)
-
-typedef enum
-{
-  PROMPT_NONE,
-  PROMPT_HOST_KEY,
-  PROMPT_PASSPHRASE,
-  PROMPT_SSH_PASSWORD,
-  PROMPT_DB_PASSWORD,
-} Prompt;
-
-struct _BastionConnectionView
-{
-  GtkWidget            parent_instance;
-
-  /* Owned */
-  BastionProfile      *profile;
-  BastionConnection   *connection;
-  GCancellable        *open_cancellable;
-  GCancellable        *aws_cancellable;
-  GCancellable        *tools_cancellable;
-  GCancellable        *trust_cancellable;
-  GPtrArray           *tools;              /* BastionToolInfo, once detected */
-  BastionAwsDiagnosis *diagnosis;
-  BastionAwsInstance  *instance;
-  char                *aws_error;
-  gulong               stage_handler;
-  guint                timer_id;
-
-  /* Unowned */
-  AdwMessageDialog    *dialog;             /* the prompt on screen, if any */
-  GtkWidget           *step_rows[N_STEPS];
-  GtkStack            *step_icons[N_STEPS];
-  GtkSpinner          *step_spinners[N_STEPS];
-
-  /* Template widgets */
-  GtkStack            *stack;
-  GtkWidget           *connect_button;
-  GtkLabel            *idle_label;
-  GtkWidget           *idle_read_only_tag;
-  AdwPreferencesGroup *steps_group;
-  GtkButton           *cancel_button;
-  GtkListBox          *steps_list;
-  GtkWidget           *fix_group;
-  GtkImage            *fix_icon;
-  GtkLabel            *fix_title;
-  GtkLabel            *fix_description;
-  GtkWidget           *diagnosis_box;
-  GtkLabel            *diagnosis_title;
-  GtkLabel            *diagnosis_subtitle;
-  GtkSpinner          *diagnosis_spinner;
-  GtkButton           *prompt_button;
-  GtkWidget           *check_ip_button;
-  GtkWidget           *allow_ip_button;
-  GtkWidget           *allow_temporarily_button;
-  GtkWidget           *start_button;
-  GtkWidget           *retry_button;
-  AdwPreferencesGroup *connected_group;
-  GtkWidget           *connected_read_only_tag;
-  GtkWidget           *disconnect_button;
-  AdwActionRow        *address_row;
-  AdwActionRow        *traffic_row;
-  AdwActionRow        *channels_row;
-  AdwActionRow        *uptime_row;
-  GtkFlowBox          *tools_box;
-  GtkWidget           *copy_uri_button;
-  GtkWidget           *more_tools_button;
-  GtkBox              *more_tools_box;
-
-  Prompt               last_prompt;
-  BastionConnectionStage announced_stage;  /* what the accessible name last said */
-  guint                connected : 1;
-  guint                aws_busy : 1;
-  guint                tools_loading : 1;
-  guint                trusting : 1;        /* the host key is being written */
-};
 
 enum {
   PROP_0,
@@ -111,11 +32,9 @@ static GParamSpec *properties[N_PROPS];
 
 G_DEFINE_FINAL_TYPE (BastionConnectionView, bastion_connection_view, GTK_TYPE_WIDGET)
 
-static void update_state (BastionConnectionView *self);
-static void start_connect (BastionConnectionView *self);
 
-static gboolean
-is_empty (const char *value)
+gboolean
+bastion_connection_view_is_empty (const char *value)
 {
   return value == NULL || value[0] == '\0';
 }
@@ -126,16 +45,16 @@ stage_serves (BastionConnectionStage stage)
   return stage == BASTION_CONNECTION_STAGE_READY || stage == BASTION_CONNECTION_STAGE_RECONNECTING;
 }
 
-static BastionConnectionStage
-current_stage (BastionConnectionView *self)
+BastionConnectionStage
+bastion_connection_view_current_stage (BastionConnectionView *self)
 {
   return self->connection != NULL ? bastion_connection_get_stage (self->connection)
                                   : BASTION_CONNECTION_STAGE_IDLE;
 }
 
-static void
-show_toast (BastionConnectionView *self,
-            const char            *title)
+void
+bastion_connection_view_show_toast (BastionConnectionView *self,
+                                    const char            *title)
 {
   GtkWidget *overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
   AdwToast *toast;
@@ -151,36 +70,36 @@ show_toast (BastionConnectionView *self,
   adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), toast);
 }
 
-static GtkWindow *
-parent_window (BastionConnectionView *self)
+GtkWindow *
+bastion_connection_view_parent_window (BastionConnectionView *self)
 {
   GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
 
   return GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL;
 }
 
-static gboolean
-has_aws_names (BastionConnectionView *self)
+gboolean
+bastion_connection_view_has_aws_names (BastionConnectionView *self)
 {
-  return self->profile != NULL && !is_empty (bastion_profile_get_name_prefix (self->profile));
+  return self->profile != NULL && !bastion_connection_view_is_empty (bastion_profile_get_name_prefix (self->profile));
 }
 
-static char *
-dup_group_name (BastionConnectionView *self)
+char *
+bastion_connection_view_dup_group_name (BastionConnectionView *self)
 {
   return bastion_aws_security_group_name (bastion_profile_get_name_prefix (self->profile),
                                           bastion_profile_get_stage (self->profile));
 }
 
-static char *
-dup_instance_name (BastionConnectionView *self)
+char *
+bastion_connection_view_dup_instance_name (BastionConnectionView *self)
 {
   return bastion_aws_bastion_instance_name (bastion_profile_get_name_prefix (self->profile),
                                             bastion_profile_get_stage (self->profile));
 }
 
-static BastionAws *
-new_aws (BastionConnectionView *self)
+BastionAws *
+bastion_connection_view_new_aws (BastionConnectionView *self)
 {
   return bastion_aws_new (bastion_profile_get_aws_profile (self->profile),
                           bastion_profile_get_aws_region (self->profile));
@@ -214,6 +133,9 @@ build_steps (BastionConnectionView *self)
       image = gtk_image_new_from_icon_name ("dialog-error-symbolic");
       gtk_widget_add_css_class (image, "error");
       gtk_stack_add_named (GTK_STACK (icons), image, "failed");
+      image = gtk_image_new_from_icon_name ("dialog-question-symbolic");
+      gtk_widget_add_css_class (image, "accent");
+      gtk_stack_add_named (GTK_STACK (icons), image, "question");
 
       adw_action_row_add_prefix (ADW_ACTION_ROW (row), icons);
       gtk_list_box_append (self->steps_list, row);
@@ -247,6 +169,8 @@ set_step (BastionConnectionView *self,
     description = _("Done");
   else if (g_str_equal (state, "failed"))
     description = _("Failed");
+  else if (g_str_equal (state, "question"))
+    description = _("Waiting for you");
   else
     description = _("Not started");
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->step_rows[i]),
@@ -267,12 +191,60 @@ dup_done_detail (BastionConnectionView  *self,
   return g_strdup_printf (_("Through %s"), bastion_ssh_session_get_auth_used (session));
 }
 
+/* A name as the CLI takes it, quoted for a shell only where it has to be. */
+static char *
+dup_cli_team (BastionConnectionView *self)
+{
+  const char *name = bastion_profile_get_display_name (self->profile);
+
+  for (const char *p = name; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_' && *p != '.')
+      return g_shell_quote (name);
+  return g_strdup (name);
+}
+
+/* What the failed step says: the reason, except for a question, which names what to do (with
+ * this team's real name, never a placeholder). */
+static char *
+dup_step_reason (BastionConnectionView *self,
+                 const GError          *error)
+{
+  if (g_error_matches (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_HOST_KEY_UNKNOWN))
+    {
+      g_autofree char *team = dup_cli_team (self);
+
+      return g_strdup_printf (_("Waiting for you to compare its fingerprint and trust it (in a "
+                                "terminal: “bastion-cli hostkey %s --trust”)"), team);
+    }
+  return g_strdup (error != NULL ? error->message : NULL);
+}
+
+/* The step that reaches the bastion names the port this team uses. */
+static void
+label_connect_step (BastionConnectionView *self)
+{
+  guint i = BASTION_CONNECTION_STAGE_CONNECTING - FIRST_STEP;
+  g_autofree char *title = NULL;
+
+  if (self->profile == NULL)
+    return;
+
+  /* Translators: a connection step; %u is the bastion's SSH port */
+  title = g_strdup_printf (_("Reach the bastion (port %u)"),
+                           bastion_profile_get_ssh_port (self->profile));
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->step_rows[i]), title);
+}
+
 static void
 update_steps (BastionConnectionView *self)
 {
-  BastionConnectionStage stage = current_stage (self);
+  BastionConnectionStage stage = bastion_connection_view_current_stage (self);
   BastionConnectionStage failed = BASTION_CONNECTION_STAGE_IDLE;
   const GError *error = NULL;
+  gboolean question = bastion_app_connection_awaits_user (self->connection);
+  g_autofree char *reason = NULL;
+
+  label_connect_step (self);
 
   if (stage == BASTION_CONNECTION_STAGE_FAILED)
     {
@@ -281,6 +253,7 @@ update_steps (BastionConnectionView *self)
       /* A tunnel that fails for good after it served: the tunnel step. */
       if (failed < FIRST_STEP || failed > LAST_STEP)
         failed = BASTION_CONNECTION_STAGE_OPENING_TUNNEL;
+      reason = dup_step_reason (self, error);
     }
 
   for (guint i = 0; i < N_STEPS; i++)
@@ -292,7 +265,7 @@ update_steps (BastionConnectionView *self)
           if (step < failed)
             set_step (self, i, "done", NULL);
           else if (step == failed)
-            set_step (self, i, "failed", error ? error->message : NULL);
+            set_step (self, i, question ? "question" : "failed", reason);
           else
             set_step (self, i, "pending", NULL);
         }
@@ -382,8 +355,8 @@ update_diagnosis (BastionConnectionView *self)
   gtk_widget_set_sensitive (self->fix_group, !self->aws_busy);
 }
 
-static void
-update_fix (BastionConnectionView *self)
+void
+bastion_connection_view_update_fix (BastionConnectionView *self)
 {
   const GError *error = bastion_connection_get_error (self->connection);
   BastionConnectionStage failed = bastion_connection_get_failed_stage (self->connection);
@@ -542,240 +515,20 @@ update_fix (BastionConnectionView *self)
   gtk_label_set_label (self->fix_description, description ? description : "");
   gtk_widget_set_visible (GTK_WIDGET (self->fix_description), description != NULL);
   gtk_image_set_from_icon_name (self->fix_icon, icon);
+  gtk_widget_remove_css_class (GTK_WIDGET (self->fix_icon), "warning");
+  gtk_widget_remove_css_class (GTK_WIDGET (self->fix_icon), "error");
+  gtk_widget_remove_css_class (GTK_WIDGET (self->fix_icon), "accent");
+  /* A question (a new host key, a password) is asked neutrally; only failures warn. */
   if (severe)
-    {
-      gtk_widget_remove_css_class (GTK_WIDGET (self->fix_icon), "warning");
-      gtk_widget_add_css_class (GTK_WIDGET (self->fix_icon), "error");
-    }
+    gtk_widget_add_css_class (GTK_WIDGET (self->fix_icon), "error");
+  else if (bastion_app_connection_awaits_user (self->connection))
+    gtk_widget_add_css_class (GTK_WIDGET (self->fix_icon), "accent");
   else
-    {
-      gtk_widget_remove_css_class (GTK_WIDGET (self->fix_icon), "error");
-      gtk_widget_add_css_class (GTK_WIDGET (self->fix_icon), "warning");
-    }
+    gtk_widget_add_css_class (GTK_WIDGET (self->fix_icon), "warning");
 
   show_fix_button (self->check_ip_button,
-                   check_ip && has_aws_names (self) && self->diagnosis == NULL);
+                   check_ip && bastion_connection_view_has_aws_names (self) && self->diagnosis == NULL);
   update_diagnosis (self);
-}
-
-/* ---- Connected ----------------------------------------------------------------------------- */
-
-static char *
-format_duration (gint64 seconds)
-{
-  if (seconds < 60)
-    /* Translators: a duration in seconds */
-    return g_strdup_printf (_("%u s"), (guint) seconds);
-  if (seconds < 3600)
-    /* Translators: a duration in minutes and seconds */
-    return g_strdup_printf (_("%u min %02u s"), (guint) (seconds / 60), (guint) (seconds % 60));
-  /* Translators: a duration in hours and minutes */
-  return g_strdup_printf (_("%u h %02u min"), (guint) (seconds / 3600),
-                          (guint) ((seconds % 3600) / 60));
-}
-
-static void
-update_stats (BastionConnectionView *self)
-{
-  BastionTunnel *tunnel = self->connection ? bastion_connection_get_tunnel (self->connection)
-                                           : NULL;
-  BastionConnections *registry = bastion_connections_get_default ();
-  g_autofree char *address = NULL;
-  g_autofree char *in = NULL;
-  g_autofree char *out = NULL;
-  g_autofree char *traffic = NULL;
-  g_autofree char *channels = NULL;
-  g_autofree char *uptime = NULL;
-  gint64 since;
-  guint n;
-
-  if (tunnel == NULL)
-    return;
-
-  address = g_strdup_printf ("127.0.0.1:%u", bastion_tunnel_get_local_port (tunnel));
-  adw_action_row_set_subtitle (self->address_row, address);
-
-  in = g_format_size (bastion_tunnel_get_bytes_in (tunnel));
-  out = g_format_size (bastion_tunnel_get_bytes_out (tunnel));
-  /* Translators: traffic through the tunnel, e.g. "1.2 MB received · 20 kB sent" */
-  traffic = g_strdup_printf (_("%s received · %s sent"), in, out);
-  adw_action_row_set_subtitle (self->traffic_row, traffic);
-
-  n = bastion_tunnel_get_n_channels (tunnel);
-  if (n == 0)
-    channels = g_strdup (_("None"));
-  else
-    channels = g_strdup_printf (ngettext ("%u open", "%u open", n), n);
-  adw_action_row_set_subtitle (self->channels_row, channels);
-
-  since = bastion_connections_get_ready_since (registry, self->profile);
-  if (since > 0)
-    uptime = format_duration ((g_get_monotonic_time () - since) / G_USEC_PER_SEC);
-  adw_action_row_set_subtitle (self->uptime_row, uptime ? uptime : "");
-}
-
-static gboolean
-on_timer (gpointer user_data)
-{
-  update_stats (user_data);
-  return G_SOURCE_CONTINUE;
-}
-
-/* The numbers tick once a second, only while someone can see them. */
-static void
-sync_timer (BastionConnectionView *self)
-{
-  gboolean want = gtk_widget_get_mapped (GTK_WIDGET (self)) && stage_serves (current_stage (self));
-
-  if (want && self->timer_id == 0)
-    self->timer_id = g_timeout_add_seconds (1, on_timer, self);
-  else if (!want)
-    g_clear_handle_id (&self->timer_id, g_source_remove);
-}
-
-static const char *
-tool_icon (BastionLauncherTool tool)
-{
-  switch (tool)
-    {
-    case BASTION_LAUNCHER_TOOL_PSQL:
-    case BASTION_LAUNCHER_TOOL_PGCLI:
-      return "utilities-terminal-symbolic";
-    case BASTION_LAUNCHER_TOOL_PGADMIN:
-    case BASTION_LAUNCHER_TOOL_DBEAVER:
-    default:
-      return "document-open-symbolic";
-    }
-}
-
-static void
-populate_tools (BastionConnectionView *self)
-{
-  GtkWidget *child;
-  int position = 0;
-  guint n_missing = 0;
-
-  if (self->tools_box == NULL)
-    return;
-
-  /* Start again from the template's one child, Copy URI. */
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->tools_box))) != NULL
-         && gtk_flow_box_child_get_child (GTK_FLOW_BOX_CHILD (child)) != self->copy_uri_button)
-    gtk_flow_box_remove (self->tools_box, child);
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->more_tools_box))) != NULL)
-    gtk_box_remove (self->more_tools_box, child);
-
-  for (guint i = 0; self->tools != NULL && i < self->tools->len; i++)
-    {
-      BastionToolInfo *info = g_ptr_array_index (self->tools, i);
-      const char *title = bastion_launcher_tool_get_title (info->tool);
-
-      if (info->available)
-        {
-          GtkWidget *button = gtk_button_new ();
-          GtkWidget *content = adw_button_content_new ();
-          g_autofree char *tooltip = NULL;
-
-          adw_button_content_set_icon_name (ADW_BUTTON_CONTENT (content), tool_icon (info->tool));
-          adw_button_content_set_label (ADW_BUTTON_CONTENT (content), title);
-          gtk_button_set_child (GTK_BUTTON (button), content);
-          gtk_widget_add_css_class (button, "pill");
-          gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "view.open-tool");
-          gtk_actionable_set_action_target (GTK_ACTIONABLE (button), "i", (gint32) info->tool);
-          /* Translators: %s is a tool, e.g. "pgAdmin 4" */
-          tooltip = g_strdup_printf (_("Open the database in %s, ready to use"), title);
-          gtk_widget_set_tooltip_text (button, tooltip);
-          gtk_widget_set_name (button, bastion_launcher_tool_to_string (info->tool));
-          gtk_flow_box_insert (self->tools_box, button, position++);
-        }
-      else
-        {
-          GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
-          GtkWidget *name = gtk_label_new (title);
-          GtkWidget *hint = gtk_label_new (info->install_hint ? info->install_hint
-                                                              : _("Not installed"));
-
-          gtk_label_set_xalign (GTK_LABEL (name), 0);
-          gtk_widget_add_css_class (name, "heading");
-          gtk_label_set_xalign (GTK_LABEL (hint), 0);
-          gtk_label_set_wrap (GTK_LABEL (hint), TRUE);
-          gtk_label_set_max_width_chars (GTK_LABEL (hint), 40);
-          gtk_label_set_selectable (GTK_LABEL (hint), TRUE);
-          gtk_widget_add_css_class (hint, "dim-label");
-          gtk_box_append (GTK_BOX (box), name);
-          gtk_box_append (GTK_BOX (box), hint);
-          gtk_box_append (self->more_tools_box, box);
-          n_missing++;
-        }
-    }
-
-  gtk_widget_set_visible (self->more_tools_button, n_missing > 0);
-}
-
-static void
-on_tools_listed (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  g_autoptr(BastionConnectionView) self = user_data;
-  g_autoptr(GError) error = NULL;
-  GPtrArray *tools;
-
-  tools = bastion_launcher_list_tools_finish (BASTION_LAUNCHER (source), result, &error);
-  self->tools_loading = FALSE;
-  if (tools == NULL)
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_warning ("Cannot look for database tools: %s", error->message);
-      return;
-    }
-
-  g_clear_pointer (&self->tools, g_ptr_array_unref);
-  self->tools = tools;
-  populate_tools (self);
-}
-
-static void
-load_tools (BastionConnectionView *self)
-{
-  BastionLauncher *launcher;
-
-  if (self->tools != NULL || self->tools_loading)
-    return;
-
-  self->tools_loading = TRUE;
-  launcher = bastion_connections_get_launcher (bastion_connections_get_default ());
-  g_clear_object (&self->tools_cancellable);
-  self->tools_cancellable = g_cancellable_new ();
-  bastion_launcher_list_tools_async (launcher, self->tools_cancellable, on_tools_listed,
-                                     g_object_ref (self));
-}
-
-static void
-update_connected (BastionConnectionView *self)
-{
-  BastionConnectionStage stage = current_stage (self);
-  g_autofree char *description = NULL;
-
-  if (stage == BASTION_CONNECTION_STAGE_RECONNECTING)
-    {
-      adw_preferences_group_set_title (self->connected_group, _("Reconnecting…"));
-      adw_preferences_group_set_description (self->connected_group,
-                                             _("The tunnel dropped. Local connections wait until "
-                                               "it is back."));
-    }
-  else
-    {
-      adw_preferences_group_set_title (self->connected_group, _("Connected"));
-      /* Translators: the first %s is the bastion host, the second the database's */
-      description = g_strdup_printf (_("Through %s to %s"),
-                                     bastion_profile_get_ssh_host (self->profile),
-                                     bastion_profile_get_db_host (self->profile));
-      adw_preferences_group_set_description (self->connected_group, description);
-    }
-
-  update_stats (self);
-  load_tools (self);
 }
 
 /* ---- State --------------------------------------------------------------------------------- */
@@ -838,9 +591,7 @@ announce_state (BastionConnectionView *self,
     case BASTION_CONNECTION_STAGE_READY:
       /* Translators: %s is a team's name */
       status = g_strdup_printf (_("%s: Connected"), team);
-      if (previous != BASTION_CONNECTION_STAGE_READY
-          && previous != BASTION_CONNECTION_STAGE_RECONNECTING)
-        target = self->disconnect_button;
+      /* The workspace's connection bar takes focus to its Disconnect. */
       break;
 
     case BASTION_CONNECTION_STAGE_RECONNECTING:
@@ -850,8 +601,13 @@ announce_state (BastionConnectionView *self,
 
     case BASTION_CONNECTION_STAGE_FAILED:
       /* Translators: the first %s is a team's name, the second what went wrong */
-      status = g_strdup_printf (_("%s: Connection failed: %s"), team,
-                                gtk_label_get_label (self->fix_title));
+      if (bastion_app_connection_awaits_user (self->connection))
+        /* Translators: the first %s is a team's name, the second the question */
+        status = g_strdup_printf (_("%s: Waiting for you: %s"), team,
+                                  gtk_label_get_label (self->fix_title));
+      else
+        status = g_strdup_printf (_("%s: Connection failed: %s"), team,
+                                  gtk_label_get_label (self->fix_title));
       if (previous != BASTION_CONNECTION_STAGE_FAILED)
         target = primary_fix_button (self);
       break;
@@ -880,10 +636,27 @@ announce_state (BastionConnectionView *self,
     gtk_widget_grab_focus (target);
 }
 
+/* A prompt ends with its cause: once the connection serves, stops, moves on, or fails for
+ * another reason, the question it asked is gone. */
 static void
-update_state (BastionConnectionView *self)
+close_stale_dialog (BastionConnectionView *self,
+                    BastionConnectionStage stage)
 {
-  BastionConnectionStage stage = current_stage (self);
+  if (self->dialog == NULL)
+    return;
+
+  if (stage == BASTION_CONNECTION_STAGE_FAILED
+      && bastion_connection_view_prompt_for_error (self, bastion_connection_get_error (self->connection))
+         == self->last_prompt)
+    return;
+
+  gtk_window_destroy (GTK_WINDOW (self->dialog));
+}
+
+void
+bastion_connection_view_update_state (BastionConnectionView *self)
+{
+  BastionConnectionStage stage = bastion_connection_view_current_stage (self);
   gboolean read_only = self->profile != NULL && bastion_profile_get_read_only (self->profile);
   gboolean connected = stage_serves (stage);
 
@@ -892,7 +665,6 @@ update_state (BastionConnectionView *self)
     return;
 
   gtk_widget_set_visible (self->idle_read_only_tag, read_only);
-  gtk_widget_set_visible (self->connected_read_only_tag, read_only);
 
   switch (stage)
     {
@@ -902,18 +674,19 @@ update_state (BastionConnectionView *self)
 
     case BASTION_CONNECTION_STAGE_READY:
     case BASTION_CONNECTION_STAGE_RECONNECTING:
-      update_connected (self);
       gtk_stack_set_visible_child_name (self->stack, "connected");
       break;
 
     case BASTION_CONNECTION_STAGE_FAILED:
-      adw_preferences_group_set_title (self->steps_group, _("Connection Failed"));
+      adw_preferences_group_set_title (self->steps_group,
+                                       bastion_app_connection_awaits_user (self->connection)
+                                         ? _("Waiting for You") : _("Connection Failed"));
       gtk_button_set_label (self->cancel_button, _("_Close"));
       gtk_actionable_set_action_name (GTK_ACTIONABLE (self->cancel_button), "view.disconnect");
       gtk_widget_set_tooltip_text (GTK_WIDGET (self->cancel_button),
                                    _("Close the connection and start again"));
       update_steps (self);
-      update_fix (self);
+      bastion_connection_view_update_fix (self);
       gtk_widget_set_visible (self->fix_group, TRUE);
       gtk_stack_set_visible_child_name (self->stack, "steps");
       break;
@@ -947,8 +720,6 @@ update_state (BastionConnectionView *self)
                                  self->connection != NULL
                                  && stage != BASTION_CONNECTION_STAGE_IDLE);
 
-  sync_timer (self);
-
   if (connected != self->connected)
     {
       self->connected = connected;
@@ -958,6 +729,8 @@ update_state (BastionConnectionView *self)
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONNECTED]);
     }
 
+  close_stale_dialog (self, stage);
+
   /* Last: the team page adds or removes the query view on notify::connected, and focus in a
    * query view that is gone is focus to move. */
   announce_state (self, stage);
@@ -966,599 +739,7 @@ update_state (BastionConnectionView *self)
 static void
 on_stage_changed (BastionConnectionView *self)
 {
-  update_state (self);
-}
-
-/* ---- Prompts ------------------------------------------------------------------------------- */
-
-static void
-set_trusting (BastionConnectionView *self,
-              gboolean               trusting)
-{
-  self->trusting = trusting;
-  update_state (self);
-}
-
-static void
-on_host_key_trusted (GObject      *source,
-                     GAsyncResult *result,
-                     gpointer      user_data)
-{
-  g_autoptr(BastionConnectionView) self = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!bastion_ssh_session_trust_host_key_finish (BASTION_SSH_SESSION (source), result, &error)
-      && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-
-  set_trusting (self, FALSE);
-  if (error != NULL)
-    {
-      show_toast (self, error->message);
-      return;
-    }
-
-  start_connect (self);
-}
-
-static void
-on_host_key_response (AdwMessageDialog      *dialog,
-                      const char            *response,
-                      BastionConnectionView *self)
-{
-  BastionSshSession *session;
-
-  if (!g_str_equal (response, "trust") || self->connection == NULL)
-    return;
-
-  session = bastion_connection_get_session (self->connection);
-  if (session == NULL)
-    {
-      show_toast (self, _("The host key is no longer known"));
-      return;
-    }
-
-  /* Records exactly the key the user was shown, not whatever the next connection meets; the
-   * file is written in a thread. */
-  g_cancellable_cancel (self->trust_cancellable);
-  g_clear_object (&self->trust_cancellable);
-  self->trust_cancellable = g_cancellable_new ();
-  set_trusting (self, TRUE);
-  bastion_ssh_session_trust_host_key_async (session, self->trust_cancellable, on_host_key_trusted,
-                                            g_object_ref (self));
-}
-
-static void
-on_dialog_destroyed (BastionConnectionView *self,
-                     GtkWidget             *dialog)
-{
-  if (self->dialog == ADW_MESSAGE_DIALOG (dialog))
-    self->dialog = NULL;
-}
-
-static void
-present_dialog (BastionConnectionView *self,
-                AdwMessageDialog      *dialog)
-{
-  if (self->dialog != NULL)
-    gtk_window_destroy (GTK_WINDOW (self->dialog));
-  self->dialog = dialog;
-  g_signal_connect_object (dialog, "destroy", G_CALLBACK (on_dialog_destroyed), self,
-                           G_CONNECT_SWAPPED);
-  gtk_window_present (GTK_WINDOW (dialog));
-}
-
-static void
-prompt_host_key (BastionConnectionView *self)
-{
-  BastionSshSession *session = bastion_connection_get_session (self->connection);
-  const char *fingerprint = session ? bastion_ssh_session_get_host_key_fingerprint (session) : NULL;
-  AdwMessageDialog *dialog;
-  GtkWidget *box;
-  GtkWidget *label;
-  g_autofree char *body = NULL;
-
-  if (fingerprint == NULL)
-    return;
-
-  body = g_strdup_printf (_("This is the first connection to %s:%u. Make sure that its SHA256 "
-                            "fingerprint is the one your administrator gives you (on the "
-                            "bastion: “ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub”)."),
-                          bastion_profile_get_ssh_host (self->profile),
-                          bastion_profile_get_ssh_port (self->profile));
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (parent_window (self),
-                                                       _("Trust This Bastion?"), body));
-
-  box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
-  label = gtk_label_new (fingerprint);
-  gtk_label_set_selectable (GTK_LABEL (label), TRUE);
-  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
-  gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_CHAR);
-  gtk_widget_add_css_class (label, "monospace");
-  gtk_widget_add_css_class (label, "host-key-fingerprint");
-  gtk_widget_set_name (label, "fingerprint");
-  gtk_accessible_update_property (GTK_ACCESSIBLE (label), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _("Host key fingerprint"), -1);
-  gtk_box_append (GTK_BOX (box), label);
-  adw_message_dialog_set_extra_child (dialog, box);
-
-  adw_message_dialog_add_responses (dialog,
-                                    "cancel", _("_Cancel"),
-                                    "trust", _("_Trust and Connect"),
-                                    NULL);
-  adw_message_dialog_set_response_appearance (dialog, "trust", ADW_RESPONSE_SUGGESTED);
-  adw_message_dialog_set_default_response (dialog, "cancel");
-  adw_message_dialog_set_close_response (dialog, "cancel");
-  g_signal_connect_object (dialog, "response", G_CALLBACK (on_host_key_response), self, 0);
-
-  self->last_prompt = PROMPT_HOST_KEY;
-  present_dialog (self, dialog);
-}
-
-static void
-on_password_changed (AdwMessageDialog *dialog,
-                     GtkEditable      *entry)
-{
-  adw_message_dialog_set_response_enabled (dialog, "connect",
-                                           gtk_editable_get_text (entry)[0] != '\0');
-}
-
-static void
-on_password_activated (AdwMessageDialog *dialog,
-                       GtkEditable      *entry)
-{
-  if (gtk_editable_get_text (entry)[0] != '\0')
-    adw_message_dialog_response (dialog, "connect");
-}
-
-static void
-on_password_response (AdwMessageDialog      *dialog,
-                      const char            *response,
-                      BastionConnectionView *self)
-{
-  GtkEditable *entry = g_object_get_data (G_OBJECT (dialog), "entry");
-  GtkSwitch *remember = g_object_get_data (G_OBJECT (dialog), "remember");
-  Prompt prompt = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (dialog), "prompt"));
-  const char *text = gtk_editable_get_text (entry);
-  gboolean keep = gtk_switch_get_active (remember);
-
-  if (g_str_equal (response, "connect") && text[0] != '\0' && self->connection != NULL)
-    {
-      switch (prompt)
-        {
-        case PROMPT_PASSPHRASE:
-          bastion_connection_set_passphrase (self->connection, text, keep);
-          break;
-        case PROMPT_SSH_PASSWORD:
-          bastion_connection_set_ssh_password (self->connection, text, keep);
-          break;
-        case PROMPT_DB_PASSWORD:
-          bastion_connection_set_db_password (self->connection, text, keep);
-          bastion_connections_remember_db_password (bastion_connections_get_default (),
-                                                    self->profile, text);
-          break;
-        case PROMPT_NONE:
-        case PROMPT_HOST_KEY:
-        default:
-          g_assert_not_reached ();
-        }
-      gtk_editable_set_text (entry, "");
-      start_connect (self);
-      return;
-    }
-
-  gtk_editable_set_text (entry, "");
-}
-
-static void
-prompt_password (BastionConnectionView *self,
-                 Prompt                 prompt)
-{
-  const GError *error = bastion_connection_get_error (self->connection);
-  BastionSecrets *secrets = bastion_connections_get_secrets (bastion_connections_get_default ());
-  gboolean keyring = bastion_secrets_get_keyring_available (secrets);
-  AdwMessageDialog *dialog;
-  GtkWidget *list;
-  GtkWidget *entry;
-  GtkWidget *row;
-  GtkWidget *toggle;
-  const char *heading;
-  const char *entry_title;
-  g_autofree char *body = NULL;
-  const char *name = bastion_profile_get_display_name (self->profile);
-
-  switch (prompt)
-    {
-    case PROMPT_PASSPHRASE:
-      heading = _("Key Passphrase");
-      entry_title = _("Passphrase");
-      body = g_strdup_printf (_("The SSH key of “%s” is protected by a passphrase."), name);
-      break;
-    case PROMPT_SSH_PASSWORD:
-      heading = _("SSH Password");
-      entry_title = _("Password");
-      body = g_strdup_printf (_("Log in to the bastion of “%s” as “%s”."), name,
-                              bastion_profile_get_ssh_user (self->profile));
-      break;
-    case PROMPT_DB_PASSWORD:
-    default:
-      heading = _("Database Password");
-      entry_title = _("Password");
-      if (error != NULL && g_error_matches (error, BASTION_CONNECTION_ERROR,
-                                            BASTION_CONNECTION_ERROR_DB_PASSWORD_WRONG))
-        body = g_strdup_printf (_("The database refused the password for “%s”. Type the "
-                                  "current one."), bastion_profile_get_db_user (self->profile));
-      else
-        body = g_strdup_printf (_("The tunnel is open. Log in to the database “%s” as “%s”."),
-                                bastion_profile_get_db_name (self->profile),
-                                bastion_profile_get_db_user (self->profile));
-      break;
-    }
-
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (parent_window (self), heading, body));
-
-  list = gtk_list_box_new ();
-  gtk_list_box_set_selection_mode (GTK_LIST_BOX (list), GTK_SELECTION_NONE);
-  gtk_widget_add_css_class (list, "boxed-list");
-
-  entry = adw_password_entry_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (entry), entry_title);
-  gtk_list_box_append (GTK_LIST_BOX (list), entry);
-
-  row = adw_action_row_new ();
-  toggle = gtk_switch_new ();
-  gtk_widget_set_valign (toggle, GTK_ALIGN_CENTER);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (toggle), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _("Remember in the Keyring"), -1);
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("Remember in the Keyring"));
-  if (!keyring)
-    {
-      adw_action_row_set_subtitle (ADW_ACTION_ROW (row),
-                                   _("No keyring is available: kept until you disconnect"));
-      gtk_widget_set_sensitive (row, FALSE);
-    }
-  gtk_switch_set_active (GTK_SWITCH (toggle), keyring);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (row), toggle);
-  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), toggle);
-  gtk_list_box_append (GTK_LIST_BOX (list), row);
-  adw_message_dialog_set_extra_child (dialog, list);
-
-  adw_message_dialog_add_responses (dialog,
-                                    "cancel", _("_Cancel"),
-                                    "connect", _("C_onnect"),
-                                    NULL);
-  adw_message_dialog_set_response_appearance (dialog, "connect", ADW_RESPONSE_SUGGESTED);
-  adw_message_dialog_set_response_enabled (dialog, "connect", FALSE);
-  adw_message_dialog_set_default_response (dialog, "connect");
-  adw_message_dialog_set_close_response (dialog, "cancel");
-
-  g_object_set_data (G_OBJECT (dialog), "entry", entry);
-  g_object_set_data (G_OBJECT (dialog), "remember", toggle);
-  g_object_set_data (G_OBJECT (dialog), "prompt", GINT_TO_POINTER (prompt));
-  g_signal_connect_object (entry, "changed", G_CALLBACK (on_password_changed), dialog,
-                           G_CONNECT_SWAPPED);
-  g_signal_connect_object (entry, "entry-activated", G_CALLBACK (on_password_activated), dialog,
-                           G_CONNECT_SWAPPED);
-  g_signal_connect_object (dialog, "response", G_CALLBACK (on_password_response), self, 0);
-
-  self->last_prompt = prompt;
-  present_dialog (self, dialog);
-  gtk_widget_grab_focus (entry);
-}
-
-static Prompt
-prompt_for_error (BastionConnectionView *self,
-                  const GError          *error)
-{
-  if (error == NULL)
-    return PROMPT_NONE;
-  /* A refused SSH password: ask again rather than only say so. */
-  if (g_error_matches (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_AUTH_FAILED) &&
-      self->profile != NULL &&
-      bastion_profile_get_auth_method (self->profile) == BASTION_AUTH_METHOD_PASSWORD)
-    return PROMPT_SSH_PASSWORD;
-  if (g_error_matches (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_HOST_KEY_UNKNOWN))
-    return PROMPT_HOST_KEY;
-  if (g_error_matches (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_PASSPHRASE_REQUIRED) ||
-      g_error_matches (error, BASTION_CONNECTION_ERROR, BASTION_CONNECTION_ERROR_PASSPHRASE_NEEDED))
-    return PROMPT_PASSPHRASE;
-  if (g_error_matches (error, BASTION_CONNECTION_ERROR,
-                       BASTION_CONNECTION_ERROR_SSH_PASSWORD_NEEDED))
-    return PROMPT_SSH_PASSWORD;
-  if (g_error_matches (error, BASTION_CONNECTION_ERROR, BASTION_CONNECTION_ERROR_DB_PASSWORD_NEEDED)
-      || g_error_matches (error, BASTION_CONNECTION_ERROR,
-                          BASTION_CONNECTION_ERROR_DB_PASSWORD_WRONG))
-    return PROMPT_DB_PASSWORD;
-
-  return PROMPT_NONE;
-}
-
-static void
-show_prompt (BastionConnectionView *self,
-             Prompt                 prompt)
-{
-  if (prompt == PROMPT_HOST_KEY)
-    prompt_host_key (self);
-  else if (prompt != PROMPT_NONE)
-    prompt_password (self, prompt);
-}
-
-/* ---- AWS ----------------------------------------------------------------------------------- */
-
-static void
-set_aws_busy (BastionConnectionView *self,
-              gboolean               busy)
-{
-  self->aws_busy = busy;
-  if (busy)
-    g_clear_pointer (&self->aws_error, g_free);
-  if (self->stack != NULL && current_stage (self) == BASTION_CONNECTION_STAGE_FAILED)
-    update_fix (self);
-}
-
-static void
-on_instance_described (GObject      *source,
-                       GAsyncResult *result,
-                       gpointer      user_data)
-{
-  g_autoptr(BastionConnectionView) self = user_data;
-  g_autoptr(GError) error = NULL;
-  BastionAwsInstance *instance;
-
-  instance = bastion_aws_describe_instance_finish (BASTION_AWS (source), result, &error);
-  if (instance == NULL)
-    {
-      /* Only a hint: the failure itself is already on screen. */
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_debug ("Cannot look up the bastion instance: %s", error->message);
-      return;
-    }
-
-  g_clear_pointer (&self->instance, bastion_aws_instance_free);
-  self->instance = instance;
-  if (self->stack != NULL && current_stage (self) == BASTION_CONNECTION_STAGE_FAILED)
-    update_fix (self);
-}
-
-static void
-describe_instance (BastionConnectionView *self)
-{
-  g_autoptr(BastionAws) aws = new_aws (self);
-  g_autofree char *name = dup_instance_name (self);
-
-  bastion_aws_describe_instance_async (aws, name, self->aws_cancellable, on_instance_described,
-                                       g_object_ref (self));
-}
-
-static void
-on_diagnosed (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  g_autoptr(BastionConnectionView) self = user_data;
-  g_autoptr(GError) error = NULL;
-  BastionAwsDiagnosis *diagnosis;
-
-  diagnosis = bastion_aws_diagnose_finish (BASTION_AWS (source), result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  g_clear_pointer (&self->diagnosis, bastion_aws_diagnosis_free);
-  self->diagnosis = diagnosis;
-  if (diagnosis == NULL)
-    self->aws_error = g_strdup (error->message);
-  set_aws_busy (self, FALSE);
-}
-
-static void
-check_ip_action (GtkWidget  *widget,
-                 const char *action_name,
-                 GVariant   *parameter)
-{
-  BastionConnectionView *self = BASTION_CONNECTION_VIEW (widget);
-  g_autoptr(BastionAws) aws = NULL;
-  g_autofree char *group = NULL;
-
-  if (self->profile == NULL || !has_aws_names (self) || self->aws_busy)
-    return;
-
-  aws = new_aws (self);
-  group = dup_group_name (self);
-  set_aws_busy (self, TRUE);
-  bastion_aws_diagnose_async (aws, group, self->aws_cancellable, on_diagnosed,
-                              g_object_ref (self));
-}
-
-typedef struct
-{
-  BastionConnectionView *self;
-  BastionAwsAllowMode    mode;
-  char                  *group;
-} AllowData;
-
-static void
-allow_data_free (AllowData *data)
-{
-  g_object_unref (data->self);
-  g_free (data->group);
-  g_free (data);
-}
-
-static void
-on_allowed (GObject      *source,
-            GAsyncResult *result,
-            gpointer      user_data)
-{
-  AllowData *data = user_data;
-  BastionConnectionView *self = data->self;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *cidr = NULL;
-  g_autofree char *message = NULL;
-  gboolean added = FALSE;
-
-  cidr = bastion_aws_allow_my_ip_finish (BASTION_AWS (source), result, &added, &error);
-  if (cidr == NULL)
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          self->aws_error = g_strdup (error->message);
-          set_aws_busy (self, FALSE);
-        }
-      allow_data_free (data);
-      return;
-    }
-
-  if (data->mode == BASTION_AWS_ALLOW_TEMPORARY && added)
-    bastion_connections_add_temporary_rule (bastion_connections_get_default (), self->profile,
-                                            data->group, cidr);
-
-  if (data->mode == BASTION_AWS_ALLOW_TEMPORARY)
-    /* Translators: %s is an address, e.g. 198.51.100.7/32 */
-    message = g_strdup_printf (_("The bastion admits %s until you disconnect"), cidr);
-  else
-    /* Translators: %s is an address, e.g. 198.51.100.7/32 */
-    message = g_strdup_printf (_("The bastion now admits %s"), cidr);
-  show_toast (self, message);
-
-  g_clear_pointer (&self->diagnosis, bastion_aws_diagnosis_free);
-  set_aws_busy (self, FALSE);
-  start_connect (self);
-  allow_data_free (data);
-}
-
-static void
-allow_my_ip (BastionConnectionView *self,
-             BastionAwsAllowMode    mode)
-{
-  g_autoptr(BastionAws) aws = new_aws (self);
-  AllowData *data = g_new0 (AllowData, 1);
-
-  data->self = g_object_ref (self);
-  data->mode = mode;
-  data->group = dup_group_name (self);
-  set_aws_busy (self, TRUE);
-  bastion_aws_allow_my_ip_async (aws, data->group, mode, self->aws_cancellable, on_allowed,
-                                 data);
-}
-
-static void
-on_allow_confirmed (AdwMessageDialog      *dialog,
-                    const char            *response,
-                    BastionConnectionView *self)
-{
-  if (g_str_equal (response, "replace"))
-    allow_my_ip (self, BASTION_AWS_ALLOW_REPLACE);
-}
-
-static void
-allow_my_ip_action (GtkWidget  *widget,
-                    const char *action_name,
-                    GVariant   *parameter)
-{
-  BastionConnectionView *self = BASTION_CONNECTION_VIEW (widget);
-  AdwMessageDialog *dialog;
-  g_autofree char *old = NULL;
-  g_autofree char *body = NULL;
-
-  if (self->diagnosis == NULL || self->aws_busy)
-    return;
-
-  /* The same list bastion-cli prints before any revoke: only the caller's own rules. */
-  if (self->diagnosis->to_replace != NULL && self->diagnosis->to_replace[0] != NULL)
-    {
-      old = g_strjoinv (", ", self->diagnosis->to_replace);
-      body = g_strdup_printf (_("Bastion will change the security group “%s”: it adds an SSH "
-                                "rule for %s/32 and removes your own old rule for %s. Rules "
-                                "without your Bastion mark, such as your teammates’, stay."),
-                              self->diagnosis->group_name, self->diagnosis->my_ip, old);
-    }
-  else
-    {
-      body = g_strdup_printf (_("Bastion will change the security group “%s”: it adds an SSH "
-                                "rule for %s/32 and removes nothing (only your own Bastion rules "
-                                "for other addresses would go, and there are none)."),
-                              self->diagnosis->group_name, self->diagnosis->my_ip);
-    }
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (parent_window (self),
-                                                       _("Replace the SSH Rule?"), body));
-  adw_message_dialog_add_responses (dialog,
-                                    "cancel", _("_Cancel"),
-                                    "replace", _("_Replace Rule"),
-                                    NULL);
-  adw_message_dialog_set_response_appearance (dialog, "replace", ADW_RESPONSE_SUGGESTED);
-  adw_message_dialog_set_default_response (dialog, "cancel");
-  adw_message_dialog_set_close_response (dialog, "cancel");
-  g_signal_connect_object (dialog, "response", G_CALLBACK (on_allow_confirmed), self, 0);
-  present_dialog (self, dialog);
-}
-
-static void
-allow_temporarily_action (GtkWidget  *widget,
-                          const char *action_name,
-                          GVariant   *parameter)
-{
-  BastionConnectionView *self = BASTION_CONNECTION_VIEW (widget);
-
-  if (self->diagnosis == NULL || self->aws_busy)
-    return;
-
-  allow_my_ip (self, BASTION_AWS_ALLOW_TEMPORARY);
-}
-
-static void
-on_bastion_started (GObject      *source,
-                    GAsyncResult *result,
-                    gpointer      user_data)
-{
-  g_autoptr(BastionConnectionView) self = user_data;
-  g_autoptr(GError) error = NULL;
-  BastionAwsInstance *instance;
-
-  instance = bastion_aws_start_bastion_finish (BASTION_AWS (source), result, &error);
-  if (instance == NULL)
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          self->aws_error = g_strdup (error->message);
-          set_aws_busy (self, FALSE);
-        }
-      return;
-    }
-
-  /* Without an Elastic IP the bastion comes back under a new name. */
-  if (bastion_aws_instance_dns_changed (instance, bastion_profile_get_ssh_host (self->profile)))
-    {
-      g_autofree char *message = g_strdup_printf (_("The bastion’s address is now %s"),
-                                                  instance->public_dns);
-
-      bastion_profile_set_ssh_host (self->profile, instance->public_dns);
-      show_toast (self, message);
-    }
-
-  g_clear_pointer (&self->instance, bastion_aws_instance_free);
-  self->instance = instance;
-  set_aws_busy (self, FALSE);
-  start_connect (self);
-}
-
-static void
-start_bastion_action (GtkWidget  *widget,
-                      const char *action_name,
-                      GVariant   *parameter)
-{
-  BastionConnectionView *self = BASTION_CONNECTION_VIEW (widget);
-  g_autoptr(BastionAws) aws = NULL;
-  g_autofree char *name = NULL;
-
-  if (self->profile == NULL || !has_aws_names (self) || self->aws_busy)
-    return;
-
-  aws = new_aws (self);
-  name = dup_instance_name (self);
-  set_aws_busy (self, TRUE);
-  gtk_label_set_label (self->diagnosis_title,
-                       _("Starting the bastion… this takes a minute or two"));
-  bastion_aws_start_bastion_async (aws, name, self->aws_cancellable, on_bastion_started,
-                                   g_object_ref (self));
+  bastion_connection_view_update_state (self);
 }
 
 /* ---- Connect and disconnect ---------------------------------------------------------------- */
@@ -1580,21 +761,21 @@ on_open_done (GObject      *source,
     return;
 
   /* A failure to reach the bastion may be a stopped instance: ask AWS (a read, no change). */
-  if (has_aws_names (self)
+  if (bastion_connection_view_has_aws_names (self)
       && bastion_connection_get_failed_stage (connection) <= BASTION_CONNECTION_STAGE_CONNECTING
       && (g_error_matches (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_TIMEOUT)
           || g_error_matches (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_REFUSED)
           || g_error_matches (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_DNS)
           || g_error_matches (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_UNREACHABLE)))
-    describe_instance (self);
+    bastion_connection_view_describe_instance (self);
 
-  show_prompt (self, prompt_for_error (self, error));
+  bastion_connection_view_show_prompt (self, bastion_connection_view_prompt_for_error (self, error));
 }
 
-static void
-start_connect (BastionConnectionView *self)
+void
+bastion_connection_view_start_connect (BastionConnectionView *self)
 {
-  BastionConnectionStage stage = current_stage (self);
+  BastionConnectionStage stage = bastion_connection_view_current_stage (self);
 
   if (self->connection == NULL
       || (stage != BASTION_CONNECTION_STAGE_IDLE && stage != BASTION_CONNECTION_STAGE_FAILED))
@@ -1618,7 +799,7 @@ connect_action (GtkWidget  *widget,
                 const char *action_name,
                 GVariant   *parameter)
 {
-  start_connect (BASTION_CONNECTION_VIEW (widget));
+  bastion_connection_view_start_connect (BASTION_CONNECTION_VIEW (widget));
 }
 
 static void
@@ -1639,7 +820,7 @@ disconnect_action (GtkWidget  *widget,
   self->aws_cancellable = g_cancellable_new ();
   self->aws_busy = FALSE;
   bastion_connections_disconnect (bastion_connections_get_default (), self->profile);
-  update_state (self);
+  bastion_connection_view_update_state (self);
 }
 
 static void
@@ -1660,157 +841,17 @@ prompt_again_action (GtkWidget  *widget,
   if (self->connection == NULL)
     return;
 
-  show_prompt (self, prompt_for_error (self, bastion_connection_get_error (self->connection)));
-}
-
-static void
-copy_address_action (GtkWidget  *widget,
-                      const char *action_name,
-                      GVariant   *parameter)
-{
-  BastionConnectionView *self = BASTION_CONNECTION_VIEW (widget);
-  BastionTunnel *tunnel = self->connection ? bastion_connection_get_tunnel (self->connection)
-                                           : NULL;
-  g_autofree char *address = NULL;
-
-  if (tunnel == NULL)
-    return;
-
-  address = g_strdup_printf ("127.0.0.1:%u", bastion_tunnel_get_local_port (tunnel));
-  gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), address);
-  show_toast (self, _("Address copied"));
-}
-
-static void
-copy_uri_action (GtkWidget  *widget,
-                 const char *action_name,
-                 GVariant   *parameter)
-{
-  BastionConnectionView *self = BASTION_CONNECTION_VIEW (widget);
-  g_autoptr(BastionLaunchTarget) target = NULL;
-  g_autofree char *uri = NULL;
-
-  if (self->connection == NULL)
-    return;
-
-  target = bastion_connection_dup_launch_target (self->connection);
-  if (target == NULL)
-    return;
-
-  uri = bastion_launch_target_dup_uri (target);
-  gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), uri);
-  show_toast (self, _("Connection URI copied (without the password)"));
-}
-
-typedef struct
-{
-  BastionConnectionView *self;
-  BastionLauncherTool    tool;
-  BastionLaunchTarget   *target;
-} LaunchData;
-
-static void
-launch_data_free (LaunchData *data)
-{
-  g_object_unref (data->self);
-  bastion_launch_target_free (data->target);
-  g_free (data);
-}
-
-static void
-on_tool_launched (GObject      *source,
-                  GAsyncResult *result,
-                  gpointer      user_data)
-{
-  LaunchData *data = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!bastion_launcher_launch_finish (BASTION_LAUNCHER (source), result, &error))
-    show_toast (data->self, error->message);
-  launch_data_free (data);
-}
-
-static void
-on_launch_password (GObject      *source,
-                    GAsyncResult *result,
-                    gpointer      user_data)
-{
-  LaunchData *data = user_data;
-  BastionConnections *registry = BASTION_CONNECTIONS (source);
-  g_autoptr(GError) error = NULL;
-  char *password;
-
-  password = bastion_connections_lookup_db_password_finish (registry, result, &error);
-  if (error != NULL)
-    g_debug ("No database password for the tool: %s", error->message);
-
-  bastion_launcher_launch_async (bastion_connections_get_launcher (registry), data->tool,
-                                 data->target, password, NULL, on_tool_launched, data);
-  bastion_secret_free (password);
-}
-
-static void
-open_tool_action (GtkWidget  *widget,
-                  const char *action_name,
-                  GVariant   *parameter)
-{
-  BastionConnectionView *self = BASTION_CONNECTION_VIEW (widget);
-  BastionLaunchTarget *target;
-  LaunchData *data;
-
-  if (self->connection == NULL)
-    return;
-
-  target = bastion_connection_dup_launch_target (self->connection);
-  if (target == NULL)
-    return;
-
-  data = g_new0 (LaunchData, 1);
-  data->self = g_object_ref (self);
-  data->tool = g_variant_get_int32 (parameter);
-  data->target = target;
-
-  /* Logged in as the team's read-only role: the tool gets that role's password. */
-  if (g_strcmp0 (target->password_kind, "readonly-password") == 0)
-    {
-      BastionConnections *registry = bastion_connections_get_default ();
-      char *password = bastion_connection_dup_readonly_password (self->connection);
-
-      bastion_launcher_launch_async (bastion_connections_get_launcher (registry), data->tool,
-                                     data->target, password, NULL, on_tool_launched, data);
-      bastion_secret_free (password);
-      return;
-    }
-
-  bastion_connections_lookup_db_password_async (bastion_connections_get_default (),
-                                                self->profile, NULL, on_launch_password, data);
+  bastion_connection_view_show_prompt (self, bastion_connection_view_prompt_for_error (self, bastion_connection_get_error (self->connection)));
 }
 
 /* ---- GObject ------------------------------------------------------------------------------- */
-
-static void
-bastion_connection_view_map (GtkWidget *widget)
-{
-  GTK_WIDGET_CLASS (bastion_connection_view_parent_class)->map (widget);
-  sync_timer (BASTION_CONNECTION_VIEW (widget));
-  update_stats (BASTION_CONNECTION_VIEW (widget));
-}
-
-static void
-bastion_connection_view_unmap (GtkWidget *widget)
-{
-  GTK_WIDGET_CLASS (bastion_connection_view_parent_class)->unmap (widget);
-  sync_timer (BASTION_CONNECTION_VIEW (widget));
-}
 
 static void
 bastion_connection_view_dispose (GObject *object)
 {
   BastionConnectionView *self = BASTION_CONNECTION_VIEW (object);
 
-  g_clear_handle_id (&self->timer_id, g_source_remove);
   g_cancellable_cancel (self->aws_cancellable);
-  g_cancellable_cancel (self->tools_cancellable);
   g_cancellable_cancel (self->trust_cancellable);
   if (self->connection != NULL)
     g_clear_signal_handler (&self->stage_handler, self->connection);
@@ -1823,9 +864,7 @@ bastion_connection_view_dispose (GObject *object)
   g_clear_object (&self->profile);
   g_clear_object (&self->open_cancellable);
   g_clear_object (&self->aws_cancellable);
-  g_clear_object (&self->tools_cancellable);
   g_clear_object (&self->trust_cancellable);
-  g_clear_pointer (&self->tools, g_ptr_array_unref);
   g_clear_pointer (&self->diagnosis, bastion_aws_diagnosis_free);
   g_clear_pointer (&self->instance, bastion_aws_instance_free);
   g_clear_pointer (&self->aws_error, g_free);
@@ -1888,8 +927,6 @@ bastion_connection_view_class_init (BastionConnectionViewClass *klass)
   object_class->dispose = bastion_connection_view_dispose;
   object_class->get_property = bastion_connection_view_get_property;
   object_class->set_property = bastion_connection_view_set_property;
-  widget_class->map = bastion_connection_view_map;
-  widget_class->unmap = bastion_connection_view_unmap;
 
   properties[PROP_PROFILE] =
     g_param_spec_object ("profile", NULL, NULL, BASTION_TYPE_PROFILE,
@@ -1930,32 +967,17 @@ bastion_connection_view_class_init (BastionConnectionViewClass *klass)
                                         allow_temporarily_button);
   gtk_widget_class_bind_template_child (widget_class, BastionConnectionView, start_button);
   gtk_widget_class_bind_template_child (widget_class, BastionConnectionView, retry_button);
-  gtk_widget_class_bind_template_child (widget_class, BastionConnectionView, connected_group);
-  gtk_widget_class_bind_template_child (widget_class, BastionConnectionView,
-                                        connected_read_only_tag);
-  gtk_widget_class_bind_template_child (widget_class, BastionConnectionView, disconnect_button);
-  gtk_widget_class_bind_template_child (widget_class, BastionConnectionView, address_row);
-  gtk_widget_class_bind_template_child (widget_class, BastionConnectionView, traffic_row);
-  gtk_widget_class_bind_template_child (widget_class, BastionConnectionView, channels_row);
-  gtk_widget_class_bind_template_child (widget_class, BastionConnectionView, uptime_row);
-  gtk_widget_class_bind_template_child (widget_class, BastionConnectionView, tools_box);
-  gtk_widget_class_bind_template_child (widget_class, BastionConnectionView, copy_uri_button);
-  gtk_widget_class_bind_template_child (widget_class, BastionConnectionView, more_tools_button);
-  gtk_widget_class_bind_template_child (widget_class, BastionConnectionView, more_tools_box);
 
   gtk_widget_class_install_action (widget_class, "view.connect", NULL, connect_action);
   gtk_widget_class_install_action (widget_class, "view.disconnect", NULL, disconnect_action);
   gtk_widget_class_install_action (widget_class, "view.cancel", NULL, cancel_action);
   gtk_widget_class_install_action (widget_class, "view.prompt-again", NULL, prompt_again_action);
-  gtk_widget_class_install_action (widget_class, "view.check-ip", NULL, check_ip_action);
-  gtk_widget_class_install_action (widget_class, "view.allow-my-ip", NULL, allow_my_ip_action);
+  gtk_widget_class_install_action (widget_class, "view.check-ip", NULL, bastion_connection_view_check_ip_action);
+  gtk_widget_class_install_action (widget_class, "view.allow-my-ip", NULL, bastion_connection_view_allow_my_ip_action);
   gtk_widget_class_install_action (widget_class, "view.allow-temporarily", NULL,
-                                   allow_temporarily_action);
+                                   bastion_connection_view_allow_temporarily_action);
   gtk_widget_class_install_action (widget_class, "view.start-bastion", NULL,
-                                   start_bastion_action);
-  gtk_widget_class_install_action (widget_class, "view.copy-address", NULL, copy_address_action);
-  gtk_widget_class_install_action (widget_class, "view.copy-uri", NULL, copy_uri_action);
-  gtk_widget_class_install_action (widget_class, "view.open-tool", "i", open_tool_action);
+                                   bastion_connection_view_start_bastion_action);
 }
 
 static void
@@ -1988,7 +1010,7 @@ bastion_connection_view_init (BastionConnectionView *self)
   show_fix_button (self->allow_temporarily_button, FALSE);
   show_fix_button (self->start_button, FALSE);
   self->aws_cancellable = g_cancellable_new ();
-  update_state (self);
+  bastion_connection_view_update_state (self);
 }
 
 GtkWidget *
@@ -2041,7 +1063,7 @@ on_profile_notify (BastionConnectionView *self,
                    GParamSpec            *pspec)
 {
   update_idle_label (self);
-  update_state (self);
+  bastion_connection_view_update_state (self);
 }
 
 void
@@ -2089,10 +1111,10 @@ bastion_connection_view_set_profile (BastionConnectionView *self,
                                                    G_CALLBACK (on_stage_changed), self,
                                                    G_CONNECT_SWAPPED);
   /* Another team's state is no change of this one's: nothing to move focus for. */
-  self->announced_stage = current_stage (self);
+  self->announced_stage = bastion_connection_view_current_stage (self);
 
   update_idle_label (self);
-  update_state (self);
+  bastion_connection_view_update_state (self);
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROFILE]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONNECTION]);

@@ -25,24 +25,30 @@ struct _BastionPreferencesWindow
   GtkSpinButton        *row_cap_spin;
   GtkSwitch            *confirm_writes_switch;
   GtkSwitch            *stop_bastion_switch;
+  AdwComboRow          *terminal_row;
 };
 
 G_DEFINE_FINAL_TYPE (BastionPreferencesWindow, bastion_preferences_window,
                      ADW_TYPE_PREFERENCES_WINDOW)
 
 /* The combo row's positions, in the order of the .ui's string list. */
-static const char * const tool_ids[] = { "none", "pgadmin", "dbeaver", "psql", "pgcli" };
+static const char * const tool_ids[] = { "none", "pgadmin", "dbeaver", "psql", "pgcli", NULL };
+static const char * const terminal_ids[] = {
+  "auto", "xdg-terminal-exec", "kgx", "gnome-terminal", "ptyxis", "konsole", "xterm", NULL
+};
 
+/* user_data: the NULL-terminated ids in the order of the row's string list. */
 static gboolean
-tool_get_mapping (GValue   *value,
-                  GVariant *variant,
-                  gpointer  user_data)
+id_get_mapping (GValue   *value,
+                GVariant *variant,
+                gpointer  user_data)
 {
+  const char * const *ids = user_data;
   const char *id = g_variant_get_string (variant, NULL);
 
-  for (guint i = 0; i < G_N_ELEMENTS (tool_ids); i++)
+  for (guint i = 0; ids[i] != NULL; i++)
     {
-      if (g_str_equal (id, tool_ids[i]))
+      if (g_str_equal (id, ids[i]))
         {
           g_value_set_uint (value, i);
           return TRUE;
@@ -53,16 +59,17 @@ tool_get_mapping (GValue   *value,
 }
 
 static GVariant *
-tool_set_mapping (const GValue       *value,
-                  const GVariantType *expected_type,
-                  gpointer            user_data)
+id_set_mapping (const GValue       *value,
+                const GVariantType *expected_type,
+                gpointer            user_data)
 {
+  const char * const *ids = user_data;
   guint position = g_value_get_uint (value);
 
-  if (position >= G_N_ELEMENTS (tool_ids))
+  if (position >= g_strv_length ((char **) ids))
     return NULL;
 
-  return g_variant_new_string (tool_ids[position]);
+  return g_variant_new_string (ids[position]);
 }
 
 static void
@@ -88,6 +95,7 @@ bastion_preferences_window_class_init (BastionPreferencesWindowClass *klass)
                                                "/io/github/bastiongtk/Bastion/"
                                                "bastion-preferences-window.ui");
   gtk_widget_class_bind_template_child (widget_class, BastionPreferencesWindow, default_tool_row);
+  gtk_widget_class_bind_template_child (widget_class, BastionPreferencesWindow, terminal_row);
   gtk_widget_class_bind_template_child (widget_class, BastionPreferencesWindow, keepalive_spin);
   gtk_widget_class_bind_template_child (widget_class, BastionPreferencesWindow, reconnect_switch);
   gtk_widget_class_bind_template_child (widget_class, BastionPreferencesWindow, row_cap_spin);
@@ -106,7 +114,11 @@ bastion_preferences_window_init (BastionPreferencesWindow *self)
   g_settings_bind_with_mapping (self->settings, "default-tool",
                                 self->default_tool_row, "selected",
                                 G_SETTINGS_BIND_DEFAULT,
-                                tool_get_mapping, tool_set_mapping, NULL, NULL);
+                                id_get_mapping, id_set_mapping, (gpointer) tool_ids, NULL);
+  g_settings_bind_with_mapping (self->settings, "terminal",
+                                self->terminal_row, "selected",
+                                G_SETTINGS_BIND_DEFAULT,
+                                id_get_mapping, id_set_mapping, (gpointer) terminal_ids, NULL);
   g_settings_bind (self->settings, "keepalive-interval",
                    self->keepalive_spin, "value", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "reconnect",

@@ -13,8 +13,10 @@
 
 #include "bastion-chart-view.h"
 #include "bastion-explain-view.h"
+#include "bastion-export-folder.h"
 #include "bastion-query-page.h"
 #include "bastion-result-writer.h"
+#include "bastion-shortcuts.h"
 #include "bastion-sql-guard.h"
 #include "bastion-sql-text.h"
 
@@ -89,6 +91,7 @@ struct _BastionQueryPage
   GtkToggleButton     *chart_button;
   BastionExplainView  *explain_view;
   GtkExpander         *plan_expander;
+  GtkPaned            *paned;
 
   guint                syncing_switch : 1;
   guint                export_existed : 1;
@@ -1015,6 +1018,8 @@ on_export_closed (GObject      *object,
     }
 
   set_status (self, text, self->export_error != NULL || !closed);
+  if (self->export_error == NULL && closed)
+    bastion_export_show_done (GTK_WIDGET (self), text, self->export_file);
   export_clear (self);
   set_running (self, FALSE);
   update_actions (self);
@@ -1313,6 +1318,7 @@ export_action (GtkWidget  *widget,
   GtkRoot *root = gtk_widget_get_root (widget);
   GtkFileChooserNative *chooser;
   g_autofree char *name = NULL;
+  g_autoptr(GFile) folder = NULL;
   BastionResultFormat format = BASTION_RESULT_FORMAT_CSV;
 
   if (self->query == NULL || self->export_query != NULL)
@@ -1325,8 +1331,10 @@ export_action (GtkWidget  *widget,
                                          GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
                                          GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  name = g_strdup_printf ("%s.%s", _("result"),
-                          format == BASTION_RESULT_FORMAT_JSON ? "json" : "csv");
+  /* The tab's name, in Documents: where a person looks for it afterwards. */
+  name = bastion_export_dup_default_name (self->title, format);
+  folder = bastion_export_dup_default_folder ();
+  gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder, NULL);
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
   g_object_set_data (G_OBJECT (chooser), "bastion-format", GINT_TO_POINTER (format));
   g_signal_connect (chooser, "response", G_CALLBACK (on_export_chosen), self);
@@ -1768,6 +1776,7 @@ bastion_query_page_class_init (BastionQueryPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, chart_button);
   gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, explain_view);
   gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, plan_expander);
+  gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, paned);
 
   gtk_widget_class_install_action (widget_class, "query.run", NULL, run_action);
   gtk_widget_class_install_action (widget_class, "query.run-all", NULL, run_action);
@@ -1781,15 +1790,14 @@ bastion_query_page_class_init (BastionQueryPageClass *klass)
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
 }
 
+/* The editor/result split is the user's, remembered for every tab (GSettings editor-height). */
 static void
-add_shortcut (GtkShortcutController *controller,
-              guint                  key,
-              GdkModifierType        modifiers,
-              const char            *action)
+bind_split (BastionQueryPage *self)
 {
-  gtk_shortcut_controller_add_shortcut (controller,
-                                        gtk_shortcut_new (gtk_keyval_trigger_new (key, modifiers),
-                                                          gtk_named_action_new (action)));
+  g_autoptr(GSettings) settings = preferences ();
+
+  if (settings != NULL)
+    g_settings_bind (settings, "editor-height", self->paned, "position", G_SETTINGS_BIND_DEFAULT);
 }
 
 static void
@@ -1830,17 +1838,13 @@ bastion_query_page_init (BastionQueryPage *self)
   /* Capture phase: the editor would otherwise take Ctrl+Enter as a line break. */
   shortcuts = gtk_shortcut_controller_new ();
   gtk_event_controller_set_propagation_phase (shortcuts, GTK_PHASE_CAPTURE);
-  add_shortcut (GTK_SHORTCUT_CONTROLLER (shortcuts), GDK_KEY_Return, GDK_CONTROL_MASK,
-                "query.run");
-  add_shortcut (GTK_SHORTCUT_CONTROLLER (shortcuts), GDK_KEY_KP_Enter, GDK_CONTROL_MASK,
-                "query.run");
-  add_shortcut (GTK_SHORTCUT_CONTROLLER (shortcuts), GDK_KEY_Return,
-                GDK_CONTROL_MASK | GDK_SHIFT_MASK, "query.run-all");
-  add_shortcut (GTK_SHORTCUT_CONTROLLER (shortcuts), GDK_KEY_Escape, 0, "query.cancel");
+  bastion_shortcuts_add_to_controller (GTK_SHORTCUT_CONTROLLER (shortcuts),
+                                       BASTION_SHORTCUT_QUERY_PAGE);
   gtk_widget_add_controller (GTK_WIDGET (self), shortcuts);
 
   gtk_stack_set_visible_child_name (self->result_stack, "empty");
   update_mode (self);
+  bind_split (self);
 }
 
 BastionQueryPage *

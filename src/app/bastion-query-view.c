@@ -15,6 +15,7 @@
 
 #include "bastion-history-view.h"
 #include "bastion-query-view.h"
+#include "bastion-shortcuts.h"
 #include "bastion-sql-completion.h"
 #include "bastion-sql-text.h"
 
@@ -998,10 +999,7 @@ bastion_query_view_class_init (BastionQueryViewClass *klass)
   gtk_widget_class_install_action (widget_class, "view.open-entity", "s", open_entity_action);
   gtk_widget_class_install_action (widget_class, "view.refresh-schema", NULL,
                                    refresh_schema_action);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_t, GDK_CONTROL_MASK,
-                                       "view.new-tab", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_w, GDK_CONTROL_MASK,
-                                       "view.close-tab", NULL);
+  bastion_shortcuts_add_bindings (widget_class, BASTION_SHORTCUT_QUERY_VIEW);
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
 }

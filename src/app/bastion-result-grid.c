@@ -14,6 +14,7 @@
 
 #include "bastion-result-grid.h"
 #include "bastion-result-row.h"
+#include "bastion-shortcuts.h"
 
 /* What a cell shows of a long value; the tooltip and the side panel show more. */
 #define CELL_MAX_CHARS    120
@@ -714,6 +715,97 @@ copy_cell_action (GtkWidget  *widget,
   set_clipboard (self, is_null ? "" : value);
 }
 
+/* One value of a copied column: a tab or line break inside it would split the cell. */
+static void
+append_cell (GString    *text,
+             const char *value)
+{
+  for (const char *p = value; *p != '\0'; p++)
+    switch (*p)
+      {
+      case '\t':
+        g_string_append (text, "\\t");
+        break;
+      case '\n':
+        g_string_append (text, "\\n");
+        break;
+      case '\r':
+        g_string_append (text, "\\r");
+        break;
+      case '\\':
+        g_string_append (text, "\\\\");
+        break;
+      default:
+        g_string_append_c (text, *p);
+      }
+}
+
+char *
+bastion_result_grid_dup_cells_text (BastionResultGrid *self)
+{
+  g_autoptr(GtkBitset) selected = NULL;
+  GString *text = g_string_new (NULL);
+  GtkBitsetIter iter;
+  guint position;
+  guint n = 0;
+
+  g_return_val_if_fail (BASTION_IS_RESULT_GRID (self), NULL);
+
+  if (self->model == NULL || !self->has_context)
+    return g_string_free (text, FALSE);
+
+  /* The cells of the clicked column in every selected row: one value as it is, several as a
+   * TSV column (tabs and line breaks escaped as COPY does). */
+  selected = gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->selection));
+  if (gtk_bitset_get_size (selected) <= 1)
+    {
+      gboolean is_null = FALSE;
+      const char *value = bastion_result_model_get_value (self->model, self->context_row,
+                                                          self->context_column, NULL, &is_null);
+
+      g_string_append (text, is_null || value == NULL ? "" : value);
+      return g_string_free (text, FALSE);
+    }
+
+  for (gboolean more = gtk_bitset_iter_init_first (&iter, selected, &position);
+       more;
+       more = gtk_bitset_iter_next (&iter, &position))
+    {
+      g_autoptr(BastionResultRow) row = g_list_model_get_item (G_LIST_MODEL (self->sort_model),
+                                                               position);
+      gboolean is_null = FALSE;
+      const char *value = bastion_result_model_get_value (self->model,
+                                                          bastion_result_row_get_index (row),
+                                                          self->context_column, NULL, &is_null);
+
+      if (n++ > 0)
+        g_string_append_c (text, '\n');
+      if (!is_null && value != NULL)
+        append_cell (text, value);
+    }
+  g_string_append_c (text, '\n');
+  return g_string_free (text, FALSE);
+}
+
+static void
+copy_cells_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *param)
+{
+  BastionResultGrid *self = BASTION_RESULT_GRID (widget);
+  g_autofree char *text = NULL;
+
+  /* No cell was chosen (rows picked by keyboard only): the rows, as Shift+Ctrl+C copies them. */
+  if (!self->has_context)
+    {
+      gtk_widget_activate_action (widget, "grid.copy-rows", "s", "tsv");
+      return;
+    }
+
+  text = bastion_result_grid_dup_cells_text (self);
+  set_clipboard (self, text);
+}
+
 static void
 show_value_action (GtkWidget  *widget,
                    const char *action_name,
@@ -918,10 +1010,8 @@ bastion_result_grid_class_init (BastionResultGridClass *klass)
   gtk_widget_class_install_action (widget_class, "grid.copy-rows", "s", copy_rows_action);
   gtk_widget_class_install_action (widget_class, "grid.show-value", NULL, show_value_action);
   gtk_widget_class_install_action (widget_class, "grid.close-value", NULL, close_panel_action);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_c, GDK_CONTROL_MASK,
-                                       "grid.copy-rows", "s", "tsv");
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_c,
-                                       GDK_CONTROL_MASK | GDK_SHIFT_MASK, "grid.copy-cell", NULL);
+  gtk_widget_class_install_action (widget_class, "grid.copy-cells", NULL, copy_cells_action);
+  bastion_shortcuts_add_bindings (widget_class, BASTION_SHORTCUT_RESULT_GRID);
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "resultgrid");

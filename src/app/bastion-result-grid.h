@@ -45,5 +45,8 @@ guint               bastion_result_grid_get_n_bound_rows  (BastionResultGrid   *
 char               *bastion_result_grid_dup_selection_text (BastionResultGrid  *self,
                                                             BastionResultFormat format,
                                                             GError            **error);
+/* What Ctrl+C copies: the clicked column's cells in the selected rows (one value as it is,
+ * several one per line), or "" when no cell was clicked. */
+char               *bastion_result_grid_dup_cells_text    (BastionResultGrid   *self);
 
 G_END_DECLS

@@ -18,6 +18,7 @@
 #include "bastion-query-view.h"
 #include "bastion-readonly-offer.h"
 #include "bastion-secrets.h"
+#include "bastion-tab-keeper.h"
 #include "bastion-team-page.h"
 
 struct _BastionTeamPage
@@ -28,6 +29,7 @@ struct _BastionTeamPage
   BastionProfile   *profile;
   GCancellable     *key_check;
   GCancellable     *query_login;
+  BastionTabKeeper *tab_keeper;
 
   /* Not owned: the query view of the connected profile, inside query_box */
   GtkWidget        *query_view;
@@ -55,11 +57,14 @@ struct _BastionTeamPage
   GtkWidget        *passphrase_button;
 
   guint             showing_connected : 1;
+  guint             writes_allowed : 1;
 };
 
 enum {
   PROP_0,
   PROP_PROFILE,
+  PROP_WORKSPACE_CONNECTION,
+  PROP_WRITES_ALLOWED,
   N_PROPS
 };
 
@@ -325,18 +330,48 @@ fix_key_permissions_action (GtkWidget  *widget,
 /* ---- The query view below a connected team ---------------------------------------------- */
 
 static void
+set_writes_allowed (BastionTeamPage *self,
+                    gboolean         writes_allowed)
+{
+  if (self->writes_allowed == !!writes_allowed)
+    return;
+  self->writes_allowed = !!writes_allowed;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WRITES_ALLOWED]);
+}
+
+/* The tabs are kept (titles and SQL) before their view goes: Connect brings them back. */
+static void
+drop_tab_keeper (BastionTeamPage *self)
+{
+  if (self->tab_keeper == NULL)
+    return;
+
+  bastion_tab_keeper_save_now (self->tab_keeper);
+  g_signal_handlers_disconnect_by_data (self->tab_keeper, self);
+  g_clear_object (&self->tab_keeper);
+}
+
+static void
 drop_query_view (BastionTeamPage *self)
 {
   g_cancellable_cancel (self->query_login);
   g_clear_object (&self->query_login);
+  drop_tab_keeper (self);
   if (self->query_view != NULL)
     {
       gtk_box_remove (GTK_BOX (self->query_box), self->query_view);
       self->query_view = NULL;
     }
+  set_writes_allowed (self, FALSE);
   gtk_widget_set_visible (self->query_box, FALSE);
-  gtk_widget_set_vexpand (self->scroller, TRUE);
-  gtk_scrolled_window_set_propagate_natural_height (GTK_SCROLLED_WINDOW (self->scroller), FALSE);
+  gtk_widget_set_visible (self->scroller, TRUE);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WORKSPACE_CONNECTION]);
+}
+
+static void
+on_writes_allowed (BastionTeamPage *self)
+{
+  set_writes_allowed (self, bastion_tab_keeper_get_writes_allowed (self->tab_keeper));
 }
 
 static void
@@ -380,11 +415,13 @@ on_query_database (GObject      *source,
     }
   gtk_widget_set_vexpand (self->query_view, TRUE);
   gtk_box_append (GTK_BOX (self->query_box), self->query_view);
-  gtk_widget_set_visible (self->query_box, TRUE);
-  /* The header and the connection's status above, the query view takes the rest. */
-  gtk_widget_set_vexpand (self->scroller, FALSE);
-  gtk_scrolled_window_set_propagate_natural_height (GTK_SCROLLED_WINDOW (self->scroller), TRUE);
-  gtk_scrolled_window_set_max_content_height (GTK_SCROLLED_WINDOW (self->scroller), 160);
+
+  self->tab_keeper = bastion_tab_keeper_new (BASTION_QUERY_VIEW (self->query_view),
+                                             bastion_profile_get_id (profile),
+                                             bastion_profile_get_env_color (profile));
+  g_signal_connect_object (self->tab_keeper, "notify::writes-allowed",
+                           G_CALLBACK (on_writes_allowed), self, G_CONNECT_SWAPPED);
+  bastion_tab_keeper_restore (self->tab_keeper);
 }
 
 static void
@@ -406,10 +443,13 @@ on_connected_changed (BastionTeamPage *self)
       return;
     }
 
-  /* The profile's settings rows make room for the query view while connected. */
+  /* Connected, the whole page is the workspace: the connection bar, then the query view. */
   self->showing_connected = TRUE;
   gtk_widget_set_visible (self->connection_group, FALSE);
   gtk_widget_set_visible (self->key_group, FALSE);
+  gtk_widget_set_visible (self->scroller, FALSE);
+  gtk_widget_set_visible (self->query_box, TRUE);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WORKSPACE_CONNECTION]);
   if (self->query_view != NULL || self->query_login != NULL)
     return;
 
@@ -443,6 +483,7 @@ bastion_team_page_dispose (GObject *object)
   g_clear_object (&self->key_check);
   g_cancellable_cancel (self->query_login);
   g_clear_object (&self->query_login);
+  drop_tab_keeper (self);
   self->query_view = NULL;
   gtk_widget_dispose_template (GTK_WIDGET (self), BASTION_TYPE_TEAM_PAGE);
   g_clear_object (&self->profile);
@@ -462,6 +503,14 @@ bastion_team_page_get_property (GObject    *object,
     {
     case PROP_PROFILE:
       g_value_set_object (value, self->profile);
+      break;
+
+    case PROP_WORKSPACE_CONNECTION:
+      g_value_set_object (value, bastion_team_page_get_workspace_connection (self));
+      break;
+
+    case PROP_WRITES_ALLOWED:
+      g_value_set_boolean (value, self->writes_allowed);
       break;
 
     default:
@@ -502,6 +551,12 @@ bastion_team_page_class_init (BastionTeamPageClass *klass)
     g_param_spec_object ("profile", NULL, NULL,
                          BASTION_TYPE_PROFILE,
                          (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+  properties[PROP_WORKSPACE_CONNECTION] =
+    g_param_spec_object ("workspace-connection", NULL, NULL, BASTION_TYPE_CONNECTION,
+                         (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+  properties[PROP_WRITES_ALLOWED] =
+    g_param_spec_boolean ("writes-allowed", NULL, NULL, FALSE,
+                          (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -549,6 +604,23 @@ GtkWidget *
 bastion_team_page_new (void)
 {
   return g_object_new (BASTION_TYPE_TEAM_PAGE, NULL);
+}
+
+BastionConnection *
+bastion_team_page_get_workspace_connection (BastionTeamPage *self)
+{
+  g_return_val_if_fail (BASTION_IS_TEAM_PAGE (self), NULL);
+
+  return self->showing_connected && gtk_widget_get_visible (self->query_box)
+         ? bastion_connection_view_get_connection (self->connection_view) : NULL;
+}
+
+gboolean
+bastion_team_page_get_writes_allowed (BastionTeamPage *self)
+{
+  g_return_val_if_fail (BASTION_IS_TEAM_PAGE (self), FALSE);
+
+  return self->writes_allowed;
 }
 
 BastionProfile *

@@ -7,6 +7,7 @@
 
 #include <adwaita.h>
 
+#include "bastion-connection.h"
 #include "bastion-profile.h"
 
 G_BEGIN_DECLS
@@ -25,5 +26,10 @@ void            bastion_team_page_recheck_key (BastionTeamPage *self);
 /* Connects the page's team (as its Connect button does). */
 void             bastion_team_page_connect     (BastionTeamPage *self);
 void             bastion_team_page_disconnect  (BastionTeamPage *self);
+/* While the page shows its connected workspace: the connection (for the header's controls);
+ * else NULL ("workspace-connection"). */
+BastionConnection *bastion_team_page_get_workspace_connection (BastionTeamPage *self);
+/* Whether the workspace's current tab allows writes ("writes-allowed"). */
+gboolean           bastion_team_page_get_writes_allowed       (BastionTeamPage *self);
 
 G_END_DECLS

@@ -14,6 +14,7 @@
 
 #include "bastion-color-chip.h"
 #include "bastion-connections.h"
+#include "bastion-app-util.h"
 #include "bastion-team-row.h"
 
 struct _BastionTeamRow
@@ -130,7 +131,10 @@ bastion_team_row_update_state (BastionTeamRow    *self,
       icon = "view-refresh-symbolic", text = _("Reconnecting"), style = "warning";
       break;
     case BASTION_CONNECTION_STAGE_FAILED:
-      icon = "dialog-error-symbolic", text = _("Connection failed"), style = "error";
+      if (bastion_app_connection_awaits_user (connection))
+        icon = "dialog-question-symbolic", text = _("Waiting for you"), style = "accent";
+      else
+        icon = "dialog-error-symbolic", text = _("Connection failed"), style = "error";
       break;
     case BASTION_CONNECTION_STAGE_IDLE:
       break;
@@ -151,6 +155,7 @@ bastion_team_row_update_state (BastionTeamRow    *self,
   gtk_widget_remove_css_class (widget, "warning");
   gtk_widget_remove_css_class (widget, "error");
   gtk_widget_remove_css_class (widget, "dim-label");
+  gtk_widget_remove_css_class (widget, "accent");
   gtk_widget_set_visible (widget, icon != NULL);
   if (icon == NULL)
     return;

@@ -13,6 +13,8 @@
 
 #include "bastion-connections.h"
 #include "bastion-profile-editor.h"
+#include "bastion-connection-bar.h"
+#include "bastion-shortcuts.h"
 #include "bastion-team-page.h"
 #include "bastion-team-row.h"
 #include "bastion-window.h"
@@ -49,6 +51,7 @@ struct _BastionWindow
   GtkWidget            *search_button;
   GtkWidget            *no_results_page;
   BastionTeamPage      *team_page;
+  BastionConnectionBar *connection_bar;
   GtkWidget            *sidebar;
   GtkWidget            *content;
 
@@ -711,6 +714,21 @@ bastion_window_close_request (GtkWindow *window)
   return TRUE;
 }
 
+/* Ctrl+Q. With tunnels open it asks what the close button asks (keep them in the background,
+ * or disconnect and close); otherwise it quits. app.quit itself (D-Bus, scripts) quits at once. */
+static void
+quit_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (widget));
+
+  if (bastion_connections_get_n_open (bastion_connections_get_default ()) > 0)
+    gtk_window_close (GTK_WINDOW (widget));
+  else if (app != NULL)
+    g_action_group_activate_action (G_ACTION_GROUP (app), "quit", NULL);
+}
+
 /* Connect / Disconnect the open team from anywhere in the window (its shortcuts). */
 static void
 connect_action (GtkWidget  *widget,
@@ -744,6 +762,7 @@ bastion_window_class_init (BastionWindowClass *klass)
   GTK_WINDOW_CLASS (klass)->close_request = bastion_window_close_request;
 
   g_type_ensure (BASTION_TYPE_TEAM_PAGE);
+  g_type_ensure (BASTION_TYPE_CONNECTION_BAR);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/bastiongtk/Bastion/bastion-window.ui");
@@ -761,6 +780,7 @@ bastion_window_class_init (BastionWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, BastionWindow, search_button);
   gtk_widget_class_bind_template_child (widget_class, BastionWindow, no_results_page);
   gtk_widget_class_bind_template_child (widget_class, BastionWindow, team_page);
+  gtk_widget_class_bind_template_child (widget_class, BastionWindow, connection_bar);
   gtk_widget_class_bind_template_child (widget_class, BastionWindow, sidebar);
   gtk_widget_class_bind_template_child (widget_class, BastionWindow, content);
   gtk_widget_class_bind_template_callback (widget_class, on_leaflet_folded_changed);
@@ -779,8 +799,31 @@ bastion_window_class_init (BastionWindowClass *klass)
                                    delete_profile_action);
   gtk_widget_class_install_action (widget_class, "win.undo-delete", NULL, undo_delete_action);
   gtk_widget_class_install_action (widget_class, "win.search", NULL, search_action);
+  gtk_widget_class_install_action (widget_class, "win.quit", NULL, quit_action);
   gtk_widget_class_install_action (widget_class, "win.connect", NULL, connect_action);
   gtk_widget_class_install_action (widget_class, "win.disconnect", NULL, disconnect_action);
+}
+
+/* Connected, the team's controls move into the header bar and its state and route become the
+ * subtitle, so the page below is all workspace. */
+static void
+on_workspace_changed (BastionWindow *self)
+{
+  BastionConnection *connection = bastion_team_page_get_workspace_connection (self->team_page);
+
+  bastion_connection_bar_set_connection (self->connection_bar,
+                                         connection != NULL
+                                           ? bastion_team_page_get_profile (self->team_page)
+                                           : NULL,
+                                         connection);
+  gtk_widget_set_visible (GTK_WIDGET (self->connection_bar), connection != NULL);
+}
+
+static void
+on_writes_allowed (BastionWindow *self)
+{
+  bastion_connection_bar_set_writes_allowed (self->connection_bar,
+                                             bastion_team_page_get_writes_allowed (self->team_page));
 }
 
 static void
@@ -815,6 +858,16 @@ bastion_window_init (BastionWindow *self)
 
   gtk_search_bar_connect_entry (self->search_bar, self->search_entry);
   gtk_search_bar_set_key_capture_widget (self->search_bar, GTK_WIDGET (self));
+
+  g_signal_connect_object (self->team_page, "notify::workspace-connection",
+                           G_CALLBACK (on_workspace_changed), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->team_page, "notify::writes-allowed",
+                           G_CALLBACK (on_writes_allowed), self, G_CONNECT_SWAPPED);
+  /* The subtitle says the state; its tooltip (and the tunnel popover) the whole route. */
+  g_object_bind_property (self->connection_bar, "state-text", self->content_title, "subtitle",
+                          G_BINDING_SYNC_CREATE);
+  g_object_bind_property (self->connection_bar, "summary", self->content_title, "tooltip-text",
+                          G_BINDING_SYNC_CREATE);
 
   on_leaflet_folded_changed (self);
   bastion_window_update_actions (self);
@@ -884,6 +937,14 @@ bastion_window_new (BastionApplication *application)
 
   self = g_object_new (BASTION_TYPE_WINDOW, "application", application, NULL);
   bastion_window_set_store (self, bastion_application_get_profile_store (application));
+
+  /* The shortcuts window lists the very table the accelerators were installed from. */
+  {
+    g_autoptr(GtkWindow) overlay = bastion_shortcuts_window_new ();
+
+    gtk_application_window_set_help_overlay (GTK_APPLICATION_WINDOW (self),
+                                             GTK_SHORTCUTS_WINDOW (overlay));
+  }
 
   /* Shown once the window is on screen, so a dialog has its parent. */
   errors = bastion_application_take_startup_errors (application);

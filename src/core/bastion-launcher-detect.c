@@ -308,6 +308,25 @@ char *
 _bastion_launcher_find_terminal (HostView            *view,
                                  const TerminalKind **kind)
 {
+  g_autofree char *chosen = NULL;
+
+  g_mutex_lock (&view->self->terminal_lock);
+  chosen = g_strdup (view->self->terminal);
+  g_mutex_unlock (&view->self->terminal_lock);
+
+  /* The user's choice first, when it is installed; else the first one found. */
+  for (guint i = 0; chosen != NULL && i < G_N_ELEMENTS (terminals); i++)
+    {
+      char *path;
+
+      if (!g_str_equal (chosen, terminals[i].name)
+          || (path = _bastion_launcher_host_view_ask (view, 'w', terminals[i].name)) == NULL)
+        continue;
+      if (kind != NULL)
+        *kind = &terminals[i];
+      return path;
+    }
+
   for (guint i = 0; i < G_N_ELEMENTS (terminals); i++)
     {
       char *path = _bastion_launcher_host_view_ask (view, 'w', terminals[i].name);

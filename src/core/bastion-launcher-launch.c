@@ -702,3 +702,138 @@ bastion_launcher_launch_finish (BastionLauncher  *self,
 
   return g_task_propagate_boolean (G_TASK (result), error);
 }
+
+/**
+ * bastion_launcher_set_terminal:
+ * @terminal: (nullable): one of xdg-terminal-exec, kgx, gnome-terminal, ptyxis, konsole, xterm;
+ *   NULL or "auto" for the first one found
+ *
+ * The terminal psql and pgcli open in, when it is installed.
+ */
+void
+bastion_launcher_set_terminal (BastionLauncher *self,
+                               const char      *terminal)
+{
+  g_return_if_fail (BASTION_IS_LAUNCHER (self));
+
+  g_mutex_lock (&self->terminal_lock);
+  g_free (self->terminal);
+  self->terminal = terminal != NULL && !g_str_equal (terminal, "auto") ? g_strdup (terminal)
+                                                                       : NULL;
+  g_mutex_unlock (&self->terminal_lock);
+}
+
+/* --- A command for any terminal ----------------------------------------------------------- */
+
+static void
+command_thread (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  BastionLauncher *self = source_object;
+  LaunchData *data = task_data;
+  GError *error = NULL;
+  g_autofree char *pgpass = NULL;
+  g_autofree char *pgpass_name = _bastion_launcher_file_name_for (data->target,
+                                                                  PGPASS_SUFFIX);
+  g_autofree char *passfile = bastion_runtime_dir_build_path (self->runtime_dir, pgpass_name);
+  g_autofree char *service_name = _bastion_launcher_file_name_for (data->target,
+                                                                   SERVICE_SUFFIX);
+  g_autofree char *service = bastion_runtime_dir_build_path (self->runtime_dir, service_name);
+  g_autofree char *id = bastion_pgpass_sanitize_name (data->target->profile_id);
+  g_autofree char *entry = NULL;
+  g_autofree char *quoted = NULL;
+
+  pgpass = _bastion_launcher_dup_pgpass (data->target, data->password, &error);
+  if (pgpass == NULL || !write_runtime_file (self, data, PGPASS_SUFFIX, pgpass, &error))
+    {
+      if (pgpass != NULL)
+        bastion_secure_wipe (pgpass, strlen (pgpass));
+      launch_fail (task, error);
+      return;
+    }
+  bastion_secure_wipe (pgpass, strlen (pgpass));
+
+  entry = _bastion_launcher_dup_service_entry (data->target, id, passfile);
+  if (!write_runtime_file (self, data, SERVICE_SUFFIX, entry, &error))
+    {
+      launch_fail (task, error);
+      return;
+    }
+
+  /* The program by name: the command is meant for whatever terminal the user pastes it in. */
+  quoted = g_shell_quote (service);
+  g_task_return_pointer (task,
+                         g_strdup_printf ("PGSERVICEFILE=%s %s service=%s", quoted,
+                                          data->tool == BASTION_LAUNCHER_TOOL_PGCLI ? "pgcli"
+                                                                                    : "psql",
+                                          id),
+                         g_free);
+}
+
+/**
+ * bastion_launcher_write_command_async:
+ * @tool: %BASTION_LAUNCHER_TOOL_PSQL or %BASTION_LAUNCHER_TOOL_PGCLI
+ * @password: the database password, written only to the 0600 pgpass file
+ *
+ * Writes the pg_service.conf entry and pgpass file a launch of @tool would use, and gives a
+ * one-line command that works in any terminal while the tunnel is open
+ * (`PGSERVICEFILE=… psql service=…`): paths only, never the password. The files go when the
+ * profile's tunnel closes (bastion_launcher_cleanup()).
+ */
+void
+bastion_launcher_write_command_async (BastionLauncher           *self,
+                                      BastionLauncherTool        tool,
+                                      const BastionLaunchTarget *target,
+                                      const char                *password,
+                                      GCancellable              *cancellable,
+                                      GAsyncReadyCallback        callback,
+                                      gpointer                   user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  GError *error = NULL;
+  LaunchData *data;
+
+  g_return_if_fail (BASTION_IS_LAUNCHER (self));
+  g_return_if_fail (tool == BASTION_LAUNCHER_TOOL_PSQL || tool == BASTION_LAUNCHER_TOOL_PGCLI);
+  g_return_if_fail (target != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, bastion_launcher_write_command_async);
+
+  if (password == NULL || password[0] == '\0')
+    {
+      g_task_return_new_error (task, BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_NO_PASSWORD,
+                               _("The database password of “%s” is not known; connect first or "
+                                 "store it with “bastion-cli secret set”"), target->team);
+      return;
+    }
+
+  data = g_new0 (LaunchData, 1);
+  data->tool = tool;
+  data->target = bastion_launch_target_copy (target);
+  data->password = g_strdup (password);
+  data->created = g_ptr_array_new_with_free_func (g_free);
+  data->stderr_fd = -1;
+  data->layout.major = data->layout.minor = -1;
+  g_task_set_task_data (task, data, (GDestroyNotify)launch_data_free);
+
+  if (!bastion_runtime_dir_ensure (self->runtime_dir, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  g_task_run_in_thread (task, command_thread);
+}
+
+char *
+bastion_launcher_write_command_finish (BastionLauncher  *self,
+                                       GAsyncResult     *result,
+                                       GError          **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}

@@ -40,6 +40,8 @@ struct _BastionLauncher
   char *cli_path;
   char *flatpak_info;
   char *sandbox_app_id;   /* set inside a Flatpak sandbox */
+  char *terminal;         /* the user's choice of terminal, or NULL; under terminal_lock */
+  GMutex terminal_lock;   /* read by the detection threads */
 
   guint watch_ms;
 };

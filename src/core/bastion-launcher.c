@@ -335,6 +335,8 @@ bastion_launcher_finalize (GObject *object)
   g_clear_pointer (&self->cli_path, g_free);
   g_clear_pointer (&self->flatpak_info, g_free);
   g_clear_pointer (&self->sandbox_app_id, g_free);
+  g_clear_pointer (&self->terminal, g_free);
+  g_mutex_clear (&self->terminal_lock);
 
   G_OBJECT_CLASS (bastion_launcher_parent_class)->finalize (object);
 }
@@ -474,6 +476,7 @@ static void
 bastion_launcher_init (BastionLauncher *self)
 {
   self->watch_ms = DEFAULT_WATCH_MS;
+  g_mutex_init (&self->terminal_lock);
 }
 
 BastionLauncher *

@@ -137,6 +137,19 @@ gboolean           bastion_launcher_launch_finish      (BastionLauncher         
                                                         GAsyncResult               *result,
                                                         GError                    **error);
 
+void               bastion_launcher_set_terminal       (BastionLauncher            *self,
+                                                        const char                 *terminal);
+void               bastion_launcher_write_command_async (BastionLauncher          *self,
+                                                         BastionLauncherTool       tool,
+                                                         const BastionLaunchTarget *target,
+                                                         const char               *password,
+                                                         GCancellable             *cancellable,
+                                                         GAsyncReadyCallback       callback,
+                                                         gpointer                  user_data);
+char              *bastion_launcher_write_command_finish (BastionLauncher         *self,
+                                                          GAsyncResult            *result,
+                                                          GError                 **error);
+
 void               bastion_launcher_cleanup            (BastionLauncher            *self,
                                                         const char                 *profile_id);
 void               bastion_launcher_cleanup_all        (BastionLauncher            *self);

@@ -500,6 +500,16 @@ try:
         [] if devices else ["list items: %r" % [o.name for o, _p in walk(app_obj)
                                                 if o.getRole() == pyatspi.ROLE_LIST_ITEM]])
     check_state("connected, query view")
+    # The workspace's own controls (the header's connection controls, the schema's toggle) are
+    # there by name.
+    for control in ("Tunnel Details", "Open In", "Disconnect", "Show the Schema"):
+        found = find(lambda o, c=control: (o.name or "").replace("_", "").endswith(c)
+                     and o.getRole() in CONTROL_ROLES)
+        tap(bool(found), "the connected workspace has a control named %r" % control)
+    # The pill (a label) on a wide window, its icon (an image named the same) on a narrow one.
+    pill = find(lambda o: o.getRole() in (pyatspi.ROLE_LABEL, pyatspi.ROLE_IMAGE)
+                and o.name == "Read-only")
+    tap(bool(pill), "the header says the current tab is Read-only, in words")
     # The sidebar tells the state by an icon with a name, not by its colour alone.
     state_icon = named(pyatspi.ROLE_IMAGE, "Connected", named(pyatspi.ROLE_LIST, "Teams"))
     tap(bool(state_icon), "the demo team's row has an image named Connected")

@@ -1,0 +1,330 @@
+/* bastion-connection-view-prompts.c
+ *
+ * The connection view's questions: trust a new host key (its fingerprint shown, the trust
+ * written in a thread), type a passphrase or password (kept in the keyring if asked).
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "Bastion"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "bastion-connection-view-private.h"
+#include "bastion-connections.h"
+
+/* ---- Prompts ------------------------------------------------------------------------------- */
+
+void
+bastion_connection_view_set_trusting (BastionConnectionView *self,
+                                      gboolean               trusting)
+{
+  self->trusting = trusting;
+  bastion_connection_view_update_state (self);
+}
+
+static void
+on_host_key_trusted (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(BastionConnectionView) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!bastion_ssh_session_trust_host_key_finish (BASTION_SSH_SESSION (source), result, &error)
+      && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  bastion_connection_view_set_trusting (self, FALSE);
+  if (error != NULL)
+    {
+      bastion_connection_view_show_toast (self, error->message);
+      return;
+    }
+
+  bastion_connection_view_start_connect (self);
+}
+
+static void
+on_host_key_response (AdwMessageDialog      *dialog,
+                      const char            *response,
+                      BastionConnectionView *self)
+{
+  BastionSshSession *session;
+
+  if (!g_str_equal (response, "trust") || self->connection == NULL)
+    return;
+
+  session = bastion_connection_get_session (self->connection);
+  if (session == NULL)
+    {
+      bastion_connection_view_show_toast (self, _("The host key is no longer known"));
+      return;
+    }
+
+  /* Records exactly the key the user was shown, not whatever the next connection meets; the
+   * file is written in a thread. */
+  g_cancellable_cancel (self->trust_cancellable);
+  g_clear_object (&self->trust_cancellable);
+  self->trust_cancellable = g_cancellable_new ();
+  bastion_connection_view_set_trusting (self, TRUE);
+  bastion_ssh_session_trust_host_key_async (session, self->trust_cancellable, on_host_key_trusted,
+                                            g_object_ref (self));
+}
+
+static void
+on_dialog_destroyed (BastionConnectionView *self,
+                     GtkWidget             *dialog)
+{
+  if (self->dialog == ADW_MESSAGE_DIALOG (dialog))
+    self->dialog = NULL;
+}
+
+void
+bastion_connection_view_present_dialog (BastionConnectionView *self,
+                                        AdwMessageDialog      *dialog)
+{
+  if (self->dialog != NULL)
+    gtk_window_destroy (GTK_WINDOW (self->dialog));
+  self->dialog = dialog;
+  g_signal_connect_object (dialog, "destroy", G_CALLBACK (on_dialog_destroyed), self,
+                           G_CONNECT_SWAPPED);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+prompt_host_key (BastionConnectionView *self)
+{
+  BastionSshSession *session = bastion_connection_get_session (self->connection);
+  const char *fingerprint = session ? bastion_ssh_session_get_host_key_fingerprint (session) : NULL;
+  AdwMessageDialog *dialog;
+  GtkWidget *box;
+  GtkWidget *label;
+  g_autofree char *body = NULL;
+
+  if (fingerprint == NULL)
+    return;
+
+  body = g_strdup_printf (_("This is the first connection to %s:%u. Make sure that its SHA256 "
+                            "fingerprint is the one your administrator gives you (on the "
+                            "bastion: “ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub”)."),
+                          bastion_profile_get_ssh_host (self->profile),
+                          bastion_profile_get_ssh_port (self->profile));
+  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (bastion_connection_view_parent_window (self),
+                                                       _("Trust This Bastion?"), body));
+
+  box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  label = gtk_label_new (fingerprint);
+  gtk_label_set_selectable (GTK_LABEL (label), TRUE);
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_CHAR);
+  gtk_widget_add_css_class (label, "monospace");
+  gtk_widget_add_css_class (label, "host-key-fingerprint");
+  gtk_widget_set_name (label, "fingerprint");
+  gtk_accessible_update_property (GTK_ACCESSIBLE (label), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Host key fingerprint"), -1);
+  gtk_box_append (GTK_BOX (box), label);
+  adw_message_dialog_set_extra_child (dialog, box);
+
+  adw_message_dialog_add_responses (dialog,
+                                    "cancel", _("_Cancel"),
+                                    "trust", _("_Trust and Connect"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (dialog, "trust", ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (dialog, "cancel");
+  adw_message_dialog_set_close_response (dialog, "cancel");
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_host_key_response), self, 0);
+
+  self->last_prompt = PROMPT_HOST_KEY;
+  bastion_connection_view_present_dialog (self, dialog);
+}
+
+static void
+on_password_changed (AdwMessageDialog *dialog,
+                     GtkEditable      *entry)
+{
+  adw_message_dialog_set_response_enabled (dialog, "connect",
+                                           gtk_editable_get_text (entry)[0] != '\0');
+}
+
+static void
+on_password_activated (AdwMessageDialog *dialog,
+                       GtkEditable      *entry)
+{
+  if (gtk_editable_get_text (entry)[0] != '\0')
+    adw_message_dialog_response (dialog, "connect");
+}
+
+static void
+on_password_response (AdwMessageDialog      *dialog,
+                      const char            *response,
+                      BastionConnectionView *self)
+{
+  GtkEditable *entry = g_object_get_data (G_OBJECT (dialog), "entry");
+  GtkSwitch *remember = g_object_get_data (G_OBJECT (dialog), "remember");
+  Prompt prompt = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (dialog), "prompt"));
+  const char *text = gtk_editable_get_text (entry);
+  gboolean keep = gtk_switch_get_active (remember);
+
+  if (g_str_equal (response, "connect") && text[0] != '\0' && self->connection != NULL)
+    {
+      switch (prompt)
+        {
+        case PROMPT_PASSPHRASE:
+          bastion_connection_set_passphrase (self->connection, text, keep);
+          break;
+        case PROMPT_SSH_PASSWORD:
+          bastion_connection_set_ssh_password (self->connection, text, keep);
+          break;
+        case PROMPT_DB_PASSWORD:
+          bastion_connection_set_db_password (self->connection, text, keep);
+          bastion_connections_remember_db_password (bastion_connections_get_default (),
+                                                    self->profile, text);
+          break;
+        case PROMPT_NONE:
+        case PROMPT_HOST_KEY:
+        default:
+          g_assert_not_reached ();
+        }
+      gtk_editable_set_text (entry, "");
+      bastion_connection_view_start_connect (self);
+      return;
+    }
+
+  gtk_editable_set_text (entry, "");
+}
+
+static void
+prompt_password (BastionConnectionView *self,
+                 Prompt                 prompt)
+{
+  const GError *error = bastion_connection_get_error (self->connection);
+  BastionSecrets *secrets = bastion_connections_get_secrets (bastion_connections_get_default ());
+  gboolean keyring = bastion_secrets_get_keyring_available (secrets);
+  AdwMessageDialog *dialog;
+  GtkWidget *list;
+  GtkWidget *entry;
+  GtkWidget *row;
+  GtkWidget *toggle;
+  const char *heading;
+  const char *entry_title;
+  g_autofree char *body = NULL;
+  const char *name = bastion_profile_get_display_name (self->profile);
+
+  switch (prompt)
+    {
+    case PROMPT_PASSPHRASE:
+      heading = _("Key Passphrase");
+      entry_title = _("Passphrase");
+      body = g_strdup_printf (_("The SSH key of “%s” is protected by a passphrase."), name);
+      break;
+    case PROMPT_SSH_PASSWORD:
+      heading = _("SSH Password");
+      entry_title = _("Password");
+      body = g_strdup_printf (_("Log in to the bastion of “%s” as “%s”."), name,
+                              bastion_profile_get_ssh_user (self->profile));
+      break;
+    case PROMPT_DB_PASSWORD:
+    default:
+      heading = _("Database Password");
+      entry_title = _("Password");
+      if (error != NULL && g_error_matches (error, BASTION_CONNECTION_ERROR,
+                                            BASTION_CONNECTION_ERROR_DB_PASSWORD_WRONG))
+        body = g_strdup_printf (_("The database refused the password for “%s”. Type the "
+                                  "current one."), bastion_profile_get_db_user (self->profile));
+      else
+        body = g_strdup_printf (_("The tunnel is open. Log in to the database “%s” as “%s”."),
+                                bastion_profile_get_db_name (self->profile),
+                                bastion_profile_get_db_user (self->profile));
+      break;
+    }
+
+  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (bastion_connection_view_parent_window (self), heading, body));
+
+  list = gtk_list_box_new ();
+  gtk_list_box_set_selection_mode (GTK_LIST_BOX (list), GTK_SELECTION_NONE);
+  gtk_widget_add_css_class (list, "boxed-list");
+
+  entry = adw_password_entry_row_new ();
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (entry), entry_title);
+  gtk_list_box_append (GTK_LIST_BOX (list), entry);
+
+  row = adw_action_row_new ();
+  toggle = gtk_switch_new ();
+  gtk_widget_set_valign (toggle, GTK_ALIGN_CENTER);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (toggle), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Remember in the Keyring"), -1);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("Remember in the Keyring"));
+  if (!keyring)
+    {
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row),
+                                   _("No keyring is available: kept until you disconnect"));
+      gtk_widget_set_sensitive (row, FALSE);
+    }
+  gtk_switch_set_active (GTK_SWITCH (toggle), keyring);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), toggle);
+  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), toggle);
+  gtk_list_box_append (GTK_LIST_BOX (list), row);
+  adw_message_dialog_set_extra_child (dialog, list);
+
+  adw_message_dialog_add_responses (dialog,
+                                    "cancel", _("_Cancel"),
+                                    "connect", _("C_onnect"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (dialog, "connect", ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_response_enabled (dialog, "connect", FALSE);
+  adw_message_dialog_set_default_response (dialog, "connect");
+  adw_message_dialog_set_close_response (dialog, "cancel");
+
+  g_object_set_data (G_OBJECT (dialog), "entry", entry);
+  g_object_set_data (G_OBJECT (dialog), "remember", toggle);
+  g_object_set_data (G_OBJECT (dialog), "prompt", GINT_TO_POINTER (prompt));
+  g_signal_connect_object (entry, "changed", G_CALLBACK (on_password_changed), dialog,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (entry, "entry-activated", G_CALLBACK (on_password_activated), dialog,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_password_response), self, 0);
+
+  self->last_prompt = prompt;
+  bastion_connection_view_present_dialog (self, dialog);
+  gtk_widget_grab_focus (entry);
+}
+
+Prompt
+bastion_connection_view_prompt_for_error (BastionConnectionView *self,
+                                          const GError          *error)
+{
+  if (error == NULL)
+    return PROMPT_NONE;
+  /* A refused SSH password: ask again rather than only say so. */
+  if (g_error_matches (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_AUTH_FAILED) &&
+      self->profile != NULL &&
+      bastion_profile_get_auth_method (self->profile) == BASTION_AUTH_METHOD_PASSWORD)
+    return PROMPT_SSH_PASSWORD;
+  if (g_error_matches (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_HOST_KEY_UNKNOWN))
+    return PROMPT_HOST_KEY;
+  if (g_error_matches (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_PASSPHRASE_REQUIRED) ||
+      g_error_matches (error, BASTION_CONNECTION_ERROR, BASTION_CONNECTION_ERROR_PASSPHRASE_NEEDED))
+    return PROMPT_PASSPHRASE;
+  if (g_error_matches (error, BASTION_CONNECTION_ERROR,
+                       BASTION_CONNECTION_ERROR_SSH_PASSWORD_NEEDED))
+    return PROMPT_SSH_PASSWORD;
+  if (g_error_matches (error, BASTION_CONNECTION_ERROR, BASTION_CONNECTION_ERROR_DB_PASSWORD_NEEDED)
+      || g_error_matches (error, BASTION_CONNECTION_ERROR,
+                          BASTION_CONNECTION_ERROR_DB_PASSWORD_WRONG))
+    return PROMPT_DB_PASSWORD;
+
+  return PROMPT_NONE;
+}
+
+void
+bastion_connection_view_show_prompt (BastionConnectionView *self,
+                                     Prompt                 prompt)
+{
+  if (prompt == PROMPT_HOST_KEY)
+    prompt_host_key (self);
+  else if (prompt != PROMPT_NONE)
+    prompt_password (self, prompt);
+}
