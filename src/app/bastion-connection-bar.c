@@ -161,6 +161,16 @@ update_stats (BastionConnectionBar *self)
     channels = g_strdup (_("None"));
   else
     channels = g_strdup_printf (ngettext ("%u open", "%u open", n), n);
+  if (n > 0 && bastion_tunnel_get_rtt (tunnel) > 0)
+    {
+      g_autofree char *window = g_format_size (bastion_tunnel_get_receive_window (tunnel));
+      g_autofree char *open = g_steal_pointer (&channels);
+
+      /* Translators: "2 open · 51.2 ms round trip · 8.4 MB window": the tunnel's channels, the
+       * measured round trip to the server and the receive window the download uses */
+      channels = g_strdup_printf (_("%s · %.1f ms round trip · %s window"), open,
+                                  bastion_tunnel_get_rtt (tunnel) / 1000.0, window);
+    }
   adw_action_row_set_subtitle (self->channels_row, channels);
 
   since = bastion_connections_get_ready_since (bastion_connections_get_default (), self->profile);

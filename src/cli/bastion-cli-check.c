@@ -44,7 +44,8 @@ has_text (const char *s)
  * skipped, not failed, for a profile that names no AWS account: many bastions are not on AWS. */
 static void
 check_aws (Report         *r,
-           BastionProfile *profile)
+           BastionProfile *profile,
+           gboolean        for_ssh)
 {
   const char *prefix = bastion_profile_get_name_prefix (profile);
   const char *stage = bastion_profile_get_stage (profile);
@@ -98,7 +99,8 @@ check_aws (Report         *r,
                          instance_name, instance->state, bastion_profile_get_id (profile));
       report (r, "FAILED", _("Bastion instance"), detail);
     }
-  else if (bastion_aws_instance_dns_changed (instance, bastion_profile_get_ssh_host (profile)) &&
+  else if (for_ssh &&
+           bastion_aws_instance_dns_changed (instance, bastion_profile_get_ssh_host (profile)) &&
            g_strcmp0 (instance->public_ip, bastion_profile_get_ssh_host (profile)) != 0)
     {
       g_autofree char *detail =
@@ -111,6 +113,14 @@ check_aws (Report         *r,
     {
       g_autofree char *detail = g_strdup_printf (_("%s is running"), instance_name);
       report (r, "ok", _("Bastion instance"), detail);
+    }
+
+  /* Session Manager needs no inbound rule. */
+  if (!for_ssh)
+    {
+      report (r, "skip", _("My IP against the security group"),
+              _("Session Manager needs no inbound rule"));
+      return;
     }
 
   group_name = bastion_aws_security_group_name (prefix, stage);
@@ -202,9 +212,12 @@ bastion_cli_check (int    argc,
                    char **argv)
 {
   gboolean accept_new = FALSE;
+  g_autofree char *via = NULL;
   GOptionEntry entries[] = {
     { "accept-new", 0, 0, G_OPTION_ARG_NONE, &accept_new,
       N_("Trust the bastion’s host key if it is not known yet (never a changed one)"), NULL },
+    { "via", 0, 0, G_OPTION_ARG_STRING, &via,
+      N_("Check the SSH path (ssh, the default) or AWS Session Manager (ssm)"), "ssh|ssm" },
     { NULL }
   };
   g_autoptr(BastionProfileStore) store = NULL;
@@ -239,7 +252,11 @@ bastion_cli_check (int    argc,
     }
   report (&r, "ok", _("Team config"), bastion_profile_get_team_dir (profile));
 
-  if (bastion_profile_get_auth_method (profile) == BASTION_AUTH_METHOD_KEY)
+  if (via != NULL && !g_str_equal (via, "ssh") && !g_str_equal (via, "ssm"))
+    return bastion_cli_fail ("check", _("--via takes ssh or ssm, not “%s”"), via);
+
+  if (bastion_profile_get_auth_method (profile) == BASTION_AUTH_METHOD_KEY &&
+      g_strcmp0 (via, "ssm") != 0)
     {
       BastionKeyFileInfo info = { 0 };
       g_autofree char *message = NULL;
@@ -259,7 +276,19 @@ bastion_cli_check (int    argc,
         report (&r, "FAILED", _("Key file"), message);
     }
 
-  check_aws (&r, profile);
+  check_aws (&r, profile, g_strcmp0 (via, "ssm") != 0);
+
+  if (g_strcmp0 (via, "ssm") == 0)
+    {
+      g_autofree char *detail = NULL;
+
+      if (bastion_cli_check_ssm (profile, &detail, &error))
+        report (&r, "ok", _("AWS Session Manager session"), detail);
+      else
+        report (&r, "FAILED", _("AWS Session Manager session"), error->message);
+      g_print ("%u ok, %u failed\n", r.n_ok, r.n_failed);
+      return r.n_failed > 0 ? 1 : 0;
+    }
 
   if (accept_new)
     flags |= BASTION_CONNECTION_FLAGS_ACCEPT_NEW_HOST_KEY;

@@ -85,6 +85,10 @@ int  bastion_cli_secret      (int argc, char **argv);
 int  bastion_cli_launch      (int argc, char **argv);
 int  bastion_cli_aws         (int argc, char **argv);
 int  bastion_cli_tunnel      (int argc, char **argv);
+/* bastion-cli-ssm.c: the tunnel through AWS Session Manager (PORT -1: the team's); FALLBACK:
+ * chosen by --via auto because port 22 did not answer, and said so. */
+int  bastion_cli_tunnel_ssm  (BastionProfile *profile, gint port, gboolean fallback);
+gboolean bastion_cli_check_ssm (BastionProfile *profile, char **detail, GError **error);
 int  bastion_cli_hostkey     (int argc, char **argv);
 
 G_END_DECLS

@@ -62,6 +62,15 @@ error_step (const GError *error)
     }
 }
 
+/* The bastion's SSH port does not answer: dropped, refused or unreachable. */
+static gboolean
+port_closed (const GError *error)
+{
+  return error->domain == BASTION_SSH_ERROR &&
+         (error->code == BASTION_SSH_ERROR_TIMEOUT || error->code == BASTION_SSH_ERROR_REFUSED ||
+          error->code == BASTION_SSH_ERROR_UNREACHABLE);
+}
+
 static gboolean
 on_signal (gpointer data)
 {
@@ -85,9 +94,13 @@ bastion_cli_tunnel (int    argc,
   g_autofree char *port_text = NULL;
   gint port = -1;
   gboolean accept_new = FALSE;
+  g_autofree char *via = NULL;
   GOptionEntry entries[] = {
     { "port", 'p', 0, G_OPTION_ARG_STRING, &port_text,
       N_("Listen on this port of 127.0.0.1 (0: any free port; default: the team’s)"), "N" },
+    { "via", 0, 0, G_OPTION_ARG_STRING, &via,
+      N_("Carry the connection through ssh (default), ssm (AWS Session Manager), or auto (SSH, "
+         "then Session Manager when port 22 does not answer)"), "ssh|ssm|auto" },
     { "accept-new", 0, 0, G_OPTION_ARG_NONE, &accept_new,
       N_("Trust the bastion’s host key if it is not known yet (never a changed one)"), NULL },
     { NULL }
@@ -128,6 +141,11 @@ bastion_cli_tunnel (int    argc,
   profile = bastion_cli_find_profile (store, "profile", argv[1]);
   if (profile == NULL)
     return 1;
+  if (via != NULL && !g_str_equal (via, "ssh") && !g_str_equal (via, "ssm") &&
+      !g_str_equal (via, "auto"))
+    return bastion_cli_fail ("tunnel", _("--via takes ssh, ssm or auto, not “%s”"), via);
+  if (g_strcmp0 (via, "ssm") == 0)
+    return bastion_cli_tunnel_ssm (profile, port, FALSE);
 
   if (accept_new)
     flags |= BASTION_CONNECTION_FLAGS_ACCEPT_NEW_HOST_KEY;
@@ -152,7 +170,19 @@ bastion_cli_tunnel (int    argc,
       return 0;
     }
 
-  if (!bastion_connection_open_finish (connection, wait.result, &error))
+  if (!bastion_connection_open_finish (connection, wait.result, &error) &&
+      g_strcmp0 (via, "auto") == 0 && port_closed (error))
+    {
+      /* auto: port 22 does not answer; Session Manager needs no open port. */
+      g_clear_object (&wait.result);
+      g_source_remove (sigint_id);
+      g_source_remove (sigterm_id);
+      bastion_connection_close (connection);
+      g_printerr ("%s\n", _("Port 22 of the bastion does not answer; trying AWS Session "
+                            "Manager."));
+      return bastion_cli_tunnel_ssm (profile, port, TRUE);
+    }
+  if (error != NULL)
     {
       g_autofree char *message = bastion_cli_dup_connection_error (connection, argv[1], error);
 

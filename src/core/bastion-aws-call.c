@@ -108,7 +108,8 @@ endpoint_url (const char                  *service,
               const BastionAwsCredentials *creds)
 {
   const char *env_name = g_str_equal (service, "ec2") ? "AWS_ENDPOINT_URL_EC2"
-                                                      : "AWS_ENDPOINT_URL_SECRETS_MANAGER";
+                         : g_str_equal (service, "ssm") ? "AWS_ENDPOINT_URL_SSM"
+                         : "AWS_ENDPOINT_URL_SECRETS_MANAGER";
   const char *value = g_getenv (env_name);
 
   if (value == NULL || value[0] == '\0')
@@ -152,9 +153,12 @@ aws_error_new (BastionAwsCall *call,
                           "your AWS administrator to grant it, or use a profile that has it."),
                         call->action, permission);
 
-  /* Not the token: the request's own timestamp, i.e. this computer's clock. */
+  /* Not the token: the request's own timestamp, i.e. this computer's clock. The JSON protocol
+   * says so as an InvalidSignatureException "Signature expired: …". */
   if (g_str_equal (code, "RequestExpired") ||
-      g_str_equal (code, "RequestTimeTooSkewed"))
+      g_str_equal (code, "RequestTimeTooSkewed") ||
+      (g_str_equal (code, "InvalidSignatureException") &&
+       g_str_has_prefix (message, "Signature expired")))
     return g_error_new (BASTION_AWS_ERROR, BASTION_AWS_ERROR_SERVICE,
                         _("AWS refused %s because the request’s time is too far from AWS’s: set "
                           "this computer’s clock right (turn on automatic time) and try again."),
@@ -202,6 +206,14 @@ aws_error_new (BastionAwsCall *call,
     return g_error_new (BASTION_AWS_ERROR, BASTION_AWS_ERROR_RULE_EXISTS,
                         _("%s: the security group already has this rule (%s)."),
                         call->action, message);
+
+  if (g_str_equal (code, "TargetNotConnected"))
+    return g_error_new (BASTION_AWS_ERROR, BASTION_AWS_ERROR_NOT_FOUND,
+                        _("%s: the bastion %s is not registered with Session Manager: its SSM "
+                          "agent is not running, or its instance role lacks the policy "
+                          "AmazonSSMManagedInstanceCore. Check it with “aws ssm "
+                          "describe-instance-information”, or connect through SSH."),
+                        call->action, call->resource);
 
   if (g_str_equal (code, "IncorrectInstanceState"))
     return g_error_new (BASTION_AWS_ERROR, BASTION_AWS_ERROR_INCORRECT_STATE,

@@ -38,6 +38,39 @@ static GParamSpec *properties[N_PROPS];
 G_DEFINE_QUARK (bastion-aws-error-quark, bastion_aws_error)
 
 /* ---------------------------------------------------------------------------------------------
+ * Systems Manager (Session Manager's API; the session itself is bastion-ssm-session.c)
+ */
+
+void
+bastion_aws_ssm_call_async (BastionAws          *self,
+                            const char          *action,
+                            const char          *resource,
+                            const char          *body,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_autofree char *target = NULL;
+
+  g_return_if_fail (BASTION_IS_AWS (self));
+  g_return_if_fail (action != NULL && body != NULL);
+
+  target = g_strdup_printf ("AmazonSSM.%s", action);
+  _bastion_aws_call_async (self, "ssm", action, target, resource, body, cancellable, callback,
+                           user_data);
+}
+
+GBytes *
+bastion_aws_ssm_call_finish (BastionAws    *self,
+                             GAsyncResult  *result,
+                             GError       **error)
+{
+  g_return_val_if_fail (BASTION_IS_AWS (self), NULL);
+
+  return _bastion_aws_call_finish (self, result, error);
+}
+
+/* ---------------------------------------------------------------------------------------------
  * Public IP
  */
 

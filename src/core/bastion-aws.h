@@ -328,4 +328,17 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BastionAwsSecurityGroup, bastion_aws_security_gro
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BastionAwsInstance, bastion_aws_instance_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BastionAwsDiagnosis, bastion_aws_diagnosis_free)
 
+/* Systems Manager's JSON protocol (X-Amz-Target AmazonSSM.ACTION), signed with SigV4 for
+ * service "ssm"; RESOURCE names the target in error messages. The reply body, unparsed. */
+void                     bastion_aws_ssm_call_async          (BastionAws             *self,
+                                                              const char             *action,
+                                                              const char             *resource,
+                                                              const char             *body,
+                                                              GCancellable           *cancellable,
+                                                              GAsyncReadyCallback     callback,
+                                                              gpointer                user_data);
+GBytes                  *bastion_aws_ssm_call_finish         (BastionAws             *self,
+                                                              GAsyncResult           *result,
+                                                              GError                **error);
+
 G_END_DECLS

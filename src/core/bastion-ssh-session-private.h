@@ -50,6 +50,11 @@ BastionSshIo  bastion_ssh_channel_send_eof    (BastionSshChannel  *channel);
 /* TRUE when the session holds data for the channel (so a read will not touch the socket). */
 gboolean      bastion_ssh_channel_has_data    (BastionSshChannel  *channel);
 gboolean      bastion_ssh_channel_is_eof      (BastionSshChannel  *channel);
+/* The link as the open channels see it: the smallest measured round trip (µs; 0 with no
+ * channel) and the largest receive window a channel keeps granted (bytes). */
+void          bastion_ssh_session_get_link    (BastionSshSession  *session,
+                                               gint64             *rtt_us,
+                                               guint64            *window);
 /* Closes and frees the channel; OK means CHANNEL is freed. Until then, call again (AGAIN,
  * BLOCKED). The session frees every channel it still has when it is torn down (disconnect,
  * "disconnected"): its channels' owners forget theirs then, without calling anything. */

@@ -64,6 +64,8 @@ typedef struct
   guint64             bytes_out;
   guint               n_channels;
   guint               n_clients;
+  gint64              rtt;        /* µs, the last measured; 0: not yet */
+  guint64             window;     /* the largest receive window of an open channel */
   GError             *error;
 } State;
 
@@ -105,6 +107,8 @@ struct _BastionTunnel
   guint64             bytes_out;
   guint64             notified_in;
   guint64             notified_out;
+  gint64              rtt;
+  guint64             window;
   guint               n_channels;
 
   BastionSshStage     stage;

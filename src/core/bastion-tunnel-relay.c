@@ -420,7 +420,9 @@ do_read (BastionTunnel *self,
         break;
 
       n = bastion_ssh_channel_read (c->channel, c->down + c->down_off + c->down_len, space);
-      if (n >= 0 || n == BASTION_SSH_IO_AGAIN || n == BASTION_SSH_IO_BLOCKED)
+      /* A read decrypts a bounded number of packets (libssh2 patch 0004): only one that found
+       * nothing more has drained the socket. */
+      if (n == 0 || n == BASTION_SSH_IO_AGAIN || n == BASTION_SSH_IO_BLOCKED)
         self->drained = TRUE;
       if (n > 0)
         {
@@ -1029,9 +1031,18 @@ static gboolean
 stats_cb (gpointer data)
 {
   BastionTunnel *self = data;
+  gint64 rtt = 0;
+  guint64 window = 0;
 
-  if (self->bytes_in != self->notified_in || self->bytes_out != self->notified_out)
+  if (self->session != NULL)
+    bastion_ssh_session_get_link (self->session, &rtt, &window);
+  if (rtt == 0)
+    rtt = self->rtt;    /* the last measured, while no channel is open */
+  if (self->bytes_in != self->notified_in || self->bytes_out != self->notified_out ||
+      rtt != self->rtt || window != self->window)
     {
+      self->rtt = rtt;
+      self->window = window;
       self->notified_in = self->bytes_in;
       self->notified_out = self->bytes_out;
       bastion_tunnel_report (self);

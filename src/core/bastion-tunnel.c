@@ -32,6 +32,8 @@ enum {
   PROP_BYTES_IN,
   PROP_BYTES_OUT,
   PROP_N_CHANNELS,
+  PROP_RTT,
+  PROP_RECEIVE_WINDOW,
   N_PROPS
 };
 
@@ -77,6 +79,10 @@ apply_state (BastionTunnel *self,
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BYTES_OUT]);
   if (old.n_channels != self->pub.n_channels)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_CHANNELS]);
+  if (old.rtt != self->pub.rtt)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RTT]);
+  if (old.window != self->pub.window)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECEIVE_WINDOW]);
   if (old.stage != self->pub.stage)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STAGE]);
   g_object_thaw_notify (G_OBJECT (self));
@@ -92,6 +98,8 @@ snapshot (BastionTunnel *self)
     .bytes_in = self->bytes_in,
     .bytes_out = self->bytes_out,
     .n_channels = self->n_channels,
+    .rtt = self->rtt,
+    .window = self->window,
     .n_clients = self->clients.length,
     .error = self->error != NULL ? g_error_copy (self->error) : NULL,
   };
@@ -304,6 +312,20 @@ bastion_tunnel_get_n_channels (BastionTunnel *self)
   return self->pub.n_channels;
 }
 
+gint64
+bastion_tunnel_get_rtt (BastionTunnel *self)
+{
+  g_return_val_if_fail (BASTION_IS_TUNNEL (self), 0);
+  return self->pub.rtt;
+}
+
+guint64
+bastion_tunnel_get_receive_window (BastionTunnel *self)
+{
+  g_return_val_if_fail (BASTION_IS_TUNNEL (self), 0);
+  return self->pub.window;
+}
+
 guint
 bastion_tunnel_get_n_clients (BastionTunnel *self)
 {
@@ -381,6 +403,12 @@ bastion_tunnel_get_property (GObject    *object,
     case PROP_N_CHANNELS:
       g_value_set_uint (value, self->pub.n_channels);
       break;
+    case PROP_RTT:
+      g_value_set_int64 (value, self->pub.rtt);
+      break;
+    case PROP_RECEIVE_WINDOW:
+      g_value_set_uint64 (value, self->pub.window);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -439,6 +467,11 @@ bastion_tunnel_class_init (BastionTunnelClass *klass)
   properties[PROP_BYTES_OUT] =
     g_param_spec_uint64 ("bytes-out", NULL, NULL, 0, G_MAXUINT64, 0, ro);
   properties[PROP_N_CHANNELS] = g_param_spec_uint ("n-channels", NULL, NULL, 0, G_MAXUINT, 0, ro);
+  /* The link's round trip (µs, 0 until measured) and the largest receive window of an open
+   * channel (bytes, 0 with none): the window grows with the path (bastion-ssh-channel.c). */
+  properties[PROP_RTT] = g_param_spec_int64 ("rtt", NULL, NULL, 0, G_MAXINT64, 0, ro);
+  properties[PROP_RECEIVE_WINDOW] =
+    g_param_spec_uint64 ("receive-window", NULL, NULL, 0, G_MAXUINT64, 0, ro);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 

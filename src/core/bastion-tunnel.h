@@ -50,6 +50,10 @@ guint64            bastion_tunnel_get_bytes_in    (BastionTunnel      *self);
 guint64            bastion_tunnel_get_bytes_out   (BastionTunnel      *self);
 guint              bastion_tunnel_get_n_channels  (BastionTunnel      *self);
 guint              bastion_tunnel_get_n_clients   (BastionTunnel      *self);
+/* The link's measured round trip in µs (0: not yet) and the largest receive window an open
+ * channel keeps granted (0: no channel). */
+gint64             bastion_tunnel_get_rtt         (BastionTunnel      *self);
+guint64            bastion_tunnel_get_receive_window (BastionTunnel   *self);
 /* The last error that made the tunnel fail (stage "failed"), or NULL. */
 const GError      *bastion_tunnel_get_error       (BastionTunnel      *self);
 

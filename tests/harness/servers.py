@@ -501,6 +501,25 @@ class AwsEndpoint:
         }
 
 
+class SsmEndpoint(AwsEndpoint):
+    """tests/harness/ssm_endpoint.py: Session Manager's StartSession/TerminateSession (SigV4
+    verified as the AWS endpoint does) and the agent's side of the WebSocket data channel,
+    forwarding port sessions to the harness's PostgreSQL (issue 21). Needs --aws for ~/.aws."""
+
+    SCRIPT = os.path.join(HERE, "ssm_endpoint.py")
+
+    def __init__(self, root):
+        super().__init__(root)
+        self.dir = os.path.join(root, "ssm")
+
+    def env(self):
+        return {
+            "AWS_ENDPOINT_URL_SSM": self.url,
+            "BASTION_TEST_SSM_CONTROL_URL": self.url + "/_control",
+            "BASTION_TEST_SSM_PID": str(self.proc.pid),
+        }
+
+
 def write_team(simpleiot_dir, name, sshd, pg):
     """A SimpleIOT admin team folder laid out as SimpleIOT writes it, pointing at our servers."""
     team_dir = os.path.join(simpleiot_dir, name)
@@ -588,7 +607,7 @@ class ServerStack:
 
     def start(self, sshd=False, postgres=False, bulk=False, keyring=False, xvfb=False,
               team=None, sshd_config=None, aws=False, sshd_password=False,
-              sshd_host_keys=None):
+              sshd_host_keys=None, ssm=False):
         self._isolate()
         if sshd:
             self.sshd = Sshd(self.root, sshd_config, password_user=sshd_password,
@@ -636,13 +655,17 @@ class ServerStack:
                     "engine": "postgres", "host": "127.0.0.1", "port": self.pg.port,
                     "dbname": self.pg.DB, "dbInstanceIdentifier": "iot-dev-db"})}})
             self.env.update(self.aws.env())
+        if ssm:
+            self.ssm = SsmEndpoint(self.root)
+            self.ssm.start()
+            self.env.update(self.ssm.env())
         if team:
             team_dir = write_team(self.env["BASTION_SIMPLEIOT_DIR"], team, self.sshd, self.pg)
             self.env["BASTION_TEST_TEAM"] = team
             self.env["BASTION_TEST_TEAM_DIR"] = team_dir
 
     def stop(self):
-        for server in (getattr(self, "aws", None), self.xvfb, self.keyring, self.pg, self.sshd):
+        for server in (getattr(self, "ssm", None), getattr(self, "aws", None), self.xvfb, self.keyring, self.pg, self.sshd):
             if server is not None:
                 try:
                     server.stop()
