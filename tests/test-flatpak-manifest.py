@@ -12,6 +12,7 @@ without a prepared tree it is skipped."""
 import filecmp
 import hashlib
 import json
+import glob
 import os
 import re
 import shutil
@@ -25,7 +26,7 @@ MANIFEST = os.path.join(MANIFEST_DIR, "io.github.bastiongtk.Bastion.json")
 CACHE = os.path.join(SRC, "subprojects", "packagecache")
 PREPARED = os.path.join(SRC, "subprojects", "libssh2-1.11.1")
 RECIPE = os.path.join(SRC, "subprojects", "packagefiles", "libssh2")
-LAUNCHER = os.path.join(SRC, "src", "core", "bastion-launcher.c")
+LAUNCHER_GLOB = os.path.join(SRC, "src", "core", "bastion-launcher*.c")
 
 ALLOWED_FINISH_ARGS = {
     "--share=network",            # the bastion host, AWS, checkip
@@ -95,8 +96,10 @@ with open(os.path.join(SRC, "doc", "flatpak.md")) as f:
     readme = f.read()
 undocumented = [a for a in finish_args if "`%s`" % a not in readme]
 check(not undocumented, "every finish-arg is explained in doc/flatpak.md (missing: %s)" % undocumented)
-with open(LAUNCHER) as f:
-    uses_spawn = '"flatpak-spawn"' in f.read()
+uses_spawn = False
+for path in glob.glob(LAUNCHER_GLOB):   # the launcher is spread over its -private.h parts
+    with open(path) as f:
+        uses_spawn = uses_spawn or '"flatpak-spawn"' in f.read()
 check(("--talk-name=org.freedesktop.Flatpak" in finish_args) == uses_spawn,
       "org.freedesktop.Flatpak is asked for exactly when the launcher uses flatpak-spawn")
 

@@ -17,6 +17,7 @@
 
 #include "bastion-aws.h"
 #include "bastion-aws-credentials.h"
+#include "bastion-secure.h"
 
 /* ~/.aws files are a few KiB: a bigger one is not one (and /dev/zero must not fill memory). */
 #define AWS_FILE_MAX_SIZE (1024 * 1024)
@@ -25,18 +26,6 @@
 
 G_DEFINE_BOXED_TYPE (BastionAwsCredentials, bastion_aws_credentials,
                      bastion_aws_credentials_copy, bastion_aws_credentials_free)
-
-static void
-secret_free (gpointer data)
-{
-  char *str = data;
-
-  if (str != NULL)
-    {
-      explicit_bzero (str, strlen (str));
-      g_free (str);
-    }
-}
 
 BastionAwsCredentials *
 bastion_aws_credentials_copy (const BastionAwsCredentials *self)
@@ -66,8 +55,8 @@ bastion_aws_credentials_free (BastionAwsCredentials *self)
   g_free (self->profile);
   g_free (self->source);
   g_free (self->access_key_id);
-  secret_free (self->secret_access_key);
-  secret_free (self->session_token);
+  bastion_secure_str_free (self->secret_access_key);
+  bastion_secure_str_free (self->session_token);
   g_free (self->region);
   g_free (self->endpoint_url);
   g_free (self);
@@ -76,7 +65,30 @@ bastion_aws_credentials_free (BastionAwsCredentials *self)
 static GHashTable *
 section_new (void)
 {
-  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, secret_free);
+  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                (GDestroyNotify) bastion_secure_str_free);
+}
+
+/* The name in a "[…]" line, its words joined by one space ("[ profile   dev ]" is "profile
+ * dev"), or NULL without the closing bracket. Writes into line. */
+static char *
+section_name (char *line)
+{
+  char *end = strrchr (line, ']');
+  g_auto(GStrv) words = NULL;
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) kept = NULL;
+
+  if (end == NULL)
+    return NULL;
+  *end = '\0';
+  words = g_strsplit_set (line + 1, " \t", -1);
+  for (guint w = 0; words[w] != NULL; w++)
+    if (words[w][0] != '\0')
+      g_strv_builder_add (builder, words[w]);
+  kept = g_strv_builder_end (builder);
+
+  return g_strjoinv (" ", kept);
 }
 
 GHashTable *
@@ -110,29 +122,14 @@ bastion_aws_ini_parse (const char *text)
 
       if (line[0] == '[')
         {
-          char *end = strrchr (line, ']');
-          g_auto(GStrv) words = NULL;
-          g_autofree char *name = NULL;
+          g_autofree char *name = section_name (line);
 
           g_clear_pointer (&parent_key, g_free);
-          if (end == NULL)
+          if (name == NULL)
             {
               current = NULL;
               continue;
             }
-          *end = '\0';
-          /* "[ profile   dev ]" is "profile dev". */
-          words = g_strsplit_set (line + 1, " \t", -1);
-          {
-            g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-            g_auto(GStrv) kept = NULL;
-
-            for (guint w = 0; words[w] != NULL; w++)
-              if (words[w][0] != '\0')
-                g_strv_builder_add (builder, words[w]);
-            kept = g_strv_builder_end (builder);
-            name = g_strjoinv (" ", kept);
-          }
           current = g_hash_table_lookup (sections, name);
           if (current == NULL)
             {
@@ -206,9 +203,7 @@ static void
 aws_file_clear (AwsFile *file)
 {
   g_clear_pointer (&file->path, g_free);
-  if (file->text != NULL)
-    explicit_bzero (file->text, strlen (file->text));
-  g_clear_pointer (&file->text, g_free);
+  bastion_secure_clear_str (&file->text);
   g_clear_error (&file->error);
 }
 
@@ -239,7 +234,7 @@ read_bounded (int       fd,
           /* Grown by hand so that the old copy is wiped, not left in freed memory. */
           bigger = g_malloc (size * 2 + 1);
           memcpy (bigger, buf, len);
-          explicit_bzero (buf, len);
+          bastion_secure_wipe (buf, len);
           g_free (buf);
           buf = bigger;
           size *= 2;
@@ -264,7 +259,7 @@ read_bounded (int       fd,
         }
     }
 
-  explicit_bzero (buf, len);
+  bastion_secure_wipe (buf, len);
   g_free (buf);
   return NULL;
 }
@@ -391,6 +386,64 @@ set_region (BastionAwsCredentials  *creds,
   return TRUE;
 }
 
+/* Why the profile named (or "default") is in neither file. */
+static void
+set_no_profile_error (GError     **error,
+                      const char  *name,
+                      gboolean     explicit_profile,
+                      const char  *credentials_path,
+                      const char  *config_path)
+{
+  if (!explicit_profile && g_str_equal (name, "default"))
+    g_set_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_NO_CREDENTIALS,
+                 _("No AWS credentials found: there is no profile in %s or %s and "
+                   "AWS_ACCESS_KEY_ID is not set. Run “aws configure”, or export "
+                   "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."),
+                 credentials_path, config_path);
+  else
+    g_set_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_CONFIG,
+                 _("The AWS profile “%s” is in neither %s nor %s. Run “aws configure "
+                   "--profile %s”, or correct aws_profile in the team config."),
+                 name, credentials_path, config_path, name);
+}
+
+/* Why a profile without access keys cannot be used: a way Bastion does not support yet, or
+ * none at all. */
+static void
+set_no_keys_error (GError     **error,
+                   const char  *name,
+                   GHashTable  *cred_sec,
+                   GHashTable  *conf_sec,
+                   const char  *credentials_path,
+                   const char  *config_path)
+{
+  const char *how = NULL;
+
+  if (section_get (conf_sec, cred_sec, "sso_start_url") != NULL ||
+      section_get (conf_sec, cred_sec, "sso_session") != NULL ||
+      section_get (conf_sec, cred_sec, "sso_account_id") != NULL)
+    how = _("signs in through AWS IAM Identity Center (SSO)");
+  else if (section_get (conf_sec, cred_sec, "credential_process") != NULL)
+    how = _("gets its credentials from a credential_process");
+  else if (section_get (conf_sec, cred_sec, "role_arn") != NULL)
+    how = _("assumes an IAM role (role_arn)");
+  else if (section_get (conf_sec, cred_sec, "web_identity_token_file") != NULL)
+    how = _("uses a web identity token");
+
+  if (how != NULL)
+    g_set_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_UNSUPPORTED,
+                 _("The AWS profile “%s” %s, which Bastion does not support yet. Put access "
+                   "keys for it in %s (aws_access_key_id, aws_secret_access_key, and "
+                   "aws_session_token for temporary ones), or export AWS_ACCESS_KEY_ID and "
+                   "AWS_SECRET_ACCESS_KEY."),
+                 name, how, credentials_path);
+  else
+    g_set_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_NO_CREDENTIALS,
+                 _("The AWS profile “%s” has no aws_access_key_id and aws_secret_access_key "
+                   "in %s or %s. Run “aws configure --profile %s”."),
+                 name, credentials_path, config_path, name);
+}
+
 /* The chain, from the files' contents as read. Runs where the caller runs (the environment is
  * read here, never from a worker thread). */
 static BastionAwsCredentials *
@@ -457,17 +510,7 @@ resolve (const char     *profile,
 
   if (cred_sec == NULL && conf_sec == NULL)
     {
-      if (!explicit_profile && g_str_equal (name, "default"))
-        g_set_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_NO_CREDENTIALS,
-                     _("No AWS credentials found: there is no profile in %s or %s and "
-                       "AWS_ACCESS_KEY_ID is not set. Run “aws configure”, or export "
-                       "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."),
-                     credentials_path, config_path);
-      else
-        g_set_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_CONFIG,
-                     _("The AWS profile “%s” is in neither %s nor %s. Run “aws configure "
-                       "--profile %s”, or correct aws_profile in the team config."),
-                     name, credentials_path, config_path, name);
+      set_no_profile_error (error, name, explicit_profile, credentials_path, config_path);
       return NULL;
     }
 
@@ -477,31 +520,7 @@ resolve (const char     *profile,
 
   if (access_key == NULL || secret_key == NULL)
     {
-      const char *how = NULL;
-
-      if (section_get (conf_sec, cred_sec, "sso_start_url") != NULL ||
-          section_get (conf_sec, cred_sec, "sso_session") != NULL ||
-          section_get (conf_sec, cred_sec, "sso_account_id") != NULL)
-        how = _("signs in through AWS IAM Identity Center (SSO)");
-      else if (section_get (conf_sec, cred_sec, "credential_process") != NULL)
-        how = _("gets its credentials from a credential_process");
-      else if (section_get (conf_sec, cred_sec, "role_arn") != NULL)
-        how = _("assumes an IAM role (role_arn)");
-      else if (section_get (conf_sec, cred_sec, "web_identity_token_file") != NULL)
-        how = _("uses a web identity token");
-
-      if (how != NULL)
-        g_set_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_UNSUPPORTED,
-                     _("The AWS profile “%s” %s, which Bastion does not support yet. Put access "
-                       "keys for it in %s (aws_access_key_id, aws_secret_access_key, and "
-                       "aws_session_token for temporary ones), or export AWS_ACCESS_KEY_ID and "
-                       "AWS_SECRET_ACCESS_KEY."),
-                     name, how, credentials_path);
-      else
-        g_set_error (error, BASTION_AWS_ERROR, BASTION_AWS_ERROR_NO_CREDENTIALS,
-                     _("The AWS profile “%s” has no aws_access_key_id and aws_secret_access_key "
-                       "in %s or %s. Run “aws configure --profile %s”."),
-                     name, credentials_path, config_path, name);
+      set_no_keys_error (error, name, cred_sec, conf_sec, credentials_path, config_path);
       return NULL;
     }
 

@@ -13,6 +13,7 @@
 #include <glib/gi18n.h>
 
 #include "bastion-curl.h"
+#include "bastion-secure.h"
 
 struct _BastionCurl
 {
@@ -59,7 +60,7 @@ wiped_block_free (gpointer data)
 {
   WipedBlock *block = data;
 
-  explicit_bzero (block->data, block->len);
+  bastion_secure_wipe (block->data, block->len);
   g_free (block);
 }
 
@@ -88,9 +89,8 @@ request_free (Request *req)
   g_clear_pointer (&req->headers, curl_slist_free_all);
   if (req->body != NULL)
     {
-      /* An empty array may have no storage at all. */
-      if (req->body->len > 0)
-        explicit_bzero (req->body->data, req->body->len);
+      /* An empty array may have no storage at all: bastion_secure_wipe() skips it. */
+      bastion_secure_wipe (req->body->data, req->body->len);
       g_byte_array_unref (req->body);
     }
   g_clear_object (&req->task);

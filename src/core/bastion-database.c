@@ -16,6 +16,7 @@
 #include "bastion-database-private.h"
 #include "bastion-query-private.h"
 #include "bastion-query.h"
+#include "bastion-secure.h"
 
 /* One PostgreSQL connection driven by libpq's asynchronous API on the GLib main loop: no call here
  * waits on the network. The password lives only in this object's memory (wiped on change and
@@ -78,16 +79,6 @@ enum {
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
-static void
-wipe_string (char **str)
-{
-  if (*str != NULL)
-    {
-      explicit_bzero (*str, strlen (*str));
-      g_clear_pointer (str, g_free);
-    }
-}
-
 static gboolean
 replace_string (char       **str,
                 const char  *value)
@@ -118,8 +109,8 @@ bastion_database_dispose (GObject *object)
   BastionDatabase *self = (BastionDatabase *)object;
 
   g_clear_pointer (&self->conn, PQfinish);
-  wipe_string (&self->password);
-  wipe_string (&self->read_only_password);
+  bastion_secure_clear_str (&self->password);
+  bastion_secure_clear_str (&self->read_only_password);
   g_clear_pointer (&self->read_only_user, g_free);
 
   G_OBJECT_CLASS (bastion_database_parent_class)->dispose (object);
@@ -372,7 +363,7 @@ bastion_database_set_password (BastionDatabase *self,
 {
   g_return_if_fail (BASTION_IS_DATABASE (self));
 
-  wipe_string (&self->password);
+  bastion_secure_clear_str (&self->password);
   self->password = g_strdup (password);
 }
 
@@ -381,7 +372,7 @@ bastion_database_clear_password (BastionDatabase *self)
 {
   g_return_if_fail (BASTION_IS_DATABASE (self));
 
-  wipe_string (&self->password);
+  bastion_secure_clear_str (&self->password);
 }
 
 const char *
@@ -1003,7 +994,7 @@ bastion_database_set_read_only_login (BastionDatabase *self,
 
   g_free (self->read_only_user);
   self->read_only_user = g_strdup (user);
-  wipe_string (&self->read_only_password);
+  bastion_secure_clear_str (&self->read_only_password);
   self->read_only_password = user != NULL ? g_strdup (password) : NULL;
 }
 

@@ -18,6 +18,7 @@
 #include <glib/gstdio.h>
 
 #include "bastion-key-file.h"
+#include "bastion-secure.h"
 
 #define MAX_KEY_SIZE (64 * 1024)
 #define OPENSSH_MAGIC "openssh-key-v1"
@@ -248,11 +249,8 @@ static void
 wipe_free (char  *data,
            gsize  length)
 {
-  if (data != NULL)
-    {
-      explicit_bzero (data, length);
-      g_free (data);
-    }
+  bastion_secure_wipe (data, length);
+  g_free (data);
 }
 
 /* Tests only: see bastion_key_file_set_read_hook(). */

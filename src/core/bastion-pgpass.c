@@ -13,6 +13,7 @@
 #include <glib/gi18n.h>
 
 #include "bastion-pgpass.h"
+#include "bastion-secure.h"
 
 /**
  * bastion_pgpass_escape:
@@ -105,9 +106,8 @@ bastion_pgpass_format_line (const char  *host,
 
   line = g_strdup_printf ("%s:%u:%s:%s:%s\n", e_host, port, e_db, e_user, e_password);
 
-  /* The escaped copy held the password too (explicit_bzero: a plain memset before a free may
-   * be optimised away). */
-  explicit_bzero (e_password, strlen (e_password));
+  /* The escaped copy held the password too. */
+  bastion_secure_wipe (e_password, strlen (e_password));
 
   return line;
 }

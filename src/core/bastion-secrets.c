@@ -13,6 +13,7 @@
 #include <libsecret/secret.h>
 
 #include "bastion-secrets.h"
+#include "bastion-secure.h"
 
 struct _BastionSecrets
 {
@@ -139,13 +140,7 @@ bastion_secret_kind_from_string (const char        *str,
 void
 bastion_secret_free (char *secret)
 {
-  if (secret == NULL)
-    return;
-
-  /* volatile so the wipe is not optimised away before the free. */
-  for (volatile char *p = secret; *p; p++)
-    *p = '\0';
-  g_free (secret);
+  bastion_secure_str_free (secret);
 }
 
 static const SecretSchema *

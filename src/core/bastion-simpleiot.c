@@ -188,60 +188,59 @@ check_team_name (const char  *filename,
   return TRUE;
 }
 
+enum {
+  K_TEAM, K_DNS, K_IP, K_USER, K_KEYPAIR, K_DB_HOST, K_DB_NAME, K_DB_USER, K_SECRET,
+  K_AWS_PROFILE, K_REGION, K_ACCOUNT, K_PREFIX, K_PREFIX2, K_STAGE, K_ALLOWED_IP, N_KEYS
+};
+
+static const char * const config_keys[N_KEYS] = {
+  [K_TEAM] = "team",
+  [K_DNS] = "bastionHostSSHDns",
+  [K_IP] = "bastionHostSSHIp",
+  [K_USER] = "bastion_ssh_user",
+  [K_KEYPAIR] = "bastion_ssh_ec2_keypair_filename",
+  [K_DB_HOST] = "dbHostname",
+  [K_DB_NAME] = "db_name",
+  [K_DB_USER] = "db_username",
+  [K_SECRET] = "db_password_key",
+  [K_AWS_PROFILE] = "aws_profile",
+  [K_REGION] = "region",
+  [K_ACCOUNT] = "account",
+  [K_PREFIX] = "name_prefix",
+  [K_PREFIX2] = "namePrefix",
+  [K_STAGE] = "stage",
+  [K_ALLOWED_IP] = "bastionSSHAllowedIP",
+};
+
+/* What a team config says, before it becomes a profile. */
 typedef struct
 {
-  const char *key;
-  char       *value;
-} StringKey;
+  char  *values[N_KEYS];
+  guint  ssh_port;
+  guint  db_port;
+  guint  local_port;
+} ConfigValues;
 
-BastionProfile *
-bastion_simpleiot_parse_config (const char  *team_dir,
-                                const char  *filename,
-                                const char  *data,
-                                gssize       length,
-                                GPtrArray   *warnings,
-                                GError     **error)
+static void
+config_values_clear (ConfigValues *config)
 {
-  g_autoptr(JsonParser) parser = NULL;
+  for (guint i = 0; i < N_KEYS; i++)
+    g_clear_pointer (&config->values[i], g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ConfigValues, config_values_clear)
+
+/* Loads data into parser once it is known to be bounded, UTF-8 JSON holding an object. */
+static gboolean
+load_config (JsonParser  *parser,
+             const char  *filename,
+             const char  *data,
+             gssize       length,
+             GError     **error)
+{
   g_autoptr(GError) local_error = NULL;
-  g_autoptr(BastionProfile) profile = NULL;
-  g_autofree char *folder_name = NULL;
-  g_autofree char *key_path = NULL;
   const char *end = NULL;
   JsonNode *root;
-  JsonObject *object;
-  guint ssh_port, db_port, local_port;
-  gboolean has_bastion, has_db;
-  enum {
-    K_TEAM, K_DNS, K_IP, K_USER, K_KEYPAIR, K_DB_HOST, K_DB_NAME, K_DB_USER, K_SECRET,
-    K_AWS_PROFILE, K_REGION, K_ACCOUNT, K_PREFIX, K_PREFIX2, K_STAGE, K_ALLOWED_IP, N_KEYS
-  };
-  StringKey keys[N_KEYS] = {
-    [K_TEAM] = { "team" },
-    [K_DNS] = { "bastionHostSSHDns" },
-    [K_IP] = { "bastionHostSSHIp" },
-    [K_USER] = { "bastion_ssh_user" },
-    [K_KEYPAIR] = { "bastion_ssh_ec2_keypair_filename" },
-    [K_DB_HOST] = { "dbHostname" },
-    [K_DB_NAME] = { "db_name" },
-    [K_DB_USER] = { "db_username" },
-    [K_SECRET] = { "db_password_key" },
-    [K_AWS_PROFILE] = { "aws_profile" },
-    [K_REGION] = { "region" },
-    [K_ACCOUNT] = { "account" },
-    [K_PREFIX] = { "name_prefix" },
-    [K_PREFIX2] = { "namePrefix" },
-    [K_STAGE] = { "stage" },
-    [K_ALLOWED_IP] = { "bastionSSHAllowedIP" },
-  };
-  gboolean ok = TRUE;
-
-  g_return_val_if_fail (team_dir != NULL, NULL);
-  g_return_val_if_fail (filename != NULL, NULL);
-  g_return_val_if_fail (data != NULL || length == 0, NULL);
-
-  if (length < 0)
-    length = strlen (data);
 
   if (length > BASTION_SIMPLEIOT_MAX_CONFIG_SIZE)
     {
@@ -249,7 +248,7 @@ bastion_simpleiot_parse_config (const char  *team_dir,
                    _("%s is larger than 1 MB, too large for a team config; "
                      "check that it is the right file"),
                    filename);
-      return NULL;
+      return FALSE;
     }
 
   if (!g_utf8_validate (data, length, &end))
@@ -257,7 +256,7 @@ bastion_simpleiot_parse_config (const char  *team_dir,
       g_set_error (error, BASTION_SIMPLEIOT_ERROR, BASTION_SIMPLEIOT_ERROR_NOT_UTF8,
                    _("%s is not UTF-8 text (bad byte at offset %lu); save it as UTF-8"),
                    filename, (gulong) (end - data));
-      return NULL;
+      return FALSE;
     }
 
   /* json-glib recurses per level: 100,000 nested "[" overflow its stack. */
@@ -265,7 +264,7 @@ bastion_simpleiot_parse_config (const char  *team_dir,
     {
       g_set_error (error, BASTION_SIMPLEIOT_ERROR, BASTION_SIMPLEIOT_ERROR_MALFORMED,
                    _("%s; fix the file or reinstall the team"), local_error->message);
-      return NULL;
+      return FALSE;
     }
 
   if (bastion_json_find_nul_escape (data, length) >= 0)
@@ -274,16 +273,15 @@ bastion_simpleiot_parse_config (const char  *team_dir,
                    _("%s holds a NUL character (\\u0000 at offset %lu), which would cut a name "
                      "short; correct the team config"),
                    filename, (gulong) bastion_json_find_nul_escape (data, length));
-      return NULL;
+      return FALSE;
     }
 
-  parser = json_parser_new ();
   if (length == 0 || !json_parser_load_from_data (parser, data, length, &local_error))
     {
       g_set_error (error, BASTION_SIMPLEIOT_ERROR, BASTION_SIMPLEIOT_ERROR_MALFORMED,
                    _("%s is not valid JSON (%s); fix the file or reinstall the team"),
                    filename, local_error ? local_error->message : _("the file is empty"));
-      return NULL;
+      return FALSE;
     }
 
   root = json_parser_get_root (parser);
@@ -292,84 +290,87 @@ bastion_simpleiot_parse_config (const char  *team_dir,
       g_set_error (error, BASTION_SIMPLEIOT_ERROR, BASTION_SIMPLEIOT_ERROR_MALFORMED,
                    _("%s must hold a JSON object ({ … }); fix the file or reinstall the team"),
                    filename);
-      return NULL;
+      return FALSE;
     }
-  object = json_node_get_object (root);
+
+  return TRUE;
+}
+
+/* The keys and ports of object; the team name is checked, or the folder's name taken. */
+static gboolean
+read_config (JsonObject    *object,
+             const char    *team_dir,
+             const char    *filename,
+             GPtrArray     *warnings,
+             ConfigValues  *config,
+             GError       **error)
+{
+  g_autofree char *folder_name = NULL;
+  gboolean ok = TRUE;
 
   for (guint i = 0; i < N_KEYS && ok; i++)
-    ok = get_string (object, filename, keys[i].key, &keys[i].value, error);
-  ok = ok && get_port (object, filename, "bastion_ssh_port", 22, &ssh_port, error);
-  ok = ok && get_port (object, filename, "database_tcp_port", 5432, &db_port, error);
-  ok = ok && get_port (object, filename, "ssh_db_local_port", 6543, &local_port, error);
+    ok = get_string (object, filename, config_keys[i], &config->values[i], error);
+  ok = ok && get_port (object, filename, "bastion_ssh_port", 22, &config->ssh_port, error);
+  ok = ok && get_port (object, filename, "database_tcp_port", 5432, &config->db_port, error);
+  ok = ok && get_port (object, filename, "ssh_db_local_port", 6543, &config->local_port, error);
   if (!ok)
-    goto out;
+    return FALSE;
 
-  if (keys[K_TEAM].value != NULL && !check_team_name (filename, keys[K_TEAM].value, FALSE, error))
-    {
-      ok = FALSE;
-      goto out;
-    }
+  if (config->values[K_TEAM] != NULL &&
+      !check_team_name (filename, config->values[K_TEAM], FALSE, error))
+    return FALSE;
 
   folder_name = g_path_get_basename (team_dir);
-  if (keys[K_TEAM].value == NULL && !check_team_name (filename, folder_name, TRUE, error))
+  if (config->values[K_TEAM] == NULL && !check_team_name (filename, folder_name, TRUE, error))
+    return FALSE;
+  if (config->values[K_TEAM] == NULL)
     {
-      ok = FALSE;
-      goto out;
-    }
-  if (keys[K_TEAM].value == NULL)
-    {
-      keys[K_TEAM].value = g_strdup (folder_name);
+      config->values[K_TEAM] = g_strdup (folder_name);
       add_warning (warnings,
                    g_error_new (BASTION_SIMPLEIOT_ERROR, BASTION_SIMPLEIOT_ERROR_MISSING_KEY,
                                 _("%s has no “team” key; using the folder name “%s”"),
                                 filename, folder_name));
     }
 
-  profile = bastion_profile_new_simpleiot (keys[K_TEAM].value);
-  /* Parsed values are the team's, not the user's: no user-modified marks. */
-  bastion_profile_clear_user_modified (profile, "source");
-  bastion_profile_clear_user_modified (profile, "display-name");
+  return TRUE;
+}
 
-  has_bastion = keys[K_DNS].value != NULL || keys[K_IP].value != NULL;
-  has_db = keys[K_DB_HOST].value != NULL;
+/* The bastion host and the database, with SimpleIOT's defaults. */
+static void
+set_connection (BastionProfile     *profile,
+                const char         *team_dir,
+                const ConfigValues *config)
+{
+  char * const *keys = config->values;
+  const char *keypair = keys[K_KEYPAIR] ? keys[K_KEYPAIR] : DEFAULT_KEYPAIR_FILENAME;
+  g_autofree char *key_path = NULL;
 
-  bastion_profile_set_team_dir (profile, team_dir);
-  bastion_profile_set_aws_profile (profile, keys[K_AWS_PROFILE].value);
-  bastion_profile_set_aws_region (profile, keys[K_REGION].value);
-  bastion_profile_set_aws_account (profile, keys[K_ACCOUNT].value);
-  bastion_profile_set_name_prefix (profile, keys[K_PREFIX].value ? keys[K_PREFIX].value
-                                                                 : keys[K_PREFIX2].value);
-  bastion_profile_set_stage (profile, keys[K_STAGE].value);
-  bastion_profile_set_allowed_ip (profile, keys[K_ALLOWED_IP].value);
+  if (g_path_is_absolute (keypair))
+    key_path = g_strdup (keypair);
+  else
+    key_path = g_build_filename (team_dir, "certs", keypair, NULL);
 
-  if (has_bastion || has_db)
-    {
-      const char *keypair = keys[K_KEYPAIR].value ? keys[K_KEYPAIR].value
-                                                  : DEFAULT_KEYPAIR_FILENAME;
+  bastion_profile_set_ssh_host (profile, keys[K_DNS] ? keys[K_DNS] : keys[K_IP]);
+  bastion_profile_set_ssh_port (profile, config->ssh_port);
+  bastion_profile_set_ssh_user (profile, keys[K_USER] ? keys[K_USER] : "ec2-user");
+  bastion_profile_set_key_file (profile, key_path);
+  bastion_profile_set_db_host (profile, keys[K_DB_HOST]);
+  bastion_profile_set_db_port (profile, config->db_port);
+  bastion_profile_set_db_name (profile, keys[K_DB_NAME] ? keys[K_DB_NAME] : "simpleiot");
+  bastion_profile_set_db_user (profile, keys[K_DB_USER] ? keys[K_DB_USER] : "dbadmin");
+  bastion_profile_set_local_port (profile, config->local_port);
+  bastion_profile_set_aws_secret_id (profile, keys[K_SECRET] ? keys[K_SECRET]
+                                                             : "SimpleIOT-db-password");
+}
 
-      if (g_path_is_absolute (keypair))
-        key_path = g_strdup (keypair);
-      else
-        key_path = g_build_filename (team_dir, "certs", keypair, NULL);
-
-      bastion_profile_set_ssh_host (profile, keys[K_DNS].value ? keys[K_DNS].value
-                                                               : keys[K_IP].value);
-      bastion_profile_set_ssh_port (profile, ssh_port);
-      bastion_profile_set_ssh_user (profile, keys[K_USER].value ? keys[K_USER].value
-                                                                : "ec2-user");
-      bastion_profile_set_key_file (profile, key_path);
-      bastion_profile_set_db_host (profile, keys[K_DB_HOST].value);
-      bastion_profile_set_db_port (profile, db_port);
-      bastion_profile_set_db_name (profile, keys[K_DB_NAME].value ? keys[K_DB_NAME].value
-                                                                  : "simpleiot");
-      bastion_profile_set_db_user (profile, keys[K_DB_USER].value ? keys[K_DB_USER].value
-                                                                  : "dbadmin");
-      bastion_profile_set_local_port (profile, local_port);
-      bastion_profile_set_aws_secret_id (profile, keys[K_SECRET].value
-                                                  ? keys[K_SECRET].value
-                                                  : "SimpleIOT-db-password");
-    }
-
+/* Why a config without a bastion host or a database gives no database access. */
+static void
+set_access (BastionProfile *profile,
+            const char     *filename,
+            gboolean        has_bastion,
+            gboolean        has_db,
+            GPtrArray      *warnings)
+{
   if (!has_bastion && !has_db)
     {
       bastion_profile_set_has_db_access (profile, FALSE);
@@ -390,6 +391,54 @@ bastion_simpleiot_parse_config (const char  *team_dir,
       add_warning (warnings, g_error_new_literal (BASTION_SIMPLEIOT_ERROR,
                                                   BASTION_SIMPLEIOT_ERROR_MISSING_KEY, reason));
     }
+}
+
+BastionProfile *
+bastion_simpleiot_parse_config (const char  *team_dir,
+                                const char  *filename,
+                                const char  *data,
+                                gssize       length,
+                                GPtrArray   *warnings,
+                                GError     **error)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(BastionProfile) profile = NULL;
+  g_auto(ConfigValues) config = { { NULL } };
+  char **keys = config.values;
+  gboolean has_bastion, has_db;
+
+  g_return_val_if_fail (team_dir != NULL, NULL);
+  g_return_val_if_fail (filename != NULL, NULL);
+  g_return_val_if_fail (data != NULL || length == 0, NULL);
+
+  if (length < 0)
+    length = strlen (data);
+
+  parser = json_parser_new ();
+  if (!load_config (parser, filename, data, length, error) ||
+      !read_config (json_node_get_object (json_parser_get_root (parser)), team_dir, filename,
+                    warnings, &config, error))
+    return NULL;
+
+  profile = bastion_profile_new_simpleiot (keys[K_TEAM]);
+  /* Parsed values are the team's, not the user's: no user-modified marks. */
+  bastion_profile_clear_user_modified (profile, "source");
+  bastion_profile_clear_user_modified (profile, "display-name");
+
+  has_bastion = keys[K_DNS] != NULL || keys[K_IP] != NULL;
+  has_db = keys[K_DB_HOST] != NULL;
+
+  bastion_profile_set_team_dir (profile, team_dir);
+  bastion_profile_set_aws_profile (profile, keys[K_AWS_PROFILE]);
+  bastion_profile_set_aws_region (profile, keys[K_REGION]);
+  bastion_profile_set_aws_account (profile, keys[K_ACCOUNT]);
+  bastion_profile_set_name_prefix (profile, keys[K_PREFIX] ? keys[K_PREFIX] : keys[K_PREFIX2]);
+  bastion_profile_set_stage (profile, keys[K_STAGE]);
+  bastion_profile_set_allowed_ip (profile, keys[K_ALLOWED_IP]);
+
+  if (has_bastion || has_db)
+    set_connection (profile, team_dir, &config);
+  set_access (profile, filename, has_bastion, has_db, warnings);
 
   /* Nothing the parser set counts as a user edit. */
   {
@@ -399,11 +448,7 @@ bastion_simpleiot_parse_config (const char  *team_dir,
       bastion_profile_clear_user_modified (profile, marked[i]);
   }
 
-out:
-  for (guint i = 0; i < N_KEYS; i++)
-    g_free (keys[i].value);
-
-  return ok ? g_steal_pointer (&profile) : NULL;
+  return g_steal_pointer (&profile);
 }
 
 static GError *
@@ -574,22 +619,16 @@ compare_names (gconstpointer a,
   return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
 }
 
-GPtrArray *
-bastion_simpleiot_scan (const char  *dir,
-                        GPtrArray   *warnings,
-                        GError     **error)
+/* The names in dir that may be teams, sorted; NULL (and error) when dir cannot be read. */
+static GPtrArray *
+list_team_folders (const char  *dir,
+                   GError     **error)
 {
-  g_autofree char *default_dir = NULL;
-  g_autoptr(GPtrArray) profiles = NULL;
   g_autoptr(GPtrArray) names = NULL;
-  g_autoptr(GHashTable) seen = NULL;
   g_autoptr(GError) dir_error = NULL;
   g_autoptr(GDir) gdir = NULL;
   const char *name;
   GStatBuf st;
-
-  if (dir == NULL)
-    dir = default_dir = bastion_simpleiot_dup_default_dir ();
 
   if (g_stat (dir, &st) != 0)
     {
@@ -621,6 +660,27 @@ bastion_simpleiot_scan (const char  *dir,
       g_ptr_array_add (names, g_strdup (name));
     }
   g_ptr_array_sort (names, compare_names);
+
+  return g_steal_pointer (&names);
+}
+
+GPtrArray *
+bastion_simpleiot_scan (const char  *dir,
+                        GPtrArray   *warnings,
+                        GError     **error)
+{
+  g_autofree char *default_dir = NULL;
+  g_autoptr(GPtrArray) profiles = NULL;
+  g_autoptr(GPtrArray) names = NULL;
+  g_autoptr(GHashTable) seen = NULL;
+  GStatBuf st;
+
+  if (dir == NULL)
+    dir = default_dir = bastion_simpleiot_dup_default_dir ();
+
+  names = list_team_folders (dir, error);
+  if (names == NULL)
+    return NULL;
 
   profiles = g_ptr_array_new_with_free_func (g_object_unref);
   seen = g_hash_table_new (g_str_hash, g_str_equal);

@@ -4,23 +4,26 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * The reply parsers are static in bastion-aws.c, so this target compiles that file into itself
- * (the static library's copy of it is then never linked) and walks each parsed reply exactly as
- * the completion callbacks there do.
+ * The reply parsers are static in bastion-aws.c (EC2), bastion-aws-secret.c (Secrets Manager)
+ * and bastion-aws-call.c (errors), so this target compiles those files into itself (the static
+ * library's copies of them are then never linked) and walks each parsed reply exactly as the
+ * completion callbacks there do.
  */
 
 #include "../../src/core/bastion-aws.c"
+#include "../../src/core/bastion-aws-call.c"
+#include "../../src/core/bastion-aws-secret.c"
 
 #include "fuzz-common.h"
 
 static void
-fuzz_ec2_success (Call   *call,
-                  GBytes *body)
+fuzz_ec2_success (BastionAwsCall *call,
+                  GBytes         *body)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(BastionAwsXmlNode) root = ec2_parse_reply (call, body, &error);
-  XmlNode *reservations;
-  XmlNode *item;
+  g_autoptr(BastionAwsXmlNode) root = _bastion_aws_ec2_parse_reply (call, body, &error);
+  BastionAwsXmlNode *reservations;
+  BastionAwsXmlNode *item;
   g_autofree char *state = NULL;
 
   if (root == NULL)
@@ -31,11 +34,11 @@ fuzz_ec2_success (Call   *call,
     }
 
   /* on_describe_instance_done() */
-  reservations = bastion_aws_xml_child (xml_top (root), "reservationSet");
+  reservations = bastion_aws_xml_child (_bastion_aws_xml_top (root), "reservationSet");
   for (guint i = 0; reservations != NULL && i < reservations->children->len; i++)
     {
-      XmlNode *instances = bastion_aws_xml_child (g_ptr_array_index (reservations->children, i),
-                                      "instancesSet");
+      BastionAwsXmlNode *reservation = g_ptr_array_index (reservations->children, i);
+      BastionAwsXmlNode *instances = bastion_aws_xml_child (reservation, "instancesSet");
 
       for (guint j = 0; instances != NULL && j < instances->children->len; j++)
         {
@@ -48,7 +51,7 @@ fuzz_ec2_success (Call   *call,
     }
 
   /* on_describe_group_done() */
-  item = bastion_aws_xml_path (xml_top (root), "securityGroupInfo/item");
+  item = bastion_aws_xml_path (_bastion_aws_xml_top (root), "securityGroupInfo/item");
   if (item != NULL)
     {
       g_autoptr(BastionAwsSecurityGroup) group = parse_security_group (item);
@@ -65,12 +68,13 @@ fuzz_ec2_success (Call   *call,
     }
 
   /* on_instance_op_done(): Start/StopInstances */
-  state = bastion_aws_xml_dup_text (xml_top (root), "instancesSet/item/currentState/name");
+  state = bastion_aws_xml_dup_text (_bastion_aws_xml_top (root),
+                                    "instancesSet/item/currentState/name");
 }
 
 static void
-fuzz_secret (Call   *call,
-             GBytes *body)
+fuzz_secret (BastionAwsCall *call,
+             GBytes         *body)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(BastionAwsSecret) secret = parse_secret (call, body, &error);
@@ -89,7 +93,7 @@ int
 LLVMFuzzerTestOneInput (const uint8_t *data,
                         size_t         size)
 {
-  Call call = { 0 };
+  BastionAwsCall call = { 0 };
   g_autoptr(GBytes) body = NULL;
   guint8 mode;
 

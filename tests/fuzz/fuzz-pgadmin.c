@@ -3,12 +3,21 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Those readers are static in bastion-launcher.c, so this target compiles that file into itself.
+ * The version reader is static in bastion-launcher-detect.c and the stderr tail in
+ * bastion-launcher-launch.c, so this target compiles those files into itself; the dump is read by
+ * bastion_pgadmin_find_entry() (bastion-launcher-pgadmin.c).
  */
 
-#include "../../src/core/bastion-launcher.c"
+#include "../../src/core/bastion-launcher-detect.c"
+#include "../../src/core/bastion-launcher-launch.c"
 
 #include "fuzz-common.h"
+
+/* One server, as the plan's servers.json has it. */
+#define WANTED_SERVERS_JSON \
+  "{\"Servers\": {\"1\": {\"Name\": \"Bastion\", \"Group\": \"acme\", " \
+  "\"Host\": \"127.0.0.1\", \"Port\": 6543, \"MaintenanceDB\": \"simpleiot\", " \
+  "\"Username\": \"dbadmin\"}}}"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data,
@@ -37,7 +46,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   {
     g_autoptr(GError) error = NULL;
 
-    (void) dump_has_server (dump_path, "Bastion", "acme", &error);
+    (void) bastion_pgadmin_find_entry (dump_path, WANTED_SERVERS_JSON, &error);
   }
 
   return 0;
