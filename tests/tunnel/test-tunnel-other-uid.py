@@ -48,7 +48,11 @@ RAW = """
 import socket, sys
 s = socket.create_connection(("127.0.0.1", %d), timeout=20)
 s.sendall(b"\\x00\\x00\\x00\\x08\\x04\\xd2\\x16\\x2f")  # SSLRequest: PostgreSQL answers one byte
-data = s.recv(100)
+try:
+    data = s.recv(100)
+except ConnectionResetError:
+    # Closed before our 8 bytes were read: the kernel answers with a reset. No byte came back.
+    data = "reset"
 print(repr(data))
 """
 
@@ -83,7 +87,8 @@ def main():
         "psql as nobody is refused", res.stdout + res.stderr)
     raw = subprocess.run(as_nobody([sys.executable, "-c", RAW % port]), capture_output=True,
                          text=True, timeout=60, cwd="/")
-    tap(raw.stdout.strip() == "b''", "a raw connection as nobody gets no byte back (closed)",
+    tap(raw.stdout.strip() in ("b''", "'reset'"),
+        "a raw connection as nobody gets no byte back (closed or reset)",
         raw.stdout + raw.stderr)
     raw = subprocess.run([sys.executable, "-c", RAW % port], capture_output=True, text=True,
                          timeout=60)
