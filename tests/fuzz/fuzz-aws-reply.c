@@ -10,9 +10,9 @@
  * completion callbacks there do.
  */
 
-#include "../../src/core/bastion-aws.c"
-#include "../../src/core/bastion-aws-call.c"
-#include "../../src/core/bastion-aws-secret.c"
+#include "../../src/core/aws/bastion-aws.c"
+#include "../../src/core/aws/bastion-aws-call.c"
+#include "../../src/core/aws/bastion-aws-secret.c"
 
 #include "fuzz-common.h"
 

@@ -8,8 +8,8 @@
  * bastion_pgadmin_find_entry() (bastion-launcher-pgadmin.c).
  */
 
-#include "../../src/core/bastion-launcher-detect.c"
-#include "../../src/core/bastion-launcher-launch.c"
+#include "../../src/core/launch/bastion-launcher-detect.c"
+#include "../../src/core/launch/bastion-launcher-launch.c"
 
 #include "fuzz-common.h"
 
