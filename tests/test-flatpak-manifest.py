@@ -26,7 +26,7 @@ MANIFEST = os.path.join(MANIFEST_DIR, "io.github.bastiongtk.Bastion.json")
 CACHE = os.path.join(SRC, "subprojects", "packagecache")
 PREPARED = os.path.join(SRC, "subprojects", "libssh2-1.11.1")
 RECIPE = os.path.join(SRC, "subprojects", "packagefiles", "libssh2")
-LAUNCHER_GLOB = os.path.join(SRC, "src", "core", "bastion-launcher*.c")
+LAUNCHER_GLOB = os.path.join(SRC, "src", "core", "launch", "bastion-launcher*.c")
 
 ALLOWED_FINISH_ARGS = {
     "--share=network",            # the bastion host, AWS, checkip
