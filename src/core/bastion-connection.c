@@ -18,6 +18,8 @@
 #include "bastion-aws.h"
 #include "bastion-connection.h"
 #include "bastion-ssh-config.h"
+#include "bastion-ssh-jump.h"
+#include "bastion-ssh-session-private.h"
 #include "bastion-key-file.h"
 #include "bastion-readonly-role.h"
 
@@ -93,6 +95,8 @@ open_data_free (OpenData *data)
   g_clear_object (&data->database);
   g_free (data);
 }
+
+static gboolean field_missing (const char *value);
 
 static void
 wipe_secret (char **secret)
@@ -642,6 +646,40 @@ effective_key_file (BastionConnection *self)
   return key_file;
 }
 
+/* ProxyJump: the alias's (ssh -G), else the team's own setting; NULL when direct. */
+static const char *
+effective_proxy_jump (BastionConnection *self)
+{
+  const char *jump = self->ssh_config != NULL ? self->ssh_config->proxy_jump : NULL;
+
+  if (field_missing (jump))
+    jump = bastion_profile_get_proxy_jump (self->profile);
+  if (field_missing (jump) || g_ascii_strcasecmp (jump, "none") == 0)
+    return NULL;
+
+  return jump;
+}
+
+/* The hops in front of the bastion (bastion-ssh-jump.c), each logging in as its own user@ or
+ * as USER; they use the key file's passphrase, never the SSH password. */
+static void
+apply_proxy_jump (BastionConnection *self,
+                  const char        *user)
+{
+  const char *spec = effective_proxy_jump (self);
+  g_autoptr(BastionSshJump) jump = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (spec == NULL)
+    return;
+  /* Checked before the credentials step (check_proxy_jump()). */
+  jump = bastion_ssh_jump_new (spec, user, &error);
+  g_return_if_fail (jump != NULL);
+  if (self->passphrase != NULL)
+    bastion_ssh_jump_set_passphrase (jump, self->passphrase);
+  bastion_ssh_session_set_jump (self->session, jump);
+}
+
 static void
 apply_ssh_config (BastionConnection      *self,
                   BastionConnectionFlags  flags)
@@ -677,6 +715,7 @@ open_tunnel_step (GTask *task)
   self->session = bastion_ssh_session_new (effective_ssh_host (self), effective_ssh_port (self),
                                            user);
   apply_ssh_config (self, data->flags);
+  apply_proxy_jump (self, user);
   g_object_set (self->session,
                 "auth-method", ssh_auth_method (self->profile),
                 "key-file", effective_key_file (self),
@@ -835,6 +874,28 @@ on_key_file_checked (GObject      *source,
 
 static void open_credentials_step (GTask *task);
 
+/* A ProxyJump that cannot be parsed fails the profile step, naming the bad hop. */
+static gboolean
+check_proxy_jump (BastionConnection *self,
+                  GTask             *task)
+{
+  const char *spec = effective_proxy_jump (self);
+  g_autoptr(GPtrArray) hops = NULL;
+  GError *error = NULL;
+
+  if (spec == NULL)
+    return TRUE;
+  hops = bastion_ssh_jump_parse (spec, &error);
+  if (hops != NULL)
+    return TRUE;
+
+  fail_task (self, task, g_error_new_literal (BASTION_CONNECTION_ERROR,
+                                              BASTION_CONNECTION_ERROR_INCOMPLETE,
+                                              error->message));
+  g_error_free (error);
+  return FALSE;
+}
+
 static void
 on_ssh_config_resolved (GObject      *source,
                         GAsyncResult *result,
@@ -844,7 +905,6 @@ on_ssh_config_resolved (GObject      *source,
   BastionConnection *self = g_task_get_source_object (task);
   g_autoptr(GError) error = NULL;
   BastionSshConfig *config = bastion_ssh_config_resolve_finish (result, &error);
-  const char *jump;
 
   if (config == NULL)
     {
@@ -854,19 +914,8 @@ on_ssh_config_resolved (GObject      *source,
   g_clear_pointer (&self->ssh_config, bastion_ssh_config_free);
   self->ssh_config = config;
 
-  jump = config->proxy_jump;
-  if (jump == NULL)
-    jump = bastion_profile_get_proxy_jump (self->profile);
-  if (jump != NULL && jump[0] != '\0')
-    {
-      fail_task (self, task,
-                 g_error_new (BASTION_CONNECTION_ERROR, BASTION_CONNECTION_ERROR_INCOMPLETE,
-                              _("The SSH alias “%s” reaches the bastion through ProxyJump %s, "
-                                "which Bastion cannot do yet: use an alias without ProxyJump, "
-                                "or open the hops with ssh -L and point the team at it"),
-                              config->alias, jump));
-      return;
-    }
+  if (!check_proxy_jump (self, task))
+    return;
 
   open_credentials_step (g_steal_pointer (&task));
 }
@@ -877,7 +926,6 @@ open_ssh_config_step (GTask *task)
 {
   BastionConnection *self = g_task_get_source_object (task);
   const char *alias = bastion_profile_get_ssh_alias (self->profile);
-  const char *jump = bastion_profile_get_proxy_jump (self->profile);
 
   g_clear_pointer (&self->ssh_config, bastion_ssh_config_free);
 
@@ -890,14 +938,8 @@ open_ssh_config_step (GTask *task)
       return;
     }
 
-  if (jump != NULL && jump[0] != '\0')
+  if (!check_proxy_jump (self, task))
     {
-      fail_task (self, task,
-                 g_error_new (BASTION_CONNECTION_ERROR, BASTION_CONNECTION_ERROR_INCOMPLETE,
-                              _("“%s” reaches the bastion through ProxyJump %s, which Bastion "
-                                "cannot do yet: clear ProxyJump in the team’s settings, or open "
-                                "the hops with ssh -L and point the team at it"),
-                              bastion_profile_get_display_name (self->profile), jump));
       g_object_unref (task);
       return;
     }

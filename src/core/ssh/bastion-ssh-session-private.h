@@ -5,6 +5,7 @@
 
 #pragma once
 
+#include "bastion-ssh-jump.h"
 #include "bastion-ssh-session.h"
 
 G_BEGIN_DECLS
@@ -106,6 +107,18 @@ gboolean      bastion_ssh_session_check_rc         (BastionSshSession *self,
 /* The session's list of open channels (freed by bastion_ssh_channels_drop() at teardown). */
 GQueue       *bastion_ssh_session_get_channels     (BastionSshSession *self);
 void          bastion_ssh_channels_drop            (GQueue            *channels);
+
+/* ---- ProxyJump (bastion-ssh-jump.c) ----------------------------------------------------- */
+
+/* The session's socket comes from JUMP's chain instead of a TCP connection (NULL: direct). Set
+ * while the session is not connecting or connected. */
+void            bastion_ssh_session_set_jump            (BastionSshSession *self,
+                                                         BastionSshJump    *jump);
+BastionSshJump *bastion_ssh_session_get_jump            (BastionSshSession *self);
+gboolean        bastion_ssh_session_get_identities_only (BastionSshSession *self);
+/* While its chain connects, the session shows the step of the hop being connected. */
+void            bastion_ssh_session_set_jump_stage      (BastionSshSession *self,
+                                                         BastionSshStage    stage);
 
 /* ---- Tests only ---------------------------------------------------------------------------- */
 

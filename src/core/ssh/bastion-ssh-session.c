@@ -25,6 +25,7 @@
 #include "bastion-io-thread.h"
 #include "bastion-key-file.h"
 #include "bastion-ssh-agent.h"
+#include "bastion-ssh-jump.h"
 #include "bastion-ssh-session-private.h"
 
 /* libssh2 drops names it does not support from a preference list. With our libssh2 patches
@@ -163,6 +164,9 @@ struct _BastionSshSession
 
   BastionSshIoFunc        io_func;
   gpointer                io_data;
+
+  /* ProxyJump: the chain that carries this session's socket (bastion-ssh-jump.c), or NULL */
+  BastionSshJump         *jump;
 
   guint16                 port;
   guint                   timed_out : 1;
@@ -572,6 +576,8 @@ teardown (BastionSshSession *self,
       g_io_stream_close (G_IO_STREAM (self->connection), NULL, NULL);
       g_clear_object (&self->connection);
     }
+  if (self->jump != NULL)
+    bastion_ssh_jump_close (self->jump);
 
   self->send_busy = FALSE;
   self->out_len = 0;
@@ -2158,6 +2164,9 @@ start_known_hosts_read (BastionSshSession *self)
   g_task_run_in_thread (task, known_hosts_thread);
 }
 
+static void start_session (BastionSshSession *self,
+                           GSocketConnection *connection);
+
 static void
 on_connected (GObject      *object,
               GAsyncResult *result,
@@ -2191,6 +2200,14 @@ on_connected (GObject      *object,
       return;
     }
 
+  start_session (self, connection);
+}
+
+/* The socket is there (TCP, or the ProxyJump chain's): libssh2 takes over. */
+static void
+start_session (BastionSshSession *self,
+               GSocketConnection *connection)
+{
   self->connection = connection;
   tune_socket (raw_fd (self));
 
@@ -2215,6 +2232,36 @@ on_connected (GObject      *object,
       return;
     }
   start_handshake (self);
+}
+
+/* The last hop of the ProxyJump chain opened a channel to us: its socket pair is our socket.
+ * The hops' errors already name the hop and say what to do. */
+static void
+on_jump_connected (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(BastionSshSession) self = user_data;
+  g_autoptr(GError) error = NULL;
+  GSocketConnection *connection;
+
+  connection = bastion_ssh_jump_connect_finish (BASTION_SSH_JUMP (object), result, &error);
+  if (self->task == NULL || self->phase != PHASE_CONNECTING)
+    {
+      g_clear_object (&connection);
+      return;
+    }
+  if (connection == NULL)
+    {
+      fail_task (self, g_steal_pointer (&error));
+      return;
+    }
+
+  /* The hops had their own time; the bastion's handshake and login get the usual bound. */
+  set_stage (self, BASTION_SSH_STAGE_CONNECTING);
+  self->timeout_id = bastion_source_add_timeout (self->context, self->connect_timeout * 1000,
+                                                 connect_timeout_cb, self);
+  start_session (self, connection);
 }
 
 static gboolean
@@ -2288,6 +2335,12 @@ bastion_ssh_session_connect_async (BastionSshSession      *self,
       self->user_cancellable = g_object_ref (cancellable);
       self->cancel_id = g_cancellable_connect (cancellable, G_CALLBACK (on_task_cancelled),
                                                self, NULL);
+    }
+
+  if (self->jump != NULL)
+    {
+      bastion_ssh_jump_connect_async (self->jump, self, on_jump_connected, g_object_ref (self));
+      return;
     }
 
   client = g_socket_client_new ();
@@ -2418,18 +2471,27 @@ bastion_ssh_session_set_password (BastionSshSession *self,
   self->password = g_strdup (password);
 }
 
+/* The session whose host key the last connection stopped at: a jump host's, or our own. */
+static BastionSshSession *
+key_holder (BastionSshSession *self)
+{
+  BastionSshSession *hop = self->jump ? bastion_ssh_jump_get_failed_hop (self->jump) : NULL;
+
+  return hop != NULL ? hop : self;
+}
+
 BastionHostKeyStatus
 bastion_ssh_session_get_host_key_status (BastionSshSession *self)
 {
   g_return_val_if_fail (BASTION_IS_SSH_SESSION (self), BASTION_HOST_KEY_UNCHECKED);
-  return self->host_key_status;
+  return key_holder (self)->host_key_status;
 }
 
 const char *
 bastion_ssh_session_get_host_key_fingerprint (BastionSshSession *self)
 {
   g_return_val_if_fail (BASTION_IS_SSH_SESSION (self), NULL);
-  return self->fingerprint;
+  return key_holder (self)->fingerprint;
 }
 
 static void
@@ -2438,7 +2500,7 @@ on_host_key_trusted (GObject      *object,
                      gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
-  BastionSshSession *self = g_task_get_source_object (task);
+  BastionSshSession *self = key_holder (g_task_get_source_object (task));
   HostKeySave *save = g_task_get_task_data (G_TASK (result));
   GError *error = NULL;
 
@@ -2468,6 +2530,8 @@ bastion_ssh_session_trust_host_key_async (BastionSshSession   *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, bastion_ssh_session_trust_host_key_async);
+  /* A jump host's unknown key is recorded as that host's (bastion-ssh-jump.c). */
+  self = key_holder (self);
 
   if (self->host_key == NULL)
     {
@@ -2636,6 +2700,41 @@ bastion_ssh_session_can_send_small (BastionSshSession *self)
          ioctl (raw_fd (self), SIOCOUTQ, &outq) == 0 && outq < 16384;
 }
 
+void
+bastion_ssh_session_set_jump (BastionSshSession *self,
+                              BastionSshJump    *jump)
+{
+  g_return_if_fail (BASTION_IS_SSH_SESSION (self));
+  g_return_if_fail (self->task == NULL && self->phase != PHASE_READY);
+
+  g_set_object (&self->jump, jump);
+}
+
+BastionSshJump *
+bastion_ssh_session_get_jump (BastionSshSession *self)
+{
+  g_return_val_if_fail (BASTION_IS_SSH_SESSION (self), NULL);
+  return self->jump;
+}
+
+gboolean
+bastion_ssh_session_get_identities_only (BastionSshSession *self)
+{
+  g_return_val_if_fail (BASTION_IS_SSH_SESSION (self), FALSE);
+  return self->identities_only;
+}
+
+/* While the chain connects, the session shows the step its hops are at. */
+void
+bastion_ssh_session_set_jump_stage (BastionSshSession *self,
+                                    BastionSshStage    stage)
+{
+  g_return_if_fail (BASTION_IS_SSH_SESSION (self));
+
+  if (self->phase == PHASE_CONNECTING && self->task != NULL)
+    set_stage (self, stage);
+}
+
 /* The key file's format is read by bastion-key-file.c (PEM, PKCS#8, OpenSSH): one parser. */
 gboolean
 bastion_ssh_key_file_is_encrypted (const char  *path,
@@ -2704,6 +2803,7 @@ bastion_ssh_session_finalize (GObject *object)
   g_clear_error (&self->dead_error);
   g_clear_error (&self->auth_error);
   g_clear_pointer (&self->auth_used, g_free);
+  g_clear_object (&self->jump);
   g_string_free (self->tried, TRUE);
   g_main_context_unref (self->context);
 
