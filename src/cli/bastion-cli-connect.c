@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 
 #include "bastion-cli-private.h"
+#include "bastion-ssh-jump.h"
 
 gboolean
 bastion_cli_wait (GAsyncResult **slot)
@@ -66,6 +67,19 @@ bastion_cli_dup_connection_error (BastionConnection *connection,
 {
   BastionSshSession *session = bastion_connection_get_session (connection);
 
+  if (g_error_matches (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_HOST_KEY_UNKNOWN) &&
+      session != NULL && bastion_ssh_session_get_jump (session) != NULL &&
+      bastion_ssh_jump_get_failed_hop (bastion_ssh_session_get_jump (session)) != NULL)
+    {
+      BastionSshSession *hop =
+        bastion_ssh_jump_get_failed_hop (bastion_ssh_session_get_jump (session));
+
+      return g_strdup_printf (_("the host key %s of the jump host %s:%u is not known yet; check "
+                                "it with that host’s administrator, then pass --accept-new"),
+                              bastion_ssh_session_get_host_key_fingerprint (hop),
+                              bastion_ssh_session_get_host (hop),
+                              bastion_ssh_session_get_port (hop));
+    }
   if (g_error_matches (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_HOST_KEY_UNKNOWN))
     {
       const char *fingerprint = session ? bastion_ssh_session_get_host_key_fingerprint (session)

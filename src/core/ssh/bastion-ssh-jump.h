@@ -55,6 +55,9 @@ void               bastion_ssh_jump_set_passphrase    (BastionSshJump       *sel
  * fingerprint is shown and trusted in place of the bastion's. */
 BastionSshSession *bastion_ssh_jump_get_failed_hop    (BastionSshJump       *self);
 
+/* The session's chain (bastion-ssh-session.c), or NULL when it connects directly. */
+BastionSshJump    *bastion_ssh_session_get_jump       (BastionSshSession    *self);
+
 /* For bastion-ssh-session.c: a socket that reaches TARGET's host and port through the chain,
  * on the thread-default context; TARGET shows the hops' steps meanwhile. */
 void               bastion_ssh_jump_connect_async     (BastionSshJump       *self,

@@ -114,7 +114,6 @@ void          bastion_ssh_channels_drop            (GQueue            *channels)
  * while the session is not connecting or connected. */
 void            bastion_ssh_session_set_jump            (BastionSshSession *self,
                                                          BastionSshJump    *jump);
-BastionSshJump *bastion_ssh_session_get_jump            (BastionSshSession *self);
 gboolean        bastion_ssh_session_get_identities_only (BastionSshSession *self);
 /* While its chain connects, the session shows the step of the hop being connected. */
 void            bastion_ssh_session_set_jump_stage      (BastionSshSession *self,
