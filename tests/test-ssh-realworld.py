@@ -196,8 +196,9 @@ class PgInfo:
 
 
 def run_on_pty(args, answers, env=None, timeout=90):
-    """Runs bastion-cli ARGS on a pseudo-terminal; ANSWERS: [(prompt text, reply)] in order.
-    Returns (status, everything the terminal showed)."""
+    """Runs bastion-cli ARGS on a pseudo-terminal; ANSWERS: [(prompt text, reply)] in order,
+    a reply being a line to type, or a function of the output so far that returns the bytes to
+    type. Returns (status, everything the terminal showed)."""
     pid, fd = pty.fork()
     if pid == 0:
         try:
@@ -220,9 +221,11 @@ def run_on_pty(args, answers, env=None, timeout=90):
         out += chunk
         if pending and pending[0][0].encode() in out.split(b"\x00")[-1]:
             prompt, reply = pending.pop(0)
+            typed = reply(out.decode(errors="replace")) if callable(reply) else \
+                (reply + "\n").encode()
             # Only what follows this prompt counts for the next one.
             out += b"\x00"
-            os.write(fd, (reply + "\n").encode())
+            os.write(fd, typed)
     else:
         os.kill(pid, 9)
     _, status = os.waitpid(pid, 0)
@@ -275,6 +278,8 @@ def test_password_prompt():
     check("sshd saw a password login", "Accepted password for %s" % sshd.pw_user in log,
           sshd.tail_log())
 
+    test_tunnel_prompt(password)
+
     res = cli("secret", "print", "pwonly", "ssh-password")
     check("the answer was stored in the keyring when asked to",
           res.returncode == 0 and res.stdout.strip() == password, res.stderr)
@@ -288,6 +293,45 @@ def test_password_prompt():
           res.returncode != 0 and "no terminal" in res.stderr
           and "bastion-cli secret set %s ssh-password" % team_id("pwonly") in res.stderr
           and len(res.stderr.strip().splitlines()) == 1, res.stderr)
+
+
+def test_tunnel_prompt(password):
+    """bastion-cli tunnel asks on the terminal as query does, then serves until Ctrl-C."""
+    env = dict(os.environ)
+    env.pop("SSH_AUTH_SOCK", None)
+    served = []
+
+    def use_and_interrupt(text):
+        port = int(text.split("listening 127.0.0.1:")[-1].split()[0])
+        with open(os.environ["BASTION_TEST_PG_PASSWORD_FILE"]) as f:
+            pg_env = dict(env, PGPASSWORD=f.read().strip())
+        res = subprocess.run(["psql", "-X", "-At", "-h", "127.0.0.1", "-p", str(port), "-U",
+                              os.environ["BASTION_TEST_PG_USER"], "-d",
+                              os.environ["BASTION_TEST_PG_DB"], "-c",
+                              "SELECT count(*) FROM device"], env=pg_env, timeout=60,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             universal_newlines=True)
+        served.append(res.stdout.strip())
+        return b"\x03"
+
+    # The keyring has it once the query test stored it: clear it so the tunnel must ask.
+    cli("secret", "clear", "pwonly", "ssh-password")
+    status, text = run_on_pty(["tunnel", "pwonly", "--port", "0"],
+                              [("SSH password for", password),
+                               ("Store it in the keyring", "n"),
+                               ("listening 127.0.0.1:", use_and_interrupt)], env=env)
+    check("tunnel: asked on the terminal, the answer logs in, a client is served",
+          served == ["5"] and "listening 127.0.0.1:" in text, "%r %s" % (served, text))
+    check("tunnel: Ctrl-C ends it with status 0", status == 0, "%s %s" % (status, text))
+    check("tunnel: the password is not echoed", password not in text)
+    res = cli("secret", "print", "pwonly", "ssh-password")
+    check("tunnel: not stored when the answer was no", res.returncode != 0
+          or res.stdout.strip() == "", res.stdout)
+    # Put it back for what follows.
+    res = subprocess.run([CLI, "secret", "set", "pwonly", "ssh-password"], input=password,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         universal_newlines=True)
+    check("secret set ssh-password again", res.returncode == 0, res.stderr)
 
 
 def test_kbdint_prompt():

@@ -159,16 +159,18 @@ ask_secret (BastionConnection  *connection,
 }
 
 /**
- * bastion_cli_open:
+ * bastion_cli_open_cancellable:
  *
  * Opens the connection; when it needs a key passphrase or an SSH password that the keyring does
- * not have, asks on the terminal (three tries, as ssh does) and opens again.
+ * not have, asks on the terminal (three tries, as ssh does) and opens again. CANCELLABLE stops
+ * it (G_IO_ERROR_CANCELLED).
  */
 gboolean
-bastion_cli_open (BastionConnection       *connection,
-                  BastionProfile          *profile,
-                  BastionConnectionFlags   flags,
-                  GError                 **error)
+bastion_cli_open_cancellable (BastionConnection       *connection,
+                              BastionProfile          *profile,
+                              BastionConnectionFlags   flags,
+                              GCancellable            *cancellable,
+                              GError                 **error)
 {
   gboolean asked = FALSE;
 
@@ -178,7 +180,8 @@ bastion_cli_open (BastionConnection       *connection,
       g_autoptr(GError) local = NULL;
       gboolean passphrase;
 
-      bastion_connection_open_async (connection, flags, NULL, bastion_cli_store_result, &result);
+      bastion_connection_open_async (connection, flags, cancellable, bastion_cli_store_result,
+                                     &result);
       bastion_cli_wait (&result);
       if (bastion_connection_open_finish (connection, result, &local))
         return TRUE;
@@ -210,6 +213,15 @@ bastion_cli_open (BastionConnection       *connection,
       g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
     }
+}
+
+gboolean
+bastion_cli_open (BastionConnection       *connection,
+                  BastionProfile          *profile,
+                  BastionConnectionFlags   flags,
+                  GError                 **error)
+{
+  return bastion_cli_open_cancellable (connection, profile, flags, NULL, error);
 }
 
 BastionConnection *

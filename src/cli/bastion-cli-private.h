@@ -78,6 +78,11 @@ gboolean  bastion_cli_open           (BastionConnection       *connection,
                                       BastionProfile          *profile,
                                       BastionConnectionFlags   flags,
                                       GError                 **error);
+gboolean  bastion_cli_open_cancellable (BastionConnection       *connection,
+                                        BastionProfile          *profile,
+                                        BastionConnectionFlags   flags,
+                                        GCancellable            *cancellable,
+                                        GError                 **error);
 char     *bastion_cli_prompt_secret  (const char *question);
 gboolean  bastion_cli_prompt_yes_no  (const char *question);
 int  bastion_cli_import      (int argc, char **argv);

@@ -71,11 +71,31 @@ port_closed (const GError *error)
           error->code == BASTION_SSH_ERROR_UNREACHABLE);
 }
 
+/* SIGINT/SIGTERM: stop connecting, or stop serving. */
+typedef struct
+{
+  GMainLoop    *loop;
+  GCancellable *cancellable;
+  guint         sigint_id;
+  guint         sigterm_id;
+} Stop;
+
 static gboolean
 on_signal (gpointer data)
 {
-  g_main_loop_quit (data);
+  Stop *stop = data;
+
+  g_cancellable_cancel (stop->cancellable);
+  g_main_loop_quit (stop->loop);
+
   return G_SOURCE_CONTINUE;
+}
+
+static void
+stop_watch_signals (Stop *stop)
+{
+  g_clear_handle_id (&stop->sigint_id, g_source_remove);
+  g_clear_handle_id (&stop->sigterm_id, g_source_remove);
 }
 
 static void
@@ -85,6 +105,95 @@ on_connection_stage (BastionConnection *connection,
 {
   if (bastion_connection_get_stage (connection) == BASTION_CONNECTION_STAGE_FAILED)
     g_main_loop_quit (loop);
+}
+
+/* Prints where the tunnel listens and serves until a signal, or until the connection fails
+ * for good (reconnection gave up). */
+static int
+serve (BastionConnection *connection,
+       Stop              *stop)
+{
+  BastionTunnel *tunnel = bastion_connection_get_tunnel (connection);
+  const GError *error;
+  gulong handler;
+
+  g_print ("listening %s:%u\n", bastion_tunnel_get_local_address (tunnel),
+           bastion_tunnel_get_local_port (tunnel));
+  fflush (stdout);
+
+  handler = g_signal_connect (connection, "notify::stage", G_CALLBACK (on_connection_stage),
+                              stop->loop);
+  g_main_loop_run (stop->loop);
+  g_signal_handler_disconnect (connection, handler);
+
+  error = bastion_connection_get_error (connection);
+  if (bastion_connection_get_stage (connection) == BASTION_CONNECTION_STAGE_FAILED &&
+      error != NULL)
+    return bastion_cli_fail_error (error_step (error), error);
+
+  return 0;
+}
+
+/* The open failed: interrupted (not an error), --via auto's fallback, or the step and what to
+ * do. */
+static int
+open_failed (BastionConnection *connection,
+             BastionProfile    *profile,
+             const char        *team,
+             gint               port,
+             const char        *via,
+             const GError      *error,
+             Stop              *stop)
+{
+  g_autofree char *message = NULL;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return 0;
+
+  if (g_strcmp0 (via, "auto") == 0 && port_closed (error))
+    {
+      /* auto: port 22 does not answer; Session Manager needs no open port. */
+      stop_watch_signals (stop);
+      bastion_connection_close (connection);
+      g_printerr ("%s\n", _("Port 22 of the bastion does not answer; trying AWS Session "
+                            "Manager."));
+      return bastion_cli_tunnel_ssm (profile, port, TRUE);
+    }
+
+  message = bastion_cli_dup_connection_error (connection, team, error);
+  return bastion_cli_fail (bastion_cli_stage_step (bastion_connection_get_failed_stage (connection)),
+                           "%s", message);
+}
+
+/* Opens through bastion_cli_open(), so a terminal is asked for the SSH password,
+ * keyboard-interactive answer or key passphrase as query and check do. */
+static int
+open_and_serve (BastionProfile         *profile,
+                const char             *team,
+                gint                    port,
+                BastionConnectionFlags  flags,
+                const char             *via)
+{
+  g_autoptr(BastionConnection) connection = bastion_connection_new (profile, NULL);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr(GError) error = NULL;
+  Stop stop = { loop, cancellable, 0, 0 };
+  int status;
+
+  bastion_connection_set_local_port (connection, port);
+  stop.sigint_id = g_unix_signal_add (SIGINT, on_signal, &stop);
+  stop.sigterm_id = g_unix_signal_add (SIGTERM, on_signal, &stop);
+
+  if (bastion_cli_open_cancellable (connection, profile, flags, cancellable, &error))
+    status = serve (connection, &stop);
+  else
+    status = open_failed (connection, profile, team, port, via, error, &stop);
+
+  bastion_connection_close (connection);
+  stop_watch_signals (&stop);
+
+  return status;
 }
 
 int
@@ -106,16 +215,7 @@ bastion_cli_tunnel (int    argc,
     { NULL }
   };
   g_autoptr(BastionProfileStore) store = NULL;
-  g_autoptr(BastionConnection) connection = NULL;
-  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
-  g_autoptr(GMainLoop) loop = NULL;
-  g_autoptr(GError) error = NULL;
-  BastionConnectionFlags flags = BASTION_CONNECTION_FLAGS_NONE;
-  BastionTunnel *tunnel;
   BastionProfile *profile;
-  Wait wait = { 0 };
-  guint sigint_id;
-  guint sigterm_id;
   int status = 0;
 
   if (!bastion_cli_parse_options (&argc, &argv, "TEAM",
@@ -147,72 +247,10 @@ bastion_cli_tunnel (int    argc,
   if (g_strcmp0 (via, "ssm") == 0)
     return bastion_cli_tunnel_ssm (profile, port, FALSE);
 
-  if (accept_new)
-    flags |= BASTION_CONNECTION_FLAGS_ACCEPT_NEW_HOST_KEY;
-  connection = bastion_connection_new (profile, NULL);
-  bastion_connection_set_local_port (connection, port);
-
-  loop = g_main_loop_new (NULL, FALSE);
-  wait.loop = loop;
-  sigint_id = g_unix_signal_add (SIGINT, on_signal, loop);
-  sigterm_id = g_unix_signal_add (SIGTERM, on_signal, loop);
-
-  bastion_connection_open_async (connection, flags, cancellable, on_done, &wait);
-  g_main_loop_run (loop);
-
-  if (wait.result == NULL)
-    {
-      /* Interrupted while connecting. */
-      g_cancellable_cancel (cancellable);
-      bastion_connection_close (connection);
-      g_source_remove (sigint_id);
-      g_source_remove (sigterm_id);
-      return 0;
-    }
-
-  if (!bastion_connection_open_finish (connection, wait.result, &error) &&
-      g_strcmp0 (via, "auto") == 0 && port_closed (error))
-    {
-      /* auto: port 22 does not answer; Session Manager needs no open port. */
-      g_clear_object (&wait.result);
-      g_source_remove (sigint_id);
-      g_source_remove (sigterm_id);
-      bastion_connection_close (connection);
-      g_printerr ("%s\n", _("Port 22 of the bastion does not answer; trying AWS Session "
-                            "Manager."));
-      return bastion_cli_tunnel_ssm (profile, port, TRUE);
-    }
-  if (error != NULL)
-    {
-      g_autofree char *message = bastion_cli_dup_connection_error (connection, argv[1], error);
-
-      g_clear_object (&wait.result);
-      g_source_remove (sigint_id);
-      g_source_remove (sigterm_id);
-      return bastion_cli_fail (bastion_cli_stage_step (
-                                 bastion_connection_get_failed_stage (connection)),
-                               "%s", message);
-    }
-  g_clear_object (&wait.result);
-
-  tunnel = bastion_connection_get_tunnel (connection);
-  g_print ("listening %s:%u\n", bastion_tunnel_get_local_address (tunnel),
-           bastion_tunnel_get_local_port (tunnel));
-  fflush (stdout);
-
-  g_signal_connect (connection, "notify::stage", G_CALLBACK (on_connection_stage), loop);
-  g_main_loop_run (loop);
-
-  if (bastion_connection_get_stage (connection) == BASTION_CONNECTION_STAGE_FAILED &&
-      bastion_connection_get_error (connection) != NULL)
-    status = bastion_cli_fail_error (error_step (bastion_connection_get_error (connection)),
-                                     bastion_connection_get_error (connection));
-
-  bastion_connection_close (connection);
-  g_source_remove (sigint_id);
-  g_source_remove (sigterm_id);
-
-  return status;
+  return open_and_serve (profile, argv[1], port,
+                         accept_new ? BASTION_CONNECTION_FLAGS_ACCEPT_NEW_HOST_KEY
+                                    : BASTION_CONNECTION_FLAGS_NONE,
+                         via);
 }
 
 int
