@@ -446,6 +446,22 @@ def test_chain_and_alias(user, jump, bastion, hop):
                 "    Port %d\n"
                 "    User %s\n"
                 "    ProxyJump %s\n" % (BASTION_ADDR, bastion.port, bastion.user, hop))
+    # A hop that is itself an alias: ssh -G gives its HostName, Port and User.
+    with open(os.path.join(home, ".ssh", "config"), "a") as f:
+        f.write("\nHost jump-alias\n"
+                "    HostName 127.0.0.1\n"
+                "    Port %d\n"
+                "    User %s\n" % (jump.port, user.name))
+    cli("profile", "set", "jumped", "proxy-jump", "jump-alias,jump-alias")
+    res = query("jumped")
+    check("hops named by ~/.ssh/config aliases", answered(res), res.stdout + res.stderr)
+    cli("profile", "set", "jumped", "proxy-jump", "jump-alias:1")
+    res = query("jumped")
+    check("a port in ProxyJump wins over the alias's, and the hop is named as written",
+          res.returncode != 0 and "Jump host jump-alias:1 (hop 1 of 1)" in res.stderr
+          and "refused the connection on port 1" in res.stderr, res.stderr)
+    cli("profile", "set", "jumped", "proxy-jump", hop)
+
     add_team("aliasjump", bastion)
     res = cli("profile", "set", "aliasjump", "ssh-alias", "jumped-bastion")
     check("profile set ssh-alias", res.returncode == 0, res.stderr)

@@ -19,6 +19,7 @@
 #include <glib/gi18n.h>
 
 #include "bastion-ssh-bridge.h"
+#include "bastion-ssh-config.h"
 #include "bastion-ssh-jump.h"
 #include "bastion-ssh-session-private.h"
 
@@ -41,6 +42,8 @@ struct _BastionSshJump
   BastionSshSession  *hop;           /* hops[n-1] */
   BastionSshBridge   *bridge;
   BastionSshSession  *failed_hop;    /* whose host key stopped the last connection */
+  BastionSshConfig   *config;        /* the hop's name through ~/.ssh/config, or NULL */
+  GCancellable       *resolving;
   gulong              stage_id;
   gulong              disconnected_id;
 
@@ -116,6 +119,7 @@ parse_hop (const char *text)
   const char *at;
   const char *colon;
   guint16 port = 22;
+  gboolean port_set = FALSE;
   BastionSshHop *hop;
 
   if (g_str_has_prefix (rest->str, "ssh://"))
@@ -138,6 +142,7 @@ parse_hop (const char *text)
       host = g_strndup (rest->str + 1, close - rest->str - 1);
       if (close[1] == ':' && !parse_port (close + 2, &port))
         return NULL;
+      port_set = close[1] == ':';
       if (close[1] != '\0' && close[1] != ':')
         return NULL;
       if (!name_ok (host, HOST_MAX, ":.%"))
@@ -149,6 +154,7 @@ parse_hop (const char *text)
       host = colon ? g_strndup (rest->str, colon - rest->str) : g_strdup (rest->str);
       if (colon != NULL && !parse_port (colon + 1, &port))
         return NULL;
+      port_set = colon != NULL;
       if (!name_ok (host, HOST_MAX, ".-_"))
         return NULL;
     }
@@ -157,6 +163,7 @@ parse_hop (const char *text)
   hop->user = g_steal_pointer (&user);
   hop->host = g_steal_pointer (&host);
   hop->port = port;
+  hop->port_set = port_set;
 
   return hop;
 }
@@ -224,18 +231,25 @@ bastion_ssh_jump_dup_hop_name (BastionSshJump *self,
                                guint           i)
 {
   BastionSshHop *hop;
+  GString *name;
 
   g_return_val_if_fail (BASTION_IS_SSH_JUMP (self), NULL);
 
   if (i >= self->hops->len)
     return NULL;
   hop = g_ptr_array_index (self->hops, i);
-  if (hop->port == 22)
-    return g_strdup_printf ("%s@%s", hop_user (self, i), hop->host);
-  if (strchr (hop->host, ':') != NULL)
-    return g_strdup_printf ("%s@[%s]:%u", hop_user (self, i), hop->host, hop->port);
+  /* As the spec wrote it: ~/.ssh/config may turn the name into another host. */
+  name = g_string_new (NULL);
+  if (hop->user != NULL)
+    g_string_append_printf (name, "%s@", hop->user);
+  if (hop->port_set && strchr (hop->host, ':') != NULL)
+    g_string_append_printf (name, "[%s]:%u", hop->host, hop->port);
+  else if (hop->port_set)
+    g_string_append_printf (name, "%s:%u", hop->host, hop->port);
+  else
+    g_string_append (name, hop->host);
 
-  return g_strdup_printf ("%s@%s:%u", hop_user (self, i), hop->host, hop->port);
+  return g_string_free (name, FALSE);
 }
 
 /* The hop's error, with the hop named first: "Jump host a (hop 1 of 2): …". */
@@ -308,6 +322,10 @@ channel_error_new (BastionSshJump *self,
 static void
 drop_chain (BastionSshJump *self)
 {
+  if (self->resolving != NULL)
+    g_cancellable_cancel (self->resolving);
+  g_clear_object (&self->resolving);
+  g_clear_pointer (&self->config, bastion_ssh_config_free);
   g_clear_pointer (&self->bridge, bastion_ssh_bridge_free);
   if (self->hop != NULL)
     {
@@ -436,13 +454,21 @@ hop_session_new (BastionSshJump    *self,
                  BastionSshSession *target)
 {
   BastionSshHop *hop = g_ptr_array_index (self->hops, self->n - 1);
-  BastionSshSession *session = bastion_ssh_session_new (hop->host, hop->port,
-                                                        hop_user (self, self->n - 1));
+  BastionSshConfig *config = self->config;
+  const char *host = config ? config->hostname : hop->host;
+  guint16 port = config && !hop->port_set ? config->port : hop->port;
+  const char *user = hop_user (self, self->n - 1);
+  BastionSshSession *session;
   g_autofree char *key_file = NULL;
   g_autofree char *user_known_hosts = NULL;
   g_autofree char *bastion_known_hosts = NULL;
   gboolean accept_new = FALSE;
   guint timeout = 15, keepalive = 15;
+
+  /* ssh -G names the local user when the config sets none: then the profile's user. */
+  if (config != NULL && hop->user == NULL && g_strcmp0 (config->user, g_get_user_name ()) != 0)
+    user = config->user;
+  session = bastion_ssh_session_new (host, port, user);
 
   g_object_get (target,
                 "key-file", &key_file,
@@ -452,6 +478,20 @@ hop_session_new (BastionSshJump    *self,
                 "connect-timeout", &timeout,
                 "keepalive-interval", &keepalive,
                 NULL);
+  if (config != NULL)
+    {
+      if ((key_file == NULL || key_file[0] == '\0') && config->identity_file != NULL)
+        {
+          g_free (key_file);
+          key_file = g_strdup (config->identity_file);
+        }
+      if (config->user_known_hosts != NULL && config->user_known_hosts[0] != NULL)
+        {
+          g_free (user_known_hosts);
+          user_known_hosts = g_strdup (config->user_known_hosts[0]);
+        }
+      accept_new |= config->strict == BASTION_SSH_STRICT_ACCEPT_NEW;
+    }
   g_object_set (session,
                 "auth-method", key_file != NULL && key_file[0] != '\0'
                                ? BASTION_SSH_AUTH_KEY_FILE : BASTION_SSH_AUTH_AGENT,
@@ -463,7 +503,8 @@ hop_session_new (BastionSshJump    *self,
                 "keepalive-interval", keepalive,
                 NULL);
   bastion_ssh_session_set_identities_only (session,
-                                           bastion_ssh_session_get_identities_only (target));
+                                           config != NULL ? config->identities_only
+                                           : bastion_ssh_session_get_identities_only (target));
   if (self->passphrase != NULL)
     bastion_ssh_session_set_passphrase (session, self->passphrase);
 
@@ -482,6 +523,12 @@ jump_below (BastionSshJump *self)
 
   return below;
 }
+
+static void resolve_hop     (BastionSshJump *self);
+static void start_hop       (BastionSshJump *self);
+static void on_hop_resolved (GObject        *object,
+                             GAsyncResult   *result,
+                             gpointer        user_data);
 
 void
 bastion_ssh_jump_connect_async (BastionSshJump      *self,
@@ -508,6 +555,83 @@ bastion_ssh_jump_connect_async (BastionSshJump      *self,
   self->failed = FALSE;
   self->task = g_steal_pointer (&task);
   self->target = target;
+  resolve_hop (self);
+}
+
+/* In a thread: the hop's name through ~/.ssh/config (ssh -G, bounded in size and time). No
+ * config file (where Bastion names it: a $HOME that is not the password database's) means the
+ * name as written. */
+static void
+resolve_thread (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  const char *alias = ((char **) task_data)[0];
+  const char *config_file = ((char **) task_data)[1];
+  GError *error = NULL;
+  BastionSshConfig *config = NULL;
+
+  if (config_file == NULL || g_file_test (config_file, G_FILE_TEST_EXISTS))
+    config = bastion_ssh_config_resolve (alias, config_file, cancellable, &error);
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, config, (GDestroyNotify) bastion_ssh_config_free);
+}
+
+static void
+resolve_hop (BastionSshJump *self)
+{
+  BastionSshHop *hop = g_ptr_array_index (self->hops, self->n - 1);
+  g_autoptr(GTask) task = NULL;
+  char **data = g_new0 (char *, 3);
+
+  data[0] = g_strdup (hop->host);
+  data[1] = bastion_ssh_config_dup_user_file ();
+  self->resolving = g_cancellable_new ();
+  task = g_task_new (NULL, self->resolving, on_hop_resolved, g_object_ref (self));
+  g_task_set_source_tag (task, resolve_hop);
+  g_task_set_task_data (task, data, (GDestroyNotify) g_strfreev);
+  g_task_run_in_thread (task, resolve_thread);
+}
+
+static void
+on_hop_resolved (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(BastionSshJump) self = user_data;
+  g_autoptr(GError) error = NULL;
+  BastionSshConfig *config = g_task_propagate_pointer (G_TASK (result), &error);
+
+  /* Closed (or connecting again) meanwhile: this answer is for nobody. */
+  if (self->task == NULL || self->resolving == NULL ||
+      g_task_get_cancellable (G_TASK (result)) != self->resolving)
+    {
+      g_clear_pointer (&config, bastion_ssh_config_free);
+      return;
+    }
+  g_clear_object (&self->resolving);
+
+  /* Without an OpenSSH client, or for a name ssh would not take as an alias (an IPv6 scope),
+   * the hop is used as written; a config ssh cannot read is the user's to fix. */
+  if (error != NULL &&
+      !g_error_matches (error, BASTION_SSH_CONFIG_ERROR, BASTION_SSH_CONFIG_ERROR_NO_SSH) &&
+      !g_error_matches (error, BASTION_SSH_CONFIG_ERROR, BASTION_SSH_CONFIG_ERROR_BAD_ALIAS))
+    {
+      fail_connect (self, hop_error_new (self, error));
+      return;
+    }
+  self->config = config;
+  start_hop (self);
+}
+
+static void
+start_hop (BastionSshJump *self)
+{
+  BastionSshSession *target = self->target;
+
   self->hop = hop_session_new (self, target);
   if (self->n > 1)
     {

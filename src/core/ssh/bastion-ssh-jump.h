@@ -20,6 +20,7 @@ typedef struct
   char    *user;     /* NULL: the profile's SSH user */
   char    *host;
   guint16  port;
+  gboolean port_set; /* given in the spec: wins over ~/.ssh/config */
 } BastionSshHop;
 
 #define BASTION_TYPE_SSH_JUMP (bastion_ssh_jump_get_type ())
@@ -27,7 +28,10 @@ typedef struct
 /* A BastionSshSession with a jump (bastion_ssh_session_set_jump(), -private.h) connects through
  * the chain: an SSH session to the first hop, a direct-tcpip channel through it to the next
  * hop's SSH port, a session over that channel, and so on; the last hop's channel reaches the
- * bastion. Each hop is its own BastionSshSession: its host key is checked against known_hosts
+ * bastion. A hop's name goes through ~/.ssh/config as ssh does (ssh -G: HostName, Port, User,
+ * IdentityFile when the team has no key file, UserKnownHostsFile, StrictHostKeyChecking,
+ * IdentitiesOnly; a user@ or :port in the spec wins). Each hop is its own BastionSshSession: its
+ * host key is checked against known_hosts
  * as that host's ([host]:port when the port is not 22), with the bastion's rules (a changed key
  * is refused, an unknown one only accepted with accept-new), and it logs in as its own user
  * with the bastion's key file or agent (never the bastion's SSH password). The hops live on the
