@@ -14,6 +14,7 @@
 
 #include "bastion-connection-view-private.h"
 #include "bastion-connections.h"
+#include "bastion-ssh-jump.h"
 
 /* ---- Prompts ------------------------------------------------------------------------------- */
 
@@ -99,6 +100,9 @@ prompt_host_key (BastionConnectionView *self)
 {
   BastionSshSession *session = bastion_connection_get_session (self->connection);
   const char *fingerprint = session ? bastion_ssh_session_get_host_key_fingerprint (session) : NULL;
+  BastionSshJump *jump = session ? bastion_ssh_session_get_jump (session) : NULL;
+  /* ProxyJump: the key may be a jump host's (the session trusts that one then). */
+  BastionSshSession *hop = jump ? bastion_ssh_jump_get_failed_hop (jump) : NULL;
   AdwMessageDialog *dialog;
   GtkWidget *box;
   GtkWidget *label;
@@ -110,10 +114,13 @@ prompt_host_key (BastionConnectionView *self)
   body = g_strdup_printf (_("This is the first connection to %s:%u. Make sure that its SHA256 "
                             "fingerprint is the one your administrator gives you (on the "
                             "bastion: “ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub”)."),
-                          bastion_profile_get_ssh_host (self->profile),
-                          bastion_profile_get_ssh_port (self->profile));
+                          hop ? bastion_ssh_session_get_host (hop)
+                              : bastion_profile_get_ssh_host (self->profile),
+                          hop ? bastion_ssh_session_get_port (hop)
+                              : bastion_profile_get_ssh_port (self->profile));
   dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (bastion_connection_view_parent_window (self),
-                                                       _("Trust This Bastion?"), body));
+                                                       hop ? _("Trust This Jump Host?")
+                                                           : _("Trust This Bastion?"), body));
 
   box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
   label = gtk_label_new (fingerprint);
