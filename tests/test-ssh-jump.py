@@ -353,6 +353,25 @@ def run(user):
     check("nothing was recorded", not os.path.exists(known_hosts_file())
           or "127.0.0.1" not in open(known_hosts_file()).read())
 
+    # hostkey goes through the chain; --trust records the jump host's key, then the bastion's.
+    res = cli("hostkey", "jumped")
+    check("hostkey stops at the jump host's unknown key, naming it",
+          res.returncode != 0 and "Jump host %s (hop 1 of 1)" % hop in res.stderr
+          and "not known" in res.stderr and res.stdout == "", res.stdout + res.stderr)
+    res = cli("hostkey", "jumped", "--trust")
+    check("hostkey --trust records the jump host's key, then reports the bastion's trusted",
+          res.returncode == 0 and "Jump host 127.0.0.1:%d: recording its host key SHA256:"
+          % jump.port in res.stderr and res.stdout.startswith("SHA256:")
+          and res.stdout.strip().endswith(" trusted"), res.stdout + res.stderr)
+    with open(known_hosts_file()) as f:
+        known = f.read()
+    check("hostkey --trust recorded both keys, each as its own host",
+          "[127.0.0.1]:%d " % jump.port in known and
+          "[%s]:%d " % (BASTION_ADDR, bastion.port) in known, known)
+    res = cli("hostkey", "jumped")
+    check("hostkey: now trusted", res.returncode == 0 and res.stdout.strip().endswith(" trusted"),
+          res.stdout + res.stderr)
+
     res = cli("check", "jumped", "--accept-new")
     check("check --accept-new passes every step through the jump host",
           not ssh_failures(res) and lines_with(res.stdout, "ok", "Log in to the database"),

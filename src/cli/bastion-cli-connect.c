@@ -75,10 +75,11 @@ bastion_cli_dup_connection_error (BastionConnection *connection,
         bastion_ssh_jump_get_failed_hop (bastion_ssh_session_get_jump (session));
 
       return g_strdup_printf (_("the host key %s of the jump host %s:%u is not known yet; check "
-                                "it with that host’s administrator, then pass --accept-new"),
+                                "it with that host’s administrator, then run “bastion-cli "
+                                "hostkey %s --trust” or pass --accept-new"),
                               bastion_ssh_session_get_host_key_fingerprint (hop),
                               bastion_ssh_session_get_host (hop),
-                              bastion_ssh_session_get_port (hop));
+                              bastion_ssh_session_get_port (hop), team);
     }
   if (g_error_matches (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_HOST_KEY_UNKNOWN))
     {

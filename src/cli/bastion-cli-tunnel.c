@@ -16,6 +16,7 @@
 #include "bastion-cli-private.h"
 #include "bastion-profile-store.h"
 #include "bastion-secrets.h"
+#include "bastion-ssh-jump.h"
 #include "bastion-ssh-session.h"
 #include "bastion-tunnel.h"
 
@@ -253,6 +254,154 @@ bastion_cli_tunnel (int    argc,
                          via);
 }
 
+static const char *
+host_key_state (BastionHostKeyStatus status)
+{
+  switch (status)
+    {
+    case BASTION_HOST_KEY_TRUSTED:
+      return "trusted";
+    case BASTION_HOST_KEY_PIN_MATCH:
+      return "pinned";
+    case BASTION_HOST_KEY_UNKNOWN:
+      return "unknown";
+    case BASTION_HOST_KEY_PIN_MISMATCH:
+      return "pin-mismatch";
+    case BASTION_HOST_KEY_REVOKED:
+      return "revoked";
+    case BASTION_HOST_KEY_CHANGED:
+    case BASTION_HOST_KEY_UNCHECKED:
+    default:
+      return "changed";
+    }
+}
+
+/* The session `hostkey` probes: the bastion, through the team's ProxyJump hops when it has
+ * some (they log in with the team's key file or the agent to get there). */
+static BastionSshSession *
+probe_session_new (BastionProfile  *profile,
+                   GError         **error)
+{
+  const char *user = bastion_profile_get_ssh_user (profile);
+  const char *jump_spec = bastion_profile_get_proxy_jump (profile);
+  g_autoptr(BastionSshSession) session = NULL;
+
+  if (user == NULL || user[0] == '\0')
+    user = g_get_user_name ();
+  session = bastion_ssh_session_new (bastion_profile_get_ssh_host (profile),
+                                     bastion_profile_get_ssh_port (profile), user);
+  g_object_set (session,
+                "host-key-pin", bastion_profile_get_host_key_pin (profile),
+                "key-file", bastion_profile_get_key_file (profile),
+                "auth-method", bastion_profile_get_auth_method (profile) == BASTION_AUTH_METHOD_KEY
+                               ? BASTION_SSH_AUTH_KEY_FILE : BASTION_SSH_AUTH_AGENT,
+                NULL);
+  if (jump_spec != NULL && jump_spec[0] != '\0' && g_ascii_strcasecmp (jump_spec, "none") != 0)
+    {
+      g_autoptr(BastionSshJump) jump = bastion_ssh_jump_new (jump_spec, user, error);
+
+      if (jump == NULL)
+        return NULL;
+      bastion_ssh_session_set_jump (session, jump);
+    }
+
+  return g_steal_pointer (&session);
+}
+
+static gboolean
+run_wait (Wait *wait)
+{
+  g_clear_object (&wait->result);
+  g_main_loop_run (wait->loop);
+  return TRUE;
+}
+
+static gboolean
+trust_key (BastionSshSession  *session,
+           Wait               *wait,
+           GError            **error)
+{
+  bastion_ssh_session_trust_host_key_async (session, NULL, on_done, wait);
+  run_wait (wait);
+  return bastion_ssh_session_trust_host_key_finish (session, wait->result, error);
+}
+
+/* Connects as far as the bastion's host key. A jump host's unknown key stops the probe before
+ * it: with TRUST it is recorded (and said on stderr) and the probe goes on, hop by hop. */
+static gboolean
+probe (BastionSshSession  *session,
+       gboolean            trust,
+       Wait               *wait,
+       GError            **error)
+{
+  BastionSshJump *jump = bastion_ssh_session_get_jump (session);
+  guint tries = jump ? bastion_ssh_jump_get_n_hops (jump) + 1 : 1;
+
+  for (guint i = 0; i < tries; i++)
+    {
+      g_autoptr(GError) local = NULL;
+      BastionSshSession *hop;
+
+      bastion_ssh_session_connect_async (session, BASTION_SSH_CONNECT_HOST_KEY_ONLY, NULL,
+                                         on_done, wait);
+      run_wait (wait);
+      if (bastion_ssh_session_connect_finish (session, wait->result, &local))
+        return TRUE;
+
+      hop = jump ? bastion_ssh_jump_get_failed_hop (jump) : NULL;
+      if (!trust || hop == NULL ||
+          !g_error_matches (local, BASTION_SSH_ERROR, BASTION_SSH_ERROR_HOST_KEY_UNKNOWN))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+      g_printerr (_("Jump host %s:%u: recording its host key %s\n"),
+                  bastion_ssh_session_get_host (hop), bastion_ssh_session_get_port (hop),
+                  bastion_ssh_session_get_host_key_fingerprint (hop));
+      if (!trust_key (session, wait, error))
+        return FALSE;
+    }
+
+  g_set_error_literal (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_FAILED,
+                       _("The jump hosts kept presenting new host keys; try again"));
+  return FALSE;
+}
+
+/* Prints "FINGERPRINT STATE"; with TRUST an unknown key is recorded first. */
+static int
+report_host_key (BastionSshSession *session,
+                 BastionProfile    *profile,
+                 gboolean           trust,
+                 Wait              *wait)
+{
+  BastionHostKeyStatus status = bastion_ssh_session_get_host_key_status (session);
+  const char *state = host_key_state (status);
+  g_autoptr(GError) error = NULL;
+
+  if (status == BASTION_HOST_KEY_UNKNOWN && trust)
+    {
+      if (!trust_key (session, wait, &error))
+        return bastion_cli_fail_error ("host key", error);
+      state = "trusted";
+    }
+
+  g_print ("%s %s\n", bastion_ssh_session_get_host_key_fingerprint (session), state);
+  fflush (stdout);
+
+  if (g_str_equal (state, "unknown"))
+    g_printerr ("%s\n", _("Not trusted yet: check the fingerprint with the bastion’s "
+                          "administrator, then run “bastion-cli hostkey TEAM --trust”."));
+  if (g_str_equal (state, "trusted") || g_str_equal (state, "pinned") ||
+      g_str_equal (state, "unknown"))
+    return 0;
+
+  return bastion_cli_fail ("host key",
+                           _("the host key of %s does not match what Bastion trusts (%s): "
+                             "refusing it. Once its administrator has confirmed the new key, "
+                             "remove the old one from known_hosts."),
+                           bastion_profile_get_ssh_host (profile), state);
+}
+
 int
 bastion_cli_hostkey (int    argc,
                      char **argv)
@@ -260,7 +409,8 @@ bastion_cli_hostkey (int    argc,
   gboolean trust = FALSE;
   GOptionEntry entries[] = {
     { "trust", 0, 0, G_OPTION_ARG_NONE, &trust,
-      N_("Record the key in Bastion’s known_hosts if it is not known yet"), NULL },
+      N_("Record the key in Bastion’s known_hosts if it is not known yet (also the keys of the "
+         "team’s jump hosts)"), NULL },
     { NULL }
   };
   g_autoptr(BastionProfileStore) store = NULL;
@@ -269,8 +419,6 @@ bastion_cli_hostkey (int    argc,
   g_autoptr(GError) error = NULL;
   BastionProfile *profile;
   Wait wait = { 0 };
-  const char *fingerprint;
-  const char *state;
   int status = 0;
 
   if (!bastion_cli_parse_options (&argc, &argv, "TEAM",
@@ -290,79 +438,17 @@ bastion_cli_hostkey (int    argc,
     return 1;
   if (bastion_profile_get_ssh_host (profile) == NULL)
     return bastion_cli_fail ("profile", _("“%s” names no bastion host (ssh-host)"), argv[1]);
-
-  session = bastion_ssh_session_new (bastion_profile_get_ssh_host (profile),
-                                     bastion_profile_get_ssh_port (profile),
-                                     bastion_profile_get_ssh_user (profile)
-                                     ? bastion_profile_get_ssh_user (profile)
-                                     : g_get_user_name ());
-  g_object_set (session, "host-key-pin", bastion_profile_get_host_key_pin (profile), NULL);
+  session = probe_session_new (profile, &error);
+  if (session == NULL)
+    return bastion_cli_fail_error ("profile", error);
 
   loop = g_main_loop_new (NULL, FALSE);
   wait.loop = loop;
-  bastion_ssh_session_connect_async (session, BASTION_SSH_CONNECT_HOST_KEY_ONLY, NULL,
-                                     on_done, &wait);
-  g_main_loop_run (loop);
-  if (!bastion_ssh_session_connect_finish (session, wait.result, &error))
-    {
-      g_clear_object (&wait.result);
-      return bastion_cli_fail_error (error_step (error), error);
-    }
+  if (!probe (session, trust, &wait, &error))
+    status = bastion_cli_fail_error (error_step (error), error);
+  else
+    status = report_host_key (session, profile, trust, &wait);
   g_clear_object (&wait.result);
-
-  fingerprint = bastion_ssh_session_get_host_key_fingerprint (session);
-  switch (bastion_ssh_session_get_host_key_status (session))
-    {
-    case BASTION_HOST_KEY_TRUSTED:
-      state = "trusted";
-      break;
-    case BASTION_HOST_KEY_PIN_MATCH:
-      state = "pinned";
-      break;
-    case BASTION_HOST_KEY_UNKNOWN:
-      if (trust)
-        {
-          bastion_ssh_session_trust_host_key_async (session, NULL, on_done, &wait);
-          g_main_loop_run (loop);
-          if (!bastion_ssh_session_trust_host_key_finish (session, wait.result, &error))
-            {
-              g_clear_object (&wait.result);
-              return bastion_cli_fail_error ("host key", error);
-            }
-          g_clear_object (&wait.result);
-          state = "trusted";
-        }
-      else
-        state = "unknown";
-      break;
-    case BASTION_HOST_KEY_PIN_MISMATCH:
-      state = "pin-mismatch";
-      status = 1;
-      break;
-    case BASTION_HOST_KEY_REVOKED:
-      state = "revoked";
-      status = 1;
-      break;
-    case BASTION_HOST_KEY_CHANGED:
-    case BASTION_HOST_KEY_UNCHECKED:
-    default:
-      state = "changed";
-      status = 1;
-      break;
-    }
-
-  g_print ("%s %s\n", fingerprint, state);
-  fflush (stdout);
-
-  if (status != 0)
-    bastion_cli_fail ("host key",
-                      _("the host key of %s does not match what Bastion trusts (%s): refusing "
-                        "it. Once its administrator has confirmed the new key, remove the old "
-                        "one from known_hosts."),
-                      bastion_profile_get_ssh_host (profile), state);
-  else if (g_str_equal (state, "unknown"))
-    g_printerr ("%s\n", _("Not trusted yet: check the fingerprint with the bastion’s "
-                          "administrator, then run “bastion-cli hostkey TEAM --trust”."));
 
   return status;
 }

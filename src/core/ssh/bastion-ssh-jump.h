@@ -59,6 +59,10 @@ void               bastion_ssh_jump_set_passphrase    (BastionSshJump       *sel
  * fingerprint is shown and trusted in place of the bastion's. */
 BastionSshSession *bastion_ssh_jump_get_failed_hop    (BastionSshJump       *self);
 
+/* The session's socket comes from JUMP's chain instead of a TCP connection (NULL: direct). Set
+ * while the session is not connecting or connected. */
+void               bastion_ssh_session_set_jump       (BastionSshSession    *self,
+                                                       BastionSshJump       *jump);
 /* The session's chain (bastion-ssh-session.c), or NULL when it connects directly. */
 BastionSshJump    *bastion_ssh_session_get_jump       (BastionSshSession    *self);
 

@@ -110,10 +110,6 @@ void          bastion_ssh_channels_drop            (GQueue            *channels)
 
 /* ---- ProxyJump (bastion-ssh-jump.c) ----------------------------------------------------- */
 
-/* The session's socket comes from JUMP's chain instead of a TCP connection (NULL: direct). Set
- * while the session is not connecting or connected. */
-void            bastion_ssh_session_set_jump            (BastionSshSession *self,
-                                                         BastionSshJump    *jump);
 gboolean        bastion_ssh_session_get_identities_only (BastionSshSession *self);
 /* While its chain connects, the session shows the step of the hop being connected. */
 void            bastion_ssh_session_set_jump_stage      (BastionSshSession *self,
