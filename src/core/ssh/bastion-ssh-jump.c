@@ -533,6 +533,7 @@ static void on_hop_resolved (GObject        *object,
 void
 bastion_ssh_jump_connect_async (BastionSshJump      *self,
                                 BastionSshSession   *target,
+                                GCancellable        *cancellable,
                                 GAsyncReadyCallback  callback,
                                 gpointer             user_data)
 {
@@ -541,8 +542,10 @@ bastion_ssh_jump_connect_async (BastionSshJump      *self,
   g_return_if_fail (BASTION_IS_SSH_JUMP (self));
   g_return_if_fail (BASTION_IS_SSH_SESSION (target));
 
-  task = g_task_new (self, NULL, callback, user_data);
+  task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, bastion_ssh_jump_connect_async);
+  /* The chain's own outcome, even once the attempt was cancelled: close() is what stops it. */
+  g_task_set_check_cancellable (task, FALSE);
   if (self->task != NULL)
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_PENDING,

@@ -67,9 +67,11 @@ void               bastion_ssh_session_set_jump       (BastionSshSession    *sel
 BastionSshJump    *bastion_ssh_session_get_jump       (BastionSshSession    *self);
 
 /* For bastion-ssh-session.c: a socket that reaches TARGET's host and port through the chain,
- * on the thread-default context; TARGET shows the hops' steps meanwhile. */
+ * on the thread-default context; TARGET shows the hops' steps meanwhile. CANCELLABLE names the
+ * attempt (the result carries it); close() is what stops it. */
 void               bastion_ssh_jump_connect_async     (BastionSshJump       *self,
                                                        BastionSshSession    *target,
+                                                       GCancellable         *cancellable,
                                                        GAsyncReadyCallback   callback,
                                                        gpointer              user_data);
 GSocketConnection *bastion_ssh_jump_connect_finish    (BastionSshJump       *self,

@@ -2246,11 +2246,14 @@ on_jump_connected (GObject      *object,
   GSocketConnection *connection;
 
   connection = bastion_ssh_jump_connect_finish (BASTION_SSH_JUMP (object), result, &error);
-  if (self->task == NULL || self->phase != PHASE_CONNECTING)
+  /* An earlier connection's chain (closed when this one started) answers late: not ours. */
+  if (self->task == NULL || self->phase != PHASE_CONNECTING ||
+      g_task_get_cancellable (G_TASK (result)) != self->connect_cancellable)
     {
       g_clear_object (&connection);
       return;
     }
+  g_clear_object (&self->connect_cancellable);
   if (connection == NULL)
     {
       fail_task (self, g_steal_pointer (&error));
@@ -2329,6 +2332,7 @@ bastion_ssh_session_connect_async (BastionSshSession      *self,
   set_stage (self, BASTION_SSH_STAGE_RESOLVING);
   start_known_hosts_read (self);
 
+  g_clear_object (&self->connect_cancellable);
   self->connect_cancellable = g_cancellable_new ();
   if (cancellable != NULL)
     {
@@ -2339,7 +2343,8 @@ bastion_ssh_session_connect_async (BastionSshSession      *self,
 
   if (self->jump != NULL)
     {
-      bastion_ssh_jump_connect_async (self->jump, self, on_jump_connected, g_object_ref (self));
+      bastion_ssh_jump_connect_async (self->jump, self, self->connect_cancellable,
+                                      on_jump_connected, g_object_ref (self));
       return;
     }
 
@@ -2804,6 +2809,7 @@ bastion_ssh_session_finalize (GObject *object)
   g_clear_error (&self->auth_error);
   g_clear_pointer (&self->auth_used, g_free);
   g_clear_object (&self->jump);
+  g_clear_object (&self->connect_cancellable);
   g_string_free (self->tried, TRUE);
   g_main_context_unref (self->context);
 
