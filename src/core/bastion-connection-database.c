@@ -165,13 +165,9 @@ open_login_database (GTask *task)
       _bastion_connection_fail_task (self, task,
                                      g_error_new (BASTION_CONNECTION_ERROR,
                                                   BASTION_CONNECTION_ERROR_DB_PASSWORD_NEEDED,
-                                                  _("No database password is stored for “%s”; type "
-                                                    "it, or store it with “bastion-cli secret set "
-                                                    "%s db-password” (or fetch it with "
-                                                    "“bastion-cli aws secret %s”)"),
-                                                  bastion_profile_get_display_name (self->profile),
-                                                  bastion_profile_get_id (self->profile),
-                                                  bastion_profile_get_id (self->profile)));
+                                                  _("No database password is stored for “%s”"),
+                                                  bastion_profile_get_display_name
+                                                    (self->profile)));
       g_object_unref (task);
       return;
     }

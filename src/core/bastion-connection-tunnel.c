@@ -174,9 +174,10 @@ on_tunnel_started (GObject      *source,
 static char *
 passphrase_needed_message (BastionConnection *self)
 {
-  return g_strdup_printf (_("The key file “%s” is protected by a passphrase; type it, or store it "
-                            "with “bastion-cli secret set %s key-passphrase”"),
-                          effective_key_file (self), bastion_profile_get_id (self->profile));
+  return g_strdup_printf (_("The key file “%s” is protected by a passphrase, and none is stored "
+                            "for “%s”"),
+                          effective_key_file (self),
+                          bastion_profile_get_display_name (self->profile));
 }
 
 static BastionSshAuthMethod
@@ -309,7 +310,6 @@ on_ssh_secret_found (GObject      *source,
     }
   if (secret == NULL)
     {
-      const char *id = bastion_profile_get_id (self->profile);
       g_autofree char *message = NULL;
       int code;
 
@@ -329,9 +329,8 @@ on_ssh_secret_found (GObject      *source,
       else
         {
           code = BASTION_CONNECTION_ERROR_SSH_PASSWORD_NEEDED;
-          message = g_strdup_printf (_("No SSH password is stored for “%s”; type it, or store it "
-                                       "with “bastion-cli secret set %s ssh-password”"),
-                                     bastion_profile_get_display_name (self->profile), id);
+          message = g_strdup_printf (_("No SSH password is stored for “%s”"),
+                                     bastion_profile_get_display_name (self->profile));
         }
       _bastion_connection_fail_task_new (self, task, code, message);
       return;
@@ -517,9 +516,12 @@ open_credentials_step (GTask *task)
       key_file = effective_key_file (self);
       if (key_file == NULL || key_file[0] == '\0')
         {
-          _bastion_connection_fail_task_new (self, task, BASTION_CONNECTION_ERROR_INCOMPLETE,
-                                             _("No SSH key file is set; choose the team’s .pem key "
-                                               "in the team’s settings"));
+          _bastion_connection_fail_task (self, task,
+                                         g_error_new (BASTION_CONNECTION_ERROR,
+                                                      BASTION_CONNECTION_ERROR_NO_KEY_FILE,
+                                                      _("No SSH key file is set for “%s”"),
+                                                      bastion_profile_get_display_name
+                                                        (self->profile)));
           g_object_unref (task);
           return;
         }

@@ -238,16 +238,22 @@ bastion_connection_open_async (BastionConnection      *self,
   if (_bastion_connection_field_missing (bastion_profile_get_ssh_host (self->profile)) &&
       _bastion_connection_field_missing (bastion_profile_get_ssh_alias (self->profile)))
     {
-      _bastion_connection_fail_task_new (self, task, BASTION_CONNECTION_ERROR_INCOMPLETE,
-                                         _("No bastion host is set; enter it in the team’s "
-                                           "settings, or import the team again"));
+      _bastion_connection_fail_task (self, task,
+                                     g_error_new (BASTION_CONNECTION_ERROR,
+                                                  BASTION_CONNECTION_ERROR_INCOMPLETE,
+                                                  _("No bastion host is set for “%s”"),
+                                                  bastion_profile_get_display_name
+                                                    (self->profile)));
       return;
     }
   if (_bastion_connection_field_missing (bastion_profile_get_db_host (self->profile)))
     {
-      _bastion_connection_fail_task_new (self, task, BASTION_CONNECTION_ERROR_INCOMPLETE,
-                                         _("No database host is set; enter it in the team’s "
-                                           "settings"));
+      _bastion_connection_fail_task (self, task,
+                                     g_error_new (BASTION_CONNECTION_ERROR,
+                                                  BASTION_CONNECTION_ERROR_INCOMPLETE,
+                                                  _("No database host is set for “%s”"),
+                                                  bastion_profile_get_display_name
+                                                    (self->profile)));
       return;
     }
 

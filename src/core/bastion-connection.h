@@ -46,6 +46,7 @@ typedef enum
   BASTION_CONNECTION_ERROR_SSH_PASSWORD_NEEDED,
   BASTION_CONNECTION_ERROR_DB_PASSWORD_NEEDED,
   BASTION_CONNECTION_ERROR_DB_PASSWORD_WRONG,
+  BASTION_CONNECTION_ERROR_NO_KEY_FILE,       /* the key-file login names no key file */
 } BastionConnectionError;
 
 typedef enum

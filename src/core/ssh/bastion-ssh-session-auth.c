@@ -597,8 +597,8 @@ on_key_loaded (GObject      *object,
                                      ? message : _("The SSH key file cannot be used"));
   else if (info.encrypted && self->passphrase == NULL)
     key_error = g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_PASSPHRASE_REQUIRED,
-                             _("The key file “%s” is protected by a passphrase; give it "
-                               "to Bastion (bastion-cli secret set TEAM key-passphrase)"),
+                             _("The key file “%s” is protected by a passphrase, and none was "
+                               "given"),
                              self->key_file);
 
   if (key_error != NULL)

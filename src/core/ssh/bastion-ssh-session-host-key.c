@@ -106,8 +106,7 @@ _bastion_ssh_check_host_key (BastionSshSession *self,
         }
       return g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_HOST_KEY_UNKNOWN,
                           _("The host key of the bastion %s is not known yet; its fingerprint "
-                            "is %s. Check it with the bastion’s administrator, then trust it "
-                            "(bastion-cli hostkey TEAM --trust, or --accept-new)."),
+                            "is %s"),
                           self->host, self->fingerprint);
 
     case BASTION_HOST_KEY_PIN_MISMATCH:
