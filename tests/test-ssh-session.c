@@ -272,7 +272,7 @@ test_auth_agent (void)
   g_assert_no_error (error);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
 
-  g_object_set (session, "auth-method", BASTION_SSH_AUTH_AGENT, "key-file", NULL, NULL);
+  g_object_set (session, "auth-method", BASTION_AUTH_METHOD_AGENT, "key-file", NULL, NULL);
   g_assert_true (test_connect (session, BASTION_SSH_CONNECT_NONE, &error));
   g_assert_no_error (error);
   g_assert_cmpint (bastion_ssh_session_get_stage (session), ==, BASTION_SSH_STAGE_READY);
@@ -311,7 +311,7 @@ test_auth_password (void)
   tmp = test_tmpdir ();
   session = test_session_new (tmp);
   password = test_read_file (test_env ("BASTION_TEST_SSH_PASSWORD_FILE"));
-  g_object_set (session, "user", user, "auth-method", BASTION_SSH_AUTH_PASSWORD,
+  g_object_set (session, "user", user, "auth-method", BASTION_AUTH_METHOD_PASSWORD,
                 "key-file", NULL, NULL);
 
   bastion_ssh_session_set_password (session, "wrong password");

@@ -183,13 +183,12 @@ static char *
 dup_done_detail (BastionConnectionView  *self,
                  BastionConnectionStage  step)
 {
-  BastionSshSession *session = bastion_connection_get_session (self->connection);
+  const char *how = bastion_connection_get_auth_used (self->connection);
 
-  if (step != BASTION_CONNECTION_STAGE_AUTHENTICATING || session == NULL ||
-      bastion_ssh_session_get_auth_used (session) == NULL)
+  if (step != BASTION_CONNECTION_STAGE_AUTHENTICATING || how == NULL)
     return NULL;
 
-  return g_strdup_printf (_("Through %s"), bastion_ssh_session_get_auth_used (session));
+  return g_strdup_printf (_("Through %s"), how);
 }
 
 /* What the failed step says: the reason, except for a question, which names the button that

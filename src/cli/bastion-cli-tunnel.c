@@ -14,6 +14,7 @@
 #include <glib-unix.h>
 
 #include "bastion-cli-private.h"
+#include "bastion-defaults.h"
 #include "bastion-profile-store.h"
 #include "bastion-secrets.h"
 #include "bastion-ssh-session.h"
@@ -234,7 +235,7 @@ bastion_cli_hostkey (int    argc,
                                      bastion_profile_get_ssh_port (profile),
                                      bastion_profile_get_ssh_user (profile)
                                      ? bastion_profile_get_ssh_user (profile)
-                                     : g_get_user_name ());
+                                     : BASTION_DEFAULT_SSH_USER);
   g_object_set (session, "host-key-pin", bastion_profile_get_host_key_pin (profile), NULL);
 
   loop = g_main_loop_new (NULL, FALSE);

@@ -14,6 +14,7 @@
 #include <glib/gi18n.h>
 
 #include "bastion-connection-private.h"
+#include "bastion-defaults.h"
 #include "bastion-key-file.h"
 #include "bastion-ssh-config.h"
 
@@ -180,21 +181,6 @@ passphrase_needed_message (BastionConnection *self)
                           bastion_profile_get_display_name (self->profile));
 }
 
-static BastionSshAuthMethod
-ssh_auth_method (BastionProfile *profile)
-{
-  switch (bastion_profile_get_auth_method (profile))
-    {
-    case BASTION_AUTH_METHOD_AGENT:
-      return BASTION_SSH_AUTH_AGENT;
-    case BASTION_AUTH_METHOD_PASSWORD:
-      return BASTION_SSH_AUTH_PASSWORD;
-    case BASTION_AUTH_METHOD_KEY:
-    default:
-      return BASTION_SSH_AUTH_KEY_FILE;
-    }
-}
-
 /* ---- ~/.ssh/config (bastion-ssh-config.c) ----------------------------------------------- */
 
 static const char *
@@ -251,7 +237,7 @@ open_tunnel_step (GTask *task)
   _bastion_connection_drop_tunnel (self);
 
   if (user == NULL || user[0] == '\0')
-    user = "ec2-user";
+    user = BASTION_DEFAULT_SSH_USER;
 
   if (self->ssh_config != NULL)
     user = self->ssh_config->user;
@@ -259,7 +245,7 @@ open_tunnel_step (GTask *task)
                                            user);
   apply_ssh_config (self, data->flags);
   g_object_set (self->session,
-                "auth-method", ssh_auth_method (self->profile),
+                "auth-method", bastion_profile_get_auth_method (self->profile),
                 "key-file", effective_key_file (self),
                 "host-key-pin", bastion_profile_get_host_key_pin (self->profile),
                 "accept-new-host-key",
@@ -529,4 +515,73 @@ open_credentials_step (GTask *task)
                                     on_key_file_checked, task);
       return;
     }
+}
+
+/* ---- The session's answers, for the faces --------------------------------------------------- */
+
+const char *
+bastion_connection_get_auth_used (BastionConnection *self)
+{
+  g_return_val_if_fail (BASTION_IS_CONNECTION (self), NULL);
+
+  return self->session != NULL ? bastion_ssh_session_get_auth_used (self->session) : NULL;
+}
+
+const char *
+bastion_connection_get_host_key_fingerprint (BastionConnection *self)
+{
+  g_return_val_if_fail (BASTION_IS_CONNECTION (self), NULL);
+
+  return self->session != NULL ? bastion_ssh_session_get_host_key_fingerprint (self->session)
+                               : NULL;
+}
+
+static void
+on_host_key_trusted (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+
+  if (bastion_ssh_session_trust_host_key_finish (BASTION_SSH_SESSION (source), result, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+void
+bastion_connection_trust_host_key_async (BastionConnection   *self,
+                                         GCancellable        *cancellable,
+                                         GAsyncReadyCallback  callback,
+                                         gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (BASTION_IS_CONNECTION (self));
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, bastion_connection_trust_host_key_async);
+
+  if (self->session == NULL)
+    {
+      g_task_return_new_error (task, BASTION_SSH_ERROR, BASTION_SSH_ERROR_FAILED,
+                               _("The bastion’s host key has not been seen yet"));
+      return;
+    }
+
+  bastion_ssh_session_trust_host_key_async (self->session, cancellable, on_host_key_trusted,
+                                            g_steal_pointer (&task));
+}
+
+gboolean
+bastion_connection_trust_host_key_finish (BastionConnection  *self,
+                                          GAsyncResult       *result,
+                                          GError            **error)
+{
+  g_return_val_if_fail (BASTION_IS_CONNECTION (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
 }

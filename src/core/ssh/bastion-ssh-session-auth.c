@@ -273,7 +273,7 @@ start_auth_thread (BastionSshSession *self,
     {
       /* sshd counts each refused key against MaxAuthTries (6 by default): leave room for the
        * methods that come after the agent. */
-      job->agent_max_keys = self->auth_method == BASTION_SSH_AUTH_AGENT ? 5 : 3;
+      job->agent_max_keys = self->auth_method == BASTION_AUTH_METHOD_AGENT ? 5 : 3;
       job->agent_only_prefer = self->identities_only;
     }
   else
@@ -396,7 +396,7 @@ agent_wanted (BastionSshSession *self)
 
   if (sock == NULL || sock[0] == '\0')
     {
-      if (self->auth_method == BASTION_SSH_AUTH_AGENT)
+      if (self->auth_method == BASTION_AUTH_METHOD_AGENT)
         keep_auth_error (self, g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_AUTH_FAILED,
                                             _("Cannot reach the SSH agent: is SSH_AUTH_SOCK set "
                                               "and the agent running?")));
@@ -427,7 +427,7 @@ agent_login_done (BastionSshSession *self,
     {
     case BASTION_SSH_AGENT_UNREACHABLE:
       note_tried (self, _("publickey (agent, not reachable)"));
-      if (self->auth_method == BASTION_SSH_AUTH_AGENT)
+      if (self->auth_method == BASTION_AUTH_METHOD_AGENT)
         keep_auth_error (self, g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_AUTH_FAILED,
                                             _("Cannot reach the SSH agent: is SSH_AUTH_SOCK set "
                                               "and the agent running?")));
@@ -481,7 +481,7 @@ _bastion_ssh_auth_run (BastionSshSession  *self,
         return LIBSSH2_ERROR_EAGAIN;
 
       case AUTH_TRY_KEY_FILE:
-        if (self->auth_method != BASTION_SSH_AUTH_KEY_FILE || self->auth_error != NULL ||
+        if (self->auth_method != BASTION_AUTH_METHOD_KEY || self->auth_error != NULL ||
             !offered (self, "publickey"))
           break;
         rc = auth_key_file (self, &local);
@@ -536,7 +536,7 @@ _bastion_ssh_auth_run (BastionSshSession  *self,
       default:
         if (self->auth_error != NULL)
           g_propagate_error (error, g_steal_pointer (&self->auth_error));
-        else if (self->auth_method == BASTION_SSH_AUTH_PASSWORD && !has_password (self))
+        else if (self->auth_method == BASTION_AUTH_METHOD_PASSWORD && !has_password (self))
           g_set_error (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_AUTH_FAILED,
                        _("No SSH password was given for “%s” on the bastion %s"),
                        self->user, self->host);
@@ -632,7 +632,7 @@ _bastion_ssh_start_auth (BastionSshSession *self)
 {
   _bastion_ssh_set_stage (self, BASTION_SSH_STAGE_AUTHENTICATING);
 
-  if (self->auth_method != BASTION_SSH_AUTH_KEY_FILE)
+  if (self->auth_method != BASTION_AUTH_METHOD_KEY)
     {
       _bastion_ssh_auth_list_phase (self);
       return;

@@ -74,7 +74,7 @@ struct _BastionSshSession
   char                   *passphrase;
   char                   *password;
   char                   *ciphers;          /* NULL: BASTION_SSH_CIPHERS, else the default */
-  BastionSshAuthMethod    auth_method;
+  BastionAuthMethod       auth_method;
   guint                   connect_timeout;
   guint                   keepalive_interval;
 

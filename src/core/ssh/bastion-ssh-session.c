@@ -17,6 +17,7 @@
 #include <glib/gi18n.h>
 #include <libssh2.h>
 
+#include "bastion-defaults.h"
 #include "bastion-io-thread.h"
 #include "bastion-key-file.h"
 #include "bastion-secure.h"
@@ -52,94 +53,15 @@ enum {
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
-static const GEnumValue stage_values[] = {
-  { BASTION_SSH_STAGE_CLOSED, "BASTION_SSH_STAGE_CLOSED", "closed" },
-  { BASTION_SSH_STAGE_RESOLVING, "BASTION_SSH_STAGE_RESOLVING", "resolving" },
-  { BASTION_SSH_STAGE_CONNECTING, "BASTION_SSH_STAGE_CONNECTING", "connecting" },
-  { BASTION_SSH_STAGE_VERIFYING_HOST_KEY, "BASTION_SSH_STAGE_VERIFYING_HOST_KEY",
-    "verifying-host-key" },
-  { BASTION_SSH_STAGE_AUTHENTICATING, "BASTION_SSH_STAGE_AUTHENTICATING", "authenticating" },
-  { BASTION_SSH_STAGE_READY, "BASTION_SSH_STAGE_READY", "ready" },
-  { BASTION_SSH_STAGE_RECONNECTING, "BASTION_SSH_STAGE_RECONNECTING", "reconnecting" },
-  { BASTION_SSH_STAGE_FAILED, "BASTION_SSH_STAGE_FAILED", "failed" },
-  { 0, NULL, NULL },
-};
-
-static const GEnumValue auth_values[] = {
-  { BASTION_SSH_AUTH_KEY_FILE, "BASTION_SSH_AUTH_KEY_FILE", "key-file" },
-  { BASTION_SSH_AUTH_AGENT, "BASTION_SSH_AUTH_AGENT", "agent" },
-  { BASTION_SSH_AUTH_PASSWORD, "BASTION_SSH_AUTH_PASSWORD", "password" },
-  { 0, NULL, NULL },
-};
-
-GType
-bastion_ssh_stage_get_type (void)
-{
-  static gsize type = 0;
-
-  if (g_once_init_enter (&type))
-    g_once_init_leave (&type, g_enum_register_static (g_intern_static_string ("BastionSshStage"),
-                                                      stage_values));
-  return type;
-}
-
-GType
-bastion_ssh_auth_method_get_type (void)
-{
-  static gsize type = 0;
-
-  if (g_once_init_enter (&type))
-    g_once_init_leave (&type,
-                       g_enum_register_static (g_intern_static_string ("BastionSshAuthMethod"),
-                                               auth_values));
-  return type;
-}
-
 const char *
 bastion_ssh_stage_to_string (BastionSshStage stage)
 {
-  if ((guint)stage < G_N_ELEMENTS (stage_values) - 1)
-    return stage_values[stage].value_nick;
-  return "unknown";
-}
+  GEnumClass *klass = g_type_class_ref (BASTION_TYPE_SSH_STAGE);
+  GEnumValue *value = g_enum_get_value (klass, stage);
 
-const char *
-bastion_ssh_auth_method_to_string (BastionSshAuthMethod method)
-{
-  if ((guint)method < G_N_ELEMENTS (auth_values) - 1)
-    return auth_values[method].value_nick;
-  return "unknown";
-}
+  g_type_class_unref (klass);
 
-gboolean
-bastion_ssh_auth_method_from_string (const char           *str,
-                                     BastionSshAuthMethod *method)
-{
-  g_return_val_if_fail (method != NULL, FALSE);
-
-  if (str == NULL)
-    return FALSE;
-
-  for (guint i = 0; auth_values[i].value_nick != NULL; i++)
-    {
-      if (g_str_equal (str, auth_values[i].value_nick))
-        {
-          *method = auth_values[i].value;
-          return TRUE;
-        }
-    }
-
-  /* Spellings a profile may carry. */
-  if (g_str_equal (str, "key") || g_str_equal (str, "publickey"))
-    *method = BASTION_SSH_AUTH_KEY_FILE;
-  else if (g_str_equal (str, "ssh-agent"))
-    *method = BASTION_SSH_AUTH_AGENT;
-  else if (g_str_equal (str, "keyboard-interactive"))
-    *method = BASTION_SSH_AUTH_PASSWORD;
-  else
-    return FALSE;
-
-  return TRUE;
+  return value ? value->value_nick : "unknown";
 }
 
 void
@@ -460,7 +382,7 @@ bastion_ssh_session_set_property (GObject      *object,
       set_string (self, &self->user, g_value_get_string (value), prop_id);
       break;
     case PROP_AUTH_METHOD:
-      if (self->auth_method != (BastionSshAuthMethod)g_value_get_enum (value))
+      if (self->auth_method != (BastionAuthMethod)g_value_get_enum (value))
         {
           self->auth_method = g_value_get_enum (value);
           g_object_notify_by_pspec (object, pspec);
@@ -517,11 +439,12 @@ bastion_ssh_session_class_init (BastionSshSessionClass *klass)
   object_class->set_property = bastion_ssh_session_set_property;
 
   properties[PROP_HOST] = g_param_spec_string ("host", NULL, NULL, NULL, rw);
-  properties[PROP_PORT] = g_param_spec_uint ("port", NULL, NULL, 1, 65535, 22, rw);
+  properties[PROP_PORT] = g_param_spec_uint ("port", NULL, NULL, 1, 65535,
+                                             BASTION_DEFAULT_SSH_PORT, rw);
   properties[PROP_USER] = g_param_spec_string ("user", NULL, NULL, NULL, rw);
   properties[PROP_AUTH_METHOD] =
-    g_param_spec_enum ("auth-method", NULL, NULL, BASTION_TYPE_SSH_AUTH_METHOD,
-                       BASTION_SSH_AUTH_KEY_FILE, rw);
+    g_param_spec_enum ("auth-method", NULL, NULL, BASTION_TYPE_AUTH_METHOD,
+                       BASTION_AUTH_METHOD_KEY, rw);
   properties[PROP_KEY_FILE] = g_param_spec_string ("key-file", NULL, NULL, NULL, rw);
   properties[PROP_HOST_KEY_PIN] = g_param_spec_string ("host-key-pin", NULL, NULL, NULL, rw);
   properties[PROP_ACCEPT_NEW_HOST_KEY] =
@@ -549,7 +472,7 @@ bastion_ssh_session_class_init (BastionSshSessionClass *klass)
 static void
 bastion_ssh_session_init (BastionSshSession *self)
 {
-  self->port = 22;
+  self->port = BASTION_DEFAULT_SSH_PORT;
   self->connect_timeout = DEFAULT_CONNECT_TIMEOUT;
   self->keepalive_interval = DEFAULT_KEEPALIVE;
   self->tried = g_string_new (NULL);
