@@ -348,7 +348,7 @@ def run(user):
     res = cli("check", "jumped")
     failed = lines_with(res.stdout, "FAILED", "Verify the host key")
     check("an unknown jump host key fails the host key step, naming the jump host",
-          res.returncode != 0 and len(failed) == 1 and "jump host" in failed[0]
+          res.returncode != 0 and len(failed) == 1 and "Jump host %s (hop 1 of 1)" % hop in failed[0]
           and "127.0.0.1:%d" % jump.port in failed[0] and "SHA256:" in failed[0]
           and "--accept-new" in failed[0], res.stdout + res.stderr)
     check("nothing was recorded", not os.path.exists(known_hosts_file())
@@ -416,7 +416,7 @@ def run(user):
     failed = lines_with(res.stdout, "FAILED", "Verify the host key")
     check("an unknown bastion key behind the jump host is not trusted silently",
           res.returncode != 0 and failed and "not known" in failed[0]
-          and "jump host" not in failed[0], res.stdout + res.stderr)
+          and "Jump host" not in failed[0], res.stdout + res.stderr)
     res = cli("check", "jumped", "--accept-new")
     check("--accept-new records it", not ssh_failures(res), res.stdout + res.stderr)
 

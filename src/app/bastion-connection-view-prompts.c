@@ -14,7 +14,6 @@
 
 #include "bastion-connection-view-private.h"
 #include "bastion-connections.h"
-#include "bastion-ssh-jump.h"
 
 /* ---- Prompts ------------------------------------------------------------------------------- */
 
@@ -34,7 +33,7 @@ on_host_key_trusted (GObject      *source,
   g_autoptr(BastionConnectionView) self = user_data;
   g_autoptr(GError) error = NULL;
 
-  if (!bastion_ssh_session_trust_host_key_finish (BASTION_SSH_SESSION (source), result, &error)
+  if (!bastion_connection_trust_host_key_finish (BASTION_CONNECTION (source), result, &error)
       && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
 
@@ -53,13 +52,10 @@ on_host_key_response (AdwMessageDialog      *dialog,
                       const char            *response,
                       BastionConnectionView *self)
 {
-  BastionSshSession *session;
-
   if (!g_str_equal (response, "trust") || self->connection == NULL)
     return;
 
-  session = bastion_connection_get_session (self->connection);
-  if (session == NULL)
+  if (bastion_connection_get_host_key_fingerprint (self->connection) == NULL)
     {
       bastion_connection_view_show_toast (self, _("The host key is no longer known"));
       return;
@@ -71,8 +67,8 @@ on_host_key_response (AdwMessageDialog      *dialog,
   g_clear_object (&self->trust_cancellable);
   self->trust_cancellable = g_cancellable_new ();
   bastion_connection_view_set_trusting (self, TRUE);
-  bastion_ssh_session_trust_host_key_async (session, self->trust_cancellable, on_host_key_trusted,
-                                            g_object_ref (self));
+  bastion_connection_trust_host_key_async (self->connection, self->trust_cancellable,
+                                           on_host_key_trusted, g_object_ref (self));
 }
 
 static void
@@ -98,11 +94,11 @@ bastion_connection_view_present_dialog (BastionConnectionView *self,
 static void
 prompt_host_key (BastionConnectionView *self)
 {
-  BastionSshSession *session = bastion_connection_get_session (self->connection);
-  const char *fingerprint = session ? bastion_ssh_session_get_host_key_fingerprint (session) : NULL;
-  BastionSshJump *jump = session ? bastion_ssh_session_get_jump (session) : NULL;
-  /* ProxyJump: the key may be a jump host's (the session trusts that one then). */
-  BastionSshSession *hop = jump ? bastion_ssh_jump_get_failed_hop (jump) : NULL;
+  const char *fingerprint = bastion_connection_get_host_key_fingerprint (self->connection);
+  guint16 jump_port = 0;
+  /* ProxyJump: the key may be a jump host's (the connection trusts that one then). */
+  const char *jump_host = bastion_connection_get_host_key_jump_host (self->connection,
+                                                                     &jump_port);
   AdwMessageDialog *dialog;
   GtkWidget *box;
   GtkWidget *label;
@@ -114,13 +110,12 @@ prompt_host_key (BastionConnectionView *self)
   body = g_strdup_printf (_("This is the first connection to %s:%u. Make sure that its SHA256 "
                             "fingerprint is the one your administrator gives you (on the "
                             "bastion: “ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub”)."),
-                          hop ? bastion_ssh_session_get_host (hop)
-                              : bastion_profile_get_ssh_host (self->profile),
-                          hop ? bastion_ssh_session_get_port (hop)
-                              : bastion_profile_get_ssh_port (self->profile));
+                          jump_host ? jump_host : bastion_profile_get_ssh_host (self->profile),
+                          jump_host ? jump_port : bastion_profile_get_ssh_port (self->profile));
   dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (bastion_connection_view_parent_window (self),
-                                                       hop ? _("Trust This Jump Host?")
-                                                           : _("Trust This Bastion?"), body));
+                                                       jump_host ? _("Trust This Jump Host?")
+                                                                 : _("Trust This Bastion?"),
+                                                       body));
 
   box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
   label = gtk_label_new (fingerprint);

@@ -14,6 +14,7 @@
 #include <glib-unix.h>
 
 #include "bastion-cli-private.h"
+#include "bastion-defaults.h"
 #include "bastion-profile-store.h"
 #include "bastion-secrets.h"
 #include "bastion-ssh-jump.h"
@@ -35,32 +36,6 @@ on_done (GObject      *source,
 
   wait->result = g_object_ref (result);
   g_main_loop_quit (wait->loop);
-}
-
-/* The step a session or tunnel error belongs to, for the one-line error. */
-static const char *
-error_step (const GError *error)
-{
-  if (error->domain == BASTION_TUNNEL_ERROR)
-    return "listen";
-  if (error->domain != BASTION_SSH_ERROR)
-    return "connect";
-
-  switch (error->code)
-    {
-    case BASTION_SSH_ERROR_DNS:
-      return "resolve";
-    case BASTION_SSH_ERROR_HOST_KEY_UNKNOWN:
-    case BASTION_SSH_ERROR_HOST_KEY_CHANGED:
-    case BASTION_SSH_ERROR_HOST_KEY_PIN_MISMATCH:
-      return "host key";
-    case BASTION_SSH_ERROR_KEY_FILE:
-    case BASTION_SSH_ERROR_PASSPHRASE_REQUIRED:
-    case BASTION_SSH_ERROR_AUTH_FAILED:
-      return "authenticate";
-    default:
-      return "connect";
-    }
 }
 
 /* The bastion's SSH port does not answer: dropped, refused or unreachable. */
@@ -130,7 +105,7 @@ serve (BastionConnection *connection,
   error = bastion_connection_get_error (connection);
   if (bastion_connection_get_stage (connection) == BASTION_CONNECTION_STAGE_FAILED &&
       error != NULL)
-    return bastion_cli_fail_error (error_step (error), error);
+    return bastion_cli_fail_error (bastion_cli_error_step (error), error);
 
   return 0;
 }
@@ -287,14 +262,13 @@ probe_session_new (BastionProfile  *profile,
   g_autoptr(BastionSshSession) session = NULL;
 
   if (user == NULL || user[0] == '\0')
-    user = g_get_user_name ();
+    user = BASTION_DEFAULT_SSH_USER;
   session = bastion_ssh_session_new (bastion_profile_get_ssh_host (profile),
                                      bastion_profile_get_ssh_port (profile), user);
   g_object_set (session,
                 "host-key-pin", bastion_profile_get_host_key_pin (profile),
                 "key-file", bastion_profile_get_key_file (profile),
-                "auth-method", bastion_profile_get_auth_method (profile) == BASTION_AUTH_METHOD_KEY
-                               ? BASTION_SSH_AUTH_KEY_FILE : BASTION_SSH_AUTH_AGENT,
+                "auth-method", bastion_profile_get_auth_method (profile),
                 NULL);
   if (jump_spec != NULL && jump_spec[0] != '\0' && g_ascii_strcasecmp (jump_spec, "none") != 0)
     {
@@ -445,7 +419,7 @@ bastion_cli_hostkey (int    argc,
   loop = g_main_loop_new (NULL, FALSE);
   wait.loop = loop;
   if (!probe (session, trust, &wait, &error))
-    status = bastion_cli_fail_error (error_step (error), error);
+    status = bastion_cli_fail_error (bastion_cli_error_step (error), error);
   else
     status = report_host_key (session, profile, trust, &wait);
   g_clear_object (&wait.result);

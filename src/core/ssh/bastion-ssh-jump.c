@@ -494,7 +494,7 @@ hop_session_new (BastionSshJump    *self,
     }
   g_object_set (session,
                 "auth-method", key_file != NULL && key_file[0] != '\0'
-                               ? BASTION_SSH_AUTH_KEY_FILE : BASTION_SSH_AUTH_AGENT,
+                               ? BASTION_AUTH_METHOD_KEY : BASTION_AUTH_METHOD_AGENT,
                 "key-file", key_file,
                 "user-known-hosts", user_known_hosts,
                 "bastion-known-hosts", bastion_known_hosts,
