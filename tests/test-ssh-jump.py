@@ -196,6 +196,12 @@ def lines_with(text, *words):
     return [l for l in text.splitlines() if all(w in l for w in words)]
 
 
+def profiles_file():
+    return os.path.join(os.environ.get("XDG_CONFIG_HOME",
+                                       os.path.join(os.environ["HOME"], ".config")),
+                        "bastion", "profiles.json")
+
+
 def known_hosts_file():
     return os.path.join(os.environ.get("XDG_DATA_HOME",
                                        os.path.join(os.environ["HOME"], ".local", "share")),
@@ -448,13 +454,21 @@ def test_chain_and_alias(user, jump, bastion, hop):
           failed and "Jump host %s (hop 1 of 2) cannot reach 127.0.0.1 port 1" % hop
           in failed[0], res.stdout + res.stderr)
     res = cli("profile", "set", "jumped", "proxy-jump", ",".join([hop] * 9))
-    res = query("jumped")
     check("more than 8 hops are refused", res.returncode != 0 and "at most 8" in res.stderr,
           res.stderr)
     res = cli("profile", "set", "jumped", "proxy-jump", "%s,-oProxyCommand=x" % hop)
-    res = query("jumped")
     check("a hop that looks like an option is refused, named",
           res.returncode != 0 and "hop 2 (“-oProxyCommand=x”)" in res.stderr, res.stderr)
+    # The same rule when a connection reads it (an ssh-alias's ProxyJump, an edited file).
+    cli("profile", "set", "jumped", "proxy-jump", hop)
+    with open(profiles_file()) as f:
+        profiles = f.read()
+    with open(profiles_file(), "w") as f:
+        f.write(profiles.replace('"%s"' % hop, '"%s,-x"' % hop))
+    res = query("jumped")
+    check("a connection refuses it too, at the first step",
+          res.returncode != 0 and "profile:" in res.stderr and "hop 2" in res.stderr,
+          res.stderr)
     cli("profile", "set", "jumped", "proxy-jump", hop)
 
     # ProxyJump from ~/.ssh/config, resolved by ssh -G.

@@ -333,7 +333,7 @@ test_edit_saved (void)
       "Name", "Environment", "Environment Colour", "Bastion Host", "SSH Port", "SSH User",
       "Authentication", "Key File", "Database Host", "Database Port", "Database Name",
       "Database User", "Local Port", "Read-Only", "AWS Profile", "AWS Region", "Password Secret",
-      "SSH Config Alias (~/.ssh/config Host)", "ProxyJump (not supported yet)",
+      "SSH Config Alias (~/.ssh/config Host)", "ProxyJump (user@host:port, …)",
     };
 
     for (guint i = 0; i < G_N_ELEMENTS (titles); i++)

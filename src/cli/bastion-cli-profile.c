@@ -14,6 +14,7 @@
 #include "bastion-key-file.h"
 #include "bastion-profile-store.h"
 #include "bastion-ssh-config.h"
+#include "bastion-ssh-jump.h"
 
 static int
 usage (void)
@@ -84,10 +85,14 @@ set_text (BastionProfile *profile,
       return 0;
     }
 
-  for (const char *p = value; *p != '\0'; p++)
-    if (g_ascii_iscntrl (*p) || g_ascii_isspace (*p))
-      return bastion_cli_fail ("profile", _("ProxyJump hops are “[user@]host[:port]” separated "
-                                            "by commas, without spaces"));
+  /* As a connection would read it: a bad hop is named now, not at the next connect. */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) hops = bastion_ssh_jump_parse (value, &error);
+
+    if (hops == NULL)
+      return bastion_cli_fail_error ("profile", error);
+  }
   bastion_profile_set_proxy_jump (profile, value[0] != '\0' ? value : NULL);
   return 0;
 }
