@@ -176,8 +176,6 @@ on_password_response (AdwMessageDialog      *dialog,
           break;
         case PROMPT_DB_PASSWORD:
           bastion_connection_set_db_password (self->connection, text, keep);
-          bastion_connections_remember_db_password (bastion_connections_get_default (),
-                                                    self->profile, text);
           break;
         case PROMPT_NONE:
         case PROMPT_HOST_KEY:
