@@ -22,6 +22,7 @@
 #include <glib/gstdio.h>
 
 #include "bastion-database.h"
+#include "bastion-export-private.h"
 #include "bastion-query-page.h"
 #include "bastion-query-view.h"
 #include "bastion-result-grid.h"
@@ -744,7 +745,7 @@ test_query_export_off_main_loop (void)
   g_mutex_init (&gate.lock);
   g_cond_init (&gate.cond);
   gate.main_thread = g_thread_self ();
-  bastion_query_page_set_export_write_hook (write_gate_hook, &gate);
+  _bastion_export_set_write_hook (write_gate_hook, &gate);
 
   bastion_query_page_export_to_file (page, file, BASTION_RESULT_FORMAT_CSV);
   bastion_ui_test_wait_for (write_gate_entered, &gate, "the first write");
@@ -766,7 +767,7 @@ test_query_export_off_main_loop (void)
   g_mutex_unlock (&gate.lock);
 
   bastion_ui_test_wait_for (status_starts_with, "Exported", "the export");
-  bastion_query_page_set_export_write_hook (NULL, NULL);
+  _bastion_export_set_write_hook (NULL, NULL);
   g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
   lines = g_strsplit (contents, "\n", -1);
   g_assert_cmpuint (g_strv_length (lines), ==, 20002);
@@ -840,7 +841,7 @@ static gboolean
 export_queue_full (gpointer user_data)
 {
   return bastion_query_page_get_export_peak_queued (user_data)
-         > BASTION_QUERY_PAGE_EXPORT_HIGH_WATER;
+         > BASTION_EXPORT_HIGH_WATER;
 }
 
 static gboolean
@@ -889,7 +890,7 @@ test_query_export_slow_disk (void)
   g_autoptr(GFile) file = g_file_new_for_path (path);
   g_autoptr(GChecksum) expected = g_checksum_new (G_CHECKSUM_SHA256);
   g_autofree char *checksum = NULL;
-  const gsize bound = BASTION_QUERY_PAGE_EXPORT_HIGH_WATER
+  const gsize bound = BASTION_EXPORT_HIGH_WATER
                       + BASTION_QUERY_DEFAULT_BATCH_SIZE * SLOW_LINE_MAX + 16;
   WriteGate gate = { 0 };
   gboolean waited = FALSE;
@@ -904,7 +905,7 @@ test_query_export_slow_disk (void)
   g_mutex_init (&gate.lock);
   g_cond_init (&gate.cond);
   gate.main_thread = g_thread_self ();
-  bastion_query_page_set_export_write_hook (slow_write_hook, &gate);
+  _bastion_export_set_write_hook (slow_write_hook, &gate);
 
   started = g_get_monotonic_time ();
   bastion_query_page_export_to_file (page, file, BASTION_RESULT_FORMAT_CSV);
@@ -924,7 +925,7 @@ test_query_export_slow_disk (void)
   g_mutex_unlock (&gate.lock);
 
   bastion_ui_test_wait_for (status_starts_with, "Exported", "the export");
-  bastion_query_page_set_export_write_hook (NULL, NULL);
+  _bastion_export_set_write_hook (NULL, NULL);
   g_test_message ("exported %u rows in %" G_GINT64_FORMAT " ms; peak queued %" G_GSIZE_FORMAT
                   " bytes while the disk was stuck, %" G_GSIZE_FORMAT " in all (bound %"
                   G_GSIZE_FORMAT ")", SLOW_ROWS, (g_get_monotonic_time () - started) / 1000,

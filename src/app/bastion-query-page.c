@@ -13,6 +13,7 @@
 
 #include "bastion-chart-view.h"
 #include "bastion-explain-view.h"
+#include "bastion-export.h"
 #include "bastion-export-folder.h"
 #include "bastion-query-page.h"
 #include "bastion-result-writer.h"
@@ -51,21 +52,12 @@ struct _BastionQueryPage
   char                *pending_sql;
   int                  pending_base;
 
-  /* An export in progress. The writer formats into export_buffer; full chunks queue up in
-   * export_chunks and go to export_stream (from g_file_replace(): a temporary file renamed over
-   * the target only by a successful close) one at a time in a GTask thread. export_queued
-   * counts the bytes not written yet (queued or being written): above the high-water mark the
-   * query is held, so a disk slower than the database does not fill the memory. */
-  BastionQuery        *export_query;
-  BastionResultWriter *export_writer;
-  GOutputStream       *export_buffer;
-  GQueue               export_chunks;
-  GOutputStream       *export_stream;
+  /* An export: export_file is set from the request until it ended (it may wait for the
+   * connection), export only while it runs (the pipeline is the core's BastionExport). */
+  BastionExport       *export;
   GFile               *export_file;
   GCancellable        *export_cancellable;
-  GError              *export_error;
   BastionResultFormat  export_format;
-  gsize                export_queued;
   gsize                export_peak_queued;
 
   /* Where the running statement starts in the buffer (characters), -1 when not from it. */
@@ -94,10 +86,6 @@ struct _BastionQueryPage
   GtkPaned            *paned;
 
   guint                syncing_switch : 1;
-  guint                export_existed : 1;
-  guint                export_writing : 1;
-  guint                export_closing : 1;
-  guint                export_query_done : 1;
   guint                running : 1;
   guint                run_when_connected : 1;
   guint                fixed_title : 1;
@@ -858,411 +846,120 @@ run_text (BastionQueryPage *self,
 
 /* Export */
 
-/* The export's query goes on once the bytes waiting for the disk fell below this. */
-#define EXPORT_LOW_WATER (2 * 1024 * 1024)
-
-/* Tests only: see bastion_query_page_set_export_write_hook(). */
-static BastionQueryPageWriteHook export_write_hook;
-static gpointer                  export_write_hook_data;
-
-void
-bastion_query_page_set_export_write_hook (BastionQueryPageWriteHook hook,
-                                          gpointer                  user_data)
-{
-  export_write_hook = hook;
-  export_write_hook_data = user_data;
-}
-
 gsize
 bastion_query_page_get_export_peak_queued (BastionQueryPage *self)
 {
   g_return_val_if_fail (BASTION_IS_QUERY_PAGE (self), 0);
-  return self->export_peak_queued;
+
+  return self->export != NULL ? bastion_export_get_peak_queued (self->export)
+                              : self->export_peak_queued;
 }
 
-typedef struct
-{
-  GOutputStream *stream;
-  GBytes        *bytes;
-} ExportChunk;
-
-static void
-export_chunk_free (ExportChunk *chunk)
-{
-  g_object_unref (chunk->stream);
-  g_bytes_unref (chunk->bytes);
-  g_free (chunk);
-}
-
-static void
-export_write_thread (GTask        *task,
-                     gpointer      source_object,
-                     gpointer      task_data,
-                     GCancellable *cancellable)
-{
-  ExportChunk *chunk = task_data;
-  GError *error = NULL;
-  gsize size = 0;
-  const char *data = g_bytes_get_data (chunk->bytes, &size);
-
-  if (export_write_hook != NULL)
-    export_write_hook (export_write_hook_data);
-
-  if (g_output_stream_write_all (chunk->stream, data, size, NULL, cancellable, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, error);
-}
-
-/* Drops the chunks not yet written (not the one being written). */
-static void
-export_drop_chunks (BastionQueryPage *self)
-{
-  GBytes *bytes;
-
-  while ((bytes = g_queue_pop_head (&self->export_chunks)) != NULL)
-    {
-      self->export_queued -= MIN (self->export_queued, g_bytes_get_size (bytes));
-      g_bytes_unref (bytes);
-    }
-}
-
-/* Forgets the export (its stream is closed, or being closed). */
+/* Forgets the export (one that ran has completed). */
 static void
 export_clear (BastionQueryPage *self)
 {
-  if (self->export_query != NULL)
-    g_signal_handlers_disconnect_by_data (self->export_query, self);
-  g_clear_object (&self->export_query);
-  g_clear_object (&self->export_writer);
-  g_clear_object (&self->export_buffer);
-  export_drop_chunks (self);
-  self->export_queued = 0;
-  g_clear_object (&self->export_stream);
+  if (self->export != NULL)
+    g_signal_handlers_disconnect_by_data (self->export, self);
+  g_clear_object (&self->export);
   g_clear_object (&self->export_file);
   g_clear_object (&self->export_cancellable);
-  g_clear_error (&self->export_error);
-  self->export_writing = FALSE;
-  self->export_closing = FALSE;
-  self->export_query_done = FALSE;
 }
 
+/* The status line for an export that ended, and the export forgotten. */
 static void
-export_failed (BastionQueryPage *self,
-               const GError     *error)
+export_report (BastionQueryPage *self,
+               const GError     *error,
+               gboolean          opened)
 {
-  /* Too late: the outcome is the close's. */
-  if (self->export_closing)
-    return;
-  if (self->export_error == NULL)
-    self->export_error = g_error_copy (error);
-  export_drop_chunks (self);
-  /* A held query ends too: the cancel reads on past the hold. */
-  if (self->export_query != NULL
-      && bastion_query_get_state (self->export_query) != BASTION_QUERY_STATE_FINISHED)
-    bastion_query_cancel (self->export_query);
-}
-
-static void
-on_export_deleted (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
-{
-  g_autoptr(GError) error = NULL;
-
-  if (!g_file_delete_finish (G_FILE (object), result, &error))
-    g_debug ("Removing a failed export: %s", error->message);
-}
-
-static void
-on_export_closed (GObject      *object,
-                  GAsyncResult *result,
-                  gpointer      user_data)
-{
-  g_autoptr(BastionQueryPage) self = user_data;
-  g_autoptr(GError) close_error = NULL;
-  g_autofree char *name = NULL;
+  g_autofree char *name = g_file_get_parse_name (self->export_file);
   g_autofree char *text = NULL;
-  gboolean closed;
+  g_autoptr(GFile) file = g_object_ref (self->export_file);
 
-  closed = g_output_stream_close_finish (G_OUTPUT_STREAM (object), result, &close_error);
-  if (self->export_stream != G_OUTPUT_STREAM (object))
-    return;
-
-  name = g_file_get_parse_name (self->export_file);
-  if (self->export_error != NULL)
-    {
-      /* The cancelled close dropped the temporary file, so a file that was there is as it was;
-       * a new one, written in place, goes. */
-      if (!self->export_existed)
-        g_file_delete_async (self->export_file, G_PRIORITY_DEFAULT, NULL, on_export_deleted,
-                             NULL);
-      /* TRANSLATORS: "Could not export to /home/me/result.csv: …" */
-      text = g_strdup_printf (_("Could not export to %s: %s"), name, self->export_error->message);
-    }
-  else if (!closed)
-    text = g_strdup_printf (_("Could not export to %s: %s"), name, close_error->message);
+  if (error != NULL && !opened)
+    text = g_strdup_printf (_("Could not export: %s"), error->message);
+  else if (error != NULL)
+    /* TRANSLATORS: "Could not export to /home/me/result.csv: …" */
+    text = g_strdup_printf (_("Could not export to %s: %s"), name, error->message);
   else
     {
-      g_autofree char *rows = format_rows (bastion_result_writer_get_n_rows (self->export_writer));
+      g_autofree char *rows = format_rows (bastion_export_get_n_rows (self->export));
 
       /* TRANSLATORS: "Exported 1 000 000 rows to /home/me/result.csv" */
       text = g_strdup_printf (_("Exported %s to %s"), rows, name);
     }
 
+  export_clear (self);
   /* Disposed meanwhile: nobody to tell. */
   if (self->cancellable == NULL)
-    {
-      export_clear (self);
-      return;
-    }
+    return;
 
-  set_status (self, text, self->export_error != NULL || !closed);
-  if (self->export_error == NULL && closed)
-    bastion_export_show_done (GTK_WIDGET (self), text, self->export_file);
-  export_clear (self);
+  set_status (self, text, error != NULL);
+  if (error == NULL)
+    bastion_export_show_done (GTK_WIDGET (self), text, file);
   set_running (self, FALSE);
   update_actions (self);
 }
 
-/* Commits the file (the rename and its fsync happen in GIO's thread), or on failure discards
- * the temporary file: a failed export never replaces or truncates a file that was there. */
 static void
-export_close (BastionQueryPage *self)
+on_export_done (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
 {
-  g_autoptr(GCancellable) discard = NULL;
-
-  if (self->export_error == NULL && self->export_writer != NULL
-      && bastion_result_writer_get_error (self->export_writer) != NULL)
-    self->export_error = g_error_copy (bastion_result_writer_get_error (self->export_writer));
-  if (self->export_error == NULL && self->export_query != NULL
-      && bastion_query_get_error (self->export_query) != NULL)
-    self->export_error = g_error_copy (bastion_query_get_error (self->export_query));
-
-  if (self->export_error != NULL)
-    {
-      discard = g_cancellable_new ();
-      g_cancellable_cancel (discard);
-    }
-
-  self->export_closing = TRUE;
-  g_output_stream_close_async (self->export_stream, G_PRIORITY_DEFAULT, discard,
-                               on_export_closed, g_object_ref (self));
-}
-
-static void export_pump (BastionQueryPage *self);
-
-static void
-on_export_written (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
-{
-  BastionQueryPage *self = BASTION_QUERY_PAGE (object);
-  ExportChunk *chunk = g_task_get_task_data (G_TASK (result));
+  g_autoptr(BastionQueryPage) self = user_data;
+  BastionExport *export = BASTION_EXPORT (object);
   g_autoptr(GError) error = NULL;
 
-  self->export_queued -= MIN (self->export_queued, g_bytes_get_size (chunk->bytes));
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
-    export_failed (self, error);
-  self->export_writing = FALSE;
-  /* Drained: the rows the query has buffered, and then the socket, follow. */
-  if (self->export_query != NULL && self->export_queued <= EXPORT_LOW_WATER)
-    bastion_query_set_held (self->export_query, FALSE);
-  export_pump (self);
-}
-
-/* One chunk at a time to the file; once the query ended and all is written (or something
- * failed), the close. */
-static void
-export_pump (BastionQueryPage *self)
-{
-  if (self->export_stream == NULL || self->export_writing || self->export_closing)
-    return;
-
-  if (self->export_error == NULL && !g_queue_is_empty (&self->export_chunks))
-    {
-      g_autoptr(GTask) task = g_task_new (self, self->export_cancellable, on_export_written, NULL);
-      ExportChunk *chunk = g_new0 (ExportChunk, 1);
-
-      chunk->stream = g_object_ref (self->export_stream);
-      chunk->bytes = g_queue_pop_head (&self->export_chunks);
-      g_task_set_source_tag (task, export_pump);
-      g_task_set_task_data (task, chunk, (GDestroyNotify) export_chunk_free);
-      self->export_writing = TRUE;
-      g_task_run_in_thread (task, export_write_thread);
-      return;
-    }
-
-  if (self->export_error != NULL || self->export_query_done)
-    export_close (self);
-}
-
-/* Moves what the writer formatted so far into the queue. */
-static void
-export_take_buffer (BastionQueryPage *self)
-{
-  GMemoryOutputStream *buffer = G_MEMORY_OUTPUT_STREAM (self->export_buffer);
-  gsize size = g_memory_output_stream_get_data_size (buffer);
-
-  if (size == 0 || self->export_error != NULL)
-    return;
-
-  g_queue_push_tail (&self->export_chunks,
-                     g_bytes_new (g_memory_output_stream_get_data (buffer), size));
-  g_seekable_seek (G_SEEKABLE (buffer), 0, G_SEEK_SET, NULL, NULL);
-  g_seekable_truncate (G_SEEKABLE (buffer), 0, NULL, NULL);
-
-  /* The disk is behind: no more rows until it caught up (on_export_written()). At most one
-   * chunk (a batch's text) lands above the mark, since a held query sends no batch. */
-  self->export_queued += size;
-  self->export_peak_queued = MAX (self->export_peak_queued, self->export_queued);
-  if (self->export_queued > BASTION_QUERY_PAGE_EXPORT_HIGH_WATER && self->export_query != NULL)
-    bastion_query_set_held (self->export_query, TRUE);
-}
-
-static void
-on_export_batch (BastionQueryPage   *self,
-                 BastionResultBatch *batch,
-                 BastionQuery       *query)
-{
-  export_take_buffer (self);
-  export_pump (self);
-}
-
-/* ::finished, not notify::state: the writer (connected first) ends the text on ::finished. */
-static void
-on_export_finished (BastionQueryPage *self,
-                    BastionQuery     *query)
-{
-  if (query != self->export_query)
-    return;
-
-  export_take_buffer (self);
-  self->export_query_done = TRUE;
-  /* The query ended: a failure shows from here on, rows still queued then go nowhere. */
-  if (bastion_query_get_error (query) != NULL)
-    export_failed (self, bastion_query_get_error (query));
-  export_pump (self);
+  bastion_export_run_finish (export, result, &error);
+  g_assert (export == self->export);
+  self->export_peak_queued = bastion_export_get_peak_queued (export);
+  export_report (self, error, bastion_export_get_opened (export));
 }
 
 static void
 on_export_rows (BastionQueryPage *self,
                 GParamSpec       *pspec,
-                BastionQuery     *query)
+                BastionExport    *export)
 {
-  g_autofree char *rows = format_rows (bastion_query_get_n_rows (query));
+  g_autofree char *rows = format_rows (bastion_export_get_n_rows (export));
   /* TRANSLATORS: "Exporting… 20 000 rows" */
   g_autofree char *text = g_strdup_printf (_("Exporting… %s"), rows);
 
   set_status (self, text, FALSE);
 }
 
-/* Gives up an export whose file is open but whose query never started. */
-static void
-export_abort (BastionQueryPage *self,
-              const char       *message)
-{
-  g_autoptr(GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, message);
-
-  export_failed (self, error);
-  if (self->cancellable != NULL)
-    set_running (self, TRUE);
-  export_pump (self);
-}
-
+/* Runs the last query again into the chosen file, through the core's pipeline (a temporary
+ * file beside it, back-pressure, the rename only once every row is written). */
 static void
 start_export (BastionQueryPage *self)
 {
-  const char *sql;
-
-  if (self->export_stream == NULL || self->query == NULL || self->export_query != NULL
-      || self->export_closing)
+  if (self->export_file == NULL || self->export != NULL || self->query == NULL)
     return;
 
-  sql = bastion_query_get_sql (self->query);
-  if (bastion_database_get_busy (self->database))
-    {
-      export_abort (self, _("Another query still runs on this connection. Export once it "
-                            "ends."));
-      return;
-    }
-
-  self->export_queued = 0;
-  self->export_peak_queued = 0;
-  self->export_query = bastion_query_new (self->database, sql);
-  /* Streams every row to the file and keeps none: any size fits. */
-  bastion_query_set_retain_rows (self->export_query, FALSE);
-  self->export_buffer = g_memory_output_stream_new_resizable ();
-  self->export_writer = bastion_result_writer_new (self->export_format, self->export_buffer);
-  bastion_result_writer_follow (self->export_writer, self->export_query);
-  g_signal_connect_object (self->export_query, "batch", G_CALLBACK (on_export_batch),
-                           self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->export_query, "finished", G_CALLBACK (on_export_finished),
-                           self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->export_query, "notify::n-rows", G_CALLBACK (on_export_rows),
-                           self, G_CONNECT_SWAPPED);
+  self->export = bastion_export_new (self->database, bastion_query_get_sql (self->query),
+                                     self->export_file, self->export_format);
+  g_signal_connect_object (self->export, "notify::n-rows", G_CALLBACK (on_export_rows), self,
+                           G_CONNECT_SWAPPED);
   set_status (self, _("Exporting…"), FALSE);
   set_running (self, TRUE);
-  bastion_query_run_async (self->export_query, NULL, run_cb, g_object_ref (self));
+  bastion_export_run_async (self->export, self->export_cancellable, on_export_done,
+                            g_object_ref (self));
   update_actions (self);
 }
 
+/* Stops the export, or forgets one still waiting for the connection. */
 static void
-export_file_ready (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
+export_cancel (BastionQueryPage *self)
 {
-  g_autoptr(BastionQueryPage) self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GFileOutputStream) stream = g_file_replace_finish (G_FILE (object), result, &error);
-
-  if (stream == NULL)
+  if (self->export != NULL)
+    g_cancellable_cancel (self->export_cancellable);
+  else if (self->export_file != NULL)
     {
-      g_autofree char *text = g_strdup_printf (_("Could not export: %s"), error->message);
+      g_autoptr(GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                     _("The export was cancelled"));
 
-      if (self->cancellable != NULL)
-        set_status (self, text, TRUE);
-      export_clear (self);
-      return;
+      export_report (self, error, TRUE);
     }
-
-  self->export_stream = G_OUTPUT_STREAM (g_steal_pointer (&stream));
-  if (self->cancellable == NULL)
-    {
-      /* Disposed meanwhile: discard the untouched temporary file. */
-      export_abort (self, _("The export was cancelled"));
-      return;
-    }
-
-  if (query_is_active (self->query) || bastion_database_get_busy (self->database))
-    {
-      self->pending = PENDING_EXPORT;
-      if (query_is_active (self->query))
-        bastion_query_cancel (self->query);
-      return;
-    }
-  start_export (self);
-}
-
-static void
-export_target_checked (GObject      *object,
-                       GAsyncResult *result,
-                       gpointer      user_data)
-{
-  g_autoptr(BastionQueryPage) self = user_data;
-  g_autoptr(GFileInfo) info = g_file_query_info_finish (G_FILE (object), result, NULL);
-
-  if (self->cancellable == NULL)
-    {
-      export_clear (self);
-      return;
-    }
-
-  /* Only a file that was not there is removed after a failure. */
-  self->export_existed = info != NULL;
-  g_file_replace_async (self->export_file, NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION,
-                        G_PRIORITY_DEFAULT, self->export_cancellable, export_file_ready,
-                        g_object_ref (self));
 }
 
 void
@@ -1273,7 +970,7 @@ bastion_query_page_export_to_file (BastionQueryPage    *self,
   g_return_if_fail (BASTION_IS_QUERY_PAGE (self));
   g_return_if_fail (G_IS_FILE (file));
 
-  if (self->query == NULL || self->export_query != NULL || self->export_file != NULL)
+  if (self->query == NULL || self->export_file != NULL)
     return;
 
   if (bastion_sql_changes_data (bastion_query_get_sql (self->query), NULL))
@@ -1288,9 +985,16 @@ bastion_query_page_export_to_file (BastionQueryPage    *self,
   g_set_object (&self->export_file, file);
   self->export_cancellable = g_cancellable_new ();
   set_status (self, _("Exporting…"), FALSE);
-  g_file_query_info_async (self->export_file, G_FILE_ATTRIBUTE_STANDARD_TYPE,
-                           G_FILE_QUERY_INFO_NONE, G_PRIORITY_DEFAULT, self->export_cancellable,
-                           export_target_checked, g_object_ref (self));
+
+  /* The page's own query holds the connection while it runs or is paused: it ends first. */
+  if (query_is_active (self->query) || bastion_database_get_busy (self->database))
+    {
+      self->pending = PENDING_EXPORT;
+      if (query_is_active (self->query))
+        bastion_query_cancel (self->query);
+      return;
+    }
+  start_export (self);
 }
 
 static void
@@ -1321,7 +1025,7 @@ export_action (GtkWidget  *widget,
   g_autoptr(GFile) folder = NULL;
   BastionResultFormat format = BASTION_RESULT_FORMAT_CSV;
 
-  if (self->query == NULL || self->export_query != NULL)
+  if (self->query == NULL || self->export != NULL)
     return;
 
   if (!bastion_result_format_parse (format_name, &format) || format != BASTION_RESULT_FORMAT_JSON)
@@ -1432,15 +1136,7 @@ cancel_action (GtkWidget  *widget,
   g_clear_pointer (&self->pending_sql, g_free);
 
   if (self->export_file != NULL)
-    {
-      g_autoptr(GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                                     _("The export was cancelled"));
-
-      if (!self->export_closing)
-        g_cancellable_cancel (self->export_cancellable);
-      export_failed (self, error);
-      export_pump (self);
-    }
+    export_cancel (self);
   else if (query_is_active (self->query))
     {
       set_status (self, _("Cancelling…"), FALSE);
@@ -1588,7 +1284,7 @@ update_actions (BastionQueryPage *self)
 {
   GtkWidget *widget = GTK_WIDGET (self);
   gboolean connected = self->database != NULL && bastion_database_get_connected (self->database);
-  gboolean active = query_is_active (self->query) || self->export_query != NULL;
+  gboolean active = query_is_active (self->query) || self->export != NULL;
   gboolean read_only = self->database == NULL || bastion_database_get_read_only (self->database);
   BastionTransactionStatus status = self->database != NULL
                                     ? bastion_database_get_transaction_status (self->database)
@@ -1603,9 +1299,9 @@ update_actions (BastionQueryPage *self)
                                  && bastion_query_get_state (self->query)
                                     == BASTION_QUERY_STATE_PAUSED);
   gtk_widget_action_set_enabled (widget, "query.export",
-                                 connected && has_rows && self->export_query == NULL);
+                                 connected && has_rows && self->export == NULL);
   gtk_widget_set_sensitive (self->export_button,
-                            connected && has_rows && self->export_query == NULL);
+                            connected && has_rows && self->export == NULL);
   gtk_widget_action_set_enabled (widget, "query.begin",
                                  connected && !read_only && status == BASTION_TRANSACTION_IDLE);
   gtk_widget_action_set_enabled (widget, "query.commit",
@@ -1638,18 +1334,11 @@ bastion_query_page_dispose (GObject *object)
     bastion_query_cancel (self->query);
   if (self->query != NULL)
     g_signal_handlers_disconnect_by_data (self->query, self);
-  if (self->export_file != NULL)
-    {
-      g_autoptr(GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                                     _("The export was cancelled"));
-
-      /* The temporary file is discarded once the thread's write (if any) returns. */
-      g_cancellable_cancel (self->export_cancellable);
-      export_failed (self, error);
-      if (self->export_query != NULL)
-        g_signal_handlers_disconnect_by_data (self->export_query, self);
-      export_pump (self);
-    }
+  /* A running export discards its temporary file and then reports to nobody. */
+  if (self->export != NULL)
+    g_cancellable_cancel (self->export_cancellable);
+  else
+    export_clear (self);
 
   bastion_query_page_set_database (self, NULL);
   gtk_widget_dispose_template (GTK_WIDGET (self), BASTION_TYPE_QUERY_PAGE);
