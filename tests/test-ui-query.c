@@ -23,7 +23,7 @@
 
 #include "bastion-database.h"
 #include "bastion-export-private.h"
-#include "bastion-query-page.h"
+#include "bastion-query-page-private.h"
 #include "bastion-query-view.h"
 #include "bastion-result-grid.h"
 #include "bastion-result-row.h"
@@ -840,7 +840,7 @@ slow_write_hook (gpointer user_data)
 static gboolean
 export_queue_full (gpointer user_data)
 {
-  return bastion_query_page_get_export_peak_queued (user_data)
+  return _bastion_query_page_get_export_peak_queued (user_data)
          > BASTION_EXPORT_HIGH_WATER;
 }
 
@@ -915,7 +915,7 @@ test_query_export_slow_disk (void)
   g_timeout_add (500, flag_set, &waited);
   while (!waited)
     g_main_context_iteration (NULL, TRUE);
-  peak_held = bastion_query_page_get_export_peak_queued (page);
+  peak_held = _bastion_query_page_get_export_peak_queued (page);
   g_assert_cmpuint (peak_held, <=, bound);
   g_assert_true (g_str_has_prefix (bastion_query_page_get_status_text (page), "Exporting"));
 
@@ -929,8 +929,8 @@ test_query_export_slow_disk (void)
   g_test_message ("exported %u rows in %" G_GINT64_FORMAT " ms; peak queued %" G_GSIZE_FORMAT
                   " bytes while the disk was stuck, %" G_GSIZE_FORMAT " in all (bound %"
                   G_GSIZE_FORMAT ")", SLOW_ROWS, (g_get_monotonic_time () - started) / 1000,
-                  peak_held, bastion_query_page_get_export_peak_queued (page), bound);
-  g_assert_cmpuint (bastion_query_page_get_export_peak_queued (page), <=, bound);
+                  peak_held, _bastion_query_page_get_export_peak_queued (page), bound);
+  g_assert_cmpuint (_bastion_query_page_get_export_peak_queued (page), <=, bound);
   g_assert_nonnull (strstr (bastion_query_page_get_status_text (page), "400"));
 
   /* Every row, in order, byte for byte. */

@@ -61,9 +61,6 @@ void                bastion_query_page_run_sql          (BastionQueryPage  *self
 void                bastion_query_page_export_to_file   (BastionQueryPage    *self,
                                                          GFile               *file,
                                                          BastionResultFormat  format);
-/* Tests only: the most bytes the last export had waiting for its file (queued or being
- * written); stays after the export ended. */
-gsize               bastion_query_page_get_export_peak_queued (BastionQueryPage *self);
 /* The statement query.run would run now (the selection, or the one at the cursor). */
 char               *bastion_query_page_dup_current_statement (BastionQueryPage *self);
 
