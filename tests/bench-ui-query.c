@@ -67,25 +67,6 @@ static Bench bench;
 
 /* Helpers */
 
-static void
-run_cli (const char *const *args,
-         const char         *input)
-{
-  g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *err = NULL;
-
-  proc = g_subprocess_newv (args, G_SUBPROCESS_FLAGS_STDIN_PIPE
-                                  | G_SUBPROCESS_FLAGS_STDOUT_SILENCE
-                                  | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
-  if (proc == NULL)
-    g_error ("%s", error->message);
-  if (!g_subprocess_communicate_utf8 (proc, input, NULL, NULL, &err, &error))
-    g_error ("%s", error->message);
-  if (!g_subprocess_get_successful (proc))
-    g_error ("%s %s failed: %s", args[1], args[2], err);
-}
-
 static double
 rss_mib (void)
 {
@@ -161,12 +142,6 @@ static gboolean
 rows_painted (gpointer user_data)
 {
   return bench.painted != 0;
-}
-
-static gboolean
-has_query_view (gpointer data)
-{
-  return bastion_ui_test_find_widget (data, BASTION_TYPE_QUERY_VIEW, NULL, NULL) != NULL;
 }
 
 static gboolean
@@ -357,9 +332,9 @@ connect_demo (const char *password)
   if (cli == NULL || team == NULL)
     g_error ("run under tests/harness/with-servers --xvfb --sshd --postgres --bulk --keyring "
              "--team demo");
-  run_cli (import_args, NULL);
-  run_cli (trust_args, NULL);
-  run_cli (secret_args, password);
+  bastion_ui_test_run_cli (import_args, NULL);
+  bastion_ui_test_run_cli (trust_args, NULL);
+  bastion_ui_test_run_cli (secret_args, password);
 
   window = bastion_ui_test_activate ();
   gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
@@ -367,7 +342,8 @@ connect_demo (const char *password)
   g_signal_connect (gtk_widget_get_frame_clock (bench.window), "after-paint",
                     G_CALLBACK (on_after_paint), &bench);
   bastion_window_open_team (window, team, TRUE);
-  bastion_ui_test_wait_for (has_query_view, window, "the query view of the connected team");
+  bastion_ui_test_wait_for (bastion_ui_test_has_query_view, window,
+                            "the query view of the connected team");
   return BASTION_QUERY_VIEW (bastion_ui_test_find_widget (GTK_WIDGET (window),
                                                           BASTION_TYPE_QUERY_VIEW, NULL, NULL));
 }

@@ -47,10 +47,13 @@ static gboolean notified (gpointer summary);
 static gpointer
 child (const char *name)
 {
-  gpointer widget = gtk_widget_get_template_child (GTK_WIDGET (window), BASTION_TYPE_WINDOW, name);
+  return bastion_ui_test_window_child (window, name);
+}
 
-  g_assert_nonnull (widget);
-  return widget;
+static GtkListBoxRow *
+find_team_row (const char *name)
+{
+  return bastion_ui_test_find_team_row (window, name);
 }
 
 static gpointer
@@ -97,37 +100,6 @@ read_file (const char *path)
   return g_strstrip (contents);
 }
 
-static void
-on_result (GObject      *source,
-           GAsyncResult *result,
-           gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static gboolean
-have_result (gpointer user_data)
-{
-  return *(GAsyncResult **) user_data != NULL;
-}
-
-static GtkListBoxRow *
-find_team_row (const char *name)
-{
-  GtkListBox *list = child ("team_list");
-
-  for (int i = 0;; i++)
-    {
-      GtkListBoxRow *row = gtk_list_box_get_row_at_index (list, i);
-
-      if (row == NULL)
-        return NULL;
-      if (g_strcmp0 (bastion_profile_get_display_name (
-                       bastion_team_row_get_profile (BASTION_TEAM_ROW (row))), name) == 0)
-        return row;
-    }
-}
-
 static gboolean
 team_row_exists (gpointer name)
 {
@@ -162,14 +134,6 @@ stage_settled (gpointer user_data)
 }
 
 static gboolean
-message_dialog_shown (gpointer user_data)
-{
-  GtkWindow *dialog = bastion_ui_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG);
-
-  return dialog != NULL && gtk_widget_get_mapped (GTK_WIDGET (dialog));
-}
-
-static gboolean
 no_message_dialog (gpointer user_data)
 {
   return bastion_ui_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG) == NULL;
@@ -180,19 +144,12 @@ wait_for_dialog (const char *heading)
 {
   AdwMessageDialog *dialog;
 
-  bastion_ui_test_wait_for (message_dialog_shown, NULL, heading);
+  bastion_ui_test_wait_for (bastion_ui_test_message_dialog_shown, NULL, heading);
   dialog = ADW_MESSAGE_DIALOG (bastion_ui_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG));
   g_assert_cmpstr (adw_message_dialog_get_heading (dialog), ==, heading);
   g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (dialog)) != NULL);
 
   return dialog;
-}
-
-static gboolean
-button_has_label (GtkWidget *widget,
-                  gpointer   label)
-{
-  return g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), label) == 0;
 }
 
 static void
@@ -206,7 +163,8 @@ respond (AdwMessageDialog *dialog,
   g_assert_true (adw_message_dialog_get_response_enabled (dialog, response));
   /* As a click does: the response's button emits the response and closes the dialog. */
   label = adw_message_dialog_get_response_label (dialog, response);
-  button = bastion_ui_test_find_widget (GTK_WIDGET (dialog), GTK_TYPE_BUTTON, button_has_label,
+  button = bastion_ui_test_find_widget (GTK_WIDGET (dialog), GTK_TYPE_BUTTON,
+                                        bastion_ui_test_button_has_label,
                                         (gpointer) label);
   g_assert_nonnull (button);
   g_assert_true (gtk_widget_is_sensitive (button));
@@ -236,8 +194,8 @@ clear_db_password (void)
   g_autoptr(GError) error = NULL;
 
   bastion_secrets_clear_async (bastion_secrets_get_default (), bastion_profile_get_id (profile),
-                               BASTION_SECRET_KIND_DB_PASSWORD, NULL, on_result, &result);
-  bastion_ui_test_wait_for (have_result, &result, "the keyring");
+                               BASTION_SECRET_KIND_DB_PASSWORD, NULL, test_store_result, &result);
+  bastion_ui_test_wait_for (bastion_ui_test_have_result, &result, "the keyring");
   g_assert_true (bastion_secrets_clear_finish (bastion_secrets_get_default (), result, &error));
   g_assert_no_error (error);
 }
@@ -251,8 +209,9 @@ port_accepts (guint16 port)
   g_autoptr(GSocketConnection) connection = NULL;
   g_autoptr(GError) error = NULL;
 
-  g_socket_client_connect_to_host_async (client, "127.0.0.1", port, NULL, on_result, &result);
-  bastion_ui_test_wait_for (have_result, &result, "a TCP connect");
+  g_socket_client_connect_to_host_async (client, "127.0.0.1", port, NULL, test_store_result,
+                                         &result);
+  bastion_ui_test_wait_for (bastion_ui_test_have_result, &result, "a TCP connect");
   connection = g_socket_client_connect_to_host_finish (client, result, &error);
   if (connection == NULL)
     g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
@@ -284,8 +243,8 @@ psql_through (guint16     port,
                                          "-d", bastion_profile_get_db_name (profile),
                                          "-c", sql, NULL);
   g_assert_no_error (error);
-  g_subprocess_communicate_utf8_async (process, NULL, NULL, on_result, &result);
-  bastion_ui_test_wait_for (have_result, &result, "psql");
+  g_subprocess_communicate_utf8_async (process, NULL, NULL, test_store_result, &result);
+  bastion_ui_test_wait_for (bastion_ui_test_have_result, &result, "psql");
   g_subprocess_communicate_utf8_finish (process, result, &out, &err, &error);
   g_assert_no_error (error);
   if (!g_subprocess_get_if_exited (process) || g_subprocess_get_exit_status (process) != 0)
@@ -674,8 +633,8 @@ test_connect_accept (void)
     g_autofree char *port_part = g_strdup_printf (":%u/", port);
 
     bar_activate ("bar.copy-uri");
-    gdk_clipboard_read_text_async (clipboard, NULL, on_result, &result);
-    bastion_ui_test_wait_for (have_result, &result, "the clipboard");
+    gdk_clipboard_read_text_async (clipboard, NULL, test_store_result, &result);
+    bastion_ui_test_wait_for (bastion_ui_test_have_result, &result, "the clipboard");
     uri = gdk_clipboard_read_text_finish (clipboard, result, NULL);
     g_assert_nonnull (uri);
     g_assert_true (g_str_has_prefix (uri, "postgresql://"));

@@ -21,45 +21,6 @@
 #include "bastion-ui-test.h"
 #include "bastion-window.h"
 
-static void
-run_cli (const char *const *args,
-         const char         *input)
-{
-  g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *err = NULL;
-
-  proc = g_subprocess_newv (args, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
-                                  G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (proc, input, NULL, NULL, &err, &error);
-  g_assert_no_error (error);
-  if (!g_subprocess_get_successful (proc))
-    g_error ("%s %s failed: %s", args[1], args[2], err);
-}
-
-static gboolean
-has_query_view (gpointer data)
-{
-  return bastion_ui_test_find_widget (data, BASTION_TYPE_QUERY_VIEW, NULL, NULL) != NULL;
-}
-
-typedef struct
-{
-  BastionQueryPage *page;
-} PageWait;
-
-static gboolean
-page_has_rows (gpointer data)
-{
-  PageWait *wait = data;
-  BastionResultGrid *grid = bastion_query_page_get_grid (wait->page);
-  BastionResultModel *model = bastion_result_grid_get_model (grid);
-
-  return !bastion_query_page_get_running (wait->page) && model != NULL &&
-         g_list_model_get_n_items (G_LIST_MODEL (model)) > 0;
-}
-
 static gboolean
 port_closed (gpointer data)
 {
@@ -70,12 +31,6 @@ port_closed (gpointer data)
   connection = g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL, NULL);
 
   return connection == NULL;
-}
-
-static gboolean
-no_query_view (gpointer data)
-{
-  return !has_query_view (data);
 }
 
 static gboolean
@@ -112,7 +67,7 @@ test_flow_connect_query_disconnect (void)
   BastionQueryView *view;
   BastionConnection *connection;
   BastionProfile *profile;
-  PageWait wait;
+  BastionQueryPage *page;
   guint16 port;
   GListModel *rows;
   guint n_rows;
@@ -120,14 +75,15 @@ test_flow_connect_query_disconnect (void)
   g_assert_nonnull (cli);
   g_assert_true (g_file_get_contents (g_getenv ("BASTION_TEST_PG_PASSWORD_FILE"), &password, NULL,
                                       NULL));
-  run_cli (import_args, NULL);
-  run_cli (trust_args, NULL);
-  run_cli (secret_args, password);
+  bastion_ui_test_run_cli (import_args, NULL);
+  bastion_ui_test_run_cli (trust_args, NULL);
+  bastion_ui_test_run_cli (secret_args, password);
 
   window = bastion_ui_test_activate ();
   bastion_window_open_team (window, team, TRUE);
 
-  bastion_ui_test_wait_for (has_query_view, window, "the query view under the connected team");
+  bastion_ui_test_wait_for (bastion_ui_test_has_query_view, window,
+                            "the query view under the connected team");
   view = BASTION_QUERY_VIEW (bastion_ui_test_find_widget (GTK_WIDGET (window),
                                                           BASTION_TYPE_QUERY_VIEW, NULL, NULL));
 
@@ -146,10 +102,10 @@ test_flow_connect_query_disconnect (void)
                                                  is_connected_state, NULL));
 
   /* The SimpleIOT one-click view of the devices, with their model and project by name. */
-  wait.page = bastion_query_view_open_entity (view, "devices");
-  g_assert_nonnull (wait.page);
-  bastion_ui_test_wait_for (page_has_rows, &wait, "the devices in the grid");
-  rows = G_LIST_MODEL (bastion_result_grid_get_model (bastion_query_page_get_grid (wait.page)));
+  page = bastion_query_view_open_entity (view, "devices");
+  g_assert_nonnull (page);
+  bastion_ui_test_wait_for (bastion_ui_test_page_has_rows, page, "the devices in the grid");
+  rows = G_LIST_MODEL (bastion_result_grid_get_model (bastion_query_page_get_grid (page)));
   n_rows = g_list_model_get_n_items (rows);
   g_assert_cmpuint (n_rows, ==, 5);
 
@@ -159,12 +115,14 @@ test_flow_connect_query_disconnect (void)
 
   /* Disconnect (its shortcut's action): the view goes, and so does the port. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.disconnect", NULL));
-  bastion_ui_test_wait_for (no_query_view, window, "the query view gone after Disconnect");
+  bastion_ui_test_wait_for (bastion_ui_test_no_query_view, window,
+                            "the query view gone after Disconnect");
   bastion_ui_test_wait_for (port_closed, GUINT_TO_POINTER (port), "the local port closed");
 
   /* Connect again from the keyboard's action: no prompt, the view comes back. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.connect", NULL));
-  bastion_ui_test_wait_for (has_query_view, window, "the query view after win.connect");
+  bastion_ui_test_wait_for (bastion_ui_test_has_query_view, window,
+                            "the query view after win.connect");
   port = bastion_connection_get_local_port (connection);
 
   /* Closing the window with a tunnel open asks; "Keep in Background" keeps the tunnel serving

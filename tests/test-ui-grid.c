@@ -41,68 +41,12 @@ static guint n_frames;
 /* Setup */
 
 static void
-store_result (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static gboolean
-have_result (gpointer user_data)
-{
-  return *(GAsyncResult **) user_data != NULL;
-}
-
-static BastionDatabase *
-connect_database (void)
-{
-  g_autofree char *password = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GAsyncResult) result = NULL;
-  const char *pwfile = g_getenv ("BASTION_TEST_PG_PASSWORD_FILE");
-  const char *port = g_getenv ("BASTION_TEST_PG_PORT");
-  BastionDatabase *db;
-
-  if (pwfile == NULL || port == NULL)
-    g_error ("run under tests/harness/with-servers --postgres");
-  g_assert_true (g_file_get_contents (pwfile, &password, NULL, &error));
-  g_assert_no_error (error);
-  g_strstrip (password);
-
-  db = bastion_database_new ("127.0.0.1", atoi (port), "localhost",
-                             g_getenv ("BASTION_TEST_PG_DB"), g_getenv ("BASTION_TEST_PG_USER"));
-  bastion_database_set_password (db, password);
-  bastion_database_set_connect_timeout (db, 10);
-  bastion_database_connect_async (db, NULL, store_result, &result);
-  bastion_ui_test_wait_for (have_result, &result, "the database connection");
-  g_assert_true (bastion_database_connect_finish (db, result, &error));
-  g_assert_no_error (error);
-
-  return db;
-}
-
-static void
 open_view (void)
 {
-  GtkWidget *box;
-  GtkWidget *header;
-
-  database = connect_database ();
+  database = bastion_ui_test_connect_database ();
   view = BASTION_QUERY_VIEW (bastion_query_view_new (database, "ui-grid-test", TRUE));
-
-  window = adw_application_window_new (GTK_APPLICATION (bastion_ui_test_get_app ()));
-  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 760);
-  box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
-  header = adw_header_bar_new ();
   spinner = gtk_spinner_new ();
-  adw_header_bar_pack_start (ADW_HEADER_BAR (header), spinner);
-  gtk_box_append (GTK_BOX (box), header);
-  gtk_widget_set_vexpand (GTK_WIDGET (view), TRUE);
-  gtk_box_append (GTK_BOX (box), GTK_WIDGET (view));
-  adw_application_window_set_content (ADW_APPLICATION_WINDOW (window), box);
-  gtk_window_present (GTK_WINDOW (window));
-  bastion_ui_test_wait_drawn (GTK_WIDGET (view));
+  window = bastion_ui_test_present_with_header (GTK_WIDGET (view), NULL, spinner);
 }
 
 /* Every frame takes longer than the refresh interval, so the next one is due as soon as it
@@ -165,16 +109,6 @@ wait_within (Condition   condition,
     }
 }
 
-static void
-type_and_run (BastionQueryPage *page,
-              const char       *sql)
-{
-  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (bastion_query_page_get_buffer (page));
-
-  gtk_text_buffer_set_text (buffer, sql, -1);
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "query.run-all", NULL));
-}
-
 static gboolean
 five_rows_shown (gpointer user_data)
 {
@@ -209,17 +143,6 @@ rows_arriving (gpointer user_data)
 }
 
 static gboolean
-page_idle (gpointer user_data)
-{
-  BastionQueryPage *page = user_data;
-  BastionQuery *query = bastion_query_page_get_query (page);
-
-  return query != NULL && !bastion_query_page_get_running (page)
-         && bastion_query_get_state (query) == BASTION_QUERY_STATE_FINISHED
-         && !bastion_database_get_busy (bastion_query_page_get_database (page));
-}
-
-static gboolean
 page_idle_any (gpointer user_data)
 {
   BastionQueryPage *page = user_data;
@@ -246,7 +169,7 @@ test_grid_rows_while_animating (void)
   wait_within (animating, NULL, ROWS_LIMIT_USEC, "the animation");
 
   started = g_get_monotonic_time ();
-  type_and_run (page, "select * from device");
+  bastion_ui_test_type_and_run_all (page, "select * from device");
   wait_within (five_rows_shown, page, ROWS_LIMIT_USEC, "the 5 devices on screen");
   g_test_message ("5 rows on screen after %" G_GINT64_FORMAT " ms, %u frames meanwhile",
                   (g_get_monotonic_time () - started) / 1000, n_frames);
@@ -254,11 +177,11 @@ test_grid_rows_while_animating (void)
   g_assert_true (gtk_spinner_get_spinning (GTK_SPINNER (spinner)));
   g_assert_true (g_str_has_prefix (bastion_query_page_get_status_text (page), "5 rows"));
 
-  type_and_run (page, "select pg_sleep(30)");
+  bastion_ui_test_type_and_run_all (page, "select pg_sleep(30)");
   wait_within (query_sleeping, page, ROWS_LIMIT_USEC, "pg_sleep(30) running");
   started = g_get_monotonic_time ();
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "query.cancel", NULL));
-  wait_within (page_idle, page, CANCEL_LIMIT_USEC, "the cancel");
+  wait_within (bastion_ui_test_page_finished, page, CANCEL_LIMIT_USEC, "the cancel");
   g_test_message ("cancelled after %" G_GINT64_FORMAT " ms",
                   (g_get_monotonic_time () - started) / 1000);
   query = bastion_query_page_get_query (page);
@@ -266,10 +189,12 @@ test_grid_rows_while_animating (void)
   g_assert_cmpint (bastion_query_get_elapsed_usec (query), <, 25 * G_USEC_PER_SEC);
 
   /* And while rows are arriving (one a millisecond, for 100 s if nothing stops them). */
-  type_and_run (page, "select g, pg_sleep(0.001) from generate_series(1, 100000) g");
+  bastion_ui_test_type_and_run_all (page,
+                                    "select g, pg_sleep(0.001) from generate_series(1, 100000) g");
   wait_within (rows_arriving, page, ROWS_LIMIT_USEC, "the first rows of the slow stream");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "query.cancel", NULL));
-  wait_within (page_idle, page, CANCEL_LIMIT_USEC, "the cancel while rows arrive");
+  wait_within (bastion_ui_test_page_finished, page, CANCEL_LIMIT_USEC,
+               "the cancel while rows arrive");
   query = bastion_query_page_get_query (page);
   g_test_message ("cancelled after %" G_GUINT64_FORMAT " rows", bastion_query_get_n_rows (query));
   g_assert_error (bastion_query_get_error (query), G_IO_ERROR, G_IO_ERROR_CANCELLED);
@@ -400,7 +325,7 @@ test_grid_recycled_cells (void)
 
   /* NULLs in every column but the first, at different rows, so scrolling hands cells that
    * showed a NULL to values ("soil probe", dates: what came out italic before). */
-  type_and_run (page, "select g as id,\n"
+  bastion_ui_test_type_and_run_all (page, "select g as id,\n"
                       "       case when g % 3 = 0 then null else 'soil probe ' || g end as note,\n"
                       "       case when g % 2 = 0 then null\n"
                       "            else date '2023-05-28' + g end as day,\n"
@@ -532,7 +457,7 @@ test_grid_widths (void)
   int fitted;
 
   /* The first rows have short ids and counters; the last ones are longer. */
-  type_and_run (page, "select g as id,\n"
+  bastion_ui_test_type_and_run_all (page, "select g as id,\n"
                       "       g::int8 * 32155761 as counter,\n"
                       "       md5(g::text)::uuid as uuid,\n"
                       "       repeat('w', 200) as wide\n"

@@ -31,10 +31,13 @@ static BastionWindow *window;
 static gpointer
 child (const char *name)
 {
-  gpointer widget = gtk_widget_get_template_child (GTK_WIDGET (window), BASTION_TYPE_WINDOW, name);
+  return bastion_ui_test_window_child (window, name);
+}
 
-  g_assert_nonnull (widget);
-  return widget;
+static GtkListBoxRow *
+find_team_row (const char *name)
+{
+  return bastion_ui_test_find_team_row (window, name);
 }
 
 static gpointer
@@ -75,23 +78,6 @@ saved_profile (const char *id)
     }
 
   return NULL;
-}
-
-static GtkListBoxRow *
-find_team_row (const char *name)
-{
-  GtkListBox *list = child ("team_list");
-
-  for (int i = 0;; i++)
-    {
-      GtkListBoxRow *row = gtk_list_box_get_row_at_index (list, i);
-
-      if (row == NULL)
-        return NULL;
-      if (g_strcmp0 (bastion_profile_get_display_name (
-                       bastion_team_row_get_profile (BASTION_TEAM_ROW (row))), name) == 0)
-        return row;
-    }
 }
 
 static gboolean
@@ -534,13 +520,6 @@ row_has_subtitle (gpointer user_data)
          && g_strcmp0 (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), wait->subtitle) == 0;
 }
 
-static gboolean
-button_has_label (GtkWidget *widget,
-                  gpointer   data)
-{
-  return g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), data) == 0;
-}
-
 static void
 click_row_button (GtkWidget  *root,
                   const char *title,
@@ -550,18 +529,11 @@ click_row_button (GtkWidget  *root,
   GtkWidget *button;
 
   g_assert_nonnull (row);
-  button = bastion_ui_test_find_widget (row, GTK_TYPE_BUTTON, button_has_label, (gpointer) label);
+  button = bastion_ui_test_find_widget (row, GTK_TYPE_BUTTON, bastion_ui_test_button_has_label,
+                                        (gpointer) label);
   g_assert_nonnull (button);
   g_assert_true (gtk_widget_get_visible (button));
   gtk_widget_activate (button);
-}
-
-static gboolean
-message_dialog_shown (gpointer user_data)
-{
-  GtkWindow *dialog = bastion_ui_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG);
-
-  return dialog != NULL && gtk_widget_get_mapped (GTK_WIDGET (dialog));
 }
 
 static void
@@ -589,7 +561,7 @@ test_secrets (void)
 
   /* Set in the GUI, found by the CLI. */
   click_row_button (GTK_WIDGET (editor), "Key Passphrase", "_Set…");
-  bastion_ui_test_wait_for (message_dialog_shown, NULL, "the passphrase dialog");
+  bastion_ui_test_wait_for (bastion_ui_test_message_dialog_shown, NULL, "the passphrase dialog");
   dialog = ADW_MESSAGE_DIALOG (bastion_ui_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG));
   g_assert_true (GTK_IS_ENTRY (adw_message_dialog_get_extra_child (dialog)));
   g_assert_false (gtk_entry_get_visibility (

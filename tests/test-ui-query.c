@@ -38,70 +38,14 @@ static BastionQueryView *view;
 /* Setup */
 
 static void
-store_result (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static gboolean
-have_result (gpointer user_data)
-{
-  return *(GAsyncResult **) user_data != NULL;
-}
-
-static BastionDatabase *
-connect_database (void)
-{
-  g_autofree char *password = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GAsyncResult) result = NULL;
-  const char *pwfile = g_getenv ("BASTION_TEST_PG_PASSWORD_FILE");
-  const char *port = g_getenv ("BASTION_TEST_PG_PORT");
-  BastionDatabase *db;
-
-  if (pwfile == NULL || port == NULL)
-    g_error ("run under tests/harness/with-servers --postgres");
-  g_assert_true (g_file_get_contents (pwfile, &password, NULL, &error));
-  g_assert_no_error (error);
-  g_strstrip (password);
-
-  db = bastion_database_new ("127.0.0.1", atoi (port), "localhost",
-                             g_getenv ("BASTION_TEST_PG_DB"), g_getenv ("BASTION_TEST_PG_USER"));
-  bastion_database_set_password (db, password);
-  bastion_database_set_connect_timeout (db, 10);
-  bastion_database_connect_async (db, NULL, store_result, &result);
-  bastion_ui_test_wait_for (have_result, &result, "the database connection");
-  g_assert_true (bastion_database_connect_finish (db, result, &error));
-  g_assert_no_error (error);
-  g_assert_true (bastion_database_get_read_only (db));
-
-  return db;
-}
-
-static void
 open_view (void)
 {
-  GtkWidget *box;
-  GtkWidget *header;
-  GtkWidget *title;
-
-  database = connect_database ();
+  database = bastion_ui_test_connect_database ();
+  g_assert_true (bastion_database_get_read_only (database));
   view = BASTION_QUERY_VIEW (bastion_query_view_new (database, PROFILE_ID, TRUE));
-
-  window = adw_application_window_new (GTK_APPLICATION (bastion_ui_test_get_app ()));
-  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 760);
-  box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
-  header = adw_header_bar_new ();
-  title = adw_window_title_new ("demo", "simpleiot");
-  adw_header_bar_set_title_widget (ADW_HEADER_BAR (header), title);
-  gtk_box_append (GTK_BOX (box), header);
-  gtk_widget_set_vexpand (GTK_WIDGET (view), TRUE);
-  gtk_box_append (GTK_BOX (box), GTK_WIDGET (view));
-  adw_application_window_set_content (ADW_APPLICATION_WINDOW (window), box);
-  gtk_window_present (GTK_WINDOW (window));
-  bastion_ui_test_wait_drawn (GTK_WIDGET (view));
+  window = bastion_ui_test_present_with_header (GTK_WIDGET (view),
+                                                adw_window_title_new ("demo", "simpleiot"),
+                                                NULL);
 }
 
 /* Helpers */
@@ -116,26 +60,6 @@ current_page (void)
 }
 
 static gboolean
-page_idle (gpointer user_data)
-{
-  BastionQueryPage *page = user_data;
-  BastionQuery *query = bastion_query_page_get_query (page);
-
-  /* A paused query keeps the connection busy until it is fetched or cancelled. */
-  return query != NULL && !bastion_query_page_get_running (page)
-         && (bastion_query_get_state (query) == BASTION_QUERY_STATE_PAUSED
-             || (bastion_query_get_state (query) == BASTION_QUERY_STATE_FINISHED
-                 && !bastion_database_get_busy (bastion_query_page_get_database (page))));
-}
-
-static void
-wait_page_idle (BastionQueryPage *page)
-{
-  bastion_ui_test_wait_for (page_idle, page, "the query to end");
-  bastion_ui_test_settle (GTK_WIDGET (page));
-}
-
-static gboolean
 grid_shows_rows (gpointer user_data)
 {
   BastionQueryPage *page = user_data;
@@ -143,26 +67,6 @@ grid_shows_rows (gpointer user_data)
   return g_strcmp0 (bastion_query_page_get_result_kind (page), "grid") == 0
          && bastion_result_grid_get_n_bound_rows (bastion_query_page_get_grid (page)) > 0
          && gtk_widget_get_mapped (GTK_WIDGET (bastion_query_page_get_grid (page)));
-}
-
-/* Types @sql into the editor, puts the cursor at @cursor (characters, -1 for the end) and runs
- * what query.run picks. */
-static void
-type_and_run (BastionQueryPage *page,
-              const char       *sql,
-              int               cursor)
-{
-  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (bastion_query_page_get_buffer (page));
-  GtkTextIter iter;
-
-  gtk_text_buffer_set_text (buffer, sql, -1);
-  if (cursor < 0)
-    gtk_text_buffer_get_end_iter (buffer, &iter);
-  else
-    gtk_text_buffer_get_iter_at_offset (buffer, &iter, cursor);
-  gtk_text_buffer_place_cursor (buffer, &iter);
-
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "query.run", NULL));
 }
 
 static int
@@ -236,11 +140,11 @@ test_query_devices (void)
 
   g_assert_cmpstr (bastion_query_page_get_result_kind (page), ==, "empty");
 
-  type_and_run (page, "select name, serial_number, battery_level\n"
+  bastion_ui_test_type_and_run (page, "select name, serial_number, battery_level\n"
                       "  from device\n"
                       " order by serial_number;", -1);
   bastion_ui_test_wait_for (grid_shows_rows, page, "the devices in the grid");
-  wait_page_idle (page);
+  bastion_ui_test_wait_page_idle (page);
 
   g_assert_cmpuint (g_list_model_get_n_items (bastion_result_grid_get_rows (grid)), ==, 5);
   g_assert_cmpuint (g_list_model_get_n_items (columns), ==, 3);
@@ -303,7 +207,7 @@ test_query_devices (void)
   page = bastion_query_view_open_entity (view, "devices");
   g_assert_true (page == current_page ());
   bastion_ui_test_wait_for (grid_shows_rows, page, "the Devices view");
-  wait_page_idle (page);
+  bastion_ui_test_wait_page_idle (page);
   grid = bastion_query_page_get_grid (page);
   g_assert_cmpuint (g_list_model_get_n_items (bastion_result_grid_get_rows (grid)), ==, 5);
   g_assert_cmpint (column_index (page, "model"), >=, 0);
@@ -336,11 +240,12 @@ test_query_null (void)
   g_autofree char *e = NULL;
   g_autofree char *long_text = NULL;
 
-  type_and_run (page, "select NULL::text as a, ''::text as b, 'NULL' as c, 42 as n,\n"
+  bastion_ui_test_type_and_run (page,
+                                "select NULL::text as a, ''::text as b, 'NULL' as c, 42 as n,\n"
                       "       repeat('x', 5000) as long,\n"
                       "       '\\x0102030405060708090a0b0c0d0e0f10111213'::bytea as bin", 3);
   bastion_ui_test_wait_for (grid_shows_rows, page, "the NULL row");
-  wait_page_idle (page);
+  bastion_ui_test_wait_page_idle (page);
 
   a = bastion_result_grid_dup_cell_text (grid, 0, 0, &is_null);
   g_assert_true (is_null);
@@ -428,14 +333,6 @@ read_only_is (gpointer user_data)
 }
 
 static gboolean
-message_dialog_shown (gpointer user_data)
-{
-  GtkWindow *dialog = bastion_ui_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG);
-
-  return dialog != NULL && gtk_widget_get_mapped (GTK_WIDGET (dialog));
-}
-
-static gboolean
 transaction_is (gpointer user_data)
 {
   return bastion_database_get_transaction_status (database) == GPOINTER_TO_INT (user_data);
@@ -451,8 +348,8 @@ test_query_writes (void)
   const GError *error;
 
   /* Read-only: the server refuses, the page says why. */
-  type_and_run (page, update, 0);
-  wait_page_idle (page);
+  bastion_ui_test_type_and_run (page, update, 0);
+  bastion_ui_test_wait_page_idle (page);
   error = bastion_query_get_error (bastion_query_page_get_query (page));
   g_assert_error (error, BASTION_DATABASE_ERROR, BASTION_DATABASE_ERROR_READ_ONLY);
   g_assert_cmpstr (bastion_query_page_get_result_kind (page), ==, "message");
@@ -469,8 +366,8 @@ test_query_writes (void)
   g_assert_nonnull (bastion_ui_test_find_label (GTK_WIDGET (page), "Writes Allowed"));
 
   /* A statement that changes data asks first; Cancel does not run it. */
-  type_and_run (page, update, 0);
-  bastion_ui_test_wait_for (message_dialog_shown, NULL, "the confirmation");
+  bastion_ui_test_type_and_run (page, update, 0);
+  bastion_ui_test_wait_for (bastion_ui_test_message_dialog_shown, NULL, "the confirmation");
   dialog = ADW_MESSAGE_DIALOG (bastion_ui_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG));
   g_assert_cmpstr (adw_message_dialog_get_heading (dialog), ==, "Change Data?");
   g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "UPDATE"));
@@ -484,15 +381,15 @@ test_query_writes (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "query.begin", NULL));
   bastion_ui_test_wait_for (transaction_is, GINT_TO_POINTER (BASTION_TRANSACTION_IN_BLOCK),
                             "the transaction to begin");
-  wait_page_idle (page);
+  bastion_ui_test_wait_page_idle (page);
   g_assert_nonnull (bastion_ui_test_find_label (GTK_WIDGET (page), "In Transaction"));
 
-  type_and_run (page, update, 0);
-  bastion_ui_test_wait_for (message_dialog_shown, NULL, "the confirmation");
+  bastion_ui_test_type_and_run (page, update, 0);
+  bastion_ui_test_wait_for (bastion_ui_test_message_dialog_shown, NULL, "the confirmation");
   dialog = ADW_MESSAGE_DIALOG (bastion_ui_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG));
   adw_message_dialog_response (dialog, "run");
   gtk_window_destroy (GTK_WINDOW (dialog));
-  wait_page_idle (page);
+  bastion_ui_test_wait_page_idle (page);
   g_assert_no_error (bastion_query_get_error (bastion_query_page_get_query (page)));
   g_assert_true (g_str_has_prefix (bastion_query_page_get_status_text (page), "UPDATE 0"));
   bastion_ui_test_screenshot (window, "query-writes");
@@ -500,21 +397,11 @@ test_query_writes (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "query.rollback", NULL));
   bastion_ui_test_wait_for (transaction_is, GINT_TO_POINTER (BASTION_TRANSACTION_IDLE),
                             "the rollback");
-  wait_page_idle (page);
+  bastion_ui_test_wait_page_idle (page);
 
   gtk_switch_set_active (GTK_SWITCH (writes_switch), FALSE);
   bastion_ui_test_wait_for (read_only_is, GINT_TO_POINTER (TRUE), "read-only again");
   g_assert_true (bastion_database_get_read_only (database));
-}
-
-static gboolean
-query_running (gpointer user_data)
-{
-  BastionQueryPage *page = user_data;
-  BastionQuery *query = bastion_query_page_get_query (page);
-
-  return query != NULL && bastion_query_get_state (query) == BASTION_QUERY_STATE_RUNNING
-         && bastion_query_get_elapsed_usec (query) > 200 * 1000;
 }
 
 static void
@@ -525,13 +412,13 @@ test_query_cancel (void)
   gint64 started;
   gint64 took;
 
-  type_and_run (page, "select pg_sleep(60)", -1);
-  bastion_ui_test_wait_for (query_running, page, "the query to run");
+  bastion_ui_test_type_and_run (page, "select pg_sleep(60)", -1);
+  bastion_ui_test_wait_for (bastion_ui_test_query_running, page, "the query to run");
   g_assert_true (bastion_query_page_get_running (page));
 
   started = g_get_monotonic_time ();
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "query.cancel", NULL));
-  wait_page_idle (page);
+  bastion_ui_test_wait_page_idle (page);
   took = g_get_monotonic_time () - started;
   g_test_message ("cancel took %" G_GINT64_FORMAT " ms", took / 1000);
 
@@ -542,9 +429,9 @@ test_query_cancel (void)
   g_assert_true (g_str_has_prefix (bastion_query_page_get_status_text (page), "Cancelled"));
 
   /* The connection is usable again. */
-  type_and_run (page, "select 1 as one", -1);
+  bastion_ui_test_type_and_run (page, "select 1 as one", -1);
   bastion_ui_test_wait_for (grid_shows_rows, page, "a query after the cancel");
-  wait_page_idle (page);
+  bastion_ui_test_wait_page_idle (page);
   g_assert_cmpstr (view_cell (page, 0, 0, NULL), ==, "1");
 }
 
@@ -563,8 +450,8 @@ test_query_syntax_error (void)
   g_assert_nonnull (tag);
 
   /* The cursor in the second statement: only that one runs; the error is after "and". */
-  type_and_run (page, text, nme);
-  wait_page_idle (page);
+  bastion_ui_test_type_and_run (page, text, nme);
+  bastion_ui_test_wait_page_idle (page);
   g_assert_cmpstr (bastion_query_get_sqlstate (bastion_query_page_get_query (page)), ==, "42601");
   g_assert_cmpstr (bastion_query_page_get_result_kind (page), ==, "message");
   g_assert_true (g_str_has_prefix (bastion_query_page_get_status_text (page), "ERROR 42601"));
@@ -579,12 +466,12 @@ test_query_syntax_error (void)
   bastion_ui_test_screenshot (window, "query-syntax-error");
 
   /* A wrong column: the server's position marks the name. */
-  type_and_run (page, text, 0);
-  wait_page_idle (page);
+  bastion_ui_test_type_and_run (page, text, 0);
+  bastion_ui_test_wait_page_idle (page);
   g_assert_null (bastion_query_get_error (bastion_query_page_get_query (page)));
   gtk_text_buffer_set_text (buffer, "select nme from device", -1);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "query.run-all", NULL));
-  wait_page_idle (page);
+  bastion_ui_test_wait_page_idle (page);
   g_assert_cmpstr (bastion_query_get_sqlstate (bastion_query_page_get_query (page)), ==, "42703");
   gtk_text_buffer_get_iter_at_offset (buffer, &iter, 7);
   g_assert_true (gtk_text_iter_has_tag (&iter, tag));
@@ -620,9 +507,9 @@ test_query_fetch_more_export (void)
   BastionQuery *query;
 
   /* More rows than the cap: the query pauses and says so. */
-  type_and_run (page, "select g, 'row ' || g as label, nullif(g % 3, 0) as third\n"
+  bastion_ui_test_type_and_run (page, "select g, 'row ' || g as label, nullif(g % 3, 0) as third\n"
                       "  from generate_series(1, 150000) g", -1);
-  wait_page_idle (page);
+  bastion_ui_test_wait_page_idle (page);
   query = bastion_query_page_get_query (page);
   g_assert_cmpint (bastion_query_get_state (query), ==, BASTION_QUERY_STATE_PAUSED);
   g_assert_cmpuint (bastion_result_model_get_n_rows (bastion_query_get_model (query)), ==, 100000);
@@ -630,7 +517,7 @@ test_query_fetch_more_export (void)
   g_assert_true (gtk_widget_get_visible (fetch_more));
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "query.fetch-more", NULL));
-  bastion_ui_test_wait_for (page_idle, page, "the rest of the rows");
+  bastion_ui_test_wait_for (bastion_ui_test_page_idle, page, "the rest of the rows");
   g_assert_cmpint (bastion_query_get_state (query), ==, BASTION_QUERY_STATE_FINISHED);
   g_assert_cmpuint (bastion_result_model_get_n_rows (bastion_query_get_model (query)), ==, 150000);
   g_assert_false (gtk_widget_get_visible (fetch_more));
@@ -739,8 +626,9 @@ test_query_export_off_main_loop (void)
   guint tick_id;
 
   g_assert_true (g_file_set_contents (path, "ORIGINAL\n", -1, NULL));
-  type_and_run (page, "select g, repeat('x', 40) as pad from generate_series(1, 20000) g", -1);
-  wait_page_idle (page);
+  bastion_ui_test_type_and_run (page, "select g, repeat('x', 40) as pad "
+                                      "from generate_series(1, 20000) g", -1);
+  bastion_ui_test_wait_page_idle (page);
 
   g_mutex_init (&gate.lock);
   g_cond_init (&gate.cond);
@@ -804,9 +692,9 @@ test_query_export_failure_keeps_file (void)
 
   g_assert_true (g_file_set_contents (path, "ORIGINAL\n", -1, NULL));
   /* Division by zero at row 30 000: about 1.5 MB of CSV come first. */
-  type_and_run (page, "select g, repeat('x', 40) as pad, 1 / (30000 - g) as boom\n"
+  bastion_ui_test_type_and_run (page, "select g, repeat('x', 40) as pad, 1 / (30000 - g) as boom\n"
                       "  from generate_series(1, 40000) g", -1);
-  wait_page_idle (page);
+  bastion_ui_test_wait_page_idle (page);
 
   bastion_query_page_export_to_file (page, file, BASTION_RESULT_FORMAT_CSV);
   bastion_ui_test_wait_for (status_starts_with, "Could not export", "the failed export");
@@ -898,9 +786,9 @@ test_query_export_slow_disk (void)
   gsize peak_held;
   gint64 started;
 
-  type_and_run (page, "select g, repeat(md5(g::text), 16) as pad\n"
+  bastion_ui_test_type_and_run (page, "select g, repeat(md5(g::text), 16) as pad\n"
                       "  from generate_series(1, 400000) g", -1);
-  wait_page_idle (page);
+  bastion_ui_test_wait_page_idle (page);
 
   g_mutex_init (&gate.lock);
   g_cond_init (&gate.cond);
@@ -959,12 +847,6 @@ test_query_export_slow_disk (void)
   g_rmdir (dir);
 }
 
-static gboolean
-page_shows_plan (gpointer user_data)
-{
-  return g_strcmp0 (bastion_query_page_get_result_kind (current_page ()), "plan") == 0;
-}
-
 static void
 test_query_explain (void)
 {
@@ -978,8 +860,8 @@ test_query_explain (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "view.explain-analyze", NULL));
   plan_page = current_page ();
   g_assert_true (plan_page != page);
-  bastion_ui_test_wait_for (page_shows_plan, NULL, "the plan");
-  wait_page_idle (plan_page);
+  bastion_ui_test_wait_for (bastion_ui_test_page_shows_plan, current_page (), "the plan");
+  bastion_ui_test_wait_page_idle (plan_page);
 
   plan_view = GTK_TEXT_VIEW (gtk_widget_get_template_child (GTK_WIDGET (plan_page),
                                                             BASTION_TYPE_QUERY_PAGE, "plan_view"));
@@ -1042,23 +924,14 @@ test_query_schema (void)
   bastion_ui_test_screenshot (window, "query-schema");
 }
 
-static void
-history_search_cb (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
-{
-  *(GPtrArray **) user_data = bastion_history_search_finish (BASTION_HISTORY (object), result,
-                                                             NULL);
-  g_assert_nonnull (*(GPtrArray **) user_data);
-}
-
 static GPtrArray *
 history_entries (void)
 {
   GPtrArray *entries = NULL;
 
   bastion_history_search_async (bastion_query_view_get_history (view), NULL,
-                                BASTION_HISTORY_OUTCOME_ANY, 0, NULL, history_search_cb, &entries);
+                                BASTION_HISTORY_OUTCOME_ANY, 0, NULL,
+                                bastion_ui_test_store_history, &entries);
   while (entries == NULL)
     g_main_context_iteration (NULL, TRUE);
   return entries;
@@ -1079,12 +952,6 @@ static gboolean
 history_has_cb (gpointer user_data)
 {
   return history_has (user_data);
-}
-
-static gboolean
-history_view_idle (gpointer user_data)
-{
-  return !bastion_history_view_get_loading (user_data);
 }
 
 static void
@@ -1116,7 +983,7 @@ test_query_history (void)
     entries = history_entries ();
     gtk_menu_button_popup (button);
     bastion_ui_test_wait_drawn (GTK_WIDGET (history_view));
-    bastion_ui_test_wait_for (history_view_idle, history_view, "the history list");
+    bastion_ui_test_wait_for (bastion_ui_test_history_view_idle, history_view, "the history list");
     bastion_ui_test_settle (GTK_WIDGET (history_view));
     for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (list));
          row != NULL;
@@ -1141,7 +1008,7 @@ test_query_dark (void)
   GListModel *rows;
 
   bastion_ui_test_wait_for (grid_shows_rows, page, "the Models view");
-  wait_page_idle (page);
+  bastion_ui_test_wait_page_idle (page);
   g_assert_cmpstr (bastion_query_page_get_title (page), ==, "Models");
   g_assert_cmpint (column_index (page, "project"), >=, 0);
   rows = bastion_result_grid_get_rows (bastion_query_page_get_grid (page));

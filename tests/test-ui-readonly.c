@@ -31,57 +31,6 @@ static GtkWidget *window;
 static BastionQueryView *view;
 static char *large_object;
 
-static void
-store_result (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static gboolean
-have_result (gpointer user_data)
-{
-  return *(GAsyncResult **) user_data != NULL;
-}
-
-static BastionDatabase *
-connect_as (const char *user,
-            gboolean    writes)
-{
-  g_autofree char *password = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GAsyncResult) result = NULL;
-  const char *pwfile = g_getenv ("BASTION_TEST_PG_PASSWORD_FILE");
-  const char *port = g_getenv ("BASTION_TEST_PG_PORT");
-  BastionDatabase *db;
-
-  if (pwfile == NULL || port == NULL)
-    g_error ("run under tests/harness/with-servers --postgres");
-  /* The harness gives the superuser the admin role's generated password. */
-  g_assert_true (g_file_get_contents (pwfile, &password, NULL, &error));
-  g_strstrip (password);
-
-  db = bastion_database_new ("127.0.0.1", atoi (port), "localhost",
-                             g_getenv ("BASTION_TEST_PG_DB"), user);
-  bastion_database_set_password (db, password);
-  bastion_database_set_connect_timeout (db, 10);
-  bastion_database_connect_async (db, NULL, store_result, &result);
-  bastion_ui_test_wait_for (have_result, &result, "the database connection");
-  g_assert_true (bastion_database_connect_finish (db, result, &error));
-  g_assert_no_error (error);
-
-  if (writes)
-    {
-      g_clear_object (&result);
-      bastion_database_set_read_only_async (db, FALSE, NULL, store_result, &result);
-      bastion_ui_test_wait_for (have_result, &result, "writes allowed");
-      g_assert_true (bastion_database_set_read_only_finish (db, result, &error));
-      g_assert_no_error (error);
-    }
-  return db;
-}
-
 /* The first cell of the last row of @sql on @db. */
 static char *
 run_value (BastionDatabase *db,
@@ -93,8 +42,8 @@ run_value (BastionDatabase *db,
   BastionResultModel *model;
   guint n;
 
-  bastion_query_run_async (query, NULL, store_result, &result);
-  bastion_ui_test_wait_for (have_result, &result, sql);
+  bastion_query_run_async (query, NULL, test_store_result, &result);
+  bastion_ui_test_wait_for (bastion_ui_test_have_result, &result, sql);
   bastion_query_run_finish (query, result, &error);
   g_assert_no_error (error);
 
@@ -133,7 +82,7 @@ open_view (void)
 {
   g_autofree char *setup = NULL;
 
-  superuser = connect_as ("postgres", TRUE);
+  superuser = bastion_ui_test_connect_database_full ("postgres", 0, TRUE);
   large_object = run_value (superuser, "select lo_from_bytea(0, 'bastion large object')");
   setup = g_strdup_printf ("alter large object %s owner to %s; "
                            "create sequence bastion_probe_seq; "
@@ -143,7 +92,7 @@ open_view (void)
                            g_getenv ("BASTION_TEST_PG_USER"));
   g_free (run_value (superuser, setup));
 
-  database = connect_as (g_getenv ("BASTION_TEST_PG_USER"), FALSE);
+  database = bastion_ui_test_connect_database ();
   g_assert_true (bastion_database_get_read_only (database));
   view = BASTION_QUERY_VIEW (bastion_query_view_new (database, "ui-readonly-test", TRUE));
   /* As the team page does for a read-only profile without a read-only login. */
@@ -156,17 +105,6 @@ open_view (void)
   bastion_ui_test_wait_drawn (GTK_WIDGET (view));
 }
 
-static gboolean
-page_idle (gpointer user_data)
-{
-  BastionQueryPage *page = user_data;
-  BastionQuery *query = bastion_query_page_get_query (page);
-
-  return query != NULL && !bastion_query_page_get_running (page)
-         && bastion_query_get_state (query) == BASTION_QUERY_STATE_FINISHED
-         && !bastion_database_get_busy (bastion_query_page_get_database (page));
-}
-
 /* Types @sql and runs all of it; returns once it ended. */
 static void
 run_all (BastionQueryPage *page,
@@ -176,7 +114,7 @@ run_all (BastionQueryPage *page,
 
   gtk_text_buffer_set_text (buffer, sql, -1);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "query.run-all", NULL));
-  bastion_ui_test_wait_for (page_idle, page, sql);
+  bastion_ui_test_wait_for (bastion_ui_test_page_finished, page, sql);
   bastion_ui_test_settle (GTK_WIDGET (page));
 }
 
@@ -255,14 +193,6 @@ test_bypasses_refused (void)
 }
 
 static gboolean
-message_dialog_shown (gpointer user_data)
-{
-  GtkWindow *dialog = bastion_ui_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG);
-
-  return dialog != NULL && gtk_widget_get_mapped (GTK_WIDGET (dialog));
-}
-
-static gboolean
 read_only_is (gpointer user_data)
 {
   return bastion_database_get_read_only (database) == GPOINTER_TO_INT (user_data);
@@ -278,7 +208,7 @@ role_settings (void)
 static AdwMessageDialog *
 wait_dialog (void)
 {
-  bastion_ui_test_wait_for (message_dialog_shown, NULL, "the confirmation");
+  bastion_ui_test_wait_for (bastion_ui_test_message_dialog_shown, NULL, "the confirmation");
   return ADW_MESSAGE_DIALOG (bastion_ui_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG));
 }
 
@@ -322,7 +252,7 @@ test_settings_confirmed (void)
   gtk_switch_set_active (GTK_SWITCH (writes_switch), TRUE);
   bastion_ui_test_wait_for (read_only_is, GINT_TO_POINTER (FALSE), "writes allowed again");
   bastion_ui_test_settle (GTK_WIDGET (page));
-  g_assert_false (message_dialog_shown (NULL));
+  g_assert_false (bastion_ui_test_message_dialog_shown (NULL));
 
   gtk_text_buffer_set_text (buffer, sql, -1);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "query.run-all", NULL));
@@ -345,7 +275,7 @@ test_settings_confirmed (void)
   dialog = wait_dialog ();
   adw_message_dialog_response (dialog, "run");
   gtk_window_destroy (GTK_WINDOW (dialog));
-  bastion_ui_test_wait_for (page_idle, page, sql);
+  bastion_ui_test_wait_for (bastion_ui_test_page_finished, page, sql);
   g_assert_no_error (bastion_query_get_error (bastion_query_page_get_query (page)));
   settings = role_settings ();
   g_assert_nonnull (strstr (settings, "work_mem=7MB"));

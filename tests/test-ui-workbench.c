@@ -59,56 +59,11 @@ bytes_contain (const char *haystack,
   return FALSE;
 }
 
-static void
-store_result (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static gboolean
-have_result (gpointer user_data)
-{
-  return *(GAsyncResult **) user_data != NULL;
-}
-
-static char *
-pg_password (void)
-{
-  const char *pwfile = g_getenv ("BASTION_TEST_PG_PASSWORD_FILE");
-  char *password = NULL;
-
-  if (pwfile == NULL || g_getenv ("BASTION_TEST_PG_PORT") == NULL)
-    g_error ("run under tests/harness/with-servers --postgres");
-  g_assert_true (g_file_get_contents (pwfile, &password, NULL, NULL));
-  return g_strstrip (password);
-}
-
-static BastionDatabase *
-connect_database_at (int port)
-{
-  g_autofree char *password = pg_password ();
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GAsyncResult) result = NULL;
-  BastionDatabase *db;
-
-  db = bastion_database_new ("127.0.0.1", port, "localhost", g_getenv ("BASTION_TEST_PG_DB"),
-                             g_getenv ("BASTION_TEST_PG_USER"));
-  bastion_database_set_password (db, password);
-  bastion_database_set_connect_timeout (db, 10);
-  bastion_database_connect_async (db, NULL, store_result, &result);
-  bastion_ui_test_wait_for (have_result, &result, "the database connection");
-  g_assert_true (bastion_database_connect_finish (db, result, &error));
-  g_assert_no_error (error);
-  return db;
-}
-
 /* Test set-up only, so plain blocking libpq. */
 static void
 exec_admin (const char *sql)
 {
-  g_autofree char *password = pg_password ();
+  g_autofree char *password = bastion_ui_test_dup_pg_password ();
   const char *keys[] = { "host", "port", "dbname", "user", "password", NULL };
   const char *values[] = { "127.0.0.1", g_getenv ("BASTION_TEST_PG_PORT"),
                            g_getenv ("BASTION_TEST_PG_DB"), g_getenv ("BASTION_TEST_PG_USER"),
@@ -126,28 +81,15 @@ exec_admin (const char *sql)
 static void
 open_view (void)
 {
-  GtkWidget *box;
-  GtkWidget *header;
-
   /* The demo's schema has no mixed-case name (Pony writes lower case): add a view with one, as
    * a hand-made report table would have. */
   exec_admin ("CREATE OR REPLACE VIEW device_health AS"
               " SELECT d.name, d.battery_level AS \"batteryLevel\", d.status FROM device d");
-  database = connect_database_at (atoi (g_getenv ("BASTION_TEST_PG_PORT")));
+  database = bastion_ui_test_connect_database ();
   view = BASTION_QUERY_VIEW (bastion_query_view_new (database, PROFILE_ID, TRUE));
-
-  window = adw_application_window_new (GTK_APPLICATION (bastion_ui_test_get_app ()));
-  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 760);
-  box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
-  header = adw_header_bar_new ();
-  adw_header_bar_set_title_widget (ADW_HEADER_BAR (header), adw_window_title_new ("demo",
-                                                                                 "simpleiot"));
-  gtk_box_append (GTK_BOX (box), header);
-  gtk_widget_set_vexpand (GTK_WIDGET (view), TRUE);
-  gtk_box_append (GTK_BOX (box), GTK_WIDGET (view));
-  adw_application_window_set_content (ADW_APPLICATION_WINDOW (window), box);
-  gtk_window_present (GTK_WINDOW (window));
-  bastion_ui_test_wait_drawn (GTK_WIDGET (view));
+  window = bastion_ui_test_present_with_header (GTK_WIDGET (view),
+                                                adw_window_title_new ("demo", "simpleiot"),
+                                                NULL);
 }
 
 /* Helpers */
@@ -159,25 +101,6 @@ current_page (void)
 
   g_assert_nonnull (page);
   return page;
-}
-
-static gboolean
-page_idle (gpointer user_data)
-{
-  BastionQueryPage *page = user_data;
-  BastionQuery *query = bastion_query_page_get_query (page);
-
-  return query != NULL && !bastion_query_page_get_running (page)
-         && (bastion_query_get_state (query) == BASTION_QUERY_STATE_PAUSED
-             || (bastion_query_get_state (query) == BASTION_QUERY_STATE_FINISHED
-                 && !bastion_database_get_busy (bastion_query_page_get_database (page))));
-}
-
-static void
-wait_page_idle (BastionQueryPage *page)
-{
-  bastion_ui_test_wait_for (page_idle, page, "the query to end");
-  bastion_ui_test_settle (GTK_WIDGET (page));
 }
 
 static gboolean
@@ -508,7 +431,8 @@ static void
 test_completion_unreachable (void)
 {
   Relay *relay = relay_start (atoi (g_getenv ("BASTION_TEST_PG_PORT")));
-  g_autoptr(BastionDatabase) db = connect_database_at (relay->port);
+  g_autoptr(BastionDatabase) db = bastion_ui_test_connect_database_full (NULL, relay->port,
+                                                                         FALSE);
   g_autoptr(BastionCatalog) catalog = bastion_catalog_new (db);
   g_autoptr(BastionSqlCompletion) completion = bastion_sql_completion_new (catalog);
   guint ticks = 0;
@@ -559,16 +483,6 @@ test_completion_unreachable (void)
 
 /* History */
 
-static void
-history_search_cb (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
-{
-  *(GPtrArray **) user_data = bastion_history_search_finish (BASTION_HISTORY (object), result,
-                                                             NULL);
-  g_assert_nonnull (*(GPtrArray **) user_data);
-}
-
 static GPtrArray *
 history_search (BastionHistory        *history,
                 const char            *text,
@@ -576,7 +490,8 @@ history_search (BastionHistory        *history,
 {
   GPtrArray *entries = NULL;
 
-  bastion_history_search_async (history, text, outcome, 0, NULL, history_search_cb, &entries);
+  bastion_history_search_async (history, text, outcome, 0, NULL, bastion_ui_test_store_history,
+                                &entries);
   while (entries == NULL)
     g_main_context_iteration (NULL, TRUE);
   return entries;
@@ -603,28 +518,12 @@ history_has_cb (gpointer user_data)
   return entry != NULL;
 }
 
-/* The statement is on the server (a cancel sent before it starts has nothing to stop). */
-static gboolean
-query_running (gpointer user_data)
-{
-  BastionQuery *query = bastion_query_page_get_query (user_data);
-
-  return query != NULL && bastion_query_get_state (query) == BASTION_QUERY_STATE_RUNNING
-         && bastion_query_get_elapsed_usec (query) > G_USEC_PER_SEC / 2;
-}
-
-static gboolean
-history_view_idle (gpointer user_data)
-{
-  return !bastion_history_view_get_loading (user_data);
-}
-
 static GPtrArray *
 shown_entries (BastionHistoryView *history_view)
 {
   GPtrArray *entries = g_ptr_array_new ();
 
-  bastion_ui_test_wait_for (history_view_idle, history_view, "the history list");
+  bastion_ui_test_wait_for (bastion_ui_test_history_view_idle, history_view, "the history list");
   for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (
          bastion_history_view_get_list (history_view)));
        row != NULL;
@@ -638,7 +537,7 @@ run_and_wait (BastionQueryPage *page,
               const char       *sql)
 {
   bastion_query_page_run_sql (page, sql);
-  wait_page_idle (page);
+  bastion_ui_test_wait_page_idle (page);
   bastion_ui_test_wait_for (history_has_cb, (gpointer) sql, "the statement in the history");
 }
 
@@ -659,14 +558,14 @@ test_history_outcomes (void)
   run_and_wait (page, "select serial_number from device where name like 'Living%'");
   run_and_wait (page, "selec 1");
   bastion_query_page_run_sql (page, "ALTER ROLE bastion_nobody PASSWORD 'hunter2-not-kept'");
-  wait_page_idle (page);
+  bastion_ui_test_wait_page_idle (page);
   bastion_ui_test_wait_for (history_has_cb, "ALTER ROLE bastion_nobody PASSWORD '*",
                             "the masked statement in the history");
 
   bastion_query_page_run_sql (page, "select pg_sleep(60)");
-  bastion_ui_test_wait_for (query_running, page, "pg_sleep to run");
+  bastion_ui_test_wait_for (bastion_ui_test_query_running, page, "pg_sleep to run");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "query.cancel", NULL));
-  wait_page_idle (page);
+  bastion_ui_test_wait_page_idle (page);
   bastion_ui_test_wait_for (history_has_cb, "select pg_sleep(60)", "the cancelled statement");
 
   ok = history_find ("select serial_number from device");
@@ -765,7 +664,7 @@ test_history_view (void)
   text = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
   g_assert_cmpstr (text, ==, "select serial_number from device where name like 'Living%'");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "query.run-all", NULL));
-  wait_page_idle (page);
+  bastion_ui_test_wait_page_idle (page);
   g_assert_null (bastion_query_get_error (bastion_query_page_get_query (page)));
   g_assert_cmpuint (bastion_query_get_n_rows (bastion_query_page_get_query (page)), ==, 1);
 
@@ -846,12 +745,6 @@ test_history_corrupt (void)
 
 /* EXPLAIN */
 
-static gboolean
-page_shows_plan (gpointer user_data)
-{
-  return g_strcmp0 (bastion_query_page_get_result_kind (user_data), "plan") == 0;
-}
-
 static BastionQueryPage *
 explain (const char *sql,
          const char *action)
@@ -864,8 +757,8 @@ explain (const char *sql,
   plan_page = current_page ();
   if (plan_page == page)
     return NULL;
-  bastion_ui_test_wait_for (page_shows_plan, plan_page, "the plan");
-  wait_page_idle (plan_page);
+  bastion_ui_test_wait_for (bastion_ui_test_page_shows_plan, plan_page, "the plan");
+  bastion_ui_test_wait_page_idle (plan_page);
   return plan_page;
 }
 
@@ -1019,8 +912,8 @@ export_chart (BastionChartView         *chart_view,
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
 
-  bastion_chart_view_export_async (chart_view, file, format, NULL, store_result, &result);
-  bastion_ui_test_wait_for (have_result, &result, "the chart export");
+  bastion_chart_view_export_async (chart_view, file, format, NULL, test_store_result, &result);
+  bastion_ui_test_wait_for (bastion_ui_test_have_result, &result, "the chart export");
   g_assert_true (bastion_chart_view_export_finish (chart_view, result, &error));
   g_assert_no_error (error);
 }
@@ -1048,7 +941,7 @@ test_chart_device_data (void)
 
   g_assert_nonnull (page);
   bastion_ui_test_wait_for (chart_shown, page, "the Device Data chart");
-  wait_page_idle (page);
+  bastion_ui_test_wait_page_idle (page);
   chart_view = bastion_query_page_get_chart_view (page);
   chart = bastion_chart_view_get_chart (chart_view);
   data = bastion_chart_get_data (chart);
@@ -1128,7 +1021,7 @@ test_chart_screenshot (void)
                               " LIMIT 100000;");
   bastion_query_page_set_title (page, "Temperatures");
   bastion_ui_test_wait_for (chart_shown, page, "the temperature chart");
-  wait_page_idle (page);
+  bastion_ui_test_wait_page_idle (page);
   gtk_paned_set_position (GTK_PANED (bastion_ui_test_find_widget (GTK_WIDGET (page),
                                                                   GTK_TYPE_PANED, NULL, NULL)),
                           90);
@@ -1152,7 +1045,7 @@ test_chart_bars (void)
   bastion_query_page_set_show_chart (page, TRUE);
   bastion_query_page_run_sql (page, "select name, battery_level from device order by serial_number");
   bastion_ui_test_wait_for (chart_shown, page, "the bar chart");
-  wait_page_idle (page);
+  bastion_ui_test_wait_page_idle (page);
   data = bastion_chart_get_data (bastion_chart_view_get_chart (chart_view));
   g_assert_cmpint (data->kind, ==, BASTION_CHART_BAR);
   g_assert_cmpuint (data->n_points, ==, 5);
@@ -1163,7 +1056,7 @@ test_chart_bars (void)
 
   /* Nothing numeric: the view says so instead of drawing. */
   bastion_query_page_run_sql (page, "select name, status from device");
-  wait_page_idle (page);
+  bastion_ui_test_wait_page_idle (page);
   bastion_ui_test_settle (GTK_WIDGET (page));
   g_assert_null (bastion_chart_get_data (bastion_chart_view_get_chart (chart_view)));
 

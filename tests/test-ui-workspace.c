@@ -44,28 +44,11 @@ static void dump_minimums (GtkWidget *widget,
 /* ---- Helpers ------------------------------------------------------------------------------- */
 
 static void
-run_cli (const char *const *args,
-         const char         *input)
-{
-  g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *err = NULL;
-
-  proc = g_subprocess_newv (args, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
-                                  G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (proc, input, NULL, NULL, &err, &error);
-  g_assert_no_error (error);
-  if (!g_subprocess_get_successful (proc))
-    g_error ("%s %s failed: %s", args[1], args[2], err);
-}
-
-static void
 store_db_password (const char *password)
 {
   const char *args[] = { cli, "secret", "set", team, "db-password", NULL };
 
-  run_cli (args, password);
+  bastion_ui_test_run_cli (args, password);
 }
 
 static char *
@@ -103,29 +86,6 @@ connection (void)
 
   return bastion_connections_peek (bastion_connections_get_default (),
                                    bastion_team_page_get_profile (page));
-}
-
-static gboolean
-has_query_view (gpointer data)
-{
-  return bastion_ui_test_find_widget (GTK_WIDGET (window), BASTION_TYPE_QUERY_VIEW, NULL, NULL)
-         != NULL;
-}
-
-static gboolean
-no_query_view (gpointer data)
-{
-  return !has_query_view (data);
-}
-
-static gboolean
-page_has_rows (gpointer data)
-{
-  BastionQueryPage *page = data;
-  BastionResultModel *model = bastion_result_grid_get_model (bastion_query_page_get_grid (page));
-
-  return !bastion_query_page_get_running (page) && model != NULL
-         && g_list_model_get_n_items (G_LIST_MODEL (model)) > 0;
 }
 
 static gboolean
@@ -175,7 +135,7 @@ static void
 connect_team (void)
 {
   bastion_window_open_team (window, team, TRUE);
-  bastion_ui_test_wait_for (has_query_view, NULL, "the workspace's query view");
+  bastion_ui_test_wait_for (bastion_ui_test_has_query_view, window, "the workspace's query view");
   bastion_ui_test_wait_for (page_has_database,
                             bastion_query_view_get_current_page (query_view ()),
                             "the first tab's session");
@@ -260,8 +220,8 @@ test_workspace_rows (void)
   BastionQueryPage *page;
   guint rows;
 
-  run_cli (import_args, NULL);
-  run_cli (trust_args, NULL);
+  bastion_ui_test_run_cli (import_args, NULL);
+  bastion_ui_test_run_cli (trust_args, NULL);
   store_db_password (password);
 
   window = bastion_ui_test_activate ();
@@ -285,7 +245,7 @@ test_workspace_rows (void)
   page = bastion_query_view_get_current_page (query_view ());
   bastion_query_page_run_sql (page, "SELECT g AS n, 'device ' || g AS name\n"
                                     "  FROM generate_series (1, 200) AS g;\n");
-  bastion_ui_test_wait_for (page_has_rows, page, "the result");
+  bastion_ui_test_wait_for (bastion_ui_test_page_has_rows, page, "the result");
   bastion_ui_test_wait_drawn (GTK_WIDGET (window));
   {
     GtkWidget *content = adw_application_window_get_content (ADW_APPLICATION_WINDOW (window));
@@ -548,9 +508,11 @@ test_workspace_keep_tabs (void)
 
   /* Disconnect and Connect: the same tabs and SQL. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.disconnect", NULL));
-  bastion_ui_test_wait_for (no_query_view, NULL, "the workspace gone after Disconnect");
+  bastion_ui_test_wait_for (bastion_ui_test_no_query_view, window,
+                            "the workspace gone after Disconnect");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.connect", NULL));
-  bastion_ui_test_wait_for (has_query_view, NULL, "the workspace back after Connect");
+  bastion_ui_test_wait_for (bastion_ui_test_has_query_view, window,
+                            "the workspace back after Connect");
   assert_kept_tabs ();
 
   /* A restart: the window goes (and with it everything in memory), a new one connects. */
@@ -849,7 +811,7 @@ test_workspace_export_default (void)
   g_reload_user_special_dirs_cache ();
 
   page = bastion_query_view_open_entity (query_view (), "devices");
-  bastion_ui_test_wait_for (page_has_rows, page, "the devices");
+  bastion_ui_test_wait_for (bastion_ui_test_page_has_rows, page, "the devices");
   g_assert_cmpstr (bastion_query_page_get_title (page), ==, "Devices");
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "query.export", "s", "csv"));
@@ -878,7 +840,7 @@ test_workspace_password_dialog_closes (void)
   BastionProfile *profile;
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.disconnect", NULL));
-  bastion_ui_test_wait_for (no_query_view, NULL, "disconnected");
+  bastion_ui_test_wait_for (bastion_ui_test_no_query_view, window, "disconnected");
   view = BASTION_CONNECTION_VIEW (find (BASTION_TYPE_CONNECTION_VIEW));
   profile = bastion_connection_view_get_profile (view);
   /* No Secrets Manager to fetch a rotated one from: the wrong password is all there is. */
@@ -911,7 +873,7 @@ test_workspace_screenshots (void)
 
   resize (1280, 800);
   page = bastion_query_view_open_entity (query_view (), "devices");
-  bastion_ui_test_wait_for (page_has_rows, page, "the devices");
+  bastion_ui_test_wait_for (bastion_ui_test_page_has_rows, page, "the devices");
   adw_tab_view_close_other_pages (bastion_query_view_get_tab_view (query_view ()),
                                   adw_tab_view_get_page (bastion_query_view_get_tab_view (
                                                            query_view ()), GTK_WIDGET (page)));
