@@ -20,22 +20,7 @@
 #include "bastion-database.h"
 #include "bastion-query.h"
 #include "bastion-result-writer.h"
-
-static void
-store_result (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  *(GAsyncResult **)user_data = g_object_ref (result);
-}
-
-static GAsyncResult *
-wait_for (GAsyncResult **slot)
-{
-  while (*slot == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  return *slot;
-}
+#include "test-util.h"
 
 static gint64 first_batch_at;
 
@@ -81,8 +66,8 @@ main (int    argc,
   bastion_database_set_password (db, password);
   memset (password, 0, strlen (password));
 
-  bastion_database_connect_async (db, NULL, store_result, &connected);
-  if (!bastion_database_connect_finish (db, wait_for (&connected), &error))
+  bastion_database_connect_async (db, NULL, test_store_result, &connected);
+  if (!bastion_database_connect_finish (db, test_wait_result (&connected), &error))
     {
       g_printerr ("bench-query: %s\n", error->message);
       return 1;
@@ -95,8 +80,8 @@ main (int    argc,
   bastion_result_writer_follow (writer, query);
   g_signal_connect (query, "first-batch", G_CALLBACK (on_first_batch), NULL);
 
-  bastion_query_run_async (query, NULL, store_result, &done);
-  if (!bastion_query_run_finish (query, wait_for (&done), &error))
+  bastion_query_run_async (query, NULL, test_store_result, &done);
+  if (!bastion_query_run_finish (query, test_wait_result (&done), &error))
     {
       g_printerr ("bench-query: %s\n", error->message);
       return 1;

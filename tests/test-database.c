@@ -19,29 +19,12 @@
 #include "bastion-result-model.h"
 #include "bastion-result-row.h"
 #include "bastion-result-writer.h"
+#include "test-util.h"
 
 static char *pg_password;
 static guint pg_port;
 
 /* Helpers */
-
-static void
-store_result (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  GAsyncResult **slot = user_data;
-
-  *slot = g_object_ref (result);
-}
-
-static GAsyncResult *
-wait_for (GAsyncResult **slot)
-{
-  while (*slot == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  return *slot;
-}
 
 static BastionDatabase *
 new_database (const char *password)
@@ -61,8 +44,8 @@ connect_database (BastionDatabase  *db,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  bastion_database_connect_async (db, NULL, store_result, &result);
-  return bastion_database_connect_finish (db, wait_for (&result), error);
+  bastion_database_connect_async (db, NULL, test_store_result, &result);
+  return bastion_database_connect_finish (db, test_wait_result (&result), error);
 }
 
 static BastionDatabase *
@@ -87,8 +70,8 @@ run (BastionDatabase  *db,
   g_autoptr(GAsyncResult) result = NULL;
   BastionQuery *query = bastion_query_new (db, sql);
 
-  bastion_query_run_async (query, NULL, store_result, &result);
-  bastion_query_run_finish (query, wait_for (&result), error);
+  bastion_query_run_async (query, NULL, test_store_result, &result);
+  bastion_query_run_finish (query, test_wait_result (&result), error);
 
   return query;
 }
@@ -349,8 +332,8 @@ set_read_only (BastionDatabase *db,
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
 
-  bastion_database_set_read_only_async (db, read_only, NULL, store_result, &result);
-  g_assert_true (bastion_database_set_read_only_finish (db, wait_for (&result), &error));
+  bastion_database_set_read_only_async (db, read_only, NULL, test_store_result, &result);
+  g_assert_true (bastion_database_set_read_only_finish (db, test_wait_result (&result), &error));
   g_assert_no_error (error);
   g_assert_cmpint (bastion_database_get_read_only (db), ==, read_only);
 }
@@ -437,8 +420,8 @@ test_params (void)
     bastion_query_new_with_params (db, "select $1::int + 1, $2::text", params);
   BastionResultModel *model = bastion_query_get_model (query);
 
-  bastion_query_run_async (query, NULL, store_result, &result);
-  g_assert_true (bastion_query_run_finish (query, wait_for (&result), &error));
+  bastion_query_run_async (query, NULL, test_store_result, &result);
+  g_assert_true (bastion_query_run_finish (query, test_wait_result (&result), &error));
   g_assert_no_error (error);
   g_assert_cmpstr (bastion_result_model_get_value (model, 0, 0, NULL, NULL), ==, "42");
   g_assert_cmpstr (bastion_result_model_get_value (model, 0, 1, NULL, NULL), ==,
@@ -454,14 +437,14 @@ test_busy (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(BastionQuery) second = NULL;
 
-  bastion_query_run_async (first, NULL, store_result, &first_result);
+  bastion_query_run_async (first, NULL, test_store_result, &first_result);
   g_assert_true (bastion_database_get_busy (db));
   g_assert_cmpint (bastion_database_get_transaction_status (db), ==, BASTION_TRANSACTION_ACTIVE);
   second = run (db, "select 1", &error);
   g_assert_error (error, BASTION_DATABASE_ERROR, BASTION_DATABASE_ERROR_BUSY);
   g_clear_error (&error);
 
-  g_assert_true (bastion_query_run_finish (first, wait_for (&first_result), &error));
+  g_assert_true (bastion_query_run_finish (first, test_wait_result (&first_result), &error));
   g_assert_no_error (error);
   g_assert_false (bastion_database_get_busy (db));
 }
@@ -479,12 +462,12 @@ test_cancel (void)
   gint64 cancelled_at;
   gint64 done_at;
 
-  bastion_query_run_async (query, cancellable, store_result, &result);
+  bastion_query_run_async (query, cancellable, test_store_result, &result);
   wait_until_active (observer, "select pg_sleep(60)");
 
   cancelled_at = g_get_monotonic_time ();
   g_cancellable_cancel (cancellable);
-  g_assert_false (bastion_query_run_finish (query, wait_for (&result), &error));
+  g_assert_false (bastion_query_run_finish (query, test_wait_result (&result), &error));
   done_at = g_get_monotonic_time ();
 
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
@@ -512,12 +495,12 @@ test_connection_lost (void)
 
   /* pg_terminate_backend() acts on another session: only a session that may write calls it. */
   set_read_only (killer, FALSE);
-  bastion_query_run_async (query, NULL, store_result, &result);
+  bastion_query_run_async (query, NULL, test_store_result, &result);
   wait_until_active (killer, "select pg_sleep(60)");
   killed = run_value (killer, kill_sql);
   g_assert_cmpstr (killed, ==, "t");
 
-  g_assert_false (bastion_query_run_finish (query, wait_for (&result), &error));
+  g_assert_false (bastion_query_run_finish (query, test_wait_result (&result), &error));
   g_assert_error (error, BASTION_DATABASE_ERROR, BASTION_DATABASE_ERROR_CONNECTION_LOST);
   g_assert_nonnull (strstr (error->message, "administrator command"));
   g_assert_false (bastion_database_get_connected (db));
@@ -615,8 +598,8 @@ test_stream_million (void)
   g_signal_connect (query, "batch", G_CALLBACK (on_batch), &state);
   g_signal_connect (query, "finished", G_CALLBACK (on_finished), &state);
 
-  bastion_query_run_async (query, NULL, store_result, &result);
-  g_assert_true (bastion_query_run_finish (query, wait_for (&result), &error));
+  bastion_query_run_async (query, NULL, test_store_result, &result);
+  g_assert_true (bastion_query_run_finish (query, test_wait_result (&result), &error));
   g_assert_no_error (error);
   g_assert_true (bastion_result_writer_end (writer, &error));
   g_assert_no_error (error);
@@ -648,8 +631,8 @@ test_row_cap (void)
 
   g_signal_connect (query, "finished", G_CALLBACK (on_finished), &state);
 
-  bastion_query_run_async (query, NULL, store_result, &result);
-  g_assert_true (bastion_query_run_finish (query, wait_for (&result), &error));
+  bastion_query_run_async (query, NULL, test_store_result, &result);
+  g_assert_true (bastion_query_run_finish (query, test_wait_result (&result), &error));
   g_assert_no_error (error);
 
   /* Paused at the default cap with the rest waiting. */
@@ -661,8 +644,8 @@ test_row_cap (void)
   g_test_message ("100000 rows of (int, 20 chars) hold %" G_GSIZE_FORMAT " KiB in the model",
                   bastion_result_model_get_memory_size (model) / 1024);
 
-  bastion_query_fetch_more_async (query, NULL, store_result, &more);
-  g_assert_true (bastion_query_fetch_more_finish (query, wait_for (&more), &error));
+  bastion_query_fetch_more_async (query, NULL, test_store_result, &more);
+  g_assert_true (bastion_query_fetch_more_finish (query, test_wait_result (&more), &error));
   g_assert_no_error (error);
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, 200000);
   g_assert_cmpstr (bastion_result_model_get_value (model, 100000, 0, NULL, NULL), ==, "100001");
@@ -746,7 +729,7 @@ start_held (BastionDatabase  *db,
   bastion_query_set_batch_size (state->query, batch_size);
   g_signal_connect (state->query, "batch", G_CALLBACK (on_hold_batch), state);
   g_signal_connect (state->query, "finished", G_CALLBACK (on_hold_finished), state);
-  bastion_query_run_async (state->query, NULL, store_result, result);
+  bastion_query_run_async (state->query, NULL, test_store_result, result);
   while (!hold_taken (state))
     g_main_context_iteration (NULL, TRUE);
   g_assert_true (bastion_query_get_held (state->query));
@@ -826,7 +809,7 @@ test_held (void)
                   n_rows_held);
 
   bastion_query_set_held (query, FALSE);
-  g_assert_true (bastion_query_run_finish (query, wait_for (&result), &error));
+  g_assert_true (bastion_query_run_finish (query, test_wait_result (&result), &error));
   g_assert_no_error (error);
   g_assert_true (state.finished);
   g_assert_cmpuint (state.batches_while_held, ==, 0);
@@ -859,7 +842,7 @@ test_held_buffered (void)
   g_assert_false (state.finished);
 
   bastion_query_set_held (query, FALSE);
-  g_assert_true (bastion_query_run_finish (query, wait_for (&result), &error));
+  g_assert_true (bastion_query_run_finish (query, test_wait_result (&result), &error));
   g_assert_no_error (error);
   g_assert_cmpuint (state.batches_while_held, ==, 0);
   g_assert_cmpuint (state.next_g, ==, 3001);
@@ -886,7 +869,7 @@ test_held_cancel (void)
 
   bastion_query_cancel (query);
   g_assert_true (bastion_query_get_held (query));
-  g_assert_false (bastion_query_run_finish (query, wait_for (&result), &error));
+  g_assert_false (bastion_query_run_finish (query, test_wait_result (&result), &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_true (state.finished);
   g_assert_cmpuint (state.n_batches, ==, n_batches_held);
@@ -909,7 +892,7 @@ test_several_connections (void)
 
       dbs[i] = connect_new ();
       queries[i] = bastion_query_new (dbs[i], sql);
-      bastion_query_run_async (queries[i], NULL, store_result, &results[i]);
+      bastion_query_run_async (queries[i], NULL, test_store_result, &results[i]);
     }
 
   for (guint i = 0; i < G_N_ELEMENTS (dbs); i++)
@@ -917,7 +900,7 @@ test_several_connections (void)
       g_autoptr(GError) error = NULL;
       g_autofree char *expected = g_strdup_printf ("%u", i);
 
-      g_assert_true (bastion_query_run_finish (queries[i], wait_for (&results[i]), &error));
+      g_assert_true (bastion_query_run_finish (queries[i], test_wait_result (&results[i]), &error));
       g_assert_no_error (error);
       g_assert_cmpstr (bastion_result_model_get_value (bastion_query_get_model (queries[i]),
                                                        0, 0, NULL, NULL), ==, expected);
@@ -971,8 +954,8 @@ test_several_statements (void)
   guint columns_changed = 0;
 
   g_signal_connect (query, "columns-changed", G_CALLBACK (count_signal), &columns_changed);
-  bastion_query_run_async (query, NULL, store_result, &result);
-  g_assert_true (bastion_query_run_finish (query, wait_for (&result), &error));
+  bastion_query_run_async (query, NULL, test_store_result, &result);
+  g_assert_true (bastion_query_run_finish (query, test_wait_result (&result), &error));
   g_assert_no_error (error);
 
   /* The model shows the last result set. */
@@ -994,8 +977,8 @@ run_capped (BastionDatabase *db,
   BastionQuery *query = bastion_query_new (db, sql);
 
   bastion_query_set_max_rows (query, cap);
-  bastion_query_run_async (query, NULL, store_result, &result);
-  g_assert_true (bastion_query_run_finish (query, wait_for (&result), &error));
+  bastion_query_run_async (query, NULL, test_store_result, &result);
+  g_assert_true (bastion_query_run_finish (query, test_wait_result (&result), &error));
   g_assert_no_error (error);
 
   return query;
@@ -1022,8 +1005,8 @@ test_cap_edges (void)
   /* One over: paused, then the last row. */
   over = run_capped (db, 11, 10);
   g_assert_true (bastion_query_get_more_available (over));
-  bastion_query_fetch_more_async (over, NULL, store_result, &more);
-  g_assert_true (bastion_query_fetch_more_finish (over, wait_for (&more), &error));
+  bastion_query_fetch_more_async (over, NULL, test_store_result, &more);
+  g_assert_true (bastion_query_fetch_more_finish (over, test_wait_result (&more), &error));
   g_assert_no_error (error);
   g_assert_cmpint (bastion_query_get_state (over), ==, BASTION_QUERY_STATE_FINISHED);
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (bastion_query_get_model (over))),
@@ -1032,8 +1015,8 @@ test_cap_edges (void)
                                                    NULL, NULL), ==, "11");
 
   /* Fetching more from a finished query is a no-op. */
-  bastion_query_fetch_more_async (over, NULL, store_result, &again);
-  g_assert_true (bastion_query_fetch_more_finish (over, wait_for (&again), &error));
+  bastion_query_fetch_more_async (over, NULL, test_store_result, &again);
+  g_assert_true (bastion_query_fetch_more_finish (over, test_wait_result (&again), &error));
   g_assert_no_error (error);
 
   /* Dropping a paused query gives the connection up; a reconnect recovers. */
@@ -1063,9 +1046,9 @@ test_connect_cancel (void)
 
   db = bastion_database_new ("127.0.0.1", port, "db.example.com", "simpleiot", "dbadmin");
   bastion_database_set_connect_timeout (db, 60);
-  bastion_database_connect_async (db, cancellable, store_result, &result);
+  bastion_database_connect_async (db, cancellable, test_store_result, &result);
   g_cancellable_cancel (cancellable);
-  g_assert_false (bastion_database_connect_finish (db, wait_for (&result), &error));
+  g_assert_false (bastion_database_connect_finish (db, test_wait_result (&result), &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_false (bastion_database_get_connected (db));
 }

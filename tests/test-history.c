@@ -37,22 +37,6 @@ bytes_contain (const char *haystack,
 }
 
 static void
-store_result (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static GAsyncResult *
-wait_result (GAsyncResult **slot)
-{
-  while (*slot == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  return *slot;
-}
-
-static void
 add (BastionHistory        *history,
      const char            *sql,
      gint64                 started,
@@ -66,8 +50,8 @@ add (BastionHistory        *history,
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
 
-  bastion_history_add_async (history, entry, NULL, store_result, &result);
-  g_assert_true (bastion_history_add_finish (history, wait_result (&result), &error));
+  bastion_history_add_async (history, entry, NULL, test_store_result, &result);
+  g_assert_true (bastion_history_add_finish (history, test_wait_result (&result), &error));
   g_assert_no_error (error);
   g_assert_cmpint (bastion_history_entry_get_id (entry), >, 0);
 }
@@ -81,8 +65,8 @@ search (BastionHistory        *history,
   g_autoptr(GError) error = NULL;
   GPtrArray *entries;
 
-  bastion_history_search_async (history, text, outcome, 0, NULL, store_result, &result);
-  entries = bastion_history_search_finish (history, wait_result (&result), &error);
+  bastion_history_search_async (history, text, outcome, 0, NULL, test_store_result, &result);
+  entries = bastion_history_search_finish (history, test_wait_result (&result), &error);
   g_assert_no_error (error);
   g_assert_nonnull (entries);
   return entries;
@@ -171,8 +155,8 @@ test_delete (void)
 
   bastion_history_delete_async (history,
                                 bastion_history_entry_get_id (g_ptr_array_index (before, 1)),
-                                NULL, store_result, &result);
-  g_assert_true (bastion_history_delete_finish (history, wait_result (&result), &error));
+                                NULL, test_store_result, &result);
+  g_assert_true (bastion_history_delete_finish (history, test_wait_result (&result), &error));
   g_assert_no_error (error);
   after = search (history, NULL, BASTION_HISTORY_OUTCOME_ANY);
   g_assert_cmpuint (after->len, ==, 2);
@@ -184,8 +168,8 @@ test_delete (void)
   g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
   g_assert_false (bytes_contain (contents, len, "second-unique-text"));
 
-  bastion_history_delete_async (history, 0, NULL, store_result, &result2);
-  g_assert_true (bastion_history_delete_finish (history, wait_result (&result2), &error));
+  bastion_history_delete_async (history, 0, NULL, test_store_result, &result2);
+  g_assert_true (bastion_history_delete_finish (history, test_wait_result (&result2), &error));
   g_clear_pointer (&after, g_ptr_array_unref);
   after = search (history, NULL, BASTION_HISTORY_OUTCOME_ANY);
   g_assert_cmpuint (after->len, ==, 0);
@@ -286,8 +270,8 @@ test_corrupt (void)
   g_assert_cmpint (g_chmod (path, 0600), ==, 0);
 
   history = bastion_history_new (path);
-  bastion_history_open_async (history, NULL, store_result, &result);
-  g_assert_true (bastion_history_open_finish (history, wait_result (&result), &error));
+  bastion_history_open_async (history, NULL, test_store_result, &result);
+  g_assert_true (bastion_history_open_finish (history, test_wait_result (&result), &error));
   g_assert_no_error (error);
 
   message = bastion_history_get_recovery_message (history);
@@ -318,8 +302,8 @@ test_corrupt (void)
   g_clear_object (&history);
   g_clear_object (&result);
   history = bastion_history_new (path);
-  bastion_history_open_async (history, NULL, store_result, &result);
-  g_assert_true (bastion_history_open_finish (history, wait_result (&result), &error));
+  bastion_history_open_async (history, NULL, test_store_result, &result);
+  g_assert_true (bastion_history_open_finish (history, test_wait_result (&result), &error));
   g_assert_null (bastion_history_get_recovery_message (history));
 }
 
@@ -335,8 +319,8 @@ test_symlink_refused (void)
   test_write_file (target, "x", -1);
   g_assert_cmpint (symlink (target, path), ==, 0);
   history = bastion_history_new (path);
-  bastion_history_open_async (history, NULL, store_result, &result);
-  g_assert_false (bastion_history_open_finish (history, wait_result (&result), &error));
+  bastion_history_open_async (history, NULL, test_store_result, &result);
+  g_assert_false (bastion_history_open_finish (history, test_wait_result (&result), &error));
   g_assert_error (error, BASTION_HISTORY_ERROR, BASTION_HISTORY_ERROR_NOT_FILE);
 }
 
@@ -357,19 +341,19 @@ test_order_off_main_loop (void)
       g_autoptr(BastionHistoryEntry) entry =
         bastion_history_entry_new (sql, 0, 1, 1, BASTION_HISTORY_OUTCOME_OK, NULL, FALSE);
 
-      bastion_history_add_async (history, entry, NULL, store_result, &slots[i]);
+      bastion_history_add_async (history, entry, NULL, test_store_result, &slots[i]);
     }
   /* Queued behind the adds: it sees all of them. */
   bastion_history_search_async (history, NULL, BASTION_HISTORY_OUTCOME_ANY, 0, NULL,
-                                store_result, &search_result);
-  entries = bastion_history_search_finish (history, wait_result (&search_result), NULL);
+                                test_store_result, &search_result);
+  entries = bastion_history_search_finish (history, test_wait_result (&search_result), NULL);
   g_assert_cmpuint (entries->len, ==, G_N_ELEMENTS (slots));
   /* Same start time: newest (highest id) first. */
   g_assert_cmpstr (bastion_history_entry_get_sql (g_ptr_array_index (entries, 0)), ==,
                    "select 199");
   for (guint i = 0; i < G_N_ELEMENTS (slots); i++)
     {
-      g_assert_true (bastion_history_add_finish (history, wait_result (&slots[i]), NULL));
+      g_assert_true (bastion_history_add_finish (history, test_wait_result (&slots[i]), NULL));
       g_ptr_array_add (results, slots[i]);
     }
 }
