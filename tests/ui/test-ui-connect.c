@@ -1205,8 +1205,8 @@ set_up_recorder (void)
 {
   g_autofree char *bin = g_build_filename (g_getenv ("BASTION_TEST_TMP"), "ui-bin", NULL);
   g_autofree char *terminal = g_build_filename (bin, "xdg-terminal-exec", NULL);
-  g_autofree char *recorder = g_build_filename (g_getenv ("G_TEST_SRCDIR"), "launcher",
-                                                "recorder", NULL);
+  g_autofree char *recorder = g_build_filename (g_getenv ("G_TEST_SRCDIR"), "fixtures",
+                                                "launcher", "recorder", NULL);
   g_autofree char *script = g_build_filename (g_getenv ("BASTION_TEST_TMP"), "ui-psql.sql",
                                               NULL);
   g_autofree char *path = NULL;

@@ -2,7 +2,7 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * BastionLauncher against recorder stand-ins (tests/launcher/recorder) on a PATH this test
+ * BastionLauncher against recorder stand-ins (tests/fixtures/launcher/recorder) on a PATH this test
  * builds, a fake pgAdmin layout with a stand-in setup.py, and the real psql against the
  * harness's PostgreSQL (run under tests/harness/with-servers --postgres).
  */
@@ -46,7 +46,7 @@ recorder_path (void)
   static char *path;
 
   if (path == NULL)
-    path = g_test_build_filename (G_TEST_DIST, "launcher", "recorder", NULL);
+    path = g_test_build_filename (G_TEST_DIST, "fixtures", "launcher", "recorder", NULL);
 
   return path;
 }
@@ -174,8 +174,8 @@ write_pgadmin_layout (Fixture    *f,
   g_autofree char *bin = g_build_filename (prefix, "bin", NULL);
   g_autofree char *venv = g_build_filename (prefix, "venv", "bin", NULL);
   g_autofree char *web = g_build_filename (prefix, "web", NULL);
-  g_autofree char *setup_src = g_test_build_filename (G_TEST_DIST, "launcher", "pgadmin-setup.py",
-                                                      NULL);
+  g_autofree char *setup_src = g_test_build_filename (G_TEST_DIST, "fixtures", "launcher",
+                                                      "pgadmin-setup.py", NULL);
   g_autofree char *setup = g_build_filename (web, "setup.py", NULL);
   g_autofree char *version = g_build_filename (web, "version.py", NULL);
   g_autofree char *contents = NULL;

@@ -3,7 +3,7 @@
 
 Run under tests/harness/with-servers --sshd --postgres --keyring --team demo. Runs import,
 secret set, hostkey --trust, launch --dry-run and a real launch of psql (through the recorder
-terminal, tests/launcher/recorder, against the harness PostgreSQL standing in for the tunnel),
+terminal, tests/fixtures/launcher/recorder, against the harness PostgreSQL standing in for the tunnel),
 all with umask 000 so nothing is private by accident. While psql is connected and again at the
 end it walks HOME and XDG_RUNTIME_DIR for every file and folder that appeared or changed and
 checks the modes; files of gnome-keyring and the session bus (not Bastion's) are listed and
@@ -68,11 +68,11 @@ def snapshot():
 
 
 def recorder_env():
-    """The recorder stands in for the terminal; it runs the real psql (as tests/launcher/test-cli.sh)."""
+    """The recorder stands in for the terminal; it runs the real psql (as tests/core/launch/test-launcher-cli.sh)."""
     bindir = os.path.join(TMP, "bin")
     if not os.path.isdir(bindir):
         os.mkdir(bindir)
-        os.symlink(os.path.join(SRC, "launcher", "recorder"), os.path.join(bindir, "xdg-terminal-exec"))
+        os.symlink(os.path.join(SRC, "fixtures", "launcher", "recorder"), os.path.join(bindir, "xdg-terminal-exec"))
         os.mkdir(os.path.join(TMP, "records"))
         with open(os.path.join(TMP, "in.sql"), "w") as f:
             f.write("\\set QUIET on\nselect 1;\n")

@@ -23,7 +23,7 @@
 #include <stdio.h>
 
 #include "bastion-tunnel.h"
-#include "tunnel/tunnel-test-util.h"
+#include "tunnel-test-util.h"
 
 /* ---- A threaded echo server: the tunnel's target instead of PostgreSQL ----------------------- */
 

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 
-SRC = os.environ.get("BASTION_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), ".."))
+SRC = os.environ.get("BASTION_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
 MANIFEST_DIR = os.path.join(SRC, "flatpak")
 MANIFEST = os.path.join(MANIFEST_DIR, "io.github.bastiongtk.Bastion.json")
 CACHE = os.path.join(SRC, "subprojects", "packagecache")

@@ -31,7 +31,7 @@
 #include <libssh2.h>
 
 #include "bastion-tunnel.h"
-#include "tunnel/tunnel-test-util.h"
+#include "tunnel-test-util.h"
 
 #define INITIAL_WINDOW (2u * 1024 * 1024)
 #define BLOCK          (128 * 1024)

@@ -6,7 +6,7 @@ import re
 import sys
 import xml.etree.ElementTree as ET
 
-SRC = os.environ.get("BASTION_SOURCE_ROOT") or os.path.join(os.path.dirname(__file__), "..")
+SRC = os.environ.get("BASTION_SOURCE_ROOT") or os.path.join(os.path.dirname(__file__), "..", "..")
 n = 0
 failed = 0
 

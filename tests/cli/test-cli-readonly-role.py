@@ -83,7 +83,7 @@ def launch_psql(script):
     tmp = tempfile.mkdtemp(dir=env("BASTION_TEST_TMP"))
     os.mkdir(os.path.join(tmp, "bin"))
     os.mkdir(os.path.join(tmp, "records"))
-    os.symlink(os.path.join(env("G_TEST_SRCDIR"), "launcher", "recorder"),
+    os.symlink(os.path.join(env("G_TEST_SRCDIR"), "fixtures", "launcher", "recorder"),
                os.path.join(tmp, "bin", "xdg-terminal-exec"))
     with open(os.path.join(tmp, "in.sql"), "w") as f:
         f.write(script)

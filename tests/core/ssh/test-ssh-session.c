@@ -25,7 +25,7 @@
 #include "bastion-key-file.h"
 #include "bastion-known-hosts.h"
 #include "bastion-ssh-session.h"
-#include "tunnel/tunnel-test-util.h"
+#include "tunnel-test-util.h"
 
 /* The CPU's own word, from the kernel: x86 "flags: ... aes ... pclmulqdq", arm64 "Features: ...
  * aes pmull". */

@@ -26,7 +26,7 @@ import time
 import urllib.request
 import uuid
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "harness"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "harness"))
 import aws_endpoint  # noqa: E402
 import websockets  # noqa: E402
 from botocore.auth import SigV4Auth  # noqa: E402

@@ -1,7 +1,7 @@
 #!/bin/bash
 # bastion-cli launch, end to end: under tests/harness/with-servers --postgres --keyring
 # --team demo. The harness's PostgreSQL port stands in for a running tunnel; a recorder
-# terminal (tests/launcher/recorder) runs the REAL psql that the launch starts.
+# terminal (tests/fixtures/launcher/recorder) runs the REAL psql that the launch starts.
 set -euo pipefail
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -13,7 +13,7 @@ pw=$(cat "${BASTION_TEST_PG_PASSWORD_FILE:?}")
 tmp=$(mktemp -d "${BASTION_TEST_TMP:?}/cli-launch.XXXXXX")
 bin=$tmp/bin
 mkdir "$bin"
-ln -s "$src/launcher/recorder" "$bin/xdg-terminal-exec"
+ln -s "$src/fixtures/launcher/recorder" "$bin/xdg-terminal-exec"
 export PATH=$bin:/usr/bin:/bin
 export BASTION_RECORDER_DIR=$tmp/records
 mkdir "$BASTION_RECORDER_DIR"

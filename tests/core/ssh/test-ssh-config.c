@@ -2,7 +2,7 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * The corpus (tests/ssh-config/, 24 configs with aliases, wildcards, negation, Include, Match
+ * The corpus (tests/fixtures/ssh-config/, 24 configs with aliases, wildcards, negation, Include, Match
  * host, ProxyJump, IdentityFile with ~ and tokens) is resolved by Bastion and compared with
  * what OpenSSH says: `ssh -G` for the resolved fields, and `ssh -v` (the identity files it
  * actually loads, after its own ~ and %-token expansion) for IdentityFile, which `ssh -G`
@@ -278,7 +278,7 @@ main (int    argc,
 
   g_test_init (&argc, &argv, NULL);
 
-  src = g_test_build_filename (G_TEST_DIST, "ssh-config", NULL);
+  src = g_test_build_filename (G_TEST_DIST, "fixtures", "ssh-config", NULL);
   corpus_dir = test_make_tmp_dir ("bastion-ssh-config-XXXXXX");
   copy_corpus (src, corpus_dir);
 

@@ -4,7 +4,7 @@ Manager when it is black-holed (TAP on stdout; issue 21).
 
 Run in a network namespace of its own (tests/meson.build: unshare --net), under
 with-servers --sshd --postgres --keyring --aws --ssm --team demo, because it adds an nftables
-rule that drops the test sshd's port, as tests/test-faults.py does.
+rule that drops the test sshd's port, as tests/security/test-faults.py does.
 
 - with sshd answering, auto connects through SSH and starts no Session Manager session;
 - with the SSH port's packets dropped, auto says port 22 does not answer, connects through
@@ -28,7 +28,7 @@ if len(sys.argv) > 1 and sys.argv[1] == "--in-namespace":
         sys.exit(77)
     os.execvp("unshare", ["unshare", "--net", "--", "/bin/sh", "-c",
                           'ip link set lo up && exec "$@"', "sh", "/usr/bin/python3",
-                          os.path.join(HERE, "harness", "with-servers"), "--sshd", "--postgres",
+                          os.path.join(HERE, "..", "..", "harness", "with-servers"), "--sshd", "--postgres",
                           "--keyring", "--aws", "--ssm", "--team", "demo", "--",
                           os.path.abspath(__file__)])
 

@@ -125,7 +125,7 @@ import time  # noqa: E402
 tmp = tempfile.mkdtemp(dir=env("BASTION_TEST_TMP"))
 os.mkdir(os.path.join(tmp, "bin"))
 os.mkdir(os.path.join(tmp, "records"))
-os.symlink(os.path.join(env("G_TEST_SRCDIR"), "launcher", "recorder"),
+os.symlink(os.path.join(env("G_TEST_SRCDIR"), "fixtures", "launcher", "recorder"),
            os.path.join(tmp, "bin", "xdg-terminal-exec"))
 with open(os.path.join(tmp, "in.sql"), "w") as f:
     f.write("\\pset format unaligned\n\\pset tuples_only on\nselect name from project;\n")

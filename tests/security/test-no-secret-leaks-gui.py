@@ -21,7 +21,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import leakcheck  # noqa: E402  (tests/leakcheck.py)
+import leakcheck  # noqa: E402  (tests/security/leakcheck.py)
 
 APP = os.environ.get("BASTION_APP")
 CLI = os.environ["BASTION_CLI"]

@@ -9,7 +9,7 @@ is replaced by an ed25519 key encrypted with a random passphrase (authorized for
 sshd), the passphrase stored with `bastion-cli secret set demo key-passphrase` (stdin).
 Steps: import; aws secret (the password comes from the harness's Secrets Manager, signed with the
 secret key); hostkey --trust; a tunnel; a real psql launched through the tunnel
-(tests/launcher/recorder as the terminal) running a query; then Ctrl+C for both.
+(tests/fixtures/launcher/recorder as the terminal) running a query; then Ctrl+C for both.
 
 Deterministic by construction (issue 17): psql reads its queries from a FIFO this test holds
 open, so it stays connected until the scan is done, however slow the machine; it is recognised
@@ -28,7 +28,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import leakcheck  # noqa: E402  (tests/leakcheck.py)
+import leakcheck  # noqa: E402  (tests/security/leakcheck.py)
 
 CLI = os.environ["BASTION_CLI"]
 SRC = os.environ["G_TEST_SRCDIR"]
@@ -81,7 +81,7 @@ def env():
     bindir = os.path.join(TMP, "bin")
     if not os.path.isdir(bindir):
         os.mkdir(bindir)
-        os.symlink(os.path.join(SRC, "launcher", "recorder"),
+        os.symlink(os.path.join(SRC, "fixtures", "launcher", "recorder"),
                    os.path.join(bindir, "xdg-terminal-exec"))
         os.mkdir(os.path.join(TMP, "records"))
     e = dict(os.environ)
