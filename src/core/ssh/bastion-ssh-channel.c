@@ -48,6 +48,7 @@ struct _BastionSshChannel
   guint64            granted;     /* bytes the server was allowed in all */
   guint64            probe_limit; /* the limit before a probing adjust; 0: no probe */
   gint64             probe_time;
+  guint32            probe_window; /* the window when the probe started */
   gint64             rtt;         /* µs, smallest sample */
   guint              n_probes;    /* round trips timed by probes */
   gint64             since_time;  /* the last stalled probe's end (or the open) */
@@ -166,7 +167,8 @@ session_window (BastionSshSession *session)
 
 /* A probe stalled: the server had sent everything up to our limit and waited a round trip for
  * the adjust. Double the window when that happens on a long path while the client keeps up
- * (it consumed half the window or more per round trip since the last stall). */
+ * (since the last stall it consumed, per round trip, half or more of the window that was in
+ * force when the probe started: a window grown since then shows only a round trip later). */
 static void
 window_grow (BastionSshChannel *c,
              gint64             now)
@@ -175,7 +177,7 @@ window_grow (BastionSshChannel *c,
   double per_rtt = (double) c->since_bytes * c->rtt / elapsed;
 
   if (c->n_probes >= PROBES_MIN && c->rtt >= RTT_GROW_MIN && c->window < WINDOW_MAX &&
-      per_rtt * 2 >= c->window &&
+      per_rtt * 2 >= c->probe_window &&
       session_window (c->session) + c->window <= SESSION_WINDOW_MAX)
     {
       c->window = MIN ((guint64) WINDOW_MAX, (guint64) c->window * 2);
@@ -244,6 +246,7 @@ window_top_up (BastionSshChannel *c,
     {
       c->probe_limit = c->granted;
       c->probe_time = g_get_monotonic_time ();
+      c->probe_window = c->window;
       c->probe_stalled = FALSE;
     }
   c->granted += adjustment;
