@@ -48,11 +48,11 @@ struct _BastionSshChannel
   guint64            granted;     /* bytes the server was allowed in all */
   guint64            probe_limit; /* the limit before a probing adjust; 0: no probe */
   gint64             probe_time;
-  guint32            probe_window; /* the window when the probe started */
   gint64             rtt;         /* µs, smallest sample */
   guint              n_probes;    /* round trips timed by probes */
   gint64             since_time;  /* the last stalled probe's end (or the open) */
   guint64            since_bytes; /* read since since_time */
+  guint32            since_window; /* the window at since_time, before any growth then */
   guint              adjusting : 1;
   guint              probe_stalled : 1;   /* all below probe_limit came, then nothing */
 };
@@ -118,6 +118,7 @@ bastion_ssh_channel_open_direct (BastionSshSession  *session,
       c->session = session;
       c->raw = raw;
       c->window = WINDOW_INITIAL;
+      c->since_window = WINDOW_INITIAL;
       c->granted = LIBSSH2_CHANNEL_WINDOW_DEFAULT;
       c->since_time = g_get_monotonic_time ();
       c->rtt = MAX (1, c->since_time - *sent);
@@ -167,17 +168,19 @@ session_window (BastionSshSession *session)
 
 /* A probe stalled: the server had sent everything up to our limit and waited a round trip for
  * the adjust. Double the window when that happens on a long path while the client keeps up
- * (since the last stall it consumed, per round trip, half or more of the window that was in
- * force when the probe started: a window grown since then shows only a round trip later). */
+ * (since the last stall it consumed, per round trip, half or more of the window in force before
+ * that stall: what arrives in the round trip after a growth was still sent under the old one). */
 static void
 window_grow (BastionSshChannel *c,
              gint64             now)
 {
   gint64 elapsed = MAX (1, now - c->since_time);
   double per_rtt = (double) c->since_bytes * c->rtt / elapsed;
+  guint32 released_by = c->since_window;
 
+  c->since_window = c->window;
   if (c->n_probes >= PROBES_MIN && c->rtt >= RTT_GROW_MIN && c->window < WINDOW_MAX &&
-      per_rtt * 2 >= c->probe_window &&
+      per_rtt * 2 >= released_by &&
       session_window (c->session) + c->window <= SESSION_WINDOW_MAX)
     {
       c->window = MIN ((guint64) WINDOW_MAX, (guint64) c->window * 2);
@@ -246,7 +249,6 @@ window_top_up (BastionSshChannel *c,
     {
       c->probe_limit = c->granted;
       c->probe_time = g_get_monotonic_time ();
-      c->probe_window = c->window;
       c->probe_stalled = FALSE;
     }
   c->granted += adjustment;
