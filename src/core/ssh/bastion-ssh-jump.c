@@ -18,6 +18,7 @@
 
 #include <glib/gi18n.h>
 
+#include "bastion-secure.h"
 #include "bastion-ssh-bridge.h"
 #include "bastion-ssh-config.h"
 #include "bastion-ssh-jump.h"
@@ -51,16 +52,6 @@ struct _BastionSshJump
 };
 
 G_DEFINE_FINAL_TYPE (BastionSshJump, bastion_ssh_jump, G_TYPE_OBJECT)
-
-static void
-wipe (char **secret)
-{
-  if (*secret != NULL)
-    {
-      explicit_bzero (*secret, strlen (*secret));
-      g_clear_pointer (secret, g_free);
-    }
-}
 
 /* ---- Parsing -------------------------------------------------------------------------------- */
 
@@ -519,7 +510,7 @@ jump_below (BastionSshJump *self)
   below->hops = g_ptr_array_ref (self->hops);
   below->n = self->n - 1;
   below->default_user = g_strdup (self->default_user);
-  below->passphrase = g_strdup (self->passphrase);
+  bastion_secure_replace_str (&below->passphrase, self->passphrase);
 
   return below;
 }
@@ -690,8 +681,7 @@ bastion_ssh_jump_set_passphrase (BastionSshJump *self,
 {
   g_return_if_fail (BASTION_IS_SSH_JUMP (self));
 
-  wipe (&self->passphrase);
-  self->passphrase = g_strdup (passphrase);
+  bastion_secure_replace_str (&self->passphrase, passphrase);
 }
 
 BastionSshSession *
@@ -721,7 +711,7 @@ bastion_ssh_jump_finalize (GObject *object)
 
   g_clear_pointer (&self->hops, g_ptr_array_unref);
   g_clear_pointer (&self->default_user, g_free);
-  wipe (&self->passphrase);
+  bastion_secure_clear_str (&self->passphrase);
 
   G_OBJECT_CLASS (bastion_ssh_jump_parent_class)->finalize (object);
 }
