@@ -141,12 +141,17 @@ bastion_cli_launch (int    argc,
 {
   gboolean dry_run = FALSE;
   g_autofree char *port_text = NULL;
+  g_autofree char *via = NULL;
+  int transport = -1;
   guint port = 0;
   GOptionEntry entries[] = {
     { "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run,
       N_("Print the command, the environment variables and the files it would use"), NULL },
     { "port", 0, 0, G_OPTION_ARG_STRING, &port_text,
       N_("The local port of the running tunnel (default: the profile’s)"), N_("PORT") },
+    { "via", 0, 0, G_OPTION_ARG_STRING, &via,
+      N_("When no tunnel runs: carry the one this command opens through ssh, ssm (AWS Session "
+         "Manager) or auto (default: the team’s transport)"), "ssh|ssm|auto" },
     { NULL }
   };
   g_autoptr(BastionProfileStore) store = NULL;
@@ -173,6 +178,8 @@ bastion_cli_launch (int    argc,
   if (argc != 3)
     return bastion_cli_fail ("launch", _("expected TEAM and a tool; run “bastion-cli launch "
                                          "--help”"));
+  if (!bastion_cli_parse_via ("launch", via, &transport))
+    return 1;
 
   if (!bastion_launcher_tool_from_string (argv[2], &tool))
     return bastion_cli_fail ("launch", _("unknown tool “%s”: use pgadmin, dbeaver, psql or "
@@ -263,8 +270,8 @@ bastion_cli_launch (int    argc,
         return bastion_cli_fail ("launch", _("no tunnel is listening on 127.0.0.1:%u; start one "
                                              "with “bastion-cli tunnel %s” (or pass --port)"),
                                  target->local_port, argv[1]);
-      connection = bastion_cli_connect (profile, argv[1], BASTION_CONNECTION_FLAGS_NONE,
-                                        target->local_port);
+      connection = bastion_cli_connect_via (profile, argv[1], BASTION_CONNECTION_FLAGS_NONE,
+                                            target->local_port, transport);
       if (connection == NULL)
         return 1;
       target->local_port = bastion_connection_get_local_port (connection);

@@ -42,6 +42,8 @@ struct _BastionConnection
   int                     local_port;
   guint                   keepalive_interval;
   gulong                  tunnel_stage_handler;
+  int                     transport;        /* -1: the profile's; else a BastionTransport */
+  char                   *transport_note;   /* "… port 22 is closed to you", or NULL */
 
   guint                   remember_passphrase : 1;
   guint                   remember_ssh_password : 1;
@@ -81,6 +83,8 @@ typedef struct
 {
   BastionConnectionFlags  flags;
   BastionDatabase        *database;
+  BastionTransport        transport;        /* this attempt's choice */
+  GError                 *ssh_error;        /* auto: why SSH did not answer */
   guint                   refetched : 1;
   /* connect_database(): hand the database to the caller; the connection's stage is the
    * tunnel's business only. */
@@ -91,6 +95,7 @@ static void
 open_data_free (OpenData *data)
 {
   g_clear_object (&data->database);
+  g_clear_error (&data->ssh_error);
   g_free (data);
 }
 
@@ -553,6 +558,42 @@ open_database_step (GTask *task)
 
 static const char *effective_key_file        (BastionConnection *self);
 static char       *passphrase_needed_message (BastionConnection *self);
+static void        open_ssm_step             (GTask             *task);
+
+/* auto: port 22 does not answer (dropped, refused, unreachable) and the team names the AWS
+ * side Session Manager needs, so the same tunnel is tried through Session Manager. */
+static gboolean
+should_fall_back (BastionConnection *self,
+                  GTask             *task,
+                  const GError      *error)
+{
+  OpenData *data = g_task_get_task_data (task);
+  const char *prefix = bastion_profile_get_name_prefix (self->profile);
+
+  if (data->transport != BASTION_TRANSPORT_AUTO || data->ssh_error != NULL ||
+      error->domain != BASTION_SSH_ERROR || prefix == NULL || prefix[0] == '\0')
+    return FALSE;
+
+  return error->code == BASTION_SSH_ERROR_TIMEOUT || error->code == BASTION_SSH_ERROR_REFUSED ||
+         error->code == BASTION_SSH_ERROR_UNREACHABLE;
+}
+
+/* auto, after SSH and Session Manager both failed: both reasons. */
+static GError *
+both_failed_error (GTask  *task,
+                   GError *error)
+{
+  OpenData *data = g_task_get_task_data (task);
+  GError *both;
+
+  if (data->ssh_error == NULL || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return error;
+  both = g_error_new (error->domain, error->code,
+                      _("Port 22 of the bastion does not answer (%s), and AWS Session Manager "
+                        "failed too: %s"), data->ssh_error->message, error->message);
+  g_error_free (error);
+  return both;
+}
 
 static void
 on_tunnel_started (GObject      *source,
@@ -578,9 +619,24 @@ on_tunnel_started (GObject      *source,
           error = g_error_new_literal (BASTION_CONNECTION_ERROR,
                                        BASTION_CONNECTION_ERROR_PASSPHRASE_NEEDED, message);
         }
-      fail_task (self, task, g_steal_pointer (&error));
+      if (should_fall_back (self, task, error))
+        {
+          OpenData *data = g_task_get_task_data (task);
+
+          g_message ("%s", _("Port 22 of the bastion does not answer; trying AWS Session "
+                             "Manager."));
+          data->ssh_error = g_steal_pointer (&error);
+          open_ssm_step (g_steal_pointer (&task));
+          return;
+        }
+      fail_task (self, task, both_failed_error (task, g_steal_pointer (&error)));
       return;
     }
+
+  g_clear_pointer (&self->transport_note, g_free);
+  if (((OpenData *) g_task_get_task_data (task))->ssh_error != NULL)
+    self->transport_note = g_strdup (_("Connected through AWS Session Manager; port 22 is "
+                                       "closed to you"));
 
   if (self->remember_passphrase && self->passphrase != NULL)
     remember_secret (self, BASTION_SECRET_KIND_KEY_PASSPHRASE, self->passphrase);
@@ -700,6 +756,26 @@ open_tunnel_step (GTask *task)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TUNNEL]);
 
   set_stage (self, BASTION_CONNECTION_STAGE_RESOLVING);
+  bastion_tunnel_start_async (self->tunnel, g_task_get_cancellable (task), on_tunnel_started,
+                              task);
+}
+
+/* The tunnel through AWS Session Manager (issue 21): no SSH step, the AWS identity instead. */
+static void
+open_ssm_step (GTask *task)
+{
+  BastionConnection *self = g_task_get_source_object (task);
+  guint16 port;
+
+  drop_tunnel (self);
+  port = self->local_port >= 0 ? self->local_port : bastion_profile_get_local_port (self->profile);
+  self->tunnel = bastion_tunnel_new_ssm (self->profile, port);
+  self->tunnel_stage_handler =
+    g_signal_connect_object (self->tunnel, "notify::stage", G_CALLBACK (on_tunnel_stage), self,
+                             G_CONNECT_SWAPPED);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TUNNEL]);
+
+  set_stage (self, BASTION_CONNECTION_STAGE_OPENING_TUNNEL);
   bastion_tunnel_start_async (self->tunnel, g_task_get_cancellable (task), on_tunnel_started,
                               task);
 }
@@ -966,6 +1042,8 @@ bastion_connection_open_async (BastionConnection      *self,
   g_task_set_source_tag (task, bastion_connection_open_async);
   data = g_new0 (OpenData, 1);
   data->flags = flags;
+  data->transport = self->transport >= 0 ? (BastionTransport) self->transport
+                                          : bastion_profile_get_transport (self->profile);
   g_task_set_task_data (task, data, (GDestroyNotify) open_data_free);
 
   g_clear_error (&self->error);
@@ -988,6 +1066,17 @@ bastion_connection_open_async (BastionConnection      *self,
                               _("“%s” has no database access: %s"),
                               bastion_profile_get_display_name (self->profile),
                               reason ? reason : _("its config names no bastion or database")));
+      return;
+    }
+  if (data->transport == BASTION_TRANSPORT_SSM)
+    {
+      if (field_missing (bastion_profile_get_db_host (self->profile)))
+        {
+          fail_task_new (self, task, BASTION_CONNECTION_ERROR_INCOMPLETE,
+                         _("No database host is set; enter it in the team’s settings"));
+          return;
+        }
+      open_ssm_step (g_steal_pointer (&task));
       return;
     }
   if (field_missing (bastion_profile_get_ssh_host (self->profile)) &&
@@ -1205,6 +1294,35 @@ bastion_connection_set_local_port (BastionConnection *self,
 }
 
 void
+bastion_connection_set_transport (BastionConnection *self,
+                                  int                transport)
+{
+  g_return_if_fail (BASTION_IS_CONNECTION (self));
+  g_return_if_fail (transport >= -1 && transport <= BASTION_TRANSPORT_AUTO);
+
+  self->transport = transport;
+}
+
+BastionTransport
+bastion_connection_get_transport (BastionConnection *self)
+{
+  g_return_val_if_fail (BASTION_IS_CONNECTION (self), BASTION_TRANSPORT_SSH);
+
+  if (self->tunnel != NULL)
+    return bastion_tunnel_get_transport (self->tunnel);
+  return self->transport >= 0 ? (BastionTransport) self->transport
+                              : bastion_profile_get_transport (self->profile);
+}
+
+const char *
+bastion_connection_get_transport_note (BastionConnection *self)
+{
+  g_return_val_if_fail (BASTION_IS_CONNECTION (self), NULL);
+
+  return self->tunnel != NULL ? self->transport_note : NULL;
+}
+
+void
 bastion_connection_set_keepalive_interval (BastionConnection *self,
                                            guint              seconds)
 {
@@ -1290,6 +1408,7 @@ bastion_connection_finalize (GObject *object)
   wipe_secret (&self->db_password);
   wipe_secret (&self->readonly_password);
   g_clear_error (&self->error);
+  g_clear_pointer (&self->transport_note, g_free);
   g_clear_pointer (&self->ssh_config, bastion_ssh_config_free);
   g_clear_object (&self->profile);
   g_clear_object (&self->secrets);
@@ -1388,6 +1507,7 @@ static void
 bastion_connection_init (BastionConnection *self)
 {
   self->local_port = -1;
+  self->transport = -1;
 }
 
 BastionConnection *

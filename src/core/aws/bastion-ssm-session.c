@@ -23,6 +23,7 @@
 #include <libsoup/soup.h>
 
 #include "bastion-bounded-file.h"
+#include "bastion-io-thread.h"
 #include "bastion-smux.h"
 #include "bastion-ssm-session.h"
 
@@ -64,6 +65,7 @@ struct _BastionSsmSession
   GObject             parent_instance;
 
   /* Owned */
+  GMainContext       *context;       /* the thread-default one at creation: every source */
   BastionAws         *aws;
   char               *instance_id;
   char               *db_host;
@@ -491,7 +493,7 @@ complete_connect (BastionSsmSession *self,
 {
   g_autoptr(GTask) task = g_steal_pointer (&self->connect_task);
 
-  g_clear_handle_id (&self->handshake_timeout_id, g_source_remove);
+  bastion_source_clear (self->context, &self->handshake_timeout_id);
   if (task == NULL)
     {
       g_clear_error (&error);
@@ -733,12 +735,13 @@ on_ws_closed (SoupWebsocketConnection *ws,
 
 /* Ending ------------------------------------------------------------------------------------ */
 
-static guint pending_terminations;
+/* Sessions may run on any thread (the tunnel's I/O thread, a test's main thread). */
+static gint pending_terminations;
 
 guint
 bastion_ssm_session_get_pending_terminations (void)
 {
-  return pending_terminations;
+  return g_atomic_int_get (&pending_terminations);
 }
 
 static void
@@ -750,7 +753,7 @@ on_terminated (GObject      *object,
   g_autoptr(GError) error = NULL;
   g_autofree char *session_id = user_data;
 
-  pending_terminations--;
+  g_atomic_int_dec_and_test (&pending_terminations);
   reply = bastion_aws_ssm_call_finish (BASTION_AWS (object), result, &error);
   if (reply == NULL)
     g_debug ("SSM: TerminateSession %s: %s", session_id, error->message);
@@ -774,7 +777,7 @@ terminate_session (BastionSsmSession *self)
   root = json_builder_get_root (b);
   body = json_to_string (root, FALSE);
   /* Not cancelled with the session: it must reach AWS after the session is gone. */
-  pending_terminations++;
+  g_atomic_int_inc (&pending_terminations);
   bastion_aws_ssm_call_async (self->aws, "TerminateSession", self->session_id, body, NULL,
                               on_terminated, g_strdup (self->session_id));
 }
@@ -793,7 +796,7 @@ session_fail (BastionSsmSession *self,
   g_debug ("SSM session %s ends: %s", self->session_id ? self->session_id : "(none)",
            error->message);
   g_cancellable_cancel (self->cancellable);
-  g_clear_handle_id (&self->resend_id, g_source_remove);
+  bastion_source_clear (self->context, &self->resend_id);
   if (self->raw != NULL)
     remove_stream (self->raw);
   streams = g_hash_table_get_values (self->streams);
@@ -875,7 +878,7 @@ on_ws_connected (GObject      *object,
   g_free (token);
   soup_websocket_connection_send_text (self->ws, open);
   explicit_bzero (open, strlen (open));
-  self->resend_id = g_timeout_add (100, on_resend_tick, self);
+  self->resend_id = bastion_source_add_timeout (self->context, 100, on_resend_tick, self);
 }
 
 /* Only wss:// (ws:// to this computer, for the test endpoint): the token travels in it. */
@@ -1032,8 +1035,9 @@ bastion_ssm_session_connect_async (BastionSsmSession  *self,
   root = json_builder_get_root (b);
   body = json_to_string (root, FALSE);
 
-  self->handshake_timeout_id = g_timeout_add_seconds (HANDSHAKE_TIMEOUT, on_handshake_timeout,
-                                                      self);
+  self->handshake_timeout_id = bastion_source_add_timeout (self->context,
+                                                           HANDSHAKE_TIMEOUT * 1000,
+                                                           on_handshake_timeout, self);
   bastion_aws_ssm_call_async (self->aws, "StartSession", self->instance_id, body,
                               self->cancellable, on_session_started, g_object_ref (self));
 }
@@ -1115,8 +1119,8 @@ bastion_ssm_session_dispose (GObject *object)
 
   if (!self->closed && self->session_id != NULL)
     bastion_ssm_session_close (self);
-  g_clear_handle_id (&self->resend_id, g_source_remove);
-  g_clear_handle_id (&self->handshake_timeout_id, g_source_remove);
+  bastion_source_clear (self->context, &self->resend_id);
+  bastion_source_clear (self->context, &self->handshake_timeout_id);
   if (self->ws != NULL)
     g_signal_handlers_disconnect_by_data (self->ws, self);
   g_clear_object (&self->ws);
@@ -1138,6 +1142,7 @@ bastion_ssm_session_finalize (GObject *object)
   g_clear_pointer (&self->early, g_hash_table_unref);
   g_clear_pointer (&self->smux, bastion_smux_reader_free);
   g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->instance_id);
   g_free (self->db_host);
   g_free (self->session_id);
@@ -1163,6 +1168,7 @@ bastion_ssm_session_class_init (BastionSsmSessionClass *klass)
 static void
 bastion_ssm_session_init (BastionSsmSession *self)
 {
+  self->context = g_main_context_ref_thread_default ();
   self->cancellable = g_cancellable_new ();
   self->soup = soup_session_new_with_options ("timeout", 30, "idle-timeout", 0,
                                               "user-agent", "bastion/" PACKAGE_VERSION, NULL);
@@ -1235,4 +1241,11 @@ bastion_ssm_session_get_bad_frames (BastionSsmSession *self)
 {
   g_return_val_if_fail (BASTION_IS_SSM_SESSION (self), 0);
   return self->bad_frames;
+}
+
+gint64
+bastion_ssm_session_get_rtt (BastionSsmSession *self)
+{
+  g_return_val_if_fail (BASTION_IS_SSM_SESSION (self), 0);
+  return self->srtt_us;
 }
