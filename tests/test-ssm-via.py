@@ -14,7 +14,10 @@ Run under: with-servers --aws --ssm --postgres --keyring --team demo -- test-ssm
 - with the team's transport ssm, `query` needs no flag; `--via ssh` overrides it (and fails to
   reach the absent sshd without starting a session);
 - `check --via ssm` reports the session, the tunnel, the database login and a query;
-- AccessDenied on StartSession ends `query --via ssm` with one line naming ssm:StartSession.
+- AccessDenied on StartSession ends `query --via ssm` with one line naming ssm:StartSession;
+- a data channel that drops mid-transfer is resumed (ssm:ResumeSession, the same session): the
+  psql client in flight gets every row; where the service refuses to resume, a new session
+  starts on the same port (test-ssm-tunnel checks that path).
 Every step is bounded by a timeout: a hang fails the test instead of blocking it.
 """
 
@@ -86,7 +89,7 @@ def shown_transport():
     return None
 
 
-print("1..14")
+print("1..15")
 res = cli("import")
 tap(res.returncode == 0, "import the demo team", res.stderr)
 res = cli("secret", "set", TEAM, "db-password", stdin=PG_PASSWORD + "\n")
@@ -199,5 +202,49 @@ tap(one_line_error(res, "tunnel") and "ssm:StartSession" in res.stderr,
 
 res = cli("profile", "set", TEAM, "transport", "ssh")
 tap(res.returncode == 0 and shown_transport() == "ssh", "transport back to ssh", res.stderr)
+
+# 7. ResumeSession: the WebSocket drops after the 5th data message of a 20,000-row answer.
+PGPASS = os.path.join(TMP, "via-pgpass")
+with open(PGPASS, "w") as f:
+    f.write("127.0.0.1:*:%s:%s:%s\n" % (env("BASTION_TEST_PG_DB"), env("BASTION_TEST_PG_USER"),
+                                       PG_PASSWORD))
+os.chmod(PGPASS, 0o600)
+SAMPLE = "select g, md5(g::text) from generate_series(1, 20000) g"
+
+
+def psql(port, sql):
+    return subprocess.run(["psql", "-X", "-h", "127.0.0.1", "-p", str(port), "-U",
+                           env("BASTION_TEST_PG_USER"), "-d", env("BASTION_TEST_PG_DB"), "-At",
+                           "-c", sql], env=dict(os.environ, PGPASSFILE=PGPASS,
+                                                PGCONNECT_TIMEOUT="20"),
+                          capture_output=True, timeout=120)
+
+
+direct = psql(env("BASTION_TEST_PG_PORT"), SAMPLE)
+control("state", {"resume": True, "faults": {"close_after": 5}})
+before = len(sessions())
+err_path = os.path.join(TMP, "via-resume.err")
+with open(err_path, "wb") as err:
+    tunnel = subprocess.Popen([CLI, "tunnel", TEAM, "--via", "ssm", "--port", "0"],
+                              stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL)
+    line = tunnel.stdout.readline().decode()
+    port = int(line.strip().rsplit(":", 1)[1]) if line.startswith("listening") else None
+    via = psql(port, SAMPLE) if port else None
+    control("state", {"resume": False, "faults": {}})
+    tunnel.send_signal(signal.SIGINT)
+    try:
+        tunnel.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        tunnel.kill()
+with open(err_path) as f:
+    text = f.read()
+after = sessions()
+tap(via is not None and via.returncode == 0 and via.stdout == direct.stdout and
+    len(after) == before + 1 and after[-1].get("resumes") == 1 and
+    after[-1].get("data_channels") == 2 and "resumed" in text,
+    "a dropped data channel is resumed: the query in flight gets all 20,000 rows",
+    "%s %s %s %s" % (via.stderr if via else line, via.stdout[-300:] if via else "",
+                     after[-1:] if after else None,
+                     text + open(os.environ.get("BASTION_TEST_SSM_LOG", os.devnull)).read()))
 
 sys.exit(0 if all(results) else 1)
