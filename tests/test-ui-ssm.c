@@ -6,7 +6,8 @@
  * connects the same team through the harness's Session Manager endpoint, the workspace's first
  * tab runs a query whose rows reach the grid, a real psql reads through the app's tunnel, the
  * connection details say Session Manager carries it, and "Always for This Team" makes it the
- * team's transport. Screenshots go to <builddir>/tests/screenshots/ssm-*.png.
+ * team's transport; with the team's transport "auto" the same failure falls back to Session
+ * Manager by itself and says why. Screenshots go to <builddir>/tests/screenshots/ssm-*.png.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -271,6 +272,19 @@ test_use_session_manager (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view ()), "view.disconnect", NULL));
   g_assert_cmpint (bastion_connection_get_stage (connection ()), ==,
                    BASTION_CONNECTION_STAGE_IDLE);
+
+  /* auto: SSH first, and with port 22 refused, Session Manager on its own, saying why. */
+  bastion_profile_set_transport (profile, BASTION_TRANSPORT_AUTO);
+  bastion_connection_set_transport (connection (), -1);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view ()), "view.connect", NULL));
+  bastion_ui_test_wait_for (stage_settled, NULL, "auto's connection");
+  g_assert_cmpint (bastion_connection_get_stage (connection ()), ==,
+                   BASTION_CONNECTION_STAGE_READY);
+  g_assert_cmpint (bastion_tunnel_get_transport (bastion_connection_get_tunnel (connection ())),
+                   ==, BASTION_TRANSPORT_SSM);
+  g_assert_cmpstr (bastion_connection_get_transport_note (connection ()), ==,
+                   "Connected through AWS Session Manager; port 22 is closed to you");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view ()), "view.disconnect", NULL));
 }
 
 int

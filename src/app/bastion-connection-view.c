@@ -756,6 +756,9 @@ on_open_done (GObject      *source,
 
   if (bastion_connection_open_finish (connection, result, &error))
     {
+      /* auto chose Session Manager: "… port 22 is closed to you". */
+      if (bastion_connection_get_transport_note (connection) != NULL)
+        bastion_connection_view_show_toast (self, bastion_connection_get_transport_note (connection));
       if (self->offer_ssm && connection == self->connection)
         bastion_connection_view_offer_ssm_default (self);
       self->offer_ssm = FALSE;

@@ -16,6 +16,10 @@
 
 #include "config.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <glib/gi18n.h>
 
 #include "bastion-aws.h"
@@ -185,6 +189,11 @@ ssm_carry (BastionTunnel     *self,
            GSocketConnection *conn)
 {
   BastionTunnelSsm *ssm = self->ssm;
+  int one = 1;
+
+  /* A query's few bytes leave at once, as through the SSH relay. */
+  setsockopt (g_socket_get_fd (g_socket_connection_get_socket (conn)), IPPROTO_TCP, TCP_NODELAY,
+              &one, sizeof one);
 
   if (ssm->session != NULL && bastion_ssm_session_is_connected (ssm->session))
     hand_over (self, conn);
