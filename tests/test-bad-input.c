@@ -98,7 +98,7 @@ session_new (const char *host,
   BastionSshSession *session = bastion_ssh_session_new (host, port, g_get_user_name ());
 
   g_object_set (session,
-                "auth-method", BASTION_SSH_AUTH_PASSWORD,
+                "auth-method", BASTION_AUTH_METHOD_PASSWORD,
                 "user-known-hosts", known != NULL ? known : user,
                 "bastion-known-hosts", own,
                 NULL);

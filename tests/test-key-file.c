@@ -15,7 +15,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
-#include "bastion-key-file.h"
+#include "bastion-key-file-private.h"
 
 #include "test-util.h"
 
@@ -331,7 +331,7 @@ test_load_async (void)
   g_assert_true (g_file_get_contents (path, &expected, &expected_len, NULL));
   g_assert_true (g_file_set_contents (not_key, "hello\n", -1, NULL));
   g_assert_cmpint (g_chmod (not_key, 0600), ==, 0);
-  bastion_key_file_set_read_hook (note_reader_thread, &reader);
+  _bastion_key_file_set_read_hook (note_reader_thread, &reader);
 
   for (guint i = 0; i < 2; i++)
     {
@@ -371,7 +371,7 @@ test_load_async (void)
         }
     }
 
-  bastion_key_file_set_read_hook (NULL, NULL);
+  _bastion_key_file_set_read_hook (NULL, NULL);
 }
 
 static void

@@ -22,7 +22,7 @@
 #define RUNNING_ON_VALGRIND 0
 #endif
 
-#include "bastion-key-file.h"
+#include "bastion-key-file-private.h"
 #include "bastion-known-hosts.h"
 #include "bastion-ssh-session.h"
 #include "tunnel/tunnel-test-util.h"
@@ -188,7 +188,7 @@ test_auth_key_file_off_main_loop (void)
   g_mutex_init (&gate.lock);
   g_cond_init (&gate.cond);
   gate.main_thread = g_thread_self ();
-  bastion_key_file_set_read_hook (read_gate_hook, &gate);
+  _bastion_key_file_set_read_hook (read_gate_hook, &gate);
 
   bastion_ssh_session_connect_async (session, BASTION_SSH_CONNECT_NONE, NULL, test_on_connected,
                                      &r);
@@ -212,7 +212,7 @@ test_auth_key_file_off_main_loop (void)
   g_mutex_unlock (&gate.lock);
 
   test_wait_for (&r.done);
-  bastion_key_file_set_read_hook (NULL, NULL);
+  _bastion_key_file_set_read_hook (NULL, NULL);
   g_assert_no_error (r.error);
   g_assert_true (r.ok);
   g_assert_cmpint (bastion_ssh_session_get_stage (session), ==, BASTION_SSH_STAGE_READY);
@@ -272,7 +272,7 @@ test_auth_agent (void)
   g_assert_no_error (error);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
 
-  g_object_set (session, "auth-method", BASTION_SSH_AUTH_AGENT, "key-file", NULL, NULL);
+  g_object_set (session, "auth-method", BASTION_AUTH_METHOD_AGENT, "key-file", NULL, NULL);
   g_assert_true (test_connect (session, BASTION_SSH_CONNECT_NONE, &error));
   g_assert_no_error (error);
   g_assert_cmpint (bastion_ssh_session_get_stage (session), ==, BASTION_SSH_STAGE_READY);
@@ -311,7 +311,7 @@ test_auth_password (void)
   tmp = test_tmpdir ();
   session = test_session_new (tmp);
   password = test_read_file (test_env ("BASTION_TEST_SSH_PASSWORD_FILE"));
-  g_object_set (session, "user", user, "auth-method", BASTION_SSH_AUTH_PASSWORD,
+  g_object_set (session, "user", user, "auth-method", BASTION_AUTH_METHOD_PASSWORD,
                 "key-file", NULL, NULL);
 
   bastion_ssh_session_set_password (session, "wrong password");
@@ -893,7 +893,7 @@ test_auth_kdf_cancel (void)
     g_mutex_init (&gate.lock);
     g_cond_init (&gate.cond);
     gate.main_thread = g_thread_self ();
-    bastion_ssh_session_set_auth_thread_hook (auth_gate_hook, &gate);
+    _bastion_ssh_session_set_auth_thread_hook (auth_gate_hook, &gate);
     bastion_ssh_session_set_passphrase (session, passphrase);
     bastion_ssh_session_connect_async (session, BASTION_SSH_CONNECT_NONE, NULL,
                                        test_on_connected, &r);
@@ -924,7 +924,7 @@ test_auth_kdf_cancel (void)
     g_assert_no_error (error);
     g_assert_cmpint (bastion_ssh_session_get_stage (session), ==, BASTION_SSH_STAGE_READY);
     bastion_ssh_session_disconnect (session);
-    bastion_ssh_session_set_auth_thread_hook (NULL, NULL);
+    _bastion_ssh_session_set_auth_thread_hook (NULL, NULL);
     g_mutex_clear (&gate.lock);
     g_cond_clear (&gate.cond);
   }
@@ -937,7 +937,7 @@ test_auth_kdf_cancel (void)
     g_mutex_init (&gate.lock);
     g_cond_init (&gate.cond);
     gate.main_thread = g_thread_self ();
-    bastion_ssh_session_set_auth_thread_hook (auth_gate_hook, &gate);
+    _bastion_ssh_session_set_auth_thread_hook (auth_gate_hook, &gate);
     bastion_ssh_session_set_passphrase (session, passphrase);
     bastion_ssh_session_connect_async (session, BASTION_SSH_CONNECT_NONE, cancellable,
                                        test_on_connected, &r);
@@ -964,7 +964,7 @@ test_auth_kdf_cancel (void)
     read_gate_release (&gate);
     while (weak != NULL)
       g_main_context_iteration (NULL, TRUE);
-    bastion_ssh_session_set_auth_thread_hook (NULL, NULL);
+    _bastion_ssh_session_set_auth_thread_hook (NULL, NULL);
     g_mutex_clear (&gate.lock);
     g_cond_clear (&gate.cond);
   }

@@ -328,7 +328,7 @@ test_long_link (void)
   known = known_hosts_for (tmp, port);
   session = bastion_ssh_session_new ("127.0.0.1", port, test_env ("BASTION_TEST_SSH_USER"));
   g_object_set (session,
-                "auth-method", BASTION_SSH_AUTH_KEY_FILE,
+                "auth-method", BASTION_AUTH_METHOD_KEY,
                 "key-file", test_env ("BASTION_TEST_SSH_KEY"),
                 "user-known-hosts", known,
                 "bastion-known-hosts", known,

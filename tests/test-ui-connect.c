@@ -550,7 +550,7 @@ test_connect_reject_host_key (void)
                    "The bastion’s identity is not confirmed yet");
 
   /* A question, not a failure: the heading and the sidebar wait for the user, the fix is not a
-   * warning, and the terminal hint names this team, never a placeholder. */
+   * warning, and the step names the button that answers it, not a terminal command. */
   g_assert_cmpstr (adw_preferences_group_get_title (view_child ("steps_group")), ==,
                    "Waiting for You");
   g_assert_true (gtk_widget_has_css_class (view_child ("fix_icon"), "accent"));
@@ -560,15 +560,15 @@ test_connect_reject_host_key (void)
   g_assert_null (bastion_ui_test_find_widget (GTK_WIDGET (window), GTK_TYPE_IMAGE, tooltip_is,
                                               (gpointer) "Connection failed"));
   {
-    g_autofree char *hint = g_strdup_printf ("“bastion-cli hostkey %s --trust”",
-                                             bastion_profile_get_display_name (profile));
     GtkWidget *row = bastion_ui_test_find_row (GTK_WIDGET (view), "Verify the host key");
     const char *subtitle;
 
     g_assert_nonnull (row);
     subtitle = adw_action_row_get_subtitle (ADW_ACTION_ROW (row));
-    g_assert_nonnull (strstr (subtitle, hint));
-    g_assert_null (strstr (subtitle, "TEAM"));
+    g_assert_nonnull (strstr (subtitle, "“Review Host Key”"));
+    g_assert_null (strstr (subtitle, "bastion-cli"));
+    g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (view_child ("prompt_button"))), ==,
+                     "_Review Host Key…");
   }
   g_clear_pointer (&shot, g_free);
   shot = bastion_ui_test_screenshot (shot_root, "connect-host-key-question");

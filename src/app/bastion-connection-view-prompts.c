@@ -33,7 +33,7 @@ on_host_key_trusted (GObject      *source,
   g_autoptr(BastionConnectionView) self = user_data;
   g_autoptr(GError) error = NULL;
 
-  if (!bastion_ssh_session_trust_host_key_finish (BASTION_SSH_SESSION (source), result, &error)
+  if (!bastion_connection_trust_host_key_finish (BASTION_CONNECTION (source), result, &error)
       && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
 
@@ -52,13 +52,10 @@ on_host_key_response (AdwMessageDialog      *dialog,
                       const char            *response,
                       BastionConnectionView *self)
 {
-  BastionSshSession *session;
-
   if (!g_str_equal (response, "trust") || self->connection == NULL)
     return;
 
-  session = bastion_connection_get_session (self->connection);
-  if (session == NULL)
+  if (bastion_connection_get_host_key_fingerprint (self->connection) == NULL)
     {
       bastion_connection_view_show_toast (self, _("The host key is no longer known"));
       return;
@@ -70,8 +67,8 @@ on_host_key_response (AdwMessageDialog      *dialog,
   g_clear_object (&self->trust_cancellable);
   self->trust_cancellable = g_cancellable_new ();
   bastion_connection_view_set_trusting (self, TRUE);
-  bastion_ssh_session_trust_host_key_async (session, self->trust_cancellable, on_host_key_trusted,
-                                            g_object_ref (self));
+  bastion_connection_trust_host_key_async (self->connection, self->trust_cancellable,
+                                           on_host_key_trusted, g_object_ref (self));
 }
 
 static void
@@ -97,8 +94,7 @@ bastion_connection_view_present_dialog (BastionConnectionView *self,
 static void
 prompt_host_key (BastionConnectionView *self)
 {
-  BastionSshSession *session = bastion_connection_get_session (self->connection);
-  const char *fingerprint = session ? bastion_ssh_session_get_host_key_fingerprint (session) : NULL;
+  const char *fingerprint = bastion_connection_get_host_key_fingerprint (self->connection);
   AdwMessageDialog *dialog;
   GtkWidget *box;
   GtkWidget *label;

@@ -17,6 +17,7 @@
 #include <glib/gi18n.h>
 
 #include "bastion-app-util.h"
+#include "bastion-connection-fix.h"
 #include "bastion-connection-view-private.h"
 #include "bastion-connections.h"
 
@@ -182,40 +183,25 @@ static char *
 dup_done_detail (BastionConnectionView  *self,
                  BastionConnectionStage  step)
 {
-  BastionSshSession *session = bastion_connection_get_session (self->connection);
+  const char *how = bastion_connection_get_auth_used (self->connection);
 
-  if (step != BASTION_CONNECTION_STAGE_AUTHENTICATING || session == NULL ||
-      bastion_ssh_session_get_auth_used (session) == NULL)
+  if (step != BASTION_CONNECTION_STAGE_AUTHENTICATING || how == NULL)
     return NULL;
 
-  return g_strdup_printf (_("Through %s"), bastion_ssh_session_get_auth_used (session));
+  return g_strdup_printf (_("Through %s"), how);
 }
 
-/* A name as the CLI takes it, quoted for a shell only where it has to be. */
-static char *
-dup_cli_team (BastionConnectionView *self)
-{
-  const char *name = bastion_profile_get_display_name (self->profile);
-
-  for (const char *p = name; *p != '\0'; p++)
-    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_' && *p != '.')
-      return g_shell_quote (name);
-  return g_strdup (name);
-}
-
-/* What the failed step says: the reason, except for a question, which names what to do (with
- * this team's real name, never a placeholder). */
+/* What the failed step says: the reason, except for a question, which names the button that
+ * answers it. */
 static char *
 dup_step_reason (BastionConnectionView *self,
                  const GError          *error)
 {
-  if (g_error_matches (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_HOST_KEY_UNKNOWN))
-    {
-      g_autofree char *team = dup_cli_team (self);
+  const BastionConnectionFix *fix =
+    bastion_connection_fix_lookup (error, bastion_profile_get_auth_method (self->profile));
 
-      return g_strdup_printf (_("Waiting for you to compare its fingerprint and trust it (in a "
-                                "terminal: “bastion-cli hostkey %s --trust”)"), team);
-    }
+  if (fix != NULL && fix->step_reason != NULL)
+    return g_strdup (_(fix->step_reason));
   return g_strdup (error != NULL ? error->message : NULL);
 }
 
@@ -355,131 +341,61 @@ update_diagnosis (BastionConnectionView *self)
   gtk_widget_set_sensitive (self->fix_group, !self->aws_busy);
 }
 
+/* A stopped bastion explains any failure to reach it: the fix is to start it. */
+static gboolean
+explain_stopped (BastionConnectionView  *self,
+                 BastionConnectionStage  failed,
+                 char                  **title,
+                 char                  **description)
+{
+  if (self->instance == NULL || g_strcmp0 (self->instance->state, "running") == 0 ||
+      failed > BASTION_CONNECTION_STAGE_CONNECTING)
+    return FALSE;
+
+  g_free (*title);
+  g_free (*description);
+  *title = g_strdup (_("The bastion is stopped"));
+  *description = g_strdup_printf (_("Its EC2 instance “%s” is %s, perhaps stopped to save "
+                                    "money. Start it, and Bastion connects once it runs."),
+                                  self->instance->name ? self->instance->name
+                                                       : self->instance->instance_id,
+                                  self->instance->state);
+  return TRUE;
+}
+
+/* A question (a new host key, a password) is asked neutrally; only failures warn. */
+static void
+set_fix_icon (BastionConnectionView *self,
+              const char            *icon,
+              gboolean               severe)
+{
+  GtkWidget *image = GTK_WIDGET (self->fix_icon);
+
+  gtk_image_set_from_icon_name (self->fix_icon, icon);
+  gtk_widget_remove_css_class (image, "warning");
+  gtk_widget_remove_css_class (image, "error");
+  gtk_widget_remove_css_class (image, "accent");
+  if (severe)
+    gtk_widget_add_css_class (image, "error");
+  else if (bastion_app_connection_awaits_user (self->connection))
+    gtk_widget_add_css_class (image, "accent");
+  else
+    gtk_widget_add_css_class (image, "warning");
+}
+
 void
 bastion_connection_view_update_fix (BastionConnectionView *self)
 {
   const GError *error = bastion_connection_get_error (self->connection);
   BastionConnectionStage failed = bastion_connection_get_failed_stage (self->connection);
-  g_autofree char *title = NULL;
-  g_autofree char *description = NULL;
-  const char *icon = "dialog-warning-symbolic";
-  gboolean severe = FALSE;
-  gboolean check_ip = FALSE;
+  const BastionConnectionFix *fix =
+    bastion_connection_fix_lookup (error, bastion_profile_get_auth_method (self->profile));
+  g_autofree char *title = fix ? g_strdup (_(fix->title)) : NULL;
+  g_autofree char *description = bastion_connection_fix_dup_description (fix, self->profile);
+  const char *icon = fix ? fix->icon : "dialog-warning-symbolic";
+  gboolean check_ip = fix && fix->check_ip;
 
-  set_prompt_button (self, NULL, NULL);
-
-  if (error != NULL && error->domain == BASTION_SSH_ERROR)
-    {
-      switch (error->code)
-        {
-        case BASTION_SSH_ERROR_HOST_KEY_UNKNOWN:
-          title = g_strdup (_("The bastion’s identity is not confirmed yet"));
-          description = g_strdup (_("Compare its fingerprint with the one your administrator "
-                                    "gives you, then trust it."));
-          icon = "security-medium-symbolic";
-          set_prompt_button (self, _("_Review Host Key…"), "view.prompt-again");
-          break;
-
-        case BASTION_SSH_ERROR_HOST_KEY_CHANGED:
-        case BASTION_SSH_ERROR_HOST_KEY_PIN_MISMATCH:
-          title = g_strdup (_("The bastion’s host key has changed"));
-          description =
-            g_strdup_printf (_("This can mean that someone is intercepting the connection, or "
-                               "that the bastion was rebuilt. Bastion will not connect. Ask "
-                               "your administrator for the bastion’s new SHA256 fingerprint. "
-                               "Once it is confirmed, remove the old key (“ssh-keygen -R "
-                               "%s”, and its line in Bastion’s own known_hosts file) and "
-                               "connect again."),
-                             bastion_profile_get_ssh_host (self->profile));
-          icon = "security-low-symbolic";
-          severe = TRUE;
-          break;
-
-        case BASTION_SSH_ERROR_TIMEOUT:
-          title = g_strdup (_("The bastion’s security group probably no longer admits your IP"));
-          description = g_strdup (_("Port 22 did not answer. When your public IP changed, the "
-                                    "bastion’s SSH rule still names the old one."));
-          icon = "network-wired-no-route-symbolic";
-          check_ip = TRUE;
-          break;
-
-        case BASTION_SSH_ERROR_REFUSED:
-          title = g_strdup (_("The bastion refused the connection"));
-          description = g_strdup (_("Nothing listens for SSH there: check the bastion’s host "
-                                    "and port in the team’s settings, and that its SSH server "
-                                    "runs."));
-          icon = "network-wired-disconnected-symbolic";
-          break;
-
-        case BASTION_SSH_ERROR_DNS:
-          title = g_strdup (_("The bastion’s name cannot be found"));
-          description = g_strdup (_("A bastion without an Elastic IP gets a new name each time "
-                                    "it starts: import the team again, or ask AWS below."));
-          icon = "network-offline-symbolic";
-          break;
-
-        case BASTION_SSH_ERROR_AUTH_FAILED:
-          title = g_strdup (_("The bastion refused the login"));
-          if (bastion_profile_get_auth_method (self->profile) == BASTION_AUTH_METHOD_PASSWORD)
-            set_prompt_button (self, _("Enter _Password…"), "view.prompt-again");
-          else
-            {
-              description = g_strdup (_("Check the SSH user and the key file in the team’s "
-                                        "settings: the bastion must know this key for this "
-                                        "user."));
-              set_prompt_button (self, _("_Edit Profile…"), "win.edit-profile");
-            }
-          icon = "dialog-password-symbolic";
-          break;
-
-        case BASTION_SSH_ERROR_PASSPHRASE_REQUIRED:
-          title = g_strdup (_("The key’s passphrase is needed"));
-          icon = "dialog-password-symbolic";
-          set_prompt_button (self, _("Enter _Passphrase…"), "view.prompt-again");
-          break;
-
-        default:
-          break;
-        }
-    }
-  else if (error != NULL && error->domain == BASTION_CONNECTION_ERROR)
-    {
-      switch (error->code)
-        {
-        case BASTION_CONNECTION_ERROR_PASSPHRASE_NEEDED:
-          title = g_strdup (_("The key’s passphrase is needed"));
-          icon = "dialog-password-symbolic";
-          set_prompt_button (self, _("Enter _Passphrase…"), "view.prompt-again");
-          break;
-
-        case BASTION_CONNECTION_ERROR_SSH_PASSWORD_NEEDED:
-          title = g_strdup (_("The SSH password is needed"));
-          icon = "dialog-password-symbolic";
-          set_prompt_button (self, _("Enter _Password…"), "view.prompt-again");
-          break;
-
-        case BASTION_CONNECTION_ERROR_DB_PASSWORD_NEEDED:
-          title = g_strdup (_("The database password is needed"));
-          icon = "dialog-password-symbolic";
-          set_prompt_button (self, _("Enter _Password…"), "view.prompt-again");
-          break;
-
-        case BASTION_CONNECTION_ERROR_DB_PASSWORD_WRONG:
-          title = g_strdup (_("The database refused the password"));
-          icon = "dialog-password-symbolic";
-          set_prompt_button (self, _("Enter _Password…"), "view.prompt-again");
-          break;
-
-        case BASTION_CONNECTION_ERROR_INCOMPLETE:
-        case BASTION_CONNECTION_ERROR_NO_DB_ACCESS:
-          title = g_strdup (_("The team’s settings are incomplete"));
-          set_prompt_button (self, _("_Edit Profile…"), "win.edit-profile");
-          break;
-
-        default:
-          break;
-        }
-    }
+  set_prompt_button (self, fix && fix->button ? _(fix->button) : NULL, fix ? fix->action : NULL);
 
   if (title == NULL)
     {
@@ -490,18 +406,8 @@ bastion_connection_view_update_fix (BastionConnectionView *self)
         description = g_strdup (_("No reason was given."));
     }
 
-  /* A stopped bastion explains any failure to reach it. */
-  if (self->instance != NULL && g_strcmp0 (self->instance->state, "running") != 0 &&
-      failed <= BASTION_CONNECTION_STAGE_CONNECTING)
+  if (explain_stopped (self, failed, &title, &description))
     {
-      g_clear_pointer (&title, g_free);
-      g_clear_pointer (&description, g_free);
-      title = g_strdup (_("The bastion is stopped"));
-      description = g_strdup_printf (_("Its EC2 instance “%s” is %s, perhaps stopped to save "
-                                       "money. Start it, and Bastion connects once it runs."),
-                                     self->instance->name ? self->instance->name
-                                                          : self->instance->instance_id,
-                                     self->instance->state);
       icon = "system-run-symbolic";
       check_ip = FALSE;
     }
@@ -514,17 +420,7 @@ bastion_connection_view_update_fix (BastionConnectionView *self)
   /* The reason itself is on the failed step's row; this says what to do about it. */
   gtk_label_set_label (self->fix_description, description ? description : "");
   gtk_widget_set_visible (GTK_WIDGET (self->fix_description), description != NULL);
-  gtk_image_set_from_icon_name (self->fix_icon, icon);
-  gtk_widget_remove_css_class (GTK_WIDGET (self->fix_icon), "warning");
-  gtk_widget_remove_css_class (GTK_WIDGET (self->fix_icon), "error");
-  gtk_widget_remove_css_class (GTK_WIDGET (self->fix_icon), "accent");
-  /* A question (a new host key, a password) is asked neutrally; only failures warn. */
-  if (severe)
-    gtk_widget_add_css_class (GTK_WIDGET (self->fix_icon), "error");
-  else if (bastion_app_connection_awaits_user (self->connection))
-    gtk_widget_add_css_class (GTK_WIDGET (self->fix_icon), "accent");
-  else
-    gtk_widget_add_css_class (GTK_WIDGET (self->fix_icon), "warning");
+  set_fix_icon (self, icon, fix && fix->severe);
 
   show_fix_button (self->check_ip_button,
                    check_ip && bastion_connection_view_has_aws_names (self) && self->diagnosis == NULL);

@@ -198,13 +198,12 @@ static char *
 dup_auth_detail (BastionConnection      *connection,
                  BastionConnectionStage  stage)
 {
-  BastionSshSession *session = bastion_connection_get_session (connection);
+  const char *how = bastion_connection_get_auth_used (connection);
 
-  if (stage != BASTION_CONNECTION_STAGE_AUTHENTICATING || session == NULL ||
-      bastion_ssh_session_get_auth_used (session) == NULL)
+  if (stage != BASTION_CONNECTION_STAGE_AUTHENTICATING || how == NULL)
     return NULL;
 
-  return g_strdup_printf (_("through %s"), bastion_ssh_session_get_auth_used (session));
+  return g_strdup_printf (_("through %s"), how);
 }
 
 int

@@ -58,45 +58,35 @@ bastion_cli_stage_step (BastionConnectionStage stage)
     }
 }
 
-/* The error, with what to do next where the core's message cannot know it (CLI flags). */
+/* The core's error, then what to do about it (bastion-cli-hints.c). */
 char *
 bastion_cli_dup_connection_error (BastionConnection *connection,
                                   const char        *team,
                                   const GError      *error)
 {
-  BastionSshSession *session = bastion_connection_get_session (connection);
+  g_autofree char *hint = bastion_cli_dup_error_hint (error,
+                                                      bastion_connection_get_profile (connection));
 
-  if (g_error_matches (error, BASTION_SSH_ERROR, BASTION_SSH_ERROR_HOST_KEY_UNKNOWN))
-    {
-      const char *fingerprint = session ? bastion_ssh_session_get_host_key_fingerprint (session)
-                                        : NULL;
+  if (hint == NULL)
+    return g_strdup (error->message);
 
-      return g_strdup_printf (_("the bastion’s host key %s is not known yet; check it, then run "
-                                "“bastion-cli hostkey %s --trust” or pass --accept-new"),
-                              fingerprint ? fingerprint : "", team);
-    }
-
-  return g_strdup (error->message);
+  return g_strdup_printf ("%s; %s", error->message, hint);
 }
 
-/* What to do when a secret is missing and nobody can be asked: store it first. */
+/* A secret is missing and nobody can be asked: the hint says how to store it first. */
 static GError *
 no_terminal_error (BastionProfile *profile,
                    gboolean        passphrase)
 {
-  const char *id = bastion_profile_get_id (profile);
-
   return g_error_new (BASTION_CONNECTION_ERROR,
                       passphrase ? BASTION_CONNECTION_ERROR_PASSPHRASE_NEEDED
                                  : BASTION_CONNECTION_ERROR_SSH_PASSWORD_NEEDED,
                       passphrase
                       ? _("the key file of “%s” needs its passphrase and there is no terminal "
-                          "to ask on: store it with “bastion-cli secret set %s key-passphrase” "
-                          "(it reads the passphrase from standard input)")
+                          "to ask on")
                       : _("“%s” needs its SSH password (or keyboard-interactive answer) and "
-                          "there is no terminal to ask on: store it with “bastion-cli secret "
-                          "set %s ssh-password” (it reads the password from standard input)"),
-                      bastion_profile_get_display_name (profile), id);
+                          "there is no terminal to ask on"),
+                      bastion_profile_get_display_name (profile));
 }
 
 /* Asks on the terminal for what the connection needs; FALSE when it cannot. */

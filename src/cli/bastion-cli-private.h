@@ -60,6 +60,10 @@ const char         *bastion_cli_stage_step            (BastionConnectionStage  s
 char               *bastion_cli_dup_connection_error  (BastionConnection      *connection,
                                                        const char             *team,
                                                        const GError           *error);
+/* What to do about an error of the core (bastion-cli-hints.c). */
+const char         *bastion_cli_error_step            (const GError           *error);
+char               *bastion_cli_dup_error_hint        (const GError           *error,
+                                                       BastionProfile         *profile);
 /* Opens the profile's connection; NULL after printing the failed step and what to do. */
 BastionConnection  *bastion_cli_connect               (BastionProfile         *profile,
                                                        const char             *team,

@@ -14,6 +14,7 @@
 #include <glib-unix.h>
 
 #include "bastion-cli-private.h"
+#include "bastion-defaults.h"
 #include "bastion-profile-store.h"
 #include "bastion-secrets.h"
 #include "bastion-ssh-session.h"
@@ -34,32 +35,6 @@ on_done (GObject      *source,
 
   wait->result = g_object_ref (result);
   g_main_loop_quit (wait->loop);
-}
-
-/* The step a session or tunnel error belongs to, for the one-line error. */
-static const char *
-error_step (const GError *error)
-{
-  if (error->domain == BASTION_TUNNEL_ERROR)
-    return "listen";
-  if (error->domain != BASTION_SSH_ERROR)
-    return "connect";
-
-  switch (error->code)
-    {
-    case BASTION_SSH_ERROR_DNS:
-      return "resolve";
-    case BASTION_SSH_ERROR_HOST_KEY_UNKNOWN:
-    case BASTION_SSH_ERROR_HOST_KEY_CHANGED:
-    case BASTION_SSH_ERROR_HOST_KEY_PIN_MISMATCH:
-      return "host key";
-    case BASTION_SSH_ERROR_KEY_FILE:
-    case BASTION_SSH_ERROR_PASSPHRASE_REQUIRED:
-    case BASTION_SSH_ERROR_AUTH_FAILED:
-      return "authenticate";
-    default:
-      return "connect";
-    }
 }
 
 static gboolean
@@ -185,8 +160,11 @@ bastion_cli_tunnel (int    argc,
 
   if (bastion_connection_get_stage (connection) == BASTION_CONNECTION_STAGE_FAILED &&
       bastion_connection_get_error (connection) != NULL)
-    status = bastion_cli_fail_error (error_step (bastion_connection_get_error (connection)),
-                                     bastion_connection_get_error (connection));
+    {
+      const GError *failure = bastion_connection_get_error (connection);
+
+      status = bastion_cli_fail_error (bastion_cli_error_step (failure), failure);
+    }
 
   bastion_connection_close (connection);
   g_source_remove (sigint_id);
@@ -237,7 +215,7 @@ bastion_cli_hostkey (int    argc,
                                      bastion_profile_get_ssh_port (profile),
                                      bastion_profile_get_ssh_user (profile)
                                      ? bastion_profile_get_ssh_user (profile)
-                                     : g_get_user_name ());
+                                     : BASTION_DEFAULT_SSH_USER);
   g_object_set (session, "host-key-pin", bastion_profile_get_host_key_pin (profile), NULL);
 
   loop = g_main_loop_new (NULL, FALSE);
@@ -248,7 +226,7 @@ bastion_cli_hostkey (int    argc,
   if (!bastion_ssh_session_connect_finish (session, wait.result, &error))
     {
       g_clear_object (&wait.result);
-      return bastion_cli_fail_error (error_step (error), error);
+      return bastion_cli_fail_error (bastion_cli_error_step (error), error);
     }
   g_clear_object (&wait.result);
 

@@ -7,6 +7,7 @@
 
 #include <gio/gio.h>
 
+#include "bastion-core-enums.h"
 #include "bastion-database.h"
 #include "bastion-launcher.h"
 #include "bastion-profile.h"
@@ -17,7 +18,6 @@
 G_BEGIN_DECLS
 
 #define BASTION_TYPE_CONNECTION       (bastion_connection_get_type ())
-#define BASTION_TYPE_CONNECTION_STAGE (bastion_connection_stage_get_type ())
 #define BASTION_CONNECTION_ERROR      (bastion_connection_error_quark ())
 
 /* Every step of "Connect", in order, as the GUI and `bastion-cli check` show them. */
@@ -46,6 +46,7 @@ typedef enum
   BASTION_CONNECTION_ERROR_SSH_PASSWORD_NEEDED,
   BASTION_CONNECTION_ERROR_DB_PASSWORD_NEEDED,
   BASTION_CONNECTION_ERROR_DB_PASSWORD_WRONG,
+  BASTION_CONNECTION_ERROR_NO_KEY_FILE,       /* the key-file login names no key file */
 } BastionConnectionError;
 
 typedef enum
@@ -61,7 +62,6 @@ typedef enum
 } BastionConnectionFlags;
 
 GQuark bastion_connection_error_quark (void);
-GType  bastion_connection_stage_get_type (void) G_GNUC_CONST;
 
 G_DECLARE_FINAL_TYPE (BastionConnection, bastion_connection, BASTION, CONNECTION, GObject)
 
@@ -78,6 +78,19 @@ BastionConnectionStage  bastion_connection_get_failed_stage  (BastionConnection 
 const GError           *bastion_connection_get_error         (BastionConnection      *self);
 BastionTunnel          *bastion_connection_get_tunnel        (BastionConnection      *self);
 BastionSshSession      *bastion_connection_get_session       (BastionConnection      *self);
+/* How the last SSH login succeeded ("the SSH agent (key …)"), or NULL: for the step's detail. */
+const char             *bastion_connection_get_auth_used     (BastionConnection      *self);
+/* The SHA256 fingerprint of the host key the bastion presented, or NULL. */
+const char             *bastion_connection_get_host_key_fingerprint (BastionConnection *self);
+/* Records the host key the bastion presented (the one the fingerprint names) as trusted; fails
+ * when no key was seen. Written in a thread; then open() again. */
+void                    bastion_connection_trust_host_key_async  (BastionConnection   *self,
+                                                                  GCancellable        *cancellable,
+                                                                  GAsyncReadyCallback  callback,
+                                                                  gpointer             user_data);
+gboolean                bastion_connection_trust_host_key_finish (BastionConnection   *self,
+                                                                  GAsyncResult        *result,
+                                                                  GError             **error);
 /* -1 (the default) listens on the profile's local port, 0 on any free port. */
 void                    bastion_connection_set_local_port    (BastionConnection      *self,
                                                               int                     port);

@@ -88,7 +88,7 @@ test_session_new (const char *tmpdir)
                                      atoi (test_env ("BASTION_TEST_SSH_PORT")),
                                      test_env ("BASTION_TEST_SSH_USER"));
   g_object_set (session,
-                "auth-method", BASTION_SSH_AUTH_KEY_FILE,
+                "auth-method", BASTION_AUTH_METHOD_KEY,
                 "key-file", test_env ("BASTION_TEST_SSH_KEY"),
                 "user-known-hosts", test_env ("BASTION_TEST_SSH_KNOWN_HOSTS"),
                 "bastion-known-hosts", own,

@@ -14,6 +14,7 @@
 #include <libpq-fe.h>
 
 #include "bastion-database-private.h"
+#include "bastion-defaults.h"
 #include "bastion-query-private.h"
 #include "bastion-query.h"
 #include "bastion-secure.h"
@@ -255,7 +256,8 @@ bastion_database_class_init (BastionDatabaseClass *klass)
   object_class->set_property = bastion_database_set_property;
 
   properties[PROP_HOSTADDR] = g_param_spec_string ("hostaddr", NULL, NULL, "127.0.0.1", construct);
-  properties[PROP_PORT] = g_param_spec_uint ("port", NULL, NULL, 0, 65535, 5432, construct);
+  properties[PROP_PORT] = g_param_spec_uint ("port", NULL, NULL, 0, 65535,
+                                             BASTION_DEFAULT_DB_PORT, construct);
   /* The real database host name: TLS verifies the certificate against it. */
   properties[PROP_HOST] = g_param_spec_string ("host", NULL, NULL, NULL, construct);
   properties[PROP_DBNAME] = g_param_spec_string ("dbname", NULL, NULL, NULL, construct);
@@ -286,7 +288,7 @@ bastion_database_init (BastionDatabase *self)
 {
   self->read_only = TRUE;
   self->connect_timeout = 15;
-  self->port = 5432;
+  self->port = BASTION_DEFAULT_DB_PORT;
 }
 
 BastionDatabase *

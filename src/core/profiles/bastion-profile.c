@@ -9,6 +9,7 @@
 
 #include <glib/gi18n.h>
 
+#include "bastion-defaults.h"
 #include "bastion-profile.h"
 
 enum {
@@ -76,62 +77,6 @@ struct _BastionProfile
 G_DEFINE_FINAL_TYPE (BastionProfile, bastion_profile, G_TYPE_OBJECT)
 
 G_DEFINE_QUARK (bastion-profile-error-quark, bastion_profile_error)
-
-GType
-bastion_profile_source_get_type (void)
-{
-  static gsize type = 0;
-
-  if (g_once_init_enter (&type))
-    {
-      static const GEnumValue values[] = {
-        { BASTION_PROFILE_SOURCE_MANUAL, "BASTION_PROFILE_SOURCE_MANUAL", "manual" },
-        { BASTION_PROFILE_SOURCE_SIMPLEIOT, "BASTION_PROFILE_SOURCE_SIMPLEIOT", "simpleiot" },
-        { 0, NULL, NULL }
-      };
-      g_once_init_leave (&type, g_enum_register_static ("BastionProfileSource", values));
-    }
-
-  return type;
-}
-
-GType
-bastion_auth_method_get_type (void)
-{
-  static gsize type = 0;
-
-  if (g_once_init_enter (&type))
-    {
-      static const GEnumValue values[] = {
-        { BASTION_AUTH_METHOD_KEY, "BASTION_AUTH_METHOD_KEY", "key" },
-        { BASTION_AUTH_METHOD_AGENT, "BASTION_AUTH_METHOD_AGENT", "agent" },
-        { BASTION_AUTH_METHOD_PASSWORD, "BASTION_AUTH_METHOD_PASSWORD", "password" },
-        { 0, NULL, NULL }
-      };
-      g_once_init_leave (&type, g_enum_register_static ("BastionAuthMethod", values));
-    }
-
-  return type;
-}
-
-GType
-bastion_transport_get_type (void)
-{
-  static gsize type = 0;
-
-  if (g_once_init_enter (&type))
-    {
-      static const GEnumValue values[] = {
-        { BASTION_TRANSPORT_SSH, "BASTION_TRANSPORT_SSH", "ssh" },
-        { BASTION_TRANSPORT_SSM, "BASTION_TRANSPORT_SSM", "ssm" },
-        { BASTION_TRANSPORT_AUTO, "BASTION_TRANSPORT_AUTO", "auto" },
-        { 0, NULL, NULL }
-      };
-      g_once_init_leave (&type, g_enum_register_static ("BastionTransport", values));
-    }
-
-  return type;
-}
 
 static const char *
 enum_to_nick (GType type,
@@ -438,8 +383,8 @@ bastion_profile_init (BastionProfile *self)
   self->extra = json_object_new ();
   self->uints[PROP_SOURCE] = BASTION_PROFILE_SOURCE_MANUAL;
   self->uints[PROP_AUTH_METHOD] = BASTION_AUTH_METHOD_KEY;
-  self->uints[PROP_SSH_PORT] = 22;
-  self->uints[PROP_DB_PORT] = 5432;
+  self->uints[PROP_SSH_PORT] = BASTION_DEFAULT_SSH_PORT;
+  self->uints[PROP_DB_PORT] = BASTION_DEFAULT_DB_PORT;
   self->uints[PROP_READ_ONLY] = TRUE;
   self->uints[PROP_HAS_DB_ACCESS] = TRUE;
   self->strings[PROP_SSL_MODE] = g_strdup ("prefer");

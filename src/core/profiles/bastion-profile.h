@@ -8,6 +8,9 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
+#include "bastion-auth-method.h"
+#include "bastion-core-enums.h"
+
 G_BEGIN_DECLS
 
 typedef enum
@@ -16,15 +19,9 @@ typedef enum
   BASTION_PROFILE_SOURCE_SIMPLEIOT,
 } BastionProfileSource;
 
-typedef enum
-{
-  BASTION_AUTH_METHOD_KEY,
-  BASTION_AUTH_METHOD_AGENT,
-  BASTION_AUTH_METHOD_PASSWORD,
-} BastionAuthMethod;
-
 /* What carries the team's tunnel (issue 21): SSH to the bastion, AWS Session Manager, or SSH
- * first and Session Manager when port 22 does not answer. */
+ * first and Session Manager when port 22 does not answer. The nicks ("ssh", "ssm", "auto") are
+ * the values in profiles.json and bastion-cli. */
 typedef enum
 {
   BASTION_TRANSPORT_SSH,
@@ -39,17 +36,11 @@ typedef enum
   BASTION_PROFILE_ERROR_INVALID = 1,
 } BastionProfileError;
 
-#define BASTION_TYPE_PROFILE_SOURCE (bastion_profile_source_get_type ())
-#define BASTION_TYPE_AUTH_METHOD    (bastion_auth_method_get_type ())
-#define BASTION_TYPE_TRANSPORT      (bastion_transport_get_type ())
 #define BASTION_TYPE_PROFILE        (bastion_profile_get_type ())
 
 G_DECLARE_FINAL_TYPE (BastionProfile, bastion_profile, BASTION, PROFILE, GObject)
 
 GQuark               bastion_profile_error_quark          (void);
-GType                bastion_profile_source_get_type      (void) G_GNUC_CONST;
-GType                bastion_auth_method_get_type         (void) G_GNUC_CONST;
-GType                bastion_transport_get_type           (void) G_GNUC_CONST;
 
 /* "manual" / "simpleiot"; "key" / "agent" / "password" (the values in profiles.json). */
 const char          *bastion_profile_source_to_string     (BastionProfileSource  source);

@@ -80,28 +80,6 @@ request_free (Request *request)
   g_free (request);
 }
 
-GType
-bastion_secret_kind_get_type (void)
-{
-  static gsize type = 0;
-
-  if (g_once_init_enter (&type))
-    {
-      static const GEnumValue values[] = {
-        { BASTION_SECRET_KIND_DB_PASSWORD, "BASTION_SECRET_KIND_DB_PASSWORD", "db-password" },
-        { BASTION_SECRET_KIND_KEY_PASSPHRASE, "BASTION_SECRET_KIND_KEY_PASSPHRASE",
-          "key-passphrase" },
-        { BASTION_SECRET_KIND_SSH_PASSWORD, "BASTION_SECRET_KIND_SSH_PASSWORD", "ssh-password" },
-        { BASTION_SECRET_KIND_READONLY_PASSWORD, "BASTION_SECRET_KIND_READONLY_PASSWORD",
-          "readonly-password" },
-        { 0, NULL, NULL }
-      };
-      g_once_init_leave (&type, g_enum_register_static ("BastionSecretKind", values));
-    }
-
-  return type;
-}
-
 const char *
 bastion_secret_kind_to_string (BastionSecretKind kind)
 {

@@ -7,6 +7,8 @@
 
 #include <gio/gio.h>
 
+#include "bastion-core-enums.h"
+
 G_BEGIN_DECLS
 
 typedef enum
@@ -31,13 +33,11 @@ typedef enum
 
 #define BASTION_SECRETS_SCHEMA_NAME "io.github.bastiongtk.Bastion.Secret"
 
-#define BASTION_TYPE_SECRET_KIND (bastion_secret_kind_get_type ())
 #define BASTION_TYPE_SECRETS     (bastion_secrets_get_type ())
 
 G_DECLARE_FINAL_TYPE (BastionSecrets, bastion_secrets, BASTION, SECRETS, GObject)
 
 GQuark             bastion_secrets_error_quark            (void);
-GType              bastion_secret_kind_get_type           (void) G_GNUC_CONST;
 
 /* "db-password" / "key-passphrase" / "ssh-password" / "readonly-password". */
 const char        *bastion_secret_kind_to_string          (BastionSecretKind    kind);

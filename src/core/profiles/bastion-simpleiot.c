@@ -17,6 +17,7 @@
 #include <json-glib/json-glib.h>
 
 #include "bastion-bounded-file.h"
+#include "bastion-defaults.h"
 #include "bastion-simpleiot.h"
 
 G_DEFINE_QUARK (bastion-simpleiot-error-quark, bastion_simpleiot_error)
@@ -311,8 +312,8 @@ read_config (JsonObject    *object,
   for (guint i = 0; i < N_KEYS && ok; i++)
     ok = get_string (object, filename, config_keys[i], &config->values[i], error);
   ok = ok && get_port (object, filename, "bastion_ssh_port", 22, &config->ssh_port, error);
-  ok = ok && get_port (object, filename, "database_tcp_port", 5432, &config->db_port, error);
-  ok = ok && get_port (object, filename, "ssh_db_local_port", 6543, &config->local_port, error);
+  ok = ok && get_port (object, filename, "database_tcp_port", BASTION_DEFAULT_DB_PORT, &config->db_port, error);
+  ok = ok && get_port (object, filename, "ssh_db_local_port", BASTION_DEFAULT_LOCAL_PORT, &config->local_port, error);
   if (!ok)
     return FALSE;
 
@@ -352,7 +353,7 @@ set_connection (BastionProfile     *profile,
 
   bastion_profile_set_ssh_host (profile, keys[K_DNS] ? keys[K_DNS] : keys[K_IP]);
   bastion_profile_set_ssh_port (profile, config->ssh_port);
-  bastion_profile_set_ssh_user (profile, keys[K_USER] ? keys[K_USER] : "ec2-user");
+  bastion_profile_set_ssh_user (profile, keys[K_USER] ? keys[K_USER] : BASTION_DEFAULT_SSH_USER);
   bastion_profile_set_key_file (profile, key_path);
   bastion_profile_set_db_host (profile, keys[K_DB_HOST]);
   bastion_profile_set_db_port (profile, config->db_port);

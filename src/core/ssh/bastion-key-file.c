@@ -17,7 +17,7 @@
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 
-#include "bastion-key-file.h"
+#include "bastion-key-file-private.h"
 #include "bastion-secure.h"
 
 #define MAX_KEY_SIZE (64 * 1024)
@@ -253,13 +253,13 @@ wipe_free (char  *data,
   g_free (data);
 }
 
-/* Tests only: see bastion_key_file_set_read_hook(). */
+/* Tests only: see _bastion_key_file_set_read_hook(). */
 static BastionKeyFileReadHook read_hook;
 static gpointer               read_hook_data;
 
 void
-bastion_key_file_set_read_hook (BastionKeyFileReadHook hook,
-                                gpointer               user_data)
+_bastion_key_file_set_read_hook (BastionKeyFileReadHook hook,
+                                 gpointer               user_data)
 {
   read_hook = hook;
   read_hook_data = user_data;

@@ -104,12 +104,4 @@ BastionKeyFileStatus bastion_key_file_check_data       (const char          *dat
 gboolean             bastion_key_file_fix_permissions  (const char          *path,
                                                         GError             **error);
 
-/* Tests only: hook is called with the path in the thread that checks or loads a key file, just
- * before it looks at the file (a test blocks in it to show that the main loop keeps running).
- * Set it while no check runs. */
-typedef void (*BastionKeyFileReadHook) (const char *path,
-                                        gpointer    user_data);
-void                 bastion_key_file_set_read_hook    (BastionKeyFileReadHook  hook,
-                                                        gpointer                user_data);
-
 G_END_DECLS

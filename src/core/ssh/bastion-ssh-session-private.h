@@ -113,7 +113,7 @@ void          bastion_ssh_channels_drop            (GQueue            *channels)
  * bcrypt KDF runs there, not on the main loop), just before libssh2 starts; a test blocks in it
  * to cancel or drop the session meanwhile. Set it while no login runs. */
 typedef void (*BastionSshAuthThreadHook) (gpointer user_data);
-void          bastion_ssh_session_set_auth_thread_hook (BastionSshAuthThreadHook hook,
-                                                        gpointer                 user_data);
+void          _bastion_ssh_session_set_auth_thread_hook (BastionSshAuthThreadHook hook,
+                                                         gpointer                 user_data);
 
 G_END_DECLS

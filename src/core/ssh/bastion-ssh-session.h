@@ -7,6 +7,8 @@
 
 #include <gio/gio.h>
 
+#include "bastion-auth-method.h"
+#include "bastion-core-enums.h"
 #include "bastion-known-hosts.h"
 
 G_BEGIN_DECLS
@@ -46,20 +48,11 @@ typedef enum
 
 typedef enum
 {
-  BASTION_SSH_AUTH_KEY_FILE,
-  BASTION_SSH_AUTH_AGENT,
-  BASTION_SSH_AUTH_PASSWORD,
-} BastionSshAuthMethod;
-
-typedef enum
-{
   BASTION_SSH_CONNECT_NONE          = 0,
   /* Stop once the host key is known (trusted or not): for `bastion-cli hostkey`. */
   BASTION_SSH_CONNECT_HOST_KEY_ONLY = 1 << 0,
 } BastionSshConnectFlags;
 
-#define BASTION_TYPE_SSH_STAGE       (bastion_ssh_stage_get_type ())
-#define BASTION_TYPE_SSH_AUTH_METHOD (bastion_ssh_auth_method_get_type ())
 #define BASTION_TYPE_SSH_SESSION     (bastion_ssh_session_get_type ())
 
 /* A session belongs to the thread whose context it was connected on. One that a BastionTunnel
@@ -69,12 +62,7 @@ typedef enum
 G_DECLARE_FINAL_TYPE (BastionSshSession, bastion_ssh_session, BASTION, SSH_SESSION, GObject)
 
 GQuark                bastion_ssh_error_quark                (void);
-GType                 bastion_ssh_stage_get_type             (void);
-GType                 bastion_ssh_auth_method_get_type       (void);
 const char           *bastion_ssh_stage_to_string            (BastionSshStage         stage);
-const char           *bastion_ssh_auth_method_to_string      (BastionSshAuthMethod    method);
-gboolean              bastion_ssh_auth_method_from_string    (const char             *str,
-                                                              BastionSshAuthMethod   *method);
 
 BastionSshSession    *bastion_ssh_session_new                (const char             *host,
                                                               guint16                 port,

@@ -15,6 +15,7 @@
 
 #include <glib/gi18n.h>
 
+#include "bastion-defaults.h"
 #include "bastion-io-thread.h"
 #include "bastion-tunnel-private.h"
 
@@ -490,7 +491,8 @@ bastion_tunnel_class_init (BastionTunnelClass *klass)
   properties[PROP_SESSION] =
     g_param_spec_object ("session", NULL, NULL, BASTION_TYPE_SSH_SESSION, co);
   properties[PROP_DB_HOST] = g_param_spec_string ("db-host", NULL, NULL, NULL, co);
-  properties[PROP_DB_PORT] = g_param_spec_uint ("db-port", NULL, NULL, 1, 65535, 5432, co);
+  properties[PROP_DB_PORT] = g_param_spec_uint ("db-port", NULL, NULL, 1, 65535,
+                                                BASTION_DEFAULT_DB_PORT, co);
   properties[PROP_LOCAL_ADDRESS] = g_param_spec_string ("local-address", NULL, NULL, NULL, ro);
   properties[PROP_LOCAL_PORT] =
     g_param_spec_uint ("local-port", NULL, NULL, 0, 65535, 0,
