@@ -171,6 +171,11 @@ void  bastion_tunnel_relay_start     (BastionTunnel *self,
                                       GTask         *task);
 void  bastion_tunnel_relay_stop      (BastionTunnel *self);
 
+/* bastion-tunnel-listen.c, on the I/O thread: listens on 127.0.0.1:local_port (0: any), and
+ * hands every accepted connection of this user to the transport. */
+gboolean bastion_tunnel_listen       (BastionTunnel  *self,
+                                      GError        **error);
+
 /* bastion-tunnel-ssm.c: the Session Manager transport's settings, copied on the owner's thread
  * at construction; freed on the owner's thread once stopped. */
 BastionTunnelSsm *bastion_tunnel_ssm_new  (BastionProfile   *profile);
