@@ -1,9 +1,10 @@
-/* bastion-tunnel-listen.c: the tunnel's listener, on the I/O thread
+/* bastion-tunnel-listen.c: the tunnel's local listener, on the I/O thread
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * 127.0.0.1 only, and only the user's own programs: the peer's uid is checked before a byte is
- * read, then the transport (the relay's SSH channels, or Session Manager) carries the client.
+ * Listens on 127.0.0.1, closes connections from other users before a byte is read, and hands
+ * the user's own to the transport that carries the tunnel (the relay's SSH channels,
+ * bastion-tunnel-relay.c, or Session Manager, bastion-tunnel-ssm.c).
  */
 
 #define G_LOG_DOMAIN "Bastion"
@@ -16,8 +17,6 @@
 
 #include "bastion-peer-uid.h"
 #include "bastion-tunnel-private.h"
-
-/* ---- Listener ----------------------------------------------------------------------------- */
 
 /* Only the user's own programs reach the tunnel: a connection from another uid (or one the kernel
  * cannot place) is closed before a byte is read or relayed, logged once per uid, counted. */
@@ -60,10 +59,8 @@ on_incoming (GSocketService    *service_,
 
   if (self->stopped || self->stage == BASTION_SSH_STAGE_FAILED)
     return TRUE;
-  if (!peer_is_owner (self, connection))
-    return TRUE;
-
-  self->transport->carry (self, connection);
+  if (peer_is_owner (self, connection))
+    self->transport->carry (self, connection);
 
   return TRUE;
 }

@@ -170,6 +170,9 @@ void  bastion_tunnel_unref_on_owner  (BastionTunnel *self);
 void  bastion_tunnel_relay_start     (BastionTunnel *self,
                                       GTask         *task);
 void  bastion_tunnel_relay_stop      (BastionTunnel *self);
+/* The SSH transport's carry. */
+void  bastion_tunnel_relay_accept    (BastionTunnel     *self,
+                                      GSocketConnection *connection);
 
 /* bastion-tunnel-listen.c, on the I/O thread: listens on 127.0.0.1:local_port (0: any), and
  * hands every accepted connection of this user to the transport. */

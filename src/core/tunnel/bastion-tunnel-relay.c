@@ -1000,10 +1000,13 @@ on_session_disconnected (BastionSshSession *session,
   reconnect (self);
 }
 
-/* The SSH transport: a client waits in the queue for its direct-tcpip channel. */
-static void
-ssh_carry (BastionTunnel     *self,
-           GSocketConnection *connection)
+/* ---- Accepted connections ----------------------------------------------------------------- */
+
+/* The SSH transport's carry: a connection the listener accepted from the user's own uid
+ * (bastion-tunnel-listen.c) waits in the queue for its direct-tcpip channel. */
+void
+bastion_tunnel_relay_accept (BastionTunnel     *self,
+                             GSocketConnection *connection)
 {
   g_autoptr(GSocketAddress) remote = NULL;
   Client *c;
@@ -1173,6 +1176,6 @@ const BastionTunnelTransport bastion_tunnel_ssh_transport = {
   .kind  = BASTION_TRANSPORT_SSH,
   .start = ssh_start,
   .stop  = ssh_stop,
-  .carry = ssh_carry,
+  .carry = bastion_tunnel_relay_accept,
   .stats = ssh_stats,
 };
