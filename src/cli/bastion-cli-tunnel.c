@@ -38,15 +38,6 @@ on_done (GObject      *source,
   g_main_loop_quit (wait->loop);
 }
 
-/* The bastion's SSH port does not answer: dropped, refused or unreachable. */
-static gboolean
-port_closed (const GError *error)
-{
-  return error->domain == BASTION_SSH_ERROR &&
-         (error->code == BASTION_SSH_ERROR_TIMEOUT || error->code == BASTION_SSH_ERROR_REFUSED ||
-          error->code == BASTION_SSH_ERROR_UNREACHABLE);
-}
-
 /* SIGINT/SIGTERM: stop connecting, or stop serving. */
 typedef struct
 {
@@ -96,6 +87,7 @@ serve (BastionConnection *connection,
   g_print ("listening %s:%u\n", bastion_tunnel_get_local_address (tunnel),
            bastion_tunnel_get_local_port (tunnel));
   fflush (stdout);
+  bastion_cli_print_transport (connection);
 
   handler = g_signal_connect (connection, "notify::stage", G_CALLBACK (on_connection_stage),
                               stop->loop);
@@ -110,31 +102,16 @@ serve (BastionConnection *connection,
   return 0;
 }
 
-/* The open failed: interrupted (not an error), --via auto's fallback, or the step and what to
- * do. */
+/* The open failed: interrupted (not an error), or the step and what to do. */
 static int
 open_failed (BastionConnection *connection,
-             BastionProfile    *profile,
              const char        *team,
-             gint               port,
-             const char        *via,
-             const GError      *error,
-             Stop              *stop)
+             const GError      *error)
 {
   g_autofree char *message = NULL;
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return 0;
-
-  if (g_strcmp0 (via, "auto") == 0 && port_closed (error))
-    {
-      /* auto: port 22 does not answer; Session Manager needs no open port. */
-      stop_watch_signals (stop);
-      bastion_connection_close (connection);
-      g_printerr ("%s\n", _("Port 22 of the bastion does not answer; trying AWS Session "
-                            "Manager."));
-      return bastion_cli_tunnel_ssm (profile, port, TRUE);
-    }
 
   message = bastion_cli_dup_connection_error (connection, team, error);
   return bastion_cli_fail (bastion_cli_stage_step (bastion_connection_get_failed_stage (connection)),
@@ -148,7 +125,7 @@ open_and_serve (BastionProfile         *profile,
                 const char             *team,
                 gint                    port,
                 BastionConnectionFlags  flags,
-                const char             *via)
+                int                     transport)
 {
   g_autoptr(BastionConnection) connection = bastion_connection_new (profile, NULL);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
@@ -158,13 +135,14 @@ open_and_serve (BastionProfile         *profile,
   int status;
 
   bastion_connection_set_local_port (connection, port);
+  bastion_connection_set_transport (connection, transport);
   stop.sigint_id = g_unix_signal_add (SIGINT, on_signal, &stop);
   stop.sigterm_id = g_unix_signal_add (SIGTERM, on_signal, &stop);
 
   if (bastion_cli_open_cancellable (connection, profile, flags, cancellable, &error))
     status = serve (connection, &stop);
   else
-    status = open_failed (connection, profile, team, port, via, error, &stop);
+    status = open_failed (connection, team, error);
 
   bastion_connection_close (connection);
   stop_watch_signals (&stop);
@@ -192,6 +170,7 @@ bastion_cli_tunnel (int    argc,
   };
   g_autoptr(BastionProfileStore) store = NULL;
   BastionProfile *profile;
+  int transport = -1;
   int status = 0;
 
   if (!bastion_cli_parse_options (&argc, &argv, "TEAM",
@@ -217,16 +196,13 @@ bastion_cli_tunnel (int    argc,
   profile = bastion_cli_find_profile (store, "profile", argv[1]);
   if (profile == NULL)
     return 1;
-  if (via != NULL && !g_str_equal (via, "ssh") && !g_str_equal (via, "ssm") &&
-      !g_str_equal (via, "auto"))
-    return bastion_cli_fail ("tunnel", _("--via takes ssh, ssm or auto, not “%s”"), via);
-  if (g_strcmp0 (via, "ssm") == 0)
-    return bastion_cli_tunnel_ssm (profile, port, FALSE);
+  if (!bastion_cli_parse_via ("tunnel", via, &transport))
+    return 1;
 
   return open_and_serve (profile, argv[1], port,
                          accept_new ? BASTION_CONNECTION_FLAGS_ACCEPT_NEW_HOST_KEY
                                     : BASTION_CONNECTION_FLAGS_NONE,
-                         via);
+                         transport);
 }
 
 static const char *
