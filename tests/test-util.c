@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <grp.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -82,4 +83,85 @@ test_write_file (const char *path,
   g_file_set_contents (path, contents, length, &error);
   g_assert_no_error (error);
   g_assert_cmpint (g_chmod (path, 0644), ==, 0);
+}
+
+void
+test_store_result (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  GAsyncResult **slot = user_data;
+
+  *slot = g_object_ref (result);
+}
+
+GAsyncResult *
+test_wait_result (GAsyncResult **slot)
+{
+  while (*slot == NULL)
+    g_main_context_iteration (g_main_context_get_thread_default (), TRUE);
+
+  return *slot;
+}
+
+static gboolean
+flag_timeout (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+void
+test_wait_until (GSourceFunc  done,
+                 gpointer     user_data,
+                 guint        seconds,
+                 const char  *what)
+{
+  GMainContext *context = g_main_context_get_thread_default ();
+  gboolean timed_out = FALSE;
+  g_autoptr(GSource) timeout = g_timeout_source_new_seconds (seconds);
+
+  g_source_set_callback (timeout, flag_timeout, &timed_out, NULL);
+  g_source_attach (timeout, context);
+  while (!done (user_data) && !timed_out)
+    g_main_context_iteration (context, TRUE);
+  g_source_destroy (timeout);
+
+  if (timed_out && !done (user_data))
+    g_error ("Timed out after %u s waiting for %s", seconds, what);
+}
+
+char *
+test_pg_password (guint *port)
+{
+  const char *pwfile = g_getenv ("BASTION_TEST_PG_PASSWORD_FILE");
+  const char *port_text = g_getenv ("BASTION_TEST_PG_PORT");
+  g_autoptr(GError) error = NULL;
+  char *password = NULL;
+
+  if (pwfile == NULL || port_text == NULL)
+    {
+      g_printerr ("Run this under tests/harness/with-servers --postgres\n");
+      exit (99);
+    }
+  if (!g_file_get_contents (pwfile, &password, NULL, &error))
+    g_error ("%s", error->message);
+  *port = atoi (port_text);
+
+  return g_strchomp (password);
+}
+
+guint
+test_count_other_files (const char *dir,
+                        const char *keep)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    if (g_strcmp0 (name, keep) != 0)
+      n++;
+
+  return n;
 }

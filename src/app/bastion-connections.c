@@ -26,7 +26,6 @@ typedef struct
   BastionConnections     *registry;       /* unowned */
   BastionProfile         *profile;
   BastionConnection      *connection;
-  char                   *db_password;    /* typed by the user; memory only */
   char                   *rule_group;     /* a temporary security-group rule, if any */
   char                   *rule_cidr;
   gint64                  ready_since;
@@ -54,16 +53,6 @@ static void apply_settings (BastionConnections *self,
                             Entry              *entry);
 
 static void
-wipe (char **secret)
-{
-  if (*secret != NULL)
-    {
-      memset (*secret, 0, strlen (*secret));
-      g_clear_pointer (secret, g_free);
-    }
-}
-
-static void
 entry_free (Entry *entry)
 {
   if (entry->connection != NULL)
@@ -73,7 +62,6 @@ entry_free (Entry *entry)
     }
   g_clear_object (&entry->connection);
   g_clear_object (&entry->profile);
-  wipe (&entry->db_password);
   g_free (entry->rule_group);
   g_free (entry->rule_cidr);
   g_free (entry);
@@ -247,21 +235,6 @@ bastion_connections_get_ready_since (BastionConnections *self,
   return entry != NULL ? entry->ready_since : 0;
 }
 
-void
-bastion_connections_remember_db_password (BastionConnections *self,
-                                          BastionProfile     *profile,
-                                          const char         *password)
-{
-  Entry *entry;
-
-  g_return_if_fail (BASTION_IS_CONNECTIONS (self));
-
-  bastion_connections_lookup (self, profile);
-  entry = find_entry (self, profile);
-  wipe (&entry->db_password);
-  entry->db_password = g_strdup (password);
-}
-
 static void
 on_db_password_found (GObject      *source,
                       GAsyncResult *result,
@@ -287,6 +260,7 @@ bastion_connections_lookup_db_password_async (BastionConnections  *self,
 {
   g_autoptr(GTask) task = NULL;
   Entry *entry;
+  char *password;
 
   g_return_if_fail (BASTION_IS_CONNECTIONS (self));
   g_return_if_fail (BASTION_IS_PROFILE (profile));
@@ -294,11 +268,12 @@ bastion_connections_lookup_db_password_async (BastionConnections  *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, bastion_connections_lookup_db_password_async);
 
+  /* The connection owns the password it logged in with (typed or from the keyring). */
   entry = find_entry (self, profile);
-  if (entry != NULL && entry->db_password != NULL)
+  password = entry != NULL ? bastion_connection_dup_db_password (entry->connection) : NULL;
+  if (password != NULL)
     {
-      g_task_return_pointer (task, g_strdup (entry->db_password),
-                             (GDestroyNotify) bastion_secret_free);
+      g_task_return_pointer (task, password, (GDestroyNotify) bastion_secret_free);
       return;
     }
 
@@ -454,7 +429,6 @@ disconnect_entry (BastionConnections *self,
   apply_settings (self, entry);
   bastion_launcher_cleanup (self->launcher, bastion_profile_get_id (entry->profile));
   remove_temporary_rule (self, entry);
-  wipe (&entry->db_password);
   entry->ready_since = 0;
 }
 

@@ -35,11 +35,8 @@ guint               bastion_connections_get_n_open           (BastionConnections
 /* Monotonic time (µs) since when the profile's tunnel serves, or 0. */
 gint64              bastion_connections_get_ready_since      (BastionConnections   *self,
                                                               BastionProfile       *profile);
-/* A DB password the user typed, kept in memory until disconnect (for the launcher). */
-void                bastion_connections_remember_db_password (BastionConnections   *self,
-                                                              BastionProfile       *profile,
-                                                              const char           *password);
-/* The DB password from memory, else the keyring; NULL (no error) when none is known. */
+/* The DB password the team's connection holds, else the keyring's; NULL (no error) when none
+ * is known. */
 void                bastion_connections_lookup_db_password_async  (BastionConnections  *self,
                                                                    BastionProfile      *profile,
                                                                    GCancellable        *cancellable,

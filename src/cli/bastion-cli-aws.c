@@ -25,34 +25,6 @@
 #include "bastion-profile-store.h"
 #include "bastion-secrets.h"
 
-typedef struct
-{
-  GMainLoop    *loop;
-  GAsyncResult *result;
-} Wait;
-
-static void
-on_done (GObject      *source,
-         GAsyncResult *result,
-         gpointer      user_data)
-{
-  Wait *wait = user_data;
-
-  wait->result = g_object_ref (result);
-  g_main_loop_quit (wait->loop);
-}
-
-/* Runs the main loop until the call started with on_done/wait finished; returns its result. */
-static GAsyncResult *
-wait_run (Wait *wait)
-{
-  g_clear_object (&wait->result);
-  while (wait->result == NULL)
-    g_main_loop_run (wait->loop);
-
-  return wait->result;
-}
-
 static BastionAws *
 aws_for_profile (BastionProfile *profile)
 {
@@ -82,7 +54,7 @@ require_name_prefix (BastionProfile *profile,
 static void
 remove_expired_rules (BastionAws     *aws,
                       BastionProfile *profile,
-                      Wait           *wait)
+                      GAsyncResult  **slot)
 {
   const char *prefix = bastion_profile_get_name_prefix (profile);
   g_autofree char *group_name = NULL;
@@ -92,8 +64,9 @@ remove_expired_rules (BastionAws     *aws,
   if (prefix == NULL || prefix[0] == '\0')
     return;
   group_name = bastion_aws_security_group_name (prefix, bastion_profile_get_stage (profile));
-  bastion_aws_remove_expired_rules_async (aws, group_name, NULL, on_done, wait);
-  removed = bastion_aws_remove_expired_rules_finish (aws, wait_run (wait), &error);
+  g_clear_object (slot);
+  bastion_aws_remove_expired_rules_async (aws, group_name, NULL, bastion_cli_store_result, slot);
+  removed = bastion_aws_remove_expired_rules_finish (aws, bastion_cli_wait (slot), &error);
   if (removed == NULL)
     {
       g_debug ("Could not look for expired temporary rules in %s: %s", group_name,
@@ -109,7 +82,7 @@ static int
 aws_secret (BastionProfileStore *store,
             BastionProfile      *profile,
             const char          *team,
-            Wait                *wait)
+            GAsyncResult       **slot)
 {
   const char *step = "aws secret";
   const char *secret_id = bastion_profile_get_aws_secret_id (profile);
@@ -125,10 +98,11 @@ aws_secret (BastionProfileStore *store,
                                      "db_password_key in its config.json or the profile’s "
                                      "secret id"));
 
-  remove_expired_rules (aws, profile, wait);
+  remove_expired_rules (aws, profile, slot);
 
-  bastion_aws_get_secret_async (aws, secret_id, NULL, on_done, wait);
-  secret = bastion_aws_get_secret_finish (aws, wait_run (wait), &error);
+  g_clear_object (slot);
+  bastion_aws_get_secret_async (aws, secret_id, NULL, bastion_cli_store_result, slot);
+  secret = bastion_aws_get_secret_finish (aws, bastion_cli_wait (slot), &error);
   if (secret == NULL)
     return bastion_cli_fail_error (step, error);
 
@@ -138,10 +112,11 @@ aws_secret (BastionProfileStore *store,
                            bastion_profile_get_display_name (profile)
                            ? bastion_profile_get_display_name (profile)
                            : bastion_profile_get_id (profile));
+  g_clear_object (slot);
   bastion_secrets_store_async (secrets, bastion_profile_get_id (profile),
                                BASTION_SECRET_KIND_DB_PASSWORD, label, secret->password, NULL,
-                               on_done, wait);
-  if (!bastion_secrets_store_finish (secrets, wait_run (wait), &error))
+                               bastion_cli_store_result, slot);
+  if (!bastion_secrets_store_finish (secrets, bastion_cli_wait (slot), &error))
     return bastion_cli_fail_error (step, error);
   if (!bastion_secrets_get_keyring_available (secrets))
     return bastion_cli_fail (step, _("no keyring (Secret Service) is reachable on the session "
@@ -308,11 +283,11 @@ print_replace_plan (const BastionAwsDiagnosis *diagnosis)
 
 /* Waits until told to quit or until the rule's lifetime is over, then removes the rule. */
 static int
-hold_temporary_rule (BastionAws *aws,
-                     const char *group_name,
-                     const char *cidr,
-                     QuitWatch  *quit,
-                     Wait       *wait)
+hold_temporary_rule (BastionAws    *aws,
+                     const char    *group_name,
+                     const char    *cidr,
+                     QuitWatch     *quit,
+                     GAsyncResult **slot)
 {
   const char *step = "aws allow-my-ip";
   g_autoptr(GError) error = NULL;
@@ -332,8 +307,9 @@ hold_temporary_rule (BastionAws *aws,
   if (quit->interrupted)
     g_debug ("%s: removing the temporary rule for %s", g_strsignal (quit->signum), cidr);
 
-  bastion_aws_remove_rule_async (aws, group_name, cidr, NULL, on_done, wait);
-  if (!bastion_aws_remove_rule_finish (aws, wait_run (wait), &error))
+  g_clear_object (slot);
+  bastion_aws_remove_rule_async (aws, group_name, cidr, NULL, bastion_cli_store_result, slot);
+  if (!bastion_aws_remove_rule_finish (aws, bastion_cli_wait (slot), &error))
     {
       quit_watch_stop (quit);
       return bastion_cli_fail (step, _("could not remove the temporary rule for %s from %s: %s; "
@@ -356,7 +332,7 @@ static int
 aws_allow_my_ip (BastionProfile *profile,
                  gboolean        temporary,
                  guint           lifetime,
-                 Wait           *wait)
+                 GAsyncResult  **slot)
 {
   const char *step = "aws allow-my-ip";
   g_autoptr(BastionAws) aws = aws_for_profile (profile);
@@ -377,10 +353,11 @@ aws_allow_my_ip (BastionProfile *profile,
   if (lifetime > 0)
     bastion_aws_set_temporary_lifetime (aws, lifetime);
 
-  remove_expired_rules (aws, profile, wait);
+  remove_expired_rules (aws, profile, slot);
 
-  bastion_aws_diagnose_async (aws, group_name, NULL, on_done, wait);
-  diagnosis = bastion_aws_diagnose_finish (aws, wait_run (wait), &error);
+  g_clear_object (slot);
+  bastion_aws_diagnose_async (aws, group_name, NULL, bastion_cli_store_result, slot);
+  diagnosis = bastion_aws_diagnose_finish (aws, bastion_cli_wait (slot), &error);
   if (diagnosis == NULL)
     return bastion_cli_fail_error (step, error);
   summary = bastion_aws_diagnosis_dup_summary (diagnosis);
@@ -394,18 +371,19 @@ aws_allow_my_ip (BastionProfile *profile,
   if (temporary && !quit_watch_start (&quit, &error))
     return bastion_cli_fail_error (step, error);
 
+  g_clear_object (slot);
   bastion_aws_allow_my_ip_async (aws, group_name,
                                  temporary ? BASTION_AWS_ALLOW_TEMPORARY
                                            : BASTION_AWS_ALLOW_REPLACE,
-                                 NULL, on_done, wait);
-  cidr = bastion_aws_allow_my_ip_finish (aws, wait_run (wait), &added, &error);
+                                 NULL, bastion_cli_store_result, slot);
+  cidr = bastion_aws_allow_my_ip_finish (aws, bastion_cli_wait (slot), &added, &error);
   if (cidr == NULL || !temporary || !added)
     quit_watch_stop (&quit);
   if (cidr == NULL)
     return bastion_cli_fail_error (step, error);
 
   if (temporary && added)
-    return hold_temporary_rule (aws, group_name, cidr, &quit, wait);
+    return hold_temporary_rule (aws, group_name, cidr, &quit, slot);
 
   if (temporary)
     {
@@ -414,7 +392,7 @@ aws_allow_my_ip (BastionProfile *profile,
       return 0;
     }
 
-  removed = bastion_aws_allow_my_ip_dup_removed (wait->result);
+  removed = bastion_aws_allow_my_ip_dup_removed (*slot);
   if (added)
     g_print (_("Allowed %s on port 22 of %s.\n"), cidr, group_name);
   else
@@ -468,7 +446,7 @@ static int
 aws_bastion (BastionProfileStore *store,
              BastionProfile      *profile,
              const char          *action,
-             Wait                *wait)
+             GAsyncResult       **slot)
 {
   g_autofree char *step = g_strdup_printf ("aws bastion %s", action);
   g_autoptr(BastionAws) aws = aws_for_profile (profile);
@@ -479,26 +457,29 @@ aws_bastion (BastionProfileStore *store,
 
   if (!require_name_prefix (profile, step, &status))
     return status;
-  remove_expired_rules (aws, profile, wait);
+  remove_expired_rules (aws, profile, slot);
   name = bastion_aws_bastion_instance_name (bastion_profile_get_name_prefix (profile),
                                             bastion_profile_get_stage (profile));
 
   if (g_str_equal (action, "status"))
     {
-      bastion_aws_describe_instance_async (aws, name, NULL, on_done, wait);
-      instance = bastion_aws_describe_instance_finish (aws, wait_run (wait), &error);
+      g_clear_object (slot);
+      bastion_aws_describe_instance_async (aws, name, NULL, bastion_cli_store_result, slot);
+      instance = bastion_aws_describe_instance_finish (aws, bastion_cli_wait (slot), &error);
     }
   else if (g_str_equal (action, "start"))
     {
       g_print (_("Starting %s and waiting until it runs…\n"), name);
       fflush (stdout);
-      bastion_aws_start_bastion_async (aws, name, NULL, on_done, wait);
-      instance = bastion_aws_start_bastion_finish (aws, wait_run (wait), &error);
+      g_clear_object (slot);
+      bastion_aws_start_bastion_async (aws, name, NULL, bastion_cli_store_result, slot);
+      instance = bastion_aws_start_bastion_finish (aws, bastion_cli_wait (slot), &error);
     }
   else
     {
-      bastion_aws_stop_bastion_async (aws, name, FALSE, NULL, on_done, wait);
-      instance = bastion_aws_stop_bastion_finish (aws, wait_run (wait), &error);
+      g_clear_object (slot);
+      bastion_aws_stop_bastion_async (aws, name, FALSE, NULL, bastion_cli_store_result, slot);
+      instance = bastion_aws_stop_bastion_finish (aws, bastion_cli_wait (slot), &error);
     }
 
   if (instance == NULL)
@@ -509,19 +490,45 @@ aws_bastion (BastionProfileStore *store,
   return update_dns (store, profile, instance, step);
 }
 
+/* The command's words: FALSE (*status set, the error printed) when they do not fit. */
+static gboolean
+check_arguments (int         argc,
+                 char      **argv,
+                 const char *step,
+                 int        *status)
+{
+  const char *command = argv[1];
+
+  if (g_str_equal (command, "bastion"))
+    {
+      if (argc != 4 || (!g_str_equal (argv[3], "status") && !g_str_equal (argv[3], "start")
+                        && !g_str_equal (argv[3], "stop")))
+        *status = bastion_cli_fail (step, _("expected “bastion TEAM status|start|stop”"));
+    }
+  else if (g_str_equal (command, "secret") || g_str_equal (command, "allow-my-ip"))
+    {
+      if (argc != 3)
+        *status = bastion_cli_fail (step, _("unexpected argument “%s”"), argv[3]);
+    }
+  else
+    *status = bastion_cli_fail ("aws", _("unknown command “%s”: use secret, allow-my-ip or "
+                                         "bastion"), command);
+
+  return *status == 0;
+}
+
 int
 bastion_cli_aws (int    argc,
                  char **argv)
 {
   g_autoptr(BastionProfileStore) store = NULL;
-  g_autoptr(GMainLoop) loop = NULL;
   g_autofree char *step = NULL;
   gboolean temporary = FALSE;
   g_autofree char *lifetime_text = NULL;
   guint lifetime = 0;
   BastionProfile *profile;
   const char *command;
-  Wait wait = { 0 };
+  g_autoptr(GAsyncResult) result = NULL;
   int status = 0;
   GOptionEntry entries[] = {
     { "temporary", 0, 0, G_OPTION_ARG_NONE, &temporary,
@@ -552,23 +559,8 @@ bastion_cli_aws (int    argc,
 
   command = argv[1];
   step = g_strdup_printf ("aws %s", command);
-
-  if (g_str_equal (command, "bastion"))
-    {
-      if (argc != 4 || (!g_str_equal (argv[3], "status") && !g_str_equal (argv[3], "start")
-                        && !g_str_equal (argv[3], "stop")))
-        return bastion_cli_fail (step, _("expected “bastion TEAM status|start|stop”"));
-    }
-  else if (g_str_equal (command, "secret") || g_str_equal (command, "allow-my-ip"))
-    {
-      if (argc != 3)
-        return bastion_cli_fail (step, _("unexpected argument “%s”"), argv[3]);
-    }
-  else
-    {
-      return bastion_cli_fail ("aws", _("unknown command “%s”: use secret, allow-my-ip or "
-                                        "bastion"), command);
-    }
+  if (!check_arguments (argc, argv, step, &status))
+    return status;
 
   if (temporary && !g_str_equal (command, "allow-my-ip"))
     return bastion_cli_fail (step, _("--temporary goes with allow-my-ip only"));
@@ -585,17 +577,12 @@ bastion_cli_aws (int    argc,
   if (profile == NULL)
     return 1;
 
-  loop = g_main_loop_new (NULL, FALSE);
-  wait.loop = loop;
-
   if (g_str_equal (command, "secret"))
-    status = aws_secret (store, profile, argv[2], &wait);
+    status = aws_secret (store, profile, argv[2], &result);
   else if (g_str_equal (command, "allow-my-ip"))
-    status = aws_allow_my_ip (profile, temporary, lifetime, &wait);
+    status = aws_allow_my_ip (profile, temporary, lifetime, &result);
   else
-    status = aws_bastion (store, profile, argv[3], &wait);
-
-  g_clear_object (&wait.result);
+    status = aws_bastion (store, profile, argv[3], &result);
 
   return status;
 }

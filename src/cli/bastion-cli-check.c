@@ -40,58 +40,24 @@ has_text (const char *s)
   return s != NULL && s[0] != '\0';
 }
 
-/* The AWS steps: credentials, the bastion instance, my IP against the security group. They are
- * skipped, not failed, for a profile that names no AWS account: many bastions are not on AWS. */
 static void
-check_aws (Report         *r,
-           BastionProfile *profile,
-           gboolean        for_ssh)
+check_instance (Report         *r,
+                BastionAws     *aws,
+                BastionProfile *profile,
+                gboolean        for_ssh)
 {
-  const char *prefix = bastion_profile_get_name_prefix (profile);
-  const char *stage = bastion_profile_get_stage (profile);
-  g_autoptr(BastionAws) aws = NULL;
-  g_autoptr(BastionAwsCredentials) credentials = NULL;
+  g_autofree char *instance_name =
+    bastion_aws_bastion_instance_name (bastion_profile_get_name_prefix (profile),
+                                       bastion_profile_get_stage (profile));
   g_autoptr(BastionAwsInstance) instance = NULL;
-  g_autoptr(BastionAwsDiagnosis) diagnosis = NULL;
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *instance_name = NULL;
-  g_autofree char *group_name = NULL;
 
-  if (!has_text (bastion_profile_get_aws_profile (profile)) &&
-      !has_text (bastion_profile_get_aws_region (profile)))
-    {
-      report (r, "skip", _("AWS credentials"), _("the team names no AWS profile or region"));
-      return;
-    }
-
-  aws = bastion_aws_new (bastion_profile_get_aws_profile (profile),
-                         bastion_profile_get_aws_region (profile));
-  credentials = bastion_aws_dup_credentials (aws, &error);
-  if (credentials == NULL)
-    {
-      report (r, "FAILED", _("AWS credentials"), error->message);
-      return;
-    }
-  report (r, "ok", _("AWS credentials"), NULL);
-
-  if (!has_text (prefix))
-    {
-      report (r, "skip", _("Bastion instance"), _("the team names no name_prefix"));
-      return;
-    }
-
-  instance_name = bastion_aws_bastion_instance_name (prefix, stage);
   bastion_aws_describe_instance_async (aws, instance_name, NULL, bastion_cli_store_result,
                                        &result);
-  bastion_cli_wait (&result);
-  instance = bastion_aws_describe_instance_finish (aws, result, &error);
-  g_clear_object (&result);
+  instance = bastion_aws_describe_instance_finish (aws, bastion_cli_wait (&result), &error);
   if (instance == NULL)
-    {
-      report (r, "FAILED", _("Bastion instance"), error->message);
-      g_clear_error (&error);
-    }
+    report (r, "FAILED", _("Bastion instance"), error->message);
   else if (!g_str_equal (instance->state, "running"))
     {
       g_autofree char *detail =
@@ -114,35 +80,82 @@ check_aws (Report         *r,
       g_autofree char *detail = g_strdup_printf (_("%s is running"), instance_name);
       report (r, "ok", _("Bastion instance"), detail);
     }
+}
 
-  /* Session Manager needs no inbound rule. */
-  if (!for_ssh)
+static void
+check_my_ip (Report         *r,
+             BastionAws     *aws,
+             BastionProfile *profile)
+{
+  g_autofree char *group_name =
+    bastion_aws_security_group_name (bastion_profile_get_name_prefix (profile),
+                                     bastion_profile_get_stage (profile));
+  g_autoptr(BastionAwsDiagnosis) diagnosis = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *summary = NULL;
+  g_autofree char *detail = NULL;
+
+  bastion_aws_diagnose_async (aws, group_name, NULL, bastion_cli_store_result, &result);
+  diagnosis = bastion_aws_diagnose_finish (aws, bastion_cli_wait (&result), &error);
+  if (diagnosis == NULL)
     {
-      report (r, "skip", _("My IP against the security group"),
-              _("Session Manager needs no inbound rule"));
+      report (r, "FAILED", _("My IP against the security group"), error->message);
       return;
     }
 
-  group_name = bastion_aws_security_group_name (prefix, stage);
-  bastion_aws_diagnose_async (aws, group_name, NULL, bastion_cli_store_result, &result);
-  bastion_cli_wait (&result);
-  diagnosis = bastion_aws_diagnose_finish (aws, result, &error);
-  if (diagnosis == NULL)
-    report (r, "FAILED", _("My IP against the security group"), error->message);
-  else
+  summary = bastion_aws_diagnosis_dup_summary (diagnosis);
+  if (diagnosis->admits_me)
     {
-      g_autofree char *summary = bastion_aws_diagnosis_dup_summary (diagnosis);
-
-      if (diagnosis->admits_me)
-        report (r, "ok", _("My IP against the security group"), summary);
-      else
-        {
-          g_autofree char *detail =
-            g_strdup_printf (_("%s Let it in with “bastion-cli aws allow-my-ip %s”"), summary,
-                             bastion_profile_get_id (profile));
-          report (r, "FAILED", _("My IP against the security group"), detail);
-        }
+      report (r, "ok", _("My IP against the security group"), summary);
+      return;
     }
+  detail = g_strdup_printf (_("%s Let it in with “bastion-cli aws allow-my-ip %s”"), summary,
+                            bastion_profile_get_id (profile));
+  report (r, "FAILED", _("My IP against the security group"), detail);
+}
+
+/* The AWS steps: credentials, the bastion instance, my IP against the security group. They are
+ * skipped, not failed, for a profile that names no AWS account: many bastions are not on AWS. */
+static void
+check_aws (Report         *r,
+           BastionProfile *profile,
+           gboolean        for_ssh)
+{
+  g_autoptr(BastionAws) aws = NULL;
+  g_autoptr(BastionAwsCredentials) credentials = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!has_text (bastion_profile_get_aws_profile (profile)) &&
+      !has_text (bastion_profile_get_aws_region (profile)))
+    {
+      report (r, "skip", _("AWS credentials"), _("the team names no AWS profile or region"));
+      return;
+    }
+
+  aws = bastion_aws_new (bastion_profile_get_aws_profile (profile),
+                         bastion_profile_get_aws_region (profile));
+  credentials = bastion_aws_dup_credentials (aws, &error);
+  if (credentials == NULL)
+    {
+      report (r, "FAILED", _("AWS credentials"), error->message);
+      return;
+    }
+  report (r, "ok", _("AWS credentials"), NULL);
+
+  if (!has_text (bastion_profile_get_name_prefix (profile)))
+    {
+      report (r, "skip", _("Bastion instance"), _("the team names no name_prefix"));
+      return;
+    }
+  check_instance (r, aws, profile, for_ssh);
+
+  /* Session Manager needs no inbound rule. */
+  if (!for_ssh)
+    report (r, "skip", _("My IP against the security group"),
+            _("Session Manager needs no inbound rule"));
+  else
+    check_my_ip (r, aws, profile);
 }
 
 static const BastionConnectionStage tunnel_steps[] = {
@@ -206,6 +219,58 @@ dup_auth_detail (BastionConnection      *connection,
   return g_strdup_printf (_("through %s"), how);
 }
 
+/* A key others may read is refused at login, as OpenSSH refuses it: a failure here too. */
+static void
+check_key_file (Report         *r,
+                BastionProfile *profile)
+{
+  BastionKeyFileInfo info = { 0 };
+  g_autofree char *message = NULL;
+  BastionKeyFileStatus status;
+
+  status = bastion_key_file_check (bastion_profile_get_key_file (profile), &info, &message);
+  if (status == BASTION_KEY_FILE_OK || status == BASTION_KEY_FILE_ENCRYPTED)
+    report (r, "ok", _("Key file"), bastion_profile_get_key_file (profile));
+  else if (g_getenv ("SSH_AUTH_SOCK") != NULL)
+    {
+      g_autofree char *detail = g_strdup_printf (_("%s; the SSH agent is tried first"),
+                                                 message);
+      report (r, "warning", _("Key file"), detail);
+    }
+  else
+    report (r, "FAILED", _("Key file"), message);
+}
+
+/* One line per step of the tunnel: done, the one that failed (with what to do), not reached. */
+static void
+report_tunnel_steps (Report            *r,
+                     BastionConnection *connection,
+                     const char        *team,
+                     const GError      *error)
+{
+  BastionConnectionStage failed = bastion_connection_get_failed_stage (connection);
+
+  for (guint i = 0; i < G_N_ELEMENTS (tunnel_steps); i++)
+    {
+      const char *label = bastion_connection_stage_to_label (tunnel_steps[i]);
+
+      if (error == NULL || tunnel_steps[i] < failed)
+        {
+          g_autofree char *detail = dup_auth_detail (connection, tunnel_steps[i]);
+
+          report (r, "ok", label, detail);
+        }
+      else if (tunnel_steps[i] == failed ||
+               (failed < BASTION_CONNECTION_STAGE_RESOLVING && i == 0))
+        {
+          g_autofree char *message = bastion_cli_dup_connection_error (connection, team, error);
+          report (r, "FAILED", label, message);
+        }
+      else
+        report (r, "-", label, _("not reached"));
+    }
+}
+
 int
 bastion_cli_check (int    argc,
                    char **argv)
@@ -224,7 +289,6 @@ bastion_cli_check (int    argc,
   g_autoptr(GError) error = NULL;
   BastionConnectionFlags flags = BASTION_CONNECTION_FLAGS_VERIFY_DATABASE |
                                  BASTION_CONNECTION_FLAGS_REFETCH_ROTATED_PASSWORD;
-  BastionConnectionStage failed;
   BastionProfile *profile;
   Report r = { 0 };
   int status = 0;
@@ -256,24 +320,7 @@ bastion_cli_check (int    argc,
 
   if (bastion_profile_get_auth_method (profile) == BASTION_AUTH_METHOD_KEY &&
       g_strcmp0 (via, "ssm") != 0)
-    {
-      BastionKeyFileInfo info = { 0 };
-      g_autofree char *message = NULL;
-      BastionKeyFileStatus key_status;
-
-      key_status = bastion_key_file_check (bastion_profile_get_key_file (profile), &info, &message);
-      /* A key others may read is refused at login, as OpenSSH refuses it: a failure here too. */
-      if (key_status == BASTION_KEY_FILE_OK || key_status == BASTION_KEY_FILE_ENCRYPTED)
-        report (&r, "ok", _("Key file"), bastion_profile_get_key_file (profile));
-      else if (g_getenv ("SSH_AUTH_SOCK") != NULL)
-        {
-          g_autofree char *detail = g_strdup_printf (_("%s; the SSH agent is tried first"),
-                                                     message);
-          report (&r, "warning", _("Key file"), detail);
-        }
-      else
-        report (&r, "FAILED", _("Key file"), message);
-    }
+    check_key_file (&r, profile);
 
   check_aws (&r, profile, g_strcmp0 (via, "ssm") != 0);
 
@@ -294,27 +341,8 @@ bastion_cli_check (int    argc,
   connection = bastion_connection_new (profile, NULL);
   bastion_connection_set_local_port (connection, 0);
   bastion_cli_open (connection, profile, flags, &error);
-  failed = bastion_connection_get_failed_stage (connection);
 
-  for (guint i = 0; i < G_N_ELEMENTS (tunnel_steps); i++)
-    {
-      const char *label = bastion_connection_stage_to_label (tunnel_steps[i]);
-
-      if (error == NULL || tunnel_steps[i] < failed)
-        {
-          g_autofree char *detail = dup_auth_detail (connection, tunnel_steps[i]);
-
-          report (&r, "ok", label, detail);
-        }
-      else if (tunnel_steps[i] == failed ||
-               (failed < BASTION_CONNECTION_STAGE_RESOLVING && i == 0))
-        {
-          g_autofree char *message = bastion_cli_dup_connection_error (connection, argv[1], error);
-          report (&r, "FAILED", label, message);
-        }
-      else
-        report (&r, "-", label, _("not reached"));
-    }
+  report_tunnel_steps (&r, connection, argv[1], error);
 
   if (error == NULL)
     check_query (&r, connection);

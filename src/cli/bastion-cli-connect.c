@@ -11,13 +11,16 @@
 
 #include "bastion-cli-private.h"
 
-gboolean
+/* The one way bastion-cli waits for an asynchronous call: start it with
+ * bastion_cli_store_result() and an empty SLOT, then this runs the main context until the
+ * call is done and returns its result (owned by SLOT). */
+GAsyncResult *
 bastion_cli_wait (GAsyncResult **slot)
 {
   while (*slot == NULL)
     g_main_context_iteration (NULL, TRUE);
 
-  return TRUE;
+  return *slot;
 }
 
 void

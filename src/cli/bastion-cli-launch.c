@@ -26,33 +26,14 @@
 #include "bastion-secrets.h"
 #include "bastion-tunnel.h"
 
+/* A launch that keeps the password file until Ctrl+C or until the tunnel goes. */
 typedef struct
 {
   GMainLoop    *loop;
-  GAsyncResult *result;
   guint16       port;
   gboolean      tunnel_gone;
   gboolean      interrupted;
 } Wait;
-
-static void
-on_done (GObject      *source,
-         GAsyncResult *result,
-         gpointer      user_data)
-{
-  Wait *wait = user_data;
-
-  wait->result = g_object_ref (result);
-}
-
-/* Runs until the call is done: an interruption meanwhile is remembered, not acted on. */
-static void
-wait_for_result (Wait *wait)
-{
-  g_clear_object (&wait->result);
-  while (wait->result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-}
 
 static void
 print_strv (const char  *title,
@@ -135,6 +116,227 @@ on_connection_stage (BastionConnection *connection,
     }
 }
 
+/* A secret of the team from the keyring (NULL when none is stored). */
+static char *
+lookup_secret (const char         *profile_id,
+               BastionSecretKind   kind,
+               GError            **error)
+{
+  BastionSecrets *secrets = bastion_secrets_get_default ();
+  g_autoptr(GAsyncResult) result = NULL;
+
+  bastion_secrets_lookup_async (secrets, profile_id, kind, NULL, bastion_cli_store_result,
+                                &result);
+  return bastion_secrets_lookup_finish (secrets, bastion_cli_wait (&result), error);
+}
+
+static BastionLaunchTarget *
+target_new (BastionProfile *profile,
+            guint           port)
+{
+  BastionLaunchTarget *target = bastion_launch_target_new ();
+
+  target->team = g_strdup (bastion_profile_get_display_name (profile)
+                           ? bastion_profile_get_display_name (profile)
+                           : bastion_profile_get_id (profile));
+  target->profile_id = g_strdup (bastion_profile_get_id (profile));
+  target->local_port = port > 0 ? port : bastion_profile_get_local_port (profile);
+  target->db_host = g_strdup (bastion_profile_get_db_host (profile));
+  target->db_name = g_strdup (bastion_profile_get_db_name (profile));
+  target->db_user = g_strdup (bastion_profile_get_db_user (profile));
+  target->sslmode = g_strdup (bastion_profile_get_ssl_mode (profile));
+  target->read_only = bastion_profile_get_read_only (profile);
+
+  return target;
+}
+
+/* A read-only profile whose team has a read-only login logs in as that role: the server then
+ * holds the tool to reading, whatever the tool sends. FALSE (error set) when the keyring
+ * failed; *password is that login's, or NULL. */
+static gboolean
+use_readonly_login (BastionLaunchTarget  *target,
+                    char                **password,
+                    GError              **error)
+{
+  *password = NULL;
+  if (!target->read_only)
+    return TRUE;
+
+  *password = lookup_secret (target->profile_id, BASTION_SECRET_KIND_READONLY_PASSWORD, error);
+  if (*error != NULL)
+    return FALSE;
+  if (*password != NULL)
+    {
+      g_free (target->db_user);
+      target->db_user = g_strdup (BASTION_READONLY_ROLE);
+      target->password_kind = g_strdup ("readonly-password");
+    }
+  return TRUE;
+}
+
+static int
+print_dry_run (BastionLauncher     *launcher,
+               BastionLauncherTool  tool,
+               BastionLaunchTarget *target)
+{
+  g_autoptr(BastionLaunchPlan) plan = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *uri = NULL;
+
+  plan = bastion_launcher_describe (launcher, tool, target, &error);
+  if (plan == NULL)
+    return bastion_cli_fail_error ("launch", error);
+
+  if (plan->setup_argv != NULL)
+    print_strv (_("Adds the server with (unless pgAdmin already has it):"),
+                plan->setup_argv, TRUE);
+  print_strv (_("Command:"), plan->argv, TRUE);
+  print_strv (_("Environment variables set:"), plan->env_names, FALSE);
+  print_strv (_("Files written while connected (mode 0600):"), plan->files, FALSE);
+  uri = bastion_launch_target_dup_uri (target);
+  g_print ("%s\n  %s\n", _("Connection URI (no password):"), uri);
+  return 0;
+}
+
+/* Starts the tool; FALSE after printing why. PASSWORD is wiped. */
+static gboolean
+start_tool (BastionLauncher     *launcher,
+            BastionLauncherTool  tool,
+            BastionLaunchTarget *target,
+            const char          *team,
+            char                *password)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* pgAdmin asks `bastion-cli secret print` itself; the others read the pgpass file. */
+  if (tool != BASTION_LAUNCHER_TOOL_PGADMIN && password == NULL)
+    {
+      password = lookup_secret (target->profile_id, BASTION_SECRET_KIND_DB_PASSWORD, &error);
+      if (error != NULL)
+        {
+          bastion_cli_fail_error ("launch: password", error);
+          return FALSE;
+        }
+      if (password == NULL)
+        {
+          bastion_cli_fail ("launch: password",
+                            _("no database password is stored for “%s”; store it with "
+                              "“bastion-cli secret set %s db-password”"), team, team);
+          return FALSE;
+        }
+    }
+
+  bastion_launcher_launch_async (launcher, tool, target, password, NULL,
+                                 bastion_cli_store_result, &result);
+  bastion_cli_wait (&result);
+  bastion_secret_free (password);
+
+  if (!bastion_launcher_launch_finish (launcher, result, &error))
+    {
+      bastion_launcher_cleanup_all (launcher);
+      bastion_cli_fail_error ("launch", error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Opens our own tunnel when none listens on the target's port; FALSE after printing why. */
+static gboolean
+ensure_tunnel (BastionProfile       *profile,
+               const char           *team,
+               BastionLaunchTarget  *target,
+               gboolean              port_given,
+               BastionConnection   **connection)
+{
+  if (tunnel_is_listening (target->local_port))
+    return TRUE;
+
+  /* --port names a tunnel the user says is running: do not open another one there. */
+  if (port_given)
+    {
+      bastion_cli_fail ("launch", _("no tunnel is listening on 127.0.0.1:%u; start one with "
+                                    "“bastion-cli tunnel %s” (or pass --port)"),
+                        target->local_port, team);
+      return FALSE;
+    }
+  *connection = bastion_cli_connect (profile, team, BASTION_CONNECTION_FLAGS_NONE,
+                                     target->local_port);
+  if (*connection == NULL)
+    return FALSE;
+  target->local_port = bastion_connection_get_local_port (*connection);
+  return TRUE;
+}
+
+/* Launches the tool through a tunnel (ours when none runs) and keeps its password file until
+ * Ctrl+C or until the tunnel goes. */
+static int
+launch_and_wait (BastionProfile      *profile,
+                 const char          *team,
+                 BastionLauncher     *launcher,
+                 BastionLauncherTool  tool,
+                 BastionLaunchTarget *target,
+                 gboolean             port_given,
+                 char                *password)
+{
+  g_autoptr(BastionConnection) connection = NULL;
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  Wait wait = { loop, 0, FALSE, FALSE };
+  guint sigint_id, sigterm_id, poll_id = 0;
+  gboolean started, serving;
+
+  if (!ensure_tunnel (profile, team, target, port_given, &connection))
+    {
+      bastion_secret_free (password);
+      return 1;
+    }
+  if (connection != NULL)
+    g_signal_connect (connection, "notify::stage", G_CALLBACK (on_connection_stage), &wait);
+
+  wait.port = target->local_port;
+  /* From here on, Ctrl+C means "done": the files go, whatever step we are at. */
+  sigint_id = g_unix_signal_add (SIGINT, on_signal, &wait);
+  sigterm_id = g_unix_signal_add (SIGTERM, on_signal, &wait);
+
+  started = start_tool (launcher, tool, target, team, password);
+  /* pgAdmin without our tunnel asks for the password itself: nothing to keep, nothing to wait
+   * for. */
+  serving = started && !(tool == BASTION_LAUNCHER_TOOL_PGADMIN && connection == NULL);
+  if (started && !serving)
+    {
+      bastion_launcher_cleanup_all (launcher);
+      g_print (_("Started %s for %s.\n"), bastion_launcher_tool_get_title (tool), team);
+    }
+  else if (serving)
+    {
+      g_print (_("Started %s for %s on 127.0.0.1:%u. Press Ctrl+C when you are done: the "
+                 "password file is removed then, or when the tunnel closes.\n"),
+               bastion_launcher_tool_get_title (tool), team, target->local_port);
+      fflush (stdout);
+      if (connection == NULL)
+        poll_id = g_timeout_add_seconds (2, on_poll_tunnel, &wait);
+      if (!wait.interrupted)
+        g_main_loop_run (loop);
+    }
+  g_source_remove (sigint_id);
+  g_source_remove (sigterm_id);
+  g_clear_handle_id (&poll_id, g_source_remove);
+  if (connection != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (connection, &wait);
+      bastion_connection_close (connection);
+    }
+  if (!serving)
+    return started ? 0 : 1;
+
+  bastion_launcher_cleanup (launcher, target->profile_id);
+  bastion_launcher_cleanup_all (launcher);
+  if (wait.tunnel_gone)
+    g_print ("%s\n", _("The tunnel closed; the password file was removed."));
+
+  return 0;
+}
+
 int
 bastion_cli_launch (int    argc,
                     char **argv)
@@ -152,15 +354,11 @@ bastion_cli_launch (int    argc,
   g_autoptr(BastionProfileStore) store = NULL;
   g_autoptr(BastionLauncher) launcher = NULL;
   g_autoptr(BastionLaunchTarget) target = NULL;
-  g_autoptr(GMainLoop) loop = NULL;
   g_autoptr(GError) error = NULL;
   BastionProfile *profile;
   BastionLauncherTool tool;
   char *password = NULL;
-  Wait wait = { 0 };
   int status = 0;
-  g_autoptr(BastionConnection) connection = NULL;
-  guint sigint_id, sigterm_id, poll_id = 0;
 
   if (!bastion_cli_parse_options (&argc, &argv, _("TEAM pgadmin|dbeaver|psql|pgcli"),
                                   _("Open the team’s database in pgAdmin 4, DBeaver, psql or "
@@ -193,61 +391,16 @@ bastion_cli_launch (int    argc,
                              bastion_profile_get_no_access_reason (profile)
                              ? bastion_profile_get_no_access_reason (profile) : "");
 
-  target = bastion_launch_target_new ();
-  target->team = g_strdup (bastion_profile_get_display_name (profile)
-                           ? bastion_profile_get_display_name (profile)
-                           : bastion_profile_get_id (profile));
-  target->profile_id = g_strdup (bastion_profile_get_id (profile));
-  target->local_port = port > 0 ? (guint)port : bastion_profile_get_local_port (profile);
-  target->db_host = g_strdup (bastion_profile_get_db_host (profile));
-  target->db_name = g_strdup (bastion_profile_get_db_name (profile));
-  target->db_user = g_strdup (bastion_profile_get_db_user (profile));
-  target->sslmode = g_strdup (bastion_profile_get_ssl_mode (profile));
-  target->read_only = bastion_profile_get_read_only (profile);
-
-  /* A read-only profile whose team has a read-only login logs in as that role: the server
-   * then holds the tool to reading, whatever the tool sends. */
-  if (target->read_only)
-    {
-      BastionSecrets *secrets = bastion_secrets_get_default ();
-
-      bastion_secrets_lookup_async (secrets, target->profile_id,
-                                    BASTION_SECRET_KIND_READONLY_PASSWORD, NULL, on_done, &wait);
-      wait_for_result (&wait);
-      password = bastion_secrets_lookup_finish (secrets, wait.result, &error);
-      g_clear_object (&wait.result);
-      if (error != NULL)
-        return bastion_cli_fail_error ("launch: password", error);
-      if (password != NULL)
-        {
-          g_free (target->db_user);
-          target->db_user = g_strdup (BASTION_READONLY_ROLE);
-          target->password_kind = g_strdup ("readonly-password");
-        }
-    }
+  target = target_new (profile, port);
+  if (!use_readonly_login (target, &password, &error))
+    return bastion_cli_fail_error ("launch: password", error);
 
   launcher = bastion_launcher_new ();
-
   if (dry_run)
     {
-      g_autoptr(BastionLaunchPlan) plan = NULL;
-      g_autofree char *uri = NULL;
-
       /* Only the user name was needed. */
-      bastion_secret_free (g_steal_pointer (&password));
-      plan = bastion_launcher_describe (launcher, tool, target, &error);
-      if (plan == NULL)
-        return bastion_cli_fail_error ("launch", error);
-
-      if (plan->setup_argv != NULL)
-        print_strv (_("Adds the server with (unless pgAdmin already has it):"),
-                    plan->setup_argv, TRUE);
-      print_strv (_("Command:"), plan->argv, TRUE);
-      print_strv (_("Environment variables set:"), plan->env_names, FALSE);
-      print_strv (_("Files written while connected (mode 0600):"), plan->files, FALSE);
-      uri = bastion_launch_target_dup_uri (target);
-      g_print ("%s\n  %s\n", _("Connection URI (no password):"), uri);
-      return 0;
+      bastion_secret_free (password);
+      return print_dry_run (launcher, tool, target);
     }
 
   if (!bastion_launcher_cleanup_stale (launcher, NULL, &error))
@@ -256,84 +409,5 @@ bastion_cli_launch (int    argc,
       g_clear_error (&error);
     }
 
-  if (!tunnel_is_listening (target->local_port))
-    {
-      /* --port names a tunnel the user says is running: do not open another one there. */
-      if (port > 0)
-        return bastion_cli_fail ("launch", _("no tunnel is listening on 127.0.0.1:%u; start one "
-                                             "with “bastion-cli tunnel %s” (or pass --port)"),
-                                 target->local_port, argv[1]);
-      connection = bastion_cli_connect (profile, argv[1], BASTION_CONNECTION_FLAGS_NONE,
-                                        target->local_port);
-      if (connection == NULL)
-        return 1;
-      target->local_port = bastion_connection_get_local_port (connection);
-      g_signal_connect (connection, "notify::stage", G_CALLBACK (on_connection_stage), &wait);
-    }
-
-  loop = g_main_loop_new (NULL, FALSE);
-  wait.loop = loop;
-  wait.port = target->local_port;
-  /* From here on, Ctrl+C means "done": the files go, whatever step we are at. */
-  sigint_id = g_unix_signal_add (SIGINT, on_signal, &wait);
-  sigterm_id = g_unix_signal_add (SIGTERM, on_signal, &wait);
-
-  /* pgAdmin asks `bastion-cli secret print` itself; the others read the pgpass file. */
-  if (tool != BASTION_LAUNCHER_TOOL_PGADMIN && password == NULL)
-    {
-      BastionSecrets *secrets = bastion_secrets_get_default ();
-
-      bastion_secrets_lookup_async (secrets, target->profile_id, BASTION_SECRET_KIND_DB_PASSWORD,
-                                    NULL, on_done, &wait);
-      wait_for_result (&wait);
-      password = bastion_secrets_lookup_finish (secrets, wait.result, &error);
-      if (error != NULL)
-        return bastion_cli_fail_error ("launch: password", error);
-      if (password == NULL)
-        return bastion_cli_fail ("launch: password",
-                                 _("no database password is stored for “%s”; store it with "
-                                   "“bastion-cli secret set %s db-password”"),
-                                 argv[1], argv[1]);
-    }
-
-  bastion_launcher_launch_async (launcher, tool, target, password, NULL, on_done, &wait);
-  wait_for_result (&wait);
-  bastion_secret_free (password);
-
-  if (!bastion_launcher_launch_finish (launcher, wait.result, &error))
-    {
-      bastion_launcher_cleanup_all (launcher);
-      return bastion_cli_fail_error ("launch", error);
-    }
-  g_clear_object (&wait.result);
-
-  if (tool == BASTION_LAUNCHER_TOOL_PGADMIN && connection == NULL)
-    {
-      bastion_launcher_cleanup_all (launcher);
-      g_print (_("Started %s for %s.\n"), bastion_launcher_tool_get_title (tool), argv[1]);
-      return 0;
-    }
-
-  g_print (_("Started %s for %s on 127.0.0.1:%u. Press Ctrl+C when you are done: the password "
-             "file is removed then, or when the tunnel closes.\n"),
-           bastion_launcher_tool_get_title (tool), argv[1], target->local_port);
-
-  fflush (stdout);
-  if (connection == NULL)
-    poll_id = g_timeout_add_seconds (2, on_poll_tunnel, &wait);
-  if (!wait.interrupted)
-    g_main_loop_run (loop);
-  g_source_remove (sigint_id);
-  g_source_remove (sigterm_id);
-  g_clear_handle_id (&poll_id, g_source_remove);
-  if (connection != NULL)
-    bastion_connection_close (connection);
-
-  bastion_launcher_cleanup (launcher, target->profile_id);
-  bastion_launcher_cleanup_all (launcher);
-
-  if (wait.tunnel_gone)
-    g_print ("%s\n", _("The tunnel closed; the password file was removed."));
-
-  return 0;
+  return launch_and_wait (profile, argv[1], launcher, tool, target, port > 0, password);
 }

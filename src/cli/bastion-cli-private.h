@@ -52,7 +52,7 @@ gboolean             bastion_cli_parse_options (int                  *argc,
                                                 int                  *status);
 
 /* Shared by the commands that connect (bastion-cli-connect.c). */
-gboolean            bastion_cli_wait                  (GAsyncResult          **slot);
+GAsyncResult       *bastion_cli_wait                  (GAsyncResult          **slot);
 void                bastion_cli_store_result          (GObject                *source,
                                                        GAsyncResult           *result,
                                                        gpointer                user_data);

@@ -29,6 +29,65 @@ allow_writes (BastionDatabase *database)
   return TRUE;
 }
 
+static void
+print_done (BastionReadonlyRoleAction  action,
+            const char                *team)
+{
+  switch (action)
+    {
+    case BASTION_READONLY_ROLE_CREATE:
+      g_print (_("Created the read-only login “%s” for %s; its password is in the keyring. "
+                 "Read-only profiles log in as it from now on.\n"), BASTION_READONLY_ROLE, team);
+      break;
+    case BASTION_READONLY_ROLE_ROTATE:
+      g_print (_("Gave the read-only login “%s” of %s a new password (in the keyring).\n"),
+               BASTION_READONLY_ROLE, team);
+      break;
+    case BASTION_READONLY_ROLE_DROP:
+    default:
+      g_print (_("Dropped the read-only login “%s” of %s; read-only profiles log in as the "
+                 "admin role again, read-only by Bastion’s own checks only.\n"),
+               BASTION_READONLY_ROLE, team);
+      break;
+    }
+}
+
+/* Logs in as the admin role with writes allowed and runs ACTION; FALSE after printing why. */
+static gboolean
+run_action (BastionConnection         *connection,
+            BastionProfile            *profile,
+            const char                *team,
+            BastionReadonlyRoleAction  action)
+{
+  g_autoptr(BastionDatabase) database = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  bastion_connection_connect_database_async (connection, NULL, bastion_cli_store_result, &result);
+  database = bastion_connection_connect_database_finish (connection, bastion_cli_wait (&result),
+                                                         &error);
+  g_clear_object (&result);
+  if (database == NULL)
+    {
+      bastion_cli_fail_error ("database login", error);
+      return FALSE;
+    }
+
+  if (!allow_writes (database))
+    return FALSE;
+
+  bastion_readonly_role_run_async (database, bastion_profile_get_id (profile), team, action,
+                                   NULL, bastion_cli_store_result, &result);
+  if (!bastion_readonly_role_run_finish (bastion_cli_wait (&result), &error))
+    {
+      bastion_cli_fail_error ("readonly-role", error);
+      return FALSE;
+    }
+
+  bastion_database_disconnect (database);
+  return TRUE;
+}
+
 int
 bastion_cli_readonly_role (int    argc,
                            char **argv)
@@ -41,9 +100,6 @@ bastion_cli_readonly_role (int    argc,
   };
   g_autoptr(BastionProfileStore) store = NULL;
   g_autoptr(BastionConnection) connection = NULL;
-  g_autoptr(BastionDatabase) database = NULL;
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
   BastionConnectionFlags flags = BASTION_CONNECTION_FLAGS_NONE;
   BastionReadonlyRoleAction action;
   BastionProfile *profile;
@@ -81,41 +137,10 @@ bastion_cli_readonly_role (int    argc,
   if (connection == NULL)
     return 1;
 
-  bastion_connection_connect_database_async (connection, NULL, bastion_cli_store_result, &result);
-  bastion_cli_wait (&result);
-  database = bastion_connection_connect_database_finish (connection, result, &error);
-  g_clear_object (&result);
-  if (database == NULL)
-    return bastion_cli_fail_error ("database login", error);
-
-  if (!allow_writes (database))
+  if (!run_action (connection, profile, team, action))
     return 1;
 
-  bastion_readonly_role_run_async (database, bastion_profile_get_id (profile), team, action,
-                                   NULL, bastion_cli_store_result, &result);
-  bastion_cli_wait (&result);
-  if (!bastion_readonly_role_run_finish (result, &error))
-    return bastion_cli_fail_error ("readonly-role", error);
-
-  switch (action)
-    {
-    case BASTION_READONLY_ROLE_CREATE:
-      g_print (_("Created the read-only login “%s” for %s; its password is in the keyring. "
-                 "Read-only profiles log in as it from now on.\n"), BASTION_READONLY_ROLE, team);
-      break;
-    case BASTION_READONLY_ROLE_ROTATE:
-      g_print (_("Gave the read-only login “%s” of %s a new password (in the keyring).\n"),
-               BASTION_READONLY_ROLE, team);
-      break;
-    case BASTION_READONLY_ROLE_DROP:
-    default:
-      g_print (_("Dropped the read-only login “%s” of %s; read-only profiles log in as the "
-                 "admin role again, read-only by Bastion’s own checks only.\n"),
-               BASTION_READONLY_ROLE, team);
-      break;
-    }
-
-  bastion_database_disconnect (database);
+  print_done (action, team);
   bastion_connection_close (connection);
   return 0;
 }

@@ -15,27 +15,11 @@
 #include <glib/gi18n.h>
 
 #include "bastion-cli-private.h"
+#include "bastion-secure.h"
 #include "bastion-profile-store.h"
 #include "bastion-secrets.h"
 
 #define MAX_SECRET_SIZE (64 * 1024)
-
-typedef struct
-{
-  GMainLoop    *loop;
-  GAsyncResult *result;
-} Wait;
-
-static void
-on_done (GObject      *source,
-         GAsyncResult *result,
-         gpointer      user_data)
-{
-  Wait *wait = user_data;
-
-  wait->result = g_object_ref (result);
-  g_main_loop_quit (wait->loop);
-}
 
 /* The secret on stdin, one trailing newline (LF or CRLF) removed; NULL if too large. */
 static char *
@@ -86,19 +70,106 @@ no_keyring (const char *step)
                              "another Secret Service and try again"));
 }
 
+/* secret set: reads the secret from stdin into the keyring. */
+static int
+secret_set (const char        *step,
+            BastionProfile    *profile,
+            BastionSecretKind  kind)
+{
+  BastionSecrets *secrets = bastion_secrets_get_default ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *label = NULL;
+  gboolean too_large;
+  char *secret;
+
+  if (isatty (STDIN_FILENO))
+    g_printerr ("%s", _("Type the secret, then press Enter and Ctrl+D: "));
+
+  secret = read_secret_from_stdin (&too_large);
+  if (secret == NULL || secret[0] == '\0')
+    {
+      bastion_secret_free (secret);
+      return bastion_cli_fail (step, too_large
+                               ? _("the secret on standard input is larger than 64 KiB")
+                               : _("nothing on standard input; pipe the secret in, e.g. "
+                                   "“bastion-cli secret set TEAM KIND < file”"));
+    }
+
+  /* Translators: the label of a keyring item: a kind of secret, then a team name */
+  label = g_strdup_printf (_("Bastion %s for %s"), bastion_secret_kind_to_string (kind),
+                           bastion_profile_get_display_name (profile)
+                           ? bastion_profile_get_display_name (profile)
+                           : bastion_profile_get_id (profile));
+  bastion_secrets_store_async (secrets, bastion_profile_get_id (profile), kind, label, secret,
+                               NULL, bastion_cli_store_result, &result);
+  bastion_secret_free (secret);
+
+  if (!bastion_secrets_store_finish (secrets, bastion_cli_wait (&result), &error))
+    return bastion_cli_fail_error (step, error);
+  if (!bastion_secrets_get_keyring_available (secrets))
+    return no_keyring (step);
+  return 0;
+}
+
+/* secret print: for pgAdmin's PasswordExecCommand. */
+static int
+secret_print (const char        *step,
+              BastionProfile    *profile,
+              const char        *team,
+              BastionSecretKind  kind)
+{
+  BastionSecrets *secrets = bastion_secrets_get_default ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BastionSecureStr) secret = NULL;
+
+  bastion_secrets_lookup_async (secrets, bastion_profile_get_id (profile), kind, NULL,
+                                bastion_cli_store_result, &result);
+  secret = bastion_secrets_lookup_finish (secrets, bastion_cli_wait (&result), &error);
+  if (error != NULL)
+    return bastion_cli_fail_error (step, error);
+  if (!bastion_secrets_get_keyring_available (secrets))
+    return no_keyring (step);
+  if (secret == NULL)
+    return bastion_cli_fail (step, _("no %s is stored for “%s”; store one with "
+                                     "“bastion-cli secret set %s %s”"),
+                             bastion_secret_kind_to_string (kind), team, team,
+                             bastion_secret_kind_to_string (kind));
+
+  fputs (secret, stdout);
+  fputc ('\n', stdout);
+  fflush (stdout);
+  return 0;
+}
+
+static int
+secret_clear (const char        *step,
+              BastionProfile    *profile,
+              BastionSecretKind  kind)
+{
+  BastionSecrets *secrets = bastion_secrets_get_default ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  bastion_secrets_clear_async (secrets, bastion_profile_get_id (profile), kind, NULL,
+                               bastion_cli_store_result, &result);
+  if (!bastion_secrets_clear_finish (secrets, bastion_cli_wait (&result), &error))
+    return bastion_cli_fail_error (step, error);
+  if (!bastion_secrets_get_keyring_available (secrets))
+    return no_keyring (step);
+  return 0;
+}
+
 int
 bastion_cli_secret (int    argc,
                     char **argv)
 {
   g_autoptr(BastionProfileStore) store = NULL;
-  g_autoptr(GMainLoop) loop = NULL;
-  g_autoptr(GError) error = NULL;
   g_autofree char *step = NULL;
-  BastionSecrets *secrets;
   BastionProfile *profile;
   BastionSecretKind kind;
   const char *action;
-  Wait wait = { 0 };
   int status = 0;
 
   if (!bastion_cli_parse_options (&argc, &argv, _("set|print|clear TEAM KIND"),
@@ -134,83 +205,9 @@ bastion_cli_secret (int    argc,
   if (profile == NULL)
     return 1;
 
-  secrets = bastion_secrets_get_default ();
-  loop = g_main_loop_new (NULL, FALSE);
-  wait.loop = loop;
-
   if (g_str_equal (action, "set"))
-    {
-      g_autofree char *label = NULL;
-      gboolean too_large;
-      char *secret;
-
-      if (isatty (STDIN_FILENO))
-        g_printerr ("%s", _("Type the secret, then press Enter and Ctrl+D: "));
-
-      secret = read_secret_from_stdin (&too_large);
-      if (secret == NULL || secret[0] == '\0')
-        {
-          bastion_secret_free (secret);
-          return bastion_cli_fail (step, too_large
-                                   ? _("the secret on standard input is larger than 64 KiB")
-                                   : _("nothing on standard input; pipe the secret in, e.g. "
-                                       "“bastion-cli secret set TEAM KIND < file”"));
-        }
-
-      /* Translators: the label of a keyring item: a kind of secret, then a team name */
-      label = g_strdup_printf (_("Bastion %s for %s"), bastion_secret_kind_to_string (kind),
-                               bastion_profile_get_display_name (profile)
-                               ? bastion_profile_get_display_name (profile)
-                               : bastion_profile_get_id (profile));
-      bastion_secrets_store_async (secrets, bastion_profile_get_id (profile), kind, label, secret,
-                                   NULL, on_done, &wait);
-      bastion_secret_free (secret);
-      g_main_loop_run (loop);
-
-      if (!bastion_secrets_store_finish (secrets, wait.result, &error))
-        status = bastion_cli_fail_error (step, error);
-      else if (!bastion_secrets_get_keyring_available (secrets))
-        status = no_keyring (step);
-    }
-  else if (g_str_equal (action, "print"))
-    {
-      char *secret;
-
-      bastion_secrets_lookup_async (secrets, bastion_profile_get_id (profile), kind, NULL,
-                                    on_done, &wait);
-      g_main_loop_run (loop);
-
-      secret = bastion_secrets_lookup_finish (secrets, wait.result, &error);
-      if (error != NULL)
-        status = bastion_cli_fail_error (step, error);
-      else if (!bastion_secrets_get_keyring_available (secrets))
-        status = no_keyring (step);
-      else if (secret == NULL)
-        status = bastion_cli_fail (step, _("no %s is stored for “%s”; store one with "
-                                           "“bastion-cli secret set %s %s”"),
-                                   bastion_secret_kind_to_string (kind), argv[2], argv[2],
-                                   bastion_secret_kind_to_string (kind));
-      else
-        {
-          fputs (secret, stdout);
-          fputc ('\n', stdout);
-          fflush (stdout);
-        }
-      bastion_secret_free (secret);
-    }
-  else
-    {
-      bastion_secrets_clear_async (secrets, bastion_profile_get_id (profile), kind, NULL,
-                                   on_done, &wait);
-      g_main_loop_run (loop);
-
-      if (!bastion_secrets_clear_finish (secrets, wait.result, &error))
-        status = bastion_cli_fail_error (step, error);
-      else if (!bastion_secrets_get_keyring_available (secrets))
-        status = no_keyring (step);
-    }
-
-  g_clear_object (&wait.result);
-
-  return status;
+    return secret_set (step, profile, kind);
+  if (g_str_equal (action, "print"))
+    return secret_print (step, profile, argv[2], kind);
+  return secret_clear (step, profile, kind);
 }

@@ -41,7 +41,7 @@ on_rotated_secret (GObject      *source,
       return;
     }
 
-  _bastion_connection_wipe_secret (&self->db_password);
+  bastion_secure_clear_str (&self->db_password);
   self->db_password = g_strdup (secret->password);
   _bastion_connection_remember_secret (self, BASTION_SECRET_KIND_DB_PASSWORD, self->db_password);
   open_login_database (g_steal_pointer (&task));
@@ -133,7 +133,7 @@ on_readonly_password_found (GObject      *source,
   password = bastion_secrets_lookup_finish (BASTION_SECRETS (source), result, &error);
   if (error != NULL)
     g_debug ("No read-only login from the keyring: %s", error->message);
-  _bastion_connection_wipe_secret (&self->readonly_password);
+  bastion_secure_clear_str (&self->readonly_password);
   self->readonly_password = password;
   self->readonly_looked_up = TRUE;
   open_login_database (task);
@@ -190,7 +190,7 @@ on_db_password_found (GObject      *source,
   password = bastion_secrets_lookup_finish (BASTION_SECRETS (source), result, &error);
   if (password != NULL)
     {
-      _bastion_connection_wipe_secret (&self->db_password);
+      bastion_secure_clear_str (&self->db_password);
       self->db_password = password;
     }
   else if (g_error_matches (error, BASTION_SECRETS_ERROR, BASTION_SECRETS_ERROR_LOCKED))
@@ -279,6 +279,14 @@ bastion_connection_dup_readonly_password (BastionConnection *self)
   g_return_val_if_fail (BASTION_IS_CONNECTION (self), NULL);
 
   return uses_readonly_role (self) ? g_strdup (self->readonly_password) : NULL;
+}
+
+char *
+bastion_connection_dup_db_password (BastionConnection *self)
+{
+  g_return_val_if_fail (BASTION_IS_CONNECTION (self), NULL);
+
+  return g_strdup (self->db_password);
 }
 
 BastionLaunchTarget *

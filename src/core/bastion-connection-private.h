@@ -10,6 +10,7 @@
 #pragma once
 
 #include "bastion-connection.h"
+#include "bastion-secure.h"
 #include "bastion-ssh-config.h"
 
 G_BEGIN_DECLS
@@ -67,7 +68,6 @@ void     _bastion_connection_fail_task_new        (BastionConnection      *self,
 void     _bastion_connection_remember_secret      (BastionConnection      *self,
                                                    BastionSecretKind       kind,
                                                    const char             *secret);
-void     _bastion_connection_wipe_secret          (char                  **secret);
 gboolean _bastion_connection_field_missing        (const char             *value);
 
 /* bastion-connection-tunnel.c */

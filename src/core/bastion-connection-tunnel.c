@@ -324,12 +324,12 @@ on_ssh_secret_found (GObject      *source,
 
   if (kind == BASTION_SECRET_KIND_KEY_PASSPHRASE)
     {
-      _bastion_connection_wipe_secret (&self->passphrase);
+      bastion_secure_clear_str (&self->passphrase);
       self->passphrase = secret;
     }
   else
     {
-      _bastion_connection_wipe_secret (&self->ssh_password);
+      bastion_secure_clear_str (&self->ssh_password);
       self->ssh_password = secret;
     }
 

@@ -42,12 +42,6 @@ open_data_free (OpenData *data)
   g_free (data);
 }
 
-void
-_bastion_connection_wipe_secret (char **secret)
-{
-  g_clear_pointer (secret, bastion_secret_free);
-}
-
 const char *
 bastion_connection_stage_to_string (BastionConnectionStage stage)
 {
@@ -304,10 +298,10 @@ bastion_connection_close (BastionConnection *self)
   g_return_if_fail (BASTION_IS_CONNECTION (self));
 
   _bastion_connection_drop_tunnel (self);
-  _bastion_connection_wipe_secret (&self->passphrase);
-  _bastion_connection_wipe_secret (&self->ssh_password);
-  _bastion_connection_wipe_secret (&self->db_password);
-  _bastion_connection_wipe_secret (&self->readonly_password);
+  bastion_secure_clear_str (&self->passphrase);
+  bastion_secure_clear_str (&self->ssh_password);
+  bastion_secure_clear_str (&self->db_password);
+  bastion_secure_clear_str (&self->readonly_password);
   self->readonly_looked_up = FALSE;
   g_clear_error (&self->error);
   self->failed_stage = BASTION_CONNECTION_STAGE_IDLE;
@@ -400,8 +394,7 @@ bastion_connection_set_passphrase (BastionConnection *self,
 {
   g_return_if_fail (BASTION_IS_CONNECTION (self));
 
-  _bastion_connection_wipe_secret (&self->passphrase);
-  self->passphrase = g_strdup (passphrase);
+  bastion_secure_replace_str (&self->passphrase, passphrase);
   self->remember_passphrase = remember;
 }
 
@@ -412,8 +405,7 @@ bastion_connection_set_ssh_password (BastionConnection *self,
 {
   g_return_if_fail (BASTION_IS_CONNECTION (self));
 
-  _bastion_connection_wipe_secret (&self->ssh_password);
-  self->ssh_password = g_strdup (password);
+  bastion_secure_replace_str (&self->ssh_password, password);
   self->remember_ssh_password = remember;
 }
 
@@ -424,8 +416,7 @@ bastion_connection_set_db_password (BastionConnection *self,
 {
   g_return_if_fail (BASTION_IS_CONNECTION (self));
 
-  _bastion_connection_wipe_secret (&self->db_password);
-  self->db_password = g_strdup (password);
+  bastion_secure_replace_str (&self->db_password, password);
   if (remember && password != NULL)
     _bastion_connection_remember_secret (self, BASTION_SECRET_KIND_DB_PASSWORD, password);
 }
@@ -447,10 +438,10 @@ bastion_connection_finalize (GObject *object)
 {
   BastionConnection *self = BASTION_CONNECTION (object);
 
-  _bastion_connection_wipe_secret (&self->passphrase);
-  _bastion_connection_wipe_secret (&self->ssh_password);
-  _bastion_connection_wipe_secret (&self->db_password);
-  _bastion_connection_wipe_secret (&self->readonly_password);
+  bastion_secure_clear_str (&self->passphrase);
+  bastion_secure_clear_str (&self->ssh_password);
+  bastion_secure_clear_str (&self->db_password);
+  bastion_secure_clear_str (&self->readonly_password);
   g_clear_error (&self->error);
   g_clear_pointer (&self->ssh_config, bastion_ssh_config_free);
   g_clear_object (&self->profile);

@@ -147,5 +147,8 @@ BastionLaunchTarget    *bastion_connection_dup_launch_target (BastionConnection 
 /* The team's read-only login's password when the launch target logs in as that role
  * (password_kind "readonly-password"), else NULL. Free with bastion_secret_free(). */
 char                   *bastion_connection_dup_readonly_password (BastionConnection  *self);
+/* The database password the connection holds (typed, or found in the keyring or Secrets
+ * Manager while opening), else NULL; wiped at close(). Free with bastion_secret_free(). */
+char                   *bastion_connection_dup_db_password   (BastionConnection      *self);
 
 G_END_DECLS

@@ -599,6 +599,61 @@ cancel_timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* A cancel request still travelling could hit the connection's next statement: the query ends
+ * (and frees the connection) only once it arrived, or after 5 s. */
+static void
+defer_until_cancel_arrives (BastionQuery *self)
+{
+  _bastion_query_stop_watching (self);
+  if (self->finish_deferred)
+    return;
+
+  self->finish_deferred = TRUE;
+  self->cancel_timeout = g_timeout_source_new_seconds (5);
+  g_source_set_callback (self->cancel_timeout, cancel_timeout_cb, g_object_ref (self),
+                         g_object_unref);
+  g_source_attach (self->cancel_timeout, self->context);
+}
+
+static void
+end_lost (BastionQuery *self,
+          PGconn       *conn)
+{
+  g_autofree char *why = NULL;
+
+  if (self->error != NULL)
+    why = g_strdup (self->error->message);
+  else if (conn != NULL)
+    why = g_strstrip (g_strdup (PQerrorMessage (conn)));
+  g_strdelimit (why, "\r\n", ' ');
+
+  g_clear_error (&self->error);
+  self->error = g_error_new (BASTION_DATABASE_ERROR, BASTION_DATABASE_ERROR_CONNECTION_LOST,
+                             _("The connection to the database was lost (%s). "
+                               "Connect again to continue."),
+                             why && *why ? why : _("no reason given"));
+  bastion_database_release (self->database, self);
+  bastion_database_connection_lost (self->database);
+}
+
+static void
+end_alive (BastionQuery *self)
+{
+  if (self->cancel_requested &&
+      (self->error == NULL || g_strcmp0 (self->sqlstate, "57014") == 0))
+    {
+      /* A cancelled paused query has no server error when its rows were all sent already. */
+      if (self->error != NULL || self->discard)
+        {
+          g_clear_error (&self->error);
+          self->error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                             _("The query was cancelled."));
+        }
+    }
+  bastion_database_release (self->database, self);
+  bastion_database_update_transaction_status (self->database);
+}
+
 void
 _bastion_query_finish (BastionQuery *self)
 {
@@ -606,19 +661,9 @@ _bastion_query_finish (BastionQuery *self)
   PGconn *conn;
   gboolean lost;
 
-  /* A cancel request still travelling could hit the connection's next statement: the query
-   * ends (and frees the connection) only once it arrived. */
   if (self->cancel_in_flight)
     {
-      _bastion_query_stop_watching (self);
-      if (!self->finish_deferred)
-        {
-          self->finish_deferred = TRUE;
-          self->cancel_timeout = g_timeout_source_new_seconds (5);
-          g_source_set_callback (self->cancel_timeout, cancel_timeout_cb, g_object_ref (self),
-                                 g_object_unref);
-          g_source_attach (self->cancel_timeout, self->context);
-        }
+      defer_until_cancel_arrives (self);
       return;
     }
 
@@ -641,38 +686,9 @@ _bastion_query_finish (BastionQuery *self)
   self->end_time = g_get_monotonic_time ();
 
   if (lost)
-    {
-      g_autofree char *why = NULL;
-
-      if (self->error != NULL)
-        why = g_strdup (self->error->message);
-      else if (conn != NULL)
-        why = g_strstrip (g_strdup (PQerrorMessage (conn)));
-      g_strdelimit (why, "\r\n", ' ');
-
-      g_clear_error (&self->error);
-      self->error = g_error_new (BASTION_DATABASE_ERROR, BASTION_DATABASE_ERROR_CONNECTION_LOST,
-                                 _("The connection to the database was lost (%s). "
-                                   "Connect again to continue."),
-                                 why && *why ? why : _("no reason given"));
-      bastion_database_release (self->database, self);
-      bastion_database_connection_lost (self->database);
-    }
+    end_lost (self, conn);
   else
-    {
-      if (self->cancel_requested && (self->error == NULL || g_strcmp0 (self->sqlstate, "57014") == 0))
-        {
-          /* A cancelled paused query has no server error when its rows were all sent already. */
-          if (self->error != NULL || self->discard)
-            {
-              g_clear_error (&self->error);
-              self->error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                                 _("The query was cancelled."));
-            }
-        }
-      bastion_database_release (self->database, self);
-      bastion_database_update_transaction_status (self->database);
-    }
+    end_alive (self);
 
   _bastion_query_set_state (self, BASTION_QUERY_STATE_FINISHED);
 

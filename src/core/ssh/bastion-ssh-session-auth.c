@@ -45,12 +45,9 @@ auth_job_free (AuthJob *job)
       g_io_stream_close (G_IO_STREAM (job->orphan_connection), NULL, NULL);
       g_clear_object (&job->orphan_connection);
     }
-  if (job->key_data != NULL)
-    explicit_bzero (job->key_data, job->key_data_len);
+  bastion_secure_wipe (job->key_data, job->key_data_len);
   g_free (job->key_data);
-  if (job->passphrase != NULL)
-    explicit_bzero (job->passphrase, strlen (job->passphrase));
-  g_free (job->passphrase);
+  bastion_secure_str_free (job->passphrase);
   g_free (job->user);
   g_free (job->public_key);
   g_free (job->message);
@@ -576,8 +573,7 @@ on_key_loaded (GObject      *object,
   /* Cancelled, failed or reconnected meanwhile: this answer is for nobody. */
   if (self->task != task || self->phase != PHASE_KEY_CHECK)
     {
-      if (contents != NULL)
-        explicit_bzero (contents, length);
+      bastion_secure_wipe (contents, length);
       g_free (contents);
       return;
     }

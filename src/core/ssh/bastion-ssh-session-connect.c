@@ -172,87 +172,115 @@ handshake_error_new (BastionSshSession *self,
                       self->host, self->port, banner, msg);
 }
 
+/* The handshake, then the host key: TRUE when the login may start at once. */
+static gboolean
+handshake_step (BastionSshSession *self)
+{
+  GError *error = NULL;
+  gboolean save_new = FALSE;
+  int rc = libssh2_session_handshake (self->session, _bastion_ssh_raw_fd (self));
+
+  if (rc == LIBSSH2_ERROR_EAGAIN)
+    return FALSE;
+  if (rc != 0)
+    {
+      _bastion_ssh_fail_task (self, handshake_error_new (self, rc));
+      return FALSE;
+    }
+
+  _bastion_ssh_set_stage (self, BASTION_SSH_STAGE_VERIFYING_HOST_KEY);
+  if ((error = _bastion_ssh_check_host_key (self, &save_new)) != NULL)
+    {
+      _bastion_ssh_fail_task (self, error);
+      return FALSE;
+    }
+  if (save_new)
+    {
+      _bastion_ssh_start_host_key_save (self);
+      return FALSE;
+    }
+  _bastion_ssh_host_key_accepted (self);
+
+  return self->phase == PHASE_AUTH_LIST;
+}
+
+/* The login methods the server offers: TRUE when the login may start at once. */
+static gboolean
+auth_list_step (BastionSshSession *self)
+{
+  char *list = libssh2_userauth_list (self->session, self->user, strlen (self->user));
+  g_autofree char *msg = NULL;
+  int rc;
+
+  if (list != NULL)
+    {
+      g_free (self->offered);
+      self->offered = g_strdup (list);
+      g_debug ("SSH %s:%u: server offers %s", self->host, self->port, list);
+      self->phase = PHASE_AUTH;
+      return TRUE;
+    }
+
+  if (libssh2_userauth_authenticated (self->session))
+    {
+      _bastion_ssh_become_ready (self);
+      return FALSE;
+    }
+  rc = libssh2_session_last_errno (self->session);
+  if (rc == LIBSSH2_ERROR_EAGAIN)
+    return FALSE;
+
+  msg = _bastion_ssh_last_error (self);
+  _bastion_ssh_fail_task (self, g_error_new (BASTION_SSH_ERROR, BASTION_SSH_ERROR_AUTH_FAILED,
+                                             _("The bastion %s did not list its login methods: "
+                                               "%s"), self->host, msg));
+  return FALSE;
+}
+
+static void
+auth_step (BastionSshSession *self)
+{
+  GError *error = NULL;
+  int rc = _bastion_ssh_auth_run (self, &error);
+
+  if (rc == LIBSSH2_ERROR_EAGAIN)
+    return;
+  if (error != NULL)
+    _bastion_ssh_fail_task (self, error);
+  else if (rc == 0)
+    _bastion_ssh_become_ready (self);
+  else
+    _bastion_ssh_fail_task (self, _bastion_ssh_auth_failed_error (self));
+}
+
+/* While the socket is watched (handshake, login): wait for what libssh2 waits for. */
+static gboolean
+watches_socket (Phase phase)
+{
+  return phase == PHASE_HANDSHAKE || phase == PHASE_AUTH_LIST || phase == PHASE_AUTH ||
+         phase == PHASE_CONNECTING;
+}
+
 void
 _bastion_ssh_advance (BastionSshSession *self)
 {
-  GError *error = NULL;
-  int rc;
-
   g_object_ref (self);
   self->login_round = 0;
 
   switch (self->phase)
     {
     case PHASE_HANDSHAKE:
-      rc = libssh2_session_handshake (self->session, _bastion_ssh_raw_fd (self));
-      if (rc == LIBSSH2_ERROR_EAGAIN)
-        break;
-      if (rc != 0)
-        {
-          _bastion_ssh_fail_task (self, handshake_error_new (self, rc));
-          break;
-        }
-      _bastion_ssh_set_stage (self, BASTION_SSH_STAGE_VERIFYING_HOST_KEY);
-      {
-        gboolean save_new = FALSE;
-
-        if ((error = _bastion_ssh_check_host_key (self, &save_new)) != NULL)
-          {
-            _bastion_ssh_fail_task (self, error);
-            break;
-          }
-        if (save_new)
-          {
-            _bastion_ssh_start_host_key_save (self);
-            break;
-          }
-      }
-      _bastion_ssh_host_key_accepted (self);
-      if (self->phase != PHASE_AUTH_LIST)
+      if (!handshake_step (self))
         break;
       G_GNUC_FALLTHROUGH;
 
     case PHASE_AUTH_LIST:
-      {
-        char *list = libssh2_userauth_list (self->session, self->user, strlen (self->user));
-
-        if (list == NULL)
-          {
-            if (libssh2_userauth_authenticated (self->session))
-              {
-                _bastion_ssh_become_ready (self);
-                break;
-              }
-            rc = libssh2_session_last_errno (self->session);
-            if (rc == LIBSSH2_ERROR_EAGAIN)
-              break;
-            {
-              g_autofree char *msg = _bastion_ssh_last_error (self);
-              _bastion_ssh_fail_task (self, g_error_new (BASTION_SSH_ERROR,
-                                                         BASTION_SSH_ERROR_AUTH_FAILED,
-                                                         _("The bastion %s did not list its "
-                                                           "login methods: %s"),
-                                                         self->host, msg));
-            }
-            break;
-          }
-        g_free (self->offered);
-        self->offered = g_strdup (list);
-        g_debug ("SSH %s:%u: server offers %s", self->host, self->port, list);
-        self->phase = PHASE_AUTH;
-      }
+      if (!auth_list_step (self))
+        break;
       G_GNUC_FALLTHROUGH;
 
     case PHASE_AUTH:
-      rc = _bastion_ssh_auth_run (self, &error);
-      if (rc == LIBSSH2_ERROR_EAGAIN)
-        break;
-      if (error != NULL)
-        _bastion_ssh_fail_task (self, error);
-      else if (rc == 0)
-        _bastion_ssh_become_ready (self);
-      else
-        _bastion_ssh_fail_task (self, _bastion_ssh_auth_failed_error (self));
+      auth_step (self);
       break;
 
     case PHASE_IDLE:
@@ -267,9 +295,7 @@ _bastion_ssh_advance (BastionSshSession *self)
       break;
     }
 
-  if (self->phase != PHASE_IDLE && self->phase != PHASE_READY && self->phase != PHASE_DEAD &&
-      self->phase != PHASE_KEY_CHECK && self->phase != PHASE_AUTH_THREAD &&
-      self->phase != PHASE_KNOWN_HOSTS && self->phase != PHASE_HOST_KEY_SAVE)
+  if (watches_socket (self->phase))
     _bastion_ssh_update_condition (self);
 
   g_object_unref (self);

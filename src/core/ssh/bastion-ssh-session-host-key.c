@@ -48,6 +48,25 @@ changed_key_error (BastionSshSession *self,
                       self->host, old, self->fingerprint, files[source], line_no);
 }
 
+/* The key against the known_hosts files as read in a thread when the connection started (no
+ * file I/O here), then against the profile's pinned fingerprint. */
+static BastionHostKeyStatus
+host_key_status (BastionSshSession *self,
+                 const guint8      *blob,
+                 gsize              len)
+{
+  BastionHostKeyStatus status =
+    bastion_known_hosts_check_contents ((const char * const *)self->known_hosts,
+                                        self->host, self->port, blob, len);
+
+  if (status == BASTION_HOST_KEY_CHANGED || status == BASTION_HOST_KEY_REVOKED ||
+      self->host_key_pin == NULL || self->host_key_pin[0] == '\0')
+    return status;
+
+  return bastion_known_hosts_fingerprint_equal (self->host_key_pin, blob, len)
+         ? BASTION_HOST_KEY_PIN_MATCH : BASTION_HOST_KEY_PIN_MISMATCH;
+}
+
 /* *save_new is set when the key is new and to be recorded (accept-new): the caller writes it
  * off the main loop (start_host_key_save()). */
 GError *
@@ -70,21 +89,9 @@ _bastion_ssh_check_host_key (BastionSshSession *self,
 
   g_clear_pointer (&self->host_key, g_bytes_unref);
   self->host_key = g_bytes_new (blob, len);
-  _bastion_ssh_set_fingerprint (self,
-                                        bastion_known_hosts_fingerprint ((const guint8 *)blob,
-                                                                         len));
+  _bastion_ssh_set_fingerprint (self, bastion_known_hosts_fingerprint ((const guint8 *)blob, len));
 
-  /* The files as read in a thread when the connection started: no file I/O here. */
-  status = bastion_known_hosts_check_contents ((const char * const *)self->known_hosts,
-                                               self->host, self->port, (const guint8 *)blob, len);
-  if (status != BASTION_HOST_KEY_CHANGED && status != BASTION_HOST_KEY_REVOKED &&
-      self->host_key_pin != NULL && self->host_key_pin[0] != '\0')
-    {
-      if (bastion_known_hosts_fingerprint_equal (self->host_key_pin, (const guint8 *)blob, len))
-        status = BASTION_HOST_KEY_PIN_MATCH;
-      else
-        status = BASTION_HOST_KEY_PIN_MISMATCH;
-    }
+  status = host_key_status (self, (const guint8 *)blob, len);
   self->host_key_status = status;
   g_debug ("SSH %s:%u: host key %s, status %d", self->host, self->port, self->fingerprint,
            status);

@@ -67,11 +67,8 @@ bastion_ssh_stage_to_string (BastionSshStage stage)
 void
 _bastion_ssh_wipe_key_data (BastionSshSession *self)
 {
-  if (self->key_data != NULL)
-    {
-      explicit_bzero (self->key_data, self->key_data_len);
-      g_clear_pointer (&self->key_data, g_free);
-    }
+  bastion_secure_wipe (self->key_data, self->key_data_len);
+  g_clear_pointer (&self->key_data, g_free);
   self->key_data_len = 0;
   g_clear_pointer (&self->key_public, g_free);
   self->key_encrypted = FALSE;
@@ -162,8 +159,7 @@ bastion_ssh_session_set_passphrase (BastionSshSession *self,
                                     const char        *passphrase)
 {
   g_return_if_fail (BASTION_IS_SSH_SESSION (self));
-  bastion_secure_clear_str (&self->passphrase);
-  self->passphrase = g_strdup (passphrase);
+  bastion_secure_replace_str (&self->passphrase, passphrase);
 }
 
 /**
@@ -187,8 +183,7 @@ bastion_ssh_session_set_password (BastionSshSession *self,
                                   const char        *password)
 {
   g_return_if_fail (BASTION_IS_SSH_SESSION (self));
-  bastion_secure_clear_str (&self->password);
-  self->password = g_strdup (password);
+  bastion_secure_replace_str (&self->password, password);
 }
 
 BastionHostKeyStatus
