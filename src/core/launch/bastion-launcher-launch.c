@@ -171,8 +171,7 @@ prepare_thread (GTask        *task,
         {
           g_task_return_new_error (task, BASTION_LAUNCHER_ERROR,
                                    BASTION_LAUNCHER_ERROR_NO_PASSWORD,
-                                   _("The database password of “%s” is not known; connect "
-                                     "first or store it with “bastion-cli secret set”"),
+                                   _("The database password of “%s” is not known"),
                                    data->target->team);
           return;
         }
@@ -805,8 +804,7 @@ bastion_launcher_write_command_async (BastionLauncher           *self,
   if (password == NULL || password[0] == '\0')
     {
       g_task_return_new_error (task, BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_NO_PASSWORD,
-                               _("The database password of “%s” is not known; connect first or "
-                                 "store it with “bastion-cli secret set”"), target->team);
+                               _("The database password of “%s” is not known"), target->team);
       return;
     }
 
