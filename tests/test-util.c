@@ -83,3 +83,49 @@ test_write_file (const char *path,
   g_assert_no_error (error);
   g_assert_cmpint (g_chmod (path, 0644), ==, 0);
 }
+
+void
+test_store_result (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  GAsyncResult **slot = user_data;
+
+  *slot = g_object_ref (result);
+}
+
+GAsyncResult *
+test_wait_result (GAsyncResult **slot)
+{
+  while (*slot == NULL)
+    g_main_context_iteration (g_main_context_get_thread_default (), TRUE);
+
+  return *slot;
+}
+
+static gboolean
+flag_timeout (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+void
+test_wait_until (GSourceFunc  done,
+                 gpointer     user_data,
+                 guint        seconds,
+                 const char  *what)
+{
+  GMainContext *context = g_main_context_get_thread_default ();
+  gboolean timed_out = FALSE;
+  g_autoptr(GSource) timeout = g_timeout_source_new_seconds (seconds);
+
+  g_source_set_callback (timeout, flag_timeout, &timed_out, NULL);
+  g_source_attach (timeout, context);
+  while (!done (user_data) && !timed_out)
+    g_main_context_iteration (context, TRUE);
+  g_source_destroy (timeout);
+
+  if (timed_out && !done (user_data))
+    g_error ("Timed out after %u s waiting for %s", seconds, what);
+}

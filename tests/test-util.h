@@ -5,7 +5,7 @@
 
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
@@ -18,5 +18,18 @@ void  test_rm_rf               (const char *path);
 void  test_write_file          (const char *path,
                                 const char *contents,
                                 gssize      length);
+
+/* Async results: test_store_result() as the callback with &slot as its data, then
+ * test_wait_result (&slot) iterates the thread-default context until it is there. */
+void          test_store_result (GObject       *source,
+                                 GAsyncResult  *result,
+                                 gpointer       user_data);
+GAsyncResult *test_wait_result  (GAsyncResult **slot);
+/* Iterates the thread-default context until @done returns TRUE; fails the test naming @what
+ * after @seconds (a hang detector, not a timing check). */
+void          test_wait_until   (GSourceFunc    done,
+                                 gpointer       user_data,
+                                 guint          seconds,
+                                 const char    *what);
 
 G_END_DECLS

@@ -190,65 +190,51 @@ on_password_response (AdwMessageDialog      *dialog,
   gtk_editable_set_text (entry, "");
 }
 
-static void
-prompt_password (BastionConnectionView *self,
-                 Prompt                 prompt)
+/* What the dialog for @prompt says: its heading, the entry's title and the body. */
+static char *
+prompt_dup_body (BastionConnectionView  *self,
+                 Prompt                  prompt,
+                 const char            **heading,
+                 const char            **entry_title)
 {
   const GError *error = bastion_connection_get_error (self->connection);
-  BastionSecrets *secrets = bastion_connections_get_secrets (bastion_connections_get_default ());
-  gboolean keyring = bastion_secrets_get_keyring_available (secrets);
-  AdwMessageDialog *dialog;
-  GtkWidget *list;
-  GtkWidget *entry;
-  GtkWidget *row;
-  GtkWidget *toggle;
-  const char *heading;
-  const char *entry_title;
-  g_autofree char *body = NULL;
   const char *name = bastion_profile_get_display_name (self->profile);
 
   switch (prompt)
     {
     case PROMPT_PASSPHRASE:
-      heading = _("Key Passphrase");
-      entry_title = _("Passphrase");
-      body = g_strdup_printf (_("The SSH key of “%s” is protected by a passphrase."), name);
-      break;
+      *heading = _("Key Passphrase");
+      *entry_title = _("Passphrase");
+      return g_strdup_printf (_("The SSH key of “%s” is protected by a passphrase."), name);
     case PROMPT_SSH_PASSWORD:
-      heading = _("SSH Password");
-      entry_title = _("Password");
-      body = g_strdup_printf (_("Log in to the bastion of “%s” as “%s”."), name,
+      *heading = _("SSH Password");
+      *entry_title = _("Password");
+      return g_strdup_printf (_("Log in to the bastion of “%s” as “%s”."), name,
                               bastion_profile_get_ssh_user (self->profile));
-      break;
     case PROMPT_DB_PASSWORD:
     default:
-      heading = _("Database Password");
-      entry_title = _("Password");
+      *heading = _("Database Password");
+      *entry_title = _("Password");
       if (error != NULL && g_error_matches (error, BASTION_CONNECTION_ERROR,
                                             BASTION_CONNECTION_ERROR_DB_PASSWORD_WRONG))
-        body = g_strdup_printf (_("The database refused the password for “%s”. Type the "
+        return g_strdup_printf (_("The database refused the password for “%s”. Type the "
                                   "current one."), bastion_profile_get_db_user (self->profile));
-      else
-        body = g_strdup_printf (_("The tunnel is open. Log in to the database “%s” as “%s”."),
-                                bastion_profile_get_db_name (self->profile),
-                                bastion_profile_get_db_user (self->profile));
-      break;
+      return g_strdup_printf (_("The tunnel is open. Log in to the database “%s” as “%s”."),
+                              bastion_profile_get_db_name (self->profile),
+                              bastion_profile_get_db_user (self->profile));
     }
+}
 
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (bastion_connection_view_parent_window (self), heading, body));
+/* The "Remember in the Keyring" row; its switch in *toggle. */
+static GtkWidget *
+remember_row_new (gboolean    keyring,
+                  GtkWidget **toggle)
+{
+  GtkWidget *row = adw_action_row_new ();
 
-  list = gtk_list_box_new ();
-  gtk_list_box_set_selection_mode (GTK_LIST_BOX (list), GTK_SELECTION_NONE);
-  gtk_widget_add_css_class (list, "boxed-list");
-
-  entry = adw_password_entry_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (entry), entry_title);
-  gtk_list_box_append (GTK_LIST_BOX (list), entry);
-
-  row = adw_action_row_new ();
-  toggle = gtk_switch_new ();
-  gtk_widget_set_valign (toggle, GTK_ALIGN_CENTER);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (toggle), GTK_ACCESSIBLE_PROPERTY_LABEL,
+  *toggle = gtk_switch_new ();
+  gtk_widget_set_valign (*toggle, GTK_ALIGN_CENTER);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (*toggle), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   _("Remember in the Keyring"), -1);
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("Remember in the Keyring"));
   if (!keyring)
@@ -257,10 +243,38 @@ prompt_password (BastionConnectionView *self,
                                    _("No keyring is available: kept until you disconnect"));
       gtk_widget_set_sensitive (row, FALSE);
     }
-  gtk_switch_set_active (GTK_SWITCH (toggle), keyring);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (row), toggle);
-  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), toggle);
-  gtk_list_box_append (GTK_LIST_BOX (list), row);
+  gtk_switch_set_active (GTK_SWITCH (*toggle), keyring);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), *toggle);
+  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), *toggle);
+
+  return row;
+}
+
+static void
+prompt_password (BastionConnectionView *self,
+                 Prompt                 prompt)
+{
+  BastionSecrets *secrets = bastion_connections_get_secrets (bastion_connections_get_default ());
+  gboolean keyring = bastion_secrets_get_keyring_available (secrets);
+  const char *heading = NULL;
+  const char *entry_title = NULL;
+  g_autofree char *body = prompt_dup_body (self, prompt, &heading, &entry_title);
+  AdwMessageDialog *dialog;
+  GtkWidget *list;
+  GtkWidget *entry;
+  GtkWidget *toggle;
+
+  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (bastion_connection_view_parent_window (self),
+                                                       heading, body));
+
+  list = gtk_list_box_new ();
+  gtk_list_box_set_selection_mode (GTK_LIST_BOX (list), GTK_SELECTION_NONE);
+  gtk_widget_add_css_class (list, "boxed-list");
+
+  entry = adw_password_entry_row_new ();
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (entry), entry_title);
+  gtk_list_box_append (GTK_LIST_BOX (list), entry);
+  gtk_list_box_append (GTK_LIST_BOX (list), remember_row_new (keyring, &toggle));
   adw_message_dialog_set_extra_child (dialog, list);
 
   adw_message_dialog_add_responses (dialog,

@@ -13,95 +13,15 @@
 
 #include "bastion-chart-view.h"
 #include "bastion-explain-view.h"
+#include "bastion-export.h"
 #include "bastion-export-folder.h"
-#include "bastion-query-page.h"
+#include "bastion-query-page-private.h"
 #include "bastion-result-writer.h"
 #include "bastion-shortcuts.h"
 #include "bastion-sql-guard.h"
 #include "bastion-sql-text.h"
 
 #define TITLE_MAX_CHARS 28
-
-typedef enum
-{
-  PENDING_NONE,
-  PENDING_RUN,
-  PENDING_EXPORT,
-} PendingKind;
-
-struct _BastionQueryPage
-{
-  GtkWidget            parent_instance;
-
-  /* Owned */
-  BastionDatabase     *database;
-  BastionQuery        *query;
-  GCancellable        *cancellable;
-  char                *title;
-  char                *status_text;
-  GtkTextTag          *error_tag;
-  guint                tick_id;
-  gulong               read_only_id;
-  gulong               busy_id;
-  gulong               transaction_id;
-  gulong               connected_id;
-
-  /* A statement (or an export) waiting for the running or paused query to end. */
-  PendingKind          pending;
-  char                *pending_sql;
-  int                  pending_base;
-
-  /* An export in progress. The writer formats into export_buffer; full chunks queue up in
-   * export_chunks and go to export_stream (from g_file_replace(): a temporary file renamed over
-   * the target only by a successful close) one at a time in a GTask thread. export_queued
-   * counts the bytes not written yet (queued or being written): above the high-water mark the
-   * query is held, so a disk slower than the database does not fill the memory. */
-  BastionQuery        *export_query;
-  BastionResultWriter *export_writer;
-  GOutputStream       *export_buffer;
-  GQueue               export_chunks;
-  GOutputStream       *export_stream;
-  GFile               *export_file;
-  GCancellable        *export_cancellable;
-  GError              *export_error;
-  BastionResultFormat  export_format;
-  gsize                export_queued;
-  gsize                export_peak_queued;
-
-  /* Where the running statement starts in the buffer (characters), -1 when not from it. */
-  int                  run_base;
-
-  /* Template widgets */
-  GtkWidget           *box;
-  GtkSourceView       *source_view;
-  GtkStack            *result_stack;
-  BastionResultGrid   *grid;
-  AdwStatusPage       *message_page;
-  GtkTextView         *plan_view;
-  GtkLabel            *status_label;
-  GtkSpinner          *spinner;
-  GtkWidget           *fetch_more_button;
-  GtkWidget           *export_button;
-  GtkWidget           *transaction_box;
-  GtkLabel            *transaction_label;
-  GtkImage            *mode_icon;
-  GtkLabel            *mode_label;
-  GtkSwitch           *writes_switch;
-  BastionChartView    *chart_view;
-  GtkToggleButton     *chart_button;
-  BastionExplainView  *explain_view;
-  GtkExpander         *plan_expander;
-  GtkPaned            *paned;
-
-  guint                syncing_switch : 1;
-  guint                export_existed : 1;
-  guint                export_writing : 1;
-  guint                export_closing : 1;
-  guint                export_query_done : 1;
-  guint                running : 1;
-  guint                run_when_connected : 1;
-  guint                fixed_title : 1;
-};
 
 G_DEFINE_FINAL_TYPE (BastionQueryPage, bastion_query_page, GTK_TYPE_WIDGET)
 
@@ -122,13 +42,6 @@ enum {
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
-static void start_query      (BastionQueryPage *self,
-                              const char       *sql,
-                              int               base);
-static void start_export     (BastionQueryPage *self);
-static void start_pending    (BastionQueryPage *self);
-static void update_actions   (BastionQueryPage *self);
-
 /* Formatting */
 
 static char *
@@ -141,8 +54,8 @@ format_elapsed (gint64 usec)
   return g_strdup_printf (_("%.1f s"), usec / 1e6);
 }
 
-static char *
-format_rows (guint64 n)
+char *
+_bastion_query_page_format_rows (guint64 n)
 {
   /* The ' flag groups the digits the locale's way. */
   g_autofree char *number = g_strdup_printf ("%'" G_GUINT64_FORMAT, n);
@@ -150,10 +63,10 @@ format_rows (guint64 n)
   return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s row", "%s rows", n), number);
 }
 
-static void
-set_status (BastionQueryPage *self,
-            const char       *text,
-            gboolean          is_error)
+void
+_bastion_query_page_set_status (BastionQueryPage *self,
+                                const char       *text,
+                                gboolean          is_error)
 {
   if (g_strcmp0 (self->status_text, text) != 0)
     {
@@ -207,9 +120,9 @@ set_title_from_sql (BastionQueryPage *self,
     }
 }
 
-static void
-set_running (BastionQueryPage *self,
-             gboolean          running)
+void
+_bastion_query_page_set_running (BastionQueryPage *self,
+                                 gboolean          running)
 {
   running = !!running;
   if (self->running == running)
@@ -398,7 +311,7 @@ show_error (BastionQueryPage *self,
     status = g_strdup_printf (_("ERROR %s: %s"), sqlstate, error->message);
   else
     status = g_strdup (error->message);
-  set_status (self, status, TRUE);
+  _bastion_query_page_set_status (self, status, TRUE);
 
   mark_error (self, bastion_query_get_error_position (query));
 }
@@ -414,7 +327,7 @@ update_status (BastionQueryPage *self)
   if (query == NULL)
     return;
 
-  rows = format_rows (bastion_query_get_n_rows (query));
+  rows = _bastion_query_page_format_rows (bastion_query_get_n_rows (query));
   elapsed = format_elapsed (bastion_query_get_elapsed_usec (query));
 
   switch (bastion_query_get_state (query))
@@ -423,13 +336,13 @@ update_status (BastionQueryPage *self)
     case BASTION_QUERY_STATE_RUNNING:
       /* TRANSLATORS: the status line while a query runs: "Running… 1 000 rows · 1.2 s" */
       text = g_strdup_printf (_("Running… %s · %s"), rows, elapsed);
-      set_status (self, text, FALSE);
+      _bastion_query_page_set_status (self, text, FALSE);
       break;
 
     case BASTION_QUERY_STATE_PAUSED:
       /* TRANSLATORS: the row cap was reached: "100 000 rows · 2.1 s · more available" */
       text = g_strdup_printf (_("%s · %s · more available"), rows, elapsed);
-      set_status (self, text, FALSE);
+      _bastion_query_page_set_status (self, text, FALSE);
       break;
 
     case BASTION_QUERY_STATE_FINISHED:
@@ -440,7 +353,7 @@ update_status (BastionQueryPage *self)
           {
             /* TRANSLATORS: "Cancelled · 1 000 rows · 0.4 s" */
             text = g_strdup_printf (_("Cancelled · %s · %s"), rows, elapsed);
-            set_status (self, text, FALSE);
+            _bastion_query_page_set_status (self, text, FALSE);
           }
         else if (error != NULL)
           show_error (self, error);
@@ -450,12 +363,12 @@ update_status (BastionQueryPage *self)
 
             text = g_strdup_printf ("%s · %s", command != NULL && *command ? command : _("Done"),
                                     elapsed);
-            set_status (self, text, FALSE);
+            _bastion_query_page_set_status (self, text, FALSE);
           }
         else
           {
             text = g_strdup_printf ("%s · %s", rows, elapsed);
-            set_status (self, text, FALSE);
+            _bastion_query_page_set_status (self, text, FALSE);
           }
       }
       break;
@@ -500,7 +413,7 @@ query_ended (BastionQueryPage *self)
   const GError *error = bastion_query_get_error (query);
 
   g_clear_handle_id (&self->tick_id, g_source_remove);
-  set_running (self, FALSE);
+  _bastion_query_page_set_running (self, FALSE);
 
   if (error == NULL)
     {
@@ -546,12 +459,12 @@ on_state (BastionQueryPage *self,
       if (state == BASTION_QUERY_STATE_PAUSED)
         {
           g_clear_handle_id (&self->tick_id, g_source_remove);
-          set_running (self, FALSE);
+          _bastion_query_page_set_running (self, FALSE);
           update_status (self);
         }
       else if (state == BASTION_QUERY_STATE_RUNNING)
         {
-          set_running (self, TRUE);
+          _bastion_query_page_set_running (self, TRUE);
           if (self->tick_id == 0)
             self->tick_id = g_timeout_add (200, tick_cb, self);
         }
@@ -560,9 +473,9 @@ on_state (BastionQueryPage *self,
     }
 
   if (state == BASTION_QUERY_STATE_FINISHED)
-    start_pending (self);
+    _bastion_query_page_start_pending (self);
 
-  update_actions (self);
+  _bastion_query_page_update_actions (self);
 }
 
 static void
@@ -576,18 +489,6 @@ run_cb (GObject      *object,
   /* The outcome is shown from the query's state; this only collects the task. */
   if (!bastion_query_run_finish (BASTION_QUERY (object), result, &error))
     g_debug ("Query ended: %s", error->message);
-}
-
-static void
-fetch_more_cb (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
-{
-  g_autoptr(BastionQueryPage) self = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!bastion_query_fetch_more_finish (BASTION_QUERY (object), result, &error))
-    g_debug ("Fetching more ended: %s", error->message);
 }
 
 /* The user's preferences (Preferences window); the defaults when the schema is not installed. */
@@ -612,40 +513,41 @@ preference_uint (const char *key,
   return settings != NULL ? g_settings_get_uint (settings, key) : fallback;
 }
 
-static gboolean
-preference_boolean (const char *key,
-                    gboolean    fallback)
+gboolean
+_bastion_query_page_preference_boolean (const char *key,
+                                        gboolean    fallback)
 {
   g_autoptr(GSettings) settings = preferences ();
 
   return settings != NULL ? g_settings_get_boolean (settings, key) : fallback;
 }
 
-static gboolean
-query_is_active (BastionQuery *query)
+gboolean
+_bastion_query_page_query_is_active (BastionQuery *query)
 {
   return query != NULL
          && (bastion_query_get_state (query) == BASTION_QUERY_STATE_RUNNING
              || bastion_query_get_state (query) == BASTION_QUERY_STATE_PAUSED);
 }
 
-static void
-start_query (BastionQueryPage *self,
-             const char       *sql,
-             int               base)
+void
+_bastion_query_page_start_query (BastionQueryPage *self,
+                                 const char       *sql,
+                                 int               base)
 {
   g_autoptr(BastionQuery) query = NULL;
 
   if (self->database == NULL || !bastion_database_get_connected (self->database))
     {
-      set_status (self, _("Not connected to the database. Connect again, then run the query."),
-                  TRUE);
+      _bastion_query_page_set_status (self, _("Not connected to the database. Connect again, "
+                                              "then run the query."), TRUE);
       return;
     }
   if (bastion_database_get_busy (self->database))
     {
-      set_status (self, _("Another query still runs on this connection. Cancel it or wait until "
-                          "it ends, then run this one."), TRUE);
+      _bastion_query_page_set_status (self, _("Another query still runs on this connection. "
+                                              "Cancel it or wait until it ends, then run this "
+                                              "one."), TRUE);
       return;
     }
 
@@ -668,8 +570,8 @@ start_query (BastionQueryPage *self,
 
   bastion_result_grid_set_model (self->grid, bastion_query_get_model (query));
   set_title_from_sql (self, sql);
-  set_status (self, _("Running…"), FALSE);
-  set_running (self, TRUE);
+  _bastion_query_page_set_status (self, _("Running…"), FALSE);
+  _bastion_query_page_set_running (self, TRUE);
   gtk_widget_set_visible (self->fetch_more_button, FALSE);
   if (self->tick_id == 0)
     self->tick_id = g_timeout_add (200, tick_cb, self);
@@ -677,950 +579,7 @@ start_query (BastionQueryPage *self,
   g_signal_emit (self, signals[EXECUTED], 0, sql);
 
   bastion_query_run_async (query, NULL, run_cb, g_object_ref (self));
-  update_actions (self);
-}
-
-/* Runs now, or once the page's current query has ended (a paused one is cancelled: it holds
- * the connection). */
-static void
-start_or_queue (BastionQueryPage *self,
-                const char       *sql,
-                int               base)
-{
-  gboolean shared_busy = self->database != NULL && bastion_database_get_busy (self->database);
-
-  if (query_is_active (self->query) || shared_busy)
-    {
-      g_free (self->pending_sql);
-      self->pending_sql = g_strdup (sql);
-      self->pending_base = base;
-      self->pending = PENDING_RUN;
-      if (query_is_active (self->query))
-        bastion_query_cancel (self->query);
-      else
-        /* Another tab (or the sidebar) uses the shared connection: run when it is free. */
-        set_status (self, _("Waiting for the connection…"), FALSE);
-      return;
-    }
-
-  start_query (self, sql, base);
-}
-
-/* Starts what waits, once the connection is free. */
-static void
-start_pending (BastionQueryPage *self)
-{
-  PendingKind pending = self->pending;
-  g_autofree char *sql = NULL;
-
-  if (pending == PENDING_NONE || self->database == NULL
-      || bastion_database_get_busy (self->database) || query_is_active (self->query))
-    return;
-
-  sql = g_steal_pointer (&self->pending_sql);
-  self->pending = PENDING_NONE;
-  if (pending == PENDING_RUN)
-    start_query (self, sql, self->pending_base);
-  else
-    start_export (self);
-}
-
-typedef struct
-{
-  BastionQueryPage *page;
-  char             *sql;
-  int               base;
-} ConfirmData;
-
-static void
-confirm_data_free (gpointer  user_data,
-                   GClosure *closure)
-{
-  ConfirmData *data = user_data;
-
-  g_clear_object (&data->page);
-  g_free (data->sql);
-  g_free (data);
-}
-
-static void
-on_confirm_response (AdwMessageDialog *dialog,
-                     const char       *response,
-                     ConfirmData      *data)
-{
-  if (g_strcmp0 (response, "run") == 0)
-    start_or_queue (data->page, data->sql, data->base);
-  else
-    set_status (data->page, _("Not run"), FALSE);
-}
-
-/* ALTER ROLE, ALTER DATABASE … SET, ALTER SYSTEM: asked every time, whatever the preference
- * for ordinary writes says, since the change reaches every other session and tool. */
-static void
-confirm_settings (BastionQueryPage *self,
-                  const char       *sql,
-                  int               base,
-                  const char       *statement)
-{
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-  ConfirmData *data = g_new0 (ConfirmData, 1);
-  g_autofree char *preview = g_utf8_make_valid (sql, MIN (strlen (sql), 600));
-  GtkWidget *dialog;
-
-  data->page = g_object_ref (self);
-  data->sql = g_strdup (sql);
-  data->base = base;
-
-  dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                   _("Change Settings for Every Session?"), NULL);
-  adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (dialog),
-                                  /* TRANSLATORS: %s is ALTER ROLE, ALTER DATABASE … SET or
-                                   * ALTER SYSTEM */
-                                  _("This statement uses %s. It changes settings that every "
-                                    "other session of that role or database gets from its next "
-                                    "login on — other people’s, pgAdmin’s, DBeaver’s, psql’s and "
-                                    "the application’s — not only this tab. A setting such as "
-                                    "default_transaction_read_only = off there lets every later "
-                                    "session write.\n\n%s"),
-                                  statement, preview);
-  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
-                                    "cancel", _("_Cancel"),
-                                    "run", _("_Change Settings"),
-                                    NULL);
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "run",
-                                              ADW_RESPONSE_DESTRUCTIVE);
-  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
-  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
-  g_signal_connect_data (dialog, "response", G_CALLBACK (on_confirm_response), data,
-                         confirm_data_free, 0);
-  gtk_window_present (GTK_WINDOW (dialog));
-}
-
-static void
-run_text (BastionQueryPage *self,
-          const char       *sql,
-          int               base)
-{
-  const char *keyword = NULL;
-  const char *settings = NULL;
-  g_autoptr(GArray) statements = sql != NULL ? bastion_sql_split (sql) : NULL;
-
-  if (statements == NULL || statements->len == 0)
-    {
-      set_status (self, _("Nothing to run: type a statement first."), FALSE);
-      return;
-    }
-
-  if (self->database != NULL && !bastion_database_get_read_only (self->database))
-    settings = bastion_sql_guard_changes_settings (sql);
-  if (settings != NULL)
-    {
-      confirm_settings (self, sql, base, settings);
-      return;
-    }
-
-  if (self->database != NULL && !bastion_database_get_read_only (self->database)
-      && bastion_sql_changes_data (sql, &keyword)
-      && preference_boolean ("confirm-writes", TRUE))
-    {
-      GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-      GtkWidget *dialog;
-      ConfirmData *data = g_new0 (ConfirmData, 1);
-      g_autofree char *preview = g_utf8_make_valid (sql, MIN (strlen (sql), 600));
-
-      data->page = g_object_ref (self);
-      data->sql = g_strdup (sql);
-      data->base = base;
-
-      dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                       _("Change Data?"), NULL);
-      adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (dialog),
-                                      /* TRANSLATORS: %s is an SQL key word such as DELETE */
-                                      _("This statement uses %s and writes are allowed in this "
-                                        "session, so it may change or remove data for good.\n\n%s"),
-                                      keyword, preview);
-      adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
-                                        "cancel", _("_Cancel"),
-                                        "run", _("_Run"),
-                                        NULL);
-      adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "run",
-                                                  ADW_RESPONSE_DESTRUCTIVE);
-      adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
-      adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
-      g_signal_connect_data (dialog, "response", G_CALLBACK (on_confirm_response), data,
-                             confirm_data_free, 0);
-      gtk_window_present (GTK_WINDOW (dialog));
-      return;
-    }
-
-  start_or_queue (self, sql, base);
-}
-
-/* Export */
-
-/* The export's query goes on once the bytes waiting for the disk fell below this. */
-#define EXPORT_LOW_WATER (2 * 1024 * 1024)
-
-/* Tests only: see bastion_query_page_set_export_write_hook(). */
-static BastionQueryPageWriteHook export_write_hook;
-static gpointer                  export_write_hook_data;
-
-void
-bastion_query_page_set_export_write_hook (BastionQueryPageWriteHook hook,
-                                          gpointer                  user_data)
-{
-  export_write_hook = hook;
-  export_write_hook_data = user_data;
-}
-
-gsize
-bastion_query_page_get_export_peak_queued (BastionQueryPage *self)
-{
-  g_return_val_if_fail (BASTION_IS_QUERY_PAGE (self), 0);
-  return self->export_peak_queued;
-}
-
-typedef struct
-{
-  GOutputStream *stream;
-  GBytes        *bytes;
-} ExportChunk;
-
-static void
-export_chunk_free (ExportChunk *chunk)
-{
-  g_object_unref (chunk->stream);
-  g_bytes_unref (chunk->bytes);
-  g_free (chunk);
-}
-
-static void
-export_write_thread (GTask        *task,
-                     gpointer      source_object,
-                     gpointer      task_data,
-                     GCancellable *cancellable)
-{
-  ExportChunk *chunk = task_data;
-  GError *error = NULL;
-  gsize size = 0;
-  const char *data = g_bytes_get_data (chunk->bytes, &size);
-
-  if (export_write_hook != NULL)
-    export_write_hook (export_write_hook_data);
-
-  if (g_output_stream_write_all (chunk->stream, data, size, NULL, cancellable, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, error);
-}
-
-/* Drops the chunks not yet written (not the one being written). */
-static void
-export_drop_chunks (BastionQueryPage *self)
-{
-  GBytes *bytes;
-
-  while ((bytes = g_queue_pop_head (&self->export_chunks)) != NULL)
-    {
-      self->export_queued -= MIN (self->export_queued, g_bytes_get_size (bytes));
-      g_bytes_unref (bytes);
-    }
-}
-
-/* Forgets the export (its stream is closed, or being closed). */
-static void
-export_clear (BastionQueryPage *self)
-{
-  if (self->export_query != NULL)
-    g_signal_handlers_disconnect_by_data (self->export_query, self);
-  g_clear_object (&self->export_query);
-  g_clear_object (&self->export_writer);
-  g_clear_object (&self->export_buffer);
-  export_drop_chunks (self);
-  self->export_queued = 0;
-  g_clear_object (&self->export_stream);
-  g_clear_object (&self->export_file);
-  g_clear_object (&self->export_cancellable);
-  g_clear_error (&self->export_error);
-  self->export_writing = FALSE;
-  self->export_closing = FALSE;
-  self->export_query_done = FALSE;
-}
-
-static void
-export_failed (BastionQueryPage *self,
-               const GError     *error)
-{
-  /* Too late: the outcome is the close's. */
-  if (self->export_closing)
-    return;
-  if (self->export_error == NULL)
-    self->export_error = g_error_copy (error);
-  export_drop_chunks (self);
-  /* A held query ends too: the cancel reads on past the hold. */
-  if (self->export_query != NULL
-      && bastion_query_get_state (self->export_query) != BASTION_QUERY_STATE_FINISHED)
-    bastion_query_cancel (self->export_query);
-}
-
-static void
-on_export_deleted (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
-{
-  g_autoptr(GError) error = NULL;
-
-  if (!g_file_delete_finish (G_FILE (object), result, &error))
-    g_debug ("Removing a failed export: %s", error->message);
-}
-
-static void
-on_export_closed (GObject      *object,
-                  GAsyncResult *result,
-                  gpointer      user_data)
-{
-  g_autoptr(BastionQueryPage) self = user_data;
-  g_autoptr(GError) close_error = NULL;
-  g_autofree char *name = NULL;
-  g_autofree char *text = NULL;
-  gboolean closed;
-
-  closed = g_output_stream_close_finish (G_OUTPUT_STREAM (object), result, &close_error);
-  if (self->export_stream != G_OUTPUT_STREAM (object))
-    return;
-
-  name = g_file_get_parse_name (self->export_file);
-  if (self->export_error != NULL)
-    {
-      /* The cancelled close dropped the temporary file, so a file that was there is as it was;
-       * a new one, written in place, goes. */
-      if (!self->export_existed)
-        g_file_delete_async (self->export_file, G_PRIORITY_DEFAULT, NULL, on_export_deleted,
-                             NULL);
-      /* TRANSLATORS: "Could not export to /home/me/result.csv: …" */
-      text = g_strdup_printf (_("Could not export to %s: %s"), name, self->export_error->message);
-    }
-  else if (!closed)
-    text = g_strdup_printf (_("Could not export to %s: %s"), name, close_error->message);
-  else
-    {
-      g_autofree char *rows = format_rows (bastion_result_writer_get_n_rows (self->export_writer));
-
-      /* TRANSLATORS: "Exported 1 000 000 rows to /home/me/result.csv" */
-      text = g_strdup_printf (_("Exported %s to %s"), rows, name);
-    }
-
-  /* Disposed meanwhile: nobody to tell. */
-  if (self->cancellable == NULL)
-    {
-      export_clear (self);
-      return;
-    }
-
-  set_status (self, text, self->export_error != NULL || !closed);
-  if (self->export_error == NULL && closed)
-    bastion_export_show_done (GTK_WIDGET (self), text, self->export_file);
-  export_clear (self);
-  set_running (self, FALSE);
-  update_actions (self);
-}
-
-/* Commits the file (the rename and its fsync happen in GIO's thread), or on failure discards
- * the temporary file: a failed export never replaces or truncates a file that was there. */
-static void
-export_close (BastionQueryPage *self)
-{
-  g_autoptr(GCancellable) discard = NULL;
-
-  if (self->export_error == NULL && self->export_writer != NULL
-      && bastion_result_writer_get_error (self->export_writer) != NULL)
-    self->export_error = g_error_copy (bastion_result_writer_get_error (self->export_writer));
-  if (self->export_error == NULL && self->export_query != NULL
-      && bastion_query_get_error (self->export_query) != NULL)
-    self->export_error = g_error_copy (bastion_query_get_error (self->export_query));
-
-  if (self->export_error != NULL)
-    {
-      discard = g_cancellable_new ();
-      g_cancellable_cancel (discard);
-    }
-
-  self->export_closing = TRUE;
-  g_output_stream_close_async (self->export_stream, G_PRIORITY_DEFAULT, discard,
-                               on_export_closed, g_object_ref (self));
-}
-
-static void export_pump (BastionQueryPage *self);
-
-static void
-on_export_written (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
-{
-  BastionQueryPage *self = BASTION_QUERY_PAGE (object);
-  ExportChunk *chunk = g_task_get_task_data (G_TASK (result));
-  g_autoptr(GError) error = NULL;
-
-  self->export_queued -= MIN (self->export_queued, g_bytes_get_size (chunk->bytes));
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
-    export_failed (self, error);
-  self->export_writing = FALSE;
-  /* Drained: the rows the query has buffered, and then the socket, follow. */
-  if (self->export_query != NULL && self->export_queued <= EXPORT_LOW_WATER)
-    bastion_query_set_held (self->export_query, FALSE);
-  export_pump (self);
-}
-
-/* One chunk at a time to the file; once the query ended and all is written (or something
- * failed), the close. */
-static void
-export_pump (BastionQueryPage *self)
-{
-  if (self->export_stream == NULL || self->export_writing || self->export_closing)
-    return;
-
-  if (self->export_error == NULL && !g_queue_is_empty (&self->export_chunks))
-    {
-      g_autoptr(GTask) task = g_task_new (self, self->export_cancellable, on_export_written, NULL);
-      ExportChunk *chunk = g_new0 (ExportChunk, 1);
-
-      chunk->stream = g_object_ref (self->export_stream);
-      chunk->bytes = g_queue_pop_head (&self->export_chunks);
-      g_task_set_source_tag (task, export_pump);
-      g_task_set_task_data (task, chunk, (GDestroyNotify) export_chunk_free);
-      self->export_writing = TRUE;
-      g_task_run_in_thread (task, export_write_thread);
-      return;
-    }
-
-  if (self->export_error != NULL || self->export_query_done)
-    export_close (self);
-}
-
-/* Moves what the writer formatted so far into the queue. */
-static void
-export_take_buffer (BastionQueryPage *self)
-{
-  GMemoryOutputStream *buffer = G_MEMORY_OUTPUT_STREAM (self->export_buffer);
-  gsize size = g_memory_output_stream_get_data_size (buffer);
-
-  if (size == 0 || self->export_error != NULL)
-    return;
-
-  g_queue_push_tail (&self->export_chunks,
-                     g_bytes_new (g_memory_output_stream_get_data (buffer), size));
-  g_seekable_seek (G_SEEKABLE (buffer), 0, G_SEEK_SET, NULL, NULL);
-  g_seekable_truncate (G_SEEKABLE (buffer), 0, NULL, NULL);
-
-  /* The disk is behind: no more rows until it caught up (on_export_written()). At most one
-   * chunk (a batch's text) lands above the mark, since a held query sends no batch. */
-  self->export_queued += size;
-  self->export_peak_queued = MAX (self->export_peak_queued, self->export_queued);
-  if (self->export_queued > BASTION_QUERY_PAGE_EXPORT_HIGH_WATER && self->export_query != NULL)
-    bastion_query_set_held (self->export_query, TRUE);
-}
-
-static void
-on_export_batch (BastionQueryPage   *self,
-                 BastionResultBatch *batch,
-                 BastionQuery       *query)
-{
-  export_take_buffer (self);
-  export_pump (self);
-}
-
-/* ::finished, not notify::state: the writer (connected first) ends the text on ::finished. */
-static void
-on_export_finished (BastionQueryPage *self,
-                    BastionQuery     *query)
-{
-  if (query != self->export_query)
-    return;
-
-  export_take_buffer (self);
-  self->export_query_done = TRUE;
-  /* The query ended: a failure shows from here on, rows still queued then go nowhere. */
-  if (bastion_query_get_error (query) != NULL)
-    export_failed (self, bastion_query_get_error (query));
-  export_pump (self);
-}
-
-static void
-on_export_rows (BastionQueryPage *self,
-                GParamSpec       *pspec,
-                BastionQuery     *query)
-{
-  g_autofree char *rows = format_rows (bastion_query_get_n_rows (query));
-  /* TRANSLATORS: "Exporting… 20 000 rows" */
-  g_autofree char *text = g_strdup_printf (_("Exporting… %s"), rows);
-
-  set_status (self, text, FALSE);
-}
-
-/* Gives up an export whose file is open but whose query never started. */
-static void
-export_abort (BastionQueryPage *self,
-              const char       *message)
-{
-  g_autoptr(GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, message);
-
-  export_failed (self, error);
-  if (self->cancellable != NULL)
-    set_running (self, TRUE);
-  export_pump (self);
-}
-
-static void
-start_export (BastionQueryPage *self)
-{
-  const char *sql;
-
-  if (self->export_stream == NULL || self->query == NULL || self->export_query != NULL
-      || self->export_closing)
-    return;
-
-  sql = bastion_query_get_sql (self->query);
-  if (bastion_database_get_busy (self->database))
-    {
-      export_abort (self, _("Another query still runs on this connection. Export once it "
-                            "ends."));
-      return;
-    }
-
-  self->export_queued = 0;
-  self->export_peak_queued = 0;
-  self->export_query = bastion_query_new (self->database, sql);
-  /* Streams every row to the file and keeps none: any size fits. */
-  bastion_query_set_retain_rows (self->export_query, FALSE);
-  self->export_buffer = g_memory_output_stream_new_resizable ();
-  self->export_writer = bastion_result_writer_new (self->export_format, self->export_buffer);
-  bastion_result_writer_follow (self->export_writer, self->export_query);
-  g_signal_connect_object (self->export_query, "batch", G_CALLBACK (on_export_batch),
-                           self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->export_query, "finished", G_CALLBACK (on_export_finished),
-                           self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->export_query, "notify::n-rows", G_CALLBACK (on_export_rows),
-                           self, G_CONNECT_SWAPPED);
-  set_status (self, _("Exporting…"), FALSE);
-  set_running (self, TRUE);
-  bastion_query_run_async (self->export_query, NULL, run_cb, g_object_ref (self));
-  update_actions (self);
-}
-
-static void
-export_file_ready (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
-{
-  g_autoptr(BastionQueryPage) self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GFileOutputStream) stream = g_file_replace_finish (G_FILE (object), result, &error);
-
-  if (stream == NULL)
-    {
-      g_autofree char *text = g_strdup_printf (_("Could not export: %s"), error->message);
-
-      if (self->cancellable != NULL)
-        set_status (self, text, TRUE);
-      export_clear (self);
-      return;
-    }
-
-  self->export_stream = G_OUTPUT_STREAM (g_steal_pointer (&stream));
-  if (self->cancellable == NULL)
-    {
-      /* Disposed meanwhile: discard the untouched temporary file. */
-      export_abort (self, _("The export was cancelled"));
-      return;
-    }
-
-  if (query_is_active (self->query) || bastion_database_get_busy (self->database))
-    {
-      self->pending = PENDING_EXPORT;
-      if (query_is_active (self->query))
-        bastion_query_cancel (self->query);
-      return;
-    }
-  start_export (self);
-}
-
-static void
-export_target_checked (GObject      *object,
-                       GAsyncResult *result,
-                       gpointer      user_data)
-{
-  g_autoptr(BastionQueryPage) self = user_data;
-  g_autoptr(GFileInfo) info = g_file_query_info_finish (G_FILE (object), result, NULL);
-
-  if (self->cancellable == NULL)
-    {
-      export_clear (self);
-      return;
-    }
-
-  /* Only a file that was not there is removed after a failure. */
-  self->export_existed = info != NULL;
-  g_file_replace_async (self->export_file, NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION,
-                        G_PRIORITY_DEFAULT, self->export_cancellable, export_file_ready,
-                        g_object_ref (self));
-}
-
-void
-bastion_query_page_export_to_file (BastionQueryPage    *self,
-                                   GFile               *file,
-                                   BastionResultFormat  format)
-{
-  g_return_if_fail (BASTION_IS_QUERY_PAGE (self));
-  g_return_if_fail (G_IS_FILE (file));
-
-  if (self->query == NULL || self->export_query != NULL || self->export_file != NULL)
-    return;
-
-  if (bastion_sql_changes_data (bastion_query_get_sql (self->query), NULL))
-    {
-      /* Exporting runs the statement again. */
-      set_status (self, _("Only a query that reads data can be exported: exporting runs it "
-                          "again."), TRUE);
-      return;
-    }
-
-  self->export_format = format;
-  g_set_object (&self->export_file, file);
-  self->export_cancellable = g_cancellable_new ();
-  set_status (self, _("Exporting…"), FALSE);
-  g_file_query_info_async (self->export_file, G_FILE_ATTRIBUTE_STANDARD_TYPE,
-                           G_FILE_QUERY_INFO_NONE, G_PRIORITY_DEFAULT, self->export_cancellable,
-                           export_target_checked, g_object_ref (self));
-}
-
-static void
-on_export_chosen (GtkNativeDialog  *chooser,
-                  int               response,
-                  BastionQueryPage *self)
-{
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
-      int format = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (chooser), "bastion-format"));
-
-      bastion_query_page_export_to_file (self, file, format);
-    }
-  g_object_unref (chooser);
-}
-
-static void
-export_action (GtkWidget  *widget,
-               const char *action_name,
-               GVariant   *param)
-{
-  BastionQueryPage *self = BASTION_QUERY_PAGE (widget);
-  const char *format_name = g_variant_get_string (param, NULL);
-  GtkRoot *root = gtk_widget_get_root (widget);
-  GtkFileChooserNative *chooser;
-  g_autofree char *name = NULL;
-  g_autoptr(GFile) folder = NULL;
-  BastionResultFormat format = BASTION_RESULT_FORMAT_CSV;
-
-  if (self->query == NULL || self->export_query != NULL)
-    return;
-
-  if (!bastion_result_format_parse (format_name, &format) || format != BASTION_RESULT_FORMAT_JSON)
-    format = BASTION_RESULT_FORMAT_CSV;
-
-  chooser = gtk_file_chooser_native_new (_("Export the Result"),
-                                         GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                         GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  /* The tab's name, in Documents: where a person looks for it afterwards. */
-  name = bastion_export_dup_default_name (self->title, format);
-  folder = bastion_export_dup_default_folder ();
-  gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder, NULL);
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
-  g_object_set_data (G_OBJECT (chooser), "bastion-format", GINT_TO_POINTER (format));
-  g_signal_connect (chooser, "response", G_CALLBACK (on_export_chosen), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
-}
-
-/* Actions */
-
-static gsize
-cursor_byte (const char        *text,
-             const GtkTextIter *cursor)
-{
-  return g_utf8_offset_to_pointer (text, gtk_text_iter_get_offset (cursor)) - text;
-}
-
-static int
-char_offset_of (const char *text,
-                gsize       byte_offset)
-{
-  return (int) g_utf8_pointer_to_offset (text, text + byte_offset);
-}
-
-char *
-bastion_query_page_dup_current_statement (BastionQueryPage *self)
-{
-  GtkTextBuffer *buffer;
-  GtkTextIter start, end, cursor;
-  g_autofree char *text = NULL;
-  BastionSqlRange range;
-
-  g_return_val_if_fail (BASTION_IS_QUERY_PAGE (self), NULL);
-
-  buffer = GTK_TEXT_BUFFER (bastion_query_page_get_buffer (self));
-  if (gtk_text_buffer_get_selection_bounds (buffer, &start, &end))
-    return gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
-
-  gtk_text_buffer_get_bounds (buffer, &start, &end);
-  text = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
-  gtk_text_buffer_get_iter_at_mark (buffer, &cursor, gtk_text_buffer_get_insert (buffer));
-  if (!bastion_sql_statement_at (text, cursor_byte (text, &cursor), &range))
-    return NULL;
-  return g_strndup (text + range.start, range.end - range.start);
-}
-
-static void
-run_action (GtkWidget  *widget,
-            const char *action_name,
-            GVariant   *param)
-{
-  BastionQueryPage *self = BASTION_QUERY_PAGE (widget);
-  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (bastion_query_page_get_buffer (self));
-  GtkTextIter start, end, cursor;
-  g_autofree char *text = NULL;
-  g_autofree char *sql = NULL;
-  BastionSqlRange range;
-  int base;
-
-  if (gtk_text_buffer_get_selection_bounds (buffer, &start, &end))
-    {
-      sql = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
-      base = gtk_text_iter_get_offset (&start);
-      run_text (self, sql, base);
-      return;
-    }
-
-  gtk_text_buffer_get_bounds (buffer, &start, &end);
-  text = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
-  gtk_text_buffer_get_iter_at_mark (buffer, &cursor, gtk_text_buffer_get_insert (buffer));
-
-  if (g_strcmp0 (action_name, "query.run-all") == 0)
-    {
-      run_text (self, text, 0);
-      return;
-    }
-
-  if (!bastion_sql_statement_at (text, cursor_byte (text, &cursor), &range))
-    {
-      set_status (self, _("Nothing to run: type a statement first."), FALSE);
-      return;
-    }
-
-  sql = g_strndup (text + range.start, range.end - range.start);
-  base = char_offset_of (text, range.start);
-  run_text (self, sql, base);
-}
-
-static void
-cancel_action (GtkWidget  *widget,
-               const char *action_name,
-               GVariant   *param)
-{
-  BastionQueryPage *self = BASTION_QUERY_PAGE (widget);
-
-  self->pending = PENDING_NONE;
-  g_clear_pointer (&self->pending_sql, g_free);
-
-  if (self->export_file != NULL)
-    {
-      g_autoptr(GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                                     _("The export was cancelled"));
-
-      if (!self->export_closing)
-        g_cancellable_cancel (self->export_cancellable);
-      export_failed (self, error);
-      export_pump (self);
-    }
-  else if (query_is_active (self->query))
-    {
-      set_status (self, _("Cancelling…"), FALSE);
-      bastion_query_cancel (self->query);
-    }
-}
-
-static void
-fetch_more_action (GtkWidget  *widget,
-                   const char *action_name,
-                   GVariant   *param)
-{
-  BastionQueryPage *self = BASTION_QUERY_PAGE (widget);
-
-  if (self->query == NULL || bastion_query_get_state (self->query) != BASTION_QUERY_STATE_PAUSED)
-    return;
-
-  bastion_query_fetch_more_async (self->query, NULL, fetch_more_cb, g_object_ref (self));
-}
-
-static void
-transaction_action (GtkWidget  *widget,
-                    const char *action_name,
-                    GVariant   *param)
-{
-  BastionQueryPage *self = BASTION_QUERY_PAGE (widget);
-
-  if (g_str_equal (action_name, "query.begin"))
-    start_or_queue (self, "BEGIN", -1);
-  else if (g_str_equal (action_name, "query.commit"))
-    start_or_queue (self, "COMMIT", -1);
-  else
-    start_or_queue (self, "ROLLBACK", -1);
-}
-
-/* The session's mode */
-
-static void
-update_mode (BastionQueryPage *self)
-{
-  gboolean read_only = self->database == NULL || bastion_database_get_read_only (self->database);
-  BastionTransactionStatus status = self->database != NULL
-                                    ? bastion_database_get_transaction_status (self->database)
-                                    : BASTION_TRANSACTION_IDLE;
-  GtkWidget *label = GTK_WIDGET (self->transaction_label);
-
-  self->syncing_switch = TRUE;
-  gtk_switch_set_active (self->writes_switch, !read_only);
-  self->syncing_switch = FALSE;
-
-  if (read_only)
-    {
-      gtk_image_set_from_icon_name (self->mode_icon, "changes-prevent-symbolic");
-      gtk_label_set_text (self->mode_label, _("Read-only"));
-      gtk_widget_remove_css_class (GTK_WIDGET (self->mode_label), "warning");
-      gtk_widget_remove_css_class (GTK_WIDGET (self->mode_icon), "warning");
-      gtk_widget_add_css_class (GTK_WIDGET (self->mode_label), "dim-label");
-      gtk_widget_set_tooltip_text (GTK_WIDGET (self->mode_label),
-                                   _("Statements that change data are refused by the server"));
-    }
-  else
-    {
-      gtk_image_set_from_icon_name (self->mode_icon, "dialog-warning-symbolic");
-      gtk_label_set_text (self->mode_label, _("Writes Allowed"));
-      gtk_widget_remove_css_class (GTK_WIDGET (self->mode_label), "dim-label");
-      gtk_widget_add_css_class (GTK_WIDGET (self->mode_label), "warning");
-      gtk_widget_add_css_class (GTK_WIDGET (self->mode_icon), "warning");
-      gtk_widget_set_tooltip_text (GTK_WIDGET (self->mode_label),
-                                   _("Statements that change data ask first, then run"));
-    }
-
-  gtk_widget_remove_css_class (label, "warning");
-  gtk_widget_remove_css_class (label, "error");
-  gtk_widget_remove_css_class (label, "dim-label");
-  switch (status)
-    {
-    case BASTION_TRANSACTION_IN_BLOCK:
-      gtk_label_set_text (self->transaction_label, _("In Transaction"));
-      gtk_widget_add_css_class (label, "warning");
-      break;
-    case BASTION_TRANSACTION_FAILED:
-      gtk_label_set_text (self->transaction_label, _("Transaction Failed: Roll Back"));
-      gtk_widget_add_css_class (label, "error");
-      break;
-    case BASTION_TRANSACTION_ACTIVE:
-      gtk_label_set_text (self->transaction_label, _("Running"));
-      gtk_widget_add_css_class (label, "dim-label");
-      break;
-    case BASTION_TRANSACTION_IDLE:
-    case BASTION_TRANSACTION_UNKNOWN:
-    default:
-      gtk_label_set_text (self->transaction_label, _("Autocommit"));
-      gtk_widget_add_css_class (label, "dim-label");
-      break;
-    }
-
-  gtk_widget_set_visible (self->transaction_box,
-                          !read_only || status == BASTION_TRANSACTION_IN_BLOCK
-                          || status == BASTION_TRANSACTION_FAILED);
-  update_actions (self);
-}
-
-static void
-set_read_only_cb (GObject      *object,
-                  GAsyncResult *result,
-                  gpointer      user_data)
-{
-  g_autoptr(BastionQueryPage) self = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!bastion_database_set_read_only_finish (BASTION_DATABASE (object), result, &error))
-    {
-      g_autofree char *text = g_strdup_printf (_("Could not change the session’s mode: %s"),
-                                               error->message);
-
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        set_status (self, text, TRUE);
-    }
-  else if (!bastion_database_get_read_only (BASTION_DATABASE (object)))
-    set_status (self, _("Writes are allowed in this session"), FALSE);
-  else
-    set_status (self, _("The session is read-only again"), FALSE);
-
-  update_mode (self);
-}
-
-static void
-on_writes_switch (BastionQueryPage *self,
-                  GParamSpec       *pspec,
-                  GtkSwitch        *widget)
-{
-  gboolean writes = gtk_switch_get_active (widget);
-
-  if (self->syncing_switch || self->database == NULL)
-    return;
-  if (writes == !bastion_database_get_read_only (self->database))
-    return;
-
-  bastion_database_set_read_only_async (self->database, !writes, self->cancellable,
-                                        set_read_only_cb, g_object_ref (self));
-}
-
-static void
-update_actions (BastionQueryPage *self)
-{
-  GtkWidget *widget = GTK_WIDGET (self);
-  gboolean connected = self->database != NULL && bastion_database_get_connected (self->database);
-  gboolean active = query_is_active (self->query) || self->export_query != NULL;
-  gboolean read_only = self->database == NULL || bastion_database_get_read_only (self->database);
-  BastionTransactionStatus status = self->database != NULL
-                                    ? bastion_database_get_transaction_status (self->database)
-                                    : BASTION_TRANSACTION_IDLE;
-  gboolean has_rows = self->query != NULL && bastion_query_get_n_columns (self->query) > 0;
-
-  gtk_widget_action_set_enabled (widget, "query.run", connected);
-  gtk_widget_action_set_enabled (widget, "query.run-all", connected);
-  gtk_widget_action_set_enabled (widget, "query.cancel", active);
-  gtk_widget_action_set_enabled (widget, "query.fetch-more",
-                                 self->query != NULL
-                                 && bastion_query_get_state (self->query)
-                                    == BASTION_QUERY_STATE_PAUSED);
-  gtk_widget_action_set_enabled (widget, "query.export",
-                                 connected && has_rows && self->export_query == NULL);
-  gtk_widget_set_sensitive (self->export_button,
-                            connected && has_rows && self->export_query == NULL);
-  gtk_widget_action_set_enabled (widget, "query.begin",
-                                 connected && !read_only && status == BASTION_TRANSACTION_IDLE);
-  gtk_widget_action_set_enabled (widget, "query.commit",
-                                 connected && status == BASTION_TRANSACTION_IN_BLOCK);
-  gtk_widget_action_set_enabled (widget, "query.rollback",
-                                 connected && (status == BASTION_TRANSACTION_IN_BLOCK
-                                               || status == BASTION_TRANSACTION_FAILED));
-  gtk_widget_set_sensitive (GTK_WIDGET (self->writes_switch), connected);
-}
-
-static void
-on_database_changed (BastionQueryPage *self)
-{
-  update_mode (self);
-  start_pending (self);
+  _bastion_query_page_update_actions (self);
 }
 
 /* GObject */
@@ -1634,22 +593,15 @@ bastion_query_page_dispose (GObject *object)
   g_clear_handle_id (&self->tick_id, g_source_remove);
 
   /* A paused query holds the connection: let it go. */
-  if (query_is_active (self->query))
+  if (_bastion_query_page_query_is_active (self->query))
     bastion_query_cancel (self->query);
   if (self->query != NULL)
     g_signal_handlers_disconnect_by_data (self->query, self);
-  if (self->export_file != NULL)
-    {
-      g_autoptr(GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                                     _("The export was cancelled"));
-
-      /* The temporary file is discarded once the thread's write (if any) returns. */
-      g_cancellable_cancel (self->export_cancellable);
-      export_failed (self, error);
-      if (self->export_query != NULL)
-        g_signal_handlers_disconnect_by_data (self->export_query, self);
-      export_pump (self);
-    }
+  /* A running export discards its temporary file and then reports to nobody. */
+  if (self->export != NULL)
+    g_cancellable_cancel (self->export_cancellable);
+  else
+    _bastion_query_page_export_clear (self);
 
   bastion_query_page_set_database (self, NULL);
   gtk_widget_dispose_template (GTK_WIDGET (self), BASTION_TYPE_QUERY_PAGE);
@@ -1666,7 +618,7 @@ bastion_query_page_finalize (GObject *object)
 {
   BastionQueryPage *self = BASTION_QUERY_PAGE (object);
 
-  export_clear (self);
+  _bastion_query_page_export_clear (self);
   g_free (self->title);
   g_free (self->status_text);
   g_free (self->pending_sql);
@@ -1778,14 +730,7 @@ bastion_query_page_class_init (BastionQueryPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, plan_expander);
   gtk_widget_class_bind_template_child (widget_class, BastionQueryPage, paned);
 
-  gtk_widget_class_install_action (widget_class, "query.run", NULL, run_action);
-  gtk_widget_class_install_action (widget_class, "query.run-all", NULL, run_action);
-  gtk_widget_class_install_action (widget_class, "query.cancel", NULL, cancel_action);
-  gtk_widget_class_install_action (widget_class, "query.fetch-more", NULL, fetch_more_action);
-  gtk_widget_class_install_action (widget_class, "query.export", "s", export_action);
-  gtk_widget_class_install_action (widget_class, "query.begin", NULL, transaction_action);
-  gtk_widget_class_install_action (widget_class, "query.commit", NULL, transaction_action);
-  gtk_widget_class_install_action (widget_class, "query.rollback", NULL, transaction_action);
+  _bastion_query_page_class_actions_init (widget_class);
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
 }
@@ -1830,8 +775,9 @@ bastion_query_page_init (BastionQueryPage *self)
   g_signal_connect_object (adw_style_manager_get_default (), "notify::dark",
                            G_CALLBACK (update_style_scheme), self, G_CONNECT_SWAPPED);
 
-  g_signal_connect_object (self->writes_switch, "notify::active", G_CALLBACK (on_writes_switch),
-                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->writes_switch, "notify::active",
+                           G_CALLBACK (_bastion_query_page_on_writes_switch), self,
+                           G_CONNECT_SWAPPED);
   g_signal_connect_object (self->chart_button, "toggled", G_CALLBACK (on_chart_toggled), self,
                            G_CONNECT_SWAPPED);
 
@@ -1843,7 +789,7 @@ bastion_query_page_init (BastionQueryPage *self)
   gtk_widget_add_controller (GTK_WIDGET (self), shortcuts);
 
   gtk_stack_set_visible_child_name (self->result_stack, "empty");
-  update_mode (self);
+  _bastion_query_page_update_mode (self);
   bind_split (self);
 }
 
@@ -1866,6 +812,8 @@ void
 bastion_query_page_set_database (BastionQueryPage *self,
                                  BastionDatabase  *database)
 {
+  GCallback changed = G_CALLBACK (_bastion_query_page_on_database_changed);
+
   g_return_if_fail (BASTION_IS_QUERY_PAGE (self));
   g_return_if_fail (database == NULL || BASTION_IS_DATABASE (database));
 
@@ -1884,18 +832,15 @@ bastion_query_page_set_database (BastionQueryPage *self,
 
   if (database != NULL)
     {
-      self->read_only_id = g_signal_connect_swapped (database, "notify::read-only",
-                                                     G_CALLBACK (on_database_changed), self);
-      self->busy_id = g_signal_connect_swapped (database, "notify::busy",
-                                                G_CALLBACK (on_database_changed), self);
+      self->read_only_id = g_signal_connect_swapped (database, "notify::read-only", changed, self);
+      self->busy_id = g_signal_connect_swapped (database, "notify::busy", changed, self);
       self->transaction_id = g_signal_connect_swapped (database, "notify::transaction-status",
-                                                       G_CALLBACK (on_database_changed), self);
-      self->connected_id = g_signal_connect_swapped (database, "notify::connected",
-                                                     G_CALLBACK (on_database_changed), self);
+                                                       changed, self);
+      self->connected_id = g_signal_connect_swapped (database, "notify::connected", changed, self);
     }
 
   if (self->writes_switch != NULL)
-    update_mode (self);
+    _bastion_query_page_update_mode (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DATABASE]);
 
   /* A view opened (Devices, say) before its tab's own login finished runs now. */
@@ -1908,7 +853,7 @@ bastion_query_page_set_database (BastionQueryPage *self,
       gtk_text_buffer_get_bounds (GTK_TEXT_BUFFER (bastion_query_page_get_buffer (self)),
                                   &start, &end);
       sql = gtk_text_iter_get_text (&start, &end);
-      run_text (self, sql, 0);
+      _bastion_query_page_run_text (self, sql, 0);
     }
 }
 
@@ -2027,7 +972,7 @@ bastion_query_page_run_sql (BastionQueryPage *self,
 
   bastion_query_page_set_sql (self, sql);
   copy = g_strdup (sql);
-  run_text (self, copy, 0);
+  _bastion_query_page_run_text (self, copy, 0);
 }
 
 BastionChartView *

@@ -61,17 +61,6 @@ void                bastion_query_page_run_sql          (BastionQueryPage  *self
 void                bastion_query_page_export_to_file   (BastionQueryPage    *self,
                                                          GFile               *file,
                                                          BastionResultFormat  format);
-/* Tests only: hook runs in the thread that writes each chunk of an export to its file, before
- * the write. Set it while no export runs. */
-typedef void (*BastionQueryPageWriteHook) (gpointer user_data);
-void                bastion_query_page_set_export_write_hook (BastionQueryPageWriteHook hook,
-                                                              gpointer                  user_data);
-/* An export holds its query (bastion_query_set_held()) while more than this many bytes wait for
- * the file, so a disk slower than the database does not fill the memory. */
-#define BASTION_QUERY_PAGE_EXPORT_HIGH_WATER (8 * 1024 * 1024)
-/* Tests only: the most bytes the last export had waiting for its file (queued or being
- * written); stays after the export ended. */
-gsize               bastion_query_page_get_export_peak_queued (BastionQueryPage *self);
 /* The statement query.run would run now (the selection, or the one at the cursor). */
 char               *bastion_query_page_dup_current_statement (BastionQueryPage *self);
 

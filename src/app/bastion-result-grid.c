@@ -12,14 +12,13 @@
 
 #include <glib/gi18n.h>
 
-#include "bastion-result-grid.h"
+#include "bastion-result-grid-private.h"
 #include "bastion-result-row.h"
 #include "bastion-shortcuts.h"
 
 /* What a cell shows of a long value; the tooltip and the side panel show more. */
 #define CELL_MAX_CHARS    120
 #define TOOLTIP_MAX_CHARS 2000
-#define PANEL_MAX_BYTES   (4 * 1024 * 1024)
 
 /* Column widths come from rows spread over the result, measured in the grid's font: at most
  * WIDTH_CAP_CHARS wide on their own, FIT_CAP_CHARS when a double-click on the header's divider
@@ -46,33 +45,6 @@
 #define OID_MONEY   790
 #define OID_NUMERIC 1700
 
-struct _BastionResultGrid
-{
-  GtkWidget           parent_instance;
-
-  /* Owned */
-  BastionResultModel *model;
-  GtkSortListModel   *sort_model;
-  GtkMultiSelection  *selection;
-  GMenuModel         *context_menu;
-
-  /* Children */
-  GtkWidget          *paned;
-  GtkWidget          *column_view;
-  GtkWidget          *panel;
-  GtkWidget          *panel_title;
-  GtkWidget          *panel_text;
-  GtkWidget          *popover;
-
-  gulong              columns_changed_id;
-  gulong              items_changed_id;
-  guint               n_bound_rows;
-  /* The last clicked cell: a row of the model (not of the sorted view) and a column. */
-  guint               context_row;
-  guint               context_column;
-  guint               has_context : 1;
-};
-
 G_DEFINE_FINAL_TYPE (BastionResultGrid, bastion_result_grid, GTK_TYPE_WIDGET)
 
 enum {
@@ -82,14 +54,6 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
-
-typedef struct
-{
-  BastionResultGrid *grid;  /* unowned: the column lives inside it */
-  guint              column;
-  guint32            type_oid;
-  int                fitted_width;  /* what the grid set; another width is the user's choice */
-} ColumnData;
 
 static gboolean
 type_is_numeric (guint32 oid)
@@ -156,7 +120,6 @@ shorten_value (const char *value,
 
   return g_string_free (out, FALSE);
 }
-
 static char *
 cell_text (const char *value,
            gsize       len,
@@ -207,7 +170,6 @@ null_attributes (void)
     }
   return attrs;
 }
-
 /* The whole value for a tooltip, keeping the line breaks the cell flattened, bounded. */
 static char *
 tooltip_text (const char *value,
@@ -222,7 +184,6 @@ tooltip_text (const char *value,
   *g_utf8_offset_to_pointer (tip, MIN (n_chars, TOOLTIP_MAX_CHARS)) = '\0';
   return g_strconcat (tip, "…\n", _("Right-click and choose Show Value for all of it"), NULL);
 }
-
 /* The tooltip of a cell whose value does not show whole (shortened, or cut by the column's
  * width), or NULL. Computed only when GTK asks for it, never while binding. */
 static char *
@@ -257,7 +218,6 @@ cell_tooltip (GtkWidget *cell)
 
   return tooltip_text (value, len);
 }
-
 static gboolean
 on_cell_query_tooltip (GtkWidget  *cell,
                        int         x,
@@ -299,7 +259,6 @@ setup_cell (GtkSignalListItemFactory *factory,
   g_object_set_data (G_OBJECT (label), "bastion-list-item", item);
   g_object_set_data (G_OBJECT (label), "bastion-column", data);
 }
-
 /* Runs for every cell that scrolls into view: nothing here may reach the display server. */
 static void
 bind_cell (GtkSignalListItemFactory *factory,
@@ -333,7 +292,6 @@ bind_cell (GtkSignalListItemFactory *factory,
       gtk_widget_remove_css_class (GTK_WIDGET (label), "null-value");
     }
 }
-
 static void
 unbind_cell (GtkSignalListItemFactory *factory,
              GtkListItem              *item,
@@ -391,7 +349,6 @@ remove_columns (BastionResultGrid *self)
       gtk_column_view_remove_column (GTK_COLUMN_VIEW (self->column_view), column);
     }
 }
-
 static int
 char_width_px (BastionResultGrid *self)
 {
@@ -403,7 +360,6 @@ char_width_px (BastionResultGrid *self)
   pango_font_metrics_unref (metrics);
   return MAX (char_width / PANGO_SCALE, 6);
 }
-
 static int
 text_width_px (BastionResultGrid *self,
                const char        *text)
@@ -414,7 +370,6 @@ text_width_px (BastionResultGrid *self,
   pango_layout_get_pixel_size (layout, &width, NULL);
   return width;
 }
-
 static ColumnData *
 column_data (GtkColumnViewColumn *column)
 {
@@ -422,7 +377,6 @@ column_data (GtkColumnViewColumn *column)
 
   return factory != NULL ? g_object_get_data (G_OBJECT (factory), "bastion-column-data") : NULL;
 }
-
 /* The width a column needs for its header and the longest (in characters) of @n_samples rows
  * spread evenly over rows [@first, @first + @n), at most @cap_chars wide. Only the longest
  * value is laid out: a layout per sampled cell would cost more than it tells. */
@@ -467,7 +421,6 @@ sampled_width (BastionResultGrid *self,
     }
   return width;
 }
-
 static gboolean
 user_sized (GtkColumnViewColumn *column,
             ColumnData          *data)
@@ -475,7 +428,6 @@ user_sized (GtkColumnViewColumn *column,
   return data->fitted_width > 0
          && gtk_column_view_column_get_fixed_width (column) != data->fitted_width;
 }
-
 static void
 set_fitted_width (GtkColumnViewColumn *column,
                   ColumnData          *data,
@@ -484,7 +436,6 @@ set_fitted_width (GtkColumnViewColumn *column,
   data->fitted_width = width;
   gtk_column_view_column_set_fixed_width (column, width);
 }
-
 /* Sizes columns from their header and rows [@first, @first + @n): the first time from a sample
  * over all of them, then (as batches stream in) only ever wider, so widths do not jump while
  * the user reads, and never once the user chose a width. */
@@ -510,11 +461,10 @@ fit_column_widths (BastionResultGrid *self,
         set_fitted_width (column, data, width);
     }
 }
-
 /* What a double-click on the divider right of @column's header does. */
-static void
-fit_column (BastionResultGrid   *self,
-            GtkColumnViewColumn *column)
+void
+_bastion_result_grid_fit_column (BastionResultGrid   *self,
+                                 GtkColumnViewColumn *column)
 {
   ColumnData *data = column_data (column);
   guint n_rows;
@@ -525,14 +475,13 @@ fit_column (BastionResultGrid   *self,
   set_fitted_width (column, data,
                     sampled_width (self, data, 0, n_rows, FIT_SAMPLE_ROWS, FIT_CAP_CHARS));
 }
-
 /* The column whose header's right edge is within DIVIDER_SLOP_PX of (@x, @y), in the column
  * view's coordinates, or NULL. The titles are the children of the header row, in the order
  * of the columns. */
-static GtkColumnViewColumn *
-divider_at (BastionResultGrid *self,
-            double             x,
-            double             y)
+GtkColumnViewColumn *
+_bastion_result_grid_divider_at (BastionResultGrid *self,
+                                 double             x,
+                                 double             y)
 {
   GListModel *columns = gtk_column_view_get_columns (GTK_COLUMN_VIEW (self->column_view));
   GtkWidget *header = gtk_widget_get_first_child (self->column_view);
@@ -555,7 +504,6 @@ divider_at (BastionResultGrid *self,
     }
   return NULL;
 }
-
 static void
 add_columns (BastionResultGrid *self)
 {
@@ -588,7 +536,6 @@ add_columns (BastionResultGrid *self)
 
   fit_column_widths (self, 0, bastion_result_model_get_n_rows (self->model), WIDTH_SAMPLE_ROWS);
 }
-
 static void
 on_columns_changed (BastionResultGrid  *self,
                     BastionResultModel *model)
@@ -599,7 +546,6 @@ on_columns_changed (BastionResultGrid  *self,
   add_columns (self);
   self->has_context = FALSE;
 }
-
 static void
 on_items_changed (BastionResultGrid *self,
                   guint              position,
@@ -609,333 +555,6 @@ on_items_changed (BastionResultGrid *self,
 {
   if (added > 0 && self->model != NULL)
     fit_column_widths (self, position, added, BATCH_SAMPLE_ROWS);
-}
-
-/* Copying */
-
-static gboolean
-write_rows (BastionResultGrid    *self,
-            BastionResultFormat   format,
-            const guint          *rows,
-            guint                 n_rows,
-            char                **text,
-            GError              **error)
-{
-  g_autoptr(GOutputStream) stream = g_memory_output_stream_new_resizable ();
-  g_autoptr(BastionResultWriter) writer = bastion_result_writer_new (format, stream);
-
-  if (!bastion_result_writer_write_model_rows (writer, self->model, rows, n_rows, error))
-    return FALSE;
-  if (!g_output_stream_write_all (stream, "", 1, NULL, NULL, error)
-      || !g_output_stream_close (stream, NULL, error))
-    return FALSE;
-
-  *text = g_memory_output_stream_steal_data (G_MEMORY_OUTPUT_STREAM (stream));
-  return TRUE;
-}
-
-char *
-bastion_result_grid_dup_selection_text (BastionResultGrid    *self,
-                                        BastionResultFormat   format,
-                                        GError              **error)
-{
-  g_autoptr(GtkBitset) selected = NULL;
-  g_autoptr(GArray) rows = g_array_new (FALSE, FALSE, sizeof (guint));
-  GtkBitsetIter iter;
-  guint position;
-  char *text = NULL;
-
-  g_return_val_if_fail (BASTION_IS_RESULT_GRID (self), NULL);
-
-  if (self->model == NULL)
-    return g_strdup ("");
-
-  selected = gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->selection));
-  for (gboolean more = gtk_bitset_iter_init_first (&iter, selected, &position);
-       more;
-       more = gtk_bitset_iter_next (&iter, &position))
-    {
-      g_autoptr(BastionResultRow) row = g_list_model_get_item (G_LIST_MODEL (self->sort_model),
-                                                               position);
-      guint index = bastion_result_row_get_index (row);
-
-      g_array_append_val (rows, index);
-    }
-
-  if (rows->len == 0 && self->has_context)
-    g_array_append_val (rows, self->context_row);
-
-  if (!write_rows (self, format, (const guint *) rows->data, rows->len, &text, error))
-    return NULL;
-  return text;
-}
-
-static void
-set_clipboard (BastionResultGrid *self,
-               const char        *text)
-{
-  gdk_clipboard_set_text (gtk_widget_get_clipboard (GTK_WIDGET (self)), text);
-}
-
-static void
-copy_rows_action (GtkWidget  *widget,
-                  const char *action_name,
-                  GVariant   *param)
-{
-  BastionResultGrid *self = BASTION_RESULT_GRID (widget);
-  BastionResultFormat format = BASTION_RESULT_FORMAT_TSV;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *text = NULL;
-
-  if (!bastion_result_format_parse (g_variant_get_string (param, NULL), &format))
-    format = BASTION_RESULT_FORMAT_TSV;
-
-  text = bastion_result_grid_dup_selection_text (self, format, &error);
-  if (text == NULL)
-    g_warning ("Could not copy the rows: %s", error->message);
-  else
-    set_clipboard (self, text);
-}
-
-static void
-copy_cell_action (GtkWidget  *widget,
-                  const char *action_name,
-                  GVariant   *param)
-{
-  BastionResultGrid *self = BASTION_RESULT_GRID (widget);
-  gboolean is_null = FALSE;
-  const char *value;
-
-  if (self->model == NULL || !self->has_context)
-    return;
-
-  value = bastion_result_model_get_value (self->model, self->context_row, self->context_column,
-                                          NULL, &is_null);
-  /* A NULL copies as nothing: "NULL" would paste as a four-letter string. */
-  set_clipboard (self, is_null ? "" : value);
-}
-
-/* One value of a copied column: a tab or line break inside it would split the cell. */
-static void
-append_cell (GString    *text,
-             const char *value)
-{
-  for (const char *p = value; *p != '\0'; p++)
-    switch (*p)
-      {
-      case '\t':
-        g_string_append (text, "\\t");
-        break;
-      case '\n':
-        g_string_append (text, "\\n");
-        break;
-      case '\r':
-        g_string_append (text, "\\r");
-        break;
-      case '\\':
-        g_string_append (text, "\\\\");
-        break;
-      default:
-        g_string_append_c (text, *p);
-      }
-}
-
-char *
-bastion_result_grid_dup_cells_text (BastionResultGrid *self)
-{
-  g_autoptr(GtkBitset) selected = NULL;
-  GString *text = g_string_new (NULL);
-  GtkBitsetIter iter;
-  guint position;
-  guint n = 0;
-
-  g_return_val_if_fail (BASTION_IS_RESULT_GRID (self), NULL);
-
-  if (self->model == NULL || !self->has_context)
-    return g_string_free (text, FALSE);
-
-  /* The cells of the clicked column in every selected row: one value as it is, several as a
-   * TSV column (tabs and line breaks escaped as COPY does). */
-  selected = gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->selection));
-  if (gtk_bitset_get_size (selected) <= 1)
-    {
-      gboolean is_null = FALSE;
-      const char *value = bastion_result_model_get_value (self->model, self->context_row,
-                                                          self->context_column, NULL, &is_null);
-
-      g_string_append (text, is_null || value == NULL ? "" : value);
-      return g_string_free (text, FALSE);
-    }
-
-  for (gboolean more = gtk_bitset_iter_init_first (&iter, selected, &position);
-       more;
-       more = gtk_bitset_iter_next (&iter, &position))
-    {
-      g_autoptr(BastionResultRow) row = g_list_model_get_item (G_LIST_MODEL (self->sort_model),
-                                                               position);
-      gboolean is_null = FALSE;
-      const char *value = bastion_result_model_get_value (self->model,
-                                                          bastion_result_row_get_index (row),
-                                                          self->context_column, NULL, &is_null);
-
-      if (n++ > 0)
-        g_string_append_c (text, '\n');
-      if (!is_null && value != NULL)
-        append_cell (text, value);
-    }
-  g_string_append_c (text, '\n');
-  return g_string_free (text, FALSE);
-}
-
-static void
-copy_cells_action (GtkWidget  *widget,
-                   const char *action_name,
-                   GVariant   *param)
-{
-  BastionResultGrid *self = BASTION_RESULT_GRID (widget);
-  g_autofree char *text = NULL;
-
-  /* No cell was chosen (rows picked by keyboard only): the rows, as Shift+Ctrl+C copies them. */
-  if (!self->has_context)
-    {
-      gtk_widget_activate_action (widget, "grid.copy-rows", "s", "tsv");
-      return;
-    }
-
-  text = bastion_result_grid_dup_cells_text (self);
-  set_clipboard (self, text);
-}
-
-static void
-show_value_action (GtkWidget  *widget,
-                   const char *action_name,
-                   GVariant   *param)
-{
-  BastionResultGrid *self = BASTION_RESULT_GRID (widget);
-  GtkTextBuffer *buffer = gtk_text_view_get_buffer (GTK_TEXT_VIEW (self->panel_text));
-  gboolean is_null = FALSE;
-  gsize len = 0;
-  const char *value;
-
-  if (self->model == NULL || !self->has_context)
-    return;
-
-  value = bastion_result_model_get_value (self->model, self->context_row, self->context_column,
-                                          &len, &is_null);
-  gtk_label_set_text (GTK_LABEL (self->panel_title),
-                      bastion_result_model_get_column_name (self->model, self->context_column));
-  gtk_text_buffer_set_text (buffer, "", 0);
-  if (is_null)
-    gtk_text_buffer_set_text (buffer, "NULL", -1);
-  else
-    {
-      g_autofree char *valid = g_utf8_make_valid (value, MIN (len, PANEL_MAX_BYTES));
-      GtkTextIter start;
-
-      /* A value is data: a line broken inside a word gets no hyphen that is not in it. */
-      gtk_text_buffer_get_start_iter (buffer, &start);
-      gtk_text_buffer_insert_with_tags_by_name (buffer, &start, valid, -1, "no-hyphens", NULL);
-    }
-  gtk_widget_set_visible (self->panel, TRUE);
-}
-
-static void
-close_panel_action (GtkWidget  *widget,
-                    const char *action_name,
-                    GVariant   *param)
-{
-  BastionResultGrid *self = BASTION_RESULT_GRID (widget);
-
-  gtk_widget_set_visible (self->panel, FALSE);
-}
-
-/* Clicks on cells */
-
-static gboolean
-context_from_cell (BastionResultGrid *self,
-                   GtkWidget         *cell)
-{
-  GtkListItem *item = g_object_get_data (G_OBJECT (cell), "bastion-list-item");
-  ColumnData *data = g_object_get_data (G_OBJECT (cell), "bastion-column");
-  BastionResultRow *row;
-
-  if (item == NULL || data == NULL || (row = gtk_list_item_get_item (item)) == NULL)
-    return FALSE;
-
-  self->context_row = bastion_result_row_get_index (row);
-  self->context_column = data->column;
-  self->has_context = TRUE;
-
-  if (gtk_widget_get_visible (self->panel))
-    show_value_action (GTK_WIDGET (self), NULL, NULL);
-
-  return TRUE;
-}
-
-/* @x, @y in the column view's coordinates (where the gesture is). */
-static GtkWidget *
-find_cell (BastionResultGrid *self,
-           double             x,
-           double             y)
-{
-  GtkWidget *picked = gtk_widget_pick (self->column_view, x, y, GTK_PICK_DEFAULT);
-
-  while (picked != NULL && picked != self->column_view)
-    {
-      if (g_object_get_data (G_OBJECT (picked), "bastion-list-item") != NULL)
-        return picked;
-      picked = gtk_widget_get_parent (picked);
-    }
-  return NULL;
-}
-
-static void
-on_click_pressed (GtkGestureClick   *gesture,
-                  int                n_press,
-                  double             x,
-                  double             y,
-                  BastionResultGrid *self)
-{
-  guint button = gtk_gesture_single_get_current_button (GTK_GESTURE_SINGLE (gesture));
-  GtkWidget *cell;
-
-  if (n_press == 2 && button != GDK_BUTTON_SECONDARY)
-    {
-      g_autoptr(GtkColumnViewColumn) column = divider_at (self, x, y);
-
-      if (column != NULL)
-        {
-          fit_column (self, column);
-          gtk_gesture_set_state (GTK_GESTURE (gesture), GTK_EVENT_SEQUENCE_CLAIMED);
-          return;
-        }
-    }
-
-  cell = find_cell (self, x, y);
-  if (cell == NULL || !context_from_cell (self, cell))
-    return;
-
-  if (button == GDK_BUTTON_SECONDARY)
-    {
-      GtkListItem *item = g_object_get_data (G_OBJECT (cell), "bastion-list-item");
-      guint position = gtk_list_item_get_position (item);
-      GdkRectangle rect = { 0, 0, 1, 1 };
-      double gx = x;
-      double gy = y;
-
-      /* The popover hangs off the grid. */
-      gtk_widget_translate_coordinates (self->column_view, GTK_WIDGET (self), x, y, &gx, &gy);
-      rect.x = (int) gx;
-      rect.y = (int) gy;
-
-      /* Right-clicking outside the selection selects that row, as file managers do. */
-      if (!gtk_selection_model_is_selected (GTK_SELECTION_MODEL (self->selection), position))
-        gtk_selection_model_select_item (GTK_SELECTION_MODEL (self->selection), position, TRUE);
-
-      gtk_popover_set_pointing_to (GTK_POPOVER (self->popover), &rect);
-      gtk_popover_popup (GTK_POPOVER (self->popover));
-      gtk_gesture_set_state (GTK_GESTURE (gesture), GTK_EVENT_SEQUENCE_CLAIMED);
-    }
 }
 
 /* GObject */
@@ -954,7 +573,6 @@ bastion_result_grid_dispose (GObject *object)
 
   G_OBJECT_CLASS (bastion_result_grid_parent_class)->dispose (object);
 }
-
 static void
 bastion_result_grid_get_property (GObject    *object,
                                   guint       prop_id,
@@ -972,7 +590,6 @@ bastion_result_grid_get_property (GObject    *object,
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
-
 static void
 bastion_result_grid_set_property (GObject      *object,
                                   guint         prop_id,
@@ -990,7 +607,6 @@ bastion_result_grid_set_property (GObject      *object,
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
-
 static void
 bastion_result_grid_class_init (BastionResultGridClass *klass)
 {
@@ -1006,35 +622,12 @@ bastion_result_grid_class_init (BastionResultGridClass *klass)
                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
-  gtk_widget_class_install_action (widget_class, "grid.copy-cell", NULL, copy_cell_action);
-  gtk_widget_class_install_action (widget_class, "grid.copy-rows", "s", copy_rows_action);
-  gtk_widget_class_install_action (widget_class, "grid.show-value", NULL, show_value_action);
-  gtk_widget_class_install_action (widget_class, "grid.close-value", NULL, close_panel_action);
-  gtk_widget_class_install_action (widget_class, "grid.copy-cells", NULL, copy_cells_action);
+  _bastion_result_grid_class_actions_init (widget_class);
   bastion_shortcuts_add_bindings (widget_class, BASTION_SHORTCUT_RESULT_GRID);
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "resultgrid");
 }
-
-static GMenuModel *
-build_context_menu (void)
-{
-  GMenu *menu = g_menu_new ();
-  g_autoptr(GMenu) cell = g_menu_new ();
-  g_autoptr(GMenu) rows = g_menu_new ();
-
-  g_menu_append (cell, _("Copy _Value"), "grid.copy-cell");
-  g_menu_append (cell, _("_Show Value"), "grid.show-value");
-  g_menu_append (rows, _("Copy Rows as _TSV"), "grid.copy-rows::tsv");
-  g_menu_append (rows, _("Copy Rows as _CSV"), "grid.copy-rows::csv");
-  g_menu_append (rows, _("Copy Rows as _JSON"), "grid.copy-rows::json");
-  g_menu_append_section (menu, NULL, G_MENU_MODEL (cell));
-  g_menu_append_section (menu, NULL, G_MENU_MODEL (rows));
-
-  return G_MENU_MODEL (menu);
-}
-
 static GtkWidget *
 build_panel (BastionResultGrid *self)
 {
@@ -1083,7 +676,6 @@ build_panel (BastionResultGrid *self)
   gtk_widget_set_visible (box, FALSE);
   return box;
 }
-
 static void
 bastion_result_grid_init (BastionResultGrid *self)
 {
@@ -1108,7 +700,7 @@ bastion_result_grid_init (BastionResultGrid *self)
   self->panel = build_panel (self);
   gtk_paned_set_end_child (GTK_PANED (self->paned), self->panel);
 
-  self->context_menu = build_context_menu ();
+  self->context_menu = _bastion_result_grid_build_context_menu ();
   self->popover = gtk_popover_menu_new_from_model (self->context_menu);
   gtk_popover_set_has_arrow (GTK_POPOVER (self->popover), FALSE);
   gtk_widget_set_halign (self->popover, GTK_ALIGN_START);
@@ -1117,7 +709,7 @@ bastion_result_grid_init (BastionResultGrid *self)
   /* Capture phase: the click is seen before the row's own selection handling, which still runs. */
   gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (click), 0);
   gtk_event_controller_set_propagation_phase (GTK_EVENT_CONTROLLER (click), GTK_PHASE_CAPTURE);
-  g_signal_connect (click, "pressed", G_CALLBACK (on_click_pressed), self);
+  g_signal_connect (click, "pressed", G_CALLBACK (_bastion_result_grid_on_click_pressed), self);
   gtk_widget_add_controller (self->column_view, GTK_EVENT_CONTROLLER (click));
 
   /* The selection model exists from the start so the view is never without one. */
@@ -1130,20 +722,17 @@ bastion_result_grid_init (BastionResultGrid *self)
   gtk_column_view_set_model (GTK_COLUMN_VIEW (self->column_view),
                              GTK_SELECTION_MODEL (self->selection));
 }
-
 GtkWidget *
 bastion_result_grid_new (void)
 {
   return g_object_new (BASTION_TYPE_RESULT_GRID, NULL);
 }
-
 BastionResultModel *
 bastion_result_grid_get_model (BastionResultGrid *self)
 {
   g_return_val_if_fail (BASTION_IS_RESULT_GRID (self), NULL);
   return self->model;
 }
-
 void
 bastion_result_grid_set_model (BastionResultGrid  *self,
                                BastionResultModel *model)
@@ -1178,21 +767,18 @@ bastion_result_grid_set_model (BastionResultGrid  *self,
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODEL]);
 }
-
 GtkColumnView *
 bastion_result_grid_get_column_view (BastionResultGrid *self)
 {
   g_return_val_if_fail (BASTION_IS_RESULT_GRID (self), NULL);
   return GTK_COLUMN_VIEW (self->column_view);
 }
-
 GListModel *
 bastion_result_grid_get_rows (BastionResultGrid *self)
 {
   g_return_val_if_fail (BASTION_IS_RESULT_GRID (self), NULL);
   return G_LIST_MODEL (self->sort_model);
 }
-
 char *
 bastion_result_grid_dup_cell_text (BastionResultGrid *self,
                                    guint              position,
@@ -1221,7 +807,6 @@ bastion_result_grid_dup_cell_text (BastionResultGrid *self,
   return cell_text (value, len, bastion_result_model_get_column_type (self->model, column),
                     &shortened);
 }
-
 char *
 bastion_result_grid_dup_cell_tooltip (BastionResultGrid *self,
                                       GtkWidget         *cell)
@@ -1231,7 +816,6 @@ bastion_result_grid_dup_cell_tooltip (BastionResultGrid *self,
 
   return cell_tooltip (cell);
 }
-
 guint
 bastion_result_grid_get_n_bound_rows (BastionResultGrid *self)
 {

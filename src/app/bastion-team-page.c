@@ -203,23 +203,13 @@ bastion_team_page_recheck_key (BastionTeamPage *self)
   g_task_run_in_thread (task, key_check_thread);
 }
 
+/* The heading: name, where the profile comes from, the environment's colour and label. */
 static void
-bastion_team_page_update (BastionTeamPage *self)
+update_heading (BastionTeamPage *self,
+                BastionProfile  *profile)
 {
-  BastionProfile *profile = self->profile;
-  g_autofree char *bastion = NULL;
-  g_autofree char *database = NULL;
-  g_autofree char *local = NULL;
+  const char *env_label = bastion_profile_get_env_label (profile);
   g_autofree char *subtitle = NULL;
-  const char *auth = NULL;
-  const char *env_label;
-  gboolean access;
-
-  if (profile == NULL)
-    return;
-
-  access = bastion_profile_get_has_db_access (profile);
-  env_label = bastion_profile_get_env_label (profile);
 
   gtk_label_set_label (self->title_label, bastion_profile_get_display_name (profile));
   if (bastion_profile_get_source (profile) == BASTION_PROFILE_SOURCE_SIMPLEIOT)
@@ -239,39 +229,41 @@ bastion_team_page_update (BastionTeamPage *self)
     env_label = bastion_color_chip_get_color_name (self->chip);
   gtk_label_set_label (self->env_label, env_label != NULL ? env_label : "");
   gtk_widget_set_visible (GTK_WIDGET (self->env_label), env_label != NULL && *env_label != '\0');
+}
 
-  gtk_widget_set_visible (GTK_WIDGET (self->no_access_page), !access);
-  gtk_widget_set_visible (self->connection_group, access);
-  if (!access)
+static const char *
+auth_method_label (BastionAuthMethod method)
+{
+  switch (method)
     {
-      const char *reason = bastion_profile_get_no_access_reason (profile);
-
-      if (reason == NULL)
-        reason = _("This team’s configuration has no bastion host or database.");
-      adw_status_page_set_description (self->no_access_page, reason);
+    case BASTION_AUTH_METHOD_KEY:
+      return _("Key file");
+    case BASTION_AUTH_METHOD_AGENT:
+      return _("SSH agent");
+    case BASTION_AUTH_METHOD_PASSWORD:
+      return _("Password");
+    default:
+      g_assert_not_reached ();
     }
+}
+
+/* The connection rows: bastion, authentication, database, local port, access. */
+static void
+update_connection_rows (BastionTeamPage *self,
+                        BastionProfile  *profile)
+{
+  gboolean read_only = bastion_profile_get_read_only (profile);
+  g_autofree char *bastion = NULL;
+  g_autofree char *database = NULL;
+  g_autofree char *local = NULL;
 
   bastion = g_strdup_printf ("%s@%s:%u",
                              or_unset (bastion_profile_get_ssh_user (profile)),
                              or_unset (bastion_profile_get_ssh_host (profile)),
                              bastion_profile_get_ssh_port (profile));
   adw_action_row_set_subtitle (self->bastion_row, bastion);
-
-  switch (bastion_profile_get_auth_method (profile))
-    {
-    case BASTION_AUTH_METHOD_KEY:
-      auth = _("Key file");
-      break;
-    case BASTION_AUTH_METHOD_AGENT:
-      auth = _("SSH agent");
-      break;
-    case BASTION_AUTH_METHOD_PASSWORD:
-      auth = _("Password");
-      break;
-    default:
-      g_assert_not_reached ();
-    }
-  adw_action_row_set_subtitle (self->auth_row, auth);
+  adw_action_row_set_subtitle (self->auth_row,
+                               auth_method_label (bastion_profile_get_auth_method (profile)));
 
   database = g_strdup_printf ("%s@%s:%u/%s",
                               or_unset (bastion_profile_get_db_user (profile)),
@@ -287,12 +279,36 @@ bastion_team_page_update (BastionTeamPage *self)
   adw_action_row_set_subtitle (self->local_row, local);
 
   adw_action_row_set_icon_name (self->access_row,
-                                bastion_profile_get_read_only (profile) ? "changes-prevent-symbolic"
-                                                                        : "changes-allow-symbolic");
+                                read_only ? "changes-prevent-symbolic" : "changes-allow-symbolic");
   adw_action_row_set_subtitle (self->access_row,
-                               bastion_profile_get_read_only (profile)
-                                 ? _("Read-only: changes need your confirmation")
-                                 : _("Read and write"));
+                               read_only ? _("Read-only: changes need your confirmation")
+                                         : _("Read and write"));
+}
+
+static void
+bastion_team_page_update (BastionTeamPage *self)
+{
+  BastionProfile *profile = self->profile;
+  gboolean access;
+
+  if (profile == NULL)
+    return;
+
+  update_heading (self, profile);
+
+  access = bastion_profile_get_has_db_access (profile);
+  gtk_widget_set_visible (GTK_WIDGET (self->no_access_page), !access);
+  gtk_widget_set_visible (self->connection_group, access);
+  if (!access)
+    {
+      const char *reason = bastion_profile_get_no_access_reason (profile);
+
+      if (reason == NULL)
+        reason = _("This team’s configuration has no bastion host or database.");
+      adw_status_page_set_description (self->no_access_page, reason);
+    }
+
+  update_connection_rows (self, profile);
 }
 
 static void

@@ -16,7 +16,7 @@
 #include "bastion-application.h"
 #include "bastion-secure.h"
 
-/* Tests only (tests/test-ui-tunnel-block.py): with BASTION_TEST_UI_BLOCK_MS set, SIGUSR1
+/* Tests only (tests/ui/test-ui-tunnel-block.py): with BASTION_TEST_UI_BLOCK_MS set, SIGUSR1
  * freezes the UI thread that long, as a slow frame or a stuck handler would. The tunnel must
  * not notice. */
 static gboolean

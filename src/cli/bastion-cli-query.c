@@ -12,23 +12,74 @@
 
 #include <gio/gunixoutputstream.h>
 #include <glib/gi18n.h>
+#include <glib-unix.h>
 
 #include "bastion-cli-private.h"
+#include "bastion-export.h"
 #include "bastion-query.h"
 #include "bastion-result-writer.h"
 #include "bastion-sql-guard.h"
+
+/* A failed statement, with the way to allow a change when the session refused it. */
+static int
+fail_query (const GError *error)
+{
+  if (g_error_matches (error, BASTION_DATABASE_ERROR, BASTION_DATABASE_ERROR_READ_ONLY)
+      || g_error_matches (error, BASTION_DATABASE_ERROR, BASTION_DATABASE_ERROR_REFUSED))
+    return bastion_cli_fail ("query", _("%s (add --write to allow changes)"), error->message);
+  return bastion_cli_fail_error ("query", error);
+}
+
+static gboolean
+on_output_signal (gpointer user_data)
+{
+  g_cancellable_cancel (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+/* --output: the app's export pipeline (a temporary file renamed into place once complete,
+ * back-pressure on a slow disk); Ctrl+C or SIGTERM leave no partial file. */
+static int
+query_to_file (BastionDatabase     *database,
+               const char          *sql,
+               const char          *path,
+               BastionResultFormat  format)
+{
+  g_autoptr(GFile) file = g_file_new_for_commandline_arg (path);
+  g_autoptr(BastionExport) export = bastion_export_new (database, sql, file, format);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  guint sigint_id = g_unix_signal_add (SIGINT, on_output_signal, cancellable);
+  guint sigterm_id = g_unix_signal_add (SIGTERM, on_output_signal, cancellable);
+
+  bastion_export_run_async (export, cancellable, bastion_cli_store_result, &result);
+  bastion_cli_wait (&result);
+  g_source_remove (sigint_id);
+  g_source_remove (sigterm_id);
+
+  if (bastion_export_run_finish (export, result, &error))
+    return 0;
+  if (error->domain == BASTION_DATABASE_ERROR)
+    return fail_query (error);
+  return bastion_cli_fail_error ("output", error);
+}
 
 int
 bastion_cli_query (int    argc,
                    char **argv)
 {
   g_autofree char *format_name = NULL;
+  g_autofree char *output = NULL;
   gboolean write = FALSE;
   gboolean allow_settings = FALSE;
   gboolean accept_new = FALSE;
   GOptionEntry entries[] = {
     { "format", 'f', 0, G_OPTION_ARG_STRING, &format_name,
       N_("Output format: table (default), csv or json"), "FORMAT" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
+      N_("Write the result to FILE (replaced only once every row is written) instead of "
+         "standard output"), "FILE" },
     { "write", 0, 0, G_OPTION_ARG_NONE, &write,
       N_("Allow statements that change data (the session is read-only otherwise)"), NULL },
     { "allow-settings", 0, 0, G_OPTION_ARG_NONE, &allow_settings,
@@ -107,6 +158,14 @@ bastion_cli_query (int    argc,
       g_clear_object (&result);
     }
 
+  if (output != NULL)
+    {
+      status = query_to_file (database, argv[2], output, format);
+      bastion_database_disconnect (database);
+      bastion_connection_close (connection);
+      return status;
+    }
+
   out = g_unix_output_stream_new (STDOUT_FILENO, FALSE);
   writer = bastion_result_writer_new (format, out);
   /* Data for a program stays byte-exact; a terminal must not be driven by a value. */
@@ -130,12 +189,7 @@ bastion_cli_query (int    argc,
       return bastion_cli_fail_error ("output", write_error);
     }
   if (error != NULL)
-    {
-      if (g_error_matches (error, BASTION_DATABASE_ERROR, BASTION_DATABASE_ERROR_READ_ONLY)
-          || g_error_matches (error, BASTION_DATABASE_ERROR, BASTION_DATABASE_ERROR_REFUSED))
-        return bastion_cli_fail ("query", _("%s (add --write to allow changes)"), error->message);
-      return bastion_cli_fail_error ("query", error);
-    }
+    return fail_query (error);
 
   bastion_database_disconnect (database);
   bastion_connection_close (connection);

@@ -11,6 +11,8 @@
 
 #include <glib/gstdio.h>
 
+#include "bastion-query-view.h"
+#include "bastion-team-row.h"
 #include "bastion-ui-test.h"
 
 /* Only a hung test ever reaches this: every wait ends as soon as its condition holds. */
@@ -305,4 +307,83 @@ bastion_ui_test_screenshot (GtkWidget  *widget,
   g_assert_cmpuint (count_colours (texture), >, 8);
 
   return g_steal_pointer (&file);
+}
+
+gboolean
+bastion_ui_test_have_result (gpointer slot)
+{
+  return *(GAsyncResult **) slot != NULL;
+}
+
+gboolean
+bastion_ui_test_message_dialog_shown (gpointer unused)
+{
+  GtkWindow *dialog = bastion_ui_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG);
+
+  return dialog != NULL && gtk_widget_get_mapped (GTK_WIDGET (dialog));
+}
+
+gboolean
+bastion_ui_test_button_has_label (GtkWidget *widget,
+                                  gpointer   label)
+{
+  return g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), label) == 0;
+}
+
+gboolean
+bastion_ui_test_has_query_view (gpointer root)
+{
+  return bastion_ui_test_find_widget (root, BASTION_TYPE_QUERY_VIEW, NULL, NULL) != NULL;
+}
+
+gboolean
+bastion_ui_test_no_query_view (gpointer root)
+{
+  return !bastion_ui_test_has_query_view (root);
+}
+
+gpointer
+bastion_ui_test_window_child (BastionWindow *window,
+                              const char    *name)
+{
+  gpointer widget = gtk_widget_get_template_child (GTK_WIDGET (window), BASTION_TYPE_WINDOW, name);
+
+  g_assert_nonnull (widget);
+  return widget;
+}
+
+GtkListBoxRow *
+bastion_ui_test_find_team_row (BastionWindow *window,
+                               const char    *name)
+{
+  GtkListBox *list = bastion_ui_test_window_child (window, "team_list");
+
+  for (int i = 0;; i++)
+    {
+      GtkListBoxRow *row = gtk_list_box_get_row_at_index (list, i);
+
+      if (row == NULL)
+        return NULL;
+      if (g_strcmp0 (bastion_profile_get_display_name (
+                       bastion_team_row_get_profile (BASTION_TEAM_ROW (row))), name) == 0)
+        return row;
+    }
+}
+
+void
+bastion_ui_test_run_cli (const char * const *args,
+                         const char         *input)
+{
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *err = NULL;
+
+  proc = g_subprocess_newv (args, G_SUBPROCESS_FLAGS_STDIN_PIPE
+                                  | G_SUBPROCESS_FLAGS_STDOUT_SILENCE
+                                  | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (proc, input, NULL, NULL, &err, &error);
+  g_assert_no_error (error);
+  if (!g_subprocess_get_successful (proc))
+    g_error ("%s %s failed: %s", args[1], args[2], err);
 }

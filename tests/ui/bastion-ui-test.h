@@ -11,7 +11,10 @@
 #include <adwaita.h>
 
 #include "bastion-application.h"
+#include "bastion-database.h"
+#include "bastion-query-page.h"
 #include "bastion-window.h"
+#include "test-util.h"
 
 G_BEGIN_DECLS
 
@@ -56,5 +59,66 @@ GtkWidget          *bastion_ui_test_find_label      (GtkWidget              *roo
  * picture is not blank, and returns its path. */
 char               *bastion_ui_test_screenshot      (GtkWidget              *widget,
                                                      const char             *name);
+
+/* Conditions for bastion_ui_test_wait_for(). An async result stored by test_store_result()
+ * (test-util.h) is there. */
+gboolean            bastion_ui_test_have_result     (gpointer                slot);
+/* An AdwMessageDialog is on screen. */
+gboolean            bastion_ui_test_message_dialog_shown (gpointer           unused);
+/* A GtkButton whose label is @label (a bastion_ui_test_find_widget() match). */
+gboolean            bastion_ui_test_button_has_label (GtkWidget             *widget,
+                                                      gpointer               label);
+/* A BastionQueryView is below @root (a GtkWidget), or not. */
+gboolean            bastion_ui_test_has_query_view  (gpointer                root);
+gboolean            bastion_ui_test_no_query_view   (gpointer                root);
+
+/* The window's template child @name (asserted to exist). */
+gpointer            bastion_ui_test_window_child    (BastionWindow          *window,
+                                                     const char             *name);
+/* The sidebar row of the team whose display name is @name, or NULL. */
+GtkListBoxRow      *bastion_ui_test_find_team_row   (BastionWindow          *window,
+                                                     const char             *name);
+/* Runs @args (bastion-cli and its arguments) with @input on stdin; fails the test if it fails. */
+void                bastion_ui_test_run_cli         (const char * const     *args,
+                                                     const char             *input);
+
+/* Databases and query pages (bastion-ui-test-query.c) */
+
+/* The harness PostgreSQL's password (tests/harness/with-servers --postgres). */
+char               *bastion_ui_test_dup_pg_password (void);
+/* A connected database as the harness's user on its port; bastion_ui_test_connect_database_full
+ * takes another @user (NULL: the harness's), @port (0: the harness's) and allows writes. */
+BastionDatabase    *bastion_ui_test_connect_database (void);
+BastionDatabase    *bastion_ui_test_connect_database_full (const char       *user,
+                                                           guint             port,
+                                                           gboolean          writes);
+/* A 1280×760 application window with a header bar (title widget and start widget may be NULL)
+ * above @content, presented and drawn. */
+GtkWidget          *bastion_ui_test_present_with_header (GtkWidget        *content,
+                                                         GtkWidget        *title,
+                                                         GtkWidget        *start);
+/* Replaces the editor's text with @sql, puts the cursor at @cursor (characters, -1: the end)
+ * and runs what query.run picks; _all runs all of it (query.run-all). */
+void                bastion_ui_test_type_and_run    (BastionQueryPage       *page,
+                                                     const char             *sql,
+                                                     int                     cursor);
+void                bastion_ui_test_type_and_run_all (BastionQueryPage      *page,
+                                                      const char            *sql);
+/* Conditions on a BastionQueryPage: its query paused at the row cap, or finished with the
+ * connection free (page_idle); finished with the connection free (page_finished); running
+ * on the server for half a second (query_running); showing a plan; a result with rows. */
+gboolean            bastion_ui_test_page_idle       (gpointer                page);
+gboolean            bastion_ui_test_page_finished   (gpointer                page);
+gboolean            bastion_ui_test_query_running   (gpointer                page);
+gboolean            bastion_ui_test_page_shows_plan (gpointer                page);
+gboolean            bastion_ui_test_page_has_rows   (gpointer                page);
+/* Waits for bastion_ui_test_page_idle(), then lets the page draw. */
+void                bastion_ui_test_wait_page_idle  (BastionQueryPage       *page);
+/* bastion_history_search_async()'s callback: stores the GPtrArray in *(GPtrArray **) slot. */
+void                bastion_ui_test_store_history   (GObject                *history,
+                                                     GAsyncResult           *result,
+                                                     gpointer                slot);
+/* A BastionHistoryView done loading. */
+gboolean            bastion_ui_test_history_view_idle (gpointer              view);
 
 G_END_DECLS

@@ -19,22 +19,23 @@
 
 /* The receive window (issue #22). A channel starts with libssh2's 2 MiB, which caps a download
  * at 2 MiB per round trip (42 MB/s at 50 ms). Like TCP's receive-buffer autotuning, the window
- * doubles while the bytes the client consumed in one round trip reach half of it (the window,
- * not the client, is the limit), up to WINDOW_MAX per channel and SESSION_WINDOW_MAX per
- * session. A slow client consumes little per round trip, so its window never grows; what is
- * buffered for it stays within the window it was last granted. The round trip is measured:
- * the channel open's request → confirmation, then a window adjust → the first byte beyond the
- * limit it raised, when the server had stopped at that limit (window_account()); the smallest
- * sample counts (queueing and scheduling only ever add to it). */
+ * doubles each time the server is found waiting for it (a stalled probe, below) while the client
+ * consumed at least half of it per round trip, up to WINDOW_MAX per channel and
+ * SESSION_WINDOW_MAX per session. A slow client consumes little per round trip, so its window
+ * never grows; what is buffered for it stays within the window it was last granted. The round
+ * trip is measured: the channel open's request -> confirmation, then each probe: a window adjust
+ * that raised the limit, timed to the first byte beyond the old limit when everything below it
+ * had arrived and the channel ran dry (the server was waiting for that adjust: the window was
+ * the limit). The smallest sample counts (queueing and scheduling only ever add to it). */
 #define WINDOW_INITIAL      (2u * 1024 * 1024)
 #define WINDOW_MAX          (32u * 1024 * 1024)
 #define SESSION_WINDOW_MAX  (64u * 1024 * 1024)
 /* Below this round trip the 2 MiB window already allows over 100 MB/s: no growth (loopback, a
- * LAN, a nearby region). Measured on a 2-core machine at load 11: loopback's scheduler stalls
- * look like 10 ms round trips, even as the minimum of several probes. Growth also waits for
- * PROBES_MIN samples (their minimum counts). */
+ * LAN, a nearby region). On a loaded 2-core machine loopback's scheduler stalls can look like
+ * 10-20 ms round trips, so growth also needs PROBES_MIN stalled probes besides the open's
+ * sample, all of them (their minimum) at or above RTT_GROW_MIN. */
 #define RTT_GROW_MIN        20000
-#define PROBES_MIN          4
+#define PROBES_MIN          2
 
 struct _BastionSshChannel
 {
@@ -49,11 +50,11 @@ struct _BastionSshChannel
   gint64             probe_time;
   gint64             rtt;         /* µs, smallest sample */
   guint              n_probes;    /* round trips timed by probes */
-  gint64             epoch_start;
-  guint64            epoch_bytes; /* read since epoch_start */
+  gint64             since_time;  /* the last stalled probe's end (or the open) */
+  guint64            since_bytes; /* read since since_time */
+  guint32            since_window; /* the window at since_time, before any growth then */
   guint              adjusting : 1;
   guint              probe_stalled : 1;   /* all below probe_limit came, then nothing */
-  guint              window_limited : 1;  /* a probe stalled in this round trip */
 };
 
 /* The time the session's current open request was first sent (one open in flight). */
@@ -117,9 +118,10 @@ bastion_ssh_channel_open_direct (BastionSshSession  *session,
       c->session = session;
       c->raw = raw;
       c->window = WINDOW_INITIAL;
+      c->since_window = WINDOW_INITIAL;
       c->granted = LIBSSH2_CHANNEL_WINDOW_DEFAULT;
-      c->epoch_start = g_get_monotonic_time ();
-      c->rtt = MAX (1, c->epoch_start - *sent);
+      c->since_time = g_get_monotonic_time ();
+      c->rtt = MAX (1, c->since_time - *sent);
       g_free (sent);
       g_queue_push_tail_link (bastion_ssh_session_get_channels (session), &c->link);
       *channel = c;
@@ -164,51 +166,59 @@ session_window (BastionSshSession *session)
   return total;
 }
 
+/* A probe stalled: the server had sent everything up to our limit and waited a round trip for
+ * the adjust. Double the window when that happens on a long path while the client keeps up
+ * (since the last stall it consumed, per round trip, half or more of the window in force before
+ * that stall: what arrives in the round trip after a growth was still sent under the old one). */
+static void
+window_grow (BastionSshChannel *c,
+             gint64             now)
+{
+  gint64 elapsed = MAX (1, now - c->since_time);
+  double per_rtt = (double) c->since_bytes * c->rtt / elapsed;
+  guint32 released_by = c->since_window;
+
+  c->since_window = c->window;
+  if (c->n_probes >= PROBES_MIN && c->rtt >= RTT_GROW_MIN && c->window < WINDOW_MAX &&
+      per_rtt * 2 >= released_by &&
+      session_window (c->session) + c->window <= SESSION_WINDOW_MAX)
+    {
+      c->window = MIN ((guint64) WINDOW_MAX, (guint64) c->window * 2);
+      g_debug ("SSH channel: %" G_GUINT64_FORMAT " bytes in %" G_GINT64_FORMAT " µs, round trip "
+               "%" G_GINT64_FORMAT " µs: receive window now %u", c->since_bytes, elapsed, c->rtt,
+               c->window);
+    }
+  c->since_time = now;
+  c->since_bytes = 0;
+}
+
 /* After a read (N bytes; 0 also for "nothing queued"). A probe is an adjust that raised the
  * limit: once everything below the old limit has arrived and the channel ran dry, the server is
- * waiting for that adjust, so the first byte beyond the old limit times a round trip, and the
- * window was the limit in this round trip. At the end of each round trip the window doubles if
- * it was the limit and the client consumed at least half of it in a round trip (the rate × the
- * round trip). */
+ * waiting for that adjust, so the first byte beyond the old limit times a round trip. */
 static void
 window_account (BastionSshChannel *c,
                 gsize              n)
 {
   guint64 received = c->granted - libssh2_channel_window_read_ex (c->raw, NULL, NULL);
-  gint64 now = g_get_monotonic_time ();
-  gint64 elapsed;
 
+  c->since_bytes += n;
   if (c->probe_limit != 0 && received > c->probe_limit)
     {
       if (c->probe_stalled)
         {
+          gint64 now = g_get_monotonic_time ();
+
           c->rtt = MIN (c->rtt, MAX (1, now - c->probe_time));
-          c->window_limited = TRUE;
           c->n_probes++;
+          g_debug ("SSH channel: the server waited %" G_GINT64_FORMAT " µs for a window adjust "
+                   "(round trip %" G_GINT64_FORMAT " µs, window %u)", now - c->probe_time,
+                   c->rtt, c->window);
+          window_grow (c, now);
         }
       c->probe_limit = 0;
     }
   else if (c->probe_limit != 0 && n == 0 && received >= c->probe_limit)
     c->probe_stalled = TRUE;
-
-  c->epoch_bytes += n;
-  elapsed = now - c->epoch_start;
-  if (elapsed < MAX (c->rtt, RTT_GROW_MIN))
-    return;
-
-  if (c->window_limited && c->n_probes >= PROBES_MIN && c->rtt >= RTT_GROW_MIN &&
-      c->window < WINDOW_MAX &&
-      (double) c->epoch_bytes * c->rtt / elapsed * 2 >= c->window &&
-      session_window (c->session) + c->window <= SESSION_WINDOW_MAX)
-    {
-      c->window = MIN ((guint64) WINDOW_MAX, (guint64) c->window * 2);
-      g_debug ("SSH channel: %" G_GUINT64_FORMAT " bytes in %" G_GINT64_FORMAT " µs, round trip "
-               "%" G_GINT64_FORMAT " µs: receive window now %u", c->epoch_bytes, elapsed, c->rtt,
-               c->window);
-    }
-  c->epoch_start = now;
-  c->epoch_bytes = 0;
-  c->window_limited = FALSE;
 }
 
 /* Before a read: keep the window granted, as libssh2's read would (at 3/4 of it, plus the read's

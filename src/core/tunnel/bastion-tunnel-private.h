@@ -141,5 +141,11 @@ void  bastion_tunnel_unref_on_owner  (BastionTunnel *self);
 void  bastion_tunnel_relay_start     (BastionTunnel *self,
                                       GTask         *task);
 void  bastion_tunnel_relay_stop      (BastionTunnel *self);
+void  bastion_tunnel_relay_accept    (BastionTunnel     *self,
+                                      GSocketConnection *connection);
+
+/* bastion-tunnel-listen.c, on the I/O thread: listen on 127.0.0.1:local_port (0: any). */
+gboolean bastion_tunnel_listen       (BastionTunnel  *self,
+                                      GError        **error);
 
 G_END_DECLS
