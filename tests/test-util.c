@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <grp.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -128,4 +129,39 @@ test_wait_until (GSourceFunc  done,
 
   if (timed_out && !done (user_data))
     g_error ("Timed out after %u s waiting for %s", seconds, what);
+}
+
+char *
+test_pg_password (guint *port)
+{
+  const char *pwfile = g_getenv ("BASTION_TEST_PG_PASSWORD_FILE");
+  const char *port_text = g_getenv ("BASTION_TEST_PG_PORT");
+  g_autoptr(GError) error = NULL;
+  char *password = NULL;
+
+  if (pwfile == NULL || port_text == NULL)
+    {
+      g_printerr ("Run this under tests/harness/with-servers --postgres\n");
+      exit (99);
+    }
+  if (!g_file_get_contents (pwfile, &password, NULL, &error))
+    g_error ("%s", error->message);
+  *port = atoi (port_text);
+
+  return g_strchomp (password);
+}
+
+guint
+test_count_other_files (const char *dir,
+                        const char *keep)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    if (g_strcmp0 (name, keep) != 0)
+      n++;
+
+  return n;
 }

@@ -19,6 +19,13 @@ void  test_write_file          (const char *path,
                                 const char *contents,
                                 gssize      length);
 
+/* The harness PostgreSQL's password (tests/harness/with-servers --postgres) and in *port its
+ * port; ends the program with status 99 when the test does not run under the harness. */
+char         *test_pg_password  (guint          *port);
+/* How many names @dir holds other than @keep (NULL: all): a temporary file left behind shows. */
+guint         test_count_other_files (const char *dir,
+                                      const char *keep);
+
 /* Async results: test_store_result() as the callback with &slot as its data, then
  * test_wait_result (&slot) iterates the thread-default context until it is there. */
 void          test_store_result (GObject       *source,

@@ -40,7 +40,8 @@ on_output_signal (gpointer user_data)
 /* --output: the app's export pipeline (a temporary file renamed into place once complete,
  * back-pressure on a slow disk); Ctrl+C or SIGTERM leave no partial file. */
 static int
-query_to_file (BastionDatabase     *database,
+query_to_file (BastionConnection   *connection,
+               BastionDatabase     *database,
                const char          *sql,
                const char          *path,
                BastionResultFormat  format)
@@ -59,7 +60,11 @@ query_to_file (BastionDatabase     *database,
   g_source_remove (sigterm_id);
 
   if (bastion_export_run_finish (export, result, &error))
-    return 0;
+    {
+      bastion_database_disconnect (database);
+      bastion_connection_close (connection);
+      return 0;
+    }
   if (error->domain == BASTION_DATABASE_ERROR)
     return fail_query (error);
   return bastion_cli_fail_error ("output", error);
@@ -209,10 +214,9 @@ bastion_cli_query (int    argc,
     return 1;
 
   if (output != NULL)
-    status = query_to_file (database, argv[2], output, format);
-  else
-    status = query_to_stdout (database, argv[2], format);
+    return query_to_file (connection, database, argv[2], output, format);
 
+  status = query_to_stdout (database, argv[2], format);
   bastion_database_disconnect (database);
   bastion_connection_close (connection);
 

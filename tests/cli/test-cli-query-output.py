@@ -11,27 +11,10 @@ import os
 import resource
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 
-results = []
-
-
-def tap(ok, name, detail=""):
-    results.append(ok)
-    print("%s %d - %s" % ("ok" if ok else "not ok", len(results), name))
-    if not ok and detail:
-        for line in str(detail).splitlines():
-            print("# " + line)
-
-
-def env(name):
-    value = os.environ.get(name)
-    if not value:
-        raise SystemExit("Bail out! %s is not set: run under tests/harness/with-servers" % name)
-    return value
-
+from clitest import cli, env, finish, one_line_error, tap
 
 CLI = env("BASTION_CLI")
 TEAM = env("BASTION_TEST_TEAM")
@@ -45,17 +28,6 @@ MILLION_SQL = ("select g, md5(g::text) || md5((g + 1)::text) as pad "
 # Memory bound for the whole CLI process while it writes the million rows: the pipeline holds
 # at most 8 MiB waiting for the disk (21 MiB peak measured); the 75 MB held would be far above.
 RSS_BOUND_KIB = 64 * 1024
-
-
-def cli(*args, stdin=None, timeout=300):
-    return subprocess.run([CLI] + list(args), input=stdin, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, timeout=timeout, text=True)
-
-
-def one_line_error(res, step):
-    lines = res.stderr.strip().splitlines()
-    return res.returncode != 0 and len(lines) == 1 and \
-        lines[0].startswith("bastion-cli: %s: " % step)
 
 
 def expected_million():
@@ -152,5 +124,4 @@ with tempfile.TemporaryDirectory() as folder:
         "after Ctrl+C the file is untouched and no temporary file stays",
         repr(text[:80]) + " " + repr(others(folder, "keep.csv")))
 
-print("1..%d" % len(results))
-sys.exit(0 if all(results) else 1)
+finish()

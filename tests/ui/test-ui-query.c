@@ -593,22 +593,6 @@ count_tick (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-/* Names in @dir other than @keep (GIO's temporary files would show here). */
-static guint
-count_other_files (const char *dir,
-                   const char *keep)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-  guint n = 0;
-
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
-    if (g_strcmp0 (name, keep) != 0)
-      n++;
-
-  return n;
-}
-
 /* Nothing blocks the main loop: an export's file is written in another thread. While that
  * thread is held, the loop runs on and the file that was there is untouched (the new text goes
  * to a temporary file); once it may go on, the file is replaced whole. */
@@ -662,7 +646,7 @@ test_query_export_off_main_loop (void)
   g_assert_cmpstr (lines[0], ==, "g,pad");
   g_assert_cmpstr (lines[20000], ==, "20000,xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
   g_assert_nonnull (strstr (bastion_query_page_get_status_text (page), path));
-  g_assert_cmpuint (count_other_files (dir, "held.csv"), ==, 0);
+  g_assert_cmpuint (test_count_other_files (dir, "held.csv"), ==, 0);
 
   g_mutex_clear (&gate.lock);
   g_cond_clear (&gate.cond);
@@ -704,13 +688,13 @@ test_query_export_failure_keeps_file (void)
   g_assert_false (bastion_query_page_get_running (page));
   g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
   g_assert_cmpstr (contents, ==, "ORIGINAL\n");
-  g_assert_cmpuint (count_other_files (dir, "keep.csv"), ==, 0);
+  g_assert_cmpuint (test_count_other_files (dir, "keep.csv"), ==, 0);
 
   bastion_query_page_export_to_file (page, new_file, BASTION_RESULT_FORMAT_JSON);
   bastion_ui_test_wait_for (status_starts_with, "Could not export", "the failed export");
   g_assert_nonnull (strstr (bastion_query_page_get_status_text (page), new_path));
   bastion_ui_test_wait_for (file_missing, new_path, "the half-written file to go");
-  g_assert_cmpuint (count_other_files (dir, "keep.csv"), ==, 0);
+  g_assert_cmpuint (test_count_other_files (dir, "keep.csv"), ==, 0);
 
   g_unlink (path);
   g_rmdir (dir);
@@ -839,7 +823,7 @@ test_query_export_slow_disk (void)
   checksum = file_checksum (path, &n_lines);
   g_assert_cmpuint (n_lines, ==, SLOW_ROWS + 1);
   g_assert_cmpstr (checksum, ==, g_checksum_get_string (expected));
-  g_assert_cmpuint (count_other_files (dir, "slow.csv"), ==, 0);
+  g_assert_cmpuint (test_count_other_files (dir, "slow.csv"), ==, 0);
 
   g_mutex_clear (&gate.lock);
   g_cond_clear (&gate.cond);

@@ -1080,23 +1080,8 @@ int
 main (int    argc,
       char **argv)
 {
-  g_autoptr(GError) error = NULL;
-  const char *pwfile;
-  const char *port;
-
   g_test_init (&argc, &argv, NULL);
-
-  pwfile = g_getenv ("BASTION_TEST_PG_PASSWORD_FILE");
-  port = g_getenv ("BASTION_TEST_PG_PORT");
-  if (pwfile == NULL || port == NULL)
-    {
-      g_printerr ("Run this under tests/harness/with-servers --postgres\n");
-      return 99;
-    }
-  if (!g_file_get_contents (pwfile, &pg_password, NULL, &error))
-    g_error ("%s", error->message);
-  g_strchomp (pg_password);
-  pg_port = atoi (port);
+  pg_password = test_pg_password (&pg_port);
 
   g_test_add_func ("/bastion/database/connect", test_connect);
   g_test_add_func ("/bastion/database/wrong-password", test_wrong_password);

@@ -112,22 +112,6 @@ export_run (BastionDatabase      *db,
   return ok;
 }
 
-/* The names in @dir other than @keep (a temporary file left behind would show here). */
-static guint
-count_other_files (const char *dir,
-                   const char *keep)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-  guint n = 0;
-
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
-    if (g_strcmp0 (name, keep) != 0)
-      n++;
-
-  return n;
-}
-
 static mode_t
 current_umask (void)
 {
@@ -167,7 +151,7 @@ test_export_csv_new (void)
   g_assert_cmpstr (lines[50001], ==, "");
   g_assert_cmpint (g_stat (path, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 0777, ==, 0666 & ~current_umask ());
-  g_assert_cmpuint (count_other_files (dir, "out.csv"), ==, 0);
+  g_assert_cmpuint (test_count_other_files (dir, "out.csv"), ==, 0);
   /* The database is free for the next statement. */
   g_assert_false (bastion_database_get_busy (db));
 
@@ -204,7 +188,7 @@ test_export_json_replace (void)
                                                   "even"));
   g_assert_cmpint (g_stat (path, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 0777, ==, 0640);
-  g_assert_cmpuint (count_other_files (dir, "out.json"), ==, 0);
+  g_assert_cmpuint (test_count_other_files (dir, "out.json"), ==, 0);
 
   test_rm_rf (dir);
 }
@@ -233,13 +217,13 @@ test_export_failure (void)
   g_assert_cmpuint (bastion_export_get_n_rows (export), >, 0);
   g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
   g_assert_cmpstr (contents, ==, "ORIGINAL\n");
-  g_assert_cmpuint (count_other_files (dir, "keep.csv"), ==, 0);
+  g_assert_cmpuint (test_count_other_files (dir, "keep.csv"), ==, 0);
   g_clear_error (&error);
 
   g_assert_false (export_run (db, sql, new_path, BASTION_RESULT_FORMAT_JSON, NULL, NULL, &error));
   g_assert_nonnull (strstr (error->message, "division by zero"));
   g_assert_false (g_file_test (new_path, G_FILE_TEST_EXISTS));
-  g_assert_cmpuint (count_other_files (dir, "keep.csv"), ==, 0);
+  g_assert_cmpuint (test_count_other_files (dir, "keep.csv"), ==, 0);
 
   test_rm_rf (dir);
 }
@@ -282,7 +266,7 @@ test_export_cancel (void)
   g_clear_pointer (&contents, g_free);
   g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
   g_assert_cmpstr (contents, ==, "ORIGINAL\n");
-  g_assert_cmpuint (count_other_files (dir, "held.csv"), ==, 0);
+  g_assert_cmpuint (test_count_other_files (dir, "held.csv"), ==, 0);
 
   g_mutex_clear (&gate.lock);
   g_cond_clear (&gate.cond);
@@ -449,7 +433,7 @@ test_export_busy (void)
   g_assert_false (export_run (db, "select 1", path, BASTION_RESULT_FORMAT_CSV, NULL, NULL,
                               &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
-  g_assert_cmpuint (count_other_files (dir, NULL), ==, 0);
+  g_assert_cmpuint (test_count_other_files (dir, NULL), ==, 0);
   bastion_query_cancel (paused);
 
   test_rm_rf (dir);
@@ -459,23 +443,8 @@ int
 main (int    argc,
       char **argv)
 {
-  g_autoptr(GError) error = NULL;
-  const char *pwfile;
-  const char *port;
-
   g_test_init (&argc, &argv, NULL);
-
-  pwfile = g_getenv ("BASTION_TEST_PG_PASSWORD_FILE");
-  port = g_getenv ("BASTION_TEST_PG_PORT");
-  if (pwfile == NULL || port == NULL)
-    {
-      g_printerr ("Run this under tests/harness/with-servers --postgres\n");
-      return 99;
-    }
-  if (!g_file_get_contents (pwfile, &pg_password, NULL, &error))
-    g_error ("%s", error->message);
-  g_strchomp (pg_password);
-  pg_port = atoi (port);
+  pg_password = test_pg_password (&pg_port);
 
   g_test_add_func ("/bastion/export/csv-new", test_export_csv_new);
   g_test_add_func ("/bastion/export/json-replace", test_export_json_replace);

@@ -25,6 +25,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
 
@@ -170,6 +171,12 @@ sink_thread (gpointer data)
 
 /* ---- The delay relay, tools/bench-tunnel --relay, as its own process ------------------------- */
 
+static void
+relay_child_setup (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
 static GSubprocess *
 relay_start (guint16  target_port,
              double   rtt_ms,
@@ -188,6 +195,9 @@ relay_start (guint16  target_port,
 
   g_assert_cmpint (pipe (fds), ==, 0);
   g_subprocess_launcher_take_fd (launcher, fds[1], 3);
+  /* The relay dies with the test: a failed assertion must not leave it holding the harness's
+   * output open until meson's timeout. */
+  g_subprocess_launcher_set_child_setup (launcher, relay_child_setup, NULL, NULL);
   proc = g_subprocess_launcher_spawn (launcher, &error, "python3", script, "--relay", "3",
                                       target, rtt, "0", "64", NULL);
   g_assert_no_error (error);
@@ -335,8 +345,11 @@ test_long_link (void)
                 NULL);
 
   download (session, 300 * 1000 * 1000, &seen);
-  /* The relay delays each direction by 25 ms: no sample can be shorter. */
-  g_assert_cmpint (seen.rtt, >=, 50 * 1000);
+  /* The relay delays each direction by 25 ms. A sample may come out a little short (it starts
+   * when the adjust is queued, and the relay's clock starts when it reads the chunk), so this
+   * checks the link was seen as long (loopback is well under 1 ms), not a precise figure:
+   * one run saw 49.8 ms. */
+  g_assert_cmpint (seen.rtt, >=, 40 * 1000);
   g_assert_cmpuint (seen.largest_window, >, INITIAL_WINDOW);
 
   g_subprocess_force_exit (relay);
