@@ -612,6 +612,24 @@ launch_data_free (LaunchData *data)
   g_free (data);
 }
 
+/* A launch's failure; for a password Bastion does not know, what to press to give it. */
+static void
+show_launch_error (BastionConnectionBar *self,
+                   const GError         *error)
+{
+  g_autofree char *text = NULL;
+
+  if (!g_error_matches (error, BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_NO_PASSWORD))
+    {
+      show_toast (self, error->message);
+      return;
+    }
+  /* Translators: %s is "The database password of “TEAM” is not known" */
+  text = g_strdup_printf (_("%s: press Disconnect, then Connect, and type it when asked"),
+                          error->message);
+  show_toast (self, text);
+}
+
 static void
 on_tool_launched (GObject      *source,
                   GAsyncResult *result,
@@ -621,7 +639,7 @@ on_tool_launched (GObject      *source,
   g_autoptr(GError) error = NULL;
 
   if (!bastion_launcher_launch_finish (BASTION_LAUNCHER (source), result, &error))
-    show_toast (data->self, error->message);
+    show_launch_error (data->self, error);
   launch_data_free (data);
 }
 
@@ -636,7 +654,7 @@ on_command_written (GObject      *source,
 
   command = bastion_launcher_write_command_finish (BASTION_LAUNCHER (source), result, &error);
   if (command == NULL)
-    show_toast (data->self, error->message);
+    show_launch_error (data->self, error);
   else
     {
       gdk_clipboard_set_text (gtk_widget_get_clipboard (GTK_WIDGET (data->self)), command);

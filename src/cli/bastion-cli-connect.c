@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 
 #include "bastion-cli-private.h"
+#include "bastion-secure.h"
 
 /* The one way bastion-cli waits for an asynchronous call: start it with
  * bastion_cli_store_result() and an empty SLOT, then this runs the main context until the
@@ -131,8 +132,7 @@ ask_secret (BastionConnection  *connection,
     bastion_connection_set_passphrase (connection, secret, remember);
   else
     bastion_connection_set_ssh_password (connection, secret, remember);
-  explicit_bzero (secret, strlen (secret));
-  g_free (secret);
+  bastion_secure_str_free (secret);
 
   return TRUE;
 }

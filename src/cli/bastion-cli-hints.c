@@ -55,6 +55,8 @@ static const BastionCliHint hints[] = {
     N_("store the right one with “bastion-cli secret set TEAM db-password”") },
   { bastion_connection_error_quark, BASTION_CONNECTION_ERROR_NO_KEY_FILE, NULL,
     N_("set it with “bastion-cli profile set TEAM auth key --key-file FILE”") },
+  { bastion_launcher_error_quark, BASTION_LAUNCHER_ERROR_NO_PASSWORD, NULL,
+    N_("store it with “bastion-cli secret set TEAM db-password”") },
   { bastion_connection_error_quark, BASTION_CONNECTION_ERROR_INCOMPLETE, NULL,
     N_("import the team again with “bastion-cli import”, or complete it in Bastion") },
 };

@@ -203,6 +203,7 @@ static gboolean
 start_tool (BastionLauncher     *launcher,
             BastionLauncherTool  tool,
             BastionLaunchTarget *target,
+            BastionProfile      *profile,
             const char          *team,
             char                *password)
 {
@@ -234,8 +235,13 @@ start_tool (BastionLauncher     *launcher,
 
   if (!bastion_launcher_launch_finish (launcher, result, &error))
     {
+      g_autofree char *hint = bastion_cli_dup_error_hint (error, profile);
+
       bastion_launcher_cleanup_all (launcher);
-      bastion_cli_fail_error ("launch", error);
+      if (hint != NULL)
+        bastion_cli_fail ("launch", "%s; %s", error->message, hint);
+      else
+        bastion_cli_fail_error ("launch", error);
       return FALSE;
     }
   return TRUE;
@@ -300,7 +306,7 @@ launch_and_wait (BastionProfile      *profile,
   sigint_id = g_unix_signal_add (SIGINT, on_signal, &wait);
   sigterm_id = g_unix_signal_add (SIGTERM, on_signal, &wait);
 
-  started = start_tool (launcher, tool, target, team, password);
+  started = start_tool (launcher, tool, target, profile, team, password);
   /* pgAdmin without our tunnel asks for the password itself: nothing to keep, nothing to wait
    * for. */
   serving = started && !(tool == BASTION_LAUNCHER_TOOL_PGADMIN && connection == NULL);

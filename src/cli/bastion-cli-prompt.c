@@ -20,6 +20,7 @@
 #include <glib/gi18n.h>
 
 #include "bastion-cli-private.h"
+#include "bastion-secure.h"
 
 #define MAX_ANSWER 1024
 
@@ -108,7 +109,7 @@ bastion_cli_prompt_secret (const char *question)
 
   if (ok)
     answer = g_strdup (buf);
-  explicit_bzero (buf, sizeof buf);
+  bastion_secure_wipe (buf, sizeof buf);
 
   return answer;
 }

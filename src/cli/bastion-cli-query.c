@@ -70,6 +70,74 @@ query_to_file (BastionConnection   *connection,
   return bastion_cli_fail_error ("output", error);
 }
 
+/* The database login through the tunnel, writes allowed with --write; NULL after printing
+ * why. */
+static BastionDatabase *
+log_in (BastionConnection *connection,
+        gboolean           write)
+{
+  g_autoptr(BastionDatabase) database = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  bastion_connection_connect_database_async (connection, NULL, bastion_cli_store_result, &result);
+  database = bastion_connection_connect_database_finish (connection, bastion_cli_wait (&result),
+                                                         &error);
+  g_clear_object (&result);
+  if (database == NULL)
+    {
+      bastion_cli_fail_error ("database login", error);
+      return NULL;
+    }
+
+  if (!write)
+    return g_steal_pointer (&database);
+
+  bastion_database_set_read_only_async (database, FALSE, NULL, bastion_cli_store_result,
+                                        &result);
+  if (!bastion_database_set_read_only_finish (database, bastion_cli_wait (&result), &error))
+    {
+      bastion_cli_fail_error ("query", error);
+      return NULL;
+    }
+  return g_steal_pointer (&database);
+}
+
+/* Streams the rows to standard output: none is held in memory. */
+static int
+query_to_stdout (BastionDatabase     *database,
+                 const char          *sql,
+                 BastionResultFormat  format)
+{
+  g_autoptr(GOutputStream) out = g_unix_output_stream_new (STDOUT_FILENO, FALSE);
+  g_autoptr(BastionResultWriter) writer = bastion_result_writer_new (format, out);
+  g_autoptr(BastionQuery) query = bastion_query_new (database, sql);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  const GError *write_error;
+
+  /* Data for a program stays byte-exact; a terminal must not be driven by a value. */
+  bastion_result_writer_set_escape_controls (writer, isatty (STDOUT_FILENO));
+  bastion_query_set_retain_rows (query, FALSE);
+  bastion_result_writer_follow (writer, query);
+
+  bastion_query_run_async (query, NULL, bastion_cli_store_result, &result);
+  bastion_query_run_finish (query, bastion_cli_wait (&result), &error);
+
+  /* A write error cancels the query: it is the cause, so it is what counts. */
+  write_error = bastion_result_writer_get_error (writer);
+  if (write_error != NULL)
+    {
+      if (g_error_matches (write_error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE))
+        return 0;
+      return bastion_cli_fail_error ("output", write_error);
+    }
+  if (error != NULL)
+    return fail_query (error);
+
+  return 0;
+}
+
 int
 bastion_cli_query (int    argc,
                    char **argv)
@@ -102,11 +170,6 @@ bastion_cli_query (int    argc,
   g_autoptr(BastionProfileStore) store = NULL;
   g_autoptr(BastionConnection) connection = NULL;
   g_autoptr(BastionDatabase) database = NULL;
-  g_autoptr(BastionQuery) query = NULL;
-  g_autoptr(BastionResultWriter) writer = NULL;
-  g_autoptr(GOutputStream) out = NULL;
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
   BastionResultFormat format = BASTION_RESULT_FORMAT_TABLE;
   BastionConnectionFlags flags = BASTION_CONNECTION_FLAGS_NONE;
   BastionProfile *profile;
@@ -153,53 +216,16 @@ bastion_cli_query (int    argc,
   if (connection == NULL)
     return 1;
 
-  bastion_connection_connect_database_async (connection, NULL, bastion_cli_store_result, &result);
-  bastion_cli_wait (&result);
-  database = bastion_connection_connect_database_finish (connection, result, &error);
-  g_clear_object (&result);
+  database = log_in (connection, write);
   if (database == NULL)
-    return bastion_cli_fail_error ("database login", error);
-
-  if (write)
-    {
-      bastion_database_set_read_only_async (database, FALSE, NULL, bastion_cli_store_result,
-                                            &result);
-      bastion_cli_wait (&result);
-      if (!bastion_database_set_read_only_finish (database, result, &error))
-        return bastion_cli_fail_error ("query", error);
-      g_clear_object (&result);
-    }
+    return 1;
 
   if (output != NULL)
     return query_to_file (connection, database, argv[2], output, format);
 
-  out = g_unix_output_stream_new (STDOUT_FILENO, FALSE);
-  writer = bastion_result_writer_new (format, out);
-  /* Data for a program stays byte-exact; a terminal must not be driven by a value. */
-  bastion_result_writer_set_escape_controls (writer, isatty (STDOUT_FILENO));
-  query = bastion_query_new (database, argv[2]);
-  /* Stream: rows go straight to the writer, never all held in memory. */
-  bastion_query_set_retain_rows (query, FALSE);
-  bastion_result_writer_follow (writer, query);
-
-  bastion_query_run_async (query, NULL, bastion_cli_store_result, &result);
-  bastion_cli_wait (&result);
-  bastion_query_run_finish (query, result, &error);
-
-  /* A write error cancels the query: it is the cause, so it is what counts. */
-  if (bastion_result_writer_get_error (writer) != NULL)
-    {
-      const GError *write_error = bastion_result_writer_get_error (writer);
-
-      if (g_error_matches (write_error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE))
-        return 0;
-      return bastion_cli_fail_error ("output", write_error);
-    }
-  if (error != NULL)
-    return fail_query (error);
-
+  status = query_to_stdout (database, argv[2], format);
   bastion_database_disconnect (database);
   bastion_connection_close (connection);
 
-  return 0;
+  return status;
 }

@@ -125,7 +125,7 @@ on_readonly_password_found (GObject      *source,
                             GAsyncResult *result,
                             gpointer      user_data)
 {
-  GTask *task = user_data;
+  g_autoptr(GTask) task = user_data;
   BastionConnection *self = g_task_get_source_object (task);
   g_autoptr(GError) error = NULL;
   char *password;
@@ -136,22 +136,24 @@ on_readonly_password_found (GObject      *source,
   bastion_secure_clear_str (&self->readonly_password);
   self->readonly_password = password;
   self->readonly_looked_up = TRUE;
-  open_login_database (task);
+  open_login_database (g_steal_pointer (&task));
 }
 
+/* Takes TASK_IN over, as every step does. */
 static void
-open_login_database (GTask *task)
+open_login_database (GTask *task_in)
 {
+  g_autoptr(GTask) task = task_in;
   BastionConnection *self = g_task_get_source_object (task);
   OpenData *data = g_task_get_task_data (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
 
   /* A read-only profile logs in as the team's read-only role when one was made. */
   if (!self->readonly_looked_up && bastion_profile_get_read_only (self->profile))
     {
       bastion_secrets_lookup_async (self->secrets, bastion_profile_get_id (self->profile),
-                                    BASTION_SECRET_KIND_READONLY_PASSWORD,
-                                    g_task_get_cancellable (task), on_readonly_password_found,
-                                    task);
+                                    BASTION_SECRET_KIND_READONLY_PASSWORD, cancellable,
+                                    on_readonly_password_found, g_steal_pointer (&task));
       return;
     }
 
@@ -159,7 +161,7 @@ open_login_database (GTask *task)
     {
       if (can_refetch (self, data))
         {
-          refetch_password (task);
+          refetch_password (g_steal_pointer (&task));
           return;
         }
       _bastion_connection_fail_task (self, task,
@@ -168,13 +170,12 @@ open_login_database (GTask *task)
                                                   _("No database password is stored for “%s”"),
                                                   bastion_profile_get_display_name
                                                     (self->profile)));
-      g_object_unref (task);
       return;
     }
 
   data->database = bastion_connection_create_database (self);
-  bastion_database_connect_async (data->database, g_task_get_cancellable (task),
-                                  on_database_connected, task);
+  bastion_database_connect_async (data->database, cancellable, on_database_connected,
+                                  g_steal_pointer (&task));
 }
 
 static void
@@ -208,16 +209,17 @@ on_db_password_found (GObject      *source,
 }
 
 void
-_bastion_connection_open_database_step (GTask *task)
+_bastion_connection_open_database_step (GTask *task_in)
 {
+  g_autoptr(GTask) task = task_in;
   BastionConnection *self = g_task_get_source_object (task);
   OpenData *data = g_task_get_task_data (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
 
   if ((data->flags & BASTION_CONNECTION_FLAGS_VERIFY_DATABASE) == 0)
     {
       _bastion_connection_set_stage (self, BASTION_CONNECTION_STAGE_READY);
       g_task_return_boolean (task, TRUE);
-      g_object_unref (task);
       return;
     }
 
@@ -227,13 +229,13 @@ _bastion_connection_open_database_step (GTask *task)
   self->readonly_looked_up = FALSE;
   if (self->db_password != NULL)
     {
-      open_login_database (task);
+      open_login_database (g_steal_pointer (&task));
       return;
     }
 
   bastion_secrets_lookup_async (self->secrets, bastion_profile_get_id (self->profile),
-                                BASTION_SECRET_KIND_DB_PASSWORD, g_task_get_cancellable (task),
-                                on_db_password_found, task);
+                                BASTION_SECRET_KIND_DB_PASSWORD, cancellable,
+                                on_db_password_found, g_steal_pointer (&task));
 }
 
 static gboolean

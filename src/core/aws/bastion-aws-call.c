@@ -132,19 +132,13 @@ strip_type_prefix (const char *code)
   return hash != NULL ? hash + 1 : code;
 }
 
+/* A refusal of who asks or when (permission, clock, token, keys): the error, else NULL. */
 static GError *
-aws_error_new (BastionAwsCall *call,
-               long            status,
-               const char     *code,
-               const char     *message)
+credentials_error_new (BastionAwsCall *call,
+                       const char     *code,
+                       const char     *message,
+                       const char     *permission)
 {
-  g_autofree char *permission = g_strdup_printf ("%s:%s", call->service, call->action);
-
-  if (message == NULL)
-    message = "";
-
-  g_debug ("AWS %s %s: HTTP %ld, %s", call->service, call->action, status, code);
-
   if (g_str_equal (code, "AccessDenied") ||
       g_str_equal (code, "AccessDeniedException") ||
       g_str_equal (code, "UnauthorizedOperation"))
@@ -185,6 +179,15 @@ aws_error_new (BastionAwsCall *call,
                           "them with “aws configure”."),
                         call->action, code);
 
+  return NULL;
+}
+
+/* What the call was about is missing, or the state does not allow it: the error, else NULL. */
+static GError *
+resource_error_new (BastionAwsCall *call,
+                    const char     *code,
+                    const char     *message)
+{
   if (g_str_equal (code, "ResourceNotFoundException"))
     return g_error_new (BASTION_AWS_ERROR, BASTION_AWS_ERROR_NOT_FOUND,
                         _("%s: Secrets Manager in %s has no secret “%s”. Check db_password_key "
@@ -218,6 +221,27 @@ aws_error_new (BastionAwsCall *call,
   if (g_str_equal (code, "IncorrectInstanceState"))
     return g_error_new (BASTION_AWS_ERROR, BASTION_AWS_ERROR_INCORRECT_STATE,
                         _("%s: %s Wait a minute and try again."), call->action, message);
+
+  return NULL;
+}
+
+static GError *
+aws_error_new (BastionAwsCall *call,
+               long            status,
+               const char     *code,
+               const char     *message)
+{
+  g_autofree char *permission = g_strdup_printf ("%s:%s", call->service, call->action);
+  GError *error;
+
+  if (message == NULL)
+    message = "";
+
+  g_debug ("AWS %s %s: HTTP %ld, %s", call->service, call->action, status, code);
+
+  if ((error = credentials_error_new (call, code, message, permission)) != NULL ||
+      (error = resource_error_new (call, code, message)) != NULL)
+    return error;
 
   return g_error_new (BASTION_AWS_ERROR, BASTION_AWS_ERROR_SERVICE,
                       _("AWS answered %s with %s (HTTP %ld): %s"),

@@ -444,6 +444,51 @@ set_no_keys_error (GError     **error,
                  name, credentials_path, config_path, name);
 }
 
+/* The keys of the profile NAME (the credentials file first, then the config file). */
+static BastionAwsCredentials *
+from_profile (BastionAwsCredentials  *found,
+              const char             *name,
+              gboolean                explicit_profile,
+              const char             *region,
+              GHashTable             *cred_sec,
+              GHashTable             *conf_sec,
+              const char             *credentials_path,
+              const char             *config_path,
+              GError                **error)
+{
+  g_autoptr(BastionAwsCredentials) creds = found;
+  const char *access_key;
+  const char *secret_key;
+
+  if (cred_sec == NULL && conf_sec == NULL)
+    {
+      set_no_profile_error (error, name, explicit_profile, credentials_path, config_path);
+      return NULL;
+    }
+
+  creds->profile = g_strdup (name);
+  access_key = section_get (cred_sec, conf_sec, "aws_access_key_id");
+  secret_key = section_get (cred_sec, conf_sec, "aws_secret_access_key");
+
+  if (access_key == NULL || secret_key == NULL)
+    {
+      set_no_keys_error (error, name, cred_sec, conf_sec, credentials_path, config_path);
+      return NULL;
+    }
+
+  creds->source = g_strdup (cred_sec != NULL && nonempty (g_hash_table_lookup (cred_sec,
+                                                                               "aws_access_key_id"))
+                            ? credentials_path : config_path);
+  creds->access_key_id = g_strdup (access_key);
+  creds->secret_access_key = g_strdup (secret_key);
+  creds->session_token = g_strdup (section_get (cred_sec, conf_sec, "aws_session_token"));
+  creds->endpoint_url = g_strdup (section_get (conf_sec, NULL, "endpoint_url"));
+  if (!set_region (creds, region, section_get (conf_sec, cred_sec, "region"), config_path, error))
+    return NULL;
+
+  return g_steal_pointer (&creds);
+}
+
 /* The chain, from the files' contents as read. Runs where the caller runs (the environment is
  * read here, never from a worker thread). */
 static BastionAwsCredentials *
@@ -464,8 +509,6 @@ resolve (const char     *profile,
   const char *env_key = nonempty (g_getenv ("AWS_ACCESS_KEY_ID"));
   const char *env_secret = nonempty (g_getenv ("AWS_SECRET_ACCESS_KEY"));
   const char *name;
-  const char *access_key;
-  const char *secret_key;
   gboolean explicit_profile = nonempty (profile) != NULL;
 
   if ((env_key != NULL) != (env_secret != NULL))
@@ -508,33 +551,8 @@ resolve (const char     *profile,
       return g_steal_pointer (&creds);
     }
 
-  if (cred_sec == NULL && conf_sec == NULL)
-    {
-      set_no_profile_error (error, name, explicit_profile, credentials_path, config_path);
-      return NULL;
-    }
-
-  creds->profile = g_strdup (name);
-  access_key = section_get (cred_sec, conf_sec, "aws_access_key_id");
-  secret_key = section_get (cred_sec, conf_sec, "aws_secret_access_key");
-
-  if (access_key == NULL || secret_key == NULL)
-    {
-      set_no_keys_error (error, name, cred_sec, conf_sec, credentials_path, config_path);
-      return NULL;
-    }
-
-  creds->source = g_strdup (cred_sec != NULL && nonempty (g_hash_table_lookup (cred_sec,
-                                                                               "aws_access_key_id"))
-                            ? credentials_path : config_path);
-  creds->access_key_id = g_strdup (access_key);
-  creds->secret_access_key = g_strdup (secret_key);
-  creds->session_token = g_strdup (section_get (cred_sec, conf_sec, "aws_session_token"));
-  creds->endpoint_url = g_strdup (section_get (conf_sec, NULL, "endpoint_url"));
-  if (!set_region (creds, region, section_get (conf_sec, cred_sec, "region"), config_path, error))
-    return NULL;
-
-  return g_steal_pointer (&creds);
+  return from_profile (g_steal_pointer (&creds), name, explicit_profile, region, cred_sec,
+                       conf_sec, credentials_path, config_path, error);
 }
 
 BastionAwsCredentials *

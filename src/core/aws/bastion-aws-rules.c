@@ -422,11 +422,14 @@ on_ip_op_revoked (GObject      *object,
 }
 
 /* Revokes op->to_revoke one by one, then returns: my CIDR (allow), or the removed CIDRs
- * (remove-expired). Owns task. */
+ * (remove-expired). Takes TASK_IN over. */
 static void
-ip_op_revoke_next (GTask *task)
+ip_op_revoke_next (GTask *task_in)
 {
+  g_autoptr(GTask) task = task_in;
   IpOp *op = g_task_get_task_data (task);
+  BastionAws *self = g_task_get_source_object (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
   const char *cidr;
 
   if (op->to_revoke->len == 0)
@@ -435,14 +438,13 @@ ip_op_revoke_next (GTask *task)
         g_task_return_pointer (task, strv_from_array (op->removed), (GDestroyNotify) g_strfreev);
       else
         g_task_return_pointer (task, g_strdup (op->my_cidr), g_free);
-      g_object_unref (task);
       return;
     }
 
   cidr = g_ptr_array_index (op->to_revoke, 0);
   g_debug ("Revoking the SSH rule for %s", cidr);
-  bastion_aws_revoke_ssh_async (g_task_get_source_object (task), op->group->group_id, cidr,
-                                g_task_get_cancellable (task), on_ip_op_revoked, task);
+  bastion_aws_revoke_ssh_async (self, op->group->group_id, cidr, cancellable, on_ip_op_revoked,
+                                g_steal_pointer (&task));
 }
 
 static void
@@ -494,11 +496,14 @@ ip_op_plan (IpOp *op)
   return exact;
 }
 
+/* Takes TASK_IN over. */
 static void
-ip_op_authorize (GTask *task)
+ip_op_authorize (GTask *task_in)
 {
+  g_autoptr(GTask) task = task_in;
   IpOp *op = g_task_get_task_data (task);
   BastionAws *self = g_task_get_source_object (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
   g_autofree char *description = NULL;
   gint64 expires = 0;
 
@@ -507,7 +512,7 @@ ip_op_authorize (GTask *task)
   description = bastion_aws_dup_rule_description (expires);
   g_debug ("Authorizing SSH from %s (%s)", op->my_cidr, description);
   bastion_aws_authorize_ssh_async (self, op->group->group_id, op->my_cidr, description,
-                                   g_task_get_cancellable (task), on_ip_op_authorized, task);
+                                   cancellable, on_ip_op_authorized, g_steal_pointer (&task));
 }
 
 static void
@@ -528,11 +533,14 @@ on_ip_op_temporary_revoked (GObject      *object,
   ip_op_authorize (g_steal_pointer (&task));
 }
 
+/* Takes TASK_IN over. */
 static void
-ip_op_after_group (GTask *task)
+ip_op_after_group (GTask *task_in)
 {
+  g_autoptr(GTask) task = task_in;
   IpOp *op = g_task_get_task_data (task);
   BastionAws *self = g_task_get_source_object (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
   g_autoptr(BastionAwsDiagnosis) diagnosis = NULL;
   int exact;
 
@@ -540,14 +548,13 @@ ip_op_after_group (GTask *task)
     {
       g_task_return_pointer (task, bastion_aws_diagnosis_new (op->my_ip, op->group),
                              (GDestroyNotify) bastion_aws_diagnosis_free);
-      g_object_unref (task);
       return;
     }
 
   exact = ip_op_plan (op);
   if (g_task_get_source_tag (task) == bastion_aws_remove_expired_rules_async)
     {
-      ip_op_revoke_next (task);
+      ip_op_revoke_next (g_steal_pointer (&task));
       return;
     }
 
@@ -558,7 +565,7 @@ ip_op_after_group (GTask *task)
        * it over and removes it when it ends, instead of calling it "already allowed". */
       g_debug ("Taking over my temporary rule for %s", op->my_cidr);
       op->added = TRUE;
-      ip_op_revoke_next (task);
+      ip_op_revoke_next (g_steal_pointer (&task));
       return;
     }
   if (op->mode == BASTION_AWS_ALLOW_REPLACE && exact == RULE_MINE_TEMPORARY)
@@ -566,20 +573,19 @@ ip_op_after_group (GTask *task)
       /* My temporary rule for this address would go at its expiry: it becomes permanent (EC2
        * has one rule per address and port, so it is revoked and added again). */
       g_debug ("Making my temporary rule for %s permanent", op->my_cidr);
-      bastion_aws_revoke_ssh_async (self, op->group->group_id, op->my_cidr,
-                                    g_task_get_cancellable (task), on_ip_op_temporary_revoked,
-                                    task);
+      bastion_aws_revoke_ssh_async (self, op->group->group_id, op->my_cidr, cancellable,
+                                    on_ip_op_temporary_revoked, g_steal_pointer (&task));
       return;
     }
   if ((op->mode == BASTION_AWS_ALLOW_TEMPORARY && diagnosis->admits_me) || exact != -1)
     {
       g_debug ("The security group already admits %s", op->my_ip);
-      ip_op_revoke_next (task);
+      ip_op_revoke_next (g_steal_pointer (&task));
       return;
     }
 
   /* Added before the old rules go, so there is no moment without a way in. */
-  ip_op_authorize (task);
+  ip_op_authorize (g_steal_pointer (&task));
 }
 
 void

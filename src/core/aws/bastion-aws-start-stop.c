@@ -53,7 +53,7 @@ on_instance_op_described (GObject      *object,
                           GAsyncResult *result,
                           gpointer      user_data)
 {
-  GTask *task = user_data;
+  g_autoptr(GTask) task = user_data;
   InstanceOp *op = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
   BastionAwsInstance *instance;
@@ -62,31 +62,28 @@ on_instance_op_described (GObject      *object,
   if (instance == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
-      g_object_unref (task);
       return;
     }
   g_clear_pointer (&op->instance, bastion_aws_instance_free);
   op->instance = instance;
 
-  instance_op_check (task);
+  instance_op_check (g_steal_pointer (&task));
 }
 
 static gboolean
 on_instance_op_poll (gpointer user_data)
 {
-  GTask *task = user_data;
+  g_autoptr(GTask) task = user_data;
   InstanceOp *op = g_task_get_task_data (task);
+  BastionAws *self = g_task_get_source_object (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
 
   g_clear_pointer (&op->timeout, g_source_unref);
   if (g_task_return_error_if_cancelled (task))
-    {
-      g_object_unref (task);
-      return G_SOURCE_REMOVE;
-    }
+    return G_SOURCE_REMOVE;
 
-  bastion_aws_describe_instance_async (g_task_get_source_object (task), op->name_tag,
-                                       g_task_get_cancellable (task), on_instance_op_described,
-                                       task);
+  bastion_aws_describe_instance_async (self, op->name_tag, cancellable, on_instance_op_described,
+                                       g_steal_pointer (&task));
 
   return G_SOURCE_REMOVE;
 }
@@ -94,10 +91,9 @@ on_instance_op_poll (gpointer user_data)
 static gboolean
 on_instance_op_cancel_idle (gpointer user_data)
 {
-  GTask *task = user_data;
+  g_autoptr(GTask) task = user_data;
 
   g_task_return_error_if_cancelled (task);
-  g_object_unref (task);
 
   return G_SOURCE_REMOVE;
 }
@@ -122,11 +118,14 @@ on_instance_op_cancelled (GCancellable *cancellable,
   g_source_unref (idle);
 }
 
+/* Asks again after a delay. Takes TASK_IN over. */
 static void
-instance_op_poll_later (GTask *task)
+instance_op_poll_later (GTask *task_in)
 {
+  g_autoptr(GTask) task = task_in;
   InstanceOp *op = g_task_get_task_data (task);
   BastionAws *self = g_task_get_source_object (task);
+  GMainContext *context;
 
   if (g_get_monotonic_time () > op->deadline)
     {
@@ -138,16 +137,18 @@ instance_op_poll_later (GTask *task)
                                op->instance->instance_id,
                                op->want_running ? "running" : "stopped",
                                bastion_aws_get_wait_timeout (self), op->instance->state);
-      g_object_unref (task);
       return;
     }
 
   g_debug ("Instance %s is %s; asking again in %u ms", op->instance->instance_id,
            op->instance->state, op->delay);
+  context = g_task_get_context (task);
   op->timeout = g_timeout_source_new (op->delay);
-  g_source_set_callback (op->timeout, on_instance_op_poll, task, NULL);
+  /* The pending poll holds the task: on_instance_op_poll() or, on a cancel meanwhile,
+   * on_instance_op_cancel_idle() takes it over. */
+  g_source_set_callback (op->timeout, on_instance_op_poll, g_steal_pointer (&task), NULL);
   g_source_set_static_name (op->timeout, "[bastion] instance poll");
-  g_source_attach (op->timeout, g_task_get_context (task));
+  g_source_attach (op->timeout, context);
   op->delay = MIN (op->delay * 2, BASTION_AWS_MAX_POLL_INTERVAL);
 }
 
@@ -156,7 +157,7 @@ on_instance_op_requested (GObject      *object,
                           GAsyncResult *result,
                           gpointer      user_data)
 {
-  GTask *task = user_data;
+  g_autoptr(GTask) task = user_data;
   InstanceOp *op = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
   g_autofree char *state = NULL;
@@ -169,7 +170,6 @@ on_instance_op_requested (GObject      *object,
   if (state == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
-      g_object_unref (task);
       return;
     }
 
@@ -180,19 +180,20 @@ on_instance_op_requested (GObject      *object,
     {
       g_task_return_pointer (task, bastion_aws_instance_copy (op->instance),
                              (GDestroyNotify) bastion_aws_instance_free);
-      g_object_unref (task);
       return;
     }
 
-  instance_op_poll_later (task);
+  instance_op_poll_later (g_steal_pointer (&task));
 }
 
-/* Decides, from the instance's state just described, what comes next. Owns task. */
+/* Decides, from the instance's state just described, what comes next. Takes TASK_IN over. */
 static void
-instance_op_check (GTask *task)
+instance_op_check (GTask *task_in)
 {
+  g_autoptr(GTask) task = task_in;
   InstanceOp *op = g_task_get_task_data (task);
   BastionAws *self = g_task_get_source_object (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
   const char *state = op->instance->state;
   gboolean done;
 
@@ -207,7 +208,6 @@ instance_op_check (GTask *task)
     {
       g_task_return_pointer (task, bastion_aws_instance_copy (op->instance),
                              (GDestroyNotify) bastion_aws_instance_free);
-      g_object_unref (task);
       return;
     }
 
@@ -217,7 +217,6 @@ instance_op_check (GTask *task)
                                _("The bastion instance %s is %s. It has to be recreated (see the "
                                  "SimpleIOT documentation)."),
                                op->instance->instance_id, state);
-      g_object_unref (task);
       return;
     }
 
@@ -229,13 +228,11 @@ instance_op_check (GTask *task)
       g_debug ("%s instance %s", op->want_running ? "Starting" : "Stopping",
                op->instance->instance_id);
       if (op->want_running)
-        bastion_aws_start_instance_async (self, op->instance->instance_id,
-                                          g_task_get_cancellable (task),
-                                          on_instance_op_requested, task);
+        bastion_aws_start_instance_async (self, op->instance->instance_id, cancellable,
+                                          on_instance_op_requested, g_steal_pointer (&task));
       else
-        bastion_aws_stop_instance_async (self, op->instance->instance_id,
-                                         g_task_get_cancellable (task),
-                                         on_instance_op_requested, task);
+        bastion_aws_stop_instance_async (self, op->instance->instance_id, cancellable,
+                                         on_instance_op_requested, g_steal_pointer (&task));
       return;
     }
 
@@ -244,11 +241,10 @@ instance_op_check (GTask *task)
     {
       g_task_return_pointer (task, bastion_aws_instance_copy (op->instance),
                              (GDestroyNotify) bastion_aws_instance_free);
-      g_object_unref (task);
       return;
     }
 
-  instance_op_poll_later (task);
+  instance_op_poll_later (g_steal_pointer (&task));
 }
 
 static void
@@ -261,7 +257,7 @@ instance_op_start (BastionAws          *self,
                    gpointer             user_data,
                    gpointer             source_tag)
 {
-  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
   InstanceOp *op = g_new0 (InstanceOp, 1);
 
   g_task_set_source_tag (task, source_tag);
@@ -279,7 +275,7 @@ instance_op_start (BastionAws          *self,
     }
 
   bastion_aws_describe_instance_async (self, name_tag, cancellable, on_instance_op_described,
-                                       task);
+                                       g_steal_pointer (&task));
 }
 
 void

@@ -874,39 +874,16 @@ connect_cancelled_cb (GCancellable *cancellable,
   g_source_attach (idle, g_task_get_context (task));
 }
 
-void
-bastion_database_connect_async (BastionDatabase     *self,
-                                GCancellable        *cancellable,
-                                GAsyncReadyCallback  callback,
-                                gpointer             user_data)
+/* Starts libpq's connection with every parameter given, so nothing in the environment or the
+ * user's files (PGPASSWORD, ~/.pgpass, PGOPTIONS) can change what it does. */
+static PGconn *
+connect_start (BastionDatabase *self)
 {
-  g_autoptr(GTask) task = NULL;
-  g_autofree char *port = NULL;
-  g_autofree char *timeout = NULL;
+  g_autofree char *port = g_strdup_printf ("%u", self->port);
+  g_autofree char *timeout = g_strdup_printf ("%u", self->connect_timeout);
   const char *keys[16];
   const char *values[16];
-  ConnectData *data;
   guint n = 0;
-
-  g_return_if_fail (BASTION_IS_DATABASE (self));
-  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, bastion_database_connect_async);
-  g_task_set_check_cancellable (task, FALSE);
-
-  if (self->owner != NULL || self->connect_task != NULL)
-    {
-      g_task_return_new_error (task, BASTION_DATABASE_ERROR, BASTION_DATABASE_ERROR_BUSY,
-                               _("The connection is busy. Cancel the running query first."));
-      return;
-    }
-
-  /* A reconnect starts from scratch. */
-  bastion_database_disconnect (self);
-
-  port = g_strdup_printf ("%u", self->port);
-  timeout = g_strdup_printf ("%u", self->connect_timeout);
 
 #define ADD(k, v) G_STMT_START { if ((v) != NULL) { keys[n] = (k); values[n] = (v); n++; } } G_STMT_END
   ADD ("hostaddr", self->hostaddr);
@@ -930,12 +907,41 @@ bastion_database_connect_async (BastionDatabase     *self,
   values[n] = NULL;
   g_assert (n < G_N_ELEMENTS (keys));
 
+  return PQconnectStartParams (keys, values, 0);
+}
+
+void
+bastion_database_connect_async (BastionDatabase     *self,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  ConnectData *data;
+
+  g_return_if_fail (BASTION_IS_DATABASE (self));
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, bastion_database_connect_async);
+  g_task_set_check_cancellable (task, FALSE);
+
+  if (self->owner != NULL || self->connect_task != NULL)
+    {
+      g_task_return_new_error (task, BASTION_DATABASE_ERROR, BASTION_DATABASE_ERROR_BUSY,
+                               _("The connection is busy. Cancel the running query first."));
+      return;
+    }
+
+  /* A reconnect starts from scratch. */
+  bastion_database_disconnect (self);
+
   data = g_new0 (ConnectData, 1);
   data->self = self;
   data->fd = -1;
   g_task_set_task_data (task, data, (GDestroyNotify)connect_data_free);
 
-  data->conn = PQconnectStartParams (keys, values, 0);
+  data->conn = connect_start (self);
   if (data->conn == NULL)
     {
       g_task_return_new_error (task, BASTION_DATABASE_ERROR, BASTION_DATABASE_ERROR_FAILED,

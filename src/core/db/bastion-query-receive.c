@@ -132,6 +132,32 @@ handle_envelope_result (BastionQuery *self,
   return TRUE;
 }
 
+/* The end of a row set (in single-row mode it carries no rows). */
+static void
+end_result_set (BastionQuery *self,
+                PGresult     *res)
+{
+  if (!self->discard)
+    {
+      if (!self->in_result)
+        _bastion_query_begin_result_set (self, res);
+      for (int r = 0; r < PQntuples (res); r++)
+        {
+          /* Not reached in single-row mode; kept for completeness. */
+          if (self->batch == NULL)
+            self->batch = bastion_result_batch_new (self->n_columns, self->batch_size);
+          for (guint i = 0; i < self->n_columns; i++)
+            bastion_result_batch_append_cell (self->batch, PQgetvalue (res, r, i),
+                                              PQgetlength (res, r, i), PQgetisnull (res, r, i));
+          self->n_rows++;
+        }
+      _bastion_query_emit_batch (self);
+    }
+  self->in_result = FALSE;
+  g_free (self->command_status);
+  self->command_status = g_strdup (PQcmdStatus (res));
+}
+
 /* Returns FALSE when the query paused and keeps @res. */
 static gboolean
 handle_result (BastionQuery *self,
@@ -158,27 +184,7 @@ handle_result (BastionQuery *self,
       break;
 
     case PGRES_TUPLES_OK:
-      /* The end of a row set (in single-row mode it carries no rows). */
-      if (!self->discard)
-        {
-          if (!self->in_result)
-            _bastion_query_begin_result_set (self, res);
-          for (int r = 0; r < PQntuples (res); r++)
-            {
-              /* Not reached in single-row mode; kept for completeness. */
-              if (self->batch == NULL)
-                self->batch = bastion_result_batch_new (self->n_columns, self->batch_size);
-              for (guint i = 0; i < self->n_columns; i++)
-                bastion_result_batch_append_cell (self->batch, PQgetvalue (res, r, i),
-                                                  PQgetlength (res, r, i),
-                                                  PQgetisnull (res, r, i));
-              self->n_rows++;
-            }
-          _bastion_query_emit_batch (self);
-        }
-      self->in_result = FALSE;
-      g_free (self->command_status);
-      self->command_status = g_strdup (PQcmdStatus (res));
+      end_result_set (self, res);
       break;
 
     case PGRES_COMMAND_OK:

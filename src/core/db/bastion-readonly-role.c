@@ -18,6 +18,7 @@
 #include "bastion-database-private.h"
 #include "bastion-query-private.h"
 #include "bastion-readonly-role.h"
+#include "bastion-secure.h"
 #include "bastion-secrets.h"
 
 /* 32 random bytes: 256 bits, 43 characters of URL-safe base64. */
@@ -34,22 +35,12 @@ typedef struct
 } RoleData;
 
 static void
-wipe_free (char *secret)
-{
-  if (secret != NULL)
-    {
-      explicit_bzero (secret, strlen (secret));
-      g_free (secret);
-    }
-}
-
-static void
 role_data_free (RoleData *data)
 {
   g_clear_object (&data->admin);
   g_free (data->profile_id);
   g_free (data->team);
-  wipe_free (data->password);
+  bastion_secure_str_free (data->password);
   g_free (data);
 }
 
@@ -92,7 +83,7 @@ generate_password (GError **error)
     }
 
   password = g_base64_encode (bytes, sizeof bytes);
-  explicit_bzero (bytes, sizeof bytes);
+  bastion_secure_wipe (bytes, sizeof bytes);
   g_strdelimit (password, "+", '-');
   g_strdelimit (password, "/", '_');
   g_strdelimit (password, "=", '\0');
@@ -275,10 +266,13 @@ on_sql_done (GObject      *source,
     }
 }
 
+/* Takes TASK_IN over. */
 static void
-run_sql (GTask *task)
+run_sql (GTask *task_in)
 {
+  g_autoptr(GTask) task = task_in;
   RoleData *data = g_task_get_task_data (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
   g_autoptr(BastionQuery) query = NULL;
   g_autofree char *sql = NULL;
   GError *error = NULL;
@@ -287,7 +281,6 @@ run_sql (GTask *task)
   if (sql == NULL)
     {
       g_task_return_error (task, error);
-      g_object_unref (task);
       return;
     }
 
@@ -295,8 +288,8 @@ run_sql (GTask *task)
   query = bastion_query_new (data->admin, sql);
   bastion_query_set_trusted (query, TRUE);
   bastion_query_set_retain_rows (query, FALSE);
-  explicit_bzero (sql, strlen (sql));
-  bastion_query_run_async (query, g_task_get_cancellable (task), on_sql_done, task);
+  bastion_secure_wipe (sql, strlen (sql));
+  bastion_query_run_async (query, cancellable, on_sql_done, g_steal_pointer (&task));
 }
 
 void

@@ -77,6 +77,48 @@ dollar_tag_length (const char *text,
   return 0;
 }
 
+/* At the start of a block comment: the offset after it (PostgreSQL's block comments nest), or
+ * the end. */
+static gsize
+skip_block_comment (const char *text,
+                    gsize       len,
+                    gsize       i)
+{
+  guint depth = 1;
+
+  i += 2;
+  while (i < len && depth > 0)
+    {
+      if (text[i] == '/' && i + 1 < len && text[i + 1] == '*')
+        depth++, i += 2;
+      else if (text[i] == '*' && i + 1 < len && text[i + 1] == '/')
+        depth--, i += 2;
+      else
+        i++;
+    }
+  return i;
+}
+
+/* At a dollar-quote tag: the offset after the same tag closes the string, or the end. */
+static gsize
+skip_dollar_quoted (const char *text,
+                    gsize       len,
+                    gsize       i)
+{
+  gsize tag_len = dollar_tag_length (text, len, i);
+  const char *close = g_strstr_len (text + i + tag_len, len - i - tag_len, "$");
+
+  while (close != NULL)
+    {
+      gsize at = close - text;
+
+      if (at + tag_len <= len && memcmp (close, text + i, tag_len) == 0)
+        return at + tag_len;
+      close = g_strstr_len (close + 1, len - at - 1, "$");
+    }
+  return len;
+}
+
 static TokenKind
 next_token (const char *text,
             gsize       len,
@@ -110,20 +152,7 @@ next_token (const char *text,
 
   if (c == '/' && i + 1 < len && text[i + 1] == '*')
     {
-      /* PostgreSQL's block comments nest. */
-      guint depth = 1;
-
-      i += 2;
-      while (i < len && depth > 0)
-        {
-          if (text[i] == '/' && i + 1 < len && text[i + 1] == '*')
-            depth++, i += 2;
-          else if (text[i] == '*' && i + 1 < len && text[i + 1] == '/')
-            depth--, i += 2;
-          else
-            i++;
-        }
-      *pos = i;
+      *pos = skip_block_comment (text, len, i);
       return TOKEN_SPACE;
     }
 
@@ -145,29 +174,10 @@ next_token (const char *text,
       return TOKEN_QUOTED;
     }
 
-  if (c == '$')
+  if (c == '$' && dollar_tag_length (text, len, i) > 0)
     {
-      gsize tag_len = dollar_tag_length (text, len, i);
-
-      if (tag_len > 0)
-        {
-          const char *close = g_strstr_len (text + i + tag_len, len - i - tag_len, "$");
-
-          /* Finds the same tag again. */
-          while (close != NULL)
-            {
-              gsize at = close - text;
-
-              if (at + tag_len <= len && memcmp (close, text + i, tag_len) == 0)
-                {
-                  *pos = at + tag_len;
-                  return TOKEN_OTHER;
-                }
-              close = g_strstr_len (close + 1, len - at - 1, "$");
-            }
-          *pos = len;
-          return TOKEN_OTHER;
-        }
+      *pos = skip_dollar_quoted (text, len, i);
+      return TOKEN_OTHER;
     }
 
   if (is_ident_start (c))

@@ -171,8 +171,7 @@ prepare_thread (GTask        *task,
         {
           g_task_return_new_error (task, BASTION_LAUNCHER_ERROR,
                                    BASTION_LAUNCHER_ERROR_NO_PASSWORD,
-                                   _("The database password of “%s” is not known; connect "
-                                     "first or store it with “bastion-cli secret set”"),
+                                   _("The database password of “%s” is not known"),
                                    data->target->team);
           return;
         }
@@ -313,8 +312,9 @@ tool_environment (BastionLauncher         *self,
 }
 
 static void
-spawn_tool (GTask *task)
+spawn_tool (GTask *task_in)
 {
+  g_autoptr(GTask) task = task_in;
   BastionLauncher *self = g_task_get_source_object (task);
   LaunchData *data = g_task_get_task_data (task);
   g_autoptr(GSubprocessLauncher) launcher = NULL;
@@ -347,13 +347,13 @@ spawn_tool (GTask *task)
                                       bastion_launcher_tool_get_title (data->tool),
                                       error->message));
       g_error_free (error);
-      g_object_unref (task);
       return;
     }
 
   data->wait_cancellable = g_cancellable_new ();
   data->timeout_id = g_timeout_add (self->watch_ms, child_watch_timeout, task);
-  g_subprocess_wait_async (data->child, data->wait_cancellable, child_exited, task);
+  g_subprocess_wait_async (data->child, data->wait_cancellable, child_exited,
+                           g_steal_pointer (&task));
 }
 
 /* --- pgAdmin: add the server with its own setup.py, once ---------------------------------- */
@@ -380,7 +380,7 @@ pgadmin_load_done (GObject      *object,
                    GAsyncResult *result,
                    gpointer      user_data)
 {
-  GTask *task = user_data;
+  g_autoptr(GTask) task = user_data;
   BastionLauncher *self = g_task_get_source_object (task);
   LaunchData *data = g_task_get_task_data (task);
   g_autofree char *out = NULL;
@@ -391,7 +391,6 @@ pgadmin_load_done (GObject      *object,
   if (!g_subprocess_communicate_utf8_finish (G_SUBPROCESS (object), result, &out, &err, &error))
     {
       launch_fail (task, error);
-      g_object_unref (task);
       return;
     }
 
@@ -405,18 +404,19 @@ pgadmin_load_done (GObject      *object,
       launch_fail (task, g_error_new (BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_TOOL_FAILED,
                                       _("pgAdmin's setup.py could not add the server of “%s”: "
                                         "%s"), data->target->team, tail));
-      g_object_unref (task);
       return;
     }
 
-  spawn_tool (task);
+  spawn_tool (g_steal_pointer (&task));
 }
 
 static void
-pgadmin_load (GTask *task)
+pgadmin_load (GTask *task_in)
 {
+  g_autoptr(GTask) task = task_in;
   LaunchData *data = g_task_get_task_data (task);
   g_autoptr(GSubprocess) proc = NULL;
+  GCancellable *cancellable;
   GError *error = NULL;
 
   proc = g_subprocess_newv ((const char * const *)data->plan->setup_argv,
@@ -425,12 +425,12 @@ pgadmin_load (GTask *task)
   if (proc == NULL)
     {
       launch_fail (task, error);
-      g_object_unref (task);
       return;
     }
 
-  g_subprocess_communicate_utf8_async (proc, NULL, g_task_get_cancellable (task),
-                                       pgadmin_load_done, task);
+  cancellable = g_task_get_cancellable (task);
+  g_subprocess_communicate_utf8_async (proc, NULL, cancellable, pgadmin_load_done,
+                                       g_steal_pointer (&task));
 }
 
 static void
@@ -438,7 +438,7 @@ pgadmin_remove_done (GObject      *object,
                      GAsyncResult *result,
                      gpointer      user_data)
 {
-  GTask *task = user_data;
+  g_autoptr(GTask) task = user_data;
   LaunchData *data = g_task_get_task_data (task);
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
@@ -447,7 +447,6 @@ pgadmin_remove_done (GObject      *object,
   if (!g_subprocess_communicate_utf8_finish (G_SUBPROCESS (object), result, &out, &err, &error))
     {
       launch_fail (task, error);
-      g_object_unref (task);
       return;
     }
 
@@ -461,19 +460,19 @@ pgadmin_remove_done (GObject      *object,
                                         "and try again, or delete the server “%s” in pgAdmin"),
                                       data->target->team, ".pgadmin/pgadmin4.db", tail,
                                       data->target->team));
-      g_object_unref (task);
       return;
     }
 
   g_debug ("pgAdmin: %s", out != NULL ? g_strstrip (out) : "");
-  pgadmin_load (task);
+  pgadmin_load (g_steal_pointer (&task));
 }
 
 /* Removes only Bastion's own entry (see bastion-launcher-pgadmin.c), then loads it again. */
 static void
-pgadmin_remove (GTask      *task,
+pgadmin_remove (GTask      *task_in,
                 const char *group)
 {
+  g_autoptr(GTask) task = task_in;
   BastionLauncher *self = g_task_get_source_object (task);
   LaunchData *data = g_task_get_task_data (task);
   g_autofree char *sqlite = _bastion_launcher_pgadmin_sqlite_path (self);
@@ -482,6 +481,7 @@ pgadmin_remove (GTask      *task,
   g_auto(GStrv) argv = _bastion_launcher_host_argv (self, data->spawn,
                                                     (const char * const *)cmd, NULL);
   g_autoptr(GSubprocess) proc = NULL;
+  GCancellable *cancellable;
   GError *error = NULL;
 
   proc = g_subprocess_newv ((const char * const *)argv,
@@ -490,12 +490,12 @@ pgadmin_remove (GTask      *task,
   if (proc == NULL)
     {
       launch_fail (task, error);
-      g_object_unref (task);
       return;
     }
 
-  g_subprocess_communicate_utf8_async (proc, NULL, g_task_get_cancellable (task),
-                                       pgadmin_remove_done, task);
+  cancellable = g_task_get_cancellable (task);
+  g_subprocess_communicate_utf8_async (proc, NULL, cancellable, pgadmin_remove_done,
+                                       g_steal_pointer (&task));
 }
 
 static void
@@ -503,7 +503,7 @@ pgadmin_dump_done (GObject      *object,
                    GAsyncResult *result,
                    gpointer      user_data)
 {
-  GTask *task = user_data;
+  g_autoptr(GTask) task = user_data;
   BastionLauncher *self = g_task_get_source_object (task);
   LaunchData *data = g_task_get_task_data (task);
   g_autofree char *out = NULL;
@@ -518,7 +518,6 @@ pgadmin_dump_done (GObject      *object,
   if (!g_subprocess_communicate_utf8_finish (G_SUBPROCESS (object), result, &out, &err, &error))
     {
       launch_fail (task, error);
-      g_object_unref (task);
       return;
     }
 
@@ -530,7 +529,6 @@ pgadmin_dump_done (GObject      *object,
       launch_fail (task, g_error_new (BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_TOOL_FAILED,
                                       _("pgAdmin's setup.py could not list its servers: %s"),
                                       tail));
-      g_object_unref (task);
       return;
     }
 
@@ -546,7 +544,6 @@ pgadmin_dump_done (GObject      *object,
       launch_fail (task, g_error_new (BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_TOOL_FAILED,
                                       _("Could not read the server list pgAdmin wrote: %s"),
                                       parse_error->message));
-      g_object_unref (task);
       return;
     }
 
@@ -560,17 +557,17 @@ pgadmin_dump_done (GObject      *object,
         g_debug ("pgAdmin already has the server of %s; not adding it again",
                  data->target->team);
         bastion_runtime_dir_remove_file (self->runtime_dir, servers_name);
-        spawn_tool (task);
+        spawn_tool (g_steal_pointer (&task));
         return;
       }
     case BASTION_PGADMIN_ENTRY_STALE:
       g_debug ("pgAdmin's server of %s points elsewhere: replacing Bastion's entry",
                data->target->team);
-      pgadmin_remove (task, group);
+      pgadmin_remove (g_steal_pointer (&task), group);
       return;
     case BASTION_PGADMIN_ENTRY_ABSENT:
     default:
-      pgadmin_load (task);
+      pgadmin_load (g_steal_pointer (&task));
       return;
     }
 }
@@ -578,8 +575,9 @@ pgadmin_dump_done (GObject      *object,
 /* Asks pgAdmin's own setup.py for the servers it has: it knows its database schema in every
  * version, where reading pgadmin4.db directly would depend on it. */
 static void
-pgadmin_dump (GTask *task)
+pgadmin_dump (GTask *task_in)
 {
+  g_autoptr(GTask) task = task_in;
   BastionLauncher *self = g_task_get_source_object (task);
   LaunchData *data = g_task_get_task_data (task);
   g_autofree char *dump_name = _bastion_launcher_file_name_for (data->target, DUMP_SUFFIX);
@@ -593,12 +591,13 @@ pgadmin_dump (GTask *task)
   };
   g_auto(GStrv) argv = NULL;
   g_autoptr(GSubprocess) proc = NULL;
+  GCancellable *cancellable;
   GError *error = NULL;
 
   /* No database yet: pgAdmin never ran, so it has no servers at all. */
   if (!data->pgadmin_has_db)
     {
-      pgadmin_load (task);
+      pgadmin_load (g_steal_pointer (&task));
       return;
     }
 
@@ -610,12 +609,12 @@ pgadmin_dump (GTask *task)
   if (proc == NULL)
     {
       launch_fail (task, error);
-      g_object_unref (task);
       return;
     }
 
-  g_subprocess_communicate_utf8_async (proc, NULL, g_task_get_cancellable (task),
-                                       pgadmin_dump_done, task);
+  cancellable = g_task_get_cancellable (task);
+  g_subprocess_communicate_utf8_async (proc, NULL, cancellable, pgadmin_dump_done,
+                                       g_steal_pointer (&task));
 }
 
 static void
@@ -623,21 +622,20 @@ prepare_done (GObject      *object,
               GAsyncResult *result,
               gpointer      user_data)
 {
-  GTask *task = user_data;
+  g_autoptr(GTask) task = user_data;
   LaunchData *data = g_task_get_task_data (task);
   GError *error = NULL;
 
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
       launch_fail (task, error);
-      g_object_unref (task);
       return;
     }
 
   if (data->tool == BASTION_LAUNCHER_TOOL_PGADMIN)
-    pgadmin_dump (task);
+    pgadmin_dump (g_steal_pointer (&task));
   else
-    spawn_tool (task);
+    spawn_tool (g_steal_pointer (&task));
 }
 
 /**
@@ -805,8 +803,7 @@ bastion_launcher_write_command_async (BastionLauncher           *self,
   if (password == NULL || password[0] == '\0')
     {
       g_task_return_new_error (task, BASTION_LAUNCHER_ERROR, BASTION_LAUNCHER_ERROR_NO_PASSWORD,
-                               _("The database password of “%s” is not known; connect first or "
-                                 "store it with “bastion-cli secret set”"), target->team);
+                               _("The database password of “%s” is not known"), target->team);
       return;
     }
 

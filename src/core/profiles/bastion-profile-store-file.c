@@ -391,20 +391,45 @@ remove_stale_temp_files (const char *path)
     }
 }
 
+/* profiles.json as it is written: the unknown top-level members kept, the version, then every
+ * profile. */
+static char *
+dup_profiles_json (BastionProfileStore *self,
+                   gsize               *length)
+{
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GList) members = json_object_get_members (self->extra);
+  JsonObject *object = json_object_new ();
+  JsonArray *array = json_array_new ();
+
+  for (const GList *l = members; l; l = l->next)
+    json_object_set_member (object, l->data,
+                            json_node_copy (json_object_get_member (self->extra, l->data)));
+  json_object_set_int_member (object, "version", BASTION_PROFILE_STORE_VERSION);
+  for (guint i = 0; i < self->profiles->len; i++)
+    json_array_add_object_element (array,
+                                   bastion_profile_to_json (g_ptr_array_index (self->profiles, i)));
+  json_object_set_array_member (object, "profiles", array);
+
+  root = json_node_init_object (json_node_alloc (), object);
+  json_object_unref (object);
+
+  json_generator_set_pretty (generator, TRUE);
+  json_generator_set_indent (generator, 2);
+  json_generator_set_root (generator, root);
+  return json_generator_to_data (generator, length);
+}
+
 gboolean
 bastion_profile_store_save (BastionProfileStore  *self,
                             GError              **error)
 {
-  g_autoptr(JsonGenerator) generator = NULL;
-  g_autoptr(JsonNode) root = NULL;
   g_autoptr(GError) local_error = NULL;
-  g_autoptr(GList) members = NULL;
   g_autofree char *dir = NULL;
   g_autofree char *data = NULL;
   g_auto(FileContents) disk = { NULL, NULL };
   gboolean missing = FALSE, written;
-  JsonObject *object;
-  JsonArray *array;
   gsize length;
   int lock_fd;
 
@@ -453,26 +478,7 @@ bastion_profile_store_save (BastionProfileStore  *self,
   if (!missing)
     merge_from_disk (self, &disk);
 
-  object = json_object_new ();
-  members = json_object_get_members (self->extra);
-  for (const GList *l = members; l; l = l->next)
-    json_object_set_member (object, l->data,
-                            json_node_copy (json_object_get_member (self->extra, l->data)));
-  json_object_set_int_member (object, "version", BASTION_PROFILE_STORE_VERSION);
-  array = json_array_new ();
-  for (guint i = 0; i < self->profiles->len; i++)
-    json_array_add_object_element (array,
-                                   bastion_profile_to_json (g_ptr_array_index (self->profiles, i)));
-  json_object_set_array_member (object, "profiles", array);
-
-  root = json_node_init_object (json_node_alloc (), object);
-  json_object_unref (object);
-
-  generator = json_generator_new ();
-  json_generator_set_pretty (generator, TRUE);
-  json_generator_set_indent (generator, 2);
-  json_generator_set_root (generator, root);
-  data = json_generator_to_data (generator, &length);
+  data = dup_profiles_json (self, &length);
 
   /* A temporary file renamed over the old one: a failed write leaves the old file whole. */
   written = g_file_set_contents_full (self->path, data, length,

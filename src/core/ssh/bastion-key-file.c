@@ -281,6 +281,171 @@ is_bastions_own (const char *path)
   return strncmp (real, real_own, n) == 0 && real[n] == '/';
 }
 
+/* The path does not lead to a regular file: why, with info->status set. */
+static char *
+missing_message (const char         *path,
+                 int                 stat_errno,
+                 BastionKeyFileInfo *info)
+{
+  if (stat_errno == EACCES)
+    {
+      info->status = BASTION_KEY_FILE_UNREADABLE;
+      return g_strdup_printf (_("Cannot reach the key file %s: a folder on its path does not "
+                                "let you in; fix the folder’s permissions or move the key"),
+                              path);
+    }
+
+  info->status = BASTION_KEY_FILE_MISSING;
+  if (stat_errno != 0)
+    return g_strdup_printf (_("The key file %s does not exist; choose the key the bastion "
+                              "expects (SimpleIOT keeps it in the team’s certs folder)"),
+                            path);
+  return g_strdup_printf (_("%s is not a file; choose the private key file"), path);
+}
+
+/* Opens the regular file PATH (ST its stat); -1 with *message and info->status set. */
+static int
+open_key (const char          *path,
+          GStatBuf            *st,
+          BastionKeyFileInfo  *info,
+          char               **message)
+{
+  /* O_NONBLOCK: a FIFO swapped in since the stat() cannot block the open; fstat() below
+   * refuses it. */
+  int fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
+
+  if (fd >= 0 && (fstat (fd, st) != 0 || !S_ISREG (st->st_mode)))
+    {
+      g_close (fd, NULL);
+      *message = missing_message (path, 0, info);
+      return -1;
+    }
+  if (fd >= 0)
+    return fd;
+
+  info->status = BASTION_KEY_FILE_UNREADABLE;
+  if (st->st_uid == 0 && geteuid () != 0)
+    *message = g_strdup_printf (_("The key file %s belongs to root (a Docker install does "
+                                  "that), so you cannot read it; run “sudo chown $USER %s” "
+                                  "and try again"),
+                                path, path);
+  else
+    *message = g_strdup_printf (_("You may not read the key file %s; ask its owner to give it "
+                                  "to you, or run “sudo chown $USER %s”"),
+                                path, path);
+  return -1;
+}
+
+/* Bastion's own copy of a key (under its data folder) it may make private itself: what it
+ * did, or NULL. */
+static char *
+make_own_key_private (const char         *path,
+                      int                 fd,
+                      GStatBuf           *st,
+                      BastionKeyFileInfo *info)
+{
+  char *done;
+
+  if ((st->st_mode & (S_IRWXG | S_IRWXO)) == 0 || st->st_uid != geteuid ()
+      || !is_bastions_own (path) || fchmod (fd, 0600) != 0)
+    return NULL;
+
+  info->fixed = TRUE;
+  done = g_strdup_printf (_("Bastion made its own key file %s private (mode 600; it was %03o)"),
+                          path, (guint) (st->st_mode & 0777));
+  g_message ("%s", done);
+  st->st_mode &= ~(S_IRWXG | S_IRWXO);
+  return done;
+}
+
+/* Up to MAX_KEY_SIZE bytes of the file into DATA; the count read. */
+static gsize
+read_key (int   fd,
+          char *data)
+{
+  gsize n = 0;
+
+  while (n < MAX_KEY_SIZE)
+    {
+      gssize r = read (fd, data + n, MAX_KEY_SIZE - n);
+
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0)
+        break;
+      n += r;
+    }
+  return n;
+}
+
+/* As OpenSSH: a private key group or others may read or change is not used, nor another
+ * user's key (readable because we are root). NULL when the file's mode and owner are fine. */
+static char *
+permission_message (const char         *path,
+                    const GStatBuf     *st,
+                    BastionKeyFileInfo *info)
+{
+  if ((st->st_mode & (S_IRWXG | S_IRWXO)) != 0)
+    {
+      info->status = BASTION_KEY_FILE_TOO_OPEN;
+      info->can_fix = st->st_uid == geteuid ();
+      if (info->can_fix)
+        return g_strdup_printf (_("Other users can read or change the key file %s (mode %03o), "
+                                  "so SSH refuses it and so does Bastion; let Bastion make it "
+                                  "private (mode 600) or run “chmod 600 %s”"),
+                                path, (guint) (st->st_mode & 0777), path);
+      return g_strdup_printf (_("Other users can read or change the key file %s (mode %03o) "
+                                "and it is not yours, so Bastion refuses it and cannot fix "
+                                "that; ask its owner to run “chmod 600 %s” or copy the key to "
+                                "a private file of yours (chmod 600)"),
+                              path, (guint) (st->st_mode & 0777), path);
+    }
+
+  if (st->st_uid != geteuid ())
+    {
+      info->status = BASTION_KEY_FILE_TOO_OPEN;
+      return g_strdup_printf (_("The key file %s belongs to another user (uid %u), so Bastion "
+                                "refuses it; copy it to a private file of yours (chmod 600) or "
+                                "run “sudo chown $USER %s”"),
+                              path, (guint) st->st_uid, path);
+    }
+
+  return NULL;
+}
+
+/* What the key's contents say: NOT_A_KEY, ENCRYPTED or OK (after the mode and owner checks). */
+static char *
+contents_message (const char         *path,
+                  const char         *data,
+                  gsize               n,
+                  const GStatBuf     *st,
+                  BastionKeyFileInfo *info)
+{
+  BastionKeyFileStatus data_status = bastion_key_file_check_data (data, n, &info->format);
+  char *msg;
+
+  if (data_status == BASTION_KEY_FILE_NOT_A_KEY)
+    {
+      info->status = BASTION_KEY_FILE_NOT_A_KEY;
+      return not_a_key_message (path, data, n);
+    }
+  info->encrypted = data_status == BASTION_KEY_FILE_ENCRYPTED;
+
+  if ((msg = permission_message (path, st, info)) != NULL)
+    return msg;
+
+  if (info->encrypted)
+    {
+      info->status = BASTION_KEY_FILE_ENCRYPTED;
+      return g_strdup_printf (_("The key file %s is protected by a passphrase; enter it (Bastion "
+                                "can keep it in your keyring)"),
+                              path);
+    }
+
+  info->status = BASTION_KEY_FILE_OK;
+  return NULL;
+}
+
 /* The check; with contents non-NULL, also hands over what was read (a private key: the caller
  * wipes it) when the status is OK or ENCRYPTED (never TOO_OPEN: such a key is not used). */
 static BastionKeyFileStatus
@@ -291,12 +456,11 @@ check_file (const char          *path,
             gsize               *contents_length)
 {
   BastionKeyFileInfo local = { 0 };
-  BastionKeyFileStatus data_status;
   char *data = NULL;
   g_autofree char *msg = NULL;
   g_autofree char *fixed_msg = NULL;
   GStatBuf st;
-  gssize n = 0;
+  gsize n = 0;
   int fd;
 
   if (info == NULL)
@@ -310,131 +474,19 @@ check_file (const char          *path,
     {
       int saved_errno = errno;
 
-      if (saved_errno == EACCES)
-        {
-          info->status = BASTION_KEY_FILE_UNREADABLE;
-          msg = g_strdup_printf (_("Cannot reach the key file %s: a folder on its path does not "
-                                   "let you in; fix the folder’s permissions or move the key"),
-                                 path);
-        }
-      else
-        {
-          info->status = BASTION_KEY_FILE_MISSING;
-          msg = g_strdup_printf (_("The key file %s does not exist; choose the key the bastion "
-                                   "expects (SimpleIOT keeps it in the team’s certs folder)"),
-                                 path);
-        }
-      goto out;
+      msg = missing_message (path, saved_errno != 0 ? saved_errno : ENOENT, info);
     }
-
-  if (!S_ISREG (st.st_mode))
+  else if (!S_ISREG (st.st_mode))
+    msg = missing_message (path, 0, info);
+  else if ((fd = open_key (path, &st, info, &msg)) >= 0)
     {
-      info->status = BASTION_KEY_FILE_MISSING;
-      msg = g_strdup_printf (_("%s is not a file; choose the private key file"), path);
-      goto out;
-    }
-
-  /* O_NONBLOCK: a FIFO swapped in since the stat() cannot block the open; fstat() below
-   * refuses it. */
-  fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
-  if (fd >= 0 && (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode)))
-    {
+      fixed_msg = make_own_key_private (path, fd, &st, info);
+      data = g_malloc (MAX_KEY_SIZE);
+      n = read_key (fd, data);
       g_close (fd, NULL);
-      info->status = BASTION_KEY_FILE_MISSING;
-      msg = g_strdup_printf (_("%s is not a file; choose the private key file"), path);
-      goto out;
-    }
-  if (fd < 0)
-    {
-      info->status = BASTION_KEY_FILE_UNREADABLE;
-      if (st.st_uid == 0 && geteuid () != 0)
-        msg = g_strdup_printf (_("The key file %s belongs to root (a Docker install does that), "
-                                 "so you cannot read it; run “sudo chown $USER %s” and try "
-                                 "again"),
-                               path, path);
-      else
-        msg = g_strdup_printf (_("You may not read the key file %s; ask its owner to give it to "
-                                 "you, or run “sudo chown $USER %s”"),
-                               path, path);
-      goto out;
+      msg = contents_message (path, data, n, &st, info);
     }
 
-  /* Bastion's own copy of a key (under its data folder) it may make private itself. */
-  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0 && st.st_uid == geteuid ()
-      && is_bastions_own (path) && fchmod (fd, 0600) == 0)
-    {
-      info->fixed = TRUE;
-      fixed_msg = g_strdup_printf (_("Bastion made its own key file %s private (mode 600; it "
-                                     "was %03o)"),
-                                   path, (guint) (st.st_mode & 0777));
-      g_message ("%s", fixed_msg);
-      st.st_mode &= ~(S_IRWXG | S_IRWXO);
-    }
-
-  data = g_malloc (MAX_KEY_SIZE);
-  while ((gsize) n < MAX_KEY_SIZE)
-    {
-      gssize r = read (fd, data + n, MAX_KEY_SIZE - n);
-
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r <= 0)
-        break;
-      n += r;
-    }
-  g_close (fd, NULL);
-
-  data_status = bastion_key_file_check_data (data, n, &info->format);
-  if (data_status == BASTION_KEY_FILE_NOT_A_KEY)
-    {
-      info->status = BASTION_KEY_FILE_NOT_A_KEY;
-      msg = not_a_key_message (path, data, n);
-      goto out;
-    }
-  info->encrypted = data_status == BASTION_KEY_FILE_ENCRYPTED;
-
-  /* As OpenSSH: a private key group or others may read or change is not used. */
-  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
-    {
-      info->status = BASTION_KEY_FILE_TOO_OPEN;
-      info->can_fix = st.st_uid == geteuid ();
-      if (info->can_fix)
-        msg = g_strdup_printf (_("Other users can read or change the key file %s (mode %03o), "
-                                 "so SSH refuses it and so does Bastion; let Bastion make it "
-                                 "private (mode 600) or run “chmod 600 %s”"),
-                               path, (guint) (st.st_mode & 0777), path);
-      else
-        msg = g_strdup_printf (_("Other users can read or change the key file %s (mode %03o) "
-                                 "and it is not yours, so Bastion refuses it and cannot fix "
-                                 "that; ask its owner to run “chmod 600 %s” or copy the key to "
-                                 "a private file of yours (chmod 600)"),
-                               path, (guint) (st.st_mode & 0777), path);
-      goto out;
-    }
-
-  /* Another user's key (readable because we are root): not ours to use. */
-  if (st.st_uid != geteuid ())
-    {
-      info->status = BASTION_KEY_FILE_TOO_OPEN;
-      msg = g_strdup_printf (_("The key file %s belongs to another user (uid %u), so Bastion "
-                               "refuses it; copy it to a private file of yours (chmod 600) or "
-                               "run “sudo chown $USER %s”"),
-                             path, (guint) st.st_uid, path);
-      goto out;
-    }
-
-  if (info->encrypted)
-    {
-      info->status = BASTION_KEY_FILE_ENCRYPTED;
-      msg = g_strdup_printf (_("The key file %s is protected by a passphrase; enter it (Bastion "
-                               "can keep it in your keyring)"),
-                             path);
-      goto out;
-    }
-
-  info->status = BASTION_KEY_FILE_OK;
-
-out:
   if (msg == NULL)
     msg = g_steal_pointer (&fixed_msg);
   if (message)

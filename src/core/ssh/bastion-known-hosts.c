@@ -606,6 +606,42 @@ check_appendable (const char  *file,
   return TRUE;
 }
 
+/* Appends LINE to FILE and syncs it to disk; FALSE with ERROR set (the file named). */
+static gboolean
+append_line (const char  *file,
+             const char  *line,
+             GError     **error)
+{
+  gsize line_len = strlen (line);
+  gsize off = 0;
+  int fd = g_open (file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  int errsv = 0;
+
+  if (fd < 0)
+    errsv = errno;
+  while (fd >= 0 && errsv == 0 && off < line_len)
+    {
+      ssize_t n = write (fd, line + off, line_len - off);
+
+      if (n < 0 && errno != EINTR)
+        errsv = errno;
+      else if (n > 0)
+        off += n;
+    }
+  if (fd >= 0 && errsv == 0 && fsync (fd) != 0)
+    errsv = errno;
+  if (fd >= 0 && close (fd) != 0 && errsv == 0)
+    errsv = errno;
+
+  if (errsv != 0)
+    {
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                   _("Cannot write the known hosts file “%s”: %s"), file, g_strerror (errsv));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 bastion_known_hosts_add (const char    *file,
                          const char    *host,
@@ -619,9 +655,6 @@ bastion_known_hosts_add (const char    *file,
   g_autofree char *b64 = NULL;
   g_autofree char *line = NULL;
   g_autofree char *lower = NULL;
-  int fd;
-  gsize off = 0;
-  gsize line_len;
 
   g_return_val_if_fail (file != NULL, FALSE);
   g_return_val_if_fail (host != NULL, FALSE);
@@ -655,50 +688,6 @@ bastion_known_hosts_add (const char    *file,
     line = g_strdup_printf ("%s %s %s\n", lower, type, b64);
   else
     line = g_strdup_printf ("[%s]:%u %s %s\n", lower, port, type, b64);
-  line_len = strlen (line);
 
-  fd = g_open (file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (fd < 0)
-    {
-      int errsv = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
-                   _("Cannot write the known hosts file “%s”: %s"), file, g_strerror (errsv));
-      return FALSE;
-    }
-
-  while (off < line_len)
-    {
-      ssize_t n = write (fd, line + off, line_len - off);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          int errsv = errno;
-          close (fd);
-          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
-                       _("Cannot write the known hosts file “%s”: %s"), file, g_strerror (errsv));
-          return FALSE;
-        }
-      off += n;
-    }
-
-  if (fsync (fd) != 0)
-    {
-      int errsv = errno;
-      close (fd);
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
-                   _("Cannot write the known hosts file “%s”: %s"), file, g_strerror (errsv));
-      return FALSE;
-    }
-
-  if (close (fd) != 0)
-    {
-      int errsv = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
-                   _("Cannot write the known hosts file “%s”: %s"), file, g_strerror (errsv));
-      return FALSE;
-    }
-
-  return TRUE;
+  return append_line (file, line, error);
 }

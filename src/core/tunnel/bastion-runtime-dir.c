@@ -545,6 +545,73 @@ bastion_runtime_dir_release (BastionRuntimeDir *self)
   self->lock_fd = -1;
 }
 
+/* Removes ENTRY's folder unless a running instance holds its lock; TRUE when removed. */
+static gboolean
+remove_if_stale (BastionRuntimeDir *self,
+                 const char        *entry)
+{
+  g_autofree char *path = g_build_filename (self->base, entry, NULL);
+  g_autofree char *lock_path = NULL;
+  int fd;
+
+  if (g_str_has_suffix (entry, ".lock") || g_str_equal (entry, self->instance_name))
+    return FALSE;
+
+  if (!g_file_test (path, G_FILE_TEST_IS_DIR) || g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+    return FALSE;
+
+  lock_path = g_strconcat (path, ".lock", NULL);
+  fd = open (lock_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+
+  if (fd >= 0 && flock (fd, LOCK_EX | LOCK_NB) != 0)
+    {
+      /* A running instance. */
+      close (fd);
+      return FALSE;
+    }
+
+  g_debug ("Removing the stale runtime folder %s", path);
+  remove_instance_dir (path);
+
+  if (fd >= 0)
+    {
+      g_unlink (lock_path);
+      close (fd);
+    }
+  return TRUE;
+}
+
+/* A lock file whose folder is gone: a crash between the two steps of release(). */
+static void
+remove_if_orphan_lock (BastionRuntimeDir *self,
+                       const char        *entry)
+{
+  g_autofree char *lock_path = NULL;
+  g_autofree char *inst = NULL;
+  int fd;
+
+  if (!g_str_has_suffix (entry, ".lock"))
+    return;
+
+  inst = g_strndup (entry, strlen (entry) - strlen (".lock"));
+  if (g_str_equal (inst, self->instance_name))
+    return;
+
+  lock_path = g_build_filename (self->base, entry, NULL);
+  fd = open (lock_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return;
+
+  if (flock (fd, LOCK_EX | LOCK_NB) == 0)
+    {
+      g_autofree char *inst_path = g_build_filename (self->base, inst, NULL);
+
+      if (!g_file_test (inst_path, G_FILE_TEST_EXISTS))
+        g_unlink (lock_path);
+    }
+  close (fd);
+}
+
 /**
  * bastion_runtime_dir_cleanup_stale:
  * @n_removed: (out) (optional): how many stale instance folders were removed
@@ -581,68 +648,12 @@ bastion_runtime_dir_cleanup_stale (BastionRuntimeDir  *self,
     g_ptr_array_add (names, g_strdup (name));
 
   for (guint i = 0; i < names->len; i++)
-    {
-      const char *entry = g_ptr_array_index (names, i);
-      g_autofree char *path = g_build_filename (self->base, entry, NULL);
-      g_autofree char *lock_path = NULL;
-      int fd;
-
-      if (g_str_has_suffix (entry, ".lock") || g_str_equal (entry, self->instance_name))
-        continue;
-
-      if (!g_file_test (path, G_FILE_TEST_IS_DIR) || g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-        continue;
-
-      lock_path = g_strconcat (path, ".lock", NULL);
-      fd = open (lock_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-
-      if (fd >= 0 && flock (fd, LOCK_EX | LOCK_NB) != 0)
-        {
-          /* A running instance. */
-          close (fd);
-          continue;
-        }
-
-      g_debug ("Removing the stale runtime folder %s", path);
-      remove_instance_dir (path);
+    if (remove_if_stale (self, g_ptr_array_index (names, i)))
       removed++;
-
-      if (fd >= 0)
-        {
-          g_unlink (lock_path);
-          close (fd);
-        }
-    }
 
   /* Lock files whose folder is gone: a crash between the two steps of release(). */
   for (guint i = 0; i < names->len; i++)
-    {
-      const char *entry = g_ptr_array_index (names, i);
-      g_autofree char *lock_path = NULL;
-      g_autofree char *inst = NULL;
-      int fd;
-
-      if (!g_str_has_suffix (entry, ".lock"))
-        continue;
-
-      inst = g_strndup (entry, strlen (entry) - strlen (".lock"));
-      if (g_str_equal (inst, self->instance_name))
-        continue;
-
-      lock_path = g_build_filename (self->base, entry, NULL);
-      fd = open (lock_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-      if (fd < 0)
-        continue;
-
-      if (flock (fd, LOCK_EX | LOCK_NB) == 0)
-        {
-          g_autofree char *inst_path = g_build_filename (self->base, inst, NULL);
-
-          if (!g_file_test (inst_path, G_FILE_TEST_EXISTS))
-            g_unlink (lock_path);
-        }
-      close (fd);
-    }
+    remove_if_orphan_lock (self, g_ptr_array_index (names, i));
 
   if (n_removed != NULL)
     *n_removed = removed;

@@ -562,21 +562,15 @@ bastion_tunnel_new_ssm (BastionProfile *profile,
 
 /* ---- Port owner --------------------------------------------------------------------------- */
 
-gboolean
-bastion_tunnel_find_port_owner (guint16   port,
-                                int      *pid,
-                                char    **command)
+/* The inode ("socket:[N]") and owner uid of the socket listening on PORT, from one of the
+ * kernel's /proc/net tables; NULL when none listens there. */
+static char *
+find_listening_inode (guint16  port,
+                      guint64 *socket_uid)
 {
   const char *tables[] = { "/proc/net/tcp", "/proc/net/tcp6" };
-  g_autofree char *inode = NULL;
-  guint64 socket_uid = G_MAXUINT64;
-  g_autoptr(GDir) proc = NULL;
-  const char *name;
 
-  g_return_val_if_fail (pid != NULL, FALSE);
-  g_return_val_if_fail (command != NULL, FALSE);
-
-  for (guint t = 0; t < G_N_ELEMENTS (tables) && inode == NULL; t++)
+  for (guint t = 0; t < G_N_ELEMENTS (tables); t++)
     {
       g_autofree char *contents = NULL;
       g_auto(GStrv) lines = NULL;
@@ -584,10 +578,10 @@ bastion_tunnel_find_port_owner (guint16   port,
       if (!g_file_get_contents (tables[t], &contents, NULL, NULL))
         continue;
       lines = g_strsplit (contents, "\n", -1);
-      for (guint i = 1; lines[i] != NULL && inode == NULL; i++)
+      for (guint i = 1; lines[i] != NULL; i++)
         {
           g_auto(GStrv) f = g_strsplit_set (g_strstrip (lines[i]), " ", -1);
-          GPtrArray *fields = g_ptr_array_new ();
+          g_autoptr(GPtrArray) fields = g_ptr_array_new ();
           const char *local;
           const char *colon;
 
@@ -596,60 +590,80 @@ bastion_tunnel_find_port_owner (guint16   port,
               g_ptr_array_add (fields, f[j]);
 
           /* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
-          if (fields->len >= 10 && g_str_equal (g_ptr_array_index (fields, 3), "0A"))
-            {
-              local = g_ptr_array_index (fields, 1);
-              colon = strrchr (local, ':');
-              if (colon != NULL && strtoul (colon + 1, NULL, 16) == port)
-                {
-                  inode = g_strdup_printf ("socket:[%s]",
-                                           (char *)g_ptr_array_index (fields, 9));
-                  socket_uid = g_ascii_strtoull (g_ptr_array_index (fields, 7), NULL, 10);
-                }
-            }
-          g_ptr_array_free (fields, TRUE);
+          if (fields->len < 10 || !g_str_equal (g_ptr_array_index (fields, 3), "0A"))
+            continue;
+          local = g_ptr_array_index (fields, 1);
+          colon = strrchr (local, ':');
+          if (colon == NULL || strtoul (colon + 1, NULL, 16) != port)
+            continue;
+          *socket_uid = g_ascii_strtoull (g_ptr_array_index (fields, 7), NULL, 10);
+          return g_strdup_printf ("socket:[%s]", (char *)g_ptr_array_index (fields, 9));
         }
     }
 
+  return NULL;
+}
+
+/* Whether process NAME (a /proc entry) holds INODE; then *pid and *command say who. */
+static gboolean
+process_holds (const char  *name,
+               const char  *inode,
+               int         *pid,
+               char       **command)
+{
+  g_autofree char *fddir = g_build_filename ("/proc", name, "fd", NULL);
+  g_autoptr(GDir) fds = g_dir_open (fddir, 0, NULL);
+  const char *fdname;
+
+  while (fds != NULL && (fdname = g_dir_read_name (fds)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (fddir, fdname, NULL);
+      g_autofree char *target = g_file_read_link (path, NULL);
+      g_autofree char *cmdfile = NULL;
+      g_autofree char *cmdline = NULL;
+      gsize len = 0;
+
+      if (target == NULL || !g_str_equal (target, inode))
+        continue;
+
+      cmdfile = g_build_filename ("/proc", name, "cmdline", NULL);
+      *pid = atoi (name);
+      if (g_file_get_contents (cmdfile, &cmdline, &len, NULL) && len > 0)
+        {
+          for (gsize k = 0; k + 1 < len; k++)
+            if (cmdline[k] == '\0')
+              cmdline[k] = ' ';
+          *command = g_strdup (cmdline);
+        }
+      else
+        *command = g_strdup (name);
+      return TRUE;
+    }
+
+  return FALSE;
+}
+
+gboolean
+bastion_tunnel_find_port_owner (guint16   port,
+                                int      *pid,
+                                char    **command)
+{
+  g_autofree char *inode = NULL;
+  guint64 socket_uid = G_MAXUINT64;
+  g_autoptr(GDir) proc = NULL;
+  const char *name;
+
+  g_return_val_if_fail (pid != NULL, FALSE);
+  g_return_val_if_fail (command != NULL, FALSE);
+
+  inode = find_listening_inode (port, &socket_uid);
   if (inode == NULL)
     return FALSE;
 
   proc = g_dir_open ("/proc", 0, NULL);
   while (proc != NULL && (name = g_dir_read_name (proc)) != NULL)
-    {
-      g_autofree char *fddir = NULL;
-      g_autoptr(GDir) fds = NULL;
-      const char *fdname;
-
-      if (!g_ascii_isdigit (name[0]))
-        continue;
-      fddir = g_build_filename ("/proc", name, "fd", NULL);
-      fds = g_dir_open (fddir, 0, NULL);
-      while (fds != NULL && (fdname = g_dir_read_name (fds)) != NULL)
-        {
-          g_autofree char *path = g_build_filename (fddir, fdname, NULL);
-          g_autofree char *target = g_file_read_link (path, NULL);
-
-          if (target != NULL && g_str_equal (target, inode))
-            {
-              g_autofree char *cmdfile = g_build_filename ("/proc", name, "cmdline", NULL);
-              g_autofree char *cmdline = NULL;
-              gsize len = 0;
-
-              *pid = atoi (name);
-              if (g_file_get_contents (cmdfile, &cmdline, &len, NULL) && len > 0)
-                {
-                  for (gsize k = 0; k + 1 < len; k++)
-                    if (cmdline[k] == '\0')
-                      cmdline[k] = ' ';
-                  *command = g_strdup (cmdline);
-                }
-              else
-                *command = g_strdup (name);
-              return TRUE;
-            }
-        }
-    }
+    if (g_ascii_isdigit (name[0]) && process_holds (name, inode, pid, command))
+      return TRUE;
 
   /* A Bastion of the same user is not dumpable (bastion-secure.c), so its /proc/PID/fd cannot
    * be read; the socket is still this user's own. Another user's socket stays "not found". */
