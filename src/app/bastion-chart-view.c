@@ -345,19 +345,34 @@ export_done (GObject      *object,
   gtk_label_set_text (self->status_label, text);
 }
 
-static void
-on_export_chosen (GtkNativeDialog  *chooser,
-                  int               response,
-                  BastionChartView *self)
+/* One export's question: whose chart (gone if closed meanwhile), in which format. */
+typedef struct
 {
-  BastionChartExportFormat format =
-    GPOINTER_TO_INT (g_object_get_data (G_OBJECT (chooser), "bastion-format"));
+  BastionChartView         *self;
+  BastionChartExportFormat  format;
+} ExportCall;
 
-  if (response == GTK_RESPONSE_ACCEPT)
+static void
+export_call_free (gpointer  data,
+                  GClosure *closure)
+{
+  ExportCall *call = data;
+
+  g_clear_weak_pointer (&call->self);
+  g_free (call);
+}
+
+static void
+on_export_chosen (GtkNativeDialog *chooser,
+                  int              response,
+                  ExportCall      *call)
+{
+  /* A chart closed meanwhile has nothing to export. */
+  if (response == GTK_RESPONSE_ACCEPT && call->self != NULL)
     {
       GFile *file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
 
-      bastion_chart_view_export_async (self, file, format, NULL, export_done, file);
+      bastion_chart_view_export_async (call->self, file, call->format, NULL, export_done, file);
     }
   g_object_unref (chooser);
 }
@@ -370,6 +385,7 @@ export_action (GtkWidget  *widget,
   BastionChartView *self = BASTION_CHART_VIEW (widget);
   gboolean svg = g_strcmp0 (g_variant_get_string (param, NULL), "svg") == 0;
   GtkFileChooserNative *chooser;
+  ExportCall *call;
 
   if (bastion_chart_get_data (self->chart) == NULL)
     return;
@@ -378,9 +394,11 @@ export_action (GtkWidget  *widget,
                                          GTK_WINDOW (gtk_widget_get_root (widget)),
                                          GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), NULL);
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), svg ? "chart.svg" : "chart.png");
-  g_object_set_data (G_OBJECT (chooser), "bastion-format",
-                     GINT_TO_POINTER (svg ? BASTION_CHART_EXPORT_SVG : BASTION_CHART_EXPORT_PNG));
-  g_signal_connect (chooser, "response", G_CALLBACK (on_export_chosen), self);
+  call = g_new0 (ExportCall, 1);
+  g_set_weak_pointer (&call->self, self);
+  call->format = svg ? BASTION_CHART_EXPORT_SVG : BASTION_CHART_EXPORT_PNG;
+  g_signal_connect_data (chooser, "response", G_CALLBACK (on_export_chosen), call,
+                         export_call_free, 0);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
 

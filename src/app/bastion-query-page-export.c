@@ -170,17 +170,34 @@ bastion_query_page_export_to_file (BastionQueryPage    *self,
   _bastion_query_page_start_export (self);
 }
 
-static void
-on_export_chosen (GtkNativeDialog  *chooser,
-                  int               response,
-                  BastionQueryPage *self)
+/* One export's question: whose result (gone if closed meanwhile), in which format. */
+typedef struct
 {
-  if (response == GTK_RESPONSE_ACCEPT)
+  BastionQueryPage    *self;
+  BastionResultFormat  format;
+} ExportCall;
+
+static void
+export_call_free (gpointer  data,
+                  GClosure *closure)
+{
+  ExportCall *call = data;
+
+  g_clear_weak_pointer (&call->self);
+  g_free (call);
+}
+
+static void
+on_export_chosen (GtkNativeDialog *chooser,
+                  int              response,
+                  ExportCall      *call)
+{
+  /* A tab closed meanwhile has nothing to export. */
+  if (response == GTK_RESPONSE_ACCEPT && call->self != NULL)
     {
       g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
-      int format = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (chooser), "bastion-format"));
 
-      bastion_query_page_export_to_file (self, file, format);
+      bastion_query_page_export_to_file (call->self, file, call->format);
     }
   g_object_unref (chooser);
 }
@@ -197,6 +214,7 @@ _bastion_query_page_export_action (GtkWidget  *widget,
   g_autofree char *name = NULL;
   g_autoptr(GFile) folder = NULL;
   BastionResultFormat format = BASTION_RESULT_FORMAT_CSV;
+  ExportCall *call;
 
   if (self->query == NULL || self->export != NULL)
     return;
@@ -213,7 +231,10 @@ _bastion_query_page_export_action (GtkWidget  *widget,
   folder = bastion_export_dup_default_folder ();
   gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder, NULL);
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
-  g_object_set_data (G_OBJECT (chooser), "bastion-format", GINT_TO_POINTER (format));
-  g_signal_connect (chooser, "response", G_CALLBACK (on_export_chosen), self);
+  call = g_new0 (ExportCall, 1);
+  g_set_weak_pointer (&call->self, self);
+  call->format = format;
+  g_signal_connect_data (chooser, "response", G_CALLBACK (on_export_chosen), call,
+                         export_call_free, 0);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }

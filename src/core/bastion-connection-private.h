@@ -48,6 +48,7 @@ typedef struct
 {
   BastionConnectionFlags  flags;
   BastionDatabase        *database;
+  BastionSecretKind       secret_kind;  /* lookup_ssh_secret(): which one is looked up */
   guint                   refetched : 1;
   /* connect_database(): hand the database to the caller; the connection's stage is the
    * tunnel's business only. */
