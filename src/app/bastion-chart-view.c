@@ -10,6 +10,7 @@
 #include <adwaita.h>
 #include <glib/gi18n.h>
 
+#include "bastion-app-util.h"
 #include "bastion-chart-view.h"
 
 #define EXPORT_WIDTH  1200
@@ -345,36 +346,13 @@ export_done (GObject      *object,
   gtk_label_set_text (self->status_label, text);
 }
 
-/* One export's question: whose chart (gone if closed meanwhile), in which format. */
-typedef struct
-{
-  BastionChartView         *self;
-  BastionChartExportFormat  format;
-} ExportCall;
-
 static void
-export_call_free (gpointer  data,
-                  GClosure *closure)
+on_export_chosen (GtkWidget *owner,
+                  GFile     *file,
+                  int        format)
 {
-  ExportCall *call = data;
-
-  g_clear_weak_pointer (&call->self);
-  g_free (call);
-}
-
-static void
-on_export_chosen (GtkNativeDialog *chooser,
-                  int              response,
-                  ExportCall      *call)
-{
-  /* A chart closed meanwhile has nothing to export. */
-  if (response == GTK_RESPONSE_ACCEPT && call->self != NULL)
-    {
-      GFile *file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
-
-      bastion_chart_view_export_async (call->self, file, call->format, NULL, export_done, file);
-    }
-  g_object_unref (chooser);
+  bastion_chart_view_export_async (BASTION_CHART_VIEW (owner), file, format, NULL, export_done,
+                                   g_object_ref (file));
 }
 
 static void
@@ -385,7 +363,6 @@ export_action (GtkWidget  *widget,
   BastionChartView *self = BASTION_CHART_VIEW (widget);
   gboolean svg = g_strcmp0 (g_variant_get_string (param, NULL), "svg") == 0;
   GtkFileChooserNative *chooser;
-  ExportCall *call;
 
   if (bastion_chart_get_data (self->chart) == NULL)
     return;
@@ -394,12 +371,9 @@ export_action (GtkWidget  *widget,
                                          GTK_WINDOW (gtk_widget_get_root (widget)),
                                          GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), NULL);
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), svg ? "chart.svg" : "chart.png");
-  call = g_new0 (ExportCall, 1);
-  g_set_weak_pointer (&call->self, self);
-  call->format = svg ? BASTION_CHART_EXPORT_SVG : BASTION_CHART_EXPORT_PNG;
-  g_signal_connect_data (chooser, "response", G_CALLBACK (on_export_chosen), call,
-                         export_call_free, 0);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+  bastion_app_run_save_chooser (chooser, widget,
+                                svg ? BASTION_CHART_EXPORT_SVG : BASTION_CHART_EXPORT_PNG,
+                                on_export_chosen);
 }
 
 /* GObject */

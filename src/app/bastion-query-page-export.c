@@ -11,6 +11,7 @@
 
 #include <glib/gi18n.h>
 
+#include "bastion-app-util.h"
 #include "bastion-export-folder.h"
 #include "bastion-query-page-private.h"
 #include "bastion-sql-text.h"
@@ -170,36 +171,12 @@ bastion_query_page_export_to_file (BastionQueryPage    *self,
   _bastion_query_page_start_export (self);
 }
 
-/* One export's question: whose result (gone if closed meanwhile), in which format. */
-typedef struct
-{
-  BastionQueryPage    *self;
-  BastionResultFormat  format;
-} ExportCall;
-
 static void
-export_call_free (gpointer  data,
-                  GClosure *closure)
+on_export_chosen (GtkWidget *owner,
+                  GFile     *file,
+                  int        format)
 {
-  ExportCall *call = data;
-
-  g_clear_weak_pointer (&call->self);
-  g_free (call);
-}
-
-static void
-on_export_chosen (GtkNativeDialog *chooser,
-                  int              response,
-                  ExportCall      *call)
-{
-  /* A tab closed meanwhile has nothing to export. */
-  if (response == GTK_RESPONSE_ACCEPT && call->self != NULL)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
-
-      bastion_query_page_export_to_file (call->self, file, call->format);
-    }
-  g_object_unref (chooser);
+  bastion_query_page_export_to_file (BASTION_QUERY_PAGE (owner), file, format);
 }
 
 void
@@ -214,7 +191,6 @@ _bastion_query_page_export_action (GtkWidget  *widget,
   g_autofree char *name = NULL;
   g_autoptr(GFile) folder = NULL;
   BastionResultFormat format = BASTION_RESULT_FORMAT_CSV;
-  ExportCall *call;
 
   if (self->query == NULL || self->export != NULL)
     return;
@@ -231,10 +207,5 @@ _bastion_query_page_export_action (GtkWidget  *widget,
   folder = bastion_export_dup_default_folder ();
   gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder, NULL);
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
-  call = g_new0 (ExportCall, 1);
-  g_set_weak_pointer (&call->self, self);
-  call->format = format;
-  g_signal_connect_data (chooser, "response", G_CALLBACK (on_export_chosen), call,
-                         export_call_free, 0);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+  bastion_app_run_save_chooser (chooser, widget, format, on_export_chosen);
 }
