@@ -383,6 +383,27 @@ load_tools (BastionConnectionBar *self)
 
 /* ---- State --------------------------------------------------------------------------------- */
 
+/* Which transport carries the tunnel, as the details and the summary say it (issue 21). */
+static char *
+dup_bastion_text (BastionConnectionBar *self)
+{
+  BastionTunnel *tunnel = self->connection ? bastion_connection_get_tunnel (self->connection)
+                                           : NULL;
+  g_autofree char *session_id = NULL;
+
+  if (tunnel == NULL || bastion_tunnel_get_transport (tunnel) != BASTION_TRANSPORT_SSM)
+    /* Translators: the bastion's address and the transport, e.g. "bastion.example.com:22
+     * through SSH" */
+    return g_strdup_printf (_("%s:%u through SSH"), bastion_profile_get_ssh_host (self->profile),
+                            bastion_profile_get_ssh_port (self->profile));
+
+  session_id = bastion_tunnel_dup_ssm_session (tunnel, NULL);
+  if (session_id == NULL)
+    return g_strdup (_("Through AWS Session Manager"));
+  /* Translators: %s is a Session Manager session id */
+  return g_strdup_printf (_("Through AWS Session Manager (session %s)"), session_id);
+}
+
 static void
 update_summary (BastionConnectionBar *self)
 {
@@ -390,9 +411,7 @@ update_summary (BastionConnectionBar *self)
 
   if (self->profile != NULL)
     {
-      g_autofree char *bastion = g_strdup_printf ("%s:%u",
-                                                  bastion_profile_get_ssh_host (self->profile),
-                                                  bastion_profile_get_ssh_port (self->profile));
+      g_autofree char *bastion = dup_bastion_text (self);
       g_autofree char *database = g_strdup_printf ("%s:%u/%s",
                                                    bastion_profile_get_db_host (self->profile),
                                                    bastion_profile_get_db_port (self->profile),
@@ -403,16 +422,18 @@ update_summary (BastionConnectionBar *self)
     }
 
   if (self->profile != NULL && self->connection != NULL)
-    /* The names the team's settings use (config.json's bastion host and dbHostname): the
-     * tunnel always ends on 127.0.0.1, which says nothing. */
-    /* Translators: "Connected · Bastion bastion.example.com:22 · Database
-     * db.example.com:5432/simpleiot"; the first %s is the state */
-    summary = g_strdup_printf (_("%s · Bastion %s:%u · Database %s:%u/%s"), self->state_text,
-                               bastion_profile_get_ssh_host (self->profile),
-                               bastion_profile_get_ssh_port (self->profile),
-                               bastion_profile_get_db_host (self->profile),
-                               bastion_profile_get_db_port (self->profile),
-                               bastion_profile_get_db_name (self->profile));
+    {
+      g_autofree char *bastion = dup_bastion_text (self);
+
+      /* The names the team's settings use (config.json's bastion host and dbHostname): the
+       * tunnel always ends on 127.0.0.1, which says nothing. */
+      /* Translators: "Connected · Bastion bastion.example.com:22 through SSH · Database
+       * db.example.com:5432/simpleiot"; the first %s is the state */
+      summary = g_strdup_printf (_("%s · Bastion %s · Database %s:%u/%s"), self->state_text,
+                                 bastion, bastion_profile_get_db_host (self->profile),
+                                 bastion_profile_get_db_port (self->profile),
+                                 bastion_profile_get_db_name (self->profile));
+    }
   else
     summary = g_strdup ("");
 

@@ -292,3 +292,78 @@ bastion_connection_view_start_bastion_action (GtkWidget  *widget,
   bastion_aws_start_bastion_async (aws, name, self->aws_cancellable, on_bastion_started,
                                    g_object_ref (self));
 }
+
+/* ---- AWS Session Manager (issue 21) ------------------------------------------------------- */
+
+/* Port 22 does not answer, the team names its AWS side, and SSH carried this attempt: Session
+ * Manager needs neither the port nor a rule. A stopped bastion is no use to it either. */
+gboolean
+bastion_connection_view_can_use_ssm (BastionConnectionView *self,
+                                     const GError          *error)
+{
+  if (error == NULL || error->domain != BASTION_SSH_ERROR || self->connection == NULL ||
+      !bastion_connection_view_has_aws_names (self) ||
+      bastion_connection_get_transport (self->connection) == BASTION_TRANSPORT_SSM)
+    return FALSE;
+  if (self->instance != NULL && g_strcmp0 (self->instance->state, "running") != 0)
+    return FALSE;
+
+  return error->code == BASTION_SSH_ERROR_TIMEOUT || error->code == BASTION_SSH_ERROR_REFUSED ||
+         error->code == BASTION_SSH_ERROR_UNREACHABLE;
+}
+
+/* This connection only; once it works, the user is offered to keep it for the team. */
+void
+bastion_connection_view_use_ssm_action (GtkWidget  *widget,
+                                        const char *action_name,
+                                        GVariant   *parameter)
+{
+  BastionConnectionView *self = BASTION_CONNECTION_VIEW (widget);
+
+  if (self->connection == NULL || self->aws_busy)
+    return;
+
+  bastion_connection_set_transport (self->connection, BASTION_TRANSPORT_SSM);
+  self->offer_ssm = bastion_profile_get_transport (self->profile) != BASTION_TRANSPORT_SSM;
+  bastion_connection_view_start_connect (self);
+}
+
+static void
+on_ssm_default_clicked (BastionConnectionView *self)
+{
+  gtk_widget_activate_action (GTK_WIDGET (self), "view.make-ssm-default", NULL);
+}
+
+void
+bastion_connection_view_offer_ssm_default (BastionConnectionView *self)
+{
+  GtkWidget *overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
+  AdwToast *toast;
+
+  if (overlay == NULL)
+    return;
+
+  toast = adw_toast_new (_("Connected through AWS Session Manager"));
+  adw_toast_set_button_label (toast, _("_Always for This Team"));
+  /* The toast lives in the window's overlay, outside the view and its actions. */
+  g_signal_connect_object (toast, "button-clicked", G_CALLBACK (on_ssm_default_clicked), self,
+                           G_CONNECT_SWAPPED);
+  adw_toast_set_timeout (toast, 10);
+  adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), toast);
+}
+
+void
+bastion_connection_view_ssm_default_action (GtkWidget  *widget,
+                                            const char *action_name,
+                                            GVariant   *parameter)
+{
+  BastionConnectionView *self = BASTION_CONNECTION_VIEW (widget);
+
+  if (self->profile == NULL)
+    return;
+
+  /* Saved with the other profile changes (the store's autosave). */
+  bastion_profile_set_transport (self->profile, BASTION_TRANSPORT_SSM);
+  bastion_connection_view_show_toast (self, _("The team now connects through AWS Session "
+                                               "Manager; change it in the team’s settings"));
+}

@@ -68,6 +68,7 @@ struct _BastionConnectionView
   GtkWidget           *check_ip_button;
   GtkWidget           *allow_ip_button;
   GtkWidget           *allow_temporarily_button;
+  GtkWidget           *ssm_button;
   GtkWidget           *start_button;
   GtkWidget           *retry_button;
 
@@ -76,6 +77,7 @@ struct _BastionConnectionView
   guint                connected : 1;
   guint                aws_busy : 1;
   guint                trusting : 1;        /* the host key is being written */
+  guint                offer_ssm : 1;       /* "Use Session Manager" chosen: offer it for good */
 };
 
 /* bastion-connection-view.c */
@@ -118,5 +120,14 @@ void                   bastion_connection_view_allow_temporarily_action (GtkWidg
 void                   bastion_connection_view_start_bastion_action (GtkWidget          *widget,
                                                                      const char         *action_name,
                                                                      GVariant           *parameter);
+void                   bastion_connection_view_use_ssm_action    (GtkWidget             *widget,
+                                                                  const char            *action_name,
+                                                                  GVariant              *parameter);
+void                   bastion_connection_view_ssm_default_action (GtkWidget            *widget,
+                                                                   const char           *action_name,
+                                                                   GVariant             *parameter);
+gboolean               bastion_connection_view_can_use_ssm       (BastionConnectionView *self,
+                                                                  const GError          *error);
+void                   bastion_connection_view_offer_ssm_default (BastionConnectionView *self);
 
 G_END_DECLS

@@ -424,6 +424,7 @@ bastion_connection_view_update_fix (BastionConnectionView *self)
 
   show_fix_button (self->check_ip_button,
                    check_ip && bastion_connection_view_has_aws_names (self) && self->diagnosis == NULL);
+  show_fix_button (self->ssm_button, bastion_connection_view_can_use_ssm (self, error));
   update_diagnosis (self);
 }
 
@@ -650,7 +651,15 @@ on_open_done (GObject      *source,
   g_autoptr(GError) error = NULL;
 
   if (bastion_connection_open_finish (connection, result, &error))
-    return;
+    {
+      /* auto chose Session Manager: "… port 22 is closed to you". */
+      if (bastion_connection_get_transport_note (connection) != NULL)
+        bastion_connection_view_show_toast (self, bastion_connection_get_transport_note (connection));
+      if (self->offer_ssm && connection == self->connection)
+        bastion_connection_view_offer_ssm_default (self);
+      self->offer_ssm = FALSE;
+      return;
+    }
 
   /* The page moved on to another team, or the user cancelled. */
   if (connection != self->connection || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -859,6 +868,7 @@ bastion_connection_view_class_init (BastionConnectionViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, BastionConnectionView, prompt_button);
   gtk_widget_class_bind_template_child (widget_class, BastionConnectionView, check_ip_button);
   gtk_widget_class_bind_template_child (widget_class, BastionConnectionView, allow_ip_button);
+  gtk_widget_class_bind_template_child (widget_class, BastionConnectionView, ssm_button);
   gtk_widget_class_bind_template_child (widget_class, BastionConnectionView,
                                         allow_temporarily_button);
   gtk_widget_class_bind_template_child (widget_class, BastionConnectionView, start_button);
@@ -870,6 +880,8 @@ bastion_connection_view_class_init (BastionConnectionViewClass *klass)
   gtk_widget_class_install_action (widget_class, "view.prompt-again", NULL, prompt_again_action);
   gtk_widget_class_install_action (widget_class, "view.check-ip", NULL, bastion_connection_view_check_ip_action);
   gtk_widget_class_install_action (widget_class, "view.allow-my-ip", NULL, bastion_connection_view_allow_my_ip_action);
+  gtk_widget_class_install_action (widget_class, "view.use-ssm", NULL, bastion_connection_view_use_ssm_action);
+  gtk_widget_class_install_action (widget_class, "view.make-ssm-default", NULL, bastion_connection_view_ssm_default_action);
   gtk_widget_class_install_action (widget_class, "view.allow-temporarily", NULL,
                                    bastion_connection_view_allow_temporarily_action);
   gtk_widget_class_install_action (widget_class, "view.start-bastion", NULL,
@@ -903,6 +915,7 @@ bastion_connection_view_init (BastionConnectionView *self)
   show_fix_button (GTK_WIDGET (self->prompt_button), FALSE);
   show_fix_button (self->check_ip_button, FALSE);
   show_fix_button (self->allow_ip_button, FALSE);
+  show_fix_button (self->ssm_button, FALSE);
   show_fix_button (self->allow_temporarily_button, FALSE);
   show_fix_button (self->start_button, FALSE);
   self->aws_cancellable = g_cancellable_new ();

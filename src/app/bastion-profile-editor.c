@@ -45,6 +45,7 @@ struct _BastionProfileEditor
   GtkSpinButton        *ssh_port_spin;
   AdwEntryRow          *ssh_user_row;
   AdwComboRow          *auth_row;
+  AdwComboRow          *transport_row;
   AdwActionRow         *key_file_row;
   AdwEntryRow          *ssh_alias_row;
   AdwEntryRow          *proxy_jump_row;
@@ -155,6 +156,9 @@ update_combos (BastionProfileEditor *self)
   for (guint i = 0; i < G_N_ELEMENTS (auth_methods); i++)
     if (auth_methods[i] == bastion_profile_get_auth_method (self->profile))
       adw_combo_row_set_selected (self->auth_row, i);
+
+  /* The rows are in BastionTransport's order. */
+  adw_combo_row_set_selected (self->transport_row, bastion_profile_get_transport (self->profile));
 }
 
 static void
@@ -165,7 +169,8 @@ on_profile_notify (BastionProfileEditor *self,
     update_key_file_row (self);
   if (g_str_equal (pspec->name, "auth-method"))
     secret_row_update_visible (self);
-  if (g_str_equal (pspec->name, "env-color") || g_str_equal (pspec->name, "auth-method"))
+  if (g_str_equal (pspec->name, "env-color") || g_str_equal (pspec->name, "auth-method") ||
+      g_str_equal (pspec->name, "transport"))
     update_combos (self);
   if (g_str_equal (pspec->name, "display-name"))
     gtk_window_set_title (GTK_WINDOW (self), bastion_profile_get_display_name (self->profile));
@@ -200,6 +205,15 @@ on_auth_selected (BastionProfileEditor *self)
 
   if (selected < G_N_ELEMENTS (auth_methods))
     bastion_profile_set_auth_method (self->profile, auth_methods[selected]);
+}
+
+static void
+on_transport_selected (BastionProfileEditor *self)
+{
+  guint selected = adw_combo_row_get_selected (self->transport_row);
+
+  if (selected <= BASTION_TRANSPORT_AUTO)
+    bastion_profile_set_transport (self->profile, selected);
 }
 
 static void
@@ -538,6 +552,8 @@ bastion_profile_editor_constructed (GObject *object)
                            G_CALLBACK (on_env_color_selected), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->auth_row, "notify::selected",
                            G_CALLBACK (on_auth_selected), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->transport_row, "notify::selected",
+                           G_CALLBACK (on_transport_selected), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->profile, "notify", G_CALLBACK (on_profile_notify), self,
                            G_CONNECT_SWAPPED);
 }
@@ -624,6 +640,7 @@ bastion_profile_editor_class_init (BastionProfileEditorClass *klass)
   gtk_widget_class_bind_template_child (widget_class, BastionProfileEditor, ssh_port_spin);
   gtk_widget_class_bind_template_child (widget_class, BastionProfileEditor, ssh_user_row);
   gtk_widget_class_bind_template_child (widget_class, BastionProfileEditor, auth_row);
+  gtk_widget_class_bind_template_child (widget_class, BastionProfileEditor, transport_row);
   gtk_widget_class_bind_template_child (widget_class, BastionProfileEditor, key_file_row);
   gtk_widget_class_bind_template_child (widget_class, BastionProfileEditor, ssh_alias_row);
   gtk_widget_class_bind_template_child (widget_class, BastionProfileEditor, proxy_jump_row);

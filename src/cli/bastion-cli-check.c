@@ -254,6 +254,11 @@ report_tunnel_steps (Report            *r,
     {
       const char *label = bastion_connection_stage_to_label (tunnel_steps[i]);
 
+      /* Session Manager has no SSH step: its tunnel and the login are checked. */
+      if (bastion_connection_get_transport (connection) == BASTION_TRANSPORT_SSM &&
+          tunnel_steps[i] < BASTION_CONNECTION_STAGE_OPENING_TUNNEL)
+        continue;
+
       if (error == NULL || tunnel_steps[i] < failed)
         {
           g_autofree char *detail = dup_auth_detail (connection, tunnel_steps[i]);
@@ -277,11 +282,14 @@ bastion_cli_check (int    argc,
 {
   gboolean accept_new = FALSE;
   g_autofree char *via = NULL;
+  int transport = -1;
+  gboolean ssm;
   GOptionEntry entries[] = {
     { "accept-new", 0, 0, G_OPTION_ARG_NONE, &accept_new,
       N_("Trust the bastion’s host key if it is not known yet (never a changed one)"), NULL },
     { "via", 0, 0, G_OPTION_ARG_STRING, &via,
-      N_("Check the SSH path (ssh, the default) or AWS Session Manager (ssm)"), "ssh|ssm" },
+      N_("Check the path through ssh, ssm (AWS Session Manager) or auto (default: the team’s "
+         "transport)"), "ssh|ssm|auto" },
     { NULL }
   };
   g_autoptr(BastionProfileStore) store = NULL;
@@ -315,32 +323,39 @@ bastion_cli_check (int    argc,
     }
   report (&r, "ok", _("Team config"), bastion_profile_get_team_dir (profile));
 
-  if (via != NULL && !g_str_equal (via, "ssh") && !g_str_equal (via, "ssm"))
-    return bastion_cli_fail ("check", _("--via takes ssh or ssm, not “%s”"), via);
+  if (!bastion_cli_parse_via ("check", via, &transport))
+    return 1;
+  ssm = (transport >= 0 ? (BastionTransport) transport
+                        : bastion_profile_get_transport (profile)) == BASTION_TRANSPORT_SSM;
 
-  if (bastion_profile_get_auth_method (profile) == BASTION_AUTH_METHOD_KEY &&
-      g_strcmp0 (via, "ssm") != 0)
+  if (bastion_profile_get_auth_method (profile) == BASTION_AUTH_METHOD_KEY && !ssm)
     check_key_file (&r, profile);
 
-  check_aws (&r, profile, g_strcmp0 (via, "ssm") != 0);
+  check_aws (&r, profile, !ssm);
 
-  if (g_strcmp0 (via, "ssm") == 0)
+  if (ssm)
     {
       g_autofree char *detail = NULL;
 
       if (bastion_cli_check_ssm (profile, &detail, &error))
         report (&r, "ok", _("AWS Session Manager session"), detail);
       else
-        report (&r, "FAILED", _("AWS Session Manager session"), error->message);
-      g_print ("%u ok, %u failed\n", r.n_ok, r.n_failed);
-      return r.n_failed > 0 ? 1 : 0;
+        {
+          report (&r, "FAILED", _("AWS Session Manager session"), error->message);
+          g_print ("%u ok, %u failed\n", r.n_ok, r.n_failed);
+          return 1;
+        }
+      g_clear_error (&error);
     }
 
   if (accept_new)
     flags |= BASTION_CONNECTION_FLAGS_ACCEPT_NEW_HOST_KEY;
   connection = bastion_connection_new (profile, NULL);
   bastion_connection_set_local_port (connection, 0);
+  bastion_connection_set_transport (connection, transport);
   bastion_cli_open (connection, profile, flags, &error);
+  if (bastion_connection_get_transport_note (connection) != NULL)
+    report (&r, "ok", _("Transport"), bastion_connection_get_transport_note (connection));
 
   report_tunnel_steps (&r, connection, argv[1], error);
 

@@ -197,10 +197,21 @@ bastion_cli_connect (BastionProfile         *profile,
                      BastionConnectionFlags  flags,
                      int                     local_port)
 {
+  return bastion_cli_connect_via (profile, team, flags, local_port, -1);
+}
+
+BastionConnection *
+bastion_cli_connect_via (BastionProfile         *profile,
+                         const char             *team,
+                         BastionConnectionFlags  flags,
+                         int                     local_port,
+                         int                     transport)
+{
   g_autoptr(BastionConnection) connection = bastion_connection_new (profile, NULL);
   g_autoptr(GError) error = NULL;
 
   bastion_connection_set_local_port (connection, local_port);
+  bastion_connection_set_transport (connection, transport);
   if (!bastion_cli_open (connection, profile, flags, &error))
     {
       g_autofree char *message = bastion_cli_dup_connection_error (connection, team, error);
@@ -210,6 +221,7 @@ bastion_cli_connect (BastionProfile         *profile,
       bastion_connection_close (connection);
       return NULL;
     }
+  bastion_cli_print_transport (connection);
 
   return g_steal_pointer (&connection);
 }

@@ -247,6 +247,7 @@ ensure_tunnel (BastionProfile       *profile,
                const char           *team,
                BastionLaunchTarget  *target,
                gboolean              port_given,
+               int                   transport,
                BastionConnection   **connection)
 {
   if (tunnel_is_listening (target->local_port))
@@ -260,8 +261,8 @@ ensure_tunnel (BastionProfile       *profile,
                         target->local_port, team);
       return FALSE;
     }
-  *connection = bastion_cli_connect (profile, team, BASTION_CONNECTION_FLAGS_NONE,
-                                     target->local_port);
+  *connection = bastion_cli_connect_via (profile, team, BASTION_CONNECTION_FLAGS_NONE,
+                                         target->local_port, transport);
   if (*connection == NULL)
     return FALSE;
   target->local_port = bastion_connection_get_local_port (*connection);
@@ -277,6 +278,7 @@ launch_and_wait (BastionProfile      *profile,
                  BastionLauncherTool  tool,
                  BastionLaunchTarget *target,
                  gboolean             port_given,
+                 int                  transport,
                  char                *password)
 {
   g_autoptr(BastionConnection) connection = NULL;
@@ -285,7 +287,7 @@ launch_and_wait (BastionProfile      *profile,
   guint sigint_id, sigterm_id, poll_id = 0;
   gboolean started, serving;
 
-  if (!ensure_tunnel (profile, team, target, port_given, &connection))
+  if (!ensure_tunnel (profile, team, target, port_given, transport, &connection))
     {
       bastion_secret_free (password);
       return 1;
@@ -343,12 +345,17 @@ bastion_cli_launch (int    argc,
 {
   gboolean dry_run = FALSE;
   g_autofree char *port_text = NULL;
+  g_autofree char *via = NULL;
+  int transport = -1;
   guint port = 0;
   GOptionEntry entries[] = {
     { "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run,
       N_("Print the command, the environment variables and the files it would use"), NULL },
     { "port", 0, 0, G_OPTION_ARG_STRING, &port_text,
       N_("The local port of the running tunnel (default: the profile’s)"), N_("PORT") },
+    { "via", 0, 0, G_OPTION_ARG_STRING, &via,
+      N_("When no tunnel runs: carry the one this command opens through ssh, ssm (AWS Session "
+         "Manager) or auto (default: the team’s transport)"), "ssh|ssm|auto" },
     { NULL }
   };
   g_autoptr(BastionProfileStore) store = NULL;
@@ -377,6 +384,8 @@ bastion_cli_launch (int    argc,
                                          "pgcli"), argv[2]);
 
   if (port_text != NULL && !bastion_cli_parse_port ("launch", "--port", port_text, &port))
+    return 1;
+  if (!bastion_cli_parse_via ("launch", via, &transport))
     return 1;
 
   store = bastion_cli_load_store ("launch");
@@ -409,5 +418,6 @@ bastion_cli_launch (int    argc,
       g_clear_error (&error);
     }
 
-  return launch_and_wait (profile, argv[1], launcher, tool, target, port > 0, password);
+  return launch_and_wait (profile, argv[1], launcher, tool, target, port > 0, transport,
+                          password);
 }

@@ -69,6 +69,12 @@ BastionConnection  *bastion_cli_connect               (BastionProfile         *p
                                                        const char             *team,
                                                        BastionConnectionFlags  flags,
                                                        int                     local_port);
+/* The same through TRANSPORT (-1: the team's; --via). */
+BastionConnection  *bastion_cli_connect_via           (BastionProfile         *profile,
+                                                       const char             *team,
+                                                       BastionConnectionFlags  flags,
+                                                       int                     local_port,
+                                                       int                     transport);
 
 int  bastion_cli_query       (int argc, char **argv);
 int  bastion_cli_readonly_role (int argc, char **argv);
@@ -89,9 +95,12 @@ int  bastion_cli_secret      (int argc, char **argv);
 int  bastion_cli_launch      (int argc, char **argv);
 int  bastion_cli_aws         (int argc, char **argv);
 int  bastion_cli_tunnel      (int argc, char **argv);
-/* bastion-cli-ssm.c: the tunnel through AWS Session Manager (PORT -1: the team's); FALLBACK:
- * chosen by --via auto because port 22 did not answer, and said so. */
-int  bastion_cli_tunnel_ssm  (BastionProfile *profile, gint port, gboolean fallback);
+/* bastion-cli-ssm.c: --via's value (NULL: -1, the team's transport); FALSE after printing the
+ * error under STEP. What carries an open connection, when it is Session Manager, on stderr.
+ * A wait of at most 5 s for ssm:TerminateSession calls still on their way. */
+gboolean bastion_cli_parse_via         (const char *step, const char *text, int *transport);
+void     bastion_cli_print_transport   (BastionConnection *connection);
+void     bastion_cli_wait_terminations (void);
 gboolean bastion_cli_check_ssm (BastionProfile *profile, char **detail, GError **error);
 int  bastion_cli_hostkey     (int argc, char **argv);
 

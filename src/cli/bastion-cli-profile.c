@@ -21,8 +21,8 @@ usage (void)
   return bastion_cli_fail ("profile",
                            _("use “bastion-cli profile show TEAM” or “bastion-cli profile set "
                              "TEAM auth agent|key|password [--key-file FILE]” (or ssh-alias "
-                             "ALIAS, proxy-jump HOPS; \"\" clears them); see “bastion-cli "
-                             "profile --help”"));
+                             "ALIAS, proxy-jump HOPS; \"\" clears them; transport "
+                             "ssh|ssm|auto); see “bastion-cli profile --help”"));
 }
 
 static const char *
@@ -66,6 +66,8 @@ print_profile (BastionProfile *profile)
   g_print ("key-file: %s\n", or_empty (bastion_profile_get_key_file (profile)));
   g_print ("ssh-alias: %s\n", or_empty (alias));
   g_print ("proxy-jump: %s\n", or_empty (bastion_profile_get_proxy_jump (profile)));
+  g_print ("transport: %s\n",
+           bastion_transport_to_string (bastion_profile_get_transport (profile)));
   if (alias != NULL && alias[0] != '\0')
     print_resolved (alias);
 }
@@ -139,6 +141,19 @@ set_auth (BastionProfile *profile,
   return 0;
 }
 
+static int
+set_transport (BastionProfile *profile,
+               const char     *value)
+{
+  BastionTransport transport;
+
+  if (!bastion_transport_from_string (value, &transport))
+    return bastion_cli_fail ("profile", _("unknown transport “%s”: use ssh, ssm (AWS Session "
+                                          "Manager) or auto"), value);
+  bastion_profile_set_transport (profile, transport);
+  return 0;
+}
+
 int
 bastion_cli_profile (int    argc,
                      char **argv)
@@ -154,12 +169,16 @@ bastion_cli_profile (int    argc,
   BastionProfile *profile;
   int status = 0;
 
-  if (!bastion_cli_parse_options (&argc, &argv, _("show TEAM | set TEAM auth agent|key|password | set TEAM ssh-alias|proxy-jump VALUE"),
+  if (!bastion_cli_parse_options (&argc, &argv, _("show TEAM | set TEAM auth agent|key|password | set TEAM ssh-alias|proxy-jump VALUE | "
+                                    "set TEAM transport ssh|ssm|auto"),
                                   _("Show or change how a team logs in to its bastion. The "
                                     "SSH agent is tried first whenever SSH_AUTH_SOCK is set; "
                                     "“auth” says what the team needs besides it: the agent "
                                     "alone, a key file, or a password (kept in the keyring with "
-                                    "“bastion-cli secret set TEAM ssh-password”)."),
+                                    "“bastion-cli secret set TEAM ssh-password”). "
+                                    "“transport” says what carries the tunnel: SSH, AWS "
+                                    "Session Manager (ssm), or auto (SSH, then Session Manager "
+                                    "when port 22 does not answer)."),
                                   entries, &status))
     return status;
 
@@ -169,7 +188,8 @@ bastion_cli_profile (int    argc,
     return usage ();
   if (g_str_equal (argv[1], "set") &&
       (argc != 5 || !(g_str_equal (argv[3], "auth") || g_str_equal (argv[3], "ssh-alias") ||
-                      g_str_equal (argv[3], "proxy-jump"))))
+                      g_str_equal (argv[3], "proxy-jump") ||
+                      g_str_equal (argv[3], "transport"))))
     return usage ();
 
   store = bastion_cli_load_store ("profile");
@@ -187,6 +207,8 @@ bastion_cli_profile (int    argc,
 
   if (g_str_equal (argv[3], "auth"))
     status = set_auth (profile, argv[4], key_file);
+  else if (g_str_equal (argv[3], "transport"))
+    status = set_transport (profile, argv[4]);
   else
     status = set_text (profile, argv[3], argv[4]);
   if (status != 0)

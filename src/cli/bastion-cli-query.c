@@ -79,6 +79,8 @@ bastion_cli_query (int    argc,
   gboolean write = FALSE;
   gboolean allow_settings = FALSE;
   gboolean accept_new = FALSE;
+  g_autofree char *via = NULL;
+  int transport = -1;
   GOptionEntry entries[] = {
     { "format", 'f', 0, G_OPTION_ARG_STRING, &format_name,
       N_("Output format: table (default), csv or json"), "FORMAT" },
@@ -92,6 +94,9 @@ bastion_cli_query (int    argc,
          "change what every other session sees"), NULL },
     { "accept-new", 0, 0, G_OPTION_ARG_NONE, &accept_new,
       N_("Trust the bastion’s host key if it is not known yet (never a changed one)"), NULL },
+    { "via", 0, 0, G_OPTION_ARG_STRING, &via,
+      N_("Carry the connection through ssh, ssm (AWS Session Manager) or auto (default: the "
+         "team’s transport)"), "ssh|ssm|auto" },
     { NULL }
   };
   g_autoptr(BastionProfileStore) store = NULL;
@@ -120,6 +125,8 @@ bastion_cli_query (int    argc,
   if (format_name != NULL && !bastion_result_format_parse (format_name, &format))
     return bastion_cli_fail ("query", _("unknown format “%s”; use table, csv or json"),
                              format_name);
+  if (!bastion_cli_parse_via ("query", via, &transport))
+    return 1;
 
   /* Checked before connecting: a role's or database's settings reach every later session of
    * every tool, so --write alone does not change them. */
@@ -142,7 +149,7 @@ bastion_cli_query (int    argc,
   if (accept_new)
     flags |= BASTION_CONNECTION_FLAGS_ACCEPT_NEW_HOST_KEY;
   /* An ephemeral port: a tunnel already serving the team's port stays untouched. */
-  connection = bastion_cli_connect (profile, argv[1], flags, 0);
+  connection = bastion_cli_connect_via (profile, argv[1], flags, 0, transport);
   if (connection == NULL)
     return 1;
 

@@ -1,5 +1,5 @@
-/* bastion-cli-ssm.c: `bastion-cli tunnel TEAM --via ssm`, the tunnel through AWS Session
- * Manager (issue 21)
+/* bastion-cli-ssm.c: `--via ssh|ssm|auto` and `check --via ssm`, AWS Session Manager from the
+ * command line (issue 21)
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -8,48 +8,11 @@
 
 #include "config.h"
 
-#include <stdio.h>
-
 #include <glib/gi18n.h>
-#include <glib-unix.h>
 
 #include "bastion-aws.h"
 #include "bastion-cli-private.h"
-#include "bastion-ssm-tunnel.h"
-
-static gboolean
-on_signal (gpointer data)
-{
-  g_main_loop_quit (data);
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-on_status (BastionSsmTunnel *tunnel,
-           const char       *line,
-           gpointer          user_data)
-{
-  g_autofree char *printable = bastion_cli_dup_printable (line);
-
-  g_printerr ("bastion-cli: tunnel: %s\n", printable);
-}
-
-static void
-on_failed (BastionSsmTunnel *tunnel,
-           const GError     *error,
-           GError          **slot)
-{
-  g_clear_error (slot);
-  *slot = g_error_copy (error);
-}
-
-static void
-on_failed_quit (BastionSsmTunnel *tunnel,
-                const GError     *error,
-                GMainLoop        *loop)
-{
-  g_main_loop_quit (loop);
-}
+#include "bastion-ssm-session.h"
 
 /* The bastion's instance id, found by its Name tag as `aws bastion` does. */
 static char *
@@ -78,68 +41,56 @@ find_instance_id (BastionAws      *aws,
   return g_strdup (instance->instance_id);
 }
 
-int
-bastion_cli_tunnel_ssm (BastionProfile *profile,
-                        gint            port,
-                        gboolean        fallback)
+gboolean
+bastion_cli_parse_via (const char *step,
+                       const char *text,
+                       int        *transport)
 {
-  g_autoptr(BastionAws) aws = NULL;
-  g_autoptr(BastionSsmTunnel) tunnel = NULL;
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GMainLoop) loop = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GError) failure = NULL;
-  g_autofree char *instance_id = NULL;
-  BastionSsmSession *session;
-  gint64 deadline;
-  guint sigint_id, sigterm_id;
+  BastionTransport value;
 
-  aws = bastion_aws_new (bastion_profile_get_aws_profile (profile),
-                         bastion_profile_get_aws_region (profile));
-  instance_id = find_instance_id (aws, profile, &error);
-  if (instance_id == NULL)
-    return bastion_cli_fail_error ("find bastion", error);
+  *transport = -1;
+  if (text == NULL)
+    return TRUE;
+  if (!bastion_transport_from_string (text, &value))
+    {
+      bastion_cli_fail (step, _("--via takes ssh, ssm or auto, not “%s”"), text);
+      return FALSE;
+    }
+  *transport = value;
+  return TRUE;
+}
 
-  if (port < 0)
-    port = bastion_profile_get_local_port (profile);
-  tunnel = bastion_ssm_tunnel_new (aws, instance_id, bastion_profile_get_db_host (profile),
-                                   bastion_profile_get_db_port (profile), port);
-  g_signal_connect (tunnel, "status", G_CALLBACK (on_status), NULL);
-  g_signal_connect (tunnel, "failed", G_CALLBACK (on_failed), &failure);
-  bastion_ssm_tunnel_start_async (tunnel, NULL, bastion_cli_store_result, &result);
-  bastion_cli_wait (&result);
-  if (!bastion_ssm_tunnel_start_finish (tunnel, result, &error))
-    return bastion_cli_fail_error ("session manager", error);
+/* What carries the open connection, when it is not SSH: one line on stderr. */
+void
+bastion_cli_print_transport (BastionConnection *connection)
+{
+  BastionTunnel *tunnel = bastion_connection_get_tunnel (connection);
+  const char *note = bastion_connection_get_transport_note (connection);
+  g_autofree char *agent = NULL;
+  g_autofree char *session_id = NULL;
 
-  session = bastion_ssm_tunnel_get_session (tunnel);
-  g_print ("listening 127.0.0.1:%u\n", bastion_ssm_tunnel_get_local_port (tunnel));
-  fflush (stdout);
-  if (fallback)
-    g_printerr ("%s\n", _("Connected through AWS Session Manager; port 22 is closed to you."));
-  g_printerr (_("Connected through AWS Session Manager (session %s, agent %s%s).\n"),
-              bastion_ssm_session_get_session_id (session),
-              bastion_ssm_session_get_agent_version (session),
-              bastion_ssm_session_is_multiplexed (session) ? ""
-                : _(", one connection at a time"));
+  if (tunnel == NULL || bastion_tunnel_get_transport (tunnel) != BASTION_TRANSPORT_SSM)
+    return;
+  if (note != NULL)
+    g_printerr ("%s.\n", note);
+  session_id = bastion_tunnel_dup_ssm_session (tunnel, &agent);
+  g_printerr (_("Connected through AWS Session Manager (session %s, agent %s).\n"),
+              session_id ? session_id : "", agent ? agent : "");
+}
 
-  loop = g_main_loop_new (NULL, FALSE);
-  sigint_id = g_unix_signal_add (SIGINT, on_signal, loop);
-  sigterm_id = g_unix_signal_add (SIGTERM, on_signal, loop);
-  g_signal_connect (tunnel, "failed", G_CALLBACK (on_failed_quit), loop);
-  g_main_loop_run (loop);
-  g_source_remove (sigint_id);
-  g_source_remove (sigterm_id);
+/* ssm:TerminateSession runs on the I/O thread after the tunnel stopped: a command about to exit
+ * gives it a few seconds to reach AWS. */
+void
+bastion_cli_wait_terminations (void)
+{
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
 
-  /* ssm:TerminateSession, given a few seconds to reach AWS. */
-  bastion_ssm_tunnel_stop (tunnel);
-  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
   while (bastion_ssm_session_get_pending_terminations () > 0 &&
          g_get_monotonic_time () < deadline)
-    g_main_context_iteration (NULL, TRUE);
-
-  if (failure != NULL)
-    return bastion_cli_fail_error ("session manager", failure);
-  return 0;
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (10 * 1000);
+    }
 }
 
 /* `check --via ssm`: a Session Manager session started, its handshake completed, then
@@ -153,7 +104,6 @@ bastion_cli_check_ssm (BastionProfile  *profile,
   g_autoptr(BastionSsmSession) session = NULL;
   g_autoptr(GAsyncResult) result = NULL;
   g_autofree char *instance_id = NULL;
-  gint64 deadline;
   gboolean ok;
 
   aws = bastion_aws_new (bastion_profile_get_aws_profile (profile),
@@ -174,9 +124,6 @@ bastion_cli_check_ssm (BastionProfile  *profile,
                                  ? _("many connections per session")
                                  : _("one connection at a time"));
   bastion_ssm_session_close (session);
-  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-  while (bastion_ssm_session_get_pending_terminations () > 0 &&
-         g_get_monotonic_time () < deadline)
-    g_main_context_iteration (NULL, TRUE);
+  bastion_cli_wait_terminations ();
   return ok;
 }

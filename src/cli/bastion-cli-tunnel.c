@@ -37,15 +37,6 @@ on_done (GObject      *source,
   g_main_loop_quit (wait->loop);
 }
 
-/* The bastion's SSH port does not answer: dropped, refused or unreachable. */
-static gboolean
-port_closed (const GError *error)
-{
-  return error->domain == BASTION_SSH_ERROR &&
-         (error->code == BASTION_SSH_ERROR_TIMEOUT || error->code == BASTION_SSH_ERROR_REFUSED ||
-          error->code == BASTION_SSH_ERROR_UNREACHABLE);
-}
-
 static gboolean
 on_signal (gpointer data)
 {
@@ -89,6 +80,7 @@ bastion_cli_tunnel (int    argc,
   BastionTunnel *tunnel;
   BastionProfile *profile;
   Wait wait = { 0 };
+  int transport = -1;
   guint sigint_id;
   guint sigterm_id;
   int status = 0;
@@ -116,16 +108,14 @@ bastion_cli_tunnel (int    argc,
   profile = bastion_cli_find_profile (store, "profile", argv[1]);
   if (profile == NULL)
     return 1;
-  if (via != NULL && !g_str_equal (via, "ssh") && !g_str_equal (via, "ssm") &&
-      !g_str_equal (via, "auto"))
-    return bastion_cli_fail ("tunnel", _("--via takes ssh, ssm or auto, not “%s”"), via);
-  if (g_strcmp0 (via, "ssm") == 0)
-    return bastion_cli_tunnel_ssm (profile, port, FALSE);
+  if (!bastion_cli_parse_via ("tunnel", via, &transport))
+    return 1;
 
   if (accept_new)
     flags |= BASTION_CONNECTION_FLAGS_ACCEPT_NEW_HOST_KEY;
   connection = bastion_connection_new (profile, NULL);
   bastion_connection_set_local_port (connection, port);
+  bastion_connection_set_transport (connection, transport);
 
   loop = g_main_loop_new (NULL, FALSE);
   wait.loop = loop;
@@ -145,18 +135,7 @@ bastion_cli_tunnel (int    argc,
       return 0;
     }
 
-  if (!bastion_connection_open_finish (connection, wait.result, &error) &&
-      g_strcmp0 (via, "auto") == 0 && port_closed (error))
-    {
-      /* auto: port 22 does not answer; Session Manager needs no open port. */
-      g_clear_object (&wait.result);
-      g_source_remove (sigint_id);
-      g_source_remove (sigterm_id);
-      bastion_connection_close (connection);
-      g_printerr ("%s\n", _("Port 22 of the bastion does not answer; trying AWS Session "
-                            "Manager."));
-      return bastion_cli_tunnel_ssm (profile, port, TRUE);
-    }
+  bastion_connection_open_finish (connection, wait.result, &error);
   if (error != NULL)
     {
       g_autofree char *message = bastion_cli_dup_connection_error (connection, argv[1], error);
@@ -174,6 +153,7 @@ bastion_cli_tunnel (int    argc,
   g_print ("listening %s:%u\n", bastion_tunnel_get_local_address (tunnel),
            bastion_tunnel_get_local_port (tunnel));
   fflush (stdout);
+  bastion_cli_print_transport (connection);
 
   g_signal_connect (connection, "notify::stage", G_CALLBACK (on_connection_stage), loop);
   g_main_loop_run (loop);

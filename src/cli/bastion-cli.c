@@ -132,7 +132,13 @@ main (int    argc,
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     {
       if (g_str_equal (argv[1], commands[i].name))
-        return commands[i].func (argc - 1, argv + 1);
+        {
+          int status = commands[i].func (argc - 1, argv + 1);
+
+          /* A closed Session Manager tunnel's TerminateSession may still be on its way. */
+          bastion_cli_wait_terminations ();
+          return status;
+        }
     }
 
   return bastion_cli_fail ("command", _("unknown command “%s”; run “bastion-cli --help”"), argv[1]);

@@ -36,6 +36,8 @@ struct _BastionConnection
   int                     local_port;
   guint                   keepalive_interval;
   gulong                  tunnel_stage_handler;
+  int                     transport;        /* -1: the profile's; else a BastionTransport */
+  char                   *transport_note;   /* "… port 22 is closed to you", or NULL */
 
   guint                   remember_passphrase : 1;
   guint                   remember_ssh_password : 1;
@@ -48,7 +50,9 @@ typedef struct
 {
   BastionConnectionFlags  flags;
   BastionDatabase        *database;
-  BastionSecretKind       secret_kind;  /* lookup_ssh_secret(): which one is looked up */
+  BastionTransport        transport;        /* this attempt's choice */
+  GError                 *ssh_error;        /* auto: why SSH did not answer */
+  BastionSecretKind       secret_kind;      /* lookup_ssh_secret(): which one is looked up */
   guint                   refetched : 1;
   /* connect_database(): hand the database to the caller; the connection's stage is the
    * tunnel's business only. */
@@ -75,6 +79,8 @@ gboolean _bastion_connection_field_missing        (const char             *value
 void     _bastion_connection_drop_tunnel          (BastionConnection      *self);
 gboolean _bastion_connection_tunnel_is_up         (BastionConnection      *self);
 void     _bastion_connection_open_ssh_config_step (GTask                  *task);
+/* The tunnel through AWS Session Manager (issue 21): no SSH step. */
+void     _bastion_connection_open_ssm_step        (GTask                  *task);
 
 /* bastion-connection-database.c */
 void     _bastion_connection_open_database_step   (GTask                  *task);

@@ -133,6 +133,41 @@ _bastion_connection_tunnel_is_up (BastionConnection *self)
 static const char *effective_key_file        (BastionConnection *self);
 static char       *passphrase_needed_message (BastionConnection *self);
 
+/* auto: port 22 does not answer (dropped, refused, unreachable) and the team names the AWS
+ * side Session Manager needs, so the same tunnel is tried through Session Manager. */
+static gboolean
+should_fall_back (BastionConnection *self,
+                  GTask             *task,
+                  const GError      *error)
+{
+  OpenData *data = g_task_get_task_data (task);
+  const char *prefix = bastion_profile_get_name_prefix (self->profile);
+
+  if (data->transport != BASTION_TRANSPORT_AUTO || data->ssh_error != NULL ||
+      error->domain != BASTION_SSH_ERROR || prefix == NULL || prefix[0] == '\0')
+    return FALSE;
+
+  return error->code == BASTION_SSH_ERROR_TIMEOUT || error->code == BASTION_SSH_ERROR_REFUSED ||
+         error->code == BASTION_SSH_ERROR_UNREACHABLE;
+}
+
+/* auto, after SSH and Session Manager both failed: both reasons. */
+static GError *
+both_failed_error (GTask  *task,
+                   GError *error)
+{
+  OpenData *data = g_task_get_task_data (task);
+  GError *both;
+
+  if (data->ssh_error == NULL || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return error;
+  both = g_error_new (error->domain, error->code,
+                      _("Port 22 of the bastion does not answer (%s), and AWS Session Manager "
+                        "failed too: %s"), data->ssh_error->message, error->message);
+  g_error_free (error);
+  return both;
+}
+
 static void
 on_tunnel_started (GObject      *source,
                    GAsyncResult *result,
@@ -157,9 +192,24 @@ on_tunnel_started (GObject      *source,
           error = g_error_new_literal (BASTION_CONNECTION_ERROR,
                                        BASTION_CONNECTION_ERROR_PASSPHRASE_NEEDED, message);
         }
-      _bastion_connection_fail_task (self, task, g_steal_pointer (&error));
+      if (should_fall_back (self, task, error))
+        {
+          OpenData *data = g_task_get_task_data (task);
+
+          g_message ("%s", _("Port 22 of the bastion does not answer; trying AWS Session "
+                             "Manager."));
+          data->ssh_error = g_steal_pointer (&error);
+          _bastion_connection_open_ssm_step (g_steal_pointer (&task));
+          return;
+        }
+      _bastion_connection_fail_task (self, task, both_failed_error (task, g_steal_pointer (&error)));
       return;
     }
+
+  g_clear_pointer (&self->transport_note, g_free);
+  if (((OpenData *) g_task_get_task_data (task))->ssh_error != NULL)
+    self->transport_note = g_strdup (_("Connected through AWS Session Manager; port 22 is "
+                                       "closed to you"));
 
   if (self->remember_passphrase && self->passphrase != NULL)
     _bastion_connection_remember_secret (self, BASTION_SECRET_KIND_KEY_PASSPHRASE,
@@ -272,6 +322,25 @@ open_tunnel_step (GTask *task)
 }
 
 /* ---- Credentials -------------------------------------------------------------------------- */
+
+void
+_bastion_connection_open_ssm_step (GTask *task)
+{
+  BastionConnection *self = g_task_get_source_object (task);
+  guint16 port;
+
+  _bastion_connection_drop_tunnel (self);
+  port = self->local_port >= 0 ? self->local_port : bastion_profile_get_local_port (self->profile);
+  self->tunnel = bastion_tunnel_new_ssm (self->profile, port);
+  self->tunnel_stage_handler =
+    g_signal_connect_object (self->tunnel, "notify::stage", G_CALLBACK (on_tunnel_stage), self,
+                             G_CONNECT_SWAPPED);
+  _bastion_connection_notify_tunnel (self);
+
+  _bastion_connection_set_stage (self, BASTION_CONNECTION_STAGE_OPENING_TUNNEL);
+  bastion_tunnel_start_async (self->tunnel, g_task_get_cancellable (task), on_tunnel_started,
+                              task);
+}
 
 static void
 on_ssh_secret_found (GObject      *source,

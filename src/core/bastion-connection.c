@@ -39,6 +39,7 @@ static void
 open_data_free (OpenData *data)
 {
   g_clear_object (&data->database);
+  g_clear_error (&data->ssh_error);
   g_free (data);
 }
 
@@ -189,6 +190,8 @@ bastion_connection_open_async (BastionConnection      *self,
   g_task_set_source_tag (task, bastion_connection_open_async);
   data = g_new0 (OpenData, 1);
   data->flags = flags;
+  data->transport = self->transport >= 0 ? (BastionTransport) self->transport
+                                          : bastion_profile_get_transport (self->profile);
   g_task_set_task_data (task, data, (GDestroyNotify) open_data_free);
 
   g_clear_error (&self->error);
@@ -216,7 +219,9 @@ bastion_connection_open_async (BastionConnection      *self,
                                                              "database")));
       return;
     }
-  if (_bastion_connection_field_missing (bastion_profile_get_ssh_host (self->profile)) &&
+  /* Session Manager needs no SSH host: the instance is found by its Name tag. */
+  if (data->transport != BASTION_TRANSPORT_SSM &&
+      _bastion_connection_field_missing (bastion_profile_get_ssh_host (self->profile)) &&
       _bastion_connection_field_missing (bastion_profile_get_ssh_alias (self->profile)))
     {
       _bastion_connection_fail_task (self, task,
@@ -238,7 +243,10 @@ bastion_connection_open_async (BastionConnection      *self,
       return;
     }
 
-  _bastion_connection_open_ssh_config_step (g_steal_pointer (&task));
+  if (data->transport == BASTION_TRANSPORT_SSM)
+    _bastion_connection_open_ssm_step (g_steal_pointer (&task));
+  else
+    _bastion_connection_open_ssh_config_step (g_steal_pointer (&task));
 }
 
 gboolean
@@ -361,6 +369,35 @@ bastion_connection_set_local_port (BastionConnection *self,
 }
 
 void
+bastion_connection_set_transport (BastionConnection *self,
+                                  int                transport)
+{
+  g_return_if_fail (BASTION_IS_CONNECTION (self));
+  g_return_if_fail (transport >= -1 && transport <= BASTION_TRANSPORT_AUTO);
+
+  self->transport = transport;
+}
+
+BastionTransport
+bastion_connection_get_transport (BastionConnection *self)
+{
+  g_return_val_if_fail (BASTION_IS_CONNECTION (self), BASTION_TRANSPORT_SSH);
+
+  if (self->tunnel != NULL)
+    return bastion_tunnel_get_transport (self->tunnel);
+  return self->transport >= 0 ? (BastionTransport) self->transport
+                              : bastion_profile_get_transport (self->profile);
+}
+
+const char *
+bastion_connection_get_transport_note (BastionConnection *self)
+{
+  g_return_val_if_fail (BASTION_IS_CONNECTION (self), NULL);
+
+  return self->tunnel != NULL ? self->transport_note : NULL;
+}
+
+void
 bastion_connection_set_keepalive_interval (BastionConnection *self,
                                            guint              seconds)
 {
@@ -443,6 +480,7 @@ bastion_connection_finalize (GObject *object)
   bastion_secure_clear_str (&self->db_password);
   bastion_secure_clear_str (&self->readonly_password);
   g_clear_error (&self->error);
+  g_clear_pointer (&self->transport_note, g_free);
   g_clear_pointer (&self->ssh_config, bastion_ssh_config_free);
   g_clear_object (&self->profile);
   g_clear_object (&self->secrets);
@@ -541,6 +579,7 @@ static void
 bastion_connection_init (BastionConnection *self)
 {
   self->local_port = -1;
+  self->transport = -1;
 }
 
 BastionConnection *

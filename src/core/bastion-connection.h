@@ -95,6 +95,15 @@ gboolean                bastion_connection_trust_host_key_finish (BastionConnect
 void                    bastion_connection_set_local_port    (BastionConnection      *self,
                                                               int                     port);
 guint16                 bastion_connection_get_local_port    (BastionConnection      *self);
+/* What carries the tunnel for this connection: -1 (the default) the profile's transport, else
+ * a BastionTransport (`--via`, the GUI's "Use Session Manager"); applies from the next open. */
+void                    bastion_connection_set_transport     (BastionConnection      *self,
+                                                              int                     transport);
+/* What carries the tunnel (SSH or SSM) once one exists, else the choice for the next open. */
+BastionTransport        bastion_connection_get_transport     (BastionConnection      *self);
+/* Why the tunnel took the transport it did when auto chose Session Manager ("Connected through
+ * AWS Session Manager; port 22 is closed to you"), else NULL. */
+const char             *bastion_connection_get_transport_note (BastionConnection     *self);
 /* Seconds between keepalives (0: the session's default, 15); applies from the next open. */
 void                    bastion_connection_set_keepalive_interval (BastionConnection *self,
                                                                    guint              seconds);

@@ -33,6 +33,7 @@ test_nicks (void)
     { bastion_secret_kind_get_type, "BastionSecretKind",
       "db-password key-passphrase ssh-password readonly-password" },
     { bastion_profile_source_get_type, "BastionProfileSource", "manual simpleiot" },
+    { bastion_transport_get_type, "BastionTransport", "ssh ssm auto" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)

@@ -522,6 +522,7 @@ class SsmEndpoint(AwsEndpoint):
             "AWS_ENDPOINT_URL_SSM": self.url,
             "BASTION_TEST_SSM_CONTROL_URL": self.url + "/_control",
             "BASTION_TEST_SSM_PID": str(self.proc.pid),
+            "BASTION_TEST_SSM_LOG": self.log,
         }
 
 

@@ -38,10 +38,16 @@ Control API (no signature), as aws_endpoint.py: GET /_control/state, POST /_cont
                           closed abruptly after n), "closed_after": n (channel_closed "idle
                           timeout" then close), "pause_ms": N (pause_publication after the
                           handshake, start_publication N ms later)}
+  "resume"               true: a session whose WebSocket dropped (not one the service or the
+                         client ended) may be resumed for 60 s: AmazonSSM.ResumeSession answers
+                         a new TokenValue and StreamUrl, and the agent keeps its TCP connections,
+                         sequence numbers and unacknowledged messages for the new data channel
+                         (no second handshake). false (the default): ResumeSession is refused
+                         (InvalidOperationRequest) and the session is over.
 
 The state's "ssm_sessions" lists every session: id, target, host, port, agent_version, mux,
 streams, bytes_in/out, resends, acks, duplicates_in, out_of_order_in, paused_violations,
-closed_by, data_channels (WebSocket opens), bad_frames.
+closed_by, data_channels (WebSocket opens), resumes, bad_frames.
 
 Runs with Debian's /usr/bin/python3 (python3-botocore, python3-websockets).
 """
@@ -79,7 +85,7 @@ PAYLOAD_OUTPUT, PAYLOAD_HS_REQ, PAYLOAD_HS_RESP, PAYLOAD_HS_DONE, PAYLOAD_FLAG =
 def default_ssm_state(region):
     state = aws_endpoint.default_state(region)
     state.update({"agent_version": MUX_AGENT, "registered": None, "clock_skew_s": 0,
-                  "faults": {}, "ssm_sessions": []})
+                  "faults": {}, "resume": False, "ssm_sessions": []})
     return state
 
 
@@ -137,6 +143,8 @@ class Session:
         self.window = asyncio.Event()
         self.window.set()
         self.closed = False
+        self.resumable = False        # set with state["resume"] when the session starts
+        self.suspended_at = None      # the WebSocket dropped; ResumeSession may follow
         self.handshake_done = asyncio.Event()
         self.send_lock = asyncio.Lock()
 
@@ -147,6 +155,9 @@ class Session:
     # Output ------------------------------------------------------------------------------------
 
     async def _raw_send(self, frame):
+        # While suspended the frame waits in unacked for the resumed channel.
+        if self.ws is None:
+            return
         try:
             await self.ws.send(frame)
         except websockets.ConnectionClosed:
@@ -192,6 +203,9 @@ class Session:
             await self._raw_send(frame)
         if f.get("close_after") == n:
             self.note("faults_ws_closed")
+            if self.resumable:
+                # Resumable from now on, before the loop has noticed the close.
+                self.suspended_at = time.monotonic()
             self.ws.transport.abort()
         elif f.get("closed_after") == n:
             await self.channel_closed("Session %s was terminated: the idle timeout of 20 "
@@ -219,8 +233,11 @@ class Session:
                               "SchemaVersion": 1, "Output": output}).encode()
         with self.ep.lock:
             self.record["closed_by"] = by
-        await self._raw_send(encode("channel_closed", 0, 0, payload))
         self.closed = True
+        if self.ws is None:
+            self.close_streams()
+            return
+        await self._raw_send(encode("channel_closed", 0, 0, payload))
         await self.ws.close()
 
     # Input -------------------------------------------------------------------------------------
@@ -381,7 +398,9 @@ class Session:
     # The channel -------------------------------------------------------------------------------
 
     async def run(self, ws):
+        resumed = self.suspended_at is not None
         self.ws = ws
+        self.suspended_at = None
         first = await asyncio.wait_for(ws.recv(), 10)
         try:
             open_input = json.loads(first)
@@ -395,6 +414,9 @@ class Session:
         with self.ep.lock:
             self.record["data_channels"] = self.record.get("data_channels", 0) + 1
             self.record["client_id"] = open_input.get("ClientId")
+        if resumed:
+            await self.serve(ws)
+            return
         request = json.dumps({
             "AgentVersion": self.record["agent_version"],
             "RequestedClientActions": [{
@@ -402,8 +424,13 @@ class Session:
                 "ActionParameters": {"SessionType": "Port", "Properties": {
                     "portNumber": str(self.record["port"]), "host": self.record["host"],
                     "type": "LocalPortForwarding"}}}]}).encode()
+        await self.serve(ws, request)
+
+    async def serve(self, ws, request=None):
+        self.suspended_at = None
         resender = asyncio.ensure_future(self.resend_loop())
-        await self.send_output(PAYLOAD_HS_REQ, request, data=False)
+        if request is not None:
+            await self.send_output(PAYLOAD_HS_REQ, request, data=False)
         try:
             async for data in ws:
                 if isinstance(data, bytes):
@@ -411,11 +438,18 @@ class Session:
         except websockets.ConnectionClosed:
             pass
         finally:
-            self.closed = True
             resender.cancel()
-            self.close_streams()
             with self.ep.lock:
                 self.record["ws_closed"] = self.record.get("ws_closed", 0) + 1
+            if self.ws is not ws:
+                pass    # already resumed on a new channel
+            elif self.resumable and not self.closed and self.handshake_done.is_set():
+                # A dropped channel: the TCP connections wait for ResumeSession.
+                self.ws = None
+                self.suspended_at = self.suspended_at or time.monotonic()
+            else:
+                self.closed = True
+                self.close_streams()
 
 
 # --- the SSM API -------------------------------------------------------------------------------
@@ -490,6 +524,8 @@ class Handler(aws_endpoint.Handler):
                     reply = self._start_session(req)
                 elif action == "TerminateSession":
                     reply = self._terminate_session(req)
+                elif action == "ResumeSession":
+                    reply = self._resume_session(req)
                 else:
                     raise AwsError(400, "UnknownOperationException", "Unknown operation")
                 entry["status"] = 200
@@ -529,14 +565,29 @@ class Handler(aws_endpoint.Handler):
         state["ssm_sessions"].append(record)
         self.ep.sessions[session_id] = Session(self.ep, record, token,
                                                json.loads(json.dumps(state.get("faults", {}))))
+        self.ep.sessions[session_id].resumable = bool(state.get("resume"))
         url = "ws://127.0.0.1:%d/v1/data-channel/%s?role=publish_subscribe&cell-number=AAAA" % (
             state["stream_port"], session_id)
         return {"SessionId": session_id, "StreamUrl": url, "TokenValue": token}
 
+    def _resume_session(self, req):
+        session_id = req.get("SessionId", "")
+        session = self.ep.sessions.get(session_id)
+        if session is None or session.closed or session.suspended_at is None or \
+                time.monotonic() - session.suspended_at > 60:
+            raise AwsError(400, "InvalidOperationRequest",
+                           "Session %s cannot be resumed." % session_id)
+        session.token = secrets.token_urlsafe(48)
+        session.record["resumes"] = session.record.get("resumes", 0) + 1
+        url = "ws://127.0.0.1:%d/v1/data-channel/%s?role=publish_subscribe&cell-number=AAAA" % (
+            self.ep.state["stream_port"], session_id)
+        return {"SessionId": session_id, "StreamUrl": url, "TokenValue": session.token}
+
     def _terminate_session(self, req):
         session_id = req.get("SessionId", "")
         session = self.ep.sessions.get(session_id)
-        if session is not None and session.ws is not None and not session.closed:
+        if session is not None and not session.closed and \
+                (session.ws is not None or session.suspended_at is not None):
             asyncio.run_coroutine_threadsafe(
                 session.channel_closed("Session %s was terminated by the client." % session_id,
                                        "TerminateSession"), self.ep.loop)
@@ -556,7 +607,8 @@ async def data_channel(ep, ws):
     path = urllib.parse.urlsplit(ws.path).path
     session_id = path.rsplit("/", 1)[-1]
     session = ep.sessions.get(session_id)
-    if session is None or session.ws is not None:
+    if session is None or session.closed or \
+            (session.ws is not None and session.suspended_at is None):
         await ws.close(code=1008, reason="unknown or used session")
         return
     await session.run(ws)

@@ -13,6 +13,7 @@
 #include <glib/gi18n.h>
 
 #include "bastion-curl.h"
+#include "bastion-io-thread.h"
 #include "bastion-secure.h"
 
 struct _BastionCurl
@@ -83,7 +84,8 @@ request_free (Request *req)
 {
   if (req->cancellable != NULL && req->cancel_id != 0)
     g_cancellable_disconnect (req->cancellable, req->cancel_id);
-  g_clear_handle_id (&req->cancel_idle, g_source_remove);
+  /* On the curl context, which need not be the global default one (the tunnel's I/O thread). */
+  bastion_source_clear (req->self->context, &req->cancel_idle);
   g_clear_object (&req->cancellable);
   g_clear_pointer (&req->easy, curl_easy_cleanup);
   g_clear_pointer (&req->headers, curl_slist_free_all);

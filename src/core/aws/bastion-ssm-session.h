@@ -52,6 +52,10 @@ guint64            bastion_ssm_session_get_bytes_in     (BastionSsmSession  *sel
 guint64            bastion_ssm_session_get_bytes_out    (BastionSsmSession  *self);
 guint              bastion_ssm_session_get_resends      (BastionSsmSession  *self);
 guint              bastion_ssm_session_get_bad_frames   (BastionSsmSession  *self);
+/* ResumeSession calls that brought a dropped data channel back. */
+guint              bastion_ssm_session_get_resumes      (BastionSsmSession  *self);
+/* The smoothed round trip of an input message to its acknowledgement (µs; 0: not yet). */
+gint64             bastion_ssm_session_get_rtt          (BastionSsmSession  *self);
 /* TerminateSession calls still on their way (a program about to exit lets them finish). */
 guint              bastion_ssm_session_get_pending_terminations (void);
 

@@ -45,6 +45,7 @@ enum {
   PROP_ENV_COLOR,
   PROP_HAS_DB_ACCESS,
   PROP_NO_ACCESS_REASON,
+  PROP_TRANSPORT,
   N_PROPS
 };
 
@@ -144,6 +145,25 @@ bastion_auth_method_from_string (const char        *str,
     return FALSE;
   if (method)
     *method = value;
+  return TRUE;
+}
+
+const char *
+bastion_transport_to_string (BastionTransport transport)
+{
+  return enum_to_nick (BASTION_TYPE_TRANSPORT, transport);
+}
+
+gboolean
+bastion_transport_from_string (const char       *str,
+                               BastionTransport *transport)
+{
+  int value;
+
+  if (!enum_from_nick (BASTION_TYPE_TRANSPORT, str, &value))
+    return FALSE;
+  if (transport)
+    *transport = value;
   return TRUE;
 }
 
@@ -347,6 +367,11 @@ bastion_profile_class_init (BastionProfileClass *klass)
   properties[PROP_ENV_COLOR] = string_pspec ("env-color");
   properties[PROP_HAS_DB_ACCESS] = bool_pspec ("has-db-access", TRUE);
   properties[PROP_NO_ACCESS_REASON] = string_pspec ("no-access-reason");
+  /* The user's alone, like the auth method; files without it load as "ssh". */
+  properties[PROP_TRANSPORT] =
+    g_param_spec_enum ("transport", NULL, NULL,
+                       BASTION_TYPE_TRANSPORT, BASTION_TRANSPORT_SSH,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -760,3 +785,4 @@ STRING_ACCESSORS (env_label, PROP_ENV_LABEL)
 STRING_ACCESSORS (env_color, PROP_ENV_COLOR)
 VALUE_ACCESSORS (has_db_access, PROP_HAS_DB_ACCESS, gboolean)
 STRING_ACCESSORS (no_access_reason, PROP_NO_ACCESS_REASON)
+VALUE_ACCESSORS (transport, PROP_TRANSPORT, BastionTransport)

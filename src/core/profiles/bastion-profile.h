@@ -19,6 +19,16 @@ typedef enum
   BASTION_PROFILE_SOURCE_SIMPLEIOT,
 } BastionProfileSource;
 
+/* What carries the team's tunnel (issue 21): SSH to the bastion, AWS Session Manager, or SSH
+ * first and Session Manager when port 22 does not answer. The nicks ("ssh", "ssm", "auto") are
+ * the values in profiles.json and bastion-cli. */
+typedef enum
+{
+  BASTION_TRANSPORT_SSH,
+  BASTION_TRANSPORT_SSM,
+  BASTION_TRANSPORT_AUTO,
+} BastionTransport;
+
 #define BASTION_PROFILE_ERROR (bastion_profile_error_quark ())
 
 typedef enum
@@ -39,6 +49,10 @@ gboolean             bastion_profile_source_from_string   (const char           
 const char          *bastion_auth_method_to_string        (BastionAuthMethod     method);
 gboolean             bastion_auth_method_from_string      (const char           *str,
                                                            BastionAuthMethod    *method);
+/* "ssh" / "ssm" / "auto". */
+const char          *bastion_transport_to_string          (BastionTransport      transport);
+gboolean             bastion_transport_from_string        (const char           *str,
+                                                           BastionTransport     *transport);
 
 /* A manual profile; id NULL makes a new random UUID. Defaults: ssh-port 22, ssh-user NULL,
  * auth-method key, db-port 5432, local-port 0 (0 = pick a free port), ssl-mode "prefer",
@@ -94,6 +108,9 @@ void                 bastion_profile_set_ssh_user         (BastionProfile       
 BastionAuthMethod    bastion_profile_get_auth_method      (BastionProfile       *self);
 void                 bastion_profile_set_auth_method      (BastionProfile       *self,
                                                            BastionAuthMethod     auth_method);
+BastionTransport     bastion_profile_get_transport        (BastionProfile       *self);
+void                 bastion_profile_set_transport        (BastionProfile       *self,
+                                                           BastionTransport      transport);
 const char          *bastion_profile_get_key_file         (BastionProfile       *self);
 void                 bastion_profile_set_key_file         (BastionProfile       *self,
                                                            const char           *key_file);

@@ -3,7 +3,8 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Listens on 127.0.0.1, closes connections from other users before a byte is read, and hands
- * the user's own to the relay (bastion-tunnel-relay.c).
+ * the user's own to the transport that carries the tunnel (the relay's SSH channels,
+ * bastion-tunnel-relay.c, or Session Manager, bastion-tunnel-ssm.c).
  */
 
 #define G_LOG_DOMAIN "Bastion"
@@ -59,7 +60,7 @@ on_incoming (GSocketService    *service_,
   if (self->stopped || self->stage == BASTION_SSH_STAGE_FAILED)
     return TRUE;
   if (peer_is_owner (self, connection))
-    bastion_tunnel_relay_accept (self, connection);
+    self->transport->carry (self, connection);
 
   return TRUE;
 }

@@ -8,6 +8,7 @@
 
 #include "bastion-fd-watch.h"
 #include "bastion-ssh-session-private.h"
+#include "bastion-profile.h"
 #include "bastion-tunnel.h"
 
 G_BEGIN_DECLS
@@ -70,6 +71,31 @@ typedef struct
   GError             *error;
 } State;
 
+typedef struct _BastionTunnelSsm BastionTunnelSsm;
+
+/* The transport seam: what carries the accepted clients of the tunnel's user to the database.
+ * The relay's SSH channels (bastion-tunnel-relay.c) and AWS Session Manager's smux streams
+ * (bastion-tunnel-ssm.c). The listener, the peer-uid check, the reports to the owner and the
+ * stage are the tunnel's; every call runs on the I/O thread. */
+typedef struct
+{
+  BastionTransport  kind;
+  /* Connects. Ends by completing self->start_task (through bastion_tunnel_report_done()), and
+   * afterwards keeps the stage (READY, RECONNECTING, FAILED) up to date. */
+  void            (*start) (BastionTunnel     *self,
+                            GCancellable      *cancellable);
+  /* Closes every client and the transport; nothing calls the tunnel back afterwards. */
+  void            (*stop)  (BastionTunnel     *self);
+  /* Takes an accepted connection of the tunnel's user. */
+  void            (*carry) (BastionTunnel     *self,
+                            GSocketConnection *connection);
+  /* Refreshes the counters the transport keeps (bytes, channels, clients, rtt, window). */
+  void            (*stats) (BastionTunnel     *self);
+} BastionTunnelTransport;
+
+extern const BastionTunnelTransport bastion_tunnel_ssh_transport;
+extern const BastionTunnelTransport bastion_tunnel_ssm_transport;
+
 /* The relay runs on the I/O thread (bastion-io-thread.c): every field below "Relay" is touched
  * only there. The public API is called from the thread that created the tunnel (its owner):
  * start and stop are marshalled to the I/O thread, and the owner reads only "Owner", which the
@@ -86,7 +112,9 @@ struct _BastionTunnel
   /* Relay */
   GMainContext       *context;
   guint64             seq;
+  const BastionTunnelTransport *transport;
   BastionSshSession  *session;
+  BastionTunnelSsm   *ssm;
   GSocketService     *service;
   GTask              *start_task;
   GError             *error;
@@ -117,6 +145,7 @@ struct _BastionTunnel
   guint64             window;
   guint               n_channels;
   guint               n_refused;        /* connections from another user, closed at once */
+  guint               n_carried;        /* clients the transport holds beyond `clients` */
   GHashTable         *refused_uids;     /* uid → TRUE: logged once each */
 
   BastionSshStage     stage;
@@ -141,11 +170,18 @@ void  bastion_tunnel_unref_on_owner  (BastionTunnel *self);
 void  bastion_tunnel_relay_start     (BastionTunnel *self,
                                       GTask         *task);
 void  bastion_tunnel_relay_stop      (BastionTunnel *self);
+/* The SSH transport's carry. */
 void  bastion_tunnel_relay_accept    (BastionTunnel     *self,
                                       GSocketConnection *connection);
 
-/* bastion-tunnel-listen.c, on the I/O thread: listen on 127.0.0.1:local_port (0: any). */
+/* bastion-tunnel-listen.c, on the I/O thread: listens on 127.0.0.1:local_port (0: any), and
+ * hands every accepted connection of this user to the transport. */
 gboolean bastion_tunnel_listen       (BastionTunnel  *self,
                                       GError        **error);
+
+/* bastion-tunnel-ssm.c: the Session Manager transport's settings, copied on the owner's thread
+ * at construction; freed on the owner's thread once stopped. */
+BastionTunnelSsm *bastion_tunnel_ssm_new  (BastionProfile   *profile);
+void              bastion_tunnel_ssm_free (BastionTunnelSsm *ssm);
 
 G_END_DECLS

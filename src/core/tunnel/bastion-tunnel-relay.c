@@ -1002,8 +1002,8 @@ on_session_disconnected (BastionSshSession *session,
 
 /* ---- Accepted connections ----------------------------------------------------------------- */
 
-/* A connection the listener accepted from the user's own uid (bastion-tunnel-listen.c): it waits
- * in the queue for its channel. */
+/* The SSH transport's carry: a connection the listener accepted from the user's own uid
+ * (bastion-tunnel-listen.c) waits in the queue for its direct-tcpip channel. */
 void
 bastion_tunnel_relay_accept (BastionTunnel     *self,
                              GSocketConnection *connection)
@@ -1029,22 +1029,31 @@ bastion_tunnel_relay_accept (BastionTunnel     *self,
   service (self);
 }
 
-static gboolean
-stats_cb (gpointer data)
+static void
+ssh_stats (BastionTunnel *self)
 {
-  BastionTunnel *self = data;
   gint64 rtt = 0;
   guint64 window = 0;
 
   if (self->session != NULL)
     bastion_ssh_session_get_link (self->session, &rtt, &window);
-  if (rtt == 0)
-    rtt = self->rtt;    /* the last measured, while no channel is open */
+  if (rtt != 0)
+    self->rtt = rtt;    /* else the last measured, while no channel is open */
+  self->window = window;
+}
+
+static gboolean
+stats_cb (gpointer data)
+{
+  BastionTunnel *self = data;
+  gint64 rtt = self->rtt;
+  guint64 window = self->window;
+  guint n_carried = self->n_carried;
+
+  self->transport->stats (self);
   if (self->bytes_in != self->notified_in || self->bytes_out != self->notified_out ||
-      rtt != self->rtt || window != self->window)
+      rtt != self->rtt || window != self->window || n_carried != self->n_carried)
     {
-      self->rtt = rtt;
-      self->window = window;
       self->notified_in = self->bytes_in;
       self->notified_out = self->bytes_out;
       bastion_tunnel_report (self);
@@ -1088,6 +1097,14 @@ bastion_tunnel_relay_start (BastionTunnel *self,
   self->start_task = task;
   if (self->stats_id == 0)
     self->stats_id = bastion_source_add_timeout (self->context, 250, stats_cb, self);
+  bastion_tunnel_report (self);
+  self->transport->start (self, g_task_get_cancellable (task));
+}
+
+static void
+ssh_start (BastionTunnel *self,
+           GCancellable  *cancellable)
+{
   if (self->disconnected_id == 0)
     {
       self->disconnected_id = g_signal_connect_object (self->session, "disconnected",
@@ -1096,10 +1113,8 @@ bastion_tunnel_relay_start (BastionTunnel *self,
       g_signal_connect_object (self->session, "notify::stage",
                                G_CALLBACK (on_session_stage), self, 0);
     }
-  bastion_tunnel_report (self);
-  bastion_ssh_session_connect_async (self->session, BASTION_SSH_CONNECT_NONE,
-                                     g_task_get_cancellable (task), on_connected,
-                                     g_object_ref (self));
+  bastion_ssh_session_connect_async (self->session, BASTION_SSH_CONNECT_NONE, cancellable,
+                                     on_connected, g_object_ref (self));
 }
 
 void
@@ -1121,6 +1136,20 @@ bastion_tunnel_relay_stop (BastionTunnel *self)
       g_clear_object (&self->service);
     }
 
+  self->transport->stop (self);
+
+  if (self->start_task != NULL)
+    bastion_tunnel_report_done (self, g_steal_pointer (&self->start_task),
+                                g_error_new_literal (BASTION_TUNNEL_ERROR,
+                                                     BASTION_TUNNEL_ERROR_STOPPED,
+                                                     _("The tunnel was stopped")));
+
+  self->stage = BASTION_SSH_STAGE_CLOSED;
+}
+
+static void
+ssh_stop (BastionTunnel *self)
+{
   /* The session's teardown frees the channels. */
   self->opening = NULL;
   set_owner (self, NULL, OP_NONE);
@@ -1141,12 +1170,12 @@ bastion_tunnel_relay_stop (BastionTunnel *self)
       bastion_ssh_session_set_io_func (self->session, NULL, NULL);
       bastion_ssh_session_disconnect (self->session);
     }
-
-  if (self->start_task != NULL)
-    bastion_tunnel_report_done (self, g_steal_pointer (&self->start_task),
-                                g_error_new_literal (BASTION_TUNNEL_ERROR,
-                                                     BASTION_TUNNEL_ERROR_STOPPED,
-                                                     _("The tunnel was stopped")));
-
-  self->stage = BASTION_SSH_STAGE_CLOSED;
 }
+
+const BastionTunnelTransport bastion_tunnel_ssh_transport = {
+  .kind  = BASTION_TRANSPORT_SSH,
+  .start = ssh_start,
+  .stop  = ssh_stop,
+  .carry = bastion_tunnel_relay_accept,
+  .stats = ssh_stats,
+};

@@ -101,7 +101,7 @@ snapshot (BastionTunnel *self)
     .n_channels = self->n_channels,
     .rtt = self->rtt,
     .window = self->window,
-    .n_clients = self->clients.length,
+    .n_clients = self->clients.length + self->n_carried,
     .n_refused = self->n_refused,
     .error = self->error != NULL ? g_error_copy (self->error) : NULL,
   };
@@ -272,6 +272,13 @@ bastion_tunnel_get_session (BastionTunnel *self)
   return self->session;
 }
 
+BastionTransport
+bastion_tunnel_get_transport (BastionTunnel *self)
+{
+  g_return_val_if_fail (BASTION_IS_TUNNEL (self), BASTION_TRANSPORT_SSH);
+  return self->transport->kind;
+}
+
 BastionSshStage
 bastion_tunnel_get_stage (BastionTunnel *self)
 {
@@ -382,6 +389,7 @@ bastion_tunnel_finalize (GObject *object)
   BastionTunnel *self = (BastionTunnel *)object;
 
   g_clear_pointer (&self->db_host, g_free);
+  g_clear_pointer (&self->ssm, bastion_tunnel_ssm_free);
   g_clear_pointer (&self->refused_uids, g_hash_table_unref);
   g_clear_error (&self->error);
   g_clear_error (&self->channel_error);
@@ -508,6 +516,7 @@ bastion_tunnel_init (BastionTunnel *self)
 {
   self->stage = self->pub.stage = BASTION_SSH_STAGE_CLOSED;
   self->owner_context = g_main_context_ref_thread_default ();
+  self->transport = &bastion_tunnel_ssh_transport;
   g_mutex_init (&self->channel_lock);
   self->context = bastion_io_thread_get_context ();
   g_queue_init (&self->clients);
@@ -529,6 +538,26 @@ bastion_tunnel_new (BastionSshSession *session,
                        "db-port", (guint)db_port,
                        "local-port", (guint)local_port,
                        NULL);
+}
+
+BastionTunnel *
+bastion_tunnel_new_ssm (BastionProfile *profile,
+                        guint16         local_port)
+{
+  BastionTunnel *self;
+
+  g_return_val_if_fail (BASTION_IS_PROFILE (profile), NULL);
+  g_return_val_if_fail (bastion_profile_get_db_host (profile) != NULL, NULL);
+
+  self = g_object_new (BASTION_TYPE_TUNNEL,
+                       "db-host", bastion_profile_get_db_host (profile),
+                       "db-port", bastion_profile_get_db_port (profile),
+                       "local-port", (guint)local_port,
+                       NULL);
+  self->transport = &bastion_tunnel_ssm_transport;
+  self->ssm = bastion_tunnel_ssm_new (profile);
+
+  return self;
 }
 
 /* ---- Port owner --------------------------------------------------------------------------- */

@@ -7,6 +7,7 @@
 
 #include <gio/gio.h>
 
+#include "bastion-profile.h"
 #include "bastion-ssh-session.h"
 
 G_BEGIN_DECLS
@@ -33,6 +34,13 @@ BastionTunnel     *bastion_tunnel_new             (BastionSshSession  *session,
                                                    const char         *db_host,
                                                    guint16             db_port,
                                                    guint16             local_port);
+/* The same tunnel carried by AWS Session Manager (issue 21): a port-forwarding session to the
+ * profile's database through its bastion instance (found by its Name tag, as `aws bastion`
+ * finds it), with the profile's AWS identity. A session the service ends (idle timeout, maximum
+ * duration, a dropped WebSocket) is started again with backoff while the listener and its port
+ * stay; clients that connect meanwhile wait for it. */
+BastionTunnel     *bastion_tunnel_new_ssm         (BastionProfile     *profile,
+                                                   guint16             local_port);
 void               bastion_tunnel_start_async     (BastionTunnel      *self,
                                                    GCancellable       *cancellable,
                                                    GAsyncReadyCallback callback,
@@ -43,7 +51,14 @@ gboolean           bastion_tunnel_start_finish    (BastionTunnel      *self,
 /* Closes the listener, every client and the session. */
 void               bastion_tunnel_stop            (BastionTunnel      *self);
 
+/* The SSH session (NULL when Session Manager carries the tunnel). */
 BastionSshSession *bastion_tunnel_get_session     (BastionTunnel      *self);
+/* BASTION_TRANSPORT_SSH or BASTION_TRANSPORT_SSM. */
+BastionTransport   bastion_tunnel_get_transport   (BastionTunnel      *self);
+/* Session Manager only: the current session's id and its agent's version (NULL before the
+ * first session, or with SSH). */
+char              *bastion_tunnel_dup_ssm_session (BastionTunnel      *self,
+                                                   char              **agent_version);
 BastionSshStage    bastion_tunnel_get_stage       (BastionTunnel      *self);
 const char        *bastion_tunnel_get_local_address (BastionTunnel    *self);
 guint16            bastion_tunnel_get_local_port  (BastionTunnel      *self);
