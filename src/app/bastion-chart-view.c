@@ -10,6 +10,7 @@
 #include <adwaita.h>
 #include <glib/gi18n.h>
 
+#include "bastion-app-util.h"
 #include "bastion-chart-view.h"
 
 #define EXPORT_WIDTH  1200
@@ -346,20 +347,12 @@ export_done (GObject      *object,
 }
 
 static void
-on_export_chosen (GtkNativeDialog  *chooser,
-                  int               response,
-                  BastionChartView *self)
+on_export_chosen (GtkWidget *owner,
+                  GFile     *file,
+                  int        format)
 {
-  BastionChartExportFormat format =
-    GPOINTER_TO_INT (g_object_get_data (G_OBJECT (chooser), "bastion-format"));
-
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      GFile *file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
-
-      bastion_chart_view_export_async (self, file, format, NULL, export_done, file);
-    }
-  g_object_unref (chooser);
+  bastion_chart_view_export_async (BASTION_CHART_VIEW (owner), file, format, NULL, export_done,
+                                   g_object_ref (file));
 }
 
 static void
@@ -378,10 +371,9 @@ export_action (GtkWidget  *widget,
                                          GTK_WINDOW (gtk_widget_get_root (widget)),
                                          GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), NULL);
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), svg ? "chart.svg" : "chart.png");
-  g_object_set_data (G_OBJECT (chooser), "bastion-format",
-                     GINT_TO_POINTER (svg ? BASTION_CHART_EXPORT_SVG : BASTION_CHART_EXPORT_PNG));
-  g_signal_connect (chooser, "response", G_CALLBACK (on_export_chosen), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+  bastion_app_run_save_chooser (chooser, widget,
+                                svg ? BASTION_CHART_EXPORT_SVG : BASTION_CHART_EXPORT_PNG,
+                                on_export_chosen);
 }
 
 /* GObject */

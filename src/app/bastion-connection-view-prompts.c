@@ -14,6 +14,8 @@
 
 #include "bastion-connection-view-private.h"
 #include "bastion-connections.h"
+#include "bastion-password-dialog.h"
+#include "bastion-secure.h"
 
 /* ---- Prompts ------------------------------------------------------------------------------- */
 
@@ -143,57 +145,53 @@ prompt_host_key (BastionConnectionView *self)
   bastion_connection_view_present_dialog (self, dialog);
 }
 
-static void
-on_password_changed (AdwMessageDialog *dialog,
-                     GtkEditable      *entry)
+/* One password question: for which view (gone if closed meanwhile), and which secret. */
+typedef struct
 {
-  adw_message_dialog_set_response_enabled (dialog, "connect",
-                                           gtk_editable_get_text (entry)[0] != '\0');
+  BastionConnectionView *self;
+  Prompt                 prompt;
+} PasswordCall;
+
+static void
+password_call_free (PasswordCall *call)
+{
+  g_clear_weak_pointer (&call->self);
+  g_free (call);
 }
 
-static void
-on_password_activated (AdwMessageDialog *dialog,
-                       GtkEditable      *entry)
-{
-  if (gtk_editable_get_text (entry)[0] != '\0')
-    adw_message_dialog_response (dialog, "connect");
-}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PasswordCall, password_call_free)
 
 static void
-on_password_response (AdwMessageDialog      *dialog,
-                      const char            *response,
-                      BastionConnectionView *self)
+on_password_answered (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
 {
-  GtkEditable *entry = g_object_get_data (G_OBJECT (dialog), "entry");
-  GtkSwitch *remember = g_object_get_data (G_OBJECT (dialog), "remember");
-  Prompt prompt = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (dialog), "prompt"));
-  const char *text = gtk_editable_get_text (entry);
-  gboolean keep = gtk_switch_get_active (remember);
+  g_autoptr(PasswordCall) call = user_data;
+  BastionConnectionView *self = call->self;
+  gboolean keep = FALSE;
+  g_autoptr(BastionSecureStr) secret =
+    bastion_password_dialog_run_finish (BASTION_PASSWORD_DIALOG (source), result, &keep, NULL);
 
-  if (g_str_equal (response, "connect") && text[0] != '\0' && self->connection != NULL)
+  if (secret == NULL || self == NULL || self->connection == NULL)
+    return;
+
+  switch (call->prompt)
     {
-      switch (prompt)
-        {
-        case PROMPT_PASSPHRASE:
-          bastion_connection_set_passphrase (self->connection, text, keep);
-          break;
-        case PROMPT_SSH_PASSWORD:
-          bastion_connection_set_ssh_password (self->connection, text, keep);
-          break;
-        case PROMPT_DB_PASSWORD:
-          bastion_connection_set_db_password (self->connection, text, keep);
-          break;
-        case PROMPT_NONE:
-        case PROMPT_HOST_KEY:
-        default:
-          g_assert_not_reached ();
-        }
-      gtk_editable_set_text (entry, "");
-      bastion_connection_view_start_connect (self);
-      return;
+    case PROMPT_PASSPHRASE:
+      bastion_connection_set_passphrase (self->connection, secret, keep);
+      break;
+    case PROMPT_SSH_PASSWORD:
+      bastion_connection_set_ssh_password (self->connection, secret, keep);
+      break;
+    case PROMPT_DB_PASSWORD:
+      bastion_connection_set_db_password (self->connection, secret, keep);
+      break;
+    case PROMPT_NONE:
+    case PROMPT_HOST_KEY:
+    default:
+      g_assert_not_reached ();
     }
-
-  gtk_editable_set_text (entry, "");
+  bastion_connection_view_start_connect (self);
 }
 
 /* What the dialog for @prompt says: its heading, the entry's title and the body. */
@@ -231,79 +229,27 @@ prompt_dup_body (BastionConnectionView  *self,
     }
 }
 
-/* The "Remember in the Keyring" row; its switch in *toggle. */
-static GtkWidget *
-remember_row_new (gboolean    keyring,
-                  GtkWidget **toggle)
-{
-  GtkWidget *row = adw_action_row_new ();
-
-  *toggle = gtk_switch_new ();
-  gtk_widget_set_valign (*toggle, GTK_ALIGN_CENTER);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (*toggle), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _("Remember in the Keyring"), -1);
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("Remember in the Keyring"));
-  if (!keyring)
-    {
-      adw_action_row_set_subtitle (ADW_ACTION_ROW (row),
-                                   _("No keyring is available: kept until you disconnect"));
-      gtk_widget_set_sensitive (row, FALSE);
-    }
-  gtk_switch_set_active (GTK_SWITCH (*toggle), keyring);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (row), *toggle);
-  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), *toggle);
-
-  return row;
-}
-
 static void
 prompt_password (BastionConnectionView *self,
                  Prompt                 prompt)
 {
   BastionSecrets *secrets = bastion_connections_get_secrets (bastion_connections_get_default ());
-  gboolean keyring = bastion_secrets_get_keyring_available (secrets);
   const char *heading = NULL;
   const char *entry_title = NULL;
   g_autofree char *body = prompt_dup_body (self, prompt, &heading, &entry_title);
-  AdwMessageDialog *dialog;
-  GtkWidget *list;
-  GtkWidget *entry;
-  GtkWidget *toggle;
+  BastionPasswordDialog *dialog;
+  PasswordCall *call;
 
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (bastion_connection_view_parent_window (self),
-                                                       heading, body));
-
-  list = gtk_list_box_new ();
-  gtk_list_box_set_selection_mode (GTK_LIST_BOX (list), GTK_SELECTION_NONE);
-  gtk_widget_add_css_class (list, "boxed-list");
-
-  entry = adw_password_entry_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (entry), entry_title);
-  gtk_list_box_append (GTK_LIST_BOX (list), entry);
-  gtk_list_box_append (GTK_LIST_BOX (list), remember_row_new (keyring, &toggle));
-  adw_message_dialog_set_extra_child (dialog, list);
-
-  adw_message_dialog_add_responses (dialog,
-                                    "cancel", _("_Cancel"),
-                                    "connect", _("C_onnect"),
-                                    NULL);
-  adw_message_dialog_set_response_appearance (dialog, "connect", ADW_RESPONSE_SUGGESTED);
-  adw_message_dialog_set_response_enabled (dialog, "connect", FALSE);
-  adw_message_dialog_set_default_response (dialog, "connect");
-  adw_message_dialog_set_close_response (dialog, "cancel");
-
-  g_object_set_data (G_OBJECT (dialog), "entry", entry);
-  g_object_set_data (G_OBJECT (dialog), "remember", toggle);
-  g_object_set_data (G_OBJECT (dialog), "prompt", GINT_TO_POINTER (prompt));
-  g_signal_connect_object (entry, "changed", G_CALLBACK (on_password_changed), dialog,
-                           G_CONNECT_SWAPPED);
-  g_signal_connect_object (entry, "entry-activated", G_CALLBACK (on_password_activated), dialog,
-                           G_CONNECT_SWAPPED);
-  g_signal_connect_object (dialog, "response", G_CALLBACK (on_password_response), self, 0);
+  dialog = bastion_password_dialog_new (bastion_connection_view_parent_window (self), heading,
+                                        body, entry_title,
+                                        bastion_secrets_get_keyring_available (secrets));
+  call = g_new0 (PasswordCall, 1);
+  g_set_weak_pointer (&call->self, self);
+  call->prompt = prompt;
 
   self->last_prompt = prompt;
-  bastion_connection_view_present_dialog (self, dialog);
-  gtk_widget_grab_focus (entry);
+  bastion_connection_view_present_dialog (self, ADW_MESSAGE_DIALOG (dialog));
+  bastion_password_dialog_run_async (dialog, NULL, on_password_answered, call);
 }
 
 Prompt

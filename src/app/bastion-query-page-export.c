@@ -11,6 +11,7 @@
 
 #include <glib/gi18n.h>
 
+#include "bastion-app-util.h"
 #include "bastion-export-folder.h"
 #include "bastion-query-page-private.h"
 #include "bastion-sql-text.h"
@@ -171,18 +172,11 @@ bastion_query_page_export_to_file (BastionQueryPage    *self,
 }
 
 static void
-on_export_chosen (GtkNativeDialog  *chooser,
-                  int               response,
-                  BastionQueryPage *self)
+on_export_chosen (GtkWidget *owner,
+                  GFile     *file,
+                  int        format)
 {
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
-      int format = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (chooser), "bastion-format"));
-
-      bastion_query_page_export_to_file (self, file, format);
-    }
-  g_object_unref (chooser);
+  bastion_query_page_export_to_file (BASTION_QUERY_PAGE (owner), file, format);
 }
 
 void
@@ -213,7 +207,5 @@ _bastion_query_page_export_action (GtkWidget  *widget,
   folder = bastion_export_dup_default_folder ();
   gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder, NULL);
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
-  g_object_set_data (G_OBJECT (chooser), "bastion-format", GINT_TO_POINTER (format));
-  g_signal_connect (chooser, "response", G_CALLBACK (on_export_chosen), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+  bastion_app_run_save_chooser (chooser, widget, format, on_export_chosen);
 }

@@ -24,7 +24,6 @@
 #define STATE_MAX_TABS    32
 #define STATE_MAX_SQL     (256 * 1024)
 #define SAVE_DELAY_SECONDS 1
-#define DB_KEY            "bastion-tab-keeper-database"
 
 /* Writes allowed and no environment colour: the warning colour. */
 #define DEFAULT_WRITE_COLOR "#ff7800"
@@ -39,6 +38,7 @@ struct _BastionTabKeeper
   char             *env_color;
   GIcon            *write_icon;
   GCancellable     *cancellable;
+  GHashTable       *databases;   /* attached page (not owned) -> the database its mark watches */
   guint             save_id;
 
   /* Not owned */
@@ -197,7 +197,7 @@ on_page_database (BastionTabKeeper *self,
                   GParamSpec       *pspec,
                   BastionQueryPage *page)
 {
-  BastionDatabase *old = g_object_get_data (G_OBJECT (page), DB_KEY);
+  BastionDatabase *old = g_hash_table_lookup (self->databases, page);
   BastionDatabase *database = bastion_query_page_get_database (page);
 
   if (old != database)
@@ -207,9 +207,10 @@ on_page_database (BastionTabKeeper *self,
       if (database != NULL)
         g_signal_connect_object (database, "notify::read-only", G_CALLBACK (refresh_marks),
                                  self, G_CONNECT_SWAPPED);
-      g_object_set_data_full (G_OBJECT (page), DB_KEY,
-                              database != NULL ? g_object_ref (database) : NULL,
-                              g_object_unref);
+      if (database != NULL)
+        g_hash_table_replace (self->databases, page, g_object_ref (database));
+      else
+        g_hash_table_remove (self->databases, page);
     }
   refresh_marks (self);
 }
@@ -432,12 +433,13 @@ on_page_detached (BastionTabKeeper *self,
                   int               position)
 {
   BastionQueryPage *page = BASTION_QUERY_PAGE (adw_tab_page_get_child (tab));
-  BastionDatabase *database = g_object_get_data (G_OBJECT (page), DB_KEY);
+  BastionDatabase *database = g_hash_table_lookup (self->databases, page);
 
   g_signal_handlers_disconnect_by_data (page, self);
   g_signal_handlers_disconnect_by_data (bastion_query_page_get_buffer (page), self);
   if (database != NULL)
     g_signal_handlers_disconnect_by_data (database, self);
+  g_hash_table_remove (self->databases, page);
   refresh_marks (self);
   schedule_save (self);
 }
@@ -621,6 +623,7 @@ bastion_tab_keeper_dispose (GObject *object)
   g_clear_object (&self->view);
   g_clear_object (&self->write_icon);
   g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->databases, g_hash_table_unref);
 
   G_OBJECT_CLASS (bastion_tab_keeper_parent_class)->dispose (object);
 }
@@ -673,6 +676,7 @@ static void
 bastion_tab_keeper_init (BastionTabKeeper *self)
 {
   self->cancellable = g_cancellable_new ();
+  self->databases = g_hash_table_new_full (NULL, NULL, NULL, g_object_unref);
 }
 
 BastionTabKeeper *

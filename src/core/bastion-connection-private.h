@@ -52,6 +52,7 @@ typedef struct
   BastionDatabase        *database;
   BastionTransport        transport;        /* this attempt's choice */
   GError                 *ssh_error;        /* auto: why SSH did not answer */
+  BastionSecretKind       secret_kind;      /* lookup_ssh_secret(): which one is looked up */
   guint                   refetched : 1;
   /* connect_database(): hand the database to the caller; the connection's stage is the
    * tunnel's business only. */

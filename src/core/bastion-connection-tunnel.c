@@ -385,7 +385,8 @@ on_ssh_secret_found (GObject      *source,
 {
   g_autoptr(GTask) task = user_data;
   BastionConnection *self = g_task_get_source_object (task);
-  BastionSecretKind kind = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (task), "kind"));
+  OpenData *data = g_task_get_task_data (task);
+  BastionSecretKind kind = data->secret_kind;
   g_autoptr(GError) error = NULL;
   char *secret;
 
@@ -446,8 +447,9 @@ lookup_ssh_secret (GTask             *task,
                    BastionSecretKind  kind)
 {
   BastionConnection *self = g_task_get_source_object (task);
+  OpenData *data = g_task_get_task_data (task);
 
-  g_object_set_data (G_OBJECT (task), "kind", GINT_TO_POINTER (kind));
+  data->secret_kind = kind;
   bastion_secrets_lookup_async (self->secrets, bastion_profile_get_id (self->profile), kind,
                                 g_task_get_cancellable (task), on_ssh_secret_found, task);
 }

@@ -30,49 +30,12 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
-
-results = []
-
-
-def tap(ok, name, detail=""):
-    results.append(ok)
-    print("%s %d - %s" % ("ok" if ok else "not ok", len(results), name))
-    if not ok and detail:
-        for line in str(detail).strip().splitlines():
-            print("# " + line)
-    sys.stdout.flush()
-
-
-def env(name):
-    value = os.environ.get(name)
-    if not value:
-        raise SystemExit("Bail out! %s is not set: run under tests/harness/with-servers" % name)
-    return value
-
+from clitest import cli, control, env, finish, tap
 
 CLI = env("BASTION_CLI")
-CONTROL = env("BASTION_TEST_AWS_CONTROL_URL")
+env("BASTION_TEST_AWS_CONTROL_URL")
 TEAM = env("BASTION_TEST_TEAM")
 PG_PASSWORD_FILE = env("BASTION_TEST_PG_PASSWORD_FILE")
-
-
-def control(path, payload=None):
-    data = json.dumps(payload).encode() if payload is not None else None
-    req = urllib.request.Request(CONTROL + "/" + path, data=data,
-                                 method="POST" if data is not None else "GET")
-    with urllib.request.urlopen(req, timeout=10) as reply:
-        return json.loads(reply.read() or b"{}")
-
-
-def cli(*args, timeout=120):
-    try:
-        return subprocess.run([CLI] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              stdin=subprocess.DEVNULL, timeout=timeout, text=True)
-    except subprocess.TimeoutExpired as e:
-        # A hang is a failure of that step, not the end of the test.
-        return subprocess.CompletedProcess(e.cmd, -1, e.stdout or "",
-                                           "timed out after %d s" % timeout)
 
 
 def signatures_ok(name):
@@ -295,9 +258,8 @@ def main():
     one_line_error(cli("aws", "secret", TEAM), "an unreachable endpoint is a network error",
                    "GetSecretValue", "network")
 
-    print("1..%d" % len(results))
-    return 0 if all(results) else 1
+    finish()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -8,36 +8,27 @@ Run under tests/harness/with-servers --keyring (the default), or with plain with
 import json
 import os
 import shutil
-import subprocess
 import sys
 
-CLI = os.environ["BASTION_CLI"]
+import clitest
+from clitest import env, finish, tap
+
+env("BASTION_CLI")
 SOURCE_ROOT = os.environ["BASTION_SOURCE_ROOT"]
 FIXTURES = os.path.join(SOURCE_ROOT, "tests", "fixtures", "simpleiot")
 SIMPLEIOT = os.environ["BASTION_SIMPLEIOT_DIR"]
 CONFIG = os.path.join(os.environ["XDG_CONFIG_HOME"], "bastion", "profiles.json")
 
-passed = 0
-failed = 0
-
 
 def cli(*args, stdin=None, debug=False):
-    env = dict(os.environ)
-    if debug:
-        env["G_MESSAGES_DEBUG"] = "all"
-    res = subprocess.run([CLI] + list(args), input=stdin.encode() if stdin is not None else None,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=60)
-    return res.returncode, res.stdout.decode(), res.stderr.decode()
+    res = clitest.cli(*args, stdin=stdin, timeout=60,
+                      extra_env={"G_MESSAGES_DEBUG": "all"} if debug else None)
+    return res.returncode, res.stdout, res.stderr
 
 
 def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print("ok - %s" % name)
-    else:
-        failed += 1
-        print("not ok - %s %s" % (name, detail))
+    """tap() with the name first, as the checks below read."""
+    tap(cond, name, detail)
 
 
 def one_error_line(stderr, step):
@@ -312,9 +303,8 @@ def main():
         test_no_keyring()
     else:
         test_secrets_keyring()
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    finish()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

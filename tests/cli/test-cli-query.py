@@ -9,53 +9,15 @@ import io
 import json
 import os
 import subprocess
-import sys
-import urllib.request
 
-results = []
-
-
-def tap(ok, name, detail=""):
-    results.append(ok)
-    print("%s %d - %s" % ("ok" if ok else "not ok", len(results), name))
-    if not ok and detail:
-        for line in str(detail).splitlines():
-            print("# " + line)
-
-
-def env(name):
-    value = os.environ.get(name)
-    if not value:
-        raise SystemExit("Bail out! %s is not set: run under tests/harness/with-servers" % name)
-    return value
-
+from clitest import cli, control, env, finish, one_line_error, tap
 
 CLI = env("BASTION_CLI")
 TEAM = env("BASTION_TEST_TEAM")
-CONTROL = env("BASTION_TEST_AWS_CONTROL_URL")
+env("BASTION_TEST_AWS_CONTROL_URL")
 FINGERPRINT = env("BASTION_TEST_SSH_FINGERPRINT")
 with open(env("BASTION_TEST_PG_PASSWORD_FILE")) as f:
     PG_PASSWORD = f.read().strip()
-
-
-def cli(*args, stdin=None, timeout=120):
-    return subprocess.run([CLI] + list(args), input=stdin, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, timeout=timeout, text=True)
-
-
-def control(path, payload=None):
-    data = json.dumps(payload).encode() if payload is not None else None
-    req = urllib.request.Request(CONTROL + "/" + path, data=data,
-                                 method="POST" if data is not None else "GET")
-    with urllib.request.urlopen(req, timeout=10) as reply:
-        return json.loads(reply.read() or b"{}")
-
-
-def one_line_error(res, step):
-    lines = res.stderr.strip().splitlines()
-    return res.returncode != 0 and len(lines) == 1 and \
-        lines[0].startswith("bastion-cli: %s: " % step)
-
 
 res = cli("import")
 tap(res.returncode == 0, "import the demo team", res.stderr)
@@ -188,5 +150,4 @@ state = control("state")
 tap(not state["signature_failures"], "every AWS request was correctly signed",
     json.dumps(state["signature_failures"]))
 
-print("1..%d" % len(results))
-sys.exit(0 if all(results) else 1)
+finish()

@@ -13,41 +13,18 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 
-results = []
+from clitest import cli, env, finish, tap
+
 ROLE = "bastion_readonly"
-
-
-def tap(ok, name, detail=""):
-    results.append(ok)
-    print("%s %d - %s" % ("ok" if ok else "not ok", len(results), name))
-    if not ok and detail:
-        for line in str(detail).splitlines():
-            print("# " + line)
-
-
-def env(name):
-    value = os.environ.get(name)
-    if not value:
-        raise SystemExit("Bail out! %s is not set: run under tests/harness/with-servers" % name)
-    return value
-
-
 CLI = env("BASTION_CLI")
 TEAM = env("BASTION_TEST_TEAM")
 DB = env("BASTION_TEST_PG_DB")
 ADMIN = env("BASTION_TEST_PG_USER")
 with open(env("BASTION_TEST_PG_PASSWORD_FILE")) as f:
     PG_PASSWORD = f.read().strip()
-
-
-def cli(*args, stdin=None, timeout=120, extra_env=None):
-    return subprocess.run([CLI] + list(args), input=stdin, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, timeout=timeout, text=True,
-                          env=dict(os.environ, **(extra_env or {})))
 
 
 def psql(sql, user="postgres", password=PG_PASSWORD, db=DB, check=True):
@@ -225,5 +202,4 @@ res = cli("query", TEAM, "select current_user", "--format", "csv")
 tap(res.returncode == 0 and res.stdout == "current_user\n%s\n" % ADMIN,
     "query reads as the admin role again", res.stdout + res.stderr)
 
-print("1..%d" % len(results))
-sys.exit(0 if all(results) else 1)
+finish()

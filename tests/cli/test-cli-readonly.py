@@ -17,36 +17,15 @@ import subprocess
 import sys
 import tempfile
 
+from clitest import cli, env, finish, one_line_error, tap
+
 SHOW_BYPASS = "--show-bypass" in sys.argv
-results = []
-
-
-def tap(ok, name, detail=""):
-    results.append(ok)
-    print("%s %d - %s" % ("ok" if ok else "not ok", len(results), name))
-    if not ok and detail:
-        for line in str(detail).splitlines():
-            print("# " + line)
-
-
-def env(name):
-    value = os.environ.get(name)
-    if not value:
-        raise SystemExit("Bail out! %s is not set: run under tests/harness/with-servers" % name)
-    return value
-
-
 CLI = env("BASTION_CLI")
 TEAM = env("BASTION_TEST_TEAM")
 with open(env("BASTION_TEST_PG_PASSWORD_FILE")) as f:
     PG_PASSWORD = f.read().strip()
 DB = env("BASTION_TEST_PG_DB")
 ADMIN = env("BASTION_TEST_PG_USER")
-
-
-def cli(*args, stdin=None, timeout=120):
-    return subprocess.run([CLI] + list(args), input=stdin, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, timeout=timeout, text=True)
 
 
 def psql(sql, user="postgres", db=DB):
@@ -97,11 +76,6 @@ def restore():
          db="postgres")
     psql("drop database %s" % DB, db="postgres")
     psql("create database %s template bastion_pristine owner %s" % (DB, ADMIN), db="postgres")
-
-
-def one_line_error(res):
-    lines = res.stderr.strip().splitlines()
-    return res.returncode != 0 and len(lines) == 1 and lines[0].startswith("bastion-cli: query: ")
 
 
 # What the statements work on: a large object, a sequence and a procedure, all the admin's.
@@ -171,7 +145,7 @@ for sql, what in BYPASSES:
         print("# %-8s %s (%s)" % ("CHANGED" if (sql, what) in changed else "held",
                                   sql.replace("\n", "\\n"), what))
         continue
-    tap(one_line_error(res) and res.stdout == "", "refused: %s (%s)" % (sql, what),
+    tap(one_line_error(res, "query") and res.stdout == "", "refused: %s (%s)" % (sql, what),
         "rc=%d stdout=%r stderr=%r" % (res.returncode, res.stdout, res.stderr))
     tap(after == BEFORE and not ran_program, "nothing changed after: %s" % sql,
         "before:\n%s\nafter:\n%s" % (BEFORE, after))
@@ -187,7 +161,7 @@ tap("“COMMIT”" in res.stderr and "--write" in res.stderr,
     "the refusal names the statement and --write", res.stderr)
 # The server's own refusal still reads as before.
 res = cli("query", TEAM, "delete from data")
-tap(one_line_error(res) and "read-only" in res.stderr and "--write" in res.stderr,
+tap(one_line_error(res, "query") and "read-only" in res.stderr and "--write" in res.stderr,
     "a write refused by the server names --write", res.stderr)
 
 # Several statements still run one after another, the last result printed.
@@ -224,5 +198,4 @@ tap(res.returncode == 0 and "work_mem=7MB" in psql(
     "with --write --allow-settings it runs", res.stderr)
 psql("alter role %s reset work_mem" % ADMIN, db="postgres")
 
-print("1..%d" % len(results))
-sys.exit(0 if all(results) else 1)
+finish()

@@ -152,6 +152,13 @@ wait_for_dialog (const char *heading)
   return dialog;
 }
 
+static gboolean
+click_cb (gpointer button)
+{
+  g_signal_emit_by_name (button, "clicked");
+  return G_SOURCE_REMOVE;
+}
+
 static void
 respond (AdwMessageDialog *dialog,
          const char       *response)
@@ -161,14 +168,15 @@ respond (AdwMessageDialog *dialog,
 
   g_assert_true (adw_message_dialog_has_response (dialog, response));
   g_assert_true (adw_message_dialog_get_response_enabled (dialog, response));
-  /* As a click does: the response's button emits the response and closes the dialog. */
+  /* As a click does, from the main loop (where a dialog's answer reaches its caller at once,
+   * GTask's rule): the response's button emits the response and closes the dialog. */
   label = adw_message_dialog_get_response_label (dialog, response);
   button = bastion_ui_test_find_widget (GTK_WIDGET (dialog), GTK_TYPE_BUTTON,
                                         bastion_ui_test_button_has_label,
                                         (gpointer) label);
   g_assert_nonnull (button);
   g_assert_true (gtk_widget_is_sensitive (button));
-  g_signal_emit_by_name (button, "clicked");
+  g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, click_cb, g_object_ref (button), g_object_unref);
   bastion_ui_test_wait_for (no_message_dialog, NULL, "the dialog to close");
 }
 

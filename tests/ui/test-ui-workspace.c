@@ -786,6 +786,20 @@ has_chooser (gpointer data)
 }
 
 static gboolean
+no_chooser (gpointer data)
+{
+  return !has_chooser (data);
+}
+
+static gboolean
+export_done_on (gpointer page)
+{
+  const char *status = bastion_query_page_get_status_text (page);
+
+  return status != NULL && g_str_has_prefix (status, "Exported");
+}
+
+static gboolean
 chooser_has_folder (gpointer chooser)
 {
   g_autoptr(GFile) folder = gtk_file_chooser_get_current_folder (chooser);
@@ -824,6 +838,26 @@ test_workspace_export_default (void)
   g_assert_nonnull (folder);
   g_assert_true (g_file_equal (folder, expected));
   gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_CANCEL);
+  bastion_ui_test_wait_for (no_chooser, NULL, "the cancelled chooser closed");
+
+  /* Accepted, the file gets the format the action asked for: it travels with the dialog. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "query.export", "s", "json"));
+  bastion_ui_test_wait_for (has_chooser, NULL, "the JSON export's file chooser");
+  chooser = bastion_ui_test_find_toplevel (GTK_TYPE_FILE_CHOOSER_DIALOG);
+  g_clear_pointer (&name, g_free);
+  name = gtk_file_chooser_get_current_name (GTK_FILE_CHOOSER (chooser));
+  g_assert_cmpstr (name, ==, "Devices.json");
+  {
+    g_autofree char *path = g_build_filename (documents, "Devices.json", NULL);
+    g_autofree char *contents = NULL;
+
+    bastion_ui_test_wait_for (chooser_has_folder, chooser, "the JSON chooser's folder");
+    gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_ACCEPT);
+    bastion_ui_test_wait_for (export_done_on, page, "the JSON export");
+    g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+    g_assert_true (contents[0] == '[');
+    g_unlink (path);
+  }
 
   /* A statement's start as the title becomes a file name a file manager can hold. */
   name = (g_free (name), bastion_export_dup_default_name ("SELECT * FROM a/b…", 1));

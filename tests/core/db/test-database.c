@@ -471,8 +471,10 @@ test_cancel (void)
   done_at = g_get_monotonic_time ();
 
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  /* Behaviour, not speed: the statement stopped instead of sleeping on for a minute. */
-  g_assert_cmpint (done_at - cancelled_at, <, G_USEC_PER_SEC);
+  /* Behaviour, not speed: the statement stopped instead of sleeping on for its minute. The
+   * bound is a hang detector, generous for a loaded machine, well short of the 60 s sleep. */
+  g_test_message ("cancelled after %.3f s", (done_at - cancelled_at) / (double) G_USEC_PER_SEC);
+  g_assert_cmpint (done_at - cancelled_at, <, 20 * G_USEC_PER_SEC);
   g_assert_cmpint (bastion_query_get_state (query), ==, BASTION_QUERY_STATE_FINISHED);
 
   one = run_value (db, "select 1");

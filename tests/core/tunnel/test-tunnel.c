@@ -824,7 +824,11 @@ test_idle (Fixture       *f,
          (after.ru_stime.tv_usec - before.ru_stime.tv_usec)) / 1e6;
 
   g_assert_cmpint (bastion_tunnel_get_stage (f->tunnel), ==, BASTION_SSH_STAGE_READY);
-  g_assert_cmpfloat (cpu, <, 0.5);
+  g_test_message ("5 s idle with 1 s keepalives: %.3f s of CPU", cpu);
+  /* A busy loop detector, not a speed test: spinning on the keepalive replies costs a whole
+   * core (5 s here); a shared, loaded machine may charge an idle relay a good deal more than
+   * it needs, so the bound is half of that. */
+  g_assert_cmpfloat (cpu, <, 2.5);
   g_assert_cmpint (ping (port), ==, 4);
 }
 
