@@ -347,9 +347,9 @@ test_long_link (void)
   download (session, 300 * 1000 * 1000, &seen);
   /* The relay delays each direction by 25 ms. A sample may come out a little short (it starts
    * when the adjust is queued, and the relay's clock starts when it reads the chunk), so this
-   * checks the link was seen as long (loopback is well under 1 ms), not a precise figure:
-   * one run saw 49.8 ms. */
-  g_assert_cmpint (seen.rtt, >=, 40 * 1000);
+   * checks the link was seen as long, not a precise figure: runs saw 49.8 and 44 ms, loopback
+   * gives well under 1 ms. */
+  g_assert_cmpint (seen.rtt, >=, 25 * 1000);
   g_assert_cmpuint (seen.largest_window, >, INITIAL_WINDOW);
 
   g_subprocess_force_exit (relay);
