@@ -293,6 +293,33 @@ check_ssm_session (Report         *r,
   return TRUE;
 }
 
+/* The tunnel's steps, the database login and a read-only query, through the chosen transport. */
+static void
+check_connection (Report                 *r,
+                  BastionProfile         *profile,
+                  const char             *team,
+                  BastionConnectionFlags  flags,
+                  int                     transport)
+{
+  g_autoptr(BastionConnection) connection = bastion_connection_new (profile, NULL);
+  g_autoptr(GError) error = NULL;
+
+  bastion_connection_set_local_port (connection, 0);
+  bastion_connection_set_transport (connection, transport);
+  bastion_cli_open (connection, profile, flags, &error);
+  if (bastion_connection_get_transport_note (connection) != NULL)
+    report (r, "ok", _("Transport"), bastion_connection_get_transport_note (connection));
+
+  report_tunnel_steps (r, connection, team, error);
+
+  if (error == NULL)
+    check_query (r, connection);
+  else
+    report (r, "-", _("A read-only query"), _("not reached"));
+
+  bastion_connection_close (connection);
+}
+
 int
 bastion_cli_check (int    argc,
                    char **argv)
@@ -310,8 +337,6 @@ bastion_cli_check (int    argc,
     { NULL }
   };
   g_autoptr(BastionProfileStore) store = NULL;
-  g_autoptr(BastionConnection) connection = NULL;
-  g_autoptr(GError) error = NULL;
   BastionConnectionFlags flags = BASTION_CONNECTION_FLAGS_VERIFY_DATABASE |
                                  BASTION_CONNECTION_FLAGS_REFETCH_ROTATED_PASSWORD;
   BastionProfile *profile;
@@ -358,21 +383,7 @@ bastion_cli_check (int    argc,
 
   if (accept_new)
     flags |= BASTION_CONNECTION_FLAGS_ACCEPT_NEW_HOST_KEY;
-  connection = bastion_connection_new (profile, NULL);
-  bastion_connection_set_local_port (connection, 0);
-  bastion_connection_set_transport (connection, transport);
-  bastion_cli_open (connection, profile, flags, &error);
-  if (bastion_connection_get_transport_note (connection) != NULL)
-    report (&r, "ok", _("Transport"), bastion_connection_get_transport_note (connection));
-
-  report_tunnel_steps (&r, connection, argv[1], error);
-
-  if (error == NULL)
-    check_query (&r, connection);
-  else
-    report (&r, "-", _("A read-only query"), _("not reached"));
-
-  bastion_connection_close (connection);
+  check_connection (&r, profile, argv[1], flags, transport);
   g_print ("%u ok, %u failed\n", r.n_ok, r.n_failed);
 
   return r.n_failed > 0 ? 1 : 0;

@@ -138,6 +138,46 @@ query_to_stdout (BastionDatabase     *database,
   return 0;
 }
 
+/* What can be refused before connecting; says why on stderr. */
+static gboolean
+check_arguments (int                   argc,
+                 char                **argv,
+                 const char           *format_name,
+                 const char           *via,
+                 gboolean              guard_settings,
+                 BastionResultFormat  *format,
+                 int                  *transport)
+{
+  const char *settings;
+
+  if (argc != 3)
+    {
+      bastion_cli_fail ("query", _("give a team and one SQL text; see “bastion-cli query "
+                                   "--help”"));
+      return FALSE;
+    }
+  if (format_name != NULL && !bastion_result_format_parse (format_name, format))
+    {
+      bastion_cli_fail ("query", _("unknown format “%s”; use table, csv or json"),
+                        format_name);
+      return FALSE;
+    }
+  if (!bastion_cli_parse_via ("query", via, transport))
+    return FALSE;
+
+  /* A role's or database's settings reach every later session of every tool, so --write alone
+   * does not change them. */
+  settings = guard_settings ? bastion_sql_guard_changes_settings (argv[2]) : NULL;
+  if (settings != NULL)
+    {
+      bastion_cli_fail ("query", _("“%s” changes settings that every other session of the "
+                                   "role or database gets from its next login on; add "
+                                   "--allow-settings to run it"), settings);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 int
 bastion_cli_query (int    argc,
                    char **argv)
@@ -173,7 +213,6 @@ bastion_cli_query (int    argc,
   BastionResultFormat format = BASTION_RESULT_FORMAT_TABLE;
   BastionConnectionFlags flags = BASTION_CONNECTION_FLAGS_NONE;
   BastionProfile *profile;
-  const char *settings;
   int status = 0;
 
   if (!bastion_cli_parse_options (&argc, &argv, _("TEAM SQL"),
@@ -182,22 +221,9 @@ bastion_cli_query (int    argc,
                                   entries, &status))
     return status;
 
-  if (argc != 3)
-    return bastion_cli_fail ("query", _("give a team and one SQL text; see “bastion-cli query "
-                                        "--help”"));
-  if (format_name != NULL && !bastion_result_format_parse (format_name, &format))
-    return bastion_cli_fail ("query", _("unknown format “%s”; use table, csv or json"),
-                             format_name);
-  if (!bastion_cli_parse_via ("query", via, &transport))
+  if (!check_arguments (argc, argv, format_name, via, write && !allow_settings,
+                        &format, &transport))
     return 1;
-
-  /* Checked before connecting: a role's or database's settings reach every later session of
-   * every tool, so --write alone does not change them. */
-  settings = write && !allow_settings ? bastion_sql_guard_changes_settings (argv[2]) : NULL;
-  if (settings != NULL)
-    return bastion_cli_fail ("query", _("“%s” changes settings that every other session of the "
-                                        "role or database gets from its next login on; add "
-                                        "--allow-settings to run it"), settings);
 
   store = bastion_cli_load_store ("profile");
   if (store == NULL)
