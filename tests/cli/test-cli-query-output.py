@@ -30,6 +30,18 @@ MILLION_SQL = ("select g, md5(g::text) || md5((g + 1)::text) as pad "
 RSS_BOUND_KIB = 64 * 1024
 
 
+def temporary_has_rows(folder):
+    """The export's temporary file exists and has rows in it."""
+    for name in os.listdir(folder):
+        if name.startswith(".bastion-export-"):
+            try:
+                if os.path.getsize(os.path.join(folder, name)) > 0:
+                    return True
+            except FileNotFoundError:
+                pass
+    return False
+
+
 def expected_million():
     digest = hashlib.sha256(b"g,pad\n")
     for g in range(1, ROWS + 1):
@@ -110,11 +122,10 @@ with tempfile.TemporaryDirectory() as folder:
                              "select g, pg_sleep(0.002) from generate_series(1, 100000) g",
                              "--format", "csv", "-o", path],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Interrupted once rows are being written, not after a guessed delay.
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and \
-            not any(n.startswith(".bastion-export-") for n in os.listdir(folder)):
+    while time.monotonic() < deadline and not temporary_has_rows(folder):
         time.sleep(0.05)
-    time.sleep(1)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     with open(path) as f:
