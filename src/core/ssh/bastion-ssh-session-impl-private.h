@@ -154,6 +154,14 @@ struct _BastionSshSession
   guint64                 out_packets;      /* what libssh2 handed to send_cb */
   guint64                 out_sends;        /* send() calls that carried them */
   GSource                *flush_source;
+  /* Streaming (bastion-ssh-session-io.c): SO_RCVLOWAT while wake-ups bring much, and a timer
+   * that reads the tail when no more comes. */
+  GSource                *lowat_source;
+  gsize                   wake_bytes;
+  gsize                   lowat;            /* bytes; 0: never */
+  guint64                 lowat_streams;    /* times it was turned on */
+  guint64                 lowat_tails;      /* tails the timer read */
+  guint                   lowat_on : 1;
 };
 
 /* A login with a passphrase-protected OpenSSH key, run in a GTask thread: libssh2 runs the
@@ -188,6 +196,13 @@ typedef struct
   GSource            source;
   BastionSshSession *self;      /* not a reference: the session destroys the source first */
 } BastionFlushSource;
+
+typedef struct
+{
+  GSource            source;
+  BastionSshSession *self;      /* not a reference: the session destroys the source first */
+  gint64             deadline;  /* monotonic µs; -1: not armed */
+} BastionLowatSource;
 
 /* bastion-ssh-session.c */
 void     _bastion_ssh_set_stage             (BastionSshSession  *self,

@@ -91,6 +91,9 @@ void          bastion_ssh_session_batch_writes     (BastionSshSession *self,
 void          bastion_ssh_session_get_output_stats (BastionSshSession *self,
                                                     guint64           *packets,
                                                     guint64           *sends);
+void          bastion_ssh_session_get_stream_stats (BastionSshSession *self,
+                                                    guint64           *streams,
+                                                    guint64           *tails);
 /* libssh2's last error message, for a log line. */
 char         *bastion_ssh_session_dup_last_error   (BastionSshSession *self);
 
