@@ -41,29 +41,37 @@ def tap(ok, name, detail=""):
             print("# " + line)
 
 
-def source_server():
+def serve_forever(handle):
+    """Listens on 127.0.0.1 and runs HANDLE for each connection, one after another, in a
+    thread. Returns the port."""
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen(4)
 
     def serve():
         while True:
-            conn, _ = srv.accept()
-            pos = 0
-            view = memoryview(PATTERN)
-            try:
-                while pos < SIZE:
-                    off = pos % 251
-                    n = min(256 * 1024, SIZE - pos, len(PATTERN) - off)
-                    conn.sendall(view[off:off + n])
-                    pos += n
-                conn.recv(1)
-            except OSError:
-                pass
-            conn.close()
+            handle(srv.accept()[0])
 
     threading.Thread(target=serve, daemon=True).start()
     return srv.getsockname()[1]
+
+
+def source_server():
+    def serve(conn):
+        pos = 0
+        view = memoryview(PATTERN)
+        try:
+            while pos < SIZE:
+                off = pos % 251
+                n = min(256 * 1024, SIZE - pos, len(PATTERN) - off)
+                conn.sendall(view[off:off + n])
+                pos += n
+            conn.recv(1)
+        except OSError:
+            pass
+        conn.close()
+
+    return serve_forever(serve)
 
 
 class PacketLengths:
@@ -172,22 +180,15 @@ def pipe(src, dst, lengths=None, pause=None):
 
 
 def relay(lengths):
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(4)
+    def serve(a):
+        b = socket.socket()
+        # A small receive buffer: when the relay stops reading, sshd's socket fills soon.
+        b.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 128 * 1024)
+        b.connect(("127.0.0.1", SSH_PORT))
+        pipe(a, b)
+        pipe(b, a, lengths, {"done": False})
 
-    def serve():
-        while True:
-            a, _ = srv.accept()
-            b = socket.socket()
-            # A small receive buffer: when the relay stops reading, sshd's socket fills soon.
-            b.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 128 * 1024)
-            b.connect(("127.0.0.1", SSH_PORT))
-            pipe(a, b)
-            pipe(b, a, lengths, {"done": False})
-
-    threading.Thread(target=serve, daemon=True).start()
-    return srv.getsockname()[1]
+    return serve_forever(serve)
 
 
 def team(relay_port, source_port):

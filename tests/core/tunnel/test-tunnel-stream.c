@@ -158,17 +158,6 @@ client_thread (gpointer data)
 }
 
 static void
-on_started (GObject      *object,
-            GAsyncResult *result,
-            gpointer      user_data)
-{
-  TestResult *r = user_data;
-
-  r->ok = bastion_tunnel_start_finish (BASTION_TUNNEL (object), result, &r->error);
-  r->done = TRUE;
-}
-
-static void
 wait_until (gint       *flag,
             const char *what)
 {
@@ -206,7 +195,7 @@ test_stream_tail (void)
   target.thread = g_thread_new ("target", target_thread, &target);
 
   tunnel = bastion_tunnel_new (session, "127.0.0.1", target.port, 0);
-  bastion_tunnel_start_async (tunnel, NULL, on_started, &r);
+  bastion_tunnel_start_async (tunnel, NULL, test_on_tunnel_started, &r);
   test_wait_for (&r.done);
   g_assert_no_error (r.error);
   g_assert_true (r.ok);

@@ -256,17 +256,6 @@ on_stats (BastionTunnel *tunnel,
 }
 
 static void
-on_started (GObject      *object,
-            GAsyncResult *result,
-            gpointer      user_data)
-{
-  TestResult *r = user_data;
-
-  r->ok = bastion_tunnel_start_finish (BASTION_TUNNEL (object), result, &r->error);
-  r->done = TRUE;
-}
-
-static void
 download (BastionSshSession *session,
           guint64            size,
           Seen              *seen)
@@ -282,7 +271,7 @@ download (BastionSshSession *session,
 
   g_signal_connect (tunnel, "notify::receive-window", G_CALLBACK (on_stats), seen);
   g_signal_connect (tunnel, "notify::rtt", G_CALLBACK (on_stats), seen);
-  bastion_tunnel_start_async (tunnel, NULL, on_started, &r);
+  bastion_tunnel_start_async (tunnel, NULL, test_on_tunnel_started, &r);
   test_wait_for (&r.done);
   g_assert_no_error (r.error);
   g_assert_true (r.ok);

@@ -266,17 +266,6 @@ typedef struct
   EchoServer        *echo;
 } Fixture;
 
-static void
-on_started (GObject      *object,
-            GAsyncResult *result,
-            gpointer      user_data)
-{
-  TestResult *r = user_data;
-
-  r->ok = bastion_tunnel_start_finish (BASTION_TUNNEL (object), result, &r->error);
-  r->done = TRUE;
-}
-
 static gboolean
 start_tunnel (Fixture     *f,
               const char  *db_host,
@@ -287,7 +276,7 @@ start_tunnel (Fixture     *f,
   TestResult r = { 0 };
 
   f->tunnel = bastion_tunnel_new (f->session, db_host, db_port, local_port);
-  bastion_tunnel_start_async (f->tunnel, NULL, on_started, &r);
+  bastion_tunnel_start_async (f->tunnel, NULL, test_on_tunnel_started, &r);
   test_wait_for (&r.done);
   if (r.error != NULL)
     g_propagate_error (error, r.error);
@@ -374,7 +363,7 @@ test_port_busy (Fixture       *f,
 
   second = bastion_tunnel_new (f->session, "127.0.0.1", f->echo->port,
                                bastion_tunnel_get_local_port (f->tunnel));
-  bastion_tunnel_start_async (second, NULL, on_started, &r);
+  bastion_tunnel_start_async (second, NULL, test_on_tunnel_started, &r);
   test_wait_for (&r.done);
   g_assert_false (r.ok);
   g_assert_error (r.error, BASTION_TUNNEL_ERROR, BASTION_TUNNEL_ERROR_PORT_BUSY);
@@ -752,7 +741,7 @@ test_psql (Fixture       *f,
   session = test_session_new (f->tmp);
   pg_tunnel = bastion_tunnel_new (session, test_env ("BASTION_TEST_PG_HOST"),
                                   atoi (test_env ("BASTION_TEST_PG_PORT")), 0);
-  bastion_tunnel_start_async (pg_tunnel, NULL, on_started, &r);
+  bastion_tunnel_start_async (pg_tunnel, NULL, test_on_tunnel_started, &r);
   test_wait_for (&r.done);
   g_assert_no_error (r.error);
 
@@ -1055,7 +1044,7 @@ run_backpressure (Fixture  *f,
 
   session = test_session_new (f->tmp);
   tunnel = bastion_tunnel_new (session, "127.0.0.1", server.port, 0);
-  bastion_tunnel_start_async (tunnel, NULL, on_started, &r);
+  bastion_tunnel_start_async (tunnel, NULL, test_on_tunnel_started, &r);
   test_wait_for (&r.done);
   g_assert_no_error (r.error);
 

@@ -10,6 +10,7 @@
 #include <gio/gio.h>
 
 #include "bastion-ssh-session-private.h"
+#include "bastion-tunnel.h"
 
 static inline const char *
 test_env (const char *name)
@@ -74,6 +75,17 @@ test_on_connected (GObject      *object,
   TestResult *r = user_data;
 
   r->ok = bastion_ssh_session_connect_finish (BASTION_SSH_SESSION (object), result, &r->error);
+  r->done = TRUE;
+}
+
+static inline void
+test_on_tunnel_started (GObject      *object,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  TestResult *r = user_data;
+
+  r->ok = bastion_tunnel_start_finish (BASTION_TUNNEL (object), result, &r->error);
   r->done = TRUE;
 }
 
