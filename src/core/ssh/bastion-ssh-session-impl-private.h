@@ -162,6 +162,7 @@ struct _BastionSshSession
   guint64                 lowat_streams;    /* times it was turned on */
   guint64                 lowat_tails;      /* tails the timer read */
   guint                   lowat_on : 1;
+  guint                   quickack : 1;     /* TCP_QUICKACK after reads (quickack()) */
 };
 
 /* A login with a passphrase-protected OpenSSH key, run in a GTask thread: libssh2 runs the

@@ -456,12 +456,9 @@ static void
 quickack (BastionSshSession *self,
           int                fd)
 {
-  static int enabled = -1;
   int one = 1;
 
-  if (enabled < 0)
-    enabled = g_strcmp0 (g_getenv ("BASTION_QUICKACK"), "0") != 0;
-  if (enabled && self->wake_bytes > 0)
+  if (self->quickack && self->wake_bytes > 0)
     (void) setsockopt (fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
 }
 
@@ -682,6 +679,7 @@ _bastion_ssh_become_ready (BastionSshSession *self)
                 ? (gsize) g_ascii_strtoull (g_getenv ("BASTION_RCVLOWAT"), NULL, 10)
                 : LOWAT_DEFAULT;
   self->lowat_on = FALSE;
+  self->quickack = g_strcmp0 (g_getenv ("BASTION_QUICKACK"), "0") != 0;
   self->lowat_source = g_source_new (&lowat_source_funcs, sizeof (BastionLowatSource));
   ((BastionLowatSource *)self->lowat_source)->self = self;
   ((BastionLowatSource *)self->lowat_source)->deadline = -1;
